@@ -1,0 +1,265 @@
+/**
+ * Worker side of the channel: owns every pipeline of this worker and serves {@link ToWorker} requests.
+ *
+ * Edge rule (architecture.md §5.7): a malformed message is logged and rejected, never thrown out of the handler.
+ * Events raised synchronously while a request is handled are held back and posted after its response, so the
+ * control plane never sees an event before the response that caused it.
+ */
+import { performance } from "node:perf_hooks";
+import { ELEMENT_CLASSES } from "../elements/index.js";
+import { MediaElement, type ElementContext } from "../core/MediaElement.js";
+import { MediaPipeline } from "../core/MediaPipeline.js";
+import type { MediaObject } from "../core/MediaObject.js";
+import { InvalidStateError, serializeError, UnsupportedError } from "../errors.js";
+import { createLogger, type Logger } from "../logger.js";
+import { PortAllocator } from "../net/PortAllocator.js";
+import type {
+  ConnectParams,
+  FromWorker,
+  JsonObject,
+  JsonValue,
+  MediaKind,
+  ToWorker,
+  WorkerSettings,
+} from "./protocol.js";
+import { MEDIA_KINDS } from "./protocol.js";
+
+export type Post = (msg: FromWorker) => void;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const str = (o: Record<string, unknown>, k: string): string => {
+  const v = o[k];
+  if (typeof v !== "string" || v === "") {
+    throw new TypeError(`'${k}' must be a non-empty string`);
+  }
+  return v;
+};
+
+export class WorkerDispatcher {
+  readonly #settings: WorkerSettings;
+  readonly #post: Post;
+  readonly #ports: PortAllocator;
+  readonly #logger: Logger;
+  readonly #objects = new Map<string, MediaObject>();
+  readonly #pipelines = new Map<string, MediaPipeline>();
+  #held: FromWorker[] | null = null;
+  #flowTimer: NodeJS.Timeout | undefined;
+  #loadTimer: NodeJS.Timeout | undefined;
+  #elu = performance.eventLoopUtilization();
+
+  constructor(settings: WorkerSettings, post: Post) {
+    this.#settings = settings;
+    this.#post = post;
+    this.#ports = new PortAllocator(settings.rtpPortMin, settings.rtpPortMax);
+    this.#logger = createLogger("media.worker", { worker: settings.workerIndex });
+    this.#flowTimer = setInterval(() => this.#checkFlows(), Math.max(100, Math.floor(settings.flowTimeoutMs / 4)));
+    this.#flowTimer.unref();
+    this.#loadTimer = setInterval(() => this.#reportLoad(), settings.loadReportMs);
+    this.#loadTimer.unref();
+  }
+
+  get ports(): PortAllocator {
+    return this.#ports;
+  }
+
+  /** Serves one message from the main thread. Never throws. */
+  handle(raw: unknown): void {
+    if (!isObject(raw) || raw["kind"] !== "request" || typeof raw["id"] !== "number") {
+      this.#logger.warn("dropping malformed channel message");
+      return;
+    }
+    const id = raw["id"];
+    const held: FromWorker[] = [];
+    this.#held = held;
+    let result: Promise<JsonValue>;
+    try {
+      result = Promise.resolve(this.#dispatch(raw as unknown as ToWorker));
+    } catch (err) {
+      result = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      this.#held = null;
+    }
+    result.then(
+      (value) => {
+        this.#post({ kind: "response", id, ok: true, value });
+        this.#flush(held);
+      },
+      (err: unknown) => {
+        this.#post({ kind: "response", id, ok: false, error: serializeError(err) });
+        this.#flush(held);
+      },
+    );
+  }
+
+  #flush(held: FromWorker[]): void {
+    for (const m of held) {
+      this.#post(m);
+    }
+  }
+
+  #emit(objectId: string, event: string, data: JsonObject): void {
+    const msg: FromWorker = { kind: "event", objectId, event, data };
+    if (this.#held !== null) {
+      this.#held.push(msg);
+    } else {
+      this.#post(msg);
+    }
+  }
+
+  #dispatch(msg: ToWorker): JsonValue | Promise<JsonValue> {
+    const p: unknown = msg.params;
+    if (!isObject(p)) {
+      throw new TypeError("'params' must be an object");
+    }
+    switch (msg.method) {
+      case "pipeline.create": {
+        return this.#createPipeline(str(p, "pipelineId"));
+      }
+      case "element.create": {
+        return this.#createElement(str(p, "pipelineId"), str(p, "elementId"), str(p, "type"), p["ctor"]);
+      }
+      case "object.invoke": {
+        const args = p["args"];
+        return this.#object(str(p, "objectId")).invoke(str(p, "operation"), isObject(args) ? (args as JsonObject) : {});
+      }
+      case "element.connect":
+      case "element.disconnect": {
+        return this.#connect(msg.method === "element.connect", this.#connectParams(p));
+      }
+      case "object.release": {
+        this.#objects.get(str(p, "objectId"))?.release();
+        return null;
+      }
+      case "worker.dump": {
+        let elements = 0;
+        for (const pl of this.#pipelines.values()) {
+          elements += pl.elements.size;
+        }
+        return { pipelines: this.#pipelines.size, elements, portsInUse: this.#ports.inUse };
+      }
+      default: {
+        throw new UnsupportedError(`unknown channel method '${(msg as { method: string }).method}'`);
+      }
+    }
+  }
+
+  #connectParams(p: Record<string, unknown>): ConnectParams {
+    const mt = p["mediaType"];
+    if (mt !== undefined && !(typeof mt === "string" && (MEDIA_KINDS as readonly string[]).includes(mt))) {
+      throw new TypeError("'mediaType' must be AUDIO, VIDEO or DATA");
+    }
+    return {
+      sourceId: str(p, "sourceId"),
+      sinkId: str(p, "sinkId"),
+      ...(mt === undefined ? {} : { mediaType: mt as MediaKind }),
+      sourceDescription: typeof p["sourceDescription"] === "string" ? p["sourceDescription"] : "default",
+      sinkDescription: typeof p["sinkDescription"] === "string" ? p["sinkDescription"] : "default",
+    };
+  }
+
+  #object(id: string): MediaObject {
+    const o = this.#objects.get(id);
+    if (o === undefined) {
+      throw new InvalidStateError(`Object '${id}' not found`);
+    }
+    return o;
+  }
+
+  #element(id: string): MediaElement {
+    const o = this.#object(id);
+    if (!(o instanceof MediaElement)) {
+      throw new TypeError(`Object '${id}' is not a MediaElement`);
+    }
+    return o;
+  }
+
+  #context(id: string, pipelineId: string): Omit<ElementContext, "type"> {
+    return {
+      id,
+      pipelineId,
+      settings: this.#settings,
+      ports: this.#ports,
+      logger: this.#logger.child({ pipelineId, elementId: id === pipelineId ? undefined : id }),
+      emit: (event, data) => this.#emit(id, event, data),
+    };
+  }
+
+  #createPipeline(pipelineId: string): null {
+    if (this.#objects.has(pipelineId)) {
+      throw new TypeError(`Object '${pipelineId}' already exists`);
+    }
+    const pipeline = new MediaPipeline(this.#context(pipelineId, pipelineId));
+    this.#objects.set(pipelineId, pipeline);
+    this.#pipelines.set(pipelineId, pipeline);
+    pipeline.onReleased(() => {
+      this.#objects.delete(pipelineId);
+      this.#pipelines.delete(pipelineId);
+    });
+    return null;
+  }
+
+  async #createElement(pipelineId: string, elementId: string, type: string, ctor: unknown): Promise<null> {
+    const pipeline = this.#pipelines.get(pipelineId);
+    if (pipeline === undefined) {
+      throw new InvalidStateError(`Object '${pipelineId}' not found`);
+    }
+    if (this.#objects.has(elementId)) {
+      throw new TypeError(`Object '${elementId}' already exists`);
+    }
+    const cls = ELEMENT_CLASSES[type];
+    if (cls === undefined) {
+      throw new UnsupportedError(`Korus does not implement element type '${type}'`);
+    }
+    const ctx: ElementContext = { ...this.#context(elementId, pipelineId), type };
+    // Registered before init so that a release racing with a slow init finds it.
+    const element = await pipeline.createElement(cls, ctx, isObject(ctor) ? (ctor as JsonObject) : {});
+    this.#objects.set(elementId, element);
+    element.onReleased(() => this.#objects.delete(elementId));
+    return null;
+  }
+
+  #connect(connect: boolean, p: ConnectParams): null {
+    const source = this.#element(p.sourceId);
+    const sink = this.#element(p.sinkId);
+    const pipeline = this.#pipelines.get(source.pipelineId);
+    if (pipeline === undefined) {
+      throw new InvalidStateError(`pipeline of '${source.id}' not found`);
+    }
+    if (connect) {
+      pipeline.connect(source, sink, p.mediaType, p.sourceDescription, p.sinkDescription);
+    } else {
+      pipeline.disconnect(source, sink, p.mediaType, p.sourceDescription, p.sinkDescription);
+    }
+    return null;
+  }
+
+  #checkFlows(): void {
+    const now = performance.now();
+    for (const p of this.#pipelines.values()) {
+      try {
+        p.checkFlows(now);
+      } catch (err) {
+        this.#logger.error("flow check failed", { error: String(err) });
+      }
+    }
+  }
+
+  #reportLoad(): void {
+    const elu = performance.eventLoopUtilization(this.#elu);
+    this.#elu = performance.eventLoopUtilization();
+    let elements = 0;
+    for (const p of this.#pipelines.values()) {
+      elements += p.elements.size;
+    }
+    this.#post({ kind: "load", elements, pipelines: this.#pipelines.size, elu: elu.utilization });
+  }
+
+  /** Releases everything (worker shutdown). */
+  close(): void {
+    clearInterval(this.#flowTimer);
+    clearInterval(this.#loadTimer);
+    for (const p of [...this.#pipelines.values()]) {
+      p.release();
+    }
+  }
+}

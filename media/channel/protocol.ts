@@ -1,0 +1,99 @@
+/**
+ * The typed, serialisable channel between the control plane (main thread) and a media worker (architecture.md §2).
+ *
+ * Everything here is plain data that survives structured cloning: no class instances, functions, Maps or Errors.
+ * Errors travel as {@link SerializedError}. This file imports types only, so src/ may import it through the barrel.
+ *
+ * Ordering invariant: a worker posts the response to a request before any event that the request caused, on the
+ * same port; the main thread defers event delivery by one `setImmediate` turn.
+ */
+import type { SerializedError } from "../errors.js";
+import type { LogLevel } from "../logger.js";
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Kurento's MediaType. */
+export type MediaKind = "AUDIO" | "VIDEO" | "DATA";
+export const MEDIA_KINDS: readonly MediaKind[] = ["AUDIO", "VIDEO", "DATA"];
+
+/** WebRTC network settings a worker applies to every WebRtcEndpoint (from config `webrtc`). */
+export interface WebRtcSettings {
+  /** Local addresses to gather host candidates on; empty = every non-internal IPv4 interface. */
+  interfaces: string[];
+  /** Public address announced instead of the local one (1:1 NAT), or "" for none. */
+  externalIPv4: string;
+  /** "host:port" of a STUN server, or "". */
+  stunServer: string;
+  /** TURN url `turn:host:port?transport=udp` with credentials, or "". */
+  turnServer: string;
+  turnUsername: string;
+  turnPassword: string;
+}
+
+/** Configuration handed to a worker by value in `workerData`; workers never import src/config. */
+export interface WorkerSettings {
+  workerIndex: number;
+  /** This worker's disjoint slice of the RTP port range (inclusive). */
+  rtpPortMin: number;
+  rtpPortMax: number;
+  logLevel: LogLevel;
+  webrtc: WebRtcSettings;
+  /** Time without packets after which a media flow is reported NOT_FLOWING. */
+  flowTimeoutMs: number;
+  /** Interval of the periodic load report (element count, event-loop utilisation). */
+  loadReportMs: number;
+}
+
+export interface ConnectParams {
+  sourceId: string;
+  sinkId: string;
+  /** Absent: AUDIO, VIDEO and DATA. */
+  mediaType?: MediaKind;
+  sourceDescription: string;
+  sinkDescription: string;
+}
+
+export type MediaRequest =
+  | { method: "pipeline.create"; params: { pipelineId: string } }
+  | {
+      method: "element.create";
+      params: { pipelineId: string; elementId: string; type: string; ctor: JsonObject };
+    }
+  | { method: "object.invoke"; params: { objectId: string; operation: string; args: JsonObject } }
+  | { method: "element.connect"; params: ConnectParams }
+  | { method: "element.disconnect"; params: ConnectParams }
+  | { method: "object.release"; params: { objectId: string } }
+  | { method: "worker.dump"; params: Record<string, never> };
+
+export interface WorkerDump {
+  pipelines: number;
+  elements: number;
+  portsInUse: number;
+}
+
+export interface MediaResults {
+  "pipeline.create": null;
+  "element.create": null;
+  "object.invoke": JsonValue;
+  "element.connect": null;
+  "element.disconnect": null;
+  "object.release": null;
+  "worker.dump": WorkerDump;
+}
+
+export type MediaMethod = MediaRequest["method"];
+export type MediaParams<M extends MediaMethod> = Extract<MediaRequest, { method: M }>["params"];
+
+export type ToWorker = { kind: "request"; id: number } & MediaRequest;
+
+export type FromWorker =
+  | { kind: "response"; id: number; ok: true; value: JsonValue }
+  | { kind: "response"; id: number; ok: false; error: SerializedError }
+  /** A Kurento event raised by an object; `data` holds the event's own fields (no source/tags/timestamp). */
+  | { kind: "event"; objectId: string; event: string; data: JsonObject }
+  /** An object the worker released on its own (e.g. a fatal error), so the main thread forgets it. */
+  | { kind: "released"; objectId: string }
+  | { kind: "log"; level: LogLevel; namespace: string; message: string; context: Record<string, unknown> }
+  | { kind: "load"; elements: number; pipelines: number; elu: number }
+  | { kind: "ready" };

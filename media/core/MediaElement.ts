@@ -1,0 +1,387 @@
+/**
+ * A node of the pipeline graph with Kurento's connection semantics (kurento-protocol.md §7.1, KMS
+ * `MediaElementImpl`):
+ *
+ * - connections are per media type (AUDIO / VIDEO / DATA) and per (source, sink) description, "default" unless
+ *   given;
+ * - a sink pad has at most one source: connecting a new source to the same (sink, type, sinkDescription) first
+ *   disconnects the old one;
+ * - a source may feed any number of sinks (fan-out), and an element may feed itself (loopback);
+ * - connecting elements of different pipelines is refused by the pipeline (40004).
+ *
+ * Media moves as {@link MediaPacket}s: an element that produces media (e.g. a WebRtcEndpoint receiving from its
+ * peer) calls {@link sendToSinks}; every connected sink gets {@link onMedia}. MediaFlowOut/In states follow real
+ * packet flow: FLOWING on the first packet, NOT_FLOWING after `flowTimeoutMs` without one (checked by
+ * {@link checkFlows}, driven by one timer per worker).
+ *
+ * Video sinks need keyframes: when a VIDEO sink is attached, or a sink asks (PLI/FIR from its peer), the request
+ * travels upstream through {@link requestKeyframeUpstream} to the element that can ask its own peer.
+ */
+import type { JsonObject, JsonValue, MediaKind } from "../channel/protocol.js";
+import { MEDIA_KINDS } from "../channel/protocol.js";
+import { MediaObject, type ObjectContext, type Operation } from "./MediaObject.js";
+import type { MediaFlowState, MediaPacket } from "./types.js";
+
+export interface Connection {
+  readonly source: MediaElement;
+  readonly sink: MediaElement;
+  readonly kind: MediaKind;
+  readonly sourceDescription: string;
+  readonly sinkDescription: string;
+}
+
+interface FlowTrack {
+  state: MediaFlowState;
+  last: number;
+}
+
+export interface ElementContext extends ObjectContext {
+  /** Kurento type string, e.g. "WebRtcEndpoint". */
+  readonly type: string;
+}
+
+/** Default values of MediaElement's own Kurento properties (core.kmd.json; defaults from the KMS docs). */
+const ELEMENT_PROPERTY_DEFAULTS: Record<string, JsonValue> = {
+  encoderBitrate: 300000,
+  minEncoderBitrate: 0,
+  maxEncoderBitrate: 0,
+};
+
+export abstract class MediaElement extends MediaObject {
+  readonly type: string;
+  /** Incoming connections, keyed `${kind}|${sinkDescription}` (one source per sink pad). */
+  readonly #sources = new Map<string, Connection>();
+  /** Outgoing connections. */
+  readonly #sinks = new Set<Connection>();
+  readonly #flowIn = new Map<MediaKind, FlowTrack>();
+  readonly #flowOut = new Map<MediaKind, FlowTrack>();
+  readonly #props = new Map<string, JsonValue>();
+  #forwardingKeyframeRequest = false;
+  #forwarding = false;
+
+  constructor(ctx: ElementContext) {
+    super(ctx);
+    this.type = ctx.type;
+  }
+
+  /** Completes asynchronous set-up (sockets, certificates). The element is not used before it resolves. */
+  init(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  // ---------------------------------------------------------------------------------------------- graph
+
+  /** Connects this element (source) to `sink` for `kinds`; the pipeline checked that both share it. */
+  connectTo(sink: MediaElement, kinds: readonly MediaKind[], sourceDescription: string, sinkDescription: string): void {
+    this.assertAlive();
+    sink.assertAlive();
+    for (const kind of kinds) {
+      const key = `${kind}|${sinkDescription}`;
+      const existing = sink.#sources.get(key);
+      if (existing !== undefined) {
+        if (existing.source === this && existing.sourceDescription === sourceDescription) {
+          continue;
+        }
+        existing.source.#removeConnection(existing);
+      }
+      const conn: Connection = { source: this, sink, kind, sourceDescription, sinkDescription };
+      sink.#sources.set(key, conn);
+      this.#sinks.add(conn);
+      this.ctx.emit("ElementConnected", {
+        sink: sink.id,
+        mediaType: kind,
+        sourceMediaDescription: sourceDescription,
+        sinkMediaDescription: sinkDescription,
+      });
+      sink.onSourceAttached(conn);
+      this.onSinkAttached(conn);
+    }
+  }
+
+  /** Disconnects `sink` for `kinds` (only connections whose descriptions match). */
+  disconnectFrom(
+    sink: MediaElement,
+    kinds: readonly MediaKind[],
+    sourceDescription: string,
+    sinkDescription: string,
+  ): void {
+    for (const conn of [...this.#sinks]) {
+      if (
+        conn.sink === sink &&
+        kinds.includes(conn.kind) &&
+        conn.sourceDescription === sourceDescription &&
+        conn.sinkDescription === sinkDescription
+      ) {
+        this.#removeConnection(conn);
+      }
+    }
+  }
+
+  #removeConnection(conn: Connection): void {
+    if (!this.#sinks.delete(conn)) {
+      return;
+    }
+    conn.sink.#sources.delete(`${conn.kind}|${conn.sinkDescription}`);
+    conn.sink.onSourceDetached(conn);
+    if (!this.released) {
+      this.ctx.emit("ElementDisconnected", {
+        sink: conn.sink.id,
+        mediaType: conn.kind,
+        sourceMediaDescription: conn.sourceDescription,
+        sinkMediaDescription: conn.sinkDescription,
+      });
+    }
+  }
+
+  /** Removes every connection of this element, in and out. Used on release. */
+  protected disconnectAll(): void {
+    for (const conn of [...this.#sinks]) {
+      this.#removeConnection(conn);
+    }
+    for (const conn of [...this.#sources.values()]) {
+      conn.source.#removeConnection(conn);
+    }
+  }
+
+  sourceConnections(kind?: MediaKind, description?: string): Connection[] {
+    return [...this.#sources.values()].filter(
+      (c) => (kind === undefined || c.kind === kind) && (description === undefined || c.sinkDescription === description),
+    );
+  }
+
+  sinkConnections(kind?: MediaKind, description?: string): Connection[] {
+    return [...this.#sinks].filter(
+      (c) =>
+        (kind === undefined || c.kind === kind) && (description === undefined || c.sourceDescription === description),
+    );
+  }
+
+  /** The element feeding this one with `kind` on the default pad, if any. */
+  protected sourceOf(kind: MediaKind): MediaElement | undefined {
+    return this.#sources.get(`${kind}|default`)?.source;
+  }
+
+  /** True when at least one sink consumes `kind` from this element. */
+  protected hasSinks(kind: MediaKind): boolean {
+    for (const c of this.#sinks) {
+      if (c.kind === kind) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A sink was attached to this element's source pad. */
+  protected onSinkAttached(_conn: Connection): void {
+    // Subclasses override.
+  }
+
+  /**
+   * A source was attached to this element's sink pad. For video the new sink needs a keyframe at once, or the
+   * receiver shows nothing until the next periodic one.
+   */
+  protected onSourceAttached(conn: Connection): void {
+    if (conn.kind === "VIDEO") {
+      conn.source.handleKeyframeRequest();
+    }
+  }
+
+  protected onSourceDetached(_conn: Connection): void {
+    // Subclasses override.
+  }
+
+  // ---------------------------------------------------------------------------------------------- media
+
+  /** Forwards a packet produced by this element to every sink connected for its kind. */
+  protected sendToSinks(packet: MediaPacket): void {
+    if (this.#forwarding) {
+      return; // The packet came back round a cycle of forwarding elements (e.g. a self-looped PassThrough).
+    }
+    this.#markFlow(this.#flowOut, packet.kind, "MediaFlowOutStateChanged");
+    this.#forwarding = true;
+    try {
+      for (const conn of this.#sinks) {
+        if (conn.kind === packet.kind) {
+          conn.sink.#receive(packet, conn);
+        }
+      }
+    } finally {
+      this.#forwarding = false;
+    }
+  }
+
+  #receive(packet: MediaPacket, conn: Connection): void {
+    if (this.released) {
+      return;
+    }
+    this.#markFlow(this.#flowIn, packet.kind, "MediaFlowInStateChanged");
+    try {
+      this.onMedia(packet, conn);
+    } catch (err) {
+      // A sink failing on one packet must not break the source or its other sinks.
+      this.ctx.logger.warn("sink failed on a packet", { error: String(err), elementId: this.id });
+    }
+  }
+
+  /** A packet arrived from a connected source. */
+  protected abstract onMedia(packet: MediaPacket, conn: Connection): void;
+
+  /**
+   * A downstream sink needs a keyframe. Elements that can ask a remote peer (WebRtcEndpoint) override this;
+   * the default passes the request further upstream.
+   */
+  handleKeyframeRequest(): void {
+    this.requestKeyframeUpstream();
+  }
+
+  /** Asks whatever feeds this element's video pad for a keyframe. */
+  protected requestKeyframeUpstream(): void {
+    if (this.#forwardingKeyframeRequest) {
+      return; // A cycle of forwarding elements (A → B → A): stop instead of recursing.
+    }
+    this.#forwardingKeyframeRequest = true;
+    try {
+      const src = this.sourceOf("VIDEO");
+      if (src !== undefined && src !== this) {
+        src.handleKeyframeRequest();
+      } else if (src === this) {
+        // Self-loop: ask our own peer.
+        this.onKeyframeNeededFromPeer();
+      }
+    } finally {
+      this.#forwardingKeyframeRequest = false;
+    }
+  }
+
+  /** Hook for loopback elements to request a keyframe from their own peer. */
+  protected onKeyframeNeededFromPeer(): void {
+    // Subclasses override.
+  }
+
+  // ---------------------------------------------------------------------------------------------- flow states
+
+  #markFlow(map: Map<MediaKind, FlowTrack>, kind: MediaKind, event: string): void {
+    const now = performance.now();
+    const t = map.get(kind);
+    if (t === undefined) {
+      map.set(kind, { state: "FLOWING", last: now });
+      this.#emitFlow(event, kind, "FLOWING");
+    } else {
+      t.last = now;
+      if (t.state !== "FLOWING") {
+        t.state = "FLOWING";
+        this.#emitFlow(event, kind, "FLOWING");
+      }
+    }
+  }
+
+  #emitFlow(event: string, kind: MediaKind, state: MediaFlowState): void {
+    this.ctx.emit(event, { state, padName: "default", mediaType: kind });
+  }
+
+  /** Marks flows idle for longer than the timeout as NOT_FLOWING. Called periodically by the worker. */
+  checkFlows(now: number): void {
+    const timeout = this.ctx.settings.flowTimeoutMs;
+    for (const [map, event] of [
+      [this.#flowIn, "MediaFlowInStateChanged"],
+      [this.#flowOut, "MediaFlowOutStateChanged"],
+    ] as const) {
+      for (const [kind, t] of map) {
+        if (t.state === "FLOWING" && now - t.last > timeout) {
+          t.state = "NOT_FLOWING";
+          this.#emitFlow(event, kind, "NOT_FLOWING");
+        }
+      }
+    }
+  }
+
+  isFlowingIn(kind: MediaKind): boolean {
+    return this.#flowIn.get(kind)?.state === "FLOWING";
+  }
+
+  isFlowingOut(kind: MediaKind): boolean {
+    return this.#flowOut.get(kind)?.state === "FLOWING";
+  }
+
+  /** Whether this element transcodes `kind`. Forwarding elements never do. */
+  protected isTranscoding(_kind: MediaKind): boolean {
+    return false;
+  }
+
+  /** Kurento stats records of this element (kurento-protocol.md §8). Endpoints add RTP records. */
+  protected stats(_kind: MediaKind | undefined): Record<string, JsonObject> {
+    return {
+      [this.id]: {
+        __module__: "kurento",
+        __type__: "ElementStats",
+        id: this.id,
+        type: "element",
+        timestampMillis: Date.now(),
+        inputLatency: [],
+      },
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------- operations
+
+  protected override operations(): Record<string, Operation> {
+    const connData = (c: Connection): JsonObject => ({
+      __module__: "kurento",
+      __type__: "ElementConnectionData",
+      source: c.source.id,
+      sink: c.sink.id,
+      type: c.kind,
+      sourceDescription: c.sourceDescription,
+      sinkDescription: c.sinkDescription,
+    });
+    const kindArg = (args: JsonObject): MediaKind | undefined => {
+      const k = args["mediaType"];
+      return typeof k === "string" && (MEDIA_KINDS as readonly string[]).includes(k) ? (k as MediaKind) : undefined;
+    };
+    const descArg = (args: JsonObject, name: string): string | undefined => {
+      const d = args[name];
+      return typeof d === "string" ? d : undefined;
+    };
+    const ops: Record<string, Operation> = {
+      getSourceConnections: (a) => this.sourceConnections(kindArg(a), descArg(a, "description")).map(connData),
+      getSinkConnections: (a) => this.sinkConnections(kindArg(a), descArg(a, "description")).map(connData),
+      isMediaFlowingIn: (a) => this.isFlowingIn(kindArg(a) ?? "AUDIO"),
+      isMediaFlowingOut: (a) => this.isFlowingOut(kindArg(a) ?? "AUDIO"),
+      isMediaTranscoding: (a) => this.isTranscoding(kindArg(a) ?? "AUDIO"),
+      getStats: (a) => this.stats(kindArg(a)),
+      setAudioFormat: (a) => this.#setProp("audioFormat", a["caps"] ?? null),
+      setVideoFormat: (a) => this.#setProp("videoFormat", a["caps"] ?? null),
+      getGstreamerDot: () => this.dot(),
+      dumpGstreamerDot: () => null,
+    };
+    for (const [name, def] of Object.entries(ELEMENT_PROPERTY_DEFAULTS)) {
+      const cap = name.charAt(0).toUpperCase() + name.slice(1);
+      ops[`get${cap}`] = () => this.#props.get(name) ?? def;
+      ops[`set${cap}`] = (a) => this.#setProp(name, a[name] ?? def);
+    }
+    return ops;
+  }
+
+  #setProp(name: string, value: JsonValue): null {
+    this.#props.set(name, value);
+    return null;
+  }
+
+  /** A DOT graph of this element and its connections (Korus's answer to getGstreamerDot). */
+  dot(): string {
+    const lines = [`digraph "${this.id}" {`];
+    for (const c of this.#sinks) {
+      lines.push(`  "${c.source.id}" -> "${c.sink.id}" [label="${c.kind}"];`);
+    }
+    lines.push("}");
+    return lines.join("\n");
+  }
+
+  protected override onRelease(): void {
+    this.disconnectAll();
+    this.releaseResources();
+  }
+
+  /** Frees the element's own resources (sockets, peers, ports). Must not throw. */
+  protected abstract releaseResources(): void;
+}

@@ -1,0 +1,11 @@
+/**
+ * The element factory: Kurento type string → class. Each class lives in its own file named after the type
+ * (architecture.md §5.1). The control plane has already checked the type against the kmd descriptors; a type
+ * that is described but absent here is answered with UnsupportedError.
+ */
+import type { ElementClass } from "../core/MediaPipeline.js";
+import { PassThrough } from "./PassThrough.js";
+
+export const ELEMENT_CLASSES: Readonly<Record<string, ElementClass>> = {
+  PassThrough,
+};

@@ -1,0 +1,26 @@
+/**
+ * The media barrel: what src/ may import. It exposes the channel types and the worker entry path, not internals;
+ * src/ reaches pipelines only through the channel.
+ */
+export type {
+  ConnectParams,
+  FromWorker,
+  JsonObject,
+  JsonValue,
+  MediaKind,
+  MediaMethod,
+  MediaParams,
+  MediaRequest,
+  MediaResults,
+  ToWorker,
+  WebRtcSettings,
+  WorkerDump,
+  WorkerSettings,
+} from "./channel/protocol.js";
+export { MEDIA_KINDS } from "./channel/protocol.js";
+export type { SerializedError, KurentoErrorType } from "./errors.js";
+export { InvalidStateError, MediaOperationError, UnsupportedError } from "./errors.js";
+export type { LogLevel } from "./logger.js";
+
+/** Absolute URL of the compiled worker entry, for `new Worker(...)`. */
+export const MEDIA_WORKER_URL: URL = new URL("./mediaWorker.js", import.meta.url);

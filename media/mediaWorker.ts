@@ -1,0 +1,57 @@
+/**
+ * Entry of a media worker thread (node:worker_threads). Gets its {@link WorkerSettings} by value in `workerData`,
+ * installs a logger that forwards lines to the main thread, and serves the channel.
+ *
+ * An exception escaping any callback (a socket, a timer, a library) is logged, not allowed to end the worker: a
+ * fault in one pipeline must not take down the others that share the thread.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { WorkerDispatcher } from "./channel/WorkerDispatcher.js";
+import type { FromWorker, WorkerSettings } from "./channel/protocol.js";
+import { installLoggerFactory, type LogContext, type Logger, type LogLevel } from "./logger.js";
+
+const LEVELS: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+
+function start(): void {
+  const port = parentPort;
+  if (port === null) {
+    throw new TypeError("mediaWorker must run in a worker thread");
+  }
+  const settings = workerData as WorkerSettings;
+  const post = (msg: FromWorker): void => port.postMessage(msg);
+  const threshold = LEVELS[settings.logLevel];
+
+  const makeLogger = (namespace: string, bindings: LogContext): Logger => {
+    const line =
+      (level: LogLevel) =>
+      (message: string, ctx?: LogContext): void => {
+        if (LEVELS[level] >= threshold) {
+          post({ kind: "log", level, namespace, message, context: { ...bindings, ...ctx } });
+        }
+      };
+    return {
+      trace: line("trace"),
+      debug: line("debug"),
+      info: line("info"),
+      warn: line("warn"),
+      error: line("error"),
+      child: (more) => makeLogger(namespace, { ...bindings, ...more }),
+    };
+  };
+  installLoggerFactory((namespace, bindings) => makeLogger(namespace, bindings ?? {}));
+  const log = makeLogger("media.worker", { worker: settings.workerIndex });
+
+  process.on("uncaughtException", (err) => {
+    log.error("uncaught exception in media worker", { error: err.stack ?? String(err) });
+  });
+  process.on("unhandledRejection", (reason) => {
+    log.error("unhandled rejection in media worker", { error: String(reason) });
+  });
+
+  const dispatcher = new WorkerDispatcher(settings, post);
+  port.on("message", (msg: unknown) => dispatcher.handle(msg));
+  port.on("close", () => dispatcher.close());
+  post({ kind: "ready" });
+}
+
+start();
