@@ -1,0 +1,210 @@
+/**
+ * The configuration model, its defaults and its validation.
+ *
+ * Every field of config/default.yaml is described here once: its default, and a check that names the field path
+ * and the reason when it fails. Validation happens at start-up; an invalid file makes the process exit non-zero.
+ */
+
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal";
+const LOG_LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal"];
+
+export interface KorusConfig {
+  server: {
+    /** Address of the HTTP/WebSocket listener. */
+    host: string;
+    /** HTTP/WebSocket port (KORUS_WS_PORT). */
+    port: number;
+    /** Largest WebSocket frame accepted, in bytes; larger frames close the socket with 1009. */
+    maxFrameBytes: number;
+  };
+  kurento: {
+    /** WebSocket path of the Kurento JSON-RPC endpoint. */
+    path: string;
+    /** Session garbage-collection period (KMS garbageCollectorPeriod). */
+    gcPeriodMs: number;
+    /** Time a request to a media worker may take before it fails. */
+    workerRequestTimeoutMs: number;
+  };
+  media: {
+    /** Number of media worker threads; 0 = one per CPU core (KORUS_MEDIA_WORKERS). */
+    workers: number;
+    /** Time without packets before MediaFlow*StateChanged reports NOT_FLOWING. */
+    flowTimeoutMs: number;
+    /** Interval of the workers' load reports used for pipeline placement. */
+    loadReportMs: number;
+  };
+  rtp: {
+    /** First and last UDP port of the RTP range (KORUS_RTP_MIN / KORUS_RTP_MAX), split between workers. */
+    portMin: number;
+    portMax: number;
+  };
+  webrtc: {
+    /** Local IPv4 addresses to gather ICE host candidates on; empty = all non-internal interfaces. */
+    interfaces: string[];
+    /** Public IPv4 announced in candidates instead of the local address (1:1 NAT), "" for none. */
+    externalIPv4: string;
+    /** STUN server "host:port", "" for none. */
+    stunServer: string;
+    /** TURN server URL (turn:host:port?transport=udp), "" for none. */
+    turnServer: string;
+    turnUsername: string;
+    turnPassword: string;
+  };
+  sip: {
+    /** SIP listen address, UDP and TCP. */
+    host: string;
+    /** SIP port for UDP and TCP (KORUS_SIP_PORT). */
+    port: number;
+  };
+  data: {
+    /** Directory for recordings, the CDR database and state (KORUS_DATA_DIR). */
+    dir: string;
+  };
+  log: {
+    /** pino level (KORUS_LOG_LEVEL). */
+    level: LogLevel;
+  };
+  admin: {
+    /** Exposes /admin/workers (list, and POST …/<index>/kill for failure drills). Keep off in production. */
+    enabled: boolean;
+  };
+}
+
+export const DEFAULT_CONFIG: KorusConfig = {
+  server: { host: "0.0.0.0", port: 8888, maxFrameBytes: 1_048_576 },
+  kurento: { path: "/kurento", gcPeriodMs: 240_000, workerRequestTimeoutMs: 15_000 },
+  media: { workers: 0, flowTimeoutMs: 2_000, loadReportMs: 1_000 },
+  rtp: { portMin: 40_000, portMax: 49_999 },
+  webrtc: { interfaces: [], externalIPv4: "", stunServer: "", turnServer: "", turnUsername: "", turnPassword: "" },
+  sip: { host: "0.0.0.0", port: 5060 },
+  data: { dir: "./data" },
+  log: { level: "info" },
+  admin: { enabled: false },
+};
+
+/** Thrown for an invalid configuration; the message starts with the field path. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  readonly field: string;
+  constructor(field: string, reason: string) {
+    super(`config: ${field}: ${reason}`);
+    this.field = field;
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
+type Check = (value: unknown, field: string) => unknown;
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+const int =
+  (min: number, max: number): Check =>
+  (v, f) => {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+      throw new ConfigError(f, `must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    }
+    return v;
+  };
+const str =
+  (allowEmpty = true): Check =>
+  (v, f) => {
+    if (typeof v !== "string" || (!allowEmpty && v === "")) {
+      throw new ConfigError(f, `must be a ${allowEmpty ? "" : "non-empty "}string, got ${JSON.stringify(v)}`);
+    }
+    return v;
+  };
+const bool: Check = (v, f) => {
+  if (typeof v !== "boolean") {
+    throw new ConfigError(f, `must be true or false, got ${JSON.stringify(v)}`);
+  }
+  return v;
+};
+const oneOf =
+  (values: readonly string[]): Check =>
+  (v, f) => {
+    if (typeof v !== "string" || !values.includes(v)) {
+      throw new ConfigError(f, `must be one of ${values.join(", ")}, got ${JSON.stringify(v)}`);
+    }
+    return v;
+  };
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+const ipv4 =
+  (allowEmpty: boolean): Check =>
+  (v, f) => {
+    if (typeof v !== "string" || (!(allowEmpty && v === "") && !IPV4.test(v))) {
+      throw new ConfigError(f, `must be an IPv4 address${allowEmpty ? ' or ""' : ""}, got ${JSON.stringify(v)}`);
+    }
+    return v;
+  };
+const ipv4List: Check = (v, f) => {
+  if (!Array.isArray(v)) {
+    throw new ConfigError(f, `must be a list of IPv4 addresses, got ${JSON.stringify(v)}`);
+  }
+  return v.map((x, i) => ipv4(false)(x, `${f}[${i}]`));
+};
+const path: Check = (v, f) => {
+  if (typeof v !== "string" || !/^\/[A-Za-z0-9._~\-/]*$/.test(v)) {
+    throw new ConfigError(f, `must be a URL path starting with "/", got ${JSON.stringify(v)}`);
+  }
+  return v;
+};
+
+const SCHEMA: { [S in keyof KorusConfig]: { [K in keyof KorusConfig[S]]: Check } } = {
+  server: { host: str(false), port: int(1, 65535), maxFrameBytes: int(1024, 64 * 1_048_576) },
+  kurento: { path, gcPeriodMs: int(1_000, 86_400_000), workerRequestTimeoutMs: int(100, 600_000) },
+  media: { workers: int(0, 256), flowTimeoutMs: int(100, 600_000), loadReportMs: int(100, 60_000) },
+  rtp: { portMin: int(1024, 65534), portMax: int(1025, 65535) },
+  webrtc: {
+    interfaces: ipv4List,
+    externalIPv4: ipv4(true),
+    stunServer: str(),
+    turnServer: str(),
+    turnUsername: str(),
+    turnPassword: str(),
+  },
+  sip: { host: str(false), port: int(1, 65535) },
+  data: { dir: str(false) },
+  log: { level: oneOf(LOG_LEVELS) },
+  admin: { enabled: bool },
+};
+
+/**
+ * Merges `input` over the defaults and validates every field.
+ * @throws ConfigError naming the first bad field (unknown keys are errors too: they are usually typos).
+ */
+export function validateConfig(input: unknown): KorusConfig {
+  if (input === null || input === undefined) {
+    input = {};
+  }
+  if (!isObj(input)) {
+    throw new ConfigError("(root)", "must be a mapping");
+  }
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const key of Object.keys(input)) {
+    if (!(key in SCHEMA)) {
+      throw new ConfigError(key, `unknown section (known: ${Object.keys(SCHEMA).join(", ")})`);
+    }
+  }
+  for (const [section, fields] of Object.entries(SCHEMA) as [keyof KorusConfig, Record<string, Check>][]) {
+    const given: unknown = input[section] ?? {};
+    if (!isObj(given)) {
+      throw new ConfigError(section, "must be a mapping");
+    }
+    for (const key of Object.keys(given)) {
+      if (!(key in fields)) {
+        throw new ConfigError(`${section}.${key}`, `unknown key (known: ${Object.keys(fields).join(", ")})`);
+      }
+    }
+    const defaults = DEFAULT_CONFIG[section] as unknown as Record<string, unknown>;
+    const sec: Record<string, unknown> = {};
+    for (const [key, check] of Object.entries(fields)) {
+      sec[key] = check(given[key] ?? defaults[key], `${section}.${key}`);
+    }
+    out[section] = sec;
+  }
+  const cfg = out as unknown as KorusConfig;
+  if (cfg.rtp.portMax - cfg.rtp.portMin < 3) {
+    throw new ConfigError("rtp.portMax", `must be at least rtp.portMin + 3 (got ${cfg.rtp.portMin}-${cfg.rtp.portMax})`);
+  }
+  return cfg;
+}

@@ -1,0 +1,164 @@
+/**
+ * Korus entry point: load and validate the configuration, start the media workers and the Kurento JSON-RPC
+ * server, and shut down gracefully on SIGTERM/SIGINT (release every pipeline, close listeners, stop workers).
+ *
+ *   node dist/src/main.js [--config FILE]
+ */
+import { mkdirSync, readFileSync } from "node:fs";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+import { MEDIA_WORKER_URL } from "../media/index.js";
+import { configPathFromArgs, loadConfig } from "./config/load.js";
+import { ConfigError, type KorusConfig } from "./config/schema.js";
+import { KmdRegistry } from "./kurento/kmd.js";
+import { KurentoServer } from "./kurento/KurentoServer.js";
+import { createRootLogger, type Logger } from "./logging/logger.js";
+import { WorkerPool } from "./pool/WorkerPool.js";
+import { adminRoute } from "./rpc/adminRoute.js";
+import { JsonRpcServer } from "./rpc/JsonRpcServer.js";
+
+/** The project root, whether running from src/ (tests) or dist/src/ (built). */
+const ROOT = new URL("../", import.meta.url).pathname.endsWith("/dist/")
+  ? new URL("../../", import.meta.url)
+  : new URL("../", import.meta.url);
+
+export interface RunningServer {
+  config: KorusConfig;
+  kurento: KurentoServer;
+  rpc: JsonRpcServer;
+  pool: WorkerPool;
+  port: number;
+  stop(): Promise<void>;
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(fileURLToPath(new URL("package.json", ROOT)), "utf8")) as { version?: string };
+    return pkg.version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+}
+
+/** Starts a Korus server from a validated configuration. */
+export async function startServer(config: KorusConfig, logger: Logger): Promise<RunningServer> {
+  mkdirSync(config.data.dir, { recursive: true });
+  const kmd = KmdRegistry.load();
+  const workers = config.media.workers === 0 ? os.availableParallelism() : config.media.workers;
+  let kurento: KurentoServer | undefined;
+  const pool = new WorkerPool(
+    {
+      workers,
+      script: MEDIA_WORKER_URL,
+      base: {
+        logLevel: config.log.level,
+        webrtc: config.webrtc,
+        flowTimeoutMs: config.media.flowTimeoutMs,
+        loadReportMs: config.media.loadReportMs,
+      },
+      rtpPortMin: config.rtp.portMin,
+      rtpPortMax: config.rtp.portMax,
+      requestTimeoutMs: config.kurento.workerRequestTimeoutMs,
+    },
+    logger,
+    {
+      onEvent: (id, ev, data) => kurento?.onWorkerEvent(id, ev, data),
+      onReleased: (id) => kurento?.onWorkerReleased(id),
+      onWorkerDied: (index, pipelines, reason) => kurento?.onWorkerDied(index, pipelines, reason),
+    },
+  );
+  await pool.start();
+  const k = new KurentoServer(kmd, pool, logger, { version: version(), gcPeriodMs: config.kurento.gcPeriodMs });
+  kurento = k;
+  const rpc = new JsonRpcServer(
+    {
+      host: config.server.host,
+      port: config.server.port,
+      path: config.kurento.path,
+      maxFrameBytes: config.server.maxFrameBytes,
+    },
+    k,
+    logger,
+  );
+  if (config.admin.enabled) {
+    rpc.route(adminRoute(pool));
+  }
+  const address = await rpc.listen();
+  rpc.setReady(() => ({
+    version: version(),
+    serverId: k.serverId,
+    workers: pool.workers.filter((w) => !w.dead).length,
+    pipelines: k.objects.pipelines().length,
+    sessions: k.sessions.size,
+    uptimeSeconds: Math.round(process.uptime()),
+  }));
+  logger.info({ port: address.port, host: config.server.host, path: config.kurento.path, workers }, "korus ready");
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    kurento: k,
+    rpc,
+    pool,
+    port: address.port,
+    stop: () => {
+      stopping ??= (async () => {
+        logger.info("shutting down: releasing pipelines");
+        await k.releaseAll();
+        await rpc.close();
+        await pool.close();
+        logger.info("shutdown complete");
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config: KorusConfig;
+  try {
+    const file = configPathFromArgs(process.argv.slice(2), fileURLToPath(new URL("config/default.yaml", ROOT)));
+    config = loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`korus: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createRootLogger(config.log.level);
+  process.on("uncaughtException", (err) => {
+    logger.fatal({ err }, "uncaught exception");
+  });
+  process.on("unhandledRejection", (reason) => {
+    logger.error({ reason: String(reason) }, "unhandled rejection");
+  });
+  let server: RunningServer;
+  try {
+    server = await startServer(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, "start-up failed");
+    logger.flush();
+    process.exit(1);
+  }
+  const onSignal = (signal: string): void => {
+    logger.info({ signal }, "signal received");
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    server.stop().then(
+      () => {
+        logger.flush();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => onSignal("SIGTERM"));
+  process.once("SIGINT", () => onSignal("SIGINT"));
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  void main();
+}

@@ -1,0 +1,218 @@
+/**
+ * HTTP + WebSocket front of the control plane.
+ *
+ * - `ws://host:port/kurento` (query strings allowed, as KMS strips them) carries Kurento JSON-RPC 2.0 in text
+ *   frames, one object per frame. Any other path completes the upgrade and closes with 1002 "Invalid path", as KMS
+ *   does (kurento-protocol.md §1).
+ * - Framing errors answer as KMS: unparsable JSON → -32700 with id null; a batch, a bad `jsonrpc`, an array/object
+ *   id or no method → -32600 with id null. Frames over `maxFrameBytes` are refused (close 1009).
+ * - `GET /health` answers 200 with a JSON status once the server accepts work, 503 before.
+ * - Extra HTTP routes (demo pages, admin) are registered with {@link route}.
+ */
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { WebSocketServer, type RawData, type WebSocket } from "ws";
+import type { ClientConnection } from "../kurento/SessionManager.js";
+import type { RpcRequest, RpcResponse } from "../kurento/KurentoServer.js";
+import type { Logger } from "../logging/logger.js";
+
+export interface RpcHandler {
+  handle(conn: ClientConnection, req: RpcRequest): Promise<RpcResponse | null>;
+  onDisconnect(conn: ClientConnection): void;
+}
+
+export type Route = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+
+export interface JsonRpcServerOptions {
+  host: string;
+  port: number;
+  path: string;
+  maxFrameBytes: number;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+class WsConnection implements ClientConnection {
+  readonly id: number;
+  sessionId: string | null = null;
+  readonly #ws: WebSocket;
+
+  constructor(id: number, ws: WebSocket) {
+    this.id = id;
+    this.#ws = ws;
+  }
+
+  get open(): boolean {
+    return this.#ws.readyState === this.#ws.OPEN;
+  }
+
+  send(text: string): void {
+    if (this.open) {
+      this.#ws.send(text);
+    }
+  }
+
+  close(code: number, reason: string): void {
+    this.#ws.close(code, reason);
+  }
+}
+
+export class JsonRpcServer {
+  readonly #opts: JsonRpcServerOptions;
+  readonly #handler: RpcHandler;
+  readonly #logger: Logger;
+  readonly #http: http.Server;
+  readonly #wss: WebSocketServer;
+  readonly #routes: Route[] = [];
+  readonly #connections = new Set<WebSocket>();
+  #nextConnId = 1;
+  #ready = false;
+  #health: () => Record<string, unknown> = () => ({});
+
+  constructor(opts: JsonRpcServerOptions, handler: RpcHandler, logger: Logger) {
+    this.#opts = opts;
+    this.#handler = handler;
+    this.#logger = logger.child({ ns: "rpc" });
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes });
+    this.#http = http.createServer((req, res) => {
+      this.#serveHttp(req, res).catch((err: unknown) => {
+        this.#logger.error({ err }, "HTTP handler failed");
+        if (!res.headersSent) {
+          res.writeHead(500).end();
+        }
+      });
+    });
+    this.#http.on("upgrade", (req, socket, head) => {
+      socket.on("error", () => undefined);
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onSocket(ws, req));
+    });
+    this.#http.on("clientError", (_err, socket) => socket.destroy());
+  }
+
+  /** Registers an HTTP route; a route returns true when it answered. */
+  route(r: Route): void {
+    this.#routes.push(r);
+  }
+
+  /** Sets the `/health` body provider and marks the server as accepting work. */
+  setReady(health: () => Record<string, unknown>): void {
+    this.#health = health;
+    this.#ready = true;
+  }
+
+  async listen(): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.#http.once("error", reject);
+      this.#http.listen(this.#opts.port, this.#opts.host, () => {
+        this.#http.off("error", reject);
+        resolve();
+      });
+    });
+    return this.#http.address() as AddressInfo;
+  }
+
+  async #serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (url.pathname === "/health" && req.method === "GET") {
+      const body = JSON.stringify(this.#ready ? { status: "ok", ...this.#health() } : { status: "starting" });
+      res.writeHead(this.#ready ? 200 : 503, { "content-type": "application/json" }).end(body);
+      return;
+    }
+    for (const r of this.#routes) {
+      if (await r(req, res)) {
+        return;
+      }
+    }
+    res.writeHead(404, { "content-type": "text/plain" }).end("Not found\n");
+  }
+
+  #onSocket(ws: WebSocket, req: IncomingMessage): void {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path !== this.#opts.path) {
+      ws.close(1002, "Invalid path");
+      return;
+    }
+    const conn = new WsConnection(this.#nextConnId++, ws);
+    this.#connections.add(ws);
+    this.#logger.debug({ conn: conn.id, remote: req.socket.remoteAddress }, "client connected");
+    ws.on("message", (data, isBinary) => this.#onFrame(conn, data, isBinary));
+    ws.on("error", (err) => this.#logger.warn({ err, conn: conn.id }, "websocket error"));
+    ws.on("close", (code) => {
+      this.#connections.delete(ws);
+      this.#logger.debug({ conn: conn.id, code, sessionId: conn.sessionId }, "client disconnected");
+      this.#handler.onDisconnect(conn);
+    });
+  }
+
+  #onFrame(conn: WsConnection, data: RawData, isBinary: boolean): void {
+    if (isBinary) {
+      conn.send(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "Invalid Request: binary frame" } }));
+      return;
+    }
+    const text = Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data as ArrayBuffer).toString("utf8");
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      conn.send(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error." } }));
+      return;
+    }
+    const invalid = this.#checkRequest(msg);
+    if (invalid !== null) {
+      conn.send(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message: `Invalid Request: ${invalid}` } }));
+      return;
+    }
+    const req = msg as RpcRequest;
+    this.#handler.handle(conn, req).then(
+      (res) => {
+        if (res !== null) {
+          conn.send(JSON.stringify(res));
+        }
+      },
+      (err: unknown) => {
+        this.#logger.error({ err }, "request handler threw");
+        if (req.id != null) {
+          conn.send(JSON.stringify({ jsonrpc: "2.0", id: req.id, error: { code: -32603, message: "Internal error" } }));
+        }
+      },
+    );
+  }
+
+  /** Returns why `msg` is not a valid JSON-RPC 2.0 request, or null. */
+  #checkRequest(msg: unknown): string | null {
+    if (Array.isArray(msg)) {
+      return "batches are not supported";
+    }
+    if (!isObj(msg)) {
+      return "not an object";
+    }
+    if (msg["jsonrpc"] !== "2.0") {
+      return "'jsonrpc' must be \"2.0\"";
+    }
+    const id = msg["id"];
+    if (id !== undefined && id !== null && typeof id !== "string" && typeof id !== "number") {
+      return "'id' must be a string or a number";
+    }
+    if (typeof msg["method"] !== "string") {
+      return "'method' must be a string";
+    }
+    const params = msg["params"];
+    if (params !== undefined && params !== null && !isObj(params)) {
+      return "'params' must be an object";
+    }
+    return null;
+  }
+
+  /** Drops every client (the process is stopping) and stops listening. */
+  async close(): Promise<void> {
+    this.#ready = false;
+    for (const ws of this.#connections) {
+      ws.close(1001, "Server shutting down");
+    }
+    await new Promise<void>((resolve) => {
+      this.#http.close(() => resolve());
+      this.#http.closeAllConnections();
+    });
+    this.#wss.close();
+  }
+}
