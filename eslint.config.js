@@ -26,5 +26,8 @@ export default tseslint.config(
   { files: ["sip/**/*.ts"], rules: forbid(["**/media/**", "**/src/**", "werift*", "rtp.js*"]) },
   { files: ["media/**/*.ts"], ignores: ["media/webrtc/**"], rules: forbid(["**/sip/**", "**/src/**", "werift*"]) },
   { files: ["media/webrtc/**/*.ts"], rules: forbid(["**/sip/**", "**/src/**"]) },
-  { files: ["test/**/*.ts", "bench/**/*.ts"], rules: { "no-console": "off", "@typescript-eslint/no-non-null-assertion": "off" } },
+  {
+    files: ["test/**/*.ts", "bench/**/*.ts"],
+    rules: { "no-console": "off", "@typescript-eslint/no-non-null-assertion": "off" },
+  },
 );

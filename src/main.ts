@@ -45,7 +45,8 @@ export async function startServer(config: KorusConfig, logger: Logger): Promise<
   mkdirSync(config.data.dir, { recursive: true });
   const kmd = KmdRegistry.load();
   const workers = config.media.workers === 0 ? os.availableParallelism() : config.media.workers;
-  let kurento: KurentoServer | undefined;
+  // The pool's callbacks reach the Kurento server, which needs the started pool: a late-bound reference.
+  const late: { kurento?: KurentoServer } = {};
   const pool = new WorkerPool(
     {
       workers,
@@ -62,14 +63,14 @@ export async function startServer(config: KorusConfig, logger: Logger): Promise<
     },
     logger,
     {
-      onEvent: (id, ev, data) => kurento?.onWorkerEvent(id, ev, data),
-      onReleased: (id) => kurento?.onWorkerReleased(id),
-      onWorkerDied: (index, pipelines, reason) => kurento?.onWorkerDied(index, pipelines, reason),
+      onEvent: (id, ev, data) => late.kurento?.onWorkerEvent(id, ev, data),
+      onReleased: (id) => late.kurento?.onWorkerReleased(id),
+      onWorkerDied: (index, pipelines, reason) => late.kurento?.onWorkerDied(index, pipelines, reason),
     },
   );
   await pool.start();
   const k = new KurentoServer(kmd, pool, logger, { version: version(), gcPeriodMs: config.kurento.gcPeriodMs });
-  kurento = k;
+  late.kurento = k;
   const rpc = new JsonRpcServer(
     {
       host: config.server.host,

@@ -11,7 +11,7 @@ import type { SerializedError } from "../errors.js";
 import type { LogLevel } from "../logger.js";
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-export type JsonObject = { [key: string]: JsonValue };
+export type JsonObject = Record<string, JsonValue>;
 
 /** Kurento's MediaType. */
 export type MediaKind = "AUDIO" | "VIDEO" | "DATA";

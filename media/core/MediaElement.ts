@@ -145,7 +145,8 @@ export abstract class MediaElement extends MediaObject {
 
   sourceConnections(kind?: MediaKind, description?: string): Connection[] {
     return [...this.#sources.values()].filter(
-      (c) => (kind === undefined || c.kind === kind) && (description === undefined || c.sinkDescription === description),
+      (c) =>
+        (kind === undefined || c.kind === kind) && (description === undefined || c.sinkDescription === description),
     );
   }
 

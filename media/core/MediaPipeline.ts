@@ -39,7 +39,13 @@ export class MediaPipeline extends MediaObject {
     return element;
   }
 
-  connect(source: MediaElement, sink: MediaElement, kind: MediaKind | undefined, srcDesc: string, sinkDesc: string): void {
+  connect(
+    source: MediaElement,
+    sink: MediaElement,
+    kind: MediaKind | undefined,
+    srcDesc: string,
+    sinkDesc: string,
+  ): void {
     this.#assertOwn(source, sink);
     source.connectTo(sink, kind === undefined ? MEDIA_KINDS : [kind], srcDesc, sinkDesc);
   }

@@ -173,9 +173,7 @@ const SCHEMA: { [S in keyof KorusConfig]: { [K in keyof KorusConfig[S]]: Check }
  * @throws ConfigError naming the first bad field (unknown keys are errors too: they are usually typos).
  */
 export function validateConfig(input: unknown): KorusConfig {
-  if (input === null || input === undefined) {
-    input = {};
-  }
+  input ??= {};
   if (!isObj(input)) {
     throw new ConfigError("(root)", "must be a mapping");
   }
@@ -204,7 +202,10 @@ export function validateConfig(input: unknown): KorusConfig {
   }
   const cfg = out as unknown as KorusConfig;
   if (cfg.rtp.portMax - cfg.rtp.portMin < 3) {
-    throw new ConfigError("rtp.portMax", `must be at least rtp.portMin + 3 (got ${cfg.rtp.portMin}-${cfg.rtp.portMax})`);
+    throw new ConfigError(
+      "rtp.portMax",
+      `must be at least rtp.portMin + 3 (got ${cfg.rtp.portMin}-${cfg.rtp.portMax})`,
+    );
   }
   return cfg;
 }

@@ -101,7 +101,8 @@ export class KurentoServer {
     if (req.id == null) {
       return null;
     }
-    const sid = isObj(response) && "result" in response && isObj(response.result) ? response.result["sessionId"] : sidParam;
+    const sid =
+      isObj(response) && "result" in response && isObj(response.result) ? response.result["sessionId"] : sidParam;
     if (typeof sid === "string" && req.method !== "ping") {
       const s = this.sessions.get(sid);
       if (s !== undefined) {
@@ -276,7 +277,12 @@ export class KurentoServer {
       throw new KurentoError("MEDIA_OBJECT_NOT_AVAILABLE", `Factory '${type}' not found`);
     }
     // Properties are ignored, as KMS does.
-    const ctor = this.#validator.params(cls.constructorParams, params["constructorParams"], this.#classOf, "constructorParams");
+    const ctor = this.#validator.params(
+      cls.constructorParams,
+      params["constructorParams"],
+      this.#classOf,
+      "constructorParams",
+    );
     let id: string;
     if (cls.name === "MediaPipeline") {
       id = await this.#createPipeline(cls);
@@ -361,7 +367,12 @@ export class KurentoServer {
       return this.#validator.params(op.method.params, given, this.#classOf, "operationParams");
     }
     if (op.kind === "set") {
-      return this.#validator.params([{ name: op.property.name, type: op.property.type }], given, this.#classOf, "operationParams");
+      return this.#validator.params(
+        [{ name: op.property.name, type: op.property.type }],
+        given,
+        this.#classOf,
+        "operationParams",
+      );
     }
     return {};
   }
@@ -398,7 +409,10 @@ export class KurentoServer {
   }
 
   #mediaObjectOperation(obj: KObject, opName: string, args: JsonObject): JsonValue {
-    const str = (k: string): string => String(args[k]);
+    const str = (k: string): string => {
+      const v = args[k];
+      return typeof v === "string" ? v : "";
+    };
     switch (opName) {
       case "getMediaPipeline": {
         return obj.pipelineId;
@@ -458,9 +472,10 @@ export class KurentoServer {
   }
 
   async #connectElements(source: KObject, opName: string, args: JsonObject): Promise<null> {
-    const sink = this.objects.get(String(args["sink"]));
+    const sinkId = typeof args["sink"] === "string" ? args["sink"] : "";
+    const sink = this.objects.get(sinkId);
     if (sink === undefined) {
-      throw new KurentoError("MEDIA_OBJECT_NOT_FOUND", `Object '${String(args["sink"])}' not found`);
+      throw new KurentoError("MEDIA_OBJECT_NOT_FOUND", `Object '${sinkId}' not found`);
     }
     if (sink.pipelineId !== source.pipelineId || source.worker === null) {
       throw new KurentoError("CONNECT_ERROR", "Media elements do not share pipeline");
@@ -470,7 +485,8 @@ export class KurentoServer {
       sourceId: source.id,
       sinkId: sink.id,
       ...(typeof mt === "string" ? { mediaType: mt as "AUDIO" | "VIDEO" | "DATA" } : {}),
-      sourceDescription: typeof args["sourceMediaDescription"] === "string" ? args["sourceMediaDescription"] : "default",
+      sourceDescription:
+        typeof args["sourceMediaDescription"] === "string" ? args["sourceMediaDescription"] : "default",
       sinkDescription: typeof args["sinkMediaDescription"] === "string" ? args["sinkMediaDescription"] : "default",
     });
     return null;
@@ -491,9 +507,10 @@ export class KurentoServer {
         return JSON.stringify({ serverId: this.serverId, workers: this.#pool.workers.length });
       }
       case "getKmd": {
-        const kmd = this.kmd.kmd(String(args["moduleName"]));
+        const moduleName = typeof args["moduleName"] === "string" ? args["moduleName"] : "";
+        const kmd = this.kmd.kmd(moduleName);
         if (kmd === undefined) {
-          throw new KurentoError("SERVER_MANAGER_ERROR_KMD_NOT_FOUND", `Module '${String(args["moduleName"])}' not found`);
+          throw new KurentoError("SERVER_MANAGER_ERROR_KMD_NOT_FOUND", `Module '${moduleName}' not found`);
         }
         return kmd;
       }
@@ -618,7 +635,10 @@ export class KurentoServer {
         throw new KurentoError("MALFORMED_TRANSACTION", `Id of request '${i}' should be '${i}'`);
       }
       try {
-        const opParams = this.#substituteNewrefs(isObj(op["params"]) ? op["params"] : {}, refs) as Record<string, unknown>;
+        const opParams = this.#substituteNewrefs(isObj(op["params"]) ? op["params"] : {}, refs) as Record<
+          string,
+          unknown
+        >;
         opParams["sessionId"] = session.id;
         const result = await this.#execute(conn, op["method"], opParams, false, refs, true);
         if (isObj(result) && typeof result["value"] === "string") {
@@ -626,7 +646,11 @@ export class KurentoServer {
         }
         responses.push({ id: i, jsonrpc: "2.0", result });
       } catch (err) {
-        responses.push({ id: i, jsonrpc: "2.0", error: this.#errorBody(err, String(op["method"])) as unknown as JsonObject });
+        responses.push({
+          id: i,
+          jsonrpc: "2.0",
+          error: this.#errorBody(err, String(op["method"])) as unknown as JsonObject,
+        });
         break;
       }
     }
@@ -689,7 +713,13 @@ export class KurentoServer {
       const payload = {
         jsonrpc: "2.0",
         method: "onEvent",
-        params: { value: { object: objectId, type: sub.name, data: { ...base, ...data, ...(event === "Error" ? {} : { type: sub.name }) } } },
+        params: {
+          value: {
+            object: objectId,
+            type: sub.name,
+            data: { ...base, ...data, ...(event === "Error" ? {} : { type: sub.name }) },
+          },
+        },
       };
       conn.send(JSON.stringify(payload));
     }

@@ -43,7 +43,13 @@ export class ObjectRegistry {
     this.add({ id: SERVER_MANAGER_ID, cls, pipelineId: null, parentId: null, worker: null });
   }
 
-  add(o: { id: string; cls: ClassInfo; pipelineId: string | null; parentId: string | null; worker: MediaWorkerHandle | null }): KObject {
+  add(o: {
+    id: string;
+    cls: ClassInfo;
+    pipelineId: string | null;
+    parentId: string | null;
+    worker: MediaWorkerHandle | null;
+  }): KObject {
     const obj: KObject = {
       ...o,
       children: new Set(),

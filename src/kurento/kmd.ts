@@ -189,7 +189,7 @@ export class KmdRegistry {
       return this.#classes.get(type);
     }
     const info = this.#classes.get(type.slice(dot + 1));
-    return info !== undefined && info.qualifiedName === type ? info : undefined;
+    return info?.qualifiedName === type ? info : undefined;
   }
 
   isA(info: ClassInfo, ancestor: string): boolean {

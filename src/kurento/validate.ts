@@ -29,7 +29,7 @@ export class ParamValidator {
     if (given !== undefined && given !== null && !isObj(given)) {
       throw new KurentoError("MARSHALL_ERROR", `'${what}' should be an object`);
     }
-    const src = (given ?? {}) as Record<string, unknown>;
+    const src: Record<string, unknown> = given ?? {};
     const out: JsonObject = {};
     for (const p of params) {
       const v = src[p.name];
@@ -134,7 +134,10 @@ export class ParamValidator {
     }
     const declared = v["__type__"];
     if (declared !== undefined && declared !== type && !this.#extendsType(declared, type)) {
-      throw new KurentoError("UNEXPECTED_ERROR", `'${field}' has __type__ '${String(declared)}', expected ${type}`);
+      throw new KurentoError(
+        "UNEXPECTED_ERROR",
+        `'${field}' has __type__ '${JSON.stringify(declared)}', expected ${type}`,
+      );
     }
     const out: JsonObject = { __module__: v["__module__"] === "korus" ? "korus" : "kurento", __type__: type };
     for (const p of this.#allProperties(type)) {

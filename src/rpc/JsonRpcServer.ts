@@ -146,10 +146,14 @@ export class JsonRpcServer {
 
   #onFrame(conn: WsConnection, data: RawData, isBinary: boolean): void {
     if (isBinary) {
-      conn.send(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "Invalid Request: binary frame" } }));
+      conn.send(
+        JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "Invalid Request: binary frame" } }),
+      );
       return;
     }
-    const text = Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data as ArrayBuffer).toString("utf8");
+    const text = Array.isArray(data)
+      ? Buffer.concat(data).toString("utf8")
+      : Buffer.from(data as ArrayBuffer).toString("utf8");
     let msg: unknown;
     try {
       msg = JSON.parse(text);
@@ -159,7 +163,9 @@ export class JsonRpcServer {
     }
     const invalid = this.#checkRequest(msg);
     if (invalid !== null) {
-      conn.send(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message: `Invalid Request: ${invalid}` } }));
+      conn.send(
+        JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message: `Invalid Request: ${invalid}` } }),
+      );
       return;
     }
     const req = msg as RpcRequest;

@@ -21,7 +21,9 @@ export function adminRoute(pool: WorkerPool): Route {
         load: w.load,
         ports: [w.settings.rtpPortMin, w.settings.rtpPortMax],
       }));
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ workers: body, respawns: pool.respawns }));
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ workers: body, respawns: pool.respawns }));
       return true;
     }
     const m = /^\/admin\/workers\/(\d+)\/kill$/.exec(url.pathname);
