@@ -41,7 +41,11 @@ function version(): string {
 }
 
 /** Starts a Korus server from a validated configuration. */
-export async function startServer(config: KorusConfig, logger: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: KorusConfig,
+  logger: Logger,
+  workerScript: URL = MEDIA_WORKER_URL,
+): Promise<RunningServer> {
   mkdirSync(config.data.dir, { recursive: true });
   const kmd = KmdRegistry.load();
   const workers = config.media.workers === 0 ? os.availableParallelism() : config.media.workers;
@@ -50,7 +54,7 @@ export async function startServer(config: KorusConfig, logger: Logger): Promise<
   const pool = new WorkerPool(
     {
       workers,
-      script: MEDIA_WORKER_URL,
+      script: workerScript,
       base: {
         logLevel: config.log.level,
         webrtc: config.webrtc,

@@ -12,7 +12,7 @@ export interface KorusConfig {
   server: {
     /** Address of the HTTP/WebSocket listener. */
     host: string;
-    /** HTTP/WebSocket port (KORUS_WS_PORT). */
+    /** HTTP/WebSocket port (KORUS_WS_PORT); 0 picks a free port. */
     port: number;
     /** Largest WebSocket frame accepted, in bytes; larger frames close the socket with 1009. */
     maxFrameBytes: number;
@@ -150,7 +150,7 @@ const path: Check = (v, f) => {
 };
 
 const SCHEMA: { [S in keyof KorusConfig]: { [K in keyof KorusConfig[S]]: Check } } = {
-  server: { host: str(false), port: int(1, 65535), maxFrameBytes: int(1024, 64 * 1_048_576) },
+  server: { host: str(false), port: int(0, 65535), maxFrameBytes: int(1024, 64 * 1_048_576) },
   kurento: { path, gcPeriodMs: int(1_000, 86_400_000), workerRequestTimeoutMs: int(100, 600_000) },
   media: { workers: int(0, 256), flowTimeoutMs: int(100, 600_000), loadReportMs: int(100, 60_000) },
   rtp: { portMin: int(1024, 65534), portMax: int(1025, 65535) },
