@@ -3,7 +3,7 @@
  * the session rules, transactions with newref, and descriptor-driven validation. Raw frames, so the wire format
  * that kurento-client relies on is checked exactly.
  */
-import t from "tap";
+import t, { type Test } from "tap";
 import WebSocket from "ws";
 import { RpcClient, type RpcMessage } from "../../helpers/rpcClient.js";
 import { startTestServer, type TestServer } from "../../helpers/inProcessServer.js";
@@ -18,7 +18,7 @@ t.teardown(async () => {
   await server.stop();
 });
 
-const open = async (t: Tap.Test): Promise<RpcClient> => {
+const open = async (t: Test): Promise<RpcClient> => {
   const c = await RpcClient.open(server.url);
   t.teardown(() => c.close());
   return c;
@@ -39,7 +39,11 @@ t.test("describe manager_ServerManager creates a session and binds it to the soc
   const d = await c.call("describe", { object: "manager_ServerManager" });
   const sid = result(d)["sessionId"];
   t.type(sid, "string");
-  t.match(result(d), { type: "ServerManager", qualifiedType: "kurento.ServerManager", hierarchy: ["kurento.MediaObject"] });
+  t.match(result(d), {
+    type: "ServerManager",
+    qualifiedType: "kurento.ServerManager",
+    hierarchy: ["kurento.MediaObject"],
+  });
   // Rule 1: the socket's session is injected into later requests, and ping then reports it.
   const p = await c.call("ping");
   t.same(p.result, { sessionId: sid, value: "pong" });
@@ -76,7 +80,11 @@ t.test("getInfo lists core, elements, filters and korus", async (t) => {
   t.type(await c.value("invoke", { object: "manager_ServerManager", operation: "getUsedMemory" }), "number");
   t.type(await c.value("invoke", { object: "manager_ServerManager", operation: "getCpuCount" }), "number");
   t.type(
-    await c.value("invoke", { object: "manager_ServerManager", operation: "getUsedCpu", operationParams: { interval: 100 } }),
+    await c.value("invoke", {
+      object: "manager_ServerManager",
+      operation: "getUsedCpu",
+      operationParams: { interval: 100 },
+    }),
     "number",
   );
 });
@@ -132,7 +140,11 @@ t.test("invoke: MediaObject properties, tags and errors", async (t) => {
   const noTag = await c.call("invoke", { object: e, operation: "getTag", operationParams: { key: "zz" } });
   t.equal(code(noTag), 40110);
   await c.value("invoke", { object: e, operation: "removeTag", operationParams: { key: "zz" } });
-  t.equal(await c.value("invoke", { object: e, operation: "getEncoderBitrate" }), 300000, "kmd property served by the worker");
+  t.equal(
+    await c.value("invoke", { object: e, operation: "getEncoderBitrate" }),
+    300000,
+    "kmd property served by the worker",
+  );
   const unknownOp = await c.call("invoke", { object: e, operation: "frobnicate", operationParams: { a: 1 } });
   t.equal(code(unknownOp), 40008);
   t.equal(unknownOp.error?.message, "Method 'frobnicate' with 1 parameters not found");
@@ -166,14 +178,26 @@ t.test("connect semantics: self-loop, fan-out, one source per sink, 40004 across
   const x = await mk(p2);
   await c.value("subscribe", { object: a, type: "ElementConnected" });
   await c.value("subscribe", { object: b, type: "ElementDisconnected" });
-  t.equal(await c.value("invoke", { object: a, operation: "connect", operationParams: { sink: a, mediaType: "AUDIO" } }), null);
+  t.equal(
+    await c.value("invoke", { object: a, operation: "connect", operationParams: { sink: a, mediaType: "AUDIO" } }),
+    null,
+  );
   await c.value("invoke", { object: a, operation: "connect", operationParams: { sink: d } });
   await c.value("invoke", { object: b, operation: "connect", operationParams: { sink: d, mediaType: "VIDEO" } });
   const ev = await c.event((m) => (m.params?.["value"] as { type: string }).type === "ElementConnected");
   const data = (ev.params?.["value"] as { data: Record<string, unknown> }).data;
-  t.match(data, { source: a, type: "ElementConnected", mediaType: "AUDIO", sink: a, sourceMediaDescription: "default" });
+  t.match(data, {
+    source: a,
+    type: "ElementConnected",
+    mediaType: "AUDIO",
+    sink: a,
+    sourceMediaDescription: "default",
+  });
   t.type(data["timestampMillis"], "string");
-  const dSources = (await c.value("invoke", { object: d, operation: "getSourceConnections" })) as { source: string; type: string }[];
+  const dSources = (await c.value("invoke", { object: d, operation: "getSourceConnections" })) as {
+    source: string;
+    type: string;
+  }[];
   t.same(
     dSources.map((s) => `${s.type}:${s.source === a ? "a" : "b"}`).sort(),
     ["AUDIO:a", "DATA:a", "VIDEO:b"],
@@ -190,7 +214,11 @@ t.test("connect semantics: self-loop, fan-out, one source per sink, 40004 across
   t.equal(cross.error?.data?.type, "CONNECT_ERROR");
   await c.value("invoke", { object: b, operation: "disconnect", operationParams: { sink: d, mediaType: "VIDEO" } });
   await c.event((m) => (m.params?.["value"] as { type: string }).type === "ElementDisconnected");
-  const after = (await c.value("invoke", { object: d, operation: "getSourceConnections", operationParams: { mediaType: "VIDEO" } })) as unknown[];
+  const after = (await c.value("invoke", {
+    object: d,
+    operation: "getSourceConnections",
+    operationParams: { mediaType: "VIDEO" },
+  })) as unknown[];
   t.equal(after.length, 0);
 });
 
@@ -207,9 +235,15 @@ t.test("subscribe: 40106 for unknown events, 6.x names accepted and emitted as s
   t.not(result(sub7)["value"], result(sub6)["value"]);
   const dup = await c.call("subscribe", { object: e, type: "MediaFlowOutStateChanged" });
   t.type(result(dup)["value"], "string", "a repeated subscribe gets a new id");
-  server.kurento.onWorkerEvent(e, "MediaFlowOutStateChanged", { state: "FLOWING", padName: "default", mediaType: "AUDIO" });
+  server.kurento.onWorkerEvent(e, "MediaFlowOutStateChanged", {
+    state: "FLOWING",
+    padName: "default",
+    mediaType: "AUDIO",
+  });
   await new Promise((r) => setTimeout(r, 200));
-  const names = c.events.filter((m) => (m.params?.["value"] as { object: string }).object === e).map((m) => (m.params?.["value"] as { type: string }).type);
+  const names = c.events
+    .filter((m) => (m.params?.["value"] as { object: string }).object === e)
+    .map((m) => (m.params?.["value"] as { type: string }).type);
   t.same(names.sort(), ["MediaFlowOutStateChange", "MediaFlowOutStateChanged"], "one per name, no duplicates");
   t.same(await c.call("unsubscribe", { object: e, subscription: result(sub6)["value"] }).then(result), {
     sessionId: result(sub6)["sessionId"],
@@ -229,7 +263,9 @@ t.test("release cascades with ObjectDestroyed; released objects answer 40101; un
   await c.event((m) => (m.params?.["value"] as { data: { objectId: string } }).data.objectId === p);
   t.equal(code(await c.call("invoke", { object: e, operation: "getName" })), 40101);
   t.equal(code(await c.call("describe", { object: p })), 40101);
-  t.notOk(((await c.value("invoke", { object: "manager_ServerManager", operation: "getPipelines" })) as string[]).includes(p));
+  t.notOk(
+    ((await c.value("invoke", { object: "manager_ServerManager", operation: "getPipelines" })) as string[]).includes(p),
+  );
   t.equal(code(await c.call("release", { object: p })), undefined, "releasing twice is not an error");
   t.equal(code(await c.call("release", { object: "never-existed" })), undefined);
 });
@@ -240,10 +276,30 @@ t.test("transaction: newref substitution, stop at first failure, malformed ids",
   const p = (await c.value("create", { type: "MediaPipeline" })) as string;
   const tx = await c.call("transaction", {
     operations: [
-      { jsonrpc: "2.0", id: 0, method: "create", params: { type: "PassThrough", constructorParams: { mediaPipeline: p } } },
-      { jsonrpc: "2.0", id: 1, method: "invoke", params: { object: "newref:0", operation: "connect", operationParams: { sink: "newref:0" } } },
-      { jsonrpc: "2.0", id: 2, method: "invoke", params: { object: "newref:0", operation: "getTag", operationParams: { key: "x" } } },
-      { jsonrpc: "2.0", id: 3, method: "invoke", params: { object: "newref:0", operation: "setName", operationParams: { name: "never" } } },
+      {
+        jsonrpc: "2.0",
+        id: 0,
+        method: "create",
+        params: { type: "PassThrough", constructorParams: { mediaPipeline: p } },
+      },
+      {
+        jsonrpc: "2.0",
+        id: 1,
+        method: "invoke",
+        params: { object: "newref:0", operation: "connect", operationParams: { sink: "newref:0" } },
+      },
+      {
+        jsonrpc: "2.0",
+        id: 2,
+        method: "invoke",
+        params: { object: "newref:0", operation: "getTag", operationParams: { key: "x" } },
+      },
+      {
+        jsonrpc: "2.0",
+        id: 3,
+        method: "invoke",
+        params: { object: "newref:0", operation: "setName", operationParams: { name: "never" } },
+      },
     ],
   });
   const steps = result(tx)["value"] as RpcMessage[];
@@ -259,7 +315,7 @@ t.test("transaction: newref substitution, stop at first failure, malformed ids",
   const badRef = await c.call("transaction", {
     operations: [{ jsonrpc: "2.0", id: 0, method: "invoke", params: { object: "newref:5", operation: "getName" } }],
   });
-  t.equal(((result(badRef)["value"] as RpcMessage[])[0])?.error?.code, 40008);
+  t.equal((result(badRef)["value"] as RpcMessage[])[0]?.error?.code, 40008);
   const outside = await c.call("invoke", { object: "newref:0", operation: "getName" });
   t.equal(code(outside), 40109);
 });
@@ -284,7 +340,11 @@ t.test("sessions: connect resumes on a new socket, events follow it; 40007 for u
   const newSession = await fresh.call("connect");
   t.type(result(newSession)["sessionId"], "string");
   t.not(result(newSession)["sessionId"], sid);
-  t.ok(((await c2.value("invoke", { object: "manager_ServerManager", operation: "getSessions" })) as string[]).includes(sid));
+  t.ok(
+    ((await c2.value("invoke", { object: "manager_ServerManager", operation: "getSessions" })) as string[]).includes(
+      sid,
+    ),
+  );
 });
 
 t.test("a repeated request (same id and session) gets the identical cached response", async (t) => {
