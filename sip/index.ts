@@ -1,0 +1,86 @@
+/**
+ * Public API of Korus's SIP stack (architecture.md §3). Other folders import only this barrel.
+ *
+ * Layers (RFC 3261 §5): message syntax (`message/`), transport seam (`transport/`), transactions (`transaction/`).
+ * Dialogs, the UA core, digest authentication and trunks build on these.
+ * @see https://www.rfc-editor.org/rfc/rfc3261#section-5
+ */
+
+export { SipParseError, SipResponseError, TransactionStateError, type SipParseErrorInit } from "./errors.js";
+export { getLogger, noopLogger, setLoggerFactory, type Logger, type LoggerFactory } from "./logger.js";
+
+export { AuthHeader, parseAuthHeader, type AuthParam } from "./message/AuthHeader.js";
+export { CSeq, parseCSeq } from "./message/CSeq.js";
+export { canonicalHeaderName, headerKey } from "./message/headerNames.js";
+export { MediaType, parseMediaType } from "./message/MediaType.js";
+export { parseMultipart, serializeMultipart, type BodyPart } from "./message/multipart.js";
+export { NameAddr, parseNameAddr, parseNameAddrList } from "./message/NameAddr.js";
+export { Parameters } from "./message/Parameters.js";
+export {
+  DEFAULT_MAX_HEADER_COUNT,
+  KNOWN_METHODS,
+  parseMessage,
+  type Framing,
+  type ParseOptions,
+} from "./message/parser.js";
+export {
+  createResponse,
+  createStatelessErrorResponse,
+  generateBranch,
+  generateTag,
+  reasonPhrase,
+  REASON_PHRASES,
+  type CreateResponseOptions,
+} from "./message/responses.js";
+export {
+  SipMessage,
+  SipRequest,
+  SipResponse,
+  splitHeaderList,
+  type HeaderInit,
+  type HeaderValue,
+} from "./message/SipMessage.js";
+export { DEFAULT_MAX_MESSAGE_SIZE, SipStreamFramer, type SipStreamFramerOptions } from "./message/SipStreamFramer.js";
+export { GenericUri, hostToAddress, parseSipUri, parseUri, SipUri, TelUri, type Uri } from "./message/uri.js";
+export { BRANCH_MAGIC_COOKIE, Via } from "./message/Via.js";
+
+export { InviteClientTransaction } from "./transaction/InviteClientTransaction.js";
+export { InviteServerTransaction } from "./transaction/InviteServerTransaction.js";
+export {
+  cancelTargetId,
+  clientTransactionId,
+  isCancelFor,
+  responseTransactionId,
+  serverTransactionId,
+} from "./transaction/matching.js";
+export { NonInviteClientTransaction } from "./transaction/NonInviteClientTransaction.js";
+export { NonInviteServerTransaction } from "./transaction/NonInviteServerTransaction.js";
+export { createCancel, createNon2xxAck } from "./transaction/requests.js";
+export {
+  DEFAULT_TIMER_BASE,
+  systemClock,
+  timerTable,
+  type Clock,
+  type TimerBase,
+  type TimerHandle,
+  type TimerTable,
+} from "./transaction/timers.js";
+export {
+  Transaction,
+  type ClientTransactionUser,
+  type ServerTransactionUser,
+  type TransactionOptions,
+  type TransactionUserBase,
+} from "./transaction/Transaction.js";
+export { TransactionState } from "./transaction/TransactionState.js";
+
+export {
+  defaultPort,
+  isReliableTransport,
+  responseDestination,
+  stampReceived,
+  type InboundMessage,
+  type SipDestination,
+  type SipTransport,
+  type TransportProtocol,
+} from "./transport/SipTransport.js";

@@ -1,0 +1,246 @@
+/**
+ * INVITE client transaction (RFC 3261 §17.1.1, updated by RFC 6026 §8.4 with the Accepted state and Timer M).
+ *
+ * ```
+ *                    |INVITE from TU
+ *  Timer A fires     |INVITE sent          Timer B fires
+ *  Reset A,          V                     or Transport Err.
+ *  INVITE sent +-----------+               inform TU
+ *    +---------|           |---------------------------+
+ *    |         |  Calling  |                           |
+ *    +-------->|           |-----------+               |
+ *  300-699     +-----------+ 2xx       |               |
+ *  ACK sent       |  |     2xx to TU   |               |
+ *  resp. to TU    |  |1xx              |               |
+ *  +--------------+  |1xx to TU        |               |
+ *  |                 V                 V               |
+ *  |           +-----------+     +-----------+         |
+ *  |           |Proceeding |---->| Accepted  |<--+ 2xx |
+ *  |           +-----------+ 2xx +-----------+---+ to TU
+ *  |  300-699     |               Timer M |            |
+ *  |  ACK sent,   |                fires  |            |
+ *  |  resp. to TU |                       |            |
+ *  V              V                       |            |
+ *  +-----------+                          |            |
+ *  | Completed |<-- 300-699 / ACK sent    |            |
+ *  +-----------+                          |            |
+ *     | Timer D fires                     |            |
+ *     V                                   V            |
+ *  +----------------------------------------------+    |
+ *  |                  Terminated                   |<---+
+ *  +----------------------------------------------+
+ * ```
+ * @see https://www.rfc-editor.org/rfc/rfc3261#section-17.1.1
+ * @see https://www.rfc-editor.org/rfc/rfc6026#section-8.4
+ */
+
+import { TransactionStateError } from "../errors.js";
+import type { SipRequest, SipResponse } from "../message/SipMessage.js";
+import { clientTransactionId } from "./matching.js";
+import { createNon2xxAck } from "./requests.js";
+import { TimerSet, Transaction, type ClientTransactionUser, type TransactionOptions } from "./Transaction.js";
+import { TransactionState } from "./TransactionState.js";
+
+type TimerName = "A" | "B" | "D" | "M";
+
+export class InviteClientTransaction extends Transaction {
+  readonly #user: ClientTransactionUser;
+  readonly #timers: TimerSet<TimerName>;
+  #timerAInterval: number;
+  #ack: SipRequest | undefined;
+
+  /**
+   * Creates the transaction and sends the INVITE.
+   * §17.1.1.2: "The initial state, 'calling', MUST be entered when the TU initiates a new client transaction with an
+   * INVITE request. The client transaction MUST pass the request to the transport layer for transmission."
+   */
+  constructor(request: SipRequest, options: TransactionOptions, user: ClientTransactionUser = {}) {
+    super(clientTransactionId(request), request, TransactionState.Calling, options, user);
+    this.#user = user;
+    this.#timers = new TimerSet(this.clock);
+    this.#timerAInterval = this.timers.TIMER_A;
+    this.send(request);
+    // §17.1.1.2: "If an unreliable transport is being used, the client transaction MUST start timer A with a value
+    // of T1. If a reliable transport is being used, the client transaction SHOULD NOT start timer A."
+    if (!this.reliable) {
+      this.#timers.start("A", this.#timerAInterval, () => this.#timerA());
+    }
+    // §17.1.1.2: "For any transport, the client transaction MUST start timer B with a value of 64*T1 seconds."
+    this.#timers.start("B", this.timers.TIMER_B, () => this.#timerB());
+  }
+
+  /** The ACK this transaction generated for a non-2xx final response, once there is one. */
+  get ack(): SipRequest | undefined {
+    return this.#ack;
+  }
+
+  /** Feeds a response matched to this transaction (see `responseTransactionId`). */
+  receiveResponse(response: SipResponse): void {
+    const status = response.status;
+    switch (this.state) {
+      case TransactionState.Calling:
+      case TransactionState.Proceeding: {
+        if (status < 200) {
+          // §17.1.1.2: "If the client transaction receives a provisional response while in the 'Calling' state, it
+          // transitions to the 'Proceeding' state ... Furthermore, the provisional response MUST be passed to the TU.
+          // Any further provisional responses MUST be passed up to the TU while in the 'Proceeding' state."
+          if (this.state === TransactionState.Calling) {
+            this.#stateTransition(TransactionState.Proceeding);
+          }
+          this.#toUser(response);
+        } else if (status < 300) {
+          // RFC 6026 §8.4: "If a 2xx response is received while the client INVITE state machine is in the 'Calling'
+          // or 'Proceeding' states, it MUST transition to the 'Accepted' state, pass the 2xx response to the TU, and
+          // set Timer M to 64*T1."
+          this.#stateTransition(TransactionState.Accepted);
+          this.#toUser(response);
+        } else {
+          // §17.1.1.2: "When in either the 'Calling' or 'Proceeding' states, reception of a response with status
+          // code from 300-699 MUST cause the client transaction to transition to 'Completed'. The client
+          // transaction MUST pass the received response up to the TU, and the client transaction MUST generate an
+          // ACK request, even if the transport is reliable".
+          this.#ack = createNon2xxAck(this.request, response);
+          this.#stateTransition(TransactionState.Completed);
+          this.send(this.#ack);
+          this.#toUser(response);
+        }
+        return;
+      }
+      case TransactionState.Accepted: {
+        // RFC 6026 §8.4: "Any 2xx responses that match this client transaction and that are received while in the
+        // 'Accepted' state MUST be passed up to the TU. The client transaction MUST NOT generate an ACK to the 2xx
+        // response -- its handling is delegated to the TU."
+        if (status >= 200 && status < 300) {
+          this.#toUser(response);
+        }
+        return;
+      }
+      case TransactionState.Completed: {
+        // §17.1.1.2: "Any retransmissions of the final response that are received while in the 'Completed' state
+        // MUST cause the ACK to be re-passed to the transport layer for retransmission, but the newly received
+        // response MUST NOT be passed up to the TU."
+        if (status >= 300 && this.#ack) {
+          this.send(this.#ack);
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /**
+   * The only place that changes state and owns the timers (SIP.js style).
+   * @throws {TransactionStateError} for a transition the diagram does not have.
+   */
+  #stateTransition(newState: TransactionState): void {
+    const invalid = (): TransactionStateError =>
+      new TransactionStateError("INVITE client transaction", this.state, newState);
+    switch (newState) {
+      case TransactionState.Calling:
+        throw invalid();
+      case TransactionState.Proceeding:
+        if (this.state !== TransactionState.Calling) {
+          throw invalid();
+        }
+        // §17.1.1.2: "In the 'Proceeding' state, the client transaction SHOULD NOT retransmit the request any
+        // longer", and Timer B only guards the 'Calling' state ("If the client transaction is still in the
+        // 'Calling' state when timer B fires").
+        this.#timers.stop("A");
+        this.#timers.stop("B");
+        break;
+      case TransactionState.Accepted:
+        if (this.state !== TransactionState.Calling && this.state !== TransactionState.Proceeding) {
+          throw invalid();
+        }
+        this.#timers.stop("A");
+        this.#timers.stop("B");
+        // RFC 6026 §8.4: "set Timer M to 64*T1".
+        this.#timers.start("M", this.timers.TIMER_M, () => this.#timerM());
+        break;
+      case TransactionState.Completed:
+        if (this.state !== TransactionState.Calling && this.state !== TransactionState.Proceeding) {
+          throw invalid();
+        }
+        this.#timers.stop("A");
+        this.#timers.stop("B");
+        // §17.1.1.2: "The client transaction SHOULD start timer D when it enters the 'Completed' state, with a value
+        // of at least 32 seconds for unreliable transports, and a value of zero seconds for reliable transports."
+        this.#timers.start("D", this.timers.TIMER_D, () => this.#timerD());
+        break;
+      case TransactionState.Terminated:
+        if (this.state === TransactionState.Terminated) {
+          throw invalid();
+        }
+        this.#timers.stopAll();
+        break;
+      default:
+        throw invalid();
+    }
+    this.setState(newState);
+  }
+
+  #toUser(response: SipResponse): void {
+    try {
+      this.#user.receiveResponse?.(response);
+    } catch (error) {
+      this.logger.error("transaction user threw in receiveResponse", { id: this.id, error });
+    }
+  }
+
+  /**
+   * §17.1.1.2: "When timer A fires, the client transaction MUST retransmit the request by passing it to the transport
+   * layer, and MUST reset the timer with a value of 2*T1 ... This process MUST continue so that the request is
+   * retransmitted with intervals that double after each transmission."
+   */
+  #timerA(): void {
+    if (this.state !== TransactionState.Calling) {
+      return;
+    }
+    this.send(this.request);
+    this.#timerAInterval *= 2;
+    this.#timers.start("A", this.#timerAInterval, () => this.#timerA());
+  }
+
+  /**
+   * §17.1.1.2: "If the client transaction is still in the 'Calling' state when timer B fires, the client transaction
+   * SHOULD inform the TU that a timeout has occurred. The client transaction MUST NOT generate an ACK."
+   */
+  #timerB(): void {
+    if (this.state !== TransactionState.Calling) {
+      return;
+    }
+    this.#stateTransition(TransactionState.Terminated);
+    try {
+      this.#user.onRequestTimeout?.();
+    } catch (error) {
+      this.logger.error("transaction user threw in onRequestTimeout", { id: this.id, error });
+    }
+  }
+
+  /** §17.1.1.2: "If timer D fires while the client transaction is in the 'Completed' state, the client transaction
+   * MUST move to the terminated state." */
+  #timerD(): void {
+    if (this.state === TransactionState.Completed) {
+      this.#stateTransition(TransactionState.Terminated);
+    }
+  }
+
+  /** RFC 6026 §8.4: "If Timer M fires and the state machine is in the 'Accepted' state, the machine MUST transition
+   * to the 'Terminated' state." */
+  #timerM(): void {
+    if (this.state === TransactionState.Accepted) {
+      this.#stateTransition(TransactionState.Terminated);
+    }
+  }
+
+  protected onTransportFailure(): void {
+    this.#stateTransition(TransactionState.Terminated);
+  }
+
+  dispose(): void {
+    if (this.state !== TransactionState.Terminated) {
+      this.#stateTransition(TransactionState.Terminated);
+    }
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * Shared parts of the four transaction machines: identity, state bookkeeping and the send path.
+ *
+ * Each concrete machine owns one private `#stateTransition()` that validates the move and starts/stops its timers
+ * (architecture.md §5.5, SIP.js `invite-client-transaction.ts`); this base only records the state and notifies.
+ * @see https://www.rfc-editor.org/rfc/rfc3261#section-17
+ */
+
+import { getLogger, type Logger } from "../logger.js";
+import type { SipMessage, SipRequest, SipResponse } from "../message/SipMessage.js";
+import type { SipDestination, SipTransport } from "../transport/SipTransport.js";
+import { systemClock, timerTable, type Clock, type TimerBase, type TimerHandle, type TimerTable } from "./timers.js";
+import { TransactionState } from "./TransactionState.js";
+
+/** What every transaction needs. */
+export interface TransactionOptions {
+  /** Transport to send on; its `reliable` flag selects the timer values. */
+  readonly transport: SipTransport;
+  /** Next hop (client) or response destination (server, RFC 3261 §18.2.2). */
+  readonly destination: SipDestination;
+  /** Clock for timers; defaults to the system clock. */
+  readonly clock?: Clock;
+  /** T1/T2/T4 overrides. */
+  readonly timerBase?: TimerBase;
+}
+
+/** Callbacks shared by client and server transaction users. */
+export interface TransactionUserBase {
+  /** Every state change, Terminated included. */
+  onStateChange?(state: TransactionState): void;
+  /** The transport failed to send (RFC 3261 §17.1.4 / §17.2.4); the transaction is then Terminated. */
+  onTransportError?(error: Error): void;
+}
+
+/** The transaction user of a client transaction (RFC 3261 §17.1). */
+export interface ClientTransactionUser extends TransactionUserBase {
+  /** A response that the TU must see (provisional, 2xx, and the first non-2xx final). */
+  receiveResponse?(response: SipResponse): void;
+  /** Timer B or F fired: RFC 3261 §8.1.3.1 treats this as a 408 Request Timeout. */
+  onRequestTimeout?(): void;
+}
+
+/** The transaction user of a server transaction (RFC 3261 §17.2). */
+export interface ServerTransactionUser extends TransactionUserBase {
+  /** An ACK received in the Accepted state (RFC 6026 §8.7: passed to the TU; it belongs to the 2xx's dialog). */
+  onAck?(ack: SipRequest): void;
+  /** Timer H fired: no ACK arrived for a non-2xx final response (RFC 3261 §17.2.1). */
+  onTimeout?(): void;
+}
+
+/** Named one-shot timers on a {@link Clock}. */
+export class TimerSet<Name extends string> {
+  readonly #clock: Clock;
+  readonly #handles = new Map<Name, TimerHandle>();
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  /** (Re)starts a timer. */
+  start(name: Name, ms: number, callback: () => void): void {
+    this.stop(name);
+    this.#handles.set(
+      name,
+      this.#clock.setTimeout(() => {
+        this.#handles.delete(name);
+        callback();
+      }, ms),
+    );
+  }
+
+  /** Stops a timer if running. */
+  stop(name: Name): void {
+    const handle = this.#handles.get(name);
+    if (handle !== undefined) {
+      this.#clock.clearTimeout(handle);
+      this.#handles.delete(name);
+    }
+  }
+
+  /** True if the timer is pending. */
+  running(name: Name): boolean {
+    return this.#handles.has(name);
+  }
+
+  /** Stops everything. */
+  stopAll(): void {
+    for (const name of [...this.#handles.keys()]) {
+      this.stop(name);
+    }
+  }
+}
+
+/** Base class of the four machines. */
+export abstract class Transaction {
+  /** Transaction id (see `matching.ts`). */
+  readonly id: string;
+  /** The request that created the transaction. */
+  readonly request: SipRequest;
+  readonly #transport: SipTransport;
+  readonly #destination: SipDestination;
+  readonly #user: TransactionUserBase;
+  readonly #timerValues: TimerTable;
+  readonly #clock: Clock;
+  #state: TransactionState;
+  /** Namespaced logger. */
+  protected readonly logger: Logger;
+
+  protected constructor(
+    id: string,
+    request: SipRequest,
+    initial: TransactionState,
+    options: TransactionOptions,
+    user: TransactionUserBase,
+  ) {
+    this.id = id;
+    this.request = request;
+    this.#state = initial;
+    this.#transport = options.transport;
+    this.#destination = options.destination;
+    this.#user = user;
+    this.#clock = options.clock ?? systemClock;
+    this.#timerValues = timerTable(options.transport.reliable, options.timerBase);
+    this.logger = getLogger("sip:transaction");
+  }
+
+  /** Current state. */
+  get state(): TransactionState {
+    return this.#state;
+  }
+
+  /** The timer values in force (reliable or unreliable variant). */
+  get timers(): TimerTable {
+    return this.#timerValues;
+  }
+
+  /** True over TCP/TLS. */
+  get reliable(): boolean {
+    return this.#transport.reliable;
+  }
+
+  /** Where messages go. */
+  get destination(): SipDestination {
+    return this.#destination;
+  }
+
+  /** The clock timers run on. */
+  protected get clock(): Clock {
+    return this.#clock;
+  }
+
+  /** Records a validated state change and notifies the TU. Only subclasses' `#stateTransition` call this. */
+  protected setState(state: TransactionState): void {
+    this.logger.debug("transaction state", { id: this.id, from: this.#state, to: state });
+    this.#state = state;
+    try {
+      this.#user.onStateChange?.(state);
+    } catch (error) {
+      this.logger.error("transaction user threw in onStateChange", { id: this.id, error });
+    }
+  }
+
+  /**
+   * Hands a message to the transport. A failure moves the transaction to Terminated and is reported to the TU
+   * (RFC 3261 §17.1.4: "the client transaction SHOULD inform the TU that a transport failure has occurred, and the
+   * client transaction SHOULD transition directly to the Terminated state"; §17.2.4 likewise for servers).
+   */
+  protected send(message: SipMessage): void {
+    this.#transport.send(message, this.#destination).catch((error: unknown) => {
+      const err = error instanceof Error ? error : new Error(String(error));
+      this.logger.warn("transport error", { id: this.id, error: err.message });
+      if (this.#state !== TransactionState.Terminated) {
+        this.onTransportFailure();
+        try {
+          this.#user.onTransportError?.(err);
+        } catch (userError) {
+          this.logger.error("transaction user threw in onTransportError", { id: this.id, error: userError });
+        }
+      }
+    });
+  }
+
+  /** Moves to Terminated after a transport failure. */
+  protected abstract onTransportFailure(): void;
+
+  /** Stops every timer and moves to Terminated without notifying about a failure (stack shutdown). */
+  abstract dispose(): void;
+}
