@@ -561,11 +561,13 @@ function remoteTransport(m: MediaDescription): RemoteTransport {
 
 /**
  * The direction an offer effectively proposes: its direction attribute, except that the RFC 2543 hold address
- * `c=0.0.0.0` means the offerer does not want to receive (RFC 3264 §8.4: the answerer "MUST" still understand it).
+ * `c=0.0.0.0` means the offerer does not want to receive (RFC 3264 §8.4: the answerer "MUST" still understand it),
+ * except in ICE sections, where it is only a placeholder until candidates arrive.
  */
 export function effectiveDirection(m: MediaDescription): Direction {
   const address = m.connection?.address;
-  if (address !== undefined && isHoldAddress(address)) {
+  // With ICE, `c=IN IP4 0.0.0.0` and port 9 are placeholders, not hold (RFC 8840 §4.2.1.2, RFC 8829 §5.2.1).
+  if (address !== undefined && isHoldAddress(address) && m.ice === undefined) {
     return directionOf(sends(m.direction), false);
   }
   return m.direction;
