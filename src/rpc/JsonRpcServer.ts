@@ -1,8 +1,8 @@
 /**
  * HTTP + WebSocket front of the control plane.
  *
- * - `ws://host:port/kurento` (query strings allowed, as KMS strips them) carries Kurento JSON-RPC 2.0 in text
- *   frames, one object per frame. Any other path completes the upgrade and closes with 1002 "Invalid path", as KMS
+ * - `ws://host:port/kurento` (query strings allowed, as KMS strips them) carries Kurento JSON-RPC 2.0, one object
+ *   per frame; text and binary frames alike (UTF-8), as in KMS. Any other path completes the upgrade and closes with 1002 "Invalid path", as KMS
  *   does (kurento-protocol.md §1).
  * - Framing errors answer as KMS: unparsable JSON → -32700 with id null; a batch, a bad `jsonrpc`, an array/object
  *   id or no method → -32600 with id null. Frames over `maxFrameBytes` are refused (close 1009).
@@ -144,13 +144,10 @@ export class JsonRpcServer {
     });
   }
 
-  #onFrame(conn: WsConnection, data: RawData, isBinary: boolean): void {
-    if (isBinary) {
-      conn.send(
-        JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "Invalid Request: binary frame" } }),
-      );
-      return;
-    }
+  #onFrame(conn: WsConnection, data: RawData, _isBinary: boolean): void {
+    // Binary frames are read as UTF-8 JSON too, as KMS (websocketpp) does: kurento-client 7.3.0 installed with the
+    // npm reconnect-ws@0.1.0 (kurento-protocol.md §12) sends every request in a binary frame (websocket-stream 1.5
+    // over ws 0.7 writes Buffers).
     const text = Array.isArray(data)
       ? Buffer.concat(data).toString("utf8")
       : Buffer.from(data as ArrayBuffer).toString("utf8");
