@@ -7,7 +7,7 @@
  */
 
 import { SipParseError } from "../errors.js";
-import { isToken, isWs } from "./grammar.js";
+import { isToken, isWs, trimLws } from "./grammar.js";
 
 export class CSeq {
   /** Sequence number, 0 … 2**32-1. */
@@ -52,7 +52,7 @@ export function parseCSeq(value: string): CSeq {
   if (i === 0 || i >= n || !isWs(value.charCodeAt(i))) {
     throw new SipParseError("Invalid CSeq");
   }
-  const method = value.slice(i).trim();
+  const method = trimLws(value.slice(i));
   if (!isToken(method)) {
     throw new SipParseError("Invalid CSeq: bad method");
   }

@@ -14,7 +14,7 @@
 import { SipParseError } from "../errors.js";
 import { AuthHeader, parseAuthHeader } from "./AuthHeader.js";
 import { CSeq, parseCSeq } from "./CSeq.js";
-import { CH_COMMA, CH_GT, CH_LT, CH_QUOTE, scanQuoted } from "./grammar.js";
+import { CH_COMMA, CH_GT, CH_LT, CH_QUOTE, scanQuoted, trimLws } from "./grammar.js";
 import { canonicalHeaderName, headerKey, LIST_HEADERS } from "./headerNames.js";
 import { MediaType, parseMediaType, parseMediaTypeAt } from "./MediaType.js";
 import { NameAddr, parseDeltaSeconds, parseNameAddr, parseNameAddrList } from "./NameAddr.js";
@@ -46,7 +46,7 @@ let installHeaders: (message: SipMessage, names: string[], keys: string[], value
  */
 export function splitHeaderList(value: string): string[] {
   if (!value.includes(",")) {
-    const t = value.trim();
+    const t = trimLws(value);
     return t.length > 0 ? [t] : [];
   }
   const out: string[] = [];
@@ -61,11 +61,11 @@ export function splitHeaderList(value: string): string[] {
     } else if (c === CH_GT) {
       angle = false;
     } else if (c === CH_COMMA && !angle) {
-      out.push(value.slice(start, i).trim());
+      out.push(trimLws(value.slice(start, i)));
       start = i + 1;
     }
   }
-  out.push(value.slice(start).trim());
+  out.push(trimLws(value.slice(start)));
   return out.filter((v) => v.length > 0);
 }
 
@@ -289,7 +289,7 @@ export abstract class SipMessage {
       // RFC 3261 §7.3.1: only list headers may appear several times (RFC 4475 §3.3.8, multi01).
       throw new SipParseError(`Multiple ${what} header fields`);
     }
-    return (lines[0] ?? "").trim();
+    return trimLws(lines[0] ?? "");
   }
 
   /** Via values, top first (RFC 3261 §20.42). Live: edits are serialised. */

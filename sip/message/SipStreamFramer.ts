@@ -23,6 +23,14 @@ export interface SipStreamFramerOptions {
   readonly onKeepAlive?: () => void;
 }
 
+/** What one {@link SipStreamFramer.push} produced. */
+export interface SipFramerResult {
+  /** Complete messages, in order. */
+  readonly frames: Buffer[];
+  /** Set when the stream is broken (missing/invalid Content-Length, a limit exceeded): close the connection. */
+  readonly error?: SipParseError;
+}
+
 /** Default limit on one framed message. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 65535;
 
@@ -34,7 +42,7 @@ export class SipStreamFramer {
   readonly #maxHeaderCount: number;
   readonly #onKeepAlive: (() => void) | undefined;
   #buffer: Buffer = Buffer.alloc(0);
-  #failed = false;
+  #error: SipParseError | undefined;
 
   constructor(options: SipStreamFramerOptions = {}) {
     this.#maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
@@ -47,15 +55,20 @@ export class SipStreamFramer {
     return this.#buffer.length;
   }
 
+  /** The error that stopped the framer, if any. */
+  get error(): SipParseError | undefined {
+    return this.#error;
+  }
+
   /**
    * Appends a chunk and returns every message completed by it, each as its exact bytes
-   * (pass them to `parseMessage(frame, { framing: "stream" })`).
-   * @throws {SipParseError} (`fatal`) on a missing or invalid Content-Length, or when a limit is exceeded; the framer
-   *   refuses further input afterwards.
+   * (pass them to `parseMessage(frame, { framing: "stream" })`). Frames completed before a framing error are still
+   * returned; `error` is then set (always `fatal`: close the connection after handling the frames) and the framer
+   * refuses further input.
    */
-  push(chunk: Uint8Array): Buffer[] {
-    if (this.#failed) {
-      throw new SipParseError("Stream already failed", { fatal: true });
+  push(chunk: Uint8Array): SipFramerResult {
+    if (this.#error) {
+      return { frames: [], error: this.#error };
     }
     this.#buffer = this.#buffer.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.#buffer, chunk]);
     const frames: Buffer[] = [];
@@ -64,10 +77,14 @@ export class SipStreamFramer {
         frames.push(frame);
       }
     } catch (error) {
-      this.#failed = true;
-      throw error;
+      this.#error =
+        error instanceof SipParseError
+          ? error.withInit({ fatal: true })
+          : new SipParseError(String(error), { fatal: true });
+      this.#buffer = Buffer.alloc(0);
+      return { frames, error: this.#error };
     }
-    return frames;
+    return { frames };
   }
 
   #next(): Buffer | undefined {

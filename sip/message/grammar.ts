@@ -112,6 +112,22 @@ export function isWs(c: number): boolean {
   return c === CH_SPACE || c === CH_TAB;
 }
 
+/**
+ * Removes leading and trailing SP/HTAB only. `String.prototype.trim` would also strip U+FEFF and other Unicode
+ * spaces, which are data in SIP (RFC 4475 §3.1.1.2 puts a BOM at the start of a header value).
+ */
+export function trimLws(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && isWs(s.charCodeAt(start))) {
+    start++;
+  }
+  while (end > start && isWs(s.charCodeAt(end - 1))) {
+    end--;
+  }
+  return start === 0 && end === s.length ? s : s.slice(start, end);
+}
+
 /** Index of the first non-SP/HTAB character at or after `pos`. */
 export function skipWs(s: string, pos: number): number {
   const n = s.length;
@@ -184,7 +200,6 @@ export function unquote(quoted: string): string {
  * represented and are dropped.
  */
 export function quote(s: string): string {
-   
   return `"${s.replace(/[\r\n]/g, "").replace(/["\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, "\\$&")}"`;
 }
 

@@ -9,6 +9,7 @@
 
 import { SipParseError } from "../errors.js";
 import { headerKey } from "./headerNames.js";
+import { trimLws } from "./grammar.js";
 import { MediaType, parseMediaType } from "./MediaType.js";
 
 /** One body part. */
@@ -78,7 +79,7 @@ function parsePart(part: Buffer): BodyPart {
     if (colon <= 0) {
       throw new SipParseError("Invalid multipart body: malformed part header");
     }
-    const name = line.slice(0, colon).trim();
+    const name = trimLws(line.slice(0, colon));
     const value = line
       .slice(colon + 1)
       .replace(/\r?\n[ \t]+/g, " ")

@@ -13,7 +13,7 @@
  */
 
 import { SipParseError } from "../errors.js";
-import { isToken } from "./grammar.js";
+import { isToken, trimLws } from "./grammar.js";
 import { headerKey } from "./headerNames.js";
 import { SipRequest, SipResponse, setParsedHeaders } from "./SipMessage.js";
 import { parseUri } from "./uri.js";
@@ -131,7 +131,7 @@ export function parseMessage(data: Uint8Array | string, options: ParseOptions = 
         if (last < 0) {
           throw fail(new SipParseError("Continuation line before first header"), isResponse, names, keys, values);
         }
-        const more = head.slice(pos, lineEnd).trim();
+        const more = trimLws(head.slice(pos, lineEnd));
         if (more.length > 0) {
           values[last] = values[last] === "" ? more : `${values[last]} ${more}`;
         }
@@ -150,7 +150,7 @@ export function parseMessage(data: Uint8Array | string, options: ParseOptions = 
         }
         names.push(name);
         keys.push(headerKey(name));
-        values.push(head.slice(colon + 1, lineEnd).trim());
+        values.push(trimLws(head.slice(colon + 1, lineEnd)));
         if (names.length > maxHeaders) {
           throw fail(new SipParseError("Too many header fields", { fatal: true }), isResponse, names, keys, values);
         }
