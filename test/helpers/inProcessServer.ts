@@ -9,14 +9,9 @@ import { Writable } from "node:stream";
 import { validateConfig, type KorusConfig } from "../../src/config/schema.js";
 import { createRootLogger } from "../../src/logging/logger.js";
 import { startServer, type RunningServer } from "../../src/main.js";
+import { reserveRtpRange } from "./ports.js";
 
 export const WORKER_SCRIPT = new URL("../../dist/media/mediaWorker.js", import.meta.url);
-
-/** A disjoint RTP range per test process so parallel test files never collide. */
-export function rtpRangeForProcess(span = 200): { portMin: number; portMax: number } {
-  const base = 20000 + ((process.pid * span) % 20000);
-  return { portMin: base - (base % 2), portMax: base - (base % 2) + span - 1 };
-}
 
 export interface TestServer extends RunningServer {
   url: string;
@@ -24,11 +19,12 @@ export interface TestServer extends RunningServer {
 }
 
 export async function startTestServer(overrides: Record<string, Record<string, unknown>> = {}): Promise<TestServer> {
+  const range = await reserveRtpRange();
   const dataDir = mkdtempSync(join(tmpdir(), "korus-test-"));
   const config: KorusConfig = validateConfig({
     server: { host: "127.0.0.1", port: 0, ...overrides["server"] },
     media: { workers: 2, ...overrides["media"] },
-    rtp: { ...rtpRangeForProcess(), ...overrides["rtp"] },
+    rtp: { portMin: range.min, portMax: range.max, ...overrides["rtp"] },
     webrtc: { interfaces: ["127.0.0.1"], ...overrides["webrtc"] },
     data: { dir: dataDir },
     log: { level: "warn", ...overrides["log"] },
@@ -49,6 +45,7 @@ export async function startTestServer(overrides: Record<string, Record<string, u
     logLines,
     stop: async () => {
       await server.stop();
+      range.release();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,382 @@
+/**
+ * `npm run bench`: Korus's benchmarks. Every figure is reported next to a baseline measured in the same run
+ * (performance.md §1), because these machines are shared and noisy:
+ *
+ * 1. Control plane: pipelines per second (create pipeline + two WebRtcEndpoints + connect + release), memory per
+ *    idle pipeline and per endpoint, and the hello-world set-up latency (create pipeline + endpoint + processOffer +
+ *    connect), next to a bare WebSocket echo round trip.
+ * 2. WebRTC forwarding: server CPU µs per forwarded SRTP packet (peer A → Korus → peer B), next to the CPU µs per
+ *    packet of a bare Node UDP echo process fed at the same rate.
+ * 3. Worker spread: event-loop utilisation of each media worker while two pipelines forward at once.
+ *
+ * The server runs as a child process (the built dist/), so its CPU is read from /proc without the load
+ * generator's; the peers are werift RTCPeerConnections on 127.0.0.1 in this process.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import dgram from "node:dgram";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { MediaStreamTrack, RTCPeerConnection, RtpHeader, RtpPacket, useOPUS, useVP8 } from "werift";
+import { WebSocketServer } from "ws";
+import { RpcClient } from "./lib/RpcClient.js";
+
+const MAIN = fileURLToPath(new URL("../src/main.js", import.meta.url));
+const TICK_US = 1_000_000 / 100; // USER_HZ
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+};
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] ?? NaN;
+};
+
+/** CPU time (µs) of a process, all its threads, from /proc. */
+function cpuUs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(f[11]) + Number(f[12])) * TICK_US;
+}
+function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(m?.[1] ?? NaN);
+}
+
+async function startServer(): Promise<{ proc: ChildProcess; port: number; stop: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), "korus-bench-"));
+  const port = 18000 + (process.pid % 1000);
+  const cfg = join(dir, "bench.yaml");
+  writeFileSync(
+    cfg,
+    [
+      `server: { host: 127.0.0.1, port: ${port} }`,
+      "media: { workers: 2 }",
+      "rtp: { portMin: 50000, portMax: 51999 }",
+      "webrtc: { interfaces: [127.0.0.1] }",
+      `data: { dir: ${dir} }`,
+      "log: { level: warn }",
+      "admin: { enabled: true }",
+    ].join("\n"),
+  );
+  const proc = spawn(process.execPath, [MAIN, "--config", cfg], { stdio: ["ignore", "ignore", "inherit"] });
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) {
+        break;
+      }
+    } catch {
+      // not up yet
+    }
+    await sleep(100);
+  }
+  return {
+    proc,
+    port,
+    stop: async () => {
+      proc.kill("SIGTERM");
+      await new Promise((r) => proc.once("exit", r));
+    },
+  };
+}
+
+/** A werift peer on 127.0.0.1 that can send audio/video RTP at a given rate and count what it receives. */
+class Peer {
+  readonly pc = new RTCPeerConnection({
+    codecs: { audio: [useOPUS()], video: [useVP8()] },
+    iceUseIpv6: false,
+    iceInterfaceAddresses: { udp4: "127.0.0.1" },
+    iceAdditionalHostAddresses: ["127.0.0.1"],
+    iceFilterCandidatePair: (p) => p.localCandidate.host === "127.0.0.1" && p.remoteCandidate.host === "127.0.0.1",
+  });
+  readonly audio = new MediaStreamTrack({ kind: "audio" });
+  readonly video = new MediaStreamTrack({ kind: "video" });
+  received = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor() {
+    this.pc.addTransceiver(this.audio, { direction: "sendrecv" });
+    this.pc.addTransceiver(this.video, { direction: "sendrecv" });
+    this.pc.onTrack.subscribe((track) => track.onReceiveRtp.subscribe(() => this.received++));
+  }
+
+  async offer(): Promise<string> {
+    await this.pc.setLocalDescription(await this.pc.createOffer());
+    return (this.pc.localDescription?.sdp ?? "")
+      .split("\r\n")
+      .filter((l) => !l.startsWith("a=candidate") || l.includes(" 127.0.0.1 "))
+      .join("\r\n");
+  }
+
+  /** Sends `pps` audio packets per second (172-byte RTP) in bursts every 10 ms. */
+  send(pps: number): void {
+    let seq = 0;
+    let ts = 0;
+    const perTick = Math.max(1, Math.round(pps / 100));
+    const payload = Buffer.alloc(160, 0x5a);
+    payload[0] = 0xf8;
+    this.#timer = setInterval(() => {
+      for (let i = 0; i < perTick; i++) {
+        const header = new RtpHeader({ payloadType: 111, sequenceNumber: seq++ & 0xffff, timestamp: ts, ssrc: 1 });
+        ts = (ts + 960) >>> 0;
+        this.audio.writeRtp(new RtpPacket(header, payload));
+      }
+    }, 10);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    await this.pc.close();
+  }
+}
+
+/** Negotiates `peer` with a new WebRtcEndpoint in `pipeline` (trickle ICE both ways); returns the endpoint id. */
+async function attach(rpc: RpcClient, pipeline: string, peer: Peer): Promise<string> {
+  const ep = (await rpc.value("create", {
+    type: "WebRtcEndpoint",
+    constructorParams: { mediaPipeline: pipeline },
+  })) as string;
+  await rpc.value("subscribe", { object: ep, type: "IceCandidateFound" });
+  peer.pc.onIceCandidate.subscribe((c) => {
+    if (c?.candidate.includes(" 127.0.0.1 ") === true) {
+      void rpc.call("invoke", {
+        object: ep,
+        operation: "addIceCandidate",
+        operationParams: {
+          candidate: { candidate: c.candidate, sdpMid: c.sdpMid ?? "0", sdpMLineIndex: c.sdpMLineIndex ?? 0 },
+        },
+      });
+    }
+  });
+  const answer = (await rpc.value("invoke", {
+    object: ep,
+    operation: "processOffer",
+    operationParams: { offer: await peer.offer() },
+  })) as string;
+  await peer.pc.setRemoteDescription({ type: "answer", sdp: answer });
+  const seen = new Set<string>();
+  const pump = setInterval(() => {
+    for (const m of rpc.events) {
+      const v = m.params?.["value"] as {
+        object: string;
+        type: string;
+        data: { candidate: { candidate: string; sdpMid: string; sdpMLineIndex: number } };
+      };
+      const key = `${v.object}|${v.data.candidate.candidate}`;
+      if (v.object === ep && v.type === "IceCandidateFound" && !seen.has(key)) {
+        seen.add(key);
+        void peer.pc.addIceCandidate(v.data.candidate);
+      }
+    }
+  }, 20);
+  await rpc.value("invoke", { object: ep, operation: "gatherCandidates" });
+  const deadline = Date.now() + 15_000;
+  while (peer.pc.connectionState !== "connected" && Date.now() < deadline) {
+    await sleep(50);
+  }
+  clearInterval(pump);
+  if (peer.pc.connectionState !== "connected") {
+    throw new Error("peer did not connect");
+  }
+  return ep;
+}
+
+async function wsEchoRttMs(rounds: number): Promise<number> {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  wss.on("connection", (ws) => ws.on("message", (d) => ws.send(d.toString())));
+  await new Promise((r) => wss.once("listening", r));
+  const addr = wss.address() as { port: number };
+  const c = await RpcClient.open(`ws://127.0.0.1:${addr.port}/`);
+  const times: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const t0 = performance.now();
+    await c.call("create", { type: "MediaPipeline", sessionId: "00000000-0000-0000-0000-000000000000" }, i);
+    times.push(performance.now() - t0);
+  }
+  await c.close();
+  wss.close();
+  return median(times);
+}
+
+/** CPU µs per datagram of a bare Node UDP echo process, fed `pps` 172-byte datagrams for `seconds`. */
+async function udpEchoUsPerPacket(pps: number, seconds: number): Promise<number> {
+  const code = `const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send(m,r.port,r.address));s.bind(0,'127.0.0.1',()=>process.send(s.address().port));`;
+  const echo = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  const port = await new Promise<number>((r) => echo.once("message", (p) => r(p as number)));
+  const sock = dgram.createSocket("udp4");
+  let got = 0;
+  sock.on("message", () => got++);
+  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", () => r()));
+  const buf = Buffer.alloc(172, 0x80);
+  const perTick = Math.max(1, Math.round(pps / 100));
+  const cpu0 = cpuUs(echo.pid ?? 0);
+  const timer = setInterval(() => {
+    for (let i = 0; i < perTick; i++) {
+      sock.send(buf, port, "127.0.0.1");
+    }
+  }, 10);
+  await sleep(seconds * 1000);
+  clearInterval(timer);
+  await sleep(200);
+  const cpu = cpuUs(echo.pid ?? 0) - cpu0;
+  echo.kill();
+  sock.close();
+  return cpu / Math.max(1, got);
+}
+
+async function main(): Promise<void> {
+  const results: [string, string][] = [];
+  const out = (k: string, v: string): void => {
+    results.push([k, v]);
+    console.log(`${k}: ${v}`);
+  };
+  const server = await startServer();
+  const pid = server.proc.pid ?? 0;
+  const rpc = await RpcClient.open(`ws://127.0.0.1:${server.port}/kurento`);
+  try {
+    // ---------------------------------------------------------------- control plane
+    const echoMs = await wsEchoRttMs(200);
+    out("baseline: bare WebSocket echo round trip (median)", `${echoMs.toFixed(3)} ms`);
+    const iterations = 100;
+    const t0 = performance.now();
+    for (let i = 0; i < iterations; i++) {
+      const p = (await rpc.value("create", { type: "MediaPipeline" })) as string;
+      const a = (await rpc.value("create", {
+        type: "WebRtcEndpoint",
+        constructorParams: { mediaPipeline: p },
+      })) as string;
+      const b = (await rpc.value("create", {
+        type: "WebRtcEndpoint",
+        constructorParams: { mediaPipeline: p },
+      })) as string;
+      await rpc.value("invoke", { object: a, operation: "connect", operationParams: { sink: b } });
+      await rpc.value("release", { object: p });
+    }
+    const perSec = iterations / ((performance.now() - t0) / 1000);
+    const cycleMs = 1000 / perSec;
+    out(
+      "control plane: pipelines/s (create + 2 WebRtcEndpoint + connect + release)",
+      `${perSec.toFixed(1)} (${cycleMs.toFixed(2)} ms per cycle = ${(cycleMs / (5 * echoMs)).toFixed(1)}x five WS echo round trips)`,
+    );
+
+    await sleep(500);
+    const rss0 = rssKiB(pid);
+    const pipelines: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      pipelines.push((await rpc.value("create", { type: "MediaPipeline" })) as string);
+    }
+    await sleep(500);
+    const rss1 = rssKiB(pid);
+    for (const p of pipelines) {
+      await rpc.value("create", { type: "WebRtcEndpoint", constructorParams: { mediaPipeline: p } });
+    }
+    await sleep(500);
+    const rss2 = rssKiB(pid);
+    out("memory per idle pipeline", `${((rss1 - rss0) / 200).toFixed(1)} KiB`);
+    out("memory per idle WebRtcEndpoint", `${((rss2 - rss1) / 200).toFixed(1)} KiB`);
+    for (const p of pipelines) {
+      await rpc.value("release", { object: p });
+    }
+
+    const setup: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const peer = new Peer();
+      const offer = await peer.offer();
+      const s0 = performance.now();
+      const p = (await rpc.value("create", { type: "MediaPipeline" })) as string;
+      const ep = (await rpc.value("create", {
+        type: "WebRtcEndpoint",
+        constructorParams: { mediaPipeline: p },
+      })) as string;
+      await rpc.value("invoke", { object: ep, operation: "processOffer", operationParams: { offer } });
+      await rpc.value("invoke", { object: ep, operation: "connect", operationParams: { sink: ep } });
+      setup.push(performance.now() - s0);
+      await rpc.value("release", { object: p });
+      await peer.close();
+    }
+    out(
+      "hello-world set-up (pipeline + endpoint + processOffer + connect)",
+      `median ${median(setup).toFixed(1)} ms, p90 ${pct(setup, 90).toFixed(1)} ms (target: median < 50 ms; ${(median(setup) / echoMs).toFixed(0)}x a WS echo round trip)`,
+    );
+
+    // ---------------------------------------------------------------- forwarding
+    const pps = 2000;
+    const seconds = 8;
+    const echoUs = await udpEchoUsPerPacket(pps, seconds);
+    out("baseline: bare Node UDP echo", `${echoUs.toFixed(1)} us CPU per packet (receive + send) at ${pps} pps`);
+
+    const pl = (await rpc.value("create", { type: "MediaPipeline" })) as string;
+    const a = new Peer();
+    const b = new Peer();
+    const epA = await attach(rpc, pl, a);
+    const epB = await attach(rpc, pl, b);
+    await rpc.value("invoke", {
+      object: epA,
+      operation: "connect",
+      operationParams: { sink: epB, mediaType: "AUDIO" },
+    });
+    a.send(pps);
+    await sleep(1000);
+    const c0 = cpuUs(pid);
+    const r0 = b.received;
+    await sleep(seconds * 1000);
+    const cpu = cpuUs(pid) - c0;
+    const fwd = b.received - r0;
+    a.stop();
+    const fwdUs = cpu / Math.max(1, fwd);
+    out(
+      "WebRTC forwarding (SRTP in → rewrite → SRTP out)",
+      `${fwdUs.toFixed(1)} us server CPU per forwarded packet, ${fwd} packets in ${seconds} s (${((fwd / (pps * seconds)) * 100).toFixed(1)}% delivered); ratio to UDP echo ${(fwdUs / echoUs).toFixed(2)}x (target <= 3x)`,
+    );
+
+    // ---------------------------------------------------------------- worker spread
+    const pl2 = (await rpc.value("create", { type: "MediaPipeline" })) as string;
+    const c = new Peer();
+    const d = new Peer();
+    const epC = await attach(rpc, pl2, c);
+    const epD = await attach(rpc, pl2, d);
+    await rpc.value("invoke", {
+      object: epC,
+      operation: "connect",
+      operationParams: { sink: epD, mediaType: "AUDIO" },
+    });
+    a.send(pps / 2);
+    c.send(pps / 2);
+    await sleep(4000);
+    const workers = (
+      (await (await fetch(`http://127.0.0.1:${server.port}/admin/workers`)).json()) as {
+        workers: { index: number; pipelines: number; load: { elu: number } }[];
+      }
+    ).workers;
+    out(
+      "worker spread (two forwarding pipelines)",
+      workers
+        .map((w) => `worker ${w.index}: ${w.pipelines} pipelines, ELU ${(w.load.elu * 100).toFixed(0)}%`)
+        .join("; "),
+    );
+    for (const p of [a, b, c, d]) {
+      await p.close();
+    }
+  } finally {
+    await rpc.close();
+    await server.stop();
+  }
+  console.log("\nsummary");
+  for (const [k, v] of results) {
+    console.log(`  ${k}: ${v}`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
