@@ -189,7 +189,7 @@ async function attach(rpc: RpcClient, pipeline: string, peer: Peer): Promise<str
 
 async function wsEchoRttMs(rounds: number): Promise<number> {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
-  wss.on("connection", (ws) => ws.on("message", (d) => ws.send(d.toString())));
+  wss.on("connection", (ws) => ws.on("message", (d) => ws.send(Buffer.isBuffer(d) ? d.toString("utf8") : "")));
   await new Promise((r) => wss.once("listening", r));
   const addr = wss.address() as { port: number };
   const c = await RpcClient.open(`ws://127.0.0.1:${addr.port}/`);
