@@ -181,9 +181,6 @@ export function parseHeaderParams(s: string, pos: number, into: Parameters, what
  * @throws {SipParseError} on an empty parameter name.
  */
 export function parseUriParams(s: string, separator: string, into: Parameters, what: string): void {
-  if (s.length === 0) {
-    return;
-  }
   for (const item of s.split(separator)) {
     const eq = item.indexOf("=");
     const rawName = eq < 0 ? item : item.slice(0, eq);
