@@ -5,7 +5,9 @@
  */
 import type { ElementClass } from "../core/MediaPipeline.js";
 import { PassThrough } from "./PassThrough.js";
+import { WebRtcEndpoint } from "./WebRtcEndpoint.js";
 
 export const ELEMENT_CLASSES: Readonly<Record<string, ElementClass>> = {
   PassThrough,
+  WebRtcEndpoint,
 };

@@ -1,0 +1,882 @@
+/**
+ * WebRtcEndpoint (Kurento elements module, kurento-protocol.md §7.1 SdpEndpoint/BaseRtpEndpoint and §7.2, §14.2):
+ * one browser (or any WebRTC peer) attached to the pipeline, SFU style: media from the peer goes to the sinks as
+ * MediaPackets; media from the source pads goes to the peer on the codec negotiated for it, with SSRC, sequence
+ * number and timestamp rewritten so the peer plays across source switches. No transcoding: a packet whose codec
+ * was not negotiated is dropped (rate-limited log, counted in stats).
+ *
+ * Negotiation state (KMS `SdpEndpointImpl`):
+ *
+ *     NEW ──processOffer──▶ NEGOTIATED
+ *      └──generateOffer──▶ OFFERED ──processAnswer──▶ NEGOTIATED
+ *
+ * processOffer/generateOffer outside NEW → SDP_END_POINT_ALREADY_NEGOTIATED; processAnswer in NEW →
+ * SDP_END_POINT_NOT_OFFER_GENERATED, in NEGOTIATED → SDP_END_POINT_ANSWER_ALREADY_PROCCESED.
+ *
+ * ICE follows KMS's app-driven trickle: werift gathers while producing our description, but candidates are raised
+ * as IceCandidateFound only once gatherCandidates() has been called (buffered until then), and SDPs produced before
+ * that carry no candidates. Remote candidates are accepted any time and queued until the remote SDP is applied.
+ * The werift peer connection itself is created lazily at the first offer/answer so that the per-endpoint network
+ * setters (STUN, TURN, interfaces) can still be applied.
+ */
+import type { JsonObject, JsonValue, MediaKind } from "../channel/protocol.js";
+import type { Connection, ElementContext } from "../core/MediaElement.js";
+import { MediaElement } from "../core/MediaElement.js";
+import type { Operation } from "../core/MediaObject.js";
+import type { MediaPacket, RtpMediaKind } from "../core/types.js";
+import { MediaOperationError } from "../errors.js";
+import { RateLimitedLog } from "../logger.js";
+import { InboundCounters, OutboundCounters } from "../rtp/RtpCounters.js";
+import { StreamRewriter } from "../rtp/StreamRewriter.js";
+import { isKeyframe } from "../rtp/keyframe.js";
+import { isValidCandidate, presentSdp, rewriteCandidate, validateSdp } from "../webrtc/sdpText.js";
+import {
+  WebRtcTransport,
+  type DtlsTransportState,
+  type IceTransportState,
+  type IncomingRtp,
+  type LocalCandidate,
+  type MediaDirection,
+  type PeerConnectionState,
+  type PeerFeedback,
+  type TurnServer,
+} from "../webrtc/WebRtcTransport.js";
+
+type Negotiation = "NEW" | "OFFERED" | "NEGOTIATED";
+type IceComponentState = "DISCONNECTED" | "GATHERING" | "CONNECTING" | "CONNECTED" | "READY" | "FAILED";
+type ConnState = "CONNECTED" | "DISCONNECTED";
+
+/** KMS numbers the (single, BUNDLEd) ICE stream 1 and its RTP component 1. */
+const STREAM_ID = 1;
+const COMPONENT_ID = 1;
+
+/** BaseRtpEndpoint / SdpEndpoint properties Korus stores and reports but does not enforce (yet). */
+const RTP_PROPERTY_DEFAULTS: Record<string, JsonValue> = {
+  minVideoRecvBandwidth: 0,
+  minVideoSendBandwidth: 100,
+  maxVideoSendBandwidth: 500,
+  maxAudioRecvBandwidth: 0,
+  maxVideoRecvBandwidth: 0,
+  mtu: 1200,
+  rembParams: {
+    __module__: "kurento",
+    __type__: "RembParams",
+    packetsRecvIntervalTop: 100,
+    exponentialFactor: 0.04,
+    linealFactorMin: 50000,
+    linealFactorGrade: 30,
+    decrementFactor: 0.5,
+    thresholdFactor: 0.8,
+    upLosses: 12,
+    rembOnConnect: 300000,
+  },
+};
+
+/** Minimum spacing of keyframe requests sent to the peer (KMS throttles them too). */
+const KEYFRAME_REQUEST_MIN_MS = 200;
+
+export class WebRtcEndpoint extends MediaElement {
+  readonly #recvonly: boolean;
+  readonly #sendonly: boolean;
+  readonly #drops: RateLimitedLog;
+  readonly #rtpProps = new Map<string, JsonValue>();
+  #transport: WebRtcTransport | undefined;
+  #port: number | undefined;
+  #negotiation: Negotiation = "NEW";
+  /** True while a processOffer/generateOffer/processAnswer is running (they are not reentrant). */
+  #busy = false;
+  #gatherRequested = false;
+  #gatheringDone = false;
+  #gatheringDoneEmitted = false;
+  readonly #bufferedCandidates: LocalCandidate[] = [];
+  readonly #pendingRemote: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }[] = [];
+  #iceState: IceComponentState = "DISCONNECTED";
+  #dtlsState: DtlsTransportState = "new";
+  #connectionState: ConnState = "DISCONNECTED";
+  #mediaState: ConnState = "DISCONNECTED";
+  #sessionStarted = false;
+  #lastKeyframeRequest = -Infinity;
+  readonly #selectedPairs: JsonObject[] = [];
+  // Network settings (per endpoint, defaulting to the worker's webrtc settings).
+  #stunAddress: string;
+  #stunPort: number;
+  #turnUrl: string;
+  #networkInterfaces: string;
+  #externalIPv4: string;
+  #externalIPv6 = "";
+  #iceTcp = false;
+  // Media state.
+  readonly #rewriters = new Map<RtpMediaKind, StreamRewriter>();
+  readonly #inbound = new Map<number, InboundCounters>();
+  readonly #outbound = new Map<RtpMediaKind, OutboundCounters>();
+  readonly #e2e = new Map<RtpMediaKind, number>();
+
+  constructor(ctx: ElementContext, ctor: JsonObject) {
+    super(ctx);
+    this.#recvonly = ctor["recvonly"] === true;
+    this.#sendonly = ctor["sendonly"] === true;
+    this.#drops = new RateLimitedLog(ctx.logger);
+    const w = ctx.settings.webrtc;
+    const [stunHost, stunPort] = splitHostPort(w.stunServer);
+    this.#stunAddress = stunHost;
+    this.#stunPort = stunPort;
+    this.#turnUrl = turnUrlFromSettings(w.turnServer, w.turnUsername, w.turnPassword);
+    this.#networkInterfaces = w.interfaces.join(",");
+    this.#externalIPv4 = w.externalIPv4;
+  }
+
+  /** Reserves this endpoint's ICE port pair from the worker's slice. */
+  override init(): Promise<void> {
+    this.#port = this.ctx.ports.allocatePair();
+    return Promise.resolve();
+  }
+
+  // ---------------------------------------------------------------------------------------------- signalling
+
+  async #processOffer(offer: unknown): Promise<string> {
+    if (this.#negotiation !== "NEW" || this.#busy) {
+      throw new MediaOperationError("SDP_END_POINT_ALREADY_NEGOTIATED", "Endpoint already negotiated");
+    }
+    const sdp = validateSdp(offer, "processOffer");
+    this.#busy = true;
+    try {
+      const t = this.#ensureTransport();
+      await t.processOffer(sdp, this.#direction());
+      this.assertAlive();
+      this.#negotiation = "NEGOTIATED";
+      await this.#flushRemoteCandidates();
+      this.#afterLocalDescription();
+      return this.#present(t.localSdp ?? "");
+    } catch (err) {
+      throw asOperationError(err, "SDP_END_POINT_PROCESS_OFFER_ERROR");
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #generateOffer(options: unknown): Promise<string> {
+    if (this.#negotiation !== "NEW" || this.#busy) {
+      throw new MediaOperationError("SDP_END_POINT_ALREADY_NEGOTIATED", "Endpoint already negotiated");
+    }
+    const o = isObject(options) ? options : {};
+    const wantAudio = o["offerToReceiveAudio"] !== false;
+    const wantVideo = o["offerToReceiveVideo"] !== false;
+    this.#busy = true;
+    try {
+      const t = this.#ensureTransport();
+      // offerToReceive*=false keeps the m-line but only sends on it (or drops it for a recvonly endpoint).
+      const dir = (want: boolean): MediaDirection | undefined =>
+        want ? this.#direction() : this.#recvonly ? undefined : "sendonly";
+      await t.createOffer(dir(wantAudio), dir(wantVideo));
+      this.assertAlive();
+      this.#negotiation = "OFFERED";
+      this.#afterLocalDescription();
+      return this.#present(t.localSdp ?? "");
+    } catch (err) {
+      throw asOperationError(err, "SDP_END_POINT_GENERATE_OFFER_ERROR");
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #processAnswer(answer: unknown): Promise<string> {
+    if (this.#negotiation === "NEW") {
+      throw new MediaOperationError("SDP_END_POINT_NOT_OFFER_GENERATED", "processAnswer called before generateOffer");
+    }
+    if (this.#negotiation === "NEGOTIATED" || this.#busy) {
+      throw new MediaOperationError("SDP_END_POINT_ANSWER_ALREADY_PROCCESED", "Answer already processed");
+    }
+    const sdp = validateSdp(answer, "processAnswer");
+    const t = this.#ensureTransport();
+    this.#busy = true;
+    try {
+      await t.processAnswer(sdp);
+      this.assertAlive();
+      this.#negotiation = "NEGOTIATED";
+      await this.#flushRemoteCandidates();
+      return this.#present(t.localSdp ?? "");
+    } catch (err) {
+      throw asOperationError(err, "SDP_END_POINT_PROCESS_ANSWER_ERROR");
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  #localDescriptor(): string {
+    const sdp = this.#transport?.localSdp;
+    if (sdp === undefined) {
+      throw new MediaOperationError("SDP_END_POINT_NO_LOCAL_SDP_ERROR", "No local SDP negotiated yet");
+    }
+    return this.#present(sdp);
+  }
+
+  #remoteDescriptor(): string {
+    const sdp = this.#negotiation === "NEW" ? undefined : this.#transport?.remoteSdp;
+    if (sdp === undefined) {
+      throw new MediaOperationError("SDP_END_POINT_NO_REMOTE_SDP_ERROR", "No remote SDP negotiated yet");
+    }
+    return sdp;
+  }
+
+  #present(sdp: string): string {
+    return presentSdp(sdp, {
+      stripCandidates: !this.#gatherRequested,
+      externalIPv4: this.#externalIPv4,
+      externalIPv6: this.#externalIPv6,
+    });
+  }
+
+  #direction(): MediaDirection {
+    if (this.#recvonly && this.#sendonly) {
+      return "inactive";
+    }
+    return this.#recvonly ? "recvonly" : this.#sendonly ? "sendonly" : "sendrecv";
+  }
+
+  #ensureTransport(): WebRtcTransport {
+    if (this.#transport !== undefined) {
+      return this.#transport;
+    }
+    const port = this.#port;
+    const stun =
+      this.#stunAddress !== "" && this.#stunPort > 0 ? { host: this.#stunAddress, port: this.#stunPort } : undefined;
+    this.#transport = new WebRtcTransport(
+      {
+        interfaces: this.#networkInterfaces
+          .split(",")
+          .map((s) => s.trim())
+          .filter((s) => s !== ""),
+        portRange: port === undefined ? undefined : [port, port + 1],
+        stun,
+        turn: parseTurnUrl(this.#turnUrl),
+        iceTcp: this.#iceTcp,
+        logger: this.ctx.logger,
+      },
+      {
+        candidate: (c) => this.#onLocalCandidate(c),
+        gatheringDone: () => this.#onGatheringDone(),
+        iceState: (s) => this.#onIceState(s),
+        dtlsState: (s, id) => this.#onDtlsState(s, id),
+        connectionState: (s) => this.#onConnectionState(s),
+        rtp: (p) => this.#onPeerRtp(p),
+        feedback: (f) => this.#onFeedback(f),
+        nackSent: (ssrc) => {
+          const c = this.#inbound.get(ssrc);
+          if (c !== undefined) {
+            c.nackSent++;
+          }
+        },
+      },
+    );
+    return this.#transport;
+  }
+
+  // ---------------------------------------------------------------------------------------------- ICE
+
+  #gatherCandidates(): null {
+    if (this.#gatherRequested) {
+      return null;
+    }
+    this.#gatherRequested = true;
+    this.#setIceState("GATHERING");
+    this.#flushLocalCandidates();
+    return null;
+  }
+
+  /** After our description exists: werift has gathered; release what gatherCandidates() asked for. */
+  #afterLocalDescription(): void {
+    if (this.#gatherRequested) {
+      this.#flushLocalCandidates();
+    }
+  }
+
+  #onLocalCandidate(c: LocalCandidate): void {
+    this.#bufferedCandidates.push(c);
+    if (this.#gatherRequested) {
+      this.#flushLocalCandidates();
+    }
+  }
+
+  #onGatheringDone(): void {
+    this.#gatheringDone = true;
+    if (this.#gatherRequested) {
+      this.#flushLocalCandidates();
+    }
+  }
+
+  #flushLocalCandidates(): void {
+    for (const c of this.#bufferedCandidates.splice(0)) {
+      this.ctx.emit("IceCandidateFound", {
+        candidate: {
+          __module__: "kurento",
+          __type__: "IceCandidate",
+          candidate: rewriteCandidate(c.candidate, {
+            externalIPv4: this.#externalIPv4,
+            externalIPv6: this.#externalIPv6,
+          }),
+          sdpMid: c.sdpMid,
+          sdpMLineIndex: c.sdpMLineIndex,
+        },
+      });
+    }
+    if (this.#gatheringDone && !this.#gatheringDoneEmitted) {
+      this.#gatheringDoneEmitted = true;
+      this.ctx.emit("IceGatheringDone", {});
+    }
+  }
+
+  async #addIceCandidate(arg: unknown): Promise<null> {
+    const c = isObject(arg) ? arg : undefined;
+    const candidate = c?.["candidate"];
+    const sdpMid = c?.["sdpMid"];
+    const index = c?.["sdpMLineIndex"];
+    if (
+      typeof candidate !== "string" ||
+      !isValidCandidate(candidate) ||
+      (sdpMid !== undefined && sdpMid !== null && typeof sdpMid !== "string") ||
+      (index !== undefined && index !== null && (typeof index !== "number" || !Number.isInteger(index) || index < 0))
+    ) {
+      throw new MediaOperationError(
+        "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR",
+        `Invalid IceCandidate: ${JSON.stringify(arg)?.slice(0, 200) ?? "undefined"}`,
+      );
+    }
+    if (candidate === "") {
+      return null; // End of candidates: nothing to do for a full-ICE agent that keeps checking.
+    }
+    const entry = {
+      candidate,
+      sdpMid: typeof sdpMid === "string" ? sdpMid : undefined,
+      sdpMLineIndex: typeof index === "number" ? index : undefined,
+    };
+    if (this.#transport?.remoteSdp === undefined || this.#busy) {
+      this.#pendingRemote.push(entry);
+      return null;
+    }
+    await this.#applyRemoteCandidate(entry);
+    return null;
+  }
+
+  async #flushRemoteCandidates(): Promise<void> {
+    for (const c of this.#pendingRemote.splice(0)) {
+      await this.#applyRemoteCandidate(c);
+    }
+  }
+
+  async #applyRemoteCandidate(c: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }): Promise<void> {
+    try {
+      await this.#transport?.addIceCandidate(c);
+    } catch (err) {
+      // KMS logs a candidate libnice refuses and carries on; so do we.
+      this.ctx.logger.warn("remote candidate refused", { candidate: c.candidate, error: String(err) });
+    }
+  }
+
+  #setIceState(state: IceComponentState): void {
+    if (state === this.#iceState) {
+      return;
+    }
+    this.#iceState = state;
+    this.ctx.emit("IceComponentStateChanged", { streamId: STREAM_ID, componentId: COMPONENT_ID, state });
+  }
+
+  #onIceState(s: IceTransportState): void {
+    switch (s) {
+      case "checking":
+        this.#setIceState("CONNECTING");
+        break;
+      case "connected":
+      case "completed": {
+        this.#setIceState("CONNECTED");
+        const pair = this.#transport?.selectedPair();
+        if (pair !== undefined) {
+          const candidatePair: JsonObject = {
+            __module__: "kurento",
+            __type__: "IceCandidatePair",
+            streamId: String(STREAM_ID),
+            componentId: COMPONENT_ID,
+            localCandidate: rewriteCandidate(pair.local, {
+              externalIPv4: this.#externalIPv4,
+              externalIPv6: this.#externalIPv6,
+            }),
+            remoteCandidate: pair.remote,
+          };
+          this.#selectedPairs.splice(0, this.#selectedPairs.length, candidatePair);
+          this.ctx.emit("NewCandidatePairSelected", { candidatePair });
+        }
+        this.#setIceState("READY");
+        break;
+      }
+      case "failed":
+        this.#setIceState("FAILED");
+        break;
+      case "disconnected":
+      case "closed":
+        this.#setIceState("DISCONNECTED");
+        break;
+      default:
+        break;
+    }
+  }
+
+  #onDtlsState(s: DtlsTransportState, connectionId: string): void {
+    this.#dtlsState = s;
+    this.ctx.emit("DtlsConnectionStateChange", {
+      streamId: String(STREAM_ID),
+      componentId: String(COMPONENT_ID),
+      connectionId,
+      state: s.toUpperCase(),
+    });
+  }
+
+  #onConnectionState(s: PeerConnectionState): void {
+    if (s === "connected") {
+      this.#setConnState("CONNECTED");
+      if (!this.#sessionStarted) {
+        this.#sessionStarted = true;
+        this.ctx.emit("MediaSessionStarted", {});
+      }
+    } else if (s === "disconnected" || s === "failed" || s === "closed") {
+      this.#setConnState("DISCONNECTED");
+      this.#setMediaState("DISCONNECTED");
+      if (this.#sessionStarted && s !== "disconnected") {
+        this.#sessionStarted = false;
+        this.ctx.emit("MediaSessionTerminated", {});
+      }
+    }
+  }
+
+  #setConnState(state: ConnState): void {
+    if (state !== this.#connectionState) {
+      const oldState = this.#connectionState;
+      this.#connectionState = state;
+      this.ctx.emit("ConnectionStateChanged", { oldState, newState: state });
+    }
+  }
+
+  #setMediaState(state: ConnState): void {
+    if (state !== this.#mediaState) {
+      const oldState = this.#mediaState;
+      this.#mediaState = state;
+      this.ctx.emit("MediaStateChanged", { oldState, newState: state });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- media in
+
+  /** RTP from our peer → the pipeline. */
+  #onPeerRtp(p: IncomingRtp): void {
+    if (this.released) {
+      return;
+    }
+    this.#setMediaState("CONNECTED");
+    let c = this.#inbound.get(p.ssrc);
+    if (c === undefined) {
+      c = new InboundCounters(p.ssrc, p.kind, p.clockRate);
+      this.#inbound.set(p.ssrc, c);
+    }
+    c.add(p.sequenceNumber, p.timestamp, p.payload.byteLength, p.clockRate, p.arrivalMs);
+    const packet: MediaPacket = {
+      kind: p.kind,
+      codec: p.codec,
+      clockRate: p.clockRate,
+      payloadType: p.payloadType,
+      ssrc: p.ssrc,
+      sequenceNumber: p.sequenceNumber,
+      timestamp: p.timestamp,
+      marker: p.marker,
+      payload: p.payload,
+      keyframe: p.kind === "VIDEO" && isKeyframe(p.codec, p.payload),
+      arrivalMs: p.arrivalMs,
+    };
+    this.sendToSinks(packet);
+  }
+
+  /** RTCP feedback from our peer about what we send it. */
+  #onFeedback(f: PeerFeedback): void {
+    const out = [...this.#outbound.values()].find((o) => o.ssrc === f.ssrc);
+    switch (f.type) {
+      case "pli":
+      case "fir":
+        if (out !== undefined) {
+          if (f.type === "pli") {
+            out.pliReceived++;
+          } else {
+            out.firReceived++;
+          }
+        }
+        // The peer lost the picture: whoever feeds our video pad must produce a keyframe.
+        this.requestKeyframeUpstream();
+        break;
+      case "nack":
+        if (out !== undefined) {
+          out.nackReceived++; // werift's sender answers it from its retransmission cache.
+        }
+        break;
+      case "remb":
+        if (out !== undefined) {
+          out.remb = f.bitrate;
+        }
+        break;
+      case "report":
+        if (out !== undefined) {
+          out.packetsLost = f.packetsLost;
+          out.fractionLost = f.fractionLost;
+        }
+        break;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- media out
+
+  /** A packet from a source pad → our peer, on the negotiated codec, with continuous numbering. */
+  protected override onMedia(packet: MediaPacket, conn: Connection): void {
+    const t = this.#transport;
+    if (t === undefined || this.#negotiation !== "NEGOTIATED" || this.#recvonly) {
+      return;
+    }
+    let rw = this.#rewriters.get(packet.kind);
+    if (rw === undefined) {
+      rw = new StreamRewriter();
+      this.#rewriters.set(packet.kind, rw);
+    }
+    const now = performance.now();
+    rw.rewrite(conn.source, packet.ssrc, packet.sequenceNumber, packet.timestamp, packet.clockRate, now);
+    const res = t.sendRtp(packet.kind, packet.codec, rw.seq, rw.timestamp, packet.marker, packet.payload);
+    const out = this.#outboundFor(packet.kind);
+    if (res === "sent") {
+      if (out !== undefined) {
+        out.packets++;
+        out.bytes += packet.payload.byteLength;
+      }
+      const prev = this.#e2e.get(packet.kind);
+      const lat = now - packet.arrivalMs;
+      this.#e2e.set(packet.kind, prev === undefined ? lat : prev + (lat - prev) / 16);
+    } else if (res === "no-codec") {
+      if (out !== undefined) {
+        out.dropped++;
+      }
+      this.#drops.warn(
+        `codec-${packet.codec}`,
+        `dropping ${packet.kind} ${packet.codec}: not negotiated with the peer (no transcoding)`,
+        {
+          elementId: this.id,
+          negotiated: t
+            .negotiated(packet.kind)
+            .map((c) => c.name)
+            .join(","),
+        },
+      );
+    }
+  }
+
+  #outboundFor(kind: RtpMediaKind): OutboundCounters | undefined {
+    let out = this.#outbound.get(kind);
+    if (out === undefined) {
+      const ssrc = this.#transport?.localSsrc(kind);
+      if (ssrc === undefined) {
+        return undefined;
+      }
+      out = new OutboundCounters(ssrc, kind);
+      this.#outbound.set(kind, out);
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------- keyframes
+
+  /** A sink of ours needs a keyframe: ask our peer (PLI, or FIR when only that was negotiated). */
+  override handleKeyframeRequest(): void {
+    this.#askPeerForKeyframe();
+  }
+
+  protected override onKeyframeNeededFromPeer(): void {
+    this.#askPeerForKeyframe();
+  }
+
+  #askPeerForKeyframe(): void {
+    const now = performance.now();
+    if (now - this.#lastKeyframeRequest < KEYFRAME_REQUEST_MIN_MS) {
+      return;
+    }
+    const sent = this.#transport?.requestKeyframe();
+    if (sent === undefined) {
+      return;
+    }
+    this.#lastKeyframeRequest = now;
+    for (const c of this.#inbound.values()) {
+      if (c.kind === "VIDEO") {
+        if (sent === "pli") {
+          c.pliSent++;
+        } else {
+          c.firSent++;
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- stats
+
+  protected override stats(kind: MediaKind | undefined): Record<string, JsonObject> {
+    const now = Date.now();
+    const records: Record<string, JsonObject> = {};
+    const t = this.#transport;
+    const common = (ssrc: number, type: string, cls: string): JsonObject => ({
+      __module__: "kurento",
+      __type__: cls,
+      id: String(ssrc),
+      type,
+      timestampMillis: now,
+      ssrc: String(ssrc),
+      associateStatsId: "",
+      isRemote: false,
+      mediaTrackId: "",
+      transportId: t?.dtlsTransportId ?? "",
+      codecId: "",
+      sliCount: 0,
+    });
+    for (const c of this.#inbound.values()) {
+      if (kind !== undefined && c.kind !== kind) {
+        continue;
+      }
+      records[String(c.ssrc)] = {
+        ...common(c.ssrc, "inboundrtp", "RTCInboundRTPStreamStats"),
+        packetsReceived: c.packets,
+        bytesReceived: c.bytes,
+        jitter: c.jitterSeconds,
+        packetsLost: c.packetsLost,
+        fractionLost: c.takeFractionLost(),
+        firCount: c.firSent,
+        pliCount: c.pliSent,
+        nackCount: c.nackSent,
+        remb: 0,
+      };
+    }
+    for (const kindKey of ["AUDIO", "VIDEO"] as const) {
+      if (kind !== undefined && kind !== kindKey) {
+        continue;
+      }
+      const o = this.#outboundFor(kindKey);
+      if (o === undefined) {
+        continue;
+      }
+      o.roundTripTime = t?.roundTripTime(kindKey) ?? o.roundTripTime;
+      records[String(o.ssrc)] = {
+        ...common(o.ssrc, "outboundrtp", "RTCOutboundRTPStreamStats"),
+        packetsSent: o.packets,
+        bytesSent: o.bytes,
+        targetBitrate: o.remb,
+        roundTripTime: o.roundTripTime,
+        packetsLost: o.packetsLost,
+        fractionLost: o.fractionLost,
+        firCount: o.firReceived,
+        pliCount: o.pliReceived,
+        nackCount: o.nackReceived,
+        remb: o.remb,
+      };
+    }
+    // E2E latency: from arrival at the source element's edge to the hand-off to our peer, in nanoseconds.
+    const e2e: JsonObject[] = [];
+    for (const [k, avgMs] of this.#e2e) {
+      if (kind === undefined || kind === k) {
+        e2e.push({ __module__: "kurento", __type__: "MediaLatencyStat", name: "default", type: k, avg: avgMs * 1e6 });
+      }
+    }
+    records[this.id] = {
+      __module__: "kurento",
+      __type__: "EndpointStats",
+      id: this.id,
+      type: "endpoint",
+      timestampMillis: now,
+      inputLatency: [],
+      E2ELatency: e2e,
+    };
+    return records;
+  }
+
+  // ---------------------------------------------------------------------------------------------- operations
+
+  protected override operations(): Record<string, Operation> {
+    const ops: Record<string, Operation> = {
+      ...super.operations(),
+      processOffer: (a) => this.#processOffer(a["offer"]),
+      generateOffer: (a) => this.#generateOffer(a["options"]),
+      processAnswer: (a) => this.#processAnswer(a["answer"]),
+      getLocalSessionDescriptor: () => this.#localDescriptor(),
+      getRemoteSessionDescriptor: () => this.#remoteDescriptor(),
+      gatherCandidates: () => this.#gatherCandidates(),
+      addIceCandidate: (a) => this.#addIceCandidate(a["candidate"]),
+      requestKeyframe: () => {
+        this.#askPeerForKeyframe();
+        return null;
+      },
+      getMediaState: () => this.#mediaState,
+      getConnectionState: () => this.#connectionState,
+      getICECandidatePairs: () => [...this.#selectedPairs],
+      getIceConnectionState: () =>
+        this.#transport === undefined
+          ? []
+          : [
+              {
+                __module__: "kurento",
+                __type__: "IceConnection",
+                streamId: String(STREAM_ID),
+                componentId: COMPONENT_ID,
+                state: this.#iceState,
+              },
+            ],
+      getDtlsConnectionState: () =>
+        this.#transport === undefined
+          ? []
+          : [
+              {
+                __module__: "kurento",
+                __type__: "DtlsConnection",
+                streamId: String(STREAM_ID),
+                componentId: String(COMPONENT_ID),
+                connectionId: this.#transport.dtlsTransportId,
+                state: this.#dtlsState.toUpperCase(),
+              },
+            ],
+      getStunServerAddress: () => this.#stunAddress,
+      setStunServerAddress: (a) => {
+        this.#stunAddress = strArg(a, "stunServerAddress");
+        return null;
+      },
+      getStunServerPort: () => this.#stunPort,
+      setStunServerPort: (a) => {
+        this.#stunPort = intArg(a, "stunServerPort");
+        return null;
+      },
+      getTurnUrl: () => this.#turnUrl,
+      setTurnUrl: (a) => {
+        const url = strArg(a, "turnUrl");
+        if (url !== "" && parseTurnUrl(url) === undefined) {
+          throw new MediaOperationError(
+            "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR",
+            `turnUrl '${url}' is not user:pass@ip:port`,
+          );
+        }
+        this.#turnUrl = url;
+        return null;
+      },
+      getNetworkInterfaces: () => this.#networkInterfaces,
+      setNetworkInterfaces: (a) => {
+        this.#networkInterfaces = strArg(a, "networkInterfaces");
+        return null;
+      },
+      getExternalIPv4: () => this.#externalIPv4,
+      setExternalIPv4: (a) => {
+        this.#externalIPv4 = strArg(a, "externalIPv4");
+        return null;
+      },
+      getExternalIPv6: () => this.#externalIPv6,
+      setExternalIPv6: (a) => {
+        this.#externalIPv6 = strArg(a, "externalIPv6");
+        return null;
+      },
+      getIceTcp: () => this.#iceTcp,
+      setIceTcp: (a) => {
+        this.#iceTcp = a["iceTcp"] === true;
+        return null;
+      },
+    };
+    for (const [name, def] of Object.entries(RTP_PROPERTY_DEFAULTS)) {
+      const cap = name.charAt(0).toUpperCase() + name.slice(1);
+      ops[`get${cap}`] = () => this.#rtpProps.get(name) ?? def;
+      ops[`set${cap}`] = (a) => {
+        this.#rtpProps.set(name, a[name] ?? def);
+        return null;
+      };
+    }
+    return ops;
+  }
+
+  // ---------------------------------------------------------------------------------------------- release
+
+  protected override releaseResources(): void {
+    try {
+      this.#transport?.close();
+    } catch (err) {
+      this.ctx.logger.warn("closing the peer connection failed", { error: String(err) });
+    }
+    this.#transport = undefined;
+    if (this.#port !== undefined) {
+      this.ctx.ports.release(this.#port);
+      this.#port = undefined;
+    }
+    this.#bufferedCandidates.length = 0;
+    this.#pendingRemote.length = 0;
+    this.#rewriters.clear();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ helpers
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function strArg(a: JsonObject, name: string): string {
+  const v = a[name];
+  if (typeof v !== "string") {
+    throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", `${name} must be a string`);
+  }
+  return v;
+}
+
+function intArg(a: JsonObject, name: string): number {
+  const v = a[name];
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 65535) {
+    throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", `${name} must be a port number`);
+  }
+  return v;
+}
+
+/** "host:port" → [host, port]; "" or garbage → ["", 0]. */
+function splitHostPort(s: string): [string, number] {
+  const i = s.lastIndexOf(":");
+  if (s === "" || i <= 0) {
+    return [s, s === "" ? 0 : 3478];
+  }
+  const port = Number(s.slice(i + 1));
+  return [s.slice(0, i), Number.isInteger(port) ? port : 0];
+}
+
+/** The worker's `turn:host:port?transport=…` plus credentials → KMS's `user:pass@host:port?transport=…`. */
+function turnUrlFromSettings(url: string, user: string, pass: string): string {
+  if (url === "") {
+    return "";
+  }
+  const bare = url.replace(/^turns?:/, "");
+  return `${encodeURIComponent(user)}:${encodeURIComponent(pass)}@${bare}`;
+}
+
+/** Parses KMS's `user:pass@ip:port[?transport=udp|tcp|tls]`; undefined when empty or malformed. */
+export function parseTurnUrl(url: string): TurnServer | undefined {
+  const m = /^([^:@]*):([^@]*)@([^:?]+):(\d+)(?:\?transport=(udp|tcp|tls))?$/.exec(url.trim());
+  if (m === null) {
+    return undefined;
+  }
+  const [, user = "", pass = "", host = "", port = "0", transport = "udp"] = m;
+  return {
+    username: decodeURIComponent(user),
+    password: decodeURIComponent(pass),
+    host,
+    port: Number(port),
+    transport: transport as TurnServer["transport"],
+  };
+}
+
+/** Keeps our own named errors; wraps werift's (often message-less) ones into the operation's Kurento error. */
+function asOperationError(
+  err: unknown,
+  type:
+    "SDP_END_POINT_PROCESS_OFFER_ERROR" | "SDP_END_POINT_GENERATE_OFFER_ERROR" | "SDP_END_POINT_PROCESS_ANSWER_ERROR",
+): Error {
+  if (err instanceof MediaOperationError || (err instanceof Error && err.name === "InvalidStateError")) {
+    return err;
+  }
+  const msg = err instanceof Error && err.message !== "" ? err.message : String(err);
+  return new MediaOperationError(type, `SDP negotiation failed: ${msg}`);
+}

@@ -1,0 +1,563 @@
+/**
+ * The only werift user in Korus (architecture.md §5.8): wraps one `RTCPeerConnection` and exposes what a
+ * WebRtcEndpoint needs in plain terms: offer/answer as SDP strings, local candidates, ICE/DTLS/connection states,
+ * incoming RTP as MediaPacket-ready fields, outgoing RTP from raw fields, keyframe requests and RTCP feedback.
+ *
+ * Hot path (libraries.md §3/§4). What this adapter avoids and what it cannot:
+ *
+ * - IN: werift decrypts SRTP and parses each packet once (`RtpPacket.deSerialize`) inside its DTLS transport; that
+ *   parse also feeds werift's receiver (RR reports, NACK generation), so it cannot be skipped without losing those.
+ *   We subscribe to `RTCDtlsTransport.onRtp`, i.e. to that single parsed packet, and read its fields directly; we do
+ *   not use `track.onReceiveRtp`, whose packets werift clones, and we never re-serialize. The payload we hand on is a
+ *   view into werift's decrypted buffer (no copy). What remains unavoidable: werift's own `packet.clone()` for its
+ *   receiver track (when the remote signalled the SSRC) and its header-extension map per packet.
+ * - OUT: we build one werift `RtpHeader`/`RtpPacket` per packet from the raw fields (werift's ESM build uses native
+ *   class fields, not the `Object.defineProperty` constructor that made the CJS build slow) and hand it to
+ *   `RTCRtpSender.sendRtp`, which serializes the header exactly once inside SRTP encryption and keeps the packet in
+ *   its retransmission cache for NACKs. The payload is wrapped as a Buffer view, not copied. No parse on this path.
+ * - RTX/RED/FEC are not negotiated, so retransmissions arrive as plain packets and feed straight through.
+ *
+ * Nothing here throws out of a werift callback: every subscription catches and reports through the logger.
+ */
+import { isIP } from "node:net";
+import {
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  RtpHeader,
+  RtpPacket,
+  PictureLossIndication,
+  RtcpPayloadSpecificFeedback,
+  useAbsSendTime,
+  useFIR,
+  useH264,
+  useNACK,
+  useOPUS,
+  usePCMU,
+  usePLI,
+  useREMB,
+  useSdesMid,
+  useVP8,
+  type RTCDtlsTransport,
+  type RTCIceServer,
+  type RTCRtpTransceiver,
+  type RtcpPacket,
+} from "werift";
+import type { Logger } from "../logger.js";
+
+export type MediaDirection = "sendrecv" | "sendonly" | "recvonly" | "inactive";
+export type RtpKind = "AUDIO" | "VIDEO";
+
+/** ICE transport states as werift reports them. */
+export type IceTransportState = "new" | "checking" | "connected" | "completed" | "disconnected" | "failed" | "closed";
+export type DtlsTransportState = "new" | "connecting" | "connected" | "closed" | "failed";
+export type PeerConnectionState = "new" | "connecting" | "connected" | "disconnected" | "failed" | "closed";
+
+export interface LocalCandidate {
+  candidate: string;
+  sdpMid: string;
+  sdpMLineIndex: number;
+}
+
+/** One incoming RTP packet, already decrypted, with the codec its payload type maps to. */
+export interface IncomingRtp {
+  kind: RtpKind;
+  /** Lower-case encoding name. */
+  codec: string;
+  clockRate: number;
+  payloadType: number;
+  ssrc: number;
+  sequenceNumber: number;
+  timestamp: number;
+  marker: boolean;
+  payload: Uint8Array;
+  arrivalMs: number;
+}
+
+/** RTCP feedback about one of our outgoing streams, or a receiver report block about it. */
+export type PeerFeedback =
+  | { type: "pli" | "fir"; ssrc: number }
+  | { type: "nack"; ssrc: number; count: number }
+  | { type: "remb"; ssrc: number; bitrate: number }
+  | { type: "report"; ssrc: number; packetsLost: number; fractionLost: number };
+
+export interface TransportHandlers {
+  candidate(c: LocalCandidate): void;
+  gatheringDone(): void;
+  iceState(state: IceTransportState): void;
+  dtlsState(state: DtlsTransportState, transportId: string): void;
+  connectionState(state: PeerConnectionState): void;
+  rtp(p: IncomingRtp): void;
+  feedback(f: PeerFeedback): void;
+  /** werift's receiver asked the peer to retransmit (one NACK packet) for `ssrc`. */
+  nackSent(ssrc: number): void;
+}
+
+export interface TurnServer {
+  host: string;
+  port: number;
+  username: string;
+  password: string;
+  transport: "udp" | "tcp" | "tls";
+}
+
+export interface WebRtcTransportOptions {
+  /** Addresses to gather host candidates on; empty = every non-internal IPv4 interface. */
+  interfaces: readonly string[];
+  /** Inclusive UDP/TCP port range for ICE sockets (this endpoint's reservation). */
+  portRange: [number, number] | undefined;
+  stun: { host: string; port: number } | undefined;
+  turn: TurnServer | undefined;
+  iceTcp: boolean;
+  logger: Logger;
+}
+
+export interface NegotiatedCodec {
+  kind: RtpKind;
+  name: string;
+  payloadType: number;
+  clockRate: number;
+}
+
+/** Outcome of {@link WebRtcTransport.sendRtp}. */
+export type SendResult = "sent" | "not-ready" | "not-sending" | "no-codec";
+
+const VIDEO_FEEDBACK = (): ReturnType<typeof useNACK>[] => [useNACK(), usePLI(), useFIR(), useREMB()];
+
+/** Codec preferences: Opus first (PCMU/PCMA as fallbacks a browser may pick), VP8 first, H.264 when offered. */
+function codecConfig(): { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] } {
+  return {
+    audio: [
+      useOPUS({ payloadType: 111 }),
+      usePCMU(),
+      new RTCRtpCodecParameters({ mimeType: "audio/PCMA", clockRate: 8000, channels: 1, payloadType: 8 }),
+    ],
+    video: [
+      useVP8({ payloadType: 96, rtcpFeedback: VIDEO_FEEDBACK() }),
+      useH264({ payloadType: 102, rtcpFeedback: VIDEO_FEEDBACK() }),
+    ],
+  };
+}
+
+const toKind = (k: string): RtpKind => (k === "audio" ? "AUDIO" : "VIDEO");
+
+/** Minimal shape of werift's ICE connection we touch (its d.ts types are internal). */
+interface IceConnectionLike {
+  stunServer?: unknown;
+}
+
+export class WebRtcTransport {
+  readonly #opts: WebRtcTransportOptions;
+  readonly #h: TransportHandlers;
+  readonly #log: Logger;
+  readonly #pc: RTCPeerConnection;
+  /** Payload type → codec, over every negotiated m-line (BUNDLE: PTs are unique per session). */
+  readonly #byPt = new Map<number, NegotiatedCodec>();
+  readonly #hooked = new Set<RTCDtlsTransport>();
+  /** Last SSRC seen from the peer per kind, the target of keyframe requests. */
+  readonly #remoteSsrc = new Map<RtpKind, number>();
+  #firSeq = 0;
+  #closed = false;
+  #dtlsState: DtlsTransportState = "new";
+  #iceState: IceTransportState = "new";
+  #stunPatched = new WeakSet<object>();
+
+  constructor(opts: WebRtcTransportOptions, handlers: TransportHandlers) {
+    this.#opts = opts;
+    this.#h = handlers;
+    this.#log = opts.logger;
+    const ifaces = opts.interfaces.filter((a) => isIP(a) !== 0);
+    const v4 = ifaces.filter((a) => isIP(a) === 4);
+    const iceServers: RTCIceServer[] = [];
+    if (opts.stun !== undefined) {
+      iceServers.push({ urls: `stun:${opts.stun.host}:${opts.stun.port}` });
+    }
+    if (opts.turn !== undefined) {
+      const t = opts.turn;
+      iceServers.push({
+        urls: `turn:${t.host}:${t.port}?transport=${t.transport}`,
+        username: t.username,
+        credential: t.password,
+      });
+    }
+    this.#pc = new RTCPeerConnection({
+      codecs: codecConfig(),
+      headerExtensions: { audio: [useSdesMid()], video: [useSdesMid(), useAbsSendTime()] },
+      iceServers,
+      icePortRange: opts.portRange,
+      // With explicit interfaces werift must not add the machine's other addresses: turning its own host-address
+      // discovery off and listing ours as "additional" hosts yields exactly our candidates (loopback included,
+      // libraries.md §3). A single IPv4 interface also pins the socket's bind address.
+      iceUseIpv4: ifaces.length === 0,
+      iceUseIpv6: false,
+      iceAdditionalHostAddresses: ifaces.length > 0 ? [...ifaces] : undefined,
+      iceInterfaceAddresses: v4.length === 1 && v4[0] !== undefined ? { udp4: v4[0] } : undefined,
+      iceUseTcp: opts.iceTcp,
+      bundlePolicy: "max-bundle",
+    });
+    this.#subscribePeer();
+  }
+
+  // ------------------------------------------------------------------------------------------- signalling
+
+  /** Applies a remote offer and returns our answer (after werift has gathered its candidates). */
+  async processOffer(sdp: string, direction: MediaDirection): Promise<string> {
+    const sub = this.#pc.onRemoteTransceiverAdded.subscribe((t) => {
+      // werift creates answering transceivers as recvonly; a forwarding endpoint also sends unless told not to.
+      t.setDirection(direction);
+    });
+    try {
+      await this.#pc.setRemoteDescription({ type: "offer", sdp });
+    } finally {
+      sub.unSubscribe();
+    }
+    this.#prepareTransports();
+    const answer = await this.#pc.createAnswer();
+    await this.#pc.setLocalDescription(answer);
+    this.#indexCodecs();
+    return this.localSdp ?? answer.sdp;
+  }
+
+  /** Creates our offer with one audio and/or video m-line in the given directions and applies it locally. */
+  async createOffer(audio: MediaDirection | undefined, video: MediaDirection | undefined): Promise<string> {
+    if (audio !== undefined) {
+      this.#pc.addTransceiver("audio", { direction: audio });
+    }
+    if (video !== undefined) {
+      this.#pc.addTransceiver("video", { direction: video });
+    }
+    this.#prepareTransports();
+    const offer = await this.#pc.createOffer();
+    await this.#pc.setLocalDescription(offer);
+    return this.localSdp ?? offer.sdp;
+  }
+
+  async processAnswer(sdp: string): Promise<void> {
+    await this.#pc.setRemoteDescription({ type: "answer", sdp });
+    this.#prepareTransports();
+    this.#indexCodecs();
+  }
+
+  async addIceCandidate(c: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }): Promise<void> {
+    await this.#pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex });
+  }
+
+  get localSdp(): string | undefined {
+    return this.#pc.localDescription?.sdp;
+  }
+
+  get remoteSdp(): string | undefined {
+    return this.#pc.remoteDescription?.sdp;
+  }
+
+  get iceState(): IceTransportState {
+    return this.#iceState;
+  }
+
+  get dtlsState(): DtlsTransportState {
+    return this.#dtlsState;
+  }
+
+  get dtlsTransportId(): string {
+    return this.#pc.dtlsTransports[0]?.id ?? "";
+  }
+
+  /** The nominated candidate pair as SDP candidate strings, once ICE connected. */
+  selectedPair(): { local: string; remote: string } | undefined {
+    const ice = this.#pc.iceTransports[0];
+    const pair = ice?.getSelectedCandidatePair();
+    if (pair === null || pair === undefined) {
+      return undefined;
+    }
+    return { local: pair.local.candidate, remote: pair.remote.candidate };
+  }
+
+  /** Codecs negotiated for `kind`, in the order of preference. */
+  negotiated(kind: RtpKind): NegotiatedCodec[] {
+    return [...this.#byPt.values()].filter((c) => c.kind === kind);
+  }
+
+  /** Our sending SSRC for `kind`, if that m-line exists. */
+  localSsrc(kind: RtpKind): number | undefined {
+    return this.#transceiver(kind)?.sender.ssrc;
+  }
+
+  /** Round-trip time (s) werift measured from SR/RR on our `kind` stream, if any. */
+  roundTripTime(kind: RtpKind): number | undefined {
+    const sender = this.#transceiver(kind)?.sender;
+    if (sender === undefined) {
+      return undefined;
+    }
+    for (const s of sender.collectStats(Date.now())) {
+      const r = s as { type?: string; roundTripTime?: number };
+      if (r.type === "remote-inbound-rtp" && typeof r.roundTripTime === "number") {
+        return r.roundTripTime;
+      }
+    }
+    return undefined;
+  }
+
+  // ------------------------------------------------------------------------------------------- media
+
+  /**
+   * Sends one RTP packet to the peer on the negotiated payload type of `codec`. Sequence number and timestamp
+   * must already be continuous (see StreamRewriter); werift adds its constant random offsets and sets the SSRC.
+   */
+  sendRtp(
+    kind: RtpKind,
+    codec: string,
+    seq: number,
+    timestamp: number,
+    marker: boolean,
+    payload: Uint8Array,
+  ): SendResult {
+    if (this.#closed || this.#dtlsState !== "connected") {
+      return "not-ready";
+    }
+    const t = this.#transceiver(kind);
+    if (t === undefined || (t.direction !== "sendrecv" && t.direction !== "sendonly")) {
+      return "not-sending";
+    }
+    const sender = t.sender;
+    let target = sender.codec;
+    if (target?.name.toLowerCase() !== codec) {
+      target = t.codecs.find((c) => c.name.toLowerCase() === codec);
+      if (target === undefined) {
+        return "no-codec";
+      }
+      // werift writes `sender.codec.payloadType` into every packet: point it at the codec of this packet.
+      sender.codec = target;
+    }
+    const header = new RtpHeader();
+    header.sequenceNumber = seq;
+    header.timestamp = timestamp;
+    header.marker = marker;
+    header.payloadType = target.payloadType;
+    const buf = Buffer.isBuffer(payload)
+      ? payload
+      : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    sender.sendRtp(new RtpPacket(header, buf)).catch((err: unknown) => {
+      this.#log.debug("sendRtp failed", { error: String(err) });
+    });
+    return "sent";
+  }
+
+  /** Asks the peer for a keyframe on its video stream: PLI when negotiated, FIR when only that is. */
+  requestKeyframe(): "pli" | "fir" | undefined {
+    const ssrc = this.#remoteSsrc.get("VIDEO");
+    const t = this.#transceiver("VIDEO");
+    const dtls = t?.dtlsTransport;
+    if (ssrc === undefined || t === undefined || dtls === undefined || this.#dtlsState !== "connected") {
+      return undefined;
+    }
+    const fb = t.codecs[0]?.rtcpFeedback ?? [];
+    const pli = fb.some((f) => f.type === "nack" && f.parameter === "pli");
+    const fir = fb.some((f) => f.type === "ccm" && f.parameter === "fir");
+    const senderSsrc = t.sender.ssrc;
+    let packet: RtcpPacket;
+    if (pli || !fir) {
+      packet = new RtcpPayloadSpecificFeedback({
+        feedback: new PictureLossIndication({ senderSsrc, mediaSsrc: ssrc }),
+      });
+    } else {
+      this.#firSeq = (this.#firSeq + 1) & 0xff;
+      packet = firPacket(senderSsrc, ssrc, this.#firSeq) as unknown as RtcpPacket;
+    }
+    dtls.sendRtcp([packet]).catch((err: unknown) => this.#log.debug("sendRtcp failed", { error: String(err) }));
+    return pli || !fir ? "pli" : "fir";
+  }
+
+  /** Closes the peer connection; idempotent, never throws. */
+  close(): void {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    this.#pc.close().catch((err: unknown) => this.#log.debug("close failed", { error: String(err) }));
+  }
+
+  // ------------------------------------------------------------------------------------------- internals
+
+  #transceiver(kind: RtpKind): RTCRtpTransceiver | undefined {
+    const k = kind === "AUDIO" ? "audio" : "video";
+    return this.#pc.getTransceivers().find((t) => t.kind === k && !t.stopped);
+  }
+
+  /** Rebuilds the PT → codec table from the negotiated transceivers. */
+  #indexCodecs(): void {
+    this.#byPt.clear();
+    for (const t of this.#pc.getTransceivers()) {
+      for (const c of t.codecs) {
+        this.#byPt.set(c.payloadType, {
+          kind: toKind(t.kind),
+          name: c.name.toLowerCase(),
+          payloadType: c.payloadType,
+          clockRate: c.clockRate,
+        });
+      }
+    }
+  }
+
+  /**
+   * Hooks every DTLS transport once (RTP/RTCP taps and state) and, when no STUN server is configured, stops werift
+   * from querying its built-in default (stun.l.google.com), which would delay gathering by its 5 s timeout.
+   */
+  #prepareTransports(): void {
+    for (const dtls of this.#pc.dtlsTransports) {
+      const conn = dtls.iceTransport.connection as unknown as IceConnectionLike;
+      if (this.#opts.stun === undefined && !this.#stunPatched.has(conn)) {
+        conn.stunServer = undefined;
+        this.#stunPatched.add(conn);
+      }
+      if (this.#hooked.has(dtls)) {
+        continue;
+      }
+      this.#hooked.add(dtls);
+      dtls.onRtp.subscribe((rtp) => this.#onRtp(rtp));
+      dtls.onRtcp.subscribe((rtcp) => this.#onRtcp(rtcp));
+      dtls.onStateChange.subscribe((s) => {
+        this.#dtlsState = s;
+        this.#safe(() => this.#h.dtlsState(s, dtls.id));
+      });
+      dtls.iceTransport.onStateChange.subscribe((s) => {
+        this.#iceState = s;
+        this.#safe(() => this.#h.iceState(s));
+      });
+    }
+    for (const t of this.#pc.getTransceivers()) {
+      if (!this.#hooked.has(t.receiver as unknown as RTCDtlsTransport)) {
+        this.#hooked.add(t.receiver as unknown as RTCDtlsTransport);
+        t.receiver.onPacketLost.subscribe((nack) => this.#safe(() => this.#h.nackSent(nack.mediaSourceSsrc)));
+      }
+    }
+  }
+
+  #subscribePeer(): void {
+    this.#pc.onIceCandidate.subscribe((c) => {
+      if (c === undefined) {
+        return;
+      }
+      this.#safe(() =>
+        this.#h.candidate({ candidate: c.candidate, sdpMid: c.sdpMid ?? "0", sdpMLineIndex: c.sdpMLineIndex ?? 0 }),
+      );
+    });
+    this.#pc.iceGatheringStateChange.subscribe((s) => {
+      if (s === "complete") {
+        this.#safe(() => this.#h.gatheringDone());
+      }
+    });
+    this.#pc.connectionStateChange.subscribe((s) => this.#safe(() => this.#h.connectionState(s)));
+  }
+
+  /** The RTP tap: one parsed packet from werift, read field by field, never re-serialized. */
+  #onRtp(rtp: RtpPacket): void {
+    try {
+      const h = rtp.header;
+      const codec = this.#byPt.get(h.payloadType);
+      if (codec === undefined) {
+        return; // Unknown PT (or RTCP-like garbage that passed werift's classifier): drop.
+      }
+      const t = this.#transceiver(codec.kind);
+      if (t === undefined || t.direction === "sendonly" || t.direction === "inactive") {
+        return;
+      }
+      this.#remoteSsrc.set(codec.kind, h.ssrc);
+      this.#h.rtp({
+        kind: codec.kind,
+        codec: codec.name,
+        clockRate: codec.clockRate,
+        payloadType: h.payloadType,
+        ssrc: h.ssrc,
+        sequenceNumber: h.sequenceNumber,
+        timestamp: h.timestamp,
+        marker: h.marker,
+        payload: rtp.payload,
+        arrivalMs: performance.now(),
+      });
+    } catch (err) {
+      this.#log.debug("RTP handler failed", { error: String(err) });
+    }
+  }
+
+  /** The RTCP tap: keyframe requests, NACKs, REMB and receiver reports about our streams. */
+  #onRtcp(rtcp: RtcpPacket): void {
+    try {
+      switch (rtcp.type) {
+        case 200:
+        case 201:
+          for (const r of rtcp.reports) {
+            this.#h.feedback({
+              type: "report",
+              ssrc: r.ssrc,
+              packetsLost: r.packetsLost,
+              fractionLost: r.fractionLost / 256,
+            });
+          }
+          break;
+        case 205: {
+          const fb = rtcp.feedback as { count?: number; mediaSourceSsrc?: number; lost?: number[] } | undefined;
+          if (fb?.count === 1 && typeof fb.mediaSourceSsrc === "number") {
+            this.#h.feedback({ type: "nack", ssrc: fb.mediaSourceSsrc, count: fb.lost?.length ?? 0 });
+          }
+          break;
+        }
+        case 206: {
+          const fb = rtcp.feedback as {
+            count?: number;
+            mediaSsrc?: number;
+            fir?: { ssrc: number }[];
+            bitrate?: bigint;
+            ssrcFeedbacks?: number[];
+          };
+          if (fb.count === 1) {
+            this.#h.feedback({ type: "pli", ssrc: fb.mediaSsrc ?? 0 });
+          } else if (fb.count === 4) {
+            for (const e of fb.fir ?? []) {
+              this.#h.feedback({ type: "fir", ssrc: e.ssrc });
+            }
+          } else if (fb.count === 15 && fb.bitrate !== undefined) {
+            for (const ssrc of fb.ssrcFeedbacks ?? []) {
+              this.#h.feedback({ type: "remb", ssrc, bitrate: Number(fb.bitrate) });
+            }
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    } catch (err) {
+      this.#log.debug("RTCP handler failed", { error: String(err) });
+    }
+  }
+
+  #safe(f: () => void): void {
+    if (this.#closed) {
+      return;
+    }
+    try {
+      f();
+    } catch (err) {
+      this.#log.warn("transport handler failed", { error: String(err) });
+    }
+  }
+}
+
+/**
+ * A PSFB FIR (RFC 5104 §4.3.1) werift 0.24 does not export: header, sender SSRC, media SSRC 0, one FCI entry.
+ * Shaped like werift's RtcpPacket (`serialize()`), which is all `RTCDtlsTransport.sendRtcp` calls.
+ */
+function firPacket(senderSsrc: number, mediaSsrc: number, seq: number): { type: number; serialize(): Buffer } {
+  return {
+    type: 206,
+    serialize(): Buffer {
+      const b = Buffer.alloc(20);
+      b[0] = 0x80 | 4; // V=2, FMT=4
+      b[1] = 206;
+      b.writeUInt16BE(4, 2); // length in 32-bit words minus one
+      b.writeUInt32BE(senderSsrc >>> 0, 4);
+      b.writeUInt32BE(0, 8);
+      b.writeUInt32BE(mediaSsrc >>> 0, 12);
+      b[16] = seq & 0xff;
+      return b;
+    },
+  };
+}
