@@ -81,22 +81,21 @@ export const SDP =
   "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n";
 
 export const INVITE =
-  "INVITE sip:+4930123456@korus.example.com;user=phone SIP/2.0\r\n" +
-  "Via: SIP/2.0/UDP 203.0.113.10:5060;branch=z9hG4bK-524287-1---a1b2c3d4;rport\r\n" +
-  "Max-Forwards: 69\r\n" +
-  "Record-Route: <sip:203.0.113.10;lr;ftag=as6f7e8d>\r\n" +
-  'From: "+441632960001" <sip:+441632960001@sbc.carrier.example;user=phone>;tag=as6f7e8d\r\n' +
-  "To: <sip:+4930123456@korus.example.com;user=phone>\r\n" +
-  "Call-ID: 3c26700e6f4a5c2e@203.0.113.10\r\n" +
-  "CSeq: 102 INVITE\r\n" +
-  "Contact: <sip:+441632960001@203.0.113.10:5060;transport=udp>\r\n" +
-  "P-Asserted-Identity: <tel:+441632960001>\r\n" +
-  "Allow: INVITE, ACK, CANCEL, OPTIONS, BYE, PRACK, UPDATE\r\n" +
-  "Supported: 100rel, timer\r\n" +
-  "Content-Type: application/sdp\r\n" +
+  `INVITE sip:+4930123456@korus.example.com;user=phone SIP/2.0\r\n` +
+  `Via: SIP/2.0/UDP 203.0.113.10:5060;branch=z9hG4bK-524287-1---a1b2c3d4;rport\r\n` +
+  `Max-Forwards: 69\r\n` +
+  `Record-Route: <sip:203.0.113.10;lr;ftag=as6f7e8d>\r\n` +
+  `From: "+441632960001" <sip:+441632960001@sbc.carrier.example;user=phone>;tag=as6f7e8d\r\n` +
+  `To: <sip:+4930123456@korus.example.com;user=phone>\r\n` +
+  `Call-ID: 3c26700e6f4a5c2e@203.0.113.10\r\n` +
+  `CSeq: 102 INVITE\r\n` +
+  `Contact: <sip:+441632960001@203.0.113.10:5060;transport=udp>\r\n` +
+  `P-Asserted-Identity: <tel:+441632960001>\r\n` +
+  `Allow: INVITE, ACK, CANCEL, OPTIONS, BYE, PRACK, UPDATE\r\n` +
+  `Supported: 100rel, timer\r\n` +
+  `Content-Type: application/sdp\r\n` +
   `Content-Length: ${Buffer.byteLength(SDP)}\r\n` +
-  "\r\n" +
-  SDP;
+  `\r\n${SDP}`;
 
 /** Parses a text message that must be a request. */
 export function request(text: string): SipRequest {
