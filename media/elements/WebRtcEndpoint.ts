@@ -96,6 +96,8 @@ export class WebRtcEndpoint extends MediaElement {
   #mediaState: ConnState = "DISCONNECTED";
   #sessionStarted = false;
   #lastKeyframeRequest = -Infinity;
+  /** A keyframe was wanted before the peer's video SSRC was known: ask as soon as its first packet arrives. */
+  #keyframePending = false;
   readonly #selectedPairs: JsonObject[] = [];
   // Network settings (per endpoint, defaulting to the worker's webrtc settings).
   #stunAddress: string;
@@ -476,6 +478,13 @@ export class WebRtcEndpoint extends MediaElement {
       this.#inbound.set(p.ssrc, c);
     }
     c.add(p.sequenceNumber, p.timestamp, p.payload.byteLength, p.clockRate, p.arrivalMs);
+    const keyframe = p.kind === "VIDEO" && isKeyframe(p.codec, p.payload);
+    if (this.#keyframePending && p.kind === "VIDEO") {
+      this.#keyframePending = false;
+      if (!keyframe) {
+        this.#askPeerForKeyframe();
+      }
+    }
     const packet: MediaPacket = {
       kind: p.kind,
       codec: p.codec,
@@ -486,7 +495,7 @@ export class WebRtcEndpoint extends MediaElement {
       timestamp: p.timestamp,
       marker: p.marker,
       payload: p.payload,
-      keyframe: p.kind === "VIDEO" && isKeyframe(p.codec, p.payload),
+      keyframe,
       arrivalMs: p.arrivalMs,
     };
     this.sendToSinks(packet);
@@ -601,6 +610,7 @@ export class WebRtcEndpoint extends MediaElement {
     }
     const sent = this.#transport?.requestKeyframe();
     if (sent === undefined) {
+      this.#keyframePending = true; // not connected or no video received yet
       return;
     }
     this.#lastKeyframeRequest = now;

@@ -37,7 +37,6 @@ import {
   useREMB,
   useSdesMid,
   useVP8,
-  type RTCDtlsTransport,
   type RTCIceServer,
   type RTCRtpTransceiver,
   type RtcpPacket,
@@ -138,6 +137,9 @@ function codecConfig(): { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecPara
   };
 }
 
+/** Sender SSRC of the keyframe requests we send (see {@link WebRtcTransport.requestKeyframe}). */
+const FEEDBACK_SENDER_SSRC = 1;
+
 const toKind = (k: string): RtpKind => (k === "audio" ? "AUDIO" : "VIDEO");
 
 /** Minimal shape of werift's ICE connection we touch (its d.ts types are internal). */
@@ -152,14 +154,15 @@ export class WebRtcTransport {
   readonly #pc: RTCPeerConnection;
   /** Payload type → codec, over every negotiated m-line (BUNDLE: PTs are unique per session). */
   readonly #byPt = new Map<number, NegotiatedCodec>();
-  readonly #hooked = new Set<RTCDtlsTransport>();
+  /** DTLS transports and receivers already subscribed to (werift objects, hooked once each). */
+  readonly #hooked = new WeakSet<object>();
   /** Last SSRC seen from the peer per kind, the target of keyframe requests. */
   readonly #remoteSsrc = new Map<RtpKind, number>();
   #firSeq = 0;
   #closed = false;
   #dtlsState: DtlsTransportState = "new";
   #iceState: IceTransportState = "new";
-  #stunPatched = new WeakSet<object>();
+  readonly #stunPatched = new WeakSet<object>();
 
   constructor(opts: WebRtcTransportOptions, handlers: TransportHandlers) {
     this.#opts = opts;
@@ -352,7 +355,9 @@ export class WebRtcTransport {
     const fb = t.codecs[0]?.rtcpFeedback ?? [];
     const pli = fb.some((f) => f.type === "nack" && f.parameter === "pli");
     const fir = fb.some((f) => f.type === "ccm" && f.parameter === "fir");
-    const senderSsrc = t.sender.ssrc;
+    // Sender SSRC 1, as Chrome's receive-only RTCP does: peers that register our signalled SSRCs as *their*
+    // receivers (werift) would otherwise route the request to a receiver instead of the sender it is meant for.
+    const senderSsrc = FEEDBACK_SENDER_SSRC;
     let packet: RtcpPacket;
     if (pli || !fir) {
       packet = new RtcpPayloadSpecificFeedback({
@@ -424,8 +429,8 @@ export class WebRtcTransport {
       });
     }
     for (const t of this.#pc.getTransceivers()) {
-      if (!this.#hooked.has(t.receiver as unknown as RTCDtlsTransport)) {
-        this.#hooked.add(t.receiver as unknown as RTCDtlsTransport);
+      if (!this.#hooked.has(t.receiver)) {
+        this.#hooked.add(t.receiver);
         t.receiver.onPacketLost.subscribe((nack) => this.#safe(() => this.#h.nackSent(nack.mediaSourceSsrc)));
       }
     }

@@ -15,7 +15,7 @@ import {
   waitConnected,
   withoutCandidates,
   type Sending,
-} from "./webrtcHarness.js";
+} from "./fixtures/webrtcHarness.js";
 
 /** Negotiates `peer` (offerer) with `ep` (answerer), trickles, and waits for both sides to connect. */
 async function connect(h: Harness, ep: WebRtcEndpoint, peer: RTCPeerConnection): Promise<Sending> {
