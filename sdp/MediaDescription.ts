@@ -133,6 +133,7 @@ export interface SessionContext {
  */
 export function checkAttribute(attr: Attribute, line: number): void {
   const { name, value } = attr;
+  // Property attributes (a=sendrecv, a=rtcp-mux, a=ice-lite, ...) have no value to check.
   if (value === undefined) {
     return;
   }
@@ -266,6 +267,8 @@ export class MediaDescription {
 
   /** The parsed `m=` line. */
   get mediaLine(): MediaLine {
+    // Re-parsed on each access: the m= line may have been edited, and parsing one line is cheap. The constructor
+    // validated it, and edits only change the port digits, so this cannot throw.
     const m = this.#lines[0];
     return parseMediaLine(m?.value ?? "");
   }
@@ -290,6 +293,7 @@ export class MediaDescription {
       throw new RangeError(`port must be an integer 0-65535, got ${port}`);
     }
     const m = this.#lines[0];
+    // Only the digits after "<media> " change; a "/<count>" suffix and every format stay byte-identical.
     if (m !== undefined) {
       this.#lines[0] = { ...m, value: m.value.replace(/^(\S+ +)\d+/, `$1${port}`) };
     }
@@ -370,6 +374,8 @@ export class MediaDescription {
    * with neither an rtpmap nor a static assignment are skipped.
    */
   get codecs(): Codec[] {
+    // Formats are walked in m= order, not rtpmap order: Firefox writes all fmtp lines before the rtpmaps, and
+    // the preference order is the m= line's (RFC 3264 §5.1).
     const codecs: Codec[] = [];
     for (const pt of this.payloadTypes) {
       const map = this.rtpmap(pt);
@@ -405,6 +411,7 @@ export class MediaDescription {
    * Sets the media-level direction: rewrites the existing direction line in place, or appends one.
    */
   set direction(direction: Direction) {
+    // Rewriting in place keeps the line where the peer put it (Firefox writes a=sendrecv right after c=).
     const index = this.#lines.findIndex((l) => l.type === "a" && isDirection(l.value));
     if (index === -1) {
       this.#lines.push(this.#newLine("a", direction));
@@ -494,6 +501,7 @@ export class MediaDescription {
    * `undefined` when no ufrag/pwd pair is present.
    */
   get ice(): IceParameters | undefined {
+    // Firefox writes ice-ufrag/ice-pwd per m-line, older stacks once at session level; both are found here.
     const ufrag = this.#inherited("ice-ufrag");
     const pwd = this.#inherited("ice-pwd");
     if (ufrag === undefined || pwd === undefined) {
@@ -600,6 +608,7 @@ export class MediaDescription {
    * @throws {SdpParseError} (line 0) when the value breaks the grammar of a known attribute.
    */
   addAttribute(name: string, value?: string): void {
+    // Same validation as parse(), so an edited description can always be re-parsed by the peer and by us.
     checkAttribute({ name, value }, 0);
     this.#lines.push(this.#newLine("a", formatAttribute(name, value)));
   }
@@ -632,10 +641,12 @@ export class MediaDescription {
     this.#lines.splice(0, this.#lines.length, ...rest);
   }
 
+  // Media-level value, else session-level value (RFC 8866 §5: media-level attributes override session-level ones).
   #inherited(name: string): string | undefined {
     return this.attribute(name) ?? sessionAttributes(this.#context.sessionLines()).find((a) => a.name === name)?.value;
   }
 
+  // Lines created by edits use the description's line terminator and line number 0 (not from the input).
   #newLine(type: string, value: string): SdpLine {
     return { type, value, eol: this.#context.eol(), number: 0 };
   }

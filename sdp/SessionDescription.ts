@@ -89,6 +89,7 @@ export class SessionDescription {
     this.#sessionLines = sessionLines;
     this.#trailer = trailer;
     this.#eol = eol;
+    // Media sections read inherited attributes through this closure, so session edits are visible to them.
     const context = { sessionLines: (): readonly SdpLine[] => this.#sessionLines, eol: (): string => this.#eol };
     this.#media = mediaLines.map((lines) => new MediaDescription(lines, context));
   }
@@ -107,7 +108,9 @@ export class SessionDescription {
     if (text.trim() === "") {
       throw new SdpParseError("empty session description", 1, "");
     }
+    // 1. Split into typed lines (rejects anything that is not `x=value`), remembering each line's terminator.
     const { lines, trailer, eol } = splitLines(text);
+    // 2. RFC 8866 §5.1: "v=0" is the first line; there is no other version.
     const first = lines[0];
     if (first?.type !== "v") {
       throw new SdpParseError(
@@ -119,6 +122,8 @@ export class SessionDescription {
     if (first.value !== "0") {
       throw new SdpParseError(`unsupported protocol version "${first.value}"`, 1, `v=${first.value}`);
     }
+    // 3. Everything before the first m= is session level (RFC 8866 §5: "session-level section ... followed by zero
+    //    or more media-level sections"); validate it, then cut the rest into sections at each m=.
     const firstMedia = lines.findIndex((l) => l.type === "m");
     const sessionLines = firstMedia === -1 ? lines : lines.slice(0, firstMedia);
     for (const l of sessionLines.slice(1)) {
@@ -127,6 +132,7 @@ export class SessionDescription {
     if (!sessionLines.some((l) => l.type === "o")) {
       throw new SdpParseError("missing o= line", sessionLines.length + 1);
     }
+    // 4. Session-only fields inside a media section mean a concatenation or a broken generator: refuse them.
     const mediaLines: SdpLine[][] = [];
     for (const l of firstMedia === -1 ? [] : lines.slice(firstMedia)) {
       if (l.type === "v" || l.type === "o" || l.type === "s" || l.type === "t") {
@@ -190,6 +196,7 @@ export class SessionDescription {
     if (line === undefined) {
       return;
     }
+    // BigInt: 19-digit browser versions exceed Number.MAX_SAFE_INTEGER.
     const o = this.origin;
     const next = (BigInt(o.sessionVersion) + 1n).toString();
     const fields = line.value.split(" ");

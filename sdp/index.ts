@@ -8,12 +8,15 @@
  * - attribute parsers and codec fmtp rules, for callers that read single lines (trickle ICE candidates, ...);
  * - errors: {@link SdpParseError}, {@link SdpNegotiationError}.
  */
+// Errors (architecture.md §5.6): SdpParseError for bad text, SdpNegotiationError for offers we must refuse.
 export { SdpNegotiationError, SdpParseError } from "./errors.js";
 export type { SdpNegotiationReason } from "./errors.js";
+// The model (RFC 8866 §5): a session and its media sections, byte-exact, with typed accessors and edits.
 export { SessionDescription, formatOrigin, parseOrigin, parseTiming } from "./SessionDescription.js";
 export type { Origin, Timing } from "./SessionDescription.js";
 export { MediaDescription, formatMediaLine, isRtpProto, parseMediaLine } from "./MediaDescription.js";
 export type { Codec, MediaKind, MediaLine, SessionContext } from "./MediaDescription.js";
+// Raw line layer and the c= / b= fields shared by both levels.
 export {
   addressTypeOf,
   formatConnection,
@@ -23,6 +26,7 @@ export {
   parseConnection,
 } from "./lines.js";
 export type { AddressType, Attribute, Bandwidth, Connection, SdpLine } from "./lines.js";
+// Offer/answer (RFC 3264): pure functions, no I/O; ports, keys and credentials come in through options.
 export {
   codecMatches,
   createAnswer,
@@ -47,6 +51,10 @@ export type {
   OfferOptions,
   RemoteTransport,
 } from "./offerAnswer.js";
+// Attribute families, one module each: ICE candidates (RFC 8839), SDES (RFC 4568), direction (RFC 3264 §6.1),
+// header extensions (RFC 8285), DTLS (RFC 5763 / RFC 8122), fmtp incl. AMR/H.264/Opus/DTMF rules, groups and
+// RTCP port (RFC 5888 / RFC 8843 / RFC 3605), preconditions (RFC 3312), rtcp-fb (RFC 4585), rtpmap (RFC 3551),
+// source attributes (RFC 5576).
 export { formatCandidate, parseCandidate } from "./attributes/candidate.js";
 export type { Candidate, IceParameters } from "./attributes/candidate.js";
 export { formatCrypto, parseCrypto, parseInlineKey } from "./attributes/crypto.js";

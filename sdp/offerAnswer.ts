@@ -257,6 +257,8 @@ export function codecMatches(
   if (channelsOf(kind, offered.channels) !== channelsOf(kind, capability.channels)) {
     return false;
   }
+  // Only codecs whose fmtp changes the bitstream need a closer look; for the others (Opus, VP8, G.711, ...) the
+  // fmtp holds receiver preferences that never prevent a match.
   const name = offered.name.toLowerCase();
   const o = parseFmtpParameters(offered.parameters ?? "");
   const c = parseFmtpParameters(capability.parameters ?? "");
@@ -347,6 +349,8 @@ function intersect(
   singleCodec: boolean,
 ): Selected[] {
   const kind = media.kind;
+  // Pass 1, primary codecs in the offerer's preference order; each takes the first matching capability, so a
+  // capability list with both AMR packings serves a BE and an OA payload type of the same offer.
   const primary: Selected[] = [];
   for (const codec of media.codecs) {
     if (isAuxiliary(codec.name)) {
@@ -361,6 +365,7 @@ function intersect(
       break;
     }
   }
+  // Pass 2, auxiliary formats, which depend on what pass 1 accepted (their clock rate or the PTs they refer to).
   const accepted = new Set(primary.map((s) => s.offered.payloadType));
   const rates = new Set(primary.map((s) => s.offered.clockRate));
   const auxiliary: Selected[] = [];
@@ -396,6 +401,8 @@ function intersect(
     .flatMap((c) => all.filter((s) => s.offered.payloadType === c.payloadType));
 }
 
+// Builds the selection record of one accepted codec: answer fmtp and the rtcp-fb both sides listed (RFC 4585
+// §4.2: feedback not listed by the answerer must not be used).
 function select(offered: Selected["offered"], capability: CodecCapability): Selected {
   const ours = capability.rtcpFeedback ?? [];
   const rtcpFeedback = [...new Set(offered.rtcpFeedback.map(rtcpFbKey))].filter((f) => ours.includes(f));
@@ -425,26 +432,31 @@ export function hasMandatoryPreconditions(sdp: SessionDescription): boolean {
 // =================================================================================================================
 
 // Collects lines as `type=value` strings; joined with CRLF as RFC 8866 §5 requires.
+// The result is re-parsed with SessionDescription.parse(), which validates what we generate with the same rules
+// as what we receive.
 class Lines {
   readonly #lines: string[] = [];
+  /** Appends a `<type>=<value>` line. */
   add(type: string, value: string): void {
     this.#lines.push(`${type}=${value}`);
   }
+  /** Appends `a=<name>` or `a=<name>:<value>`. */
   attr(name: string, value?: string): void {
     this.add("a", value === undefined ? name : `${name}:${value}`);
   }
-  get length(): number {
-    return this.#lines.length;
-  }
+  /** The text with CRLF after every line, the last one included. */
   text(): string {
     return this.#lines.map((l) => `${l}\r\n`).join("");
   }
 }
 
+// The RTP port of the n-th transport: the caller's allocator, or consecutive even ports from a base (RFC 3550 §11
+// recommends an even RTP port with RTCP on the next odd one).
 function portFor(options: DescriptionOptions, transportIndex: number, mLineIndex: number, kind: MediaKind): number {
   return typeof options.port === "function" ? options.port(mLineIndex, kind) : options.port + 2 * transportIndex;
 }
 
+// v=, o=, s=, c= and t= (RFC 8866 §5 order) plus a=ice-lite, which is session-level only (RFC 8839 §5.3).
 function sessionHeader(lines: Lines, options: DescriptionOptions): void {
   const addressType = addressTypeOf(options.address);
   // RFC 8866 §5.2: "<sess-id> is a numeric string ... suggested that [it] be an NTP format timestamp".
@@ -462,6 +474,7 @@ function sessionHeader(lines: Lines, options: DescriptionOptions): void {
   }
 }
 
+// ICE credentials, DTLS fingerprints and role, then candidates (only where `candidates` is true).
 function transportAttributes(
   lines: Lines,
   options: DescriptionOptions,
@@ -491,6 +504,8 @@ function transportAttributes(
   }
 }
 
+// rtpmap, fmtp and rtcp-fb per payload type, grouped per codec as browsers write them. The channel count is only
+// written when it is not the default of 1 (RFC 8866 §6.6), so Opus reads "opus/48000/2" and PCMU "PCMU/8000".
 function codecAttributes(
   lines: Lines,
   kind: MediaKind,
@@ -515,6 +530,7 @@ function codecAttributes(
   }
 }
 
+// a=msid (RFC 8830 §2) and a=ssrc cname (RFC 5576 §4.1) for a stream we send; nothing for receive-only streams.
 function sourceAttributes(lines: Lines, source: LocalSource | undefined, direction: Direction): void {
   if (source === undefined || !sends(direction)) {
     return;
@@ -609,9 +625,15 @@ export function createAnswer(offer: SessionDescription, capabilities: Capabiliti
       "the offer requires preconditions (RFC 3312, Require: precondition); Korus does not support them",
     );
   }
+  // Answers accept rtcp-mux by default: every WebRTC peer needs it and plain SIP peers simply do not offer it.
   const rtcpMuxEnabled = options.rtcpMux ?? true;
+  // First decide every stream (accept or reject, codecs, crypto); only then write lines, because BUNDLE needs to
+  // know which members survive before the first bundled m-line is written.
   const plans: Plan[] = offer.media.map((media, index) => plan(media, index, capabilities, options, rtcpMuxEnabled));
 
+  // Streams the offerer itself disabled (port 0) do not count: an offer whose live streams all fail is refused as a
+  // whole, which the SIP layer turns into 488 Not Acceptable Here (RFC 3261 §13.3.1.3: "If the offer cannot be
+  // accepted ... 488").
   const live = plans.filter((p) => !p.media.isRejected);
   const accepted = plans.filter((p) => p.reason === undefined);
   if (live.length > 0 && accepted.length === 0) {
@@ -635,6 +657,8 @@ export function createAnswer(offer: SessionDescription, capabilities: Capabiliti
   }
 
   const results: NegotiatedMedia[] = [];
+  // transportIndex counts the transports actually allocated (a numeric `options.port` steps by 2 per transport);
+  // bundlePort is the one shared by every accepted BUNDLE member once the first of them got it.
   let transportIndex = 0;
   let bundlePort: number | undefined;
   const local = options.direction ?? "sendrecv";
@@ -663,6 +687,8 @@ export function createAnswer(offer: SessionDescription, capabilities: Capabiliti
       });
       continue;
     }
+    // RFC 8843 §7.3.1: the answerer-tagged (first accepted) member carries the BUNDLE address; the others repeat it,
+    // as Chrome and Kurento answers do, so that peers reading each m-line alone still find a usable port.
     const bundled = isBundled(p);
     const firstOfBundle = bundled && bundlePort === undefined;
     let port: number;
@@ -675,16 +701,23 @@ export function createAnswer(offer: SessionDescription, capabilities: Capabiliti
       }
     }
     const direction = answerDirection(effectiveDirection(m), local);
+    // RFC 8843 §9.1: bundled RTP streams MUST use rtcp-mux; otherwise answer it only if offered (RFC 5761 §5.1.1).
     const rtcpMux = bundled || (m.rtcpMux && rtcpMuxEnabled);
+    // RFC 5763 §5: a DTLS role only for DTLS-SRTP profiles; plain and SDES streams carry no a=setup.
     const setup =
       protoRequirement(m.proto) === "dtls"
         ? answerSetup(m.setup, options.dtls?.setup === "passive" ? "passive" : "active")
         : undefined;
 
+    // Line order follows what browsers emit (JSEP, RFC 8829 §5.3.1): m=, mid, transport, extmap, direction,
+    // rtcp-mux, then per payload type rtpmap/fmtp/rtcp-fb, then ptime, crypto and sources.
     lines.add("m", [m.kind, `${port}`, m.proto, ...p.codecs.map((s) => `${s.offered.payloadType}`)].join(" "));
+    // RFC 5888 §9.2: the answer carries the offer's mid for every m-line that had one.
     if (m.mid !== undefined) {
       lines.attr("mid", m.mid);
     }
+    // ICE attributes only towards an ICE offerer (RFC 8839 §4.2: an agent that did not offer ICE ignores them, but
+    // a SIP trunk is better served by a plain answer); trickled candidates go in the first bundled m-line only.
     if (m.ice !== undefined) {
       transportAttributes(lines, options, setup, !bundled || firstOfBundle);
     } else {
@@ -698,6 +731,7 @@ export function createAnswer(offer: SessionDescription, capabilities: Capabiliti
     if (rtcpMux) {
       lines.attr("rtcp-mux");
     }
+    // RFC 5506 §5: reduced-size RTCP is only used when both sides list it; Korus' RTCP code accepts it.
     if (m.rtcpRsize) {
       lines.attr("rtcp-rsize");
     }
@@ -718,9 +752,11 @@ export function createAnswer(offer: SessionDescription, capabilities: Capabiliti
     if (ptime !== undefined) {
       lines.attr("ptime", `${ptime}`);
     }
+    // RFC 8866 §6.5: maxptime bounds what we receive; AMR offers say 240 ms, our jitter buffer copes with any.
     if (options.maxptime !== undefined) {
       lines.attr("maxptime", `${options.maxptime}`);
     }
+    // RFC 4568 §7.1.3: exactly one crypto line, with the tag of the offered line it accepts.
     if (p.crypto !== undefined) {
       lines.attr("crypto", formatCrypto(p.crypto.local));
     }
@@ -770,6 +806,8 @@ function plan(
   rtcpMuxEnabled: boolean,
 ): Plan {
   const reject = (reason: string): Plan => ({ media, index, reason, codecs: [] });
+  // RFC 3264 §6: "An offered stream MAY be rejected in the answer, for any reason"; the checks below run from the
+  // cheapest to the most specific so that the reason logged is the most useful one.
   if (media.isRejected) {
     return reject("rejected in the offer (port 0)");
   }
@@ -781,6 +819,8 @@ function plan(
     return reject(`no ${media.kind} capabilities`);
   }
   let crypto: Plan["crypto"];
+  // RFC 3264 §6.1: the answer uses the offered transport protocol; we cannot downgrade SAVP to AVP, so a secure
+  // profile we cannot key is a rejection, never a silent fallback to plain RTP.
   switch (protoRequirement(media.proto)) {
     case "unsupported": {
       return reject(`unsupported transport ${media.proto}`);
@@ -813,6 +853,7 @@ function plan(
     return reject("rtcp-mux-only offered while rtcp-mux is disabled");
   }
   const codecs = intersect(media, caps, options.singleCodec ?? false);
+  // A stream of only telephone-event / CN / rtx carries no media: treat it as having no common codec.
   if (!codecs.some((s) => !isAuxiliary(s.offered.name))) {
     return reject("no common codec");
   }
@@ -838,6 +879,9 @@ interface OfferedCodec {
  * An `rtx` capability becomes one rtx payload type per primary codec, with `apt=` (RFC 4588 §8.6).
  */
 function assignPayloadTypes(kind: MediaKind, caps: readonly CodecCapability[]): OfferedCodec[] {
+  // Numbers already taken in this m-line; payload types are scoped per m-line (RFC 8866 §6.6), so each kind
+  // starts afresh at 96 (BUNDLE would need them unique across m-lines only if the same PT meant different codecs;
+  // we only ever reuse a number for the same capability list).
   const used = new Set<number>();
   const staticPt = (c: CodecCapability): number | undefined => {
     for (const [pt, s] of STATIC_PAYLOAD_TYPES) {
@@ -848,11 +892,8 @@ function assignPayloadTypes(kind: MediaKind, caps: readonly CodecCapability[]): 
     return undefined;
   };
   let next = 96;
-  const dynamic = (preferred?: number): number => {
-    if (preferred !== undefined && !used.has(preferred)) {
-      used.add(preferred);
-      return preferred;
-    }
+  // The next free dynamic payload type (RFC 3551 §6: 96-127 are assigned by signalling, here in order).
+  const dynamic = (): number => {
     while (used.has(next)) {
       next++;
     }
@@ -897,6 +938,8 @@ function assignPayloadTypes(kind: MediaKind, caps: readonly CodecCapability[]): 
  * @throws {TypeError} when a requested kind has no capabilities.
  */
 export function createOffer(capabilities: Capabilities, options: OfferOptions): SessionDescription {
+  // Defaults mirror the two callers: a WebRtcEndpoint passes DTLS parameters and gets a JSEP-like offer (BUNDLE,
+  // rtcp-mux, SAVPF); an RtpEndpoint towards a SIP trunk passes none and gets a classic RTP/AVP offer.
   const kinds = options.media ?? (["audio", "video"] as const).filter((k) => (capabilities[k]?.length ?? 0) > 0);
   const dtls = options.dtls !== undefined;
   const proto = options.proto ?? (dtls ? "UDP/TLS/RTP/SAVPF" : options.sdes !== undefined ? "RTP/SAVP" : "RTP/AVP");
@@ -915,6 +958,8 @@ export function createOffer(capabilities: Capabilities, options: OfferOptions): 
       throw new TypeError(`createOffer: no ${kind} capabilities to offer`);
     }
     const codecs = assignPayloadTypes(kind, caps);
+    // With BUNDLE every m-line offers the same port (RFC 8843 §7.2.1 allows a unique port per m-line or the
+    // shared one; the shared one saves ports, and Korus never offers bundle-only).
     const port = bundle ? (bundlePort ??= portFor(options, 0, index, kind)) : portFor(options, index, index, kind);
     lines.add("m", [kind, `${port}`, proto, ...codecs.map((c) => `${c.pt}`)].join(" "));
     if (bundle) {
@@ -965,6 +1010,7 @@ export function processAnswer(offer: SessionDescription, answer: SessionDescript
     );
   }
   const bundle = answer.bundle ?? [];
+  // m-lines are matched by position: RFC 3264 §6 makes the index the identity of a stream across offer and answer.
   return answer.media.map((a, index) => {
     const o = offer.media[index];
     if (o === undefined) {
@@ -973,6 +1019,7 @@ export function processAnswer(offer: SessionDescription, answer: SessionDescript
     if (o.kind !== a.kind) {
       throw new SdpNegotiationError("invalid-answer", `m-line ${index} changed media type in the answer (RFC 3264 §6)`);
     }
+    // RFC 3264 §6: port 0 in the answer rejects the stream; a stream we disabled stays disabled whatever comes back.
     const accepted = !a.isRejected && !o.isRejected;
     const codecs: NegotiatedCodec[] = [];
     for (const c of accepted ? a.codecs : []) {
@@ -1007,6 +1054,7 @@ export function processAnswer(offer: SessionDescription, answer: SessionDescript
     const direction = accepted
       ? directionOf(sends(o.direction) && receives(theirs), receives(o.direction) && sends(theirs))
       : "inactive";
+    // Our DTLS role is the complement of the answerer's (RFC 5763 §5); without a=setup there is no DTLS.
     const setup = a.setup === undefined ? undefined : answerSetup(a.setup);
     return {
       index,

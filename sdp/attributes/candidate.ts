@@ -63,6 +63,9 @@ export function parseCandidate(value: string, line = 0): Candidate {
   let relatedPort: number | undefined;
   let tcpType: string | undefined;
   const extensions: [string, string][] = [];
+  // After "typ <type>" come name/value pairs. raddr/rport (RFC 8839 §5.1) and tcptype (RFC 6544 §4.5) get typed
+  // fields; everything else (generation, ufrag, network-id, network-cost, ...) is kept in order so that
+  // formatCandidate() reproduces the line.
   for (let i = 8; i + 1 < f.length; i += 2) {
     const name = f[i] ?? "";
     const v = f[i + 1] ?? "";

@@ -181,6 +181,8 @@ export function parseEventList(list: string | undefined): number[] {
     return Array.from({ length: 16 }, (_, i) => i);
   }
   const events = new Set<number>();
+  // Grammar (RFC 4733 §7.1.1): a comma-separated list of events or "first-last" ranges; values beyond 255 and
+  // malformed parts are ignored rather than failing the whole offer, since the list only narrows what we send.
   for (const part of list.split(",")) {
     const [from, to] = part.trim().split("-");
     const a = Number(from);
@@ -292,6 +294,7 @@ export function parseProfileLevelId(hex = "420010"): ProfileLevelId | undefined 
   if (!/^[0-9a-fA-F]{6}$/.test(hex)) {
     return undefined;
   }
+  // Byte 1 is profile_idc, byte 2 the constraint flags (profile-iop), byte 3 level_idc (level × 10, e.g. 0x1f = 3.1).
   const value = parseInt(hex, 16);
   const profileIdc = value >> 16;
   const profileIop = (value >> 8) & 0xff;
