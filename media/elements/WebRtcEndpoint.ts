@@ -135,6 +135,12 @@ export class WebRtcEndpoint extends MediaElement {
 
   // ---------------------------------------------------------------------------------------------- signalling
 
+  /**
+   * SdpEndpoint.processOffer: applies the peer's offer and returns our answer (BUNDLE, rtcp-mux, a=setup:active to
+   * an actpass offer, ICE controlled). Candidates queued by addIceCandidate are applied right after.
+   * @throws MediaOperationError SDP_END_POINT_ALREADY_NEGOTIATED, SDP_PARSE_ERROR, or
+   *   SDP_END_POINT_PROCESS_OFFER_ERROR when werift refuses the description (e.g. no common codec).
+   */
   async #processOffer(offer: unknown): Promise<string> {
     if (this.#negotiation !== "NEW" || this.#busy) {
       throw new MediaOperationError("SDP_END_POINT_ALREADY_NEGOTIATED", "Endpoint already negotiated");
@@ -156,6 +162,11 @@ export class WebRtcEndpoint extends MediaElement {
     }
   }
 
+  /**
+   * SdpEndpoint.generateOffer: one audio and one video m-line (KMS numAudioMedias/numVideoMedias = 1), actpass,
+   * ICE controlling. OfferOptions{offerToReceiveAudio, offerToReceiveVideo} default to true.
+   * @throws MediaOperationError SDP_END_POINT_ALREADY_NEGOTIATED or SDP_END_POINT_GENERATE_OFFER_ERROR.
+   */
   async #generateOffer(options: unknown): Promise<string> {
     if (this.#negotiation !== "NEW" || this.#busy) {
       throw new MediaOperationError("SDP_END_POINT_ALREADY_NEGOTIATED", "Endpoint already negotiated");
@@ -181,6 +192,12 @@ export class WebRtcEndpoint extends MediaElement {
     }
   }
 
+  /**
+   * SdpEndpoint.processAnswer: applies the peer's answer to our offer; ICE and DTLS start at once.
+   * @returns our local SDP, as KMS does.
+   * @throws MediaOperationError SDP_END_POINT_NOT_OFFER_GENERATED, SDP_END_POINT_ANSWER_ALREADY_PROCCESED,
+   *   SDP_PARSE_ERROR or SDP_END_POINT_PROCESS_ANSWER_ERROR.
+   */
   async #processAnswer(answer: unknown): Promise<string> {
     if (this.#negotiation === "NEW") {
       throw new MediaOperationError("SDP_END_POINT_NOT_OFFER_GENERATED", "processAnswer called before generateOffer");
@@ -204,6 +221,7 @@ export class WebRtcEndpoint extends MediaElement {
     }
   }
 
+  /** getLocalSessionDescriptor; @throws MediaOperationError SDP_END_POINT_NO_LOCAL_SDP_ERROR before negotiation. */
   #localDescriptor(): string {
     const sdp = this.#transport?.localSdp;
     if (sdp === undefined) {
@@ -212,6 +230,7 @@ export class WebRtcEndpoint extends MediaElement {
     return this.#present(sdp);
   }
 
+  /** getRemoteSessionDescriptor; @throws MediaOperationError SDP_END_POINT_NO_REMOTE_SDP_ERROR before negotiation. */
   #remoteDescriptor(): string {
     const sdp = this.#negotiation === "NEW" ? undefined : this.#transport?.remoteSdp;
     if (sdp === undefined) {
@@ -220,6 +239,7 @@ export class WebRtcEndpoint extends MediaElement {
     return sdp;
   }
 
+  /** werift's SDP as KMS would show it (see sdpText.presentSdp); candidates only once gathering was requested. */
   #present(sdp: string): string {
     return presentSdp(sdp, {
       stripCandidates: !this.#gatherRequested,
@@ -228,6 +248,7 @@ export class WebRtcEndpoint extends MediaElement {
     });
   }
 
+  /** The m-line direction the ctor flags ask for (recvonly / sendonly; both is meaningless, so inactive). */
   #direction(): MediaDirection {
     if (this.#recvonly && this.#sendonly) {
       return "inactive";
@@ -235,6 +256,10 @@ export class WebRtcEndpoint extends MediaElement {
     return this.#recvonly ? "recvonly" : this.#sendonly ? "sendonly" : "sendrecv";
   }
 
+  /**
+   * Creates the werift peer connection on first use, with the network settings in force at that moment: the
+   * reserved port pair, interfaces, STUN/TURN (per-endpoint setters over worker settings) and ICE-TCP.
+   */
   #ensureTransport(): WebRtcTransport {
     if (this.#transport !== undefined) {
       return this.#transport;
@@ -275,6 +300,10 @@ export class WebRtcEndpoint extends MediaElement {
 
   // ---------------------------------------------------------------------------------------------- ICE
 
+  /**
+   * WebRtcEndpoint.gatherCandidates: from now on local candidates are raised as IceCandidateFound, starting with
+   * those werift already gathered, then IceGatheringDone. Idempotent, as in KMS.
+   */
   #gatherCandidates(): null {
     if (this.#gatherRequested) {
       return null;
@@ -327,6 +356,11 @@ export class WebRtcEndpoint extends MediaElement {
     }
   }
 
+  /**
+   * WebRtcEndpoint.addIceCandidate: validates the IceCandidate and applies it, or queues it until the remote SDP is
+   * in place (browsers often trickle before the app has called processOffer).
+   * @throws MediaOperationError MEDIA_OBJECT_ILLEGAL_PARAM_ERROR for anything that is not a candidate.
+   */
   async #addIceCandidate(arg: unknown): Promise<null> {
     const c = isObject(arg) ? arg : undefined;
     const candidate = c?.["candidate"];
@@ -382,6 +416,10 @@ export class WebRtcEndpoint extends MediaElement {
     this.ctx.emit("IceComponentStateChanged", { streamId: STREAM_ID, componentId: COMPONENT_ID, state });
   }
 
+  /**
+   * Maps werift's ICE transport states onto KMS's IceComponentState. werift reports "connected" once a pair is
+   * nominated, which is KMS's CONNECTED immediately followed by READY; the nominated pair is announced in between.
+   */
   #onIceState(s: IceTransportState): void {
     switch (s) {
       case "checking":
@@ -431,6 +469,11 @@ export class WebRtcEndpoint extends MediaElement {
     });
   }
 
+  /**
+   * Peer connection state → ConnectionStateChanged and the media session events: the session starts the first
+   * time ICE+DTLS are up and terminates when the connection fails or closes (a transient "disconnected" only
+   * flips the states).
+   */
   #onConnectionState(s: PeerConnectionState): void {
     if (s === "connected") {
       this.#setConnState("CONNECTED");
@@ -627,6 +670,12 @@ export class WebRtcEndpoint extends MediaElement {
 
   // ---------------------------------------------------------------------------------------------- stats
 
+  /**
+   * getStats (kurento-protocol.md §8): an inboundrtp record per SSRC received from the peer (our counters, RFC 3550
+   * loss and jitter; firCount/pliCount/nackCount are the requests *we* sent for it), an outboundrtp record per kind
+   * we send (counts, the peer's RR loss, werift's RTT, and the PLI/FIR/NACK/REMB the peer sent us), and the
+   * EndpointStats record. Records are keyed by SSRC string, as KMS does.
+   */
   protected override stats(kind: MediaKind | undefined): Record<string, JsonObject> {
     const now = Date.now();
     const records: Record<string, JsonObject> = {};
@@ -804,6 +853,7 @@ export class WebRtcEndpoint extends MediaElement {
 
   // ---------------------------------------------------------------------------------------------- release
 
+  /** Closes the peer connection, returns the port pair, drops queued state. Idempotent; never throws. */
   protected override releaseResources(): void {
     try {
       this.#transport?.close();

@@ -240,6 +240,7 @@ export class WebRtcTransport {
     this.#indexCodecs();
   }
 
+  /** Hands a remote candidate to werift (which queues it itself if the remote description is not yet set). */
   async addIceCandidate(c: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }): Promise<void> {
     await this.#pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex });
   }
@@ -382,6 +383,7 @@ export class WebRtcTransport {
 
   // ------------------------------------------------------------------------------------------- internals
 
+  /** The live transceiver of `kind`; one per kind, as KMS negotiates one audio and one video m-line. */
   #transceiver(kind: RtpKind): RTCRtpTransceiver | undefined {
     const k = kind === "AUDIO" ? "audio" : "video";
     return this.#pc.getTransceivers().find((t) => t.kind === k && !t.stopped);
@@ -436,6 +438,7 @@ export class WebRtcTransport {
     }
   }
 
+  /** Peer-level events: local candidates (already carrying sdpMid/sdpMLineIndex), gathering end, connection state. */
   #subscribePeer(): void {
     this.#pc.onIceCandidate.subscribe((c) => {
       if (c === undefined) {
@@ -534,6 +537,7 @@ export class WebRtcTransport {
     }
   }
 
+  /** Runs a handler from a werift callback: nothing after close, and never an exception back into werift. */
   #safe(f: () => void): void {
     if (this.#closed) {
       return;

@@ -253,3 +253,31 @@ t.test("release frees the port pair and is idempotent", async (t) => {
   t.equal(h.ports.inUse, 0, "pipeline release frees every endpoint's pair");
   t.ok(others.every((o) => o.released));
 });
+
+t.test("externalIPv4 replaces the announced address; recvonly sets the direction", async (t) => {
+  t.setTimeout(20_000);
+  const h = new Harness();
+  const peer = makePeer();
+  t.teardown(async () => {
+    await peer.close();
+    h.pipeline.release();
+  });
+  const ep = await h.endpoint({ recvonly: true });
+  await invoke(ep, "setExternalIPv4", { externalIPv4: "198.51.100.7" });
+  t.equal(await invoke(ep, "getExternalIPv4"), "198.51.100.7");
+  t.equal(await invoke(ep, "getMtu"), 1200, "BaseRtpEndpoint defaults");
+  await invoke(ep, "setMaxVideoSendBandwidth", { maxVideoSendBandwidth: 2000 });
+  t.equal(await invoke(ep, "getMaxVideoSendBandwidth"), 2000);
+  const answer = (await invoke(ep, "processOffer", {
+    offer: withoutCandidates((await offerFromPeer(peer)).sdp),
+  })) as string;
+  t.match(answer, /a=recvonly/);
+  t.notMatch(answer, /a=sendrecv/);
+  await invoke(ep, "gatherCandidates");
+  await h.waitEvent(ep, "IceGatheringDone");
+  const c = h.eventsOf(ep, "IceCandidateFound")[0]?.["candidate"] as { candidate: string } | undefined;
+  t.match(c?.candidate, / 198\.51\.100\.7 \d+ typ host/);
+  t.match(await invoke(ep, "getLocalSessionDescriptor"), /a=candidate:\S+ 1 udp \d+ 198\.51\.100\.7 /);
+  t.match(await invoke(ep, "getIceConnectionState"), [{ __type__: "IceConnection", streamId: "1", componentId: 1 }]);
+  t.match(await invoke(ep, "getDtlsConnectionState"), [{ __type__: "DtlsConnection", state: String }]);
+});
