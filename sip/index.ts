@@ -84,3 +84,6 @@ export {
   type SipTransport,
   type TransportProtocol,
 } from "./transport/SipTransport.js";
+export { type InboundHandlers } from "./transport/inbound.js";
+export { TcpTransport, type TcpTransportOptions } from "./transport/TcpTransport.js";
+export { UdpTransport, type UdpTransportOptions } from "./transport/UdpTransport.js";
