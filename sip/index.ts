@@ -6,9 +6,11 @@
  * @see https://www.rfc-editor.org/rfc/rfc3261#section-5
  */
 
+// Errors and logging seam (architecture.md §4, §5.6).
 export { SipParseError, SipResponseError, TransactionStateError, type SipParseErrorInit } from "./errors.js";
 export { getLogger, noopLogger, setLoggerFactory, type Logger, type LoggerFactory } from "./logger.js";
 
+// Message layer: parser, serializer, URIs and header classes (RFC 3261 §7, §19, §20, §25).
 export { AuthHeader, parseAuthHeader, type AuthParam } from "./message/AuthHeader.js";
 export { CSeq, parseCSeq } from "./message/CSeq.js";
 export { canonicalHeaderName, headerKey } from "./message/headerNames.js";
@@ -44,6 +46,7 @@ export { DEFAULT_MAX_MESSAGE_SIZE, SipStreamFramer, type SipStreamFramerOptions 
 export { GenericUri, hostToAddress, parseSipUri, parseUri, SipUri, TelUri, type Uri } from "./message/uri.js";
 export { BRANCH_MAGIC_COOKIE, Via } from "./message/Via.js";
 
+// Transaction layer: RFC 3261 §17 with RFC 6026, timers on an injectable clock.
 export { InviteClientTransaction } from "./transaction/InviteClientTransaction.js";
 export { InviteServerTransaction } from "./transaction/InviteServerTransaction.js";
 export {
@@ -74,6 +77,7 @@ export {
 } from "./transaction/Transaction.js";
 export { TransactionState } from "./transaction/TransactionState.js";
 
+// Transport layer: the SipTransport seam, UDP and TCP (RFC 3261 §18, RFC 3581).
 export {
   defaultPort,
   isReliableTransport,

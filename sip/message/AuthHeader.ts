@@ -112,6 +112,7 @@ export function parseAuthHeader(value: string, what: string): AuthHeader {
   }
   const header = new AuthHeader(value.slice(pos, schemeEnd));
   pos = skipWs(value, schemeEnd);
+  // auth-param *( COMMA auth-param ): COMMA = SWS "," SWS, EQUAL = SWS "=" SWS (RFC 3261 §25.1).
   while (pos < n) {
     const nameEnd = scanToken(value, pos);
     if (nameEnd === pos) {

@@ -20,6 +20,7 @@ export class CSeq {
     this.method = method;
   }
 
+  /** A copy; ACK and CANCEL reuse the number with another method (RFC 3261 §9.1, §17.1.1.3). */
   clone(): CSeq {
     return new CSeq(this.seq, this.method);
   }

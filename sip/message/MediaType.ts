@@ -59,7 +59,11 @@ export function parseMediaTypeAt(s: string, pos: number, what: string, list: boo
   return [new MediaType(s.slice(pos, typeEnd), s.slice(subStart, subEnd), params), end];
 }
 
-/** Parses a Content-Type value. */
+/**
+ * Parses a Content-Type value (`c` compact form). The essence is lower-cased; parameters keep their case since
+ * `boundary` values are case-sensitive (RFC 2046 §5.1.1).
+ * @throws {SipParseError} when malformed.
+ */
 export function parseMediaType(value: string, what = "Content-Type"): MediaType {
   const [type, end] = parseMediaTypeAt(value, 0, what, false);
   if (end !== value.length) {

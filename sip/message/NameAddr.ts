@@ -70,7 +70,10 @@ export class NameAddr {
     return parseDeltaSeconds(raw, 3600);
   }
 
-  /** The Contact `q` parameter (0–1), when present and valid. */
+  /**
+   * The Contact `q` parameter (RFC 3261 §20.10: `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`), the
+   * preference among several contacts in a 3xx or REGISTER; `undefined` when absent or invalid.
+   */
   get q(): number | undefined {
     const raw = this.params.get("q");
     if (raw === undefined || raw === null || !/^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/.test(raw)) {
@@ -79,7 +82,7 @@ export class NameAddr {
     return Number(raw);
   }
 
-  /** A deep copy. */
+  /** A deep copy, e.g. to build a response's To from the request's (RFC 3261 §8.2.6.2). */
   clone(): NameAddr {
     return new NameAddr(this.uri.clone(), this.displayName, this.params.clone());
   }
@@ -91,7 +94,10 @@ export class NameAddr {
   }
 }
 
-/** delta-seconds with a fallback for values above 2**32-1 or not numeric. */
+/**
+ * delta-seconds (RFC 3261 §25.1: `1*DIGIT`) with a fallback for values above 2**32-1 or not numeric. RFC 3261 §10.2.1.1
+ * and RFC 4475 §3.1.2.4 let an element treat such an Expires as the 3600 s default instead of rejecting the request.
+ */
 export function parseDeltaSeconds(raw: string, fallback: number): number {
   if (!/^\d{1,10}$/.test(raw)) {
     return fallback;
@@ -111,6 +117,8 @@ export function parseNameAddrAt(s: string, pos: number, what: string, list: bool
   pos = skipWs(s, pos);
   let displayName: string | undefined;
   let c = s.charCodeAt(pos);
+  // Three shapes: quoted display name then <…>; bare <…>; tokens then <…> or an addr-spec. A run of token
+  // characters followed directly by ":" can only be a URI scheme, because ":" is not a token character.
   if (c === CH_QUOTE) {
     const end = scanQuoted(s, pos, what);
     displayName = unquote(s.slice(pos, end));
@@ -162,6 +170,10 @@ export function parseNameAddrAt(s: string, pos: number, what: string, list: bool
   return [new NameAddr(uri, displayName, params), pos];
 }
 
+/**
+ * addr-spec without brackets: the URI ends at the first ";" (header parameters follow), LWS, or "," in a list.
+ * A stray ">" means unbalanced brackets.
+ */
 function parseAddrSpec(s: string, pos: number, what: string, list: boolean): [NameAddr, number] {
   const n = s.length;
   const start = pos;

@@ -25,6 +25,15 @@ import {
   unescapeUri,
 } from "./grammar.js";
 
+/**
+ * ```ts
+ * const p = new Parameters([["branch", "z9hG4bK1"], ["rport", null]]);
+ * p.get("BRANCH");   // "z9hG4bK1"
+ * p.get("rport");    // null (present, no value)
+ * p.get("received"); // undefined (absent)
+ * p.toString();      // ";branch=z9hG4bK1;rport"
+ * ```
+ */
 export class Parameters {
   readonly #names: string[] = [];
   readonly #keys: string[] = [];
@@ -39,6 +48,7 @@ export class Parameters {
     }
   }
 
+  /** Index of the first parameter named `name` (case-insensitive), or -1. */
   #indexOf(name: string): number {
     const key = name.toLowerCase();
     const keys = this.#keys;

@@ -69,7 +69,18 @@ export function splitHeaderList(value: string): string[] {
   return out.filter((v) => v.length > 0);
 }
 
-/** Base class of {@link SipRequest} and {@link SipResponse}. */
+/**
+ * Base class of {@link SipRequest} and {@link SipResponse}.
+ *
+ * ```ts
+ * const req = parseMessage(datagram) as SipRequest;   // core headers already validated
+ * req.topVia.branch;                                   // "z9hG4bK…"
+ * req.to.tag = "a1b2";                                 // live: serialised below
+ * req.getHeaderValues("Supported");                    // ["100rel", "timer"]
+ * socket.send(req.toBuffer());
+ * ```
+ * Header names are matched case-insensitively and compact forms are equivalent (`i` = `Call-ID`, RFC 3261 §7.3.3).
+ */
 export abstract class SipMessage {
   #names: string[] = [];
   #keys: string[] = [];
@@ -78,6 +89,8 @@ export abstract class SipMessage {
   /** The body octets (never line-converted; RFC 4475 §3.1.1.11 carries binary parts). */
   body: Uint8Array;
 
+  // A static block can reach the #private fields; it hands the parser a way to install the split header arrays
+  // without exposing a public mutator or copying them.
   static {
     installHeaders = (message, names, keys, values): void => {
       message.#names = names;
@@ -87,6 +100,11 @@ export abstract class SipMessage {
     };
   }
 
+  /**
+   * @param headers header lines in order; values may be strings or header objects (Via, NameAddr, CSeq…), which are
+   *   rendered with `toString()`.
+   * @param body octets, or text encoded as UTF-8.
+   */
   protected constructor(headers?: HeaderInit, body?: Uint8Array | string) {
     this.body = typeof body === "string" ? encoder.encode(body) : (body ?? EMPTY_BODY);
     if (headers) {
@@ -107,6 +125,7 @@ export abstract class SipMessage {
     return this.#names.length;
   }
 
+  /** Positions of every line of `key` (linear scan: a message has a few dozen lines at most). */
   #indices(key: string): number[] {
     const out: number[] = [];
     const keys = this.#keys;
@@ -118,6 +137,7 @@ export abstract class SipMessage {
     return out;
   }
 
+  /** Position of the first line of `key`, or -1. */
   #first(key: string): number {
     return this.#keys.indexOf(key);
   }
@@ -138,7 +158,10 @@ export abstract class SipMessage {
     return out;
   }
 
-  /** Writes a live parsed value back into the header lines and forgets it (before any mutation of `key`). */
+  /**
+   * Writes a live parsed value back into the header lines and forgets it (before any mutation of `key`), so an edit
+   * made through the object (`msg.topVia.received = …`) is not lost when lines are then added or removed.
+   */
   #flush(key: string): void {
     const cached = this.#cache.get(key);
     if (!cached) {
@@ -150,7 +173,11 @@ export abstract class SipMessage {
     }
   }
 
-  /** Replaces all lines of `key` by `values` at the position of the first one (or at the end). */
+  /**
+   * Replaces all lines of `key` by `values` at the position of the first one (or at the end). Keeping the position
+   * matters for proxies: RFC 3261 §7.3.1 lets header order vary except among lines of the same name, but peers and
+   * humans reading traces expect Via first and Content-Length last.
+   */
   #replace(key: string, values: string[], name: string | undefined): void {
     const indices = this.#indices(key);
     const first = indices[0];
@@ -197,7 +224,10 @@ export abstract class SipMessage {
     return LIST_HEADERS.has(key) ? lines.flatMap(splitHeaderList) : lines;
   }
 
-  /** All header lines as `[name, value]`, live parsed values rendered. */
+  /**
+   * All header lines as `[name, value]`, live parsed values rendered. A live list header is emitted at the position
+   * of its first line, one value per line (equivalent to comma-joining, RFC 3261 §7.3.1).
+   */
   *headers(): IterableIterator<[string, string]> {
     const emitted = new Set<string>();
     for (let i = 0; i < this.#names.length; i++) {
@@ -264,6 +294,10 @@ export abstract class SipMessage {
   // ---------------------------------------------------------------------------------------------------------------
   // Structured access (parsed on first use, cached)
 
+  /**
+   * The parse-once cache behind every structured accessor. A parse failure is not cached, so a later access throws
+   * again with the same error. `render` makes the cached value live: it is serialised instead of the raw lines.
+   */
   #parsed<T>(key: string, parse: (lines: string[]) => T, render?: (value: T) => string[]): T {
     const cached = this.#cache.get(key);
     if (cached) {
@@ -274,7 +308,10 @@ export abstract class SipMessage {
     return value;
   }
 
-  /** The single value of a header that must appear once. */
+  /**
+   * The single value of a header that must appear once; `required` decides between "Missing X" and `undefined`.
+   * These reasons become the stateless reason phrase, e.g. `400 Bad Request (Missing Call-ID)`.
+   */
   #single(key: string, what: string, required: true): string;
   #single(key: string, what: string, required: false): string | undefined;
   #single(key: string, what: string, required: boolean): string | undefined {
@@ -292,7 +329,11 @@ export abstract class SipMessage {
     return trimLws(lines[0] ?? "");
   }
 
-  /** Via values, top first (RFC 3261 §20.42). Live: edits are serialised. */
+  /**
+   * Via values, top first (RFC 3261 §20.42), from every Via line and every comma-separated value. Live: edits are
+   * serialised, e.g. the `received`/`rport` a server adds (§18.2.1).
+   * @throws {SipParseError} when a Via value is malformed.
+   */
   get via(): Via[] {
     return this.#parsed(
       "via",
@@ -319,7 +360,11 @@ export abstract class SipMessage {
     return top;
   }
 
-  /** @throws {SipParseError} when missing, repeated or malformed. */
+  /**
+   * The From header (RFC 3261 §20.20): the initiator of the request, with its tag (§8.1.1.3: "The From field MUST
+   * contain a new 'tag' parameter"). Live.
+   * @throws {SipParseError} when missing, repeated or malformed.
+   */
   get from(): NameAddr {
     return this.#parsed(
       "from",
@@ -328,7 +373,10 @@ export abstract class SipMessage {
     );
   }
 
-  /** @throws {SipParseError} when missing, repeated or malformed. */
+  /**
+   * The To header (RFC 3261 §20.39): the logical recipient; its tag is added by the UAS (§8.2.6.2). Live.
+   * @throws {SipParseError} when missing, repeated or malformed.
+   */
   get to(): NameAddr {
     return this.#parsed(
       "to",
@@ -337,7 +385,11 @@ export abstract class SipMessage {
     );
   }
 
-  /** @throws {SipParseError} when missing, repeated or empty. */
+  /**
+   * Call-ID (RFC 3261 §20.8): `word [ "@" word ]`, compared byte by byte. Only emptiness and whitespace are rejected;
+   * RFC 4475 §3.1.1.2 shows how wide the legal character set is.
+   * @throws {SipParseError} when missing, repeated or empty.
+   */
   get callId(): string {
     return this.#parsed("call-id", () => {
       const v = this.#single("call-id", "Call-ID", true);
@@ -348,7 +400,10 @@ export abstract class SipMessage {
     });
   }
 
-  /** @throws {SipParseError} when missing, repeated or malformed. */
+  /**
+   * CSeq (RFC 3261 §20.16): sequence number and method; orders requests within a dialog. Live.
+   * @throws {SipParseError} when missing, repeated or malformed.
+   */
   get cseq(): CSeq {
     return this.#parsed(
       "cseq",
@@ -382,23 +437,33 @@ export abstract class SipMessage {
     }
   }
 
-  /** True for `Contact: *` (RFC 3261 §10.2.2, REGISTER only). */
+  /**
+   * True for `Contact: *` (RFC 3261 §10.2.2: removes all bindings; only valid in REGISTER with `Expires: 0`, which the
+   * registrar logic checks).
+   */
   get contactWildcard(): boolean {
     const lines = this.#lineValues("contact");
     return lines.length === 1 && lines[0]?.trim() === "*";
   }
 
-  /** Contact values (none for `Contact: *`). Live. */
+  /**
+   * Contact values (none for `Contact: *`): the remote target of a dialog (§12.1.1) or the bindings of a REGISTER
+   * (§10.2.1). Live.
+   * @throws {SipParseError} when a value is malformed (RFC 4475 §3.1.2.13).
+   */
   get contacts(): NameAddr[] {
     return this.#nameAddrList("contact", "Contact");
   }
 
-  /** Route values, in order. Live. */
+  /** Route values, in order: the route set a request follows (RFC 3261 §12.2.1.1, §16.12). Live. */
   get routes(): NameAddr[] {
     return this.#nameAddrList("route", "Route");
   }
 
-  /** Record-Route values, in order. Live. */
+  /**
+   * Record-Route values, in order: proxies that want to stay on the path; the UAS copies them into dialog-creating
+   * responses and builds its route set from them (RFC 3261 §12.1.1). Live.
+   */
   get recordRoutes(): NameAddr[] {
     return this.#nameAddrList("record-route", "Record-Route");
   }
@@ -430,7 +495,10 @@ export abstract class SipMessage {
     return this.#indices(key).map((i) => this.#values[i] ?? "");
   }
 
-  /** Content-Type (RFC 3261 §20.15), `undefined` when absent. */
+  /**
+   * Content-Type (RFC 3261 §20.15), `undefined` when absent. "The Content-Type header field MUST be present if the
+   * body is not empty" (§20.15); enforcing that is left to the layer that reads the body.
+   */
   get contentType(): MediaType | undefined {
     return this.#parsed(
       "content-type",
@@ -442,7 +510,10 @@ export abstract class SipMessage {
     );
   }
 
-  /** Accept media ranges (RFC 3261 §20.1). */
+  /**
+   * Accept media ranges (RFC 3261 §20.1). An absent Accept means application/sdp for INVITE-related requests; an
+   * Accept without SDP is the RFC 4475 §3.3.15 case (406).
+   */
   get accept(): MediaType[] {
     return this.#parsed("accept", (lines) => {
       const out: MediaType[] = [];
@@ -492,12 +563,20 @@ export abstract class SipMessage {
     });
   }
 
-  /** Option tags or tokens of a list header such as Require, Supported, Allow, Proxy-Require, Unsupported. */
+  /**
+   * Option tags or tokens of a list header such as Require, Supported, Allow, Proxy-Require, Unsupported
+   * (RFC 3261 §20.32, §20.37, §20.5). The UA core compares Require against its supported set and answers 420 with
+   * Unsupported (RFC 4475 §3.3.5).
+   */
   tokens(name: string): string[] {
     return this.getHeaderValues(name);
   }
 
-  /** WWW-Authenticate, Proxy-Authenticate, Authorization or Proxy-Authorization values, one per line. Live. */
+  /**
+   * WWW-Authenticate, Proxy-Authenticate, Authorization or Proxy-Authorization values, one per line (their values
+   * contain commas, so they are never split as lists; RFC 3261 §7.3.1 names them as the exception). Live.
+   * @throws {SipParseError} when a value is malformed.
+   */
   authHeaders(name: string): AuthHeader[] {
     const key = headerKey(name);
     return this.#parsed(
@@ -519,7 +598,11 @@ export abstract class SipMessage {
   // ---------------------------------------------------------------------------------------------------------------
   // Serialisation
 
-  /** The start line and header section, each line ending in CRLF, followed by the blank line. */
+  /**
+   * The start line and header section, each line ending in CRLF, followed by the blank line (RFC 3261 §7).
+   * Content-Length is written at the position of the original line (or last) with the body's real length, so a
+   * forwarded or edited message can never announce a wrong size.
+   */
   headerSection(): string {
     let out = `${this.startLine}\r\n`;
     let wroteLength = false;
@@ -551,7 +634,10 @@ export abstract class SipMessage {
   }
 }
 
-/** A SIP request (RFC 3261 §7.1). */
+/**
+ * A SIP request (RFC 3261 §7.1): `Method SP Request-URI SP SIP-Version CRLF`, headers, body.
+ * Method names are case-sensitive; unknown methods are legal (RFC 4475 §3.1.1.2) and answered 501 by a UAS.
+ */
 export class SipRequest extends SipMessage {
   /** Method, case-sensitive (RFC 3261 §7.1). */
   method: string;
@@ -569,7 +655,10 @@ export class SipRequest extends SipMessage {
   }
 }
 
-/** A SIP response (RFC 3261 §7.2). */
+/**
+ * A SIP response (RFC 3261 §7.2): `SIP-Version SP Status-Code SP Reason-Phrase CRLF`, headers, body. The reason
+ * phrase is informational only; behaviour follows the code (§21).
+ */
 export class SipResponse extends SipMessage {
   /** Status code, 100–699. */
   status: number;

@@ -105,9 +105,12 @@ export class SipStreamFramer {
       buf = buf.subarray(start);
       this.#buffer = buf;
     }
+    // Nothing yet, or a lone CRLF that may become a ping: wait.
     if (buf.length === 0 || (buf.length === 2 && buf[0] === 0x0d)) {
       return undefined;
     }
+    // The header section ends at the first empty line; a peer that never sends one is cut off at the size limit
+    // rather than buffered forever.
     const headEnd = buf.indexOf(HEADER_END);
     if (headEnd < 0) {
       if (buf.length > this.#maxMessageSize) {
@@ -115,6 +118,7 @@ export class SipStreamFramer {
       }
       return undefined;
     }
+    // Frame = header section + empty line + exactly Content-Length octets; the next message starts right after.
     const contentLength = this.#contentLength(buf, headEnd);
     const total = headEnd + 4 + contentLength;
     if (total > this.#maxMessageSize) {
@@ -123,12 +127,17 @@ export class SipStreamFramer {
     if (buf.length < total) {
       return undefined;
     }
+    // Copy the frame so the (possibly large) receive buffer can be released independently of the message.
     const frame = Buffer.from(buf.subarray(0, total));
     this.#buffer = buf.subarray(total);
     return frame;
   }
 
-  /** Finds Content-Length (or `l`) in the header section without a full parse. */
+  /**
+   * Finds Content-Length (or compact `l`) in the header section without a full parse: the framer must know where the
+   * message ends before the parser sees it. Folded Content-Length lines are not supported (no known peer folds it).
+   * Missing, malformed and conflicting values are all fatal on a stream (RFC 3261 §18.3, RFC 4475 §3.1.2.3, §3.3.9).
+   */
   #contentLength(buf: Buffer, headEnd: number): number {
     const head = buf.toString("latin1", 0, headEnd);
     let found = -1;

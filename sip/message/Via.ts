@@ -102,6 +102,7 @@ export class Via {
     return b !== undefined && b.length > BRANCH_MAGIC_COOKIE.length && b.startsWith(BRANCH_MAGIC_COOKIE);
   }
 
+  /** A deep copy, e.g. for the single Via of an ACK or CANCEL (RFC 3261 §9.1, §17.1.1.3). */
   clone(): Via {
     return new Via({
       protocol: this.protocol,
@@ -112,11 +113,13 @@ export class Via {
     });
   }
 
+  /** `SIP/2.0/UDP host:port;params`, the canonical spacing (one SP before sent-by, no LWS elsewhere). */
   toString(): string {
     return `${this.protocol}/${this.transport} ${this.sentBy}${this.params.toString()}`;
   }
 }
 
+/** Sets a parameter, or removes it when `value` is undefined (the accessor setters above share this). */
 function setOrDelete(params: Parameters, name: string, value: string | undefined): void {
   if (value === undefined) {
     params.delete(name);
@@ -125,6 +128,7 @@ function setOrDelete(params: Parameters, name: string, value: string | undefined
   }
 }
 
+/** SLASH = SWS "/" SWS (RFC 3261 §25.1): skips LWS around a required "/" and returns the index after it. */
 function expectSlash(s: string, pos: number): number {
   pos = skipWs(s, pos);
   if (s.charCodeAt(pos) !== CH_SLASH) {
@@ -142,6 +146,7 @@ export function parseViaList(s: string, into: Via[]): void {
   const n = s.length;
   let pos = 0;
   for (;;) {
+    // sent-protocol = protocol-name SLASH protocol-version SLASH transport; all three are tokens.
     pos = skipWs(s, pos);
     let end = scanToken(s, pos);
     if (end === pos) {
@@ -157,10 +162,12 @@ export function parseViaList(s: string, into: Via[]): void {
       throw new SipParseError("Invalid Via: bad sent-protocol");
     }
     const transport = s.slice(pos, end);
+    // LWS is mandatory between sent-protocol and sent-by.
     pos = skipWs(s, end);
     if (pos === end) {
       throw new SipParseError("Invalid Via: missing sent-by");
     }
+    // sent-by = host [ COLON port ]; an IPv6 host is a bracketed reference as in URIs.
     const hostStart = pos;
     if (s.charCodeAt(pos) === 0x5b) {
       const close = s.indexOf("]", pos);
@@ -196,6 +203,8 @@ export function parseViaList(s: string, into: Via[]): void {
       }
       port = value;
     }
+    // via-params: via-ttl / via-maddr / via-received / via-branch / response-port (RFC 3581) / via-extension,
+    // all in the generic-param shape, so one parameter parser serves them.
     const params = new Parameters();
     pos = parseHeaderParams(s, pos, params, "Via", true);
     into.push(new Via({ protocol: `${name}/${version}`, transport, host, port, params }));

@@ -8,6 +8,7 @@
 
 import { SipParseError } from "../errors.js";
 
+/** Builds a 128-entry membership table: `chars` plus, with `alnum`, the ASCII letters and digits. */
 function table(chars: string, alnum: boolean): Uint8Array {
   const t = new Uint8Array(128);
   if (alnum) {
@@ -41,6 +42,8 @@ export const HEADER_CHARS = table(`${MARK}[]/?:+$`, true);
 const HOST = table("-._", true);
 // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
 const SCHEME = table("+-.", true);
+// The tables below are the 7-bit part of each production; escaped octets ("%" HEX HEX) are handled by the callers
+// that allow them, and UTF-8 octets only appear where the grammar has UTF8-NONASCII.
 // Characters allowed in an unquoted generic header parameter value (gen-value = token / host / quoted-string),
 // widened to ":" "[" "]" for IPv6 and "/" "@" for values real peers send unquoted.
 const GEN_VALUE = table("-.!%*_+`'~:[]/@?&$()#{}|^", true);
@@ -169,6 +172,12 @@ export function scanGenValue(s: string, pos: number): number {
 
 /**
  * Scans a quoted-string starting at the opening quote at `pos` and returns the index just past the closing quote.
+ * ```
+ * quoted-string = SWS DQUOTE *(qdtext / quoted-pair ) DQUOTE
+ * qdtext        = LWS / %x21 / %x23-5B / %x5D-7E / UTF8-NONASCII
+ * ```
+ * The scan is lenient about qdtext (raw control octets are accepted, as RFC 4475 §3.1.1.2 needs NUL inside quotes
+ * only as quoted-pairs but real peers send worse); only the closing quote is mandatory.
  * quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F), RFC 3261 §25.1.
  * @throws {SipParseError} when the closing quote is missing (RFC 4475 §3.1.2.6, quotbal).
  */
@@ -207,6 +216,7 @@ const HEX = "0123456789ABCDEF";
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 const utf8Encoder = new TextEncoder();
 
+/** Value of one hex digit character, or -1 (HEXDIG is case-insensitive in ABNF, RFC 5234 §2.3). */
 function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) {
     return c - 0x30;
@@ -255,7 +265,11 @@ export function unescapeUri(s: string, what: string): string {
   }
 }
 
-/** Escapes every character of `s` not allowed by `allowed` as `%HH` of its UTF-8 octets. */
+/**
+ * Escapes every character of `s` not allowed by `allowed` as `%HH` of its UTF-8 octets (RFC 3261 §19.1.2; upper-case
+ * hex as RFC 3986 §2.1 recommends). The fast path returns `s` itself when nothing needs escaping, which is the normal
+ * case for user parts and parameters.
+ */
 export function escapeUri(s: string, allowed: Uint8Array): string {
   let fast = true;
   for (let i = 0; i < s.length; i++) {

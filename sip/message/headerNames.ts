@@ -50,6 +50,7 @@ const CANONICAL: Readonly<Record<string, string>> = {
  * The lookup key of a header name: lower case, compact form expanded.
  * The fast path avoids allocations for names that are already lower-case long names.
  */
+// Called once per header line by the parser, so it must stay allocation-light: one toLowerCase and a table lookup.
 export function headerKey(name: string): string {
   const lower = name.toLowerCase();
   if (lower.length === 1) {

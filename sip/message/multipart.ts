@@ -36,6 +36,7 @@ export function parseMultipart(body: Uint8Array, boundary: string): BodyPart[] {
   }
   const parts: BodyPart[] = [];
   for (;;) {
+    // dash-boundary = "--" boundary; each part starts after the CRLF that ends the delimiter line.
     pos += delimiter.length;
     // "--" after the delimiter closes the multipart body.
     if (buf[pos] === 0x2d && buf[pos + 1] === 0x2d) {
@@ -57,6 +58,10 @@ export function parseMultipart(body: Uint8Array, boundary: string): BodyPart[] {
   throw new SipParseError("Invalid multipart body: missing close delimiter");
 }
 
+/**
+ * One body part: MIME-style headers (RFC 2045 §3), an empty line, then the octets. A part starting with CRLF has no
+ * headers; its type then defaults to text/plain (RFC 2046 §5.1.1), reported here as `undefined`.
+ */
 function parsePart(part: Buffer): BodyPart {
   let headEnd = part.indexOf("\r\n\r\n", 0, "latin1");
   let bodyStart = headEnd + 4;
@@ -92,7 +97,11 @@ function parsePart(part: Buffer): BodyPart {
   return { headers, contentType, body: part.subarray(bodyStart) };
 }
 
-/** Builds a multipart body from parts (each needs its own Content-Type header in `headers`). */
+/**
+ * Builds a multipart body from parts (each needs its own Content-Type header in `headers`). The boundary must not
+ * occur inside any part (RFC 2046 §5.1.1); callers pick a random one. Use the result as the message body with
+ * `Content-Type: multipart/mixed;boundary=…`.
+ */
 export function serializeMultipart(parts: readonly Omit<BodyPart, "contentType">[], boundary: string): Buffer {
   const chunks: Buffer[] = [];
   for (const part of parts) {

@@ -18,6 +18,31 @@ import { headerKey } from "./headerNames.js";
 import { SipRequest, SipResponse, setParsedHeaders } from "./SipMessage.js";
 import { parseUri } from "./uri.js";
 
+/*
+ * Reasons the parser reports, with their status and the RFC 4475 message that exercises each
+ * (test/unit/sip/torture.test.ts checks every row):
+ *
+ * | reason                                   | status | torture case          |
+ * |------------------------------------------|--------|-----------------------|
+ * | Malformed Request-Line                   | 400    | lwsruri, lwsstart, trws |
+ * | Version Not Supported                    | 505    | badvers               |
+ * | Invalid Request-URI: …                   | 400    | ltgtruri              |
+ * | Headers in Request-URI                   | 400    | escruri               |
+ * | Invalid Status-Code                      | drop   | bigcode               |
+ * | Content-Length larger than message       | 400    | clerr                 |
+ * | Invalid Content-Length                   | 400    | ncl                   |
+ * | Multiple Content-Length values           | 400    | mcl01                 |
+ * | Missing Call-ID / From / To / CSeq / Via | 400    | insuf                 |
+ * | Multiple Call-ID header fields           | 400    | multi01               |
+ * | Invalid CSeq: …                          | 400 / drop | scalar02, scalarlg |
+ * | Empty parameter in Via                   | 400    | badinv01              |
+ * | Unterminated quoted string in To         | 400    | quotbal               |
+ * | Invalid To: whitespace inside <>         | 400    | badaspec              |
+ * | Invalid display name in From             | 400    | baddn                 |
+ * | Invalid Contact: URI with headers …      | 400    | regbadct              |
+ * | CSeq method does not match Request-Line  | 400 / 501 | mismatch01, mismatch02 |
+ */
+
 /** How the bytes arrived, which decides body framing (RFC 3261 §18.3). */
 export type Framing = "datagram" | "stream";
 
@@ -58,6 +83,7 @@ export const KNOWN_METHODS: ReadonlySet<string> = new Set([
 
 const ECHO_KEYS: ReadonlySet<string> = new Set(["via", "from", "to", "call-id", "cseq"]);
 
+/** A Buffer view of the input without copying (text is encoded as UTF-8). */
 function toBuffer(data: Uint8Array | string): Buffer {
   if (typeof data === "string") {
     return Buffer.from(data, "utf8");
@@ -103,7 +129,9 @@ export function parseMessage(data: Uint8Array | string, options: ParseOptions = 
   }
   const head = buf.toString("utf8", start, headEnd);
 
-  // Start line.
+  // Start line: a response starts with the SIP-Version ("SIP/2.0 200 OK", RFC 3261 §7.2), a request with a method
+  // token. The header section is decoded as UTF-8 (header values may hold UTF8-NONASCII, §25.1), while the body
+  // stays bytes and is located by octet offsets, so Content-Length counts octets as §20.14 requires.
   let nl = head.indexOf("\n");
   if (nl < 0) {
     nl = head.length;
@@ -127,6 +155,8 @@ export function parseMessage(data: Uint8Array | string, options: ParseOptions = 
     const first = head.charCodeAt(pos);
     if (lineEnd > pos) {
       if (first === 0x20 || first === 0x09) {
+        // A continuation line (RFC 3261 §7.3.1: "Header fields can be extended over multiple lines by preceding each
+        // extra line with at least one SP or horizontal tab"). The fold is replaced by a single SP.
         const last = values.length - 1;
         if (last < 0) {
           throw fail(new SipParseError("Continuation line before first header"), isResponse, names, keys, values);
@@ -136,6 +166,8 @@ export function parseMessage(data: Uint8Array | string, options: ParseOptions = 
           values[last] = values[last] === "" ? more : `${values[last]} ${more}`;
         }
       } else {
+        // field-name HCOLON field-value; HCOLON = *( SP / HTAB ) ":" SWS, so whitespace before ":" is legal
+        // ("Content-Length   : 150" in RFC 4475 §3.1.1.1) and is trimmed from the name.
         const colon = head.indexOf(":", pos);
         if (colon < 0 || colon > lineEnd) {
           throw fail(new SipParseError("Malformed header line"), isResponse, names, keys, values);
@@ -159,7 +191,8 @@ export function parseMessage(data: Uint8Array | string, options: ParseOptions = 
     pos = end + 1;
   }
 
-  // Body framing by Content-Length (RFC 3261 §18.3, §20.14).
+  // Body framing by Content-Length (RFC 3261 §18.3, §20.14): Content-Length = 1*DIGIT, in octets. Every line is
+  // checked, compact "l" included, because two different values make the framing ambiguous.
   let contentLength = -1;
   for (let i = 0; i < keys.length; i++) {
     if (keys[i] === "content-length") {
@@ -298,6 +331,9 @@ function parseRequestLine(line: string, body: Buffer, names: string[], keys: str
  * Max-Forwards and Contact are checked when present.
  */
 function validateCore(message: SipRequest | SipResponse): void {
+  // Order matters only for the reported reason: with several faults the first one names the 400 (RFC 4475 §3.3.1
+  // lacks Call-ID, From and To and is answered "Missing Call-ID"). Each access parses and caches the header, so the
+  // layers above pay nothing extra for it.
   void message.callId;
   void message.from;
   void message.to;

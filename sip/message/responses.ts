@@ -87,7 +87,10 @@ export function generateTag(): string {
   return randomBytes(8).toString("hex");
 }
 
-/** Options of {@link createResponse}. */
+/**
+ * Options of {@link createResponse}. The dialog layer decides the To tag (the same one for every response of a
+ * dialog, RFC 3261 §12.1.1) and whether Record-Route is copied.
+ */
 export interface CreateResponseOptions {
   /** Reason phrase; defaults to {@link reasonPhrase}. */
   readonly reason?: string;
@@ -107,6 +110,7 @@ export interface CreateResponseOptions {
  */
 export function createResponse(request: SipRequest, status: number, options: CreateResponseOptions = {}): SipResponse {
   const response = new SipResponse(status, options.reason ?? reasonPhrase(status));
+  // getHeaders renders live values, so a received/rport stamped by the transport (§18.2.1) is copied too.
   response.setHeader("Via", request.getHeaders("Via"));
   response.setHeader("From", request.getHeaders("From"));
   const to = request.to.clone();

@@ -25,7 +25,15 @@ import {
 } from "./grammar.js";
 import { Parameters, parseUriParams } from "./Parameters.js";
 
-/** A `sip:` or `sips:` URI. `host` keeps IPv6 references in brackets (`[2001:db8::1]`), as in the grammar. */
+/**
+ * A `sip:` or `sips:` URI. `host` keeps IPv6 references in brackets (`[2001:db8::1]`), as in the grammar.
+ *
+ * ```
+ * sip:+4930123456@gw.example.com:5060;user=phone;transport=udp?Subject=hi
+ *     └── user ──┘ └──── host ───┘└port┘└──────── params ───────┘└headers┘
+ * ```
+ * `sips:` requires TLS on every hop (RFC 3261 §19.1, §26.2.2); the transport layer enforces it.
+ */
 export class SipUri {
   readonly kind = "sip" as const;
   /** `"sip"` or `"sips"` (lower case). */
@@ -61,7 +69,7 @@ export class SipUri {
     this.headers = init.headers ?? new Parameters();
   }
 
-  /** `host[:port]`. */
+  /** `host[:port]`, as written in the URI (what Via sent-by and Route comparisons use). */
   get hostport(): string {
     return this.port === undefined ? this.host : `${this.host}:${this.port}`;
   }
@@ -76,7 +84,7 @@ export class SipUri {
     return this.params.has("lr");
   }
 
-  /** A deep copy. */
+  /** A deep copy (parameters and headers are copied, so the clone can be edited for a Route or Contact). */
   clone(): SipUri {
     return new SipUri({
       scheme: this.scheme,
@@ -89,6 +97,11 @@ export class SipUri {
     });
   }
 
+  /**
+   * Canonical text: user and password are escaped with their own character sets, parameters with paramchar and
+   * headers with hnv characters (RFC 3261 §19.1.2: "characters other than those in the 'unreserved' and 'user-
+   * unreserved' ... MUST be escaped" in the user part).
+   */
   toString(): string {
     let out = `${this.scheme}:`;
     if (this.user !== undefined) {
@@ -133,6 +146,7 @@ export class TelUri {
     return this.number.replace(/[-.()]/g, "");
   }
 
+  /** A deep copy. */
   clone(): TelUri {
     return new TelUri(this.number, this.params.clone());
   }
@@ -155,6 +169,7 @@ export class GenericUri {
     this.opaque = opaque;
   }
 
+  /** Generic URIs are immutable, so the clone is the same object. */
   clone(): GenericUri {
     return this;
   }
@@ -164,13 +179,28 @@ export class GenericUri {
   }
 }
 
-/** Every URI form the parser produces. */
+/**
+ * Every URI form the parser produces. Discriminate on `kind`:
+ * - `"sip"`: {@link SipUri}, for `sip:` and `sips:` (RFC 3261 §19.1);
+ * - `"tel"`: {@link TelUri} (RFC 3966), what IMS puts in P-Asserted-Identity and often in To/From;
+ * - `"generic"`: {@link GenericUri}, any other absoluteURI. The UA core answers 416 Unsupported URI Scheme to a
+ *   Request-URI it cannot serve (RFC 3261 §8.2.2.1, RFC 4475 §3.3.2), but the parser never fails on one.
+ */
 export type Uri = SipUri | TelUri | GenericUri;
 
-// RFC 3966 §3: telephone-subscriber characters (global and local numbers, visual separators, pause/wait).
+// RFC 3966 §3: telephone-subscriber characters.
+//   global-number-digits = "+" *phonedigit DIGIT *phonedigit; phonedigit = DIGIT / visual-separator
+//   local-number-digits  = *phonedigit-hex (HEXDIG / "*" / "#") *phonedigit-hex
+//   visual-separator     = "-" / "." / "(" / ")"
+// "p" and "w" (pause/wait) are accepted as real dial strings contain them; RFC 3966 §5.1.1 drops them, it does not
+// forbid them in received URIs.
 const TEL_NUMBER = /^(?:\+[0-9().-]+|[0-9A-Fa-f*#().pw-]+)$/;
 
-/** True for a character that can never appear unescaped in a URI (controls, SP, `"`, `<`, `>`, DEL). */
+/**
+ * True for a character that can never appear unescaped in a URI (controls, SP, `"`, `<`, `>`, DEL).
+ * This is what rejects LWS inside a Request-URI (RFC 4475 §3.1.2.8) and `<>` around it (§3.1.2.7): neither SP nor
+ * the angle brackets are in any URI production of RFC 3261 §25.1 or RFC 3986.
+ */
 function badUriChar(c: number): boolean {
   return c <= 0x20 || c === 0x22 || c === 0x3c || c === 0x3e || c === 0x7f;
 }
@@ -180,6 +210,7 @@ function badUriChar(c: number): boolean {
  * @throws {SipParseError} when the scheme is missing or invalid, or a sip/sips/tel URI breaks its grammar.
  */
 export function parseUri(text: string, what = "URI"): Uri {
+  // scheme ":" … — the first colon ends the scheme (RFC 3986 §3.1); schemes compare case-insensitively.
   const colon = text.indexOf(":");
   if (colon <= 0) {
     throw new SipParseError(`Invalid ${what}: missing scheme`);
@@ -197,6 +228,7 @@ export function parseUri(text: string, what = "URI"): Uri {
       throw new SipParseError(`Invalid ${what}: illegal character`);
     }
   }
+  // tel: (RFC 3966 §3): telephone-subscriber *par, parameters as in SIP URIs (";" name ["=" value]).
   if (lower === "tel") {
     const rest = text.slice(colon + 1);
     const semi = rest.indexOf(";");
@@ -243,6 +275,8 @@ function parseSipUriRest(scheme: "sip" | "sips", text: string, start: number, wh
       at = i;
     }
   }
+  // userinfo: the user part is unescaped once here and escaped again on output, so comparisons (RFC 3261 §19.1.4:
+  // "comparison of the userinfo of SIP and SIPS URIs is case-sensitive", after unescaping) work on the real text.
   let user: string | undefined;
   let password: string | undefined;
   let pos = start;
@@ -259,7 +293,10 @@ function parseSipUriRest(scheme: "sip" | "sips", text: string, start: number, wh
     }
     pos = at + 1;
   }
-  // hostport: host = hostname / IPv4address / IPv6reference; port after ":".
+  // hostport = host [ ":" port ]; host = hostname / IPv4address / IPv6reference (RFC 3261 §25.1).
+  // IPv6 references are bracketed ("[2001:db8::1]"), which is the only way to tell the address's colons from the
+  // port separator (RFC 5118 §4.1 torture cases); hostnames and IPv4 addresses share one character class here, as
+  // both are validated by DNS or the socket API later.
   const hostStart = pos;
   if (text.charCodeAt(pos) === 0x5b) {
     const close = text.indexOf("]", pos);
@@ -279,6 +316,7 @@ function parseSipUriRest(scheme: "sip" | "sips", text: string, start: number, wh
   if (host.charCodeAt(host.length - 1) === CH_R_BRACKET && !/^\[[0-9A-Fa-f:.]+\]$/.test(host)) {
     throw new SipParseError(`Invalid ${what}: bad IPv6 reference`);
   }
+  // port = 1*DIGIT, bounded to 0–65535 because it is handed to a socket.
   let port: number | undefined;
   if (pos < n && text.charCodeAt(pos) === CH_COLON) {
     const portStart = ++pos;
@@ -296,6 +334,8 @@ function parseSipUriRest(scheme: "sip" | "sips", text: string, start: number, wh
     }
     port = value;
   }
+  // uri-parameters = *( ";" uri-parameter ) then headers = "?" header *( "&" header ) (RFC 3261 §19.1.1).
+  // Parameters stop at the first "?" since "?" is not a paramchar; header values may contain "?" (hnv-unreserved).
   const params = new Parameters();
   const headers = new Parameters();
   if (pos < n) {

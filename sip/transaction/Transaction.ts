@@ -48,7 +48,10 @@ export interface ServerTransactionUser extends TransactionUserBase {
   onTimeout?(): void;
 }
 
-/** Named one-shot timers on a {@link Clock}. */
+/**
+ * Named one-shot timers on a {@link Clock}. Restarting a name replaces the pending callback, and a fired timer removes
+ * itself first, so a callback may safely restart its own timer (Timers A, E and G do).
+ */
 export class TimerSet<Name extends string> {
   readonly #clock: Clock;
   readonly #handles = new Map<Name, TimerHandle>();

@@ -36,7 +36,10 @@ export interface SipTransport {
   send(message: SipMessage, destination: SipDestination): Promise<void>;
 }
 
-/** A message delivered by a transport, with its source address (needed for `received`/`rport`). */
+/**
+ * A message delivered by a transport, with its source address (needed for `received`/`rport`, RFC 3261 §18.2.1, and
+ * for answering over the same connection on TCP, §18.2.2).
+ */
 export interface InboundMessage {
   readonly message: SipRequest | SipResponse;
   readonly source: SipDestination;

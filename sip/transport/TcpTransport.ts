@@ -16,6 +16,11 @@ import { SipStreamFramer, type SipStreamFramerOptions } from "../message/SipStre
 import { handleInbound, type InboundHandlers } from "./inbound.js";
 import type { SipDestination, SipTransport } from "./SipTransport.js";
 
+/*
+ * Not yet here (issue 3 follow-ups): TLS (`node:tls`, RFC 5922 certificate checks), idle connection timeouts,
+ * RFC 5626 outbound flows with keep-alive scheduling, and RFC 5923 alias handling.
+ */
+
 /** Options of {@link TcpTransport.listen}. */
 export interface TcpTransportOptions extends InboundHandlers {
   /** Local address to listen on (default `0.0.0.0`). */
@@ -26,6 +31,7 @@ export interface TcpTransportOptions extends InboundHandlers {
   readonly limits?: Pick<SipStreamFramerOptions, "maxMessageSize" | "maxHeaderCount">;
 }
 
+/** Connection index key: remote address and port (a SIP "flow", RFC 5626 §3.1, without the local side). */
 function key(host: string, port: number): string {
   return `${host}|${port}`;
 }
@@ -78,6 +84,8 @@ export class TcpTransport implements SipTransport {
   }
 
   /** Wires framing and parsing onto a connected socket and indexes it by remote address. */
+  // Inbound and outbound connections are handled alike: either side may send requests on it (RFC 3261 §18.2.2,
+  // RFC 5923 connection reuse), so every connection gets its own framer and parse path.
   #adopt(socket: net.Socket): void {
     const host = socket.remoteAddress ?? "";
     const port = socket.remotePort ?? 0;
@@ -114,6 +122,10 @@ export class TcpTransport implements SipTransport {
     });
   }
 
+  /**
+   * An open connection to `destination`, reusing an existing one (RFC 3261 §18.1.1: "the client ... MAY use an
+   * existing connection"), sharing an in-flight connect, or dialling a new one.
+   */
   async #connection(destination: SipDestination): Promise<net.Socket> {
     const id = key(destination.host, destination.port);
     const existing = this.#connections.get(id);
@@ -143,6 +155,10 @@ export class TcpTransport implements SipTransport {
     }
   }
 
+  /**
+   * Sends over a (possibly new) connection; resolves once the bytes are handed to the kernel.
+   * @throws when the connection cannot be established or the write fails (the transaction reports it to its TU).
+   */
   async send(message: SipMessage, destination: SipDestination): Promise<void> {
     if (this.#closed) {
       throw new Error("TCP transport closed");

@@ -80,6 +80,10 @@ export class UdpTransport implements SipTransport {
     return { host: a.address, port: a.port };
   }
 
+  /**
+   * Sends one datagram from the bound socket (so the peer's responses and rport reach it).
+   * @throws {RangeError} when the message cannot fit in a datagram; the UA should have used TCP (RFC 3261 §18.1.1).
+   */
   send(message: SipMessage, destination: SipDestination): Promise<void> {
     const data = message.toBuffer();
     if (data.length > MAX_DATAGRAM) {

@@ -33,6 +33,8 @@ export function handleInbound(
   reply: (response: SipResponse) => void,
   logger: Logger,
 ): SipParseError | undefined {
+  // Step 1 (architecture.md §5.7): parse inside try/catch; the parser throws only SipParseError by contract,
+  // anything else is a bug that is logged, never rethrown into the socket handler.
   let message;
   try {
     message = parseMessage(data, { framing });
@@ -44,6 +46,7 @@ export function handleInbound(
       logger.error("unexpected parser failure", { error, source });
       return new SipParseError("Internal parser failure");
     }
+    // Step 2: answer statelessly when the error says so (requests), otherwise drop (responses, RFC 3261 §18.1.2).
     const response = createStatelessErrorResponse(error);
     if (response) {
       reply(response);
@@ -60,6 +63,7 @@ export function handleInbound(
     }
     return error;
   }
+  // Step 3: deliver. An exception in the application stays here.
   try {
     handlers.onMessage({ message, source });
   } catch (error) {
