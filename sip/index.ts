@@ -47,7 +47,7 @@ export { GenericUri, hostToAddress, parseSipUri, parseUri, SipUri, TelUri, type 
 export { BRANCH_MAGIC_COOKIE, Via } from "./message/Via.js";
 
 // Transaction layer: RFC 3261 §17 with RFC 6026, timers on an injectable clock.
-export { InviteClientTransaction } from "./transaction/InviteClientTransaction.js";
+export { InviteClientTransaction, type InviteClientTransactionOptions } from "./transaction/InviteClientTransaction.js";
 export { InviteServerTransaction } from "./transaction/InviteServerTransaction.js";
 export {
   cancelTargetId,

@@ -41,24 +41,36 @@ import { createNon2xxAck } from "./requests.js";
 import { TimerSet, Transaction, type ClientTransactionUser, type TransactionOptions } from "./Transaction.js";
 import { TransactionState } from "./TransactionState.js";
 
-type TimerName = "A" | "B" | "D" | "M";
+type TimerName = "A" | "B" | "C" | "D" | "M";
+
+/** Options of an INVITE client transaction. */
+export interface InviteClientTransactionOptions extends TransactionOptions {
+  /**
+   * Run Timer C (RFC 3261 §16.6 bullet 11, §16.7 step 2), the proxy guard against an INVITE that rings forever. A
+   * B2BUA leg uses it as its no-answer limit; the TU gets {@link ClientTransactionUser.onTimerC} and decides.
+   */
+  readonly timerC?: boolean;
+}
 
 export class InviteClientTransaction extends Transaction {
   readonly #user: ClientTransactionUser;
   readonly #timers: TimerSet<TimerName>;
   #timerAInterval: number;
   #ack: SipRequest | undefined;
+  readonly #timerCEnabled: boolean;
+  #provisionalReceived = false;
 
   /**
    * Creates the transaction and sends the INVITE.
    * §17.1.1.2: "The initial state, 'calling', MUST be entered when the TU initiates a new client transaction with an
    * INVITE request. The client transaction MUST pass the request to the transport layer for transmission."
    */
-  constructor(request: SipRequest, options: TransactionOptions, user: ClientTransactionUser = {}) {
+  constructor(request: SipRequest, options: InviteClientTransactionOptions, user: ClientTransactionUser = {}) {
     super(clientTransactionId(request), request, TransactionState.Calling, options, user);
     this.#user = user;
     this.#timers = new TimerSet(this.clock);
     this.#timerAInterval = this.timers.TIMER_A;
+    this.#timerCEnabled = options.timerC === true;
     this.send(request);
     // §17.1.1.2: "If an unreliable transport is being used, the client transaction MUST start timer A with a value
     // of T1. If a reliable transport is being used, the client transaction SHOULD NOT start timer A."
@@ -67,6 +79,10 @@ export class InviteClientTransaction extends Transaction {
     }
     // §17.1.1.2: "For any transport, the client transaction MUST start timer B with a value of 64*T1 seconds."
     this.#timers.start("B", this.timers.TIMER_B, () => this.#timerB());
+    // §16.6 bullet 11: "If the request is an INVITE, the proxy MUST set Timer C" when it forwards the request.
+    if (this.#timerCEnabled) {
+      this.#timers.start("C", this.timers.TIMER_C, () => this.#timerC());
+    }
   }
 
   /** The ACK this transaction generated for a non-2xx final response, once there is one. */
@@ -86,6 +102,12 @@ export class InviteClientTransaction extends Transaction {
           // Any further provisional responses MUST be passed up to the TU while in the 'Proceeding' state."
           if (this.state === TransactionState.Calling) {
             this.#stateTransition(TransactionState.Proceeding);
+          }
+          // §16.7 step 2: "If the response is a provisional response other than 100 ... for INVITE, the proxy MUST
+          // reset timer C" (SIP.js and most stacks reset it on any 101–199).
+          if (this.#timerCEnabled && status > 100) {
+            this.#provisionalReceived = true;
+            this.#timers.start("C", this.timers.TIMER_C, () => this.#timerC());
           }
           this.#toUser(response);
         } else if (status < 300) {
@@ -155,6 +177,7 @@ export class InviteClientTransaction extends Transaction {
         }
         this.#timers.stop("A");
         this.#timers.stop("B");
+        this.#timers.stop("C");
         // RFC 6026 §8.4: "set Timer M to 64*T1".
         this.#timers.start("M", this.timers.TIMER_M, () => this.#timerM());
         break;
@@ -164,6 +187,8 @@ export class InviteClientTransaction extends Transaction {
         }
         this.#timers.stop("A");
         this.#timers.stop("B");
+        // §16.7 step 2: a final response ends Timer C.
+        this.#timers.stop("C");
         // §17.1.1.2: "The client transaction SHOULD start timer D when it enters the 'Completed' state, with a value
         // of at least 32 seconds for unreliable transports, and a value of zero seconds for reliable transports."
         this.#timers.start("D", this.timers.TIMER_D, () => this.#timerD());
@@ -215,6 +240,21 @@ export class InviteClientTransaction extends Transaction {
       this.#user.onRequestTimeout?.();
     } catch (error) {
       this.logger.error("transaction user threw in onRequestTimeout", { id: this.id, error });
+    }
+  }
+
+  /**
+   * Timer C fired while no final response arrived (RFC 3261 §16.8). The machine does not change state: the TU either
+   * sends a CANCEL (after a provisional) or behaves as if a 408 arrived, and the transaction ends normally.
+   */
+  #timerC(): void {
+    if (this.state !== TransactionState.Calling && this.state !== TransactionState.Proceeding) {
+      return;
+    }
+    try {
+      this.#user.onTimerC?.(this.#provisionalReceived);
+    } catch (error) {
+      this.logger.error("transaction user threw in onTimerC", { id: this.id, error });
     }
   }
 

@@ -38,6 +38,13 @@ export interface ClientTransactionUser extends TransactionUserBase {
   receiveResponse?(response: SipResponse): void;
   /** Timer B or F fired: RFC 3261 §8.1.3.1 treats this as a 408 Request Timeout. */
   onRequestTimeout?(): void;
+  /**
+   * Timer C fired (only when enabled with `timerC: true`): no final response for more than 3 minutes since the last
+   * provisional. RFC 3261 §16.8: "If the client transaction has received a provisional response, the proxy MUST
+   * generate a CANCEL request matching that transaction. If the client transaction has not received a provisional
+   * response, the proxy MUST behave as if the transaction received a 408".
+   */
+  onTimerC?(provisionalReceived: boolean): void;
 }
 
 /** The transaction user of a server transaction (RFC 3261 §17.2). */

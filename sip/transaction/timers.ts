@@ -9,6 +9,7 @@
  * | T4    | 5 s              | §17.1.2.2      | Maximum duration a message will remain in the network |
  * | A     | initially T1     | §17.1.1.2      | INVITE request retransmit interval, UDP only        |
  * | B     | 64·T1            | §17.1.1.2      | INVITE transaction timeout                          |
+ * | C     | > 3 min          | §16.6 bullet 11| proxy INVITE transaction timeout (opt-in, B2BUA no-answer guard) |
  * | D     | > 32 s UDP, 0 reliable | §17.1.1.2 | Wait time for response retransmits                  |
  * | E     | initially T1     | §17.1.2.2      | non-INVITE request retransmit interval, UDP only    |
  * | F     | 64·T1            | §17.1.2.2      | non-INVITE transaction timeout                      |
@@ -37,6 +38,7 @@ export const DEFAULT_TIMER_BASE: TimerBase = { T1: 500, T2: 4000, T4: 5000 };
 export interface TimerTable extends TimerBase {
   readonly TIMER_A: number;
   readonly TIMER_B: number;
+  readonly TIMER_C: number;
   readonly TIMER_D: number;
   readonly TIMER_E: number;
   readonly TIMER_F: number;
@@ -66,6 +68,8 @@ export function timerTable(reliable: boolean, base: TimerBase = DEFAULT_TIMER_BA
     T4,
     TIMER_A: T1,
     TIMER_B: 64 * T1,
+    // §16.6 bullet 11: "The timer MUST be larger than 3 minutes." 3 min 1 s, as SIP.js and PJSIP choose.
+    TIMER_C: 181000,
     // §17.1.1.2: "Timer D ... MUST be set to a value of at least 32 seconds for unreliable transports".
     TIMER_D: reliable ? 0 : Math.max(32000, 64 * T1),
     TIMER_E: T1,

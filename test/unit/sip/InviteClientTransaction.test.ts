@@ -159,3 +159,40 @@ t.test("a throwing TU does not break the machine", async (t) => {
   tx.receiveResponse(reply(req, 486));
   t.equal(tx.state, TransactionState.Completed);
 });
+
+t.test("Timer C (opt-in, §16.6): > 3 min without a final response, reset by each provisional", async (t) => {
+  const h = harness();
+  const req = invite();
+  const fired: boolean[] = [];
+  const tx = new InviteClientTransaction(
+    req,
+    { ...h.options, timerC: true },
+    { onTimerC: (provisional) => fired.push(provisional) },
+  );
+  t.equal(tx.timers.TIMER_C, 181000, "MUST be larger than 3 minutes");
+  h.clock.tick(20000);
+  tx.receiveResponse(reply(req, 180));
+  h.clock.tick(180999);
+  t.same(fired, [], "reset by the 180");
+  h.clock.tick(1);
+  t.same(fired, [true], "after a provisional the TU must CANCEL");
+  t.equal(tx.state, TransactionState.Proceeding, "the TU decides; the state does not change");
+
+  const h2 = harness(true);
+  const quiet: boolean[] = [];
+  new InviteClientTransaction(invite(), { ...h2.options, timerC: true }, { onTimerC: (p) => quiet.push(p) });
+  h2.clock.tick(181000);
+  t.same(quiet, [], "Timer B (32 s) ended the silent transaction first");
+
+  const h3 = harness();
+  const req3 = invite();
+  const done = new InviteClientTransaction(
+    req3,
+    { ...h3.options, timerC: true },
+    { onTimerC: () => fired.push(false) },
+  );
+  done.receiveResponse(reply(req3, 486));
+  h3.clock.tick(200000);
+  t.same(fired, [true], "a final response stops Timer C");
+  t.equal(h3.clock.pendingCount, 0);
+});

@@ -12,6 +12,7 @@ t.test("unreliable transport values (RFC 3261 Table 4, RFC 6026 §8.11)", async 
     T4: 5000,
     TIMER_A: 500,
     TIMER_B: 32000,
+    TIMER_C: 181000,
     TIMER_D: 32000,
     TIMER_E: 500,
     TIMER_F: 32000,
