@@ -21,7 +21,8 @@
  * The payload is a pure function of (kind, peer id, counter, key flag) ({@link makePayload}), so the receiver
  * rebuilds the expected bytes for every packet that carries a marker block and compares them with what arrived:
  * `received` holds the packets that match exactly, `corrupt` counts those that do not, and `unknown` counts
- * packets without a marker block.
+ * packets without a marker block. Like a browser's decoder, the peer sends a PLI (at most every 300 ms) while
+ * the video it received has no keyframe yet (`pliUntilKeyframe`).
  */
 import {
   MediaStreamTrack,
@@ -57,6 +58,11 @@ export interface WeriftPeerOptions {
   candidatesInOffer?: boolean;
   /** Video keyframe period in frames (default 30). */
   keyframeEvery?: number;
+  /**
+   * Like a browser's decoder, send a PLI (at most every 300 ms) while the video received so far has no keyframe.
+   * Default true.
+   */
+  pliUntilKeyframe?: boolean;
 }
 
 export interface ReceivedPacket {
@@ -137,11 +143,19 @@ export function parsePayload(p: Buffer): { kind: Kind; keyframe: boolean; from: 
   };
 }
 
-/** Keeps only the 127.0.0.1 candidates of an SDP (or none at all). */
+/**
+ * Keeps only the 127.0.0.1 candidates of an SDP, or none at all; without candidates it also drops
+ * `a=end-of-candidates`, as a browser's offer made before gathering has neither (trickle ICE).
+ */
 export function filterCandidates(sdp: string, keepLoopback: boolean): string {
   return sdp
     .split("\r\n")
-    .filter((l) => !l.startsWith("a=candidate") || (keepLoopback && l.includes(" 127.0.0.1 ")))
+    .filter((l) => {
+      if (l.startsWith("a=candidate")) {
+        return keepLoopback && l.includes(" 127.0.0.1 ");
+      }
+      return keepLoopback || l !== "a=end-of-candidates";
+    })
     .join("\r\n");
 }
 
@@ -162,6 +176,8 @@ export class WeriftPeer {
   readonly localCandidates: CandidateInit[] = [];
   /** PLI/FIR received from the remote side. */
   keyframeRequests = 0;
+  /** PLIs this peer sent because its video had no keyframe yet. */
+  plisSent = 0;
 
   readonly #opts: WeriftPeerOptions;
   readonly #tracks = new Map<Kind, MediaStreamTrack>();
@@ -171,15 +187,21 @@ export class WeriftPeer {
   #ts: Record<Kind, number> = { audio: 0, video: 0 };
   #forceKey = true;
   #closed = false;
+  #haveKeyframe = false;
+  #lastPli = 0;
 
   constructor(opts: WeriftPeerOptions) {
     this.id = opts.id;
     this.#opts = opts;
     this.pc = new RTCPeerConnection({
+      // One transport from the start, as browsers do with BUNDLE: werift never closes the per-m-line transports
+      // an answer with BUNDLE makes redundant, which would leave UDP sockets open after close().
+      bundlePolicy: "max-bundle",
       codecs: {
         audio: [useOPUS()],
         video: [useVP8()],
       },
+      iceUseIpv4: false, // no per-interface sockets: only iceAdditionalHostAddresses (one socket, closed on close())
       iceUseIpv6: false,
       iceInterfaceAddresses: { udp4: "127.0.0.1" },
       iceAdditionalHostAddresses: ["127.0.0.1"],
@@ -234,6 +256,10 @@ export class WeriftPeer {
   /** Creates the offer, sets it as local description and returns its SDP. */
   async createOffer(): Promise<string> {
     const offer = await this.pc.createOffer();
+    // werift would otherwise query its built-in default STUN server (stun.l.google.com) and wait for it.
+    for (const tr of this.pc.iceTransports) {
+      (tr.connection as unknown as { stunServer?: unknown }).stunServer = undefined;
+    }
     await this.pc.setLocalDescription(offer);
     const sdp = this.pc.localDescription?.sdp ?? offer.sdp;
     return filterCandidates(sdp, this.#opts.candidatesInOffer === true);
@@ -327,7 +353,14 @@ export class WeriftPeer {
     }
     this.#closed = true;
     this.stopMedia();
-    await Promise.race([this.pc.close(), sleep(3000)]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.pc.close(),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, 3000);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   #sendFrame(kind: Kind, track: MediaStreamTrack): void {
@@ -367,6 +400,18 @@ export class WeriftPeer {
     if (info.kind !== kind || !makePayload(info.kind, info.from, info.counter, info.keyframe).equals(p)) {
       this.corrupt++;
       return;
+    }
+    if (kind === "video") {
+      this.#haveKeyframe ||= info.keyframe;
+      const now = Date.now();
+      if (!this.#haveKeyframe && this.#opts.pliUntilKeyframe !== false && now - this.#lastPli >= 300) {
+        this.#lastPli = now;
+        this.plisSent++;
+        this.#transceivers
+          .get("video")
+          ?.receiver.sendRtcpPLI(rtp.header.ssrc)
+          .catch(() => undefined);
+      }
     }
     this.received.push({
       kind,
