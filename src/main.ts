@@ -73,7 +73,8 @@ export async function startServer(
     },
   );
   await pool.start();
-  const k = new KurentoServer(kmd, pool, logger, { version: version(), gcPeriodMs: config.kurento.gcPeriodMs });
+  const serverVersion = version();
+  const k = new KurentoServer(kmd, pool, logger, { version: serverVersion, gcPeriodMs: config.kurento.gcPeriodMs });
   late.kurento = k;
   const rpc = new JsonRpcServer(
     {
@@ -90,7 +91,7 @@ export async function startServer(
   }
   const address = await rpc.listen();
   rpc.setReady(() => ({
-    version: version(),
+    version: serverVersion,
     serverId: k.serverId,
     workers: pool.workers.filter((w) => !w.dead).length,
     pipelines: k.objects.pipelines().length,

@@ -211,7 +211,7 @@ export class WorkerDispatcher {
       throw new UnsupportedError(`Korus does not implement element type '${type}'`);
     }
     const ctx: ElementContext = { ...this.#context(elementId, pipelineId), type };
-    // Registered before init so that a release racing with a slow init finds it.
+    // Registered once init has finished; a pipeline released meanwhile is caught inside createElement().
     const element = await pipeline.createElement(cls, ctx, isObject(ctor) ? (ctor as JsonObject) : {});
     this.#objects.set(elementId, element);
     element.onReleased(() => this.#objects.delete(elementId));

@@ -6,7 +6,7 @@ import type { JsonObject, MediaKind } from "../channel/protocol.js";
 import { MEDIA_KINDS } from "../channel/protocol.js";
 import { InvalidStateError, MediaOperationError } from "../errors.js";
 import type { ElementContext, MediaElement } from "./MediaElement.js";
-import { MediaObject, type ObjectContext, type Operation } from "./MediaObject.js";
+import { MediaObject, type Operation } from "./MediaObject.js";
 
 export type ElementClass = new (ctx: ElementContext, ctor: JsonObject) => MediaElement;
 
@@ -108,5 +108,3 @@ export class MediaPipeline extends MediaObject {
     this.#elements.clear();
   }
 }
-
-export type { ObjectContext };
