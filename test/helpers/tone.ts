@@ -129,8 +129,8 @@ export function toneLevelDb(x: Samples, sampleRate: number, frequency: number): 
 export function rmsDbfs(x: Samples): number {
   const fullScale = x instanceof Int16Array ? 32768 : 1;
   let s = 0;
-  for (let i = 0; i < x.length; i++) {
-    s += x[i]! * x[i]!;
+  for (const v of x) {
+    s += v * v;
   }
   const rms = Math.sqrt(s / Math.max(1, x.length));
   return 20 * Math.log10(Math.max(rms, 1e-12) / fullScale);
