@@ -69,7 +69,9 @@ export {
   type TimerTable,
 } from "./transaction/timers.js";
 export {
+  TimerSet,
   Transaction,
+  type TransitionTable,
   type ClientTransactionUser,
   type ServerTransactionUser,
   type TransactionOptions,

@@ -34,11 +34,15 @@
  * @see https://www.rfc-editor.org/rfc/rfc6026#section-8.4
  */
 
-import { TransactionStateError } from "../errors.js";
 import type { SipRequest, SipResponse } from "../message/SipMessage.js";
 import { clientTransactionId } from "./matching.js";
 import { createNon2xxAck } from "./requests.js";
-import { TimerSet, Transaction, type ClientTransactionUser, type TransactionOptions } from "./Transaction.js";
+import {
+  Transaction,
+  type ClientTransactionUser,
+  type TransactionOptions,
+  type TransitionTable,
+} from "./Transaction.js";
 import { TransactionState } from "./TransactionState.js";
 
 type TimerName = "A" | "B" | "C" | "D" | "M";
@@ -52,10 +56,17 @@ export interface InviteClientTransactionOptions extends TransactionOptions {
   readonly timerC?: boolean;
 }
 
-export class InviteClientTransaction extends Transaction {
+const { Accepted, Calling, Completed, Proceeding } = TransactionState;
+
+/** The diagram above as a table of allowed predecessors (Terminated is reachable from every other state). */
+const TRANSITIONS: TransitionTable = {
+  [Proceeding]: [Calling],
+  [Accepted]: [Calling, Proceeding],
+  [Completed]: [Calling, Proceeding],
+};
+
+export class InviteClientTransaction extends Transaction<TimerName> {
   readonly #user: ClientTransactionUser;
-  readonly #timers: TimerSet<TimerName>;
-  #timerAInterval: number;
   #ack: SipRequest | undefined;
   readonly #timerCEnabled: boolean;
   #provisionalReceived = false;
@@ -66,22 +77,33 @@ export class InviteClientTransaction extends Transaction {
    * INVITE request. The client transaction MUST pass the request to the transport layer for transmission."
    */
   constructor(request: SipRequest, options: InviteClientTransactionOptions, user: ClientTransactionUser = {}) {
-    super(clientTransactionId(request), request, TransactionState.Calling, options, user);
+    super("INVITE client transaction", TRANSITIONS, clientTransactionId(request), request, Calling, options, user);
     this.#user = user;
-    this.#timers = new TimerSet(this.clock);
-    this.#timerAInterval = this.timers.TIMER_A;
     this.#timerCEnabled = options.timerC === true;
     this.send(request);
     // §17.1.1.2: "If an unreliable transport is being used, the client transaction MUST start timer A with a value
-    // of T1. If a reliable transport is being used, the client transaction SHOULD NOT start timer A."
+    // of T1. If a reliable transport is being used, the client transaction SHOULD NOT start timer A." and "When timer
+    // A fires, the client transaction MUST retransmit the request by passing it to the transport layer, and MUST reset
+    // the timer with a value of 2*T1 ... This process MUST continue so that the request is retransmitted with
+    // intervals that double after each transmission." (only while 'Calling').
     if (!this.reliable) {
-      this.#timers.start("A", this.#timerAInterval, () => this.#timerA());
+      this.retransmit(
+        "A",
+        this.timers.TIMER_A,
+        () => this.request,
+        (i) => 2 * i,
+        [Calling],
+      );
     }
-    // §17.1.1.2: "For any transport, the client transaction MUST start timer B with a value of 64*T1 seconds."
-    this.#timers.start("B", this.timers.TIMER_B, () => this.#timerB());
+    // §17.1.1.2: "For any transport, the client transaction MUST start timer B with a value of 64*T1 seconds." and
+    // "If the client transaction is still in the 'Calling' state when timer B fires, the client transaction SHOULD
+    // inform the TU that a timeout has occurred. The client transaction MUST NOT generate an ACK."
+    this.terminateAfter("B", this.timers.TIMER_B, [Calling], () =>
+      this.callUser("onRequestTimeout", () => this.#user.onRequestTimeout?.()),
+    );
     // §16.6 bullet 11: "If the request is an INVITE, the proxy MUST set Timer C" when it forwards the request.
     if (this.#timerCEnabled) {
-      this.#timers.start("C", this.timers.TIMER_C, () => this.#timerC());
+      this.#startTimerC();
     }
   }
 
@@ -94,27 +116,27 @@ export class InviteClientTransaction extends Transaction {
   receiveResponse(response: SipResponse): void {
     const status = response.status;
     switch (this.state) {
-      case TransactionState.Calling:
-      case TransactionState.Proceeding: {
+      case Calling:
+      case Proceeding: {
         if (status < 200) {
           // §17.1.1.2: "If the client transaction receives a provisional response while in the 'Calling' state, it
           // transitions to the 'Proceeding' state ... Furthermore, the provisional response MUST be passed to the TU.
           // Any further provisional responses MUST be passed up to the TU while in the 'Proceeding' state."
-          if (this.state === TransactionState.Calling) {
-            this.#stateTransition(TransactionState.Proceeding);
+          if (this.state === Calling) {
+            this.stateTransition(Proceeding);
           }
           // §16.7 step 2: "If the response is a provisional response other than 100 ... for INVITE, the proxy MUST
           // reset timer C" (SIP.js and most stacks reset it on any 101–199).
           if (this.#timerCEnabled && status > 100) {
             this.#provisionalReceived = true;
-            this.#timers.start("C", this.timers.TIMER_C, () => this.#timerC());
+            this.#startTimerC();
           }
           this.#toUser(response);
         } else if (status < 300) {
           // RFC 6026 §8.4: "If a 2xx response is received while the client INVITE state machine is in the 'Calling'
           // or 'Proceeding' states, it MUST transition to the 'Accepted' state, pass the 2xx response to the TU, and
           // set Timer M to 64*T1."
-          this.#stateTransition(TransactionState.Accepted);
+          this.stateTransition(Accepted);
           this.#toUser(response);
         } else {
           // §17.1.1.2: "When in either the 'Calling' or 'Proceeding' states, reception of a response with status
@@ -122,13 +144,13 @@ export class InviteClientTransaction extends Transaction {
           // transaction MUST pass the received response up to the TU, and the client transaction MUST generate an
           // ACK request, even if the transport is reliable".
           this.#ack = createNon2xxAck(this.request, response);
-          this.#stateTransition(TransactionState.Completed);
+          this.stateTransition(Completed);
           this.send(this.#ack);
           this.#toUser(response);
         }
         return;
       }
-      case TransactionState.Accepted: {
+      case Accepted: {
         // RFC 6026 §8.4: "Any 2xx responses that match this client transaction and that are received while in the
         // 'Accepted' state MUST be passed up to the TU. The client transaction MUST NOT generate an ACK to the 2xx
         // response -- its handling is delegated to the TU."
@@ -137,7 +159,7 @@ export class InviteClientTransaction extends Transaction {
         }
         return;
       }
-      case TransactionState.Completed: {
+      case Completed: {
         // §17.1.1.2: "Any retransmissions of the final response that are received while in the 'Completed' state
         // MUST cause the ACK to be re-passed to the transport layer for retransmission, but the newly received
         // response MUST NOT be passed up to the TU."
@@ -151,136 +173,53 @@ export class InviteClientTransaction extends Transaction {
     }
   }
 
-  /**
-   * The only place that changes state and owns the timers (SIP.js style).
-   * @throws {TransactionStateError} for a transition the diagram does not have.
-   */
-  #stateTransition(newState: TransactionState): void {
-    const invalid = (): TransactionStateError =>
-      new TransactionStateError("INVITE client transaction", this.state, newState);
-    switch (newState) {
-      case TransactionState.Calling:
-        throw invalid();
-      case TransactionState.Proceeding:
-        if (this.state !== TransactionState.Calling) {
-          throw invalid();
-        }
+  /** Timer work of each state (called by the base's validated `stateTransition`). */
+  protected enter(state: TransactionState): void {
+    switch (state) {
+      case Proceeding:
         // §17.1.1.2: "In the 'Proceeding' state, the client transaction SHOULD NOT retransmit the request any
         // longer", and Timer B only guards the 'Calling' state ("If the client transaction is still in the
         // 'Calling' state when timer B fires").
-        this.#timers.stop("A");
-        this.#timers.stop("B");
-        break;
-      case TransactionState.Accepted:
-        if (this.state !== TransactionState.Calling && this.state !== TransactionState.Proceeding) {
-          throw invalid();
-        }
-        this.#timers.stop("A");
-        this.#timers.stop("B");
-        this.#timers.stop("C");
-        // RFC 6026 §8.4: "set Timer M to 64*T1".
-        this.#timers.start("M", this.timers.TIMER_M, () => this.#timerM());
-        break;
-      case TransactionState.Completed:
-        if (this.state !== TransactionState.Calling && this.state !== TransactionState.Proceeding) {
-          throw invalid();
-        }
-        this.#timers.stop("A");
-        this.#timers.stop("B");
+        this.timer.stop("A");
+        this.timer.stop("B");
+        return;
+      case Accepted:
+        this.timer.stop("A");
+        this.timer.stop("B");
+        this.timer.stop("C");
+        // RFC 6026 §8.4: "set Timer M to 64*T1" and "If Timer M fires and the state machine is in the 'Accepted'
+        // state, the machine MUST transition to the 'Terminated' state."
+        this.terminateAfter("M", this.timers.TIMER_M, [Accepted]);
+        return;
+      case Completed:
+        this.timer.stop("A");
+        this.timer.stop("B");
         // §16.7 step 2: a final response ends Timer C.
-        this.#timers.stop("C");
+        this.timer.stop("C");
         // §17.1.1.2: "The client transaction SHOULD start timer D when it enters the 'Completed' state, with a value
         // of at least 32 seconds for unreliable transports, and a value of zero seconds for reliable transports."
-        this.#timers.start("D", this.timers.TIMER_D, () => this.#timerD());
-        break;
-      case TransactionState.Terminated:
-        if (this.state === TransactionState.Terminated) {
-          throw invalid();
-        }
-        this.#timers.stopAll();
-        break;
+        // and "If timer D fires while the client transaction is in the 'Completed' state, the client transaction
+        // MUST move to the terminated state."
+        this.terminateAfter("D", this.timers.TIMER_D, [Completed]);
+        return;
       default:
-        throw invalid();
+        return;
     }
-    this.setState(newState);
   }
 
   #toUser(response: SipResponse): void {
-    try {
-      this.#user.receiveResponse?.(response);
-    } catch (error) {
-      this.logger.error("transaction user threw in receiveResponse", { id: this.id, error });
-    }
-  }
-
-  /**
-   * §17.1.1.2: "When timer A fires, the client transaction MUST retransmit the request by passing it to the transport
-   * layer, and MUST reset the timer with a value of 2*T1 ... This process MUST continue so that the request is
-   * retransmitted with intervals that double after each transmission."
-   */
-  #timerA(): void {
-    if (this.state !== TransactionState.Calling) {
-      return;
-    }
-    this.send(this.request);
-    this.#timerAInterval *= 2;
-    this.#timers.start("A", this.#timerAInterval, () => this.#timerA());
-  }
-
-  /**
-   * §17.1.1.2: "If the client transaction is still in the 'Calling' state when timer B fires, the client transaction
-   * SHOULD inform the TU that a timeout has occurred. The client transaction MUST NOT generate an ACK."
-   */
-  #timerB(): void {
-    if (this.state !== TransactionState.Calling) {
-      return;
-    }
-    this.#stateTransition(TransactionState.Terminated);
-    try {
-      this.#user.onRequestTimeout?.();
-    } catch (error) {
-      this.logger.error("transaction user threw in onRequestTimeout", { id: this.id, error });
-    }
+    this.callUser("receiveResponse", () => this.#user.receiveResponse?.(response));
   }
 
   /**
    * Timer C fired while no final response arrived (RFC 3261 §16.8). The machine does not change state: the TU either
    * sends a CANCEL (after a provisional) or behaves as if a 408 arrived, and the transaction ends normally.
    */
-  #timerC(): void {
-    if (this.state !== TransactionState.Calling && this.state !== TransactionState.Proceeding) {
-      return;
-    }
-    try {
-      this.#user.onTimerC?.(this.#provisionalReceived);
-    } catch (error) {
-      this.logger.error("transaction user threw in onTimerC", { id: this.id, error });
-    }
-  }
-
-  /** §17.1.1.2: "If timer D fires while the client transaction is in the 'Completed' state, the client transaction
-   * MUST move to the terminated state." */
-  #timerD(): void {
-    if (this.state === TransactionState.Completed) {
-      this.#stateTransition(TransactionState.Terminated);
-    }
-  }
-
-  /** RFC 6026 §8.4: "If Timer M fires and the state machine is in the 'Accepted' state, the machine MUST transition
-   * to the 'Terminated' state." */
-  #timerM(): void {
-    if (this.state === TransactionState.Accepted) {
-      this.#stateTransition(TransactionState.Terminated);
-    }
-  }
-
-  protected onTransportFailure(): void {
-    this.#stateTransition(TransactionState.Terminated);
-  }
-
-  dispose(): void {
-    if (this.state !== TransactionState.Terminated) {
-      this.#stateTransition(TransactionState.Terminated);
-    }
+  #startTimerC(): void {
+    this.timer.start("C", this.timers.TIMER_C, () => {
+      if (this.inState(Calling, Proceeding)) {
+        this.callUser("onTimerC", () => this.#user.onTimerC?.(this.#provisionalReceived));
+      }
+    });
   }
 }

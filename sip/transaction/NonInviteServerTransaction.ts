@@ -49,11 +49,23 @@
 import { TransactionStateError } from "../errors.js";
 import type { SipRequest, SipResponse } from "../message/SipMessage.js";
 import { serverTransactionId } from "./matching.js";
-import { TimerSet, Transaction, type ServerTransactionUser, type TransactionOptions } from "./Transaction.js";
+import {
+  Transaction,
+  type ServerTransactionUser,
+  type TransactionOptions,
+  type TransitionTable,
+} from "./Transaction.js";
 import { TransactionState } from "./TransactionState.js";
 
-export class NonInviteServerTransaction extends Transaction {
-  readonly #timers: TimerSet<"J">;
+const { Completed, Proceeding, Trying } = TransactionState;
+
+/** The diagram above as a table of allowed predecessors (Terminated is reachable from every other state). */
+const TRANSITIONS: TransitionTable = {
+  [Proceeding]: [Trying],
+  [Completed]: [Trying, Proceeding],
+};
+
+export class NonInviteServerTransaction extends Transaction<"J"> {
   #lastResponse: SipResponse | undefined;
 
   /**
@@ -65,8 +77,7 @@ export class NonInviteServerTransaction extends Transaction {
     if (request.method === "INVITE" || request.method === "ACK") {
       throw new TypeError(`request.method must not be ${request.method} for a non-INVITE server transaction`);
     }
-    super(serverTransactionId(request), request, TransactionState.Trying, options, user);
-    this.#timers = new TimerSet(this.clock);
+    super("non-INVITE server transaction", TRANSITIONS, serverTransactionId(request), request, Trying, options, user);
   }
 
   /** The last response sent. */
@@ -80,95 +91,45 @@ export class NonInviteServerTransaction extends Transaction {
    */
   respond(response: SipResponse): void {
     const status = response.status;
-    switch (this.state) {
-      case TransactionState.Trying:
-      case TransactionState.Proceeding:
-        this.#lastResponse = response;
-        this.send(response);
-        if (status < 200) {
-          // §17.2.2: "While in the 'Trying' state, if the TU passes a provisional response to the server
-          // transaction, the server transaction MUST enter the 'Proceeding' state." Further provisionals are sent.
-          if (this.state === TransactionState.Trying) {
-            this.#stateTransition(TransactionState.Proceeding);
-          }
-        } else {
-          // §17.2.2: "If the TU passes a final response (status codes 200-699) to the server while in the
-          // 'Proceeding' state, the transaction MUST enter the 'Completed' state, and the response MUST be passed
-          // to the transport layer for transmission." Likewise from 'Trying'.
-          this.#stateTransition(TransactionState.Completed);
-        }
-        return;
-      default:
-        // §17.2.2: "Any other final responses passed by the TU to the server transaction MUST be discarded while in
-        // the 'Completed' state." Reported to the caller as a programming error.
-        throw new TransactionStateError("non-INVITE server transaction", this.state, `respond ${status}`);
+    if (!this.inState(Trying, Proceeding)) {
+      // §17.2.2: "Any other final responses passed by the TU to the server transaction MUST be discarded while in
+      // the 'Completed' state." Reported to the caller as a programming error.
+      throw new TransactionStateError("non-INVITE server transaction", this.state, `respond ${status}`);
+    }
+    this.#lastResponse = response;
+    this.send(response);
+    if (status < 200) {
+      // §17.2.2: "While in the 'Trying' state, if the TU passes a provisional response to the server transaction, the
+      // server transaction MUST enter the 'Proceeding' state." Further provisionals are sent.
+      if (this.state === Trying) {
+        this.stateTransition(Proceeding);
+      }
+    } else {
+      // §17.2.2: "If the TU passes a final response (status codes 200-699) to the server while in the 'Proceeding'
+      // state, the transaction MUST enter the 'Completed' state, and the response MUST be passed to the transport
+      // layer for transmission." Likewise from 'Trying'.
+      this.stateTransition(Completed);
     }
   }
 
   /** Feeds a retransmission of the request. */
   receiveRequest(_request: SipRequest): void {
-    switch (this.state) {
-      case TransactionState.Proceeding:
-      case TransactionState.Completed:
-        // §17.2.2: "If a retransmission of the request is received while in the 'Proceeding' state, the most recently
-        // sent provisional response MUST be passed to the transport layer for retransmission." and "While in the
-        // 'Completed' state, the server transaction MUST pass the final response to the transport layer for
-        // retransmission whenever a retransmission of the request is received."
-        if (this.#lastResponse) {
-          this.send(this.#lastResponse);
-        }
-        return;
-      default:
-        // §17.2.2: "Once in the 'Trying' state, any further request retransmissions are discarded."
-        return;
+    // §17.2.2: "If a retransmission of the request is received while in the 'Proceeding' state, the most recently
+    // sent provisional response MUST be passed to the transport layer for retransmission." and "While in the
+    // 'Completed' state, the server transaction MUST pass the final response to the transport layer for
+    // retransmission whenever a retransmission of the request is received." In 'Trying' they are discarded.
+    if (this.inState(Proceeding, Completed) && this.#lastResponse) {
+      this.send(this.#lastResponse);
     }
   }
 
-  /**
-   * The only place that changes state and owns the timers.
-   * @throws {TransactionStateError} for a transition the diagram does not have.
-   */
-  #stateTransition(newState: TransactionState): void {
-    const invalid = (): TransactionStateError =>
-      new TransactionStateError("non-INVITE server transaction", this.state, newState);
-    switch (newState) {
-      case TransactionState.Proceeding:
-        if (this.state !== TransactionState.Trying) {
-          throw invalid();
-        }
-        break;
-      case TransactionState.Completed:
-        if (this.state !== TransactionState.Trying && this.state !== TransactionState.Proceeding) {
-          throw invalid();
-        }
-        // §17.2.2: "When the server transaction enters the 'Completed' state, it MUST set Timer J to fire in 64*T1
-        // seconds for unreliable transports, and zero seconds for reliable transports."
-        this.#timers.start("J", this.timers.TIMER_J, () => {
-          // §17.2.2: "When timer J fires, the server transaction MUST transition to the 'Terminated' state."
-          if (this.state === TransactionState.Completed) {
-            this.#stateTransition(TransactionState.Terminated);
-          }
-        });
-        break;
-      case TransactionState.Terminated:
-        if (this.state === TransactionState.Terminated) {
-          throw invalid();
-        }
-        this.#timers.stopAll();
-        break;
-      default:
-        throw invalid();
-    }
-    this.setState(newState);
-  }
-
-  protected onTransportFailure(): void {
-    this.#stateTransition(TransactionState.Terminated);
-  }
-
-  dispose(): void {
-    if (this.state !== TransactionState.Terminated) {
-      this.#stateTransition(TransactionState.Terminated);
+  /** Timer work of each state (called by the base's validated `stateTransition`). */
+  protected enter(state: TransactionState): void {
+    if (state === Completed) {
+      // §17.2.2: "When the server transaction enters the 'Completed' state, it MUST set Timer J to fire in 64*T1
+      // seconds for unreliable transports, and zero seconds for reliable transports." "When timer J fires, the server
+      // transaction MUST transition to the 'Terminated' state."
+      this.terminateAfter("J", this.timers.TIMER_J, [Completed]);
     }
   }
 }

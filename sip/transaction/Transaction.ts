@@ -1,11 +1,13 @@
 /**
  * Shared parts of the four transaction machines: identity, state bookkeeping and the send path.
  *
- * Each concrete machine owns one private `#stateTransition()` that validates the move and starts/stops its timers
- * (architecture.md §5.5, SIP.js `invite-client-transaction.ts`); this base only records the state and notifies.
+ * The base owns the one validated transition function and the timer plumbing (retransmission with back-off,
+ * terminate-on-timeout); each concrete machine declares its transition table and what entering a state starts
+ * (architecture.md §5.5, SIP.js `invite-client-transaction.ts`).
  * @see https://www.rfc-editor.org/rfc/rfc3261#section-17
  */
 
+import { TransactionStateError } from "../errors.js";
 import { getLogger, type Logger } from "../logger.js";
 import type { SipMessage, SipRequest, SipResponse } from "../message/SipMessage.js";
 import type { SipDestination, SipTransport } from "../transport/SipTransport.js";
@@ -101,8 +103,19 @@ export class TimerSet<Name extends string> {
   }
 }
 
-/** Base class of the four machines. */
-export abstract class Transaction {
+/**
+ * Allowed predecessors of each state of one machine. A state missing from the table cannot be entered by a
+ * transition (the initial state is set by the constructor).
+ */
+export type TransitionTable = Readonly<Partial<Record<TransactionState, readonly TransactionState[]>>>;
+
+/**
+ * Base class of the four machines: identity, state bookkeeping, the send path, and the timer and transition plumbing
+ * they share. Each machine declares its diagram as a {@link TransitionTable} and implements {@link Transaction.enter},
+ * the hook that starts the timers of a newly entered state; {@link Transaction.stateTransition} is the single
+ * validated transition function (architecture.md §5.5).
+ */
+export abstract class Transaction<TimerName extends string = string> {
   /** Transaction id (see `matching.ts`). */
   readonly id: string;
   /** The request that created the transaction. */
@@ -112,17 +125,25 @@ export abstract class Transaction {
   readonly #user: TransactionUserBase;
   readonly #timerValues: TimerTable;
   readonly #clock: Clock;
+  readonly #machine: string;
+  readonly #transitions: TransitionTable;
   #state: TransactionState;
   /** Namespaced logger. */
   protected readonly logger: Logger;
+  /** The machine's running timers. */
+  protected readonly timer: TimerSet<TimerName>;
 
   protected constructor(
+    machine: string,
+    transitions: TransitionTable,
     id: string,
     request: SipRequest,
     initial: TransactionState,
     options: TransactionOptions,
     user: TransactionUserBase,
   ) {
+    this.#machine = machine;
+    this.#transitions = transitions;
     this.id = id;
     this.request = request;
     this.#state = initial;
@@ -132,6 +153,7 @@ export abstract class Transaction {
     this.#clock = options.clock ?? systemClock;
     this.#timerValues = timerTable(options.transport.reliable, options.timerBase);
     this.logger = getLogger("sip:transaction");
+    this.timer = new TimerSet<TimerName>(this.#clock);
   }
 
   /** Current state. */
@@ -159,14 +181,83 @@ export abstract class Transaction {
     return this.#clock;
   }
 
-  /** Records a validated state change and notifies the TU. Only subclasses' `#stateTransition` call this. */
-  protected setState(state: TransactionState): void {
-    this.logger.debug("transaction state", { id: this.id, from: this.#state, to: state });
-    this.#state = state;
+  /** True when the machine is in one of `states`. */
+  protected inState(...states: TransactionState[]): boolean {
+    return states.includes(this.#state);
+  }
+
+  /**
+   * The one transition function: validates `newState` against the machine's table, stops every timer when entering
+   * Terminated, lets the machine start or stop the timers of the new state ({@link enter}), then records the state
+   * and notifies the TU.
+   * @throws {TransactionStateError} for a transition the diagram does not have.
+   */
+  protected stateTransition(newState: TransactionState): void {
+    const from = this.#state;
+    const allowed =
+      newState === TransactionState.Terminated
+        ? from !== TransactionState.Terminated
+        : this.#transitions[newState]?.includes(from) === true;
+    if (!allowed) {
+      throw new TransactionStateError(this.#machine, from, newState);
+    }
+    if (newState === TransactionState.Terminated) {
+      this.timer.stopAll();
+    }
+    this.enter(newState, from);
+    this.logger.debug("transaction state", { id: this.id, from, to: newState });
+    this.#state = newState;
+    this.#safe("onStateChange", () => this.#user.onStateChange?.(newState));
+  }
+
+  /** Timer work on entering `state` (validation already passed; Terminated has already stopped every timer). */
+  protected abstract enter(state: TransactionState, from: TransactionState): void;
+
+  /**
+   * Starts a retransmission timer (A, E, G): when it fires in one of `states` the message goes out again and the
+   * timer restarts with `next(interval)`; in any other state it stops.
+   */
+  protected retransmit(
+    name: TimerName,
+    interval: number,
+    message: () => SipMessage | undefined,
+    next: (interval: number) => number,
+    states: readonly TransactionState[],
+  ): void {
+    this.timer.start(name, interval, () => {
+      const m = message();
+      if (!states.includes(this.#state) || m === undefined) {
+        return;
+      }
+      this.send(m);
+      this.retransmit(name, next(interval), message, next, states);
+    });
+  }
+
+  /**
+   * Starts a timer that moves the machine to Terminated if it is still in `state` when it fires (D, I, J, K, L, M),
+   * then runs `after` (Timers B, F and H inform the TU).
+   */
+  protected terminateAfter(name: TimerName, ms: number, states: readonly TransactionState[], after?: () => void): void {
+    this.timer.start(name, ms, () => {
+      if (!states.includes(this.#state)) {
+        return;
+      }
+      this.stateTransition(TransactionState.Terminated);
+      after?.();
+    });
+  }
+
+  /** Calls into the TU, logging (never propagating) what it throws: a TU bug must not break the machine. */
+  protected callUser(what: string, fn: () => void): void {
+    this.#safe(what, fn);
+  }
+
+  #safe(what: string, fn: () => void): void {
     try {
-      this.#user.onStateChange?.(state);
+      fn();
     } catch (error) {
-      this.logger.error("transaction user threw in onStateChange", { id: this.id, error });
+      this.logger.error(`transaction user threw in ${what}`, { id: this.id, error });
     }
   }
 
@@ -180,19 +271,16 @@ export abstract class Transaction {
       const err = error instanceof Error ? error : new Error(String(error));
       this.logger.warn("transport error", { id: this.id, error: err.message });
       if (this.#state !== TransactionState.Terminated) {
-        this.onTransportFailure();
-        try {
-          this.#user.onTransportError?.(err);
-        } catch (userError) {
-          this.logger.error("transaction user threw in onTransportError", { id: this.id, error: userError });
-        }
+        this.stateTransition(TransactionState.Terminated);
+        this.#safe("onTransportError", () => this.#user.onTransportError?.(err));
       }
     });
   }
 
-  /** Moves to Terminated after a transport failure. */
-  protected abstract onTransportFailure(): void;
-
   /** Stops every timer and moves to Terminated without notifying about a failure (stack shutdown). */
-  abstract dispose(): void;
+  dispose(): void {
+    if (this.#state !== TransactionState.Terminated) {
+      this.stateTransition(TransactionState.Terminated);
+    }
+  }
 }
