@@ -15,6 +15,8 @@ export const ENV_OVERRIDES: Readonly<Record<string, readonly [string, string, "i
   KORUS_DATA_DIR: ["data", "dir", "string"],
   KORUS_LOG_LEVEL: ["log", "level", "string"],
   KORUS_MEDIA_WORKERS: ["media", "workers", "int"],
+  KORUS_CDR_POSTGRES_URL: ["cdr", "postgresUrl", "string"],
+  KORUS_CDR_WEBHOOK_URL: ["cdr", "webhookUrl", "string"],
 };
 
 /**

@@ -68,6 +68,23 @@ export interface KorusConfig {
     /** Exposes /admin/workers (list, and POST …/<index>/kill for failure drills). Keep off in production. */
     enabled: boolean;
   };
+  cdr: {
+    /** Writes one call detail record per SIP leg and WebRTC session to `<data.dir>/cdr.sqlite`. */
+    enabled: boolean;
+    /** SQLite `synchronous` in WAL mode: "normal" survives a process kill, "full" also an OS crash (fsync per commit). */
+    synchronous: "normal" | "full";
+    /** PostgreSQL sink connection string (KORUS_CDR_POSTGRES_URL), "" for none. */
+    postgresUrl: string;
+    /** Table of the PostgreSQL sink (created if missing). */
+    postgresTable: string;
+    /** HTTP webhook sink URL (KORUS_CDR_WEBHOOK_URL), "" for none. */
+    webhookUrl: string;
+    /** Time one webhook POST may take before it counts as failed. */
+    webhookTimeoutMs: number;
+    /** First retry delay of a failed sink delivery; doubles per attempt up to retryMaxMs. */
+    retryMinMs: number;
+    retryMaxMs: number;
+  };
 }
 
 export const DEFAULT_CONFIG: KorusConfig = {
@@ -80,6 +97,16 @@ export const DEFAULT_CONFIG: KorusConfig = {
   data: { dir: "./data" },
   log: { level: "info" },
   admin: { enabled: false },
+  cdr: {
+    enabled: true,
+    synchronous: "normal",
+    postgresUrl: "",
+    postgresTable: "korus_cdr",
+    webhookUrl: "",
+    webhookTimeoutMs: 5_000,
+    retryMinMs: 1_000,
+    retryMaxMs: 300_000,
+  },
 };
 
 /** Thrown for an invalid configuration; the message starts with the field path. */
@@ -166,6 +193,26 @@ const SCHEMA: { [S in keyof KorusConfig]: { [K in keyof KorusConfig[S]]: Check }
   data: { dir: str(false) },
   log: { level: oneOf(LOG_LEVELS) },
   admin: { enabled: bool },
+  cdr: {
+    enabled: bool,
+    synchronous: oneOf(["normal", "full"]),
+    postgresUrl: str(),
+    postgresTable: (v, f) => {
+      if (typeof v !== "string" || !/^[a-z_][a-z0-9_]{0,62}$/.test(v)) {
+        throw new ConfigError(f, `must be a lower-case SQL identifier ([a-z_][a-z0-9_]*), got ${JSON.stringify(v)}`);
+      }
+      return v;
+    },
+    webhookUrl: (v, f) => {
+      if (typeof v !== "string" || !(v === "" || /^https?:\/\/[^\s]+$/.test(v))) {
+        throw new ConfigError(f, `must be an http:// or https:// URL or "", got ${JSON.stringify(v)}`);
+      }
+      return v;
+    },
+    webhookTimeoutMs: int(100, 600_000),
+    retryMinMs: int(10, 3_600_000),
+    retryMaxMs: int(10, 86_400_000),
+  },
 };
 
 /**
@@ -206,6 +253,9 @@ export function validateConfig(input: unknown): KorusConfig {
       "rtp.portMax",
       `must be at least rtp.portMin + 3 (got ${cfg.rtp.portMin}-${cfg.rtp.portMax})`,
     );
+  }
+  if (cfg.cdr.retryMaxMs < cfg.cdr.retryMinMs) {
+    throw new ConfigError("cdr.retryMaxMs", `must be at least cdr.retryMinMs (${cfg.cdr.retryMinMs})`);
   }
   return cfg;
 }
