@@ -78,6 +78,14 @@ export {
   type TransactionUserBase,
 } from "./transaction/Transaction.js";
 export { TransactionState } from "./transaction/TransactionState.js";
+export {
+  TransactionLayer,
+  TransactionLayerError,
+  type ClientTransaction,
+  type ServerTransaction,
+  type TransactionLayerCore,
+  type TransactionLayerOptions,
+} from "./transaction/TransactionLayer.js";
 
 // Transport layer: the SipTransport seam, UDP and TCP (RFC 3261 §18, RFC 3581).
 export {
