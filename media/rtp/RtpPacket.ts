@@ -88,6 +88,25 @@ export class RtpHeaderReader {
   }
 }
 
+/**
+ * Length of the RTP header with its CSRCs and extension, or -1 when the datagram cannot hold it. Padding is not
+ * checked: on SRTP the padding count sits in the encrypted part (RFC 3711 §3.1).
+ */
+export function rtpHeaderLength(buf: Uint8Array): number {
+  if (buf.length < RTP_HEADER_SIZE || (buf[0] ?? 0) >> 6 !== 2) {
+    return -1;
+  }
+  const b0 = buf[0] ?? 0;
+  let off = RTP_HEADER_SIZE + 4 * (b0 & 0x0f);
+  if ((b0 & 0x10) !== 0) {
+    if (off + 4 > buf.length) {
+      return -1;
+    }
+    off += 4 + 4 * (((buf[off + 2] ?? 0) << 8) | (buf[off + 3] ?? 0));
+  }
+  return off > buf.length ? -1 : off;
+}
+
 /** The fields of one RTP header, as returned by {@link parseRtpHeader}. */
 export interface RtpHeader {
   readonly marker: boolean;
