@@ -293,6 +293,7 @@ export class WebRtcEndpoint extends MediaElement {
             c.nackSent++;
           }
         },
+        inbound: (ssrc) => this.#inbound.get(ssrc),
       },
     );
     return this.#transport;

@@ -77,6 +77,11 @@ export class InboundCounters {
     return this.expected - this.packets;
   }
 
+  /** Interarrival jitter in timestamp units, as an RTCP report block carries it (RFC 3550 §6.4.1). */
+  get jitterTimestampUnits(): number {
+    return Math.floor(this.#jitter);
+  }
+
   /** Jitter in seconds, the unit of W3C and Kurento stats. */
   get jitterSeconds(): number {
     return this.#clockRate > 0 ? this.#jitter / this.#clockRate : 0;

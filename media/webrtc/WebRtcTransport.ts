@@ -19,6 +19,7 @@
  *
  * Nothing here throws out of a werift callback: every subscription catches and reports through the logger.
  */
+import { randomInt } from "node:crypto";
 import { isIP } from "node:net";
 import {
   RTCPeerConnection,
@@ -37,11 +38,16 @@ import {
   useREMB,
   useSdesMid,
   useVP8,
+  type RTCDtlsTransport,
   type RTCIceServer,
   type RTCRtpTransceiver,
   type RtcpPacket,
 } from "werift";
 import type { Logger } from "../logger.js";
+import type { InboundCounters } from "../rtp/RtpCounters.js";
+import { FastRtpPath } from "./FastRtpPath.js";
+import { RtcpSession } from "./RtcpSession.js";
+import type { RtpHeaderFields } from "./SrtpTransform.js";
 
 export type MediaDirection = "sendrecv" | "sendonly" | "recvonly" | "inactive";
 export type RtpKind = "AUDIO" | "VIDEO";
@@ -87,8 +93,10 @@ export interface TransportHandlers {
   connectionState(state: PeerConnectionState): void;
   rtp(p: IncomingRtp): void;
   feedback(f: PeerFeedback): void;
-  /** werift's receiver asked the peer to retransmit (one NACK packet) for `ssrc`. */
+  /** We asked the peer to retransmit (one NACK packet) on its stream `ssrc`. */
   nackSent(ssrc: number): void;
+  /** RFC 3550 counters of the peer's stream `ssrc`, for our receiver reports. */
+  inbound(ssrc: number): InboundCounters | undefined;
 }
 
 export interface TurnServer {
@@ -139,6 +147,8 @@ function codecConfig(): { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecPara
 
 /** Sender SSRC of the keyframe requests we send (see {@link WebRtcTransport.requestKeyframe}). */
 const FEEDBACK_SENDER_SSRC = 1;
+/** Sender/receiver report interval on the fast path (RFC 3550 §6.2 minimum is 5 s; browsers send every ~1 s). */
+const REPORT_INTERVAL_MS = 1000;
 
 const toKind = (k: string): RtpKind => (k === "audio" ? "AUDIO" : "VIDEO");
 
@@ -163,6 +173,13 @@ export class WebRtcTransport {
   #dtlsState: DtlsTransportState = "new";
   #iceState: IceTransportState = "new";
   readonly #stunPatched = new WeakSet<object>();
+  /** The RTP hot path beside werift, once DTLS-SRTP is up (see FastRtpPath). */
+  #fast: FastRtpPath | undefined;
+  readonly #rtcp: RtcpSession;
+  #reportTimer: NodeJS.Timeout | undefined;
+  /** Constant random offsets of our outgoing sequence numbers and timestamps per kind (RFC 3550 §5.1). */
+  readonly #seqBase = { AUDIO: randomInt(0x1_0000), VIDEO: randomInt(0x1_0000) };
+  readonly #tsBase = { AUDIO: randomInt(0x7fff_ffff), VIDEO: randomInt(0x7fff_ffff) };
 
   constructor(opts: WebRtcTransportOptions, handlers: TransportHandlers) {
     this.#opts = opts;
@@ -197,6 +214,16 @@ export class WebRtcTransport {
       iceUseTcp: opts.iceTcp,
       bundlePolicy: "max-bundle",
     });
+    this.#rtcp = new RtcpSession(
+      {
+        sendRtcp: (packets) => this.#sendRtcp(packets),
+        resend: (packet) => this.#fast?.resend(packet),
+        inbound: (ssrc) => this.#h.inbound(ssrc),
+        nackSent: (ssrc) => this.#safe(() => this.#h.nackSent(ssrc)),
+        cname: () => this.#cname(),
+      },
+      FEEDBACK_SENDER_SSRC,
+    );
     this.#subscribePeer();
   }
 
@@ -291,6 +318,10 @@ export class WebRtcTransport {
     if (sender === undefined) {
       return undefined;
     }
+    const own = this.#rtcp.roundTripTime(sender.ssrc);
+    if (own !== undefined) {
+      return own;
+    }
     for (const s of sender.collectStats(Date.now())) {
       const r = s as { type?: string; roundTripTime?: number };
       if (r.type === "remote-inbound-rtp" && typeof r.roundTripTime === "number") {
@@ -330,6 +361,16 @@ export class WebRtcTransport {
       }
       // werift writes `sender.codec.payloadType` into every packet: point it at the codec of this packet.
       sender.codec = target;
+    }
+    const fast = this.#fast;
+    if (fast !== undefined) {
+      const outSeq = (seq + this.#seqBase[kind]) & 0xffff;
+      const outTs = (timestamp + this.#tsBase[kind]) >>> 0;
+      const packet = fast.send(sender.ssrc, target.payloadType, outSeq, outTs, marker, payload);
+      if (packet !== undefined) {
+        this.#rtcp.onSent(sender.ssrc, target.clockRate, outSeq, outTs, payload.byteLength, kind === "VIDEO", packet);
+        return "sent";
+      }
     }
     const header = new RtpHeader();
     header.sequenceNumber = seq;
@@ -378,6 +419,9 @@ export class WebRtcTransport {
       return;
     }
     this.#closed = true;
+    clearInterval(this.#reportTimer);
+    this.#fast?.close();
+    this.#fast = undefined;
     this.#pc.close().catch((err: unknown) => this.#log.debug("close failed", { error: String(err) }));
   }
 
@@ -423,6 +467,12 @@ export class WebRtcTransport {
       dtls.onRtcp.subscribe((rtcp) => this.#onRtcp(rtcp));
       dtls.onStateChange.subscribe((s) => {
         this.#dtlsState = s;
+        if (s === "connected") {
+          this.#startFastPath(dtls);
+        } else if (s === "closed" || s === "failed") {
+          this.#fast?.close();
+          this.#fast = undefined;
+        }
         this.#safe(() => this.#h.dtlsState(s, dtls.id));
       });
       dtls.iceTransport.onStateChange.subscribe((s) => {
@@ -454,6 +504,73 @@ export class WebRtcTransport {
       }
     });
     this.#pc.connectionStateChange.subscribe((s) => this.#safe(() => this.#h.connectionState(s)));
+  }
+
+  /**
+   * Switches RTP to the fast path once werift has the SRTP keys. Reports start with it: werift's sender and
+   * receiver no longer see our packets, so their SR/RR and NACKs would be wrong.
+   */
+  #startFastPath(dtls: RTCDtlsTransport): void {
+    if (this.#closed || this.#fast !== undefined) {
+      return;
+    }
+    const fast = FastRtpPath.create(dtls, (h, payload, arrivalMs) => this.#onFastRtp(h, payload, arrivalMs), this.#log);
+    if (fast === undefined) {
+      this.#log.info("SRTP profile without a fast path: RTP stays on werift's path");
+      return;
+    }
+    this.#fast = fast;
+    this.#reportTimer ??= setInterval(() => this.#safe(() => this.#rtcp.report()), REPORT_INTERVAL_MS);
+    this.#reportTimer.unref();
+  }
+
+  /** Incoming RTP from the fast path: already authenticated and decrypted. */
+  #onFastRtp(h: RtpHeaderFields, payload: Buffer, arrivalMs: number): void {
+    try {
+      const codec = this.#byPt.get(h.payloadType);
+      if (codec === undefined) {
+        return;
+      }
+      const t = this.#transceiver(codec.kind);
+      if (t === undefined || t.direction === "sendonly" || t.direction === "inactive") {
+        return;
+      }
+      this.#remoteSsrc.set(codec.kind, h.ssrc);
+      this.#rtcp.onReceived(h.ssrc, h.sequenceNumber, codec.kind === "VIDEO");
+      this.#h.rtp({
+        kind: codec.kind,
+        codec: codec.name,
+        clockRate: codec.clockRate,
+        payloadType: h.payloadType,
+        ssrc: h.ssrc,
+        sequenceNumber: h.sequenceNumber,
+        timestamp: h.timestamp,
+        marker: h.marker,
+        payload,
+        arrivalMs,
+      });
+    } catch (err) {
+      this.#log.debug("RTP handler failed", { error: String(err) });
+    }
+  }
+
+  /** The CNAME werift put in our SDP (a=ssrc … cname:), so that SDES matches it. */
+  #cname(): string {
+    for (const kind of ["AUDIO", "VIDEO"] as const) {
+      const sender = this.#transceiver(kind)?.sender as unknown as { cname?: unknown } | undefined;
+      if (typeof sender?.cname === "string") {
+        return sender.cname;
+      }
+    }
+    return "korus";
+  }
+
+  #sendRtcp(packets: RtcpPacket[]): void {
+    const dtls = this.#pc.dtlsTransports[0];
+    if (dtls === undefined || this.#closed || this.#dtlsState !== "connected") {
+      return;
+    }
+    dtls.sendRtcp(packets).catch((err: unknown) => this.#log.debug("sendRtcp failed", { error: String(err) }));
   }
 
   /** The RTP tap: one parsed packet from werift, read field by field, never re-serialized. */
@@ -492,7 +609,11 @@ export class WebRtcTransport {
       switch (rtcp.type) {
         case 200:
         case 201:
+          if (rtcp.type === 200) {
+            this.#rtcp.onSenderReport(rtcp.ssrc, rtcp.senderInfo.ntpTimestamp);
+          }
           for (const r of rtcp.reports) {
+            this.#rtcp.onReportBlock(r.ssrc, r.lsr, r.dlsr);
             this.#h.feedback({
               type: "report",
               ssrc: r.ssrc,
@@ -504,6 +625,7 @@ export class WebRtcTransport {
         case 205: {
           const fb = rtcp.feedback as { count?: number; mediaSourceSsrc?: number; lost?: number[] } | undefined;
           if (fb?.count === 1 && typeof fb.mediaSourceSsrc === "number") {
+            this.#rtcp.onNack(fb.mediaSourceSsrc, fb.lost ?? []);
             this.#h.feedback({ type: "nack", ssrc: fb.mediaSourceSsrc, count: fb.lost?.length ?? 0 });
           }
           break;
