@@ -87,6 +87,10 @@ export {
   type TransactionLayerOptions,
 } from "./transaction/TransactionLayer.js";
 
+// Dialogs (RFC 3261 §12).
+export { Dialog, dialogKey, requestDialogKey, uriDestination, type DialogRequestCheck } from "./dialog/Dialog.js";
+export { DialogState } from "./dialog/DialogState.js";
+
 // Transport layer: the SipTransport seam, UDP and TCP (RFC 3261 §18, RFC 3581).
 export {
   defaultPort,
