@@ -1,0 +1,323 @@
+/**
+ * The UDP transport of one plain-RTP stream (RtpEndpoint, SIP legs): an even RTP port and RTCP on the odd one
+ * after it (RFC 3550 §11), or RTCP multiplexed on the RTP port (RFC 5761), from the worker's {@link PortAllocator}.
+ *
+ * Symmetric RTP with latching (RFC 4961, rtpengine's endpoint learning): we send to the address the SDP gave
+ * until a *valid* packet arrives (the caller's handler says so, after parsing and, with SRTP, authentication);
+ * from then on we send to where that packet came from, which crosses NATs the SDP knows nothing about. Re-latch
+ * rules:
+ * - during the learning window ({@link RtpSocketOptions.learningMs}, 3 s) after the first latch, a valid packet
+ *   from another address moves the latch (the first packets may come from a transient path);
+ * - afterwards a valid packet from another address moves it only if the latched source has been silent for
+ *   {@link RtpSocketOptions.relatchSilenceMs} (NAT rebinding, a re-INVITE from a new box); otherwise it is dropped
+ *   and counted in {@link RtpSocketStats.foreignPackets}, so a third party cannot hijack a live stream;
+ * - a new remote description ({@link setRemote}) forgets the latch.
+ * RTP and RTCP latch separately (their ports differ unless muxed).
+ *
+ * Media timeout: once armed by {@link setRemote}, no RTP for `mediaTimeoutMs` calls `onTimeout` once, and the
+ * next RTP calls `onResume`.
+ *
+ * Ports are returned on every path: a failed bind quarantines the pair and tries the next; {@link close} (idempotent)
+ * closes both sockets and releases the pair. The receive path never throws: a handler exception is logged at a
+ * bounded rate and the datagram dropped.
+ */
+import dgram from "node:dgram";
+import { UnsupportedError } from "../errors.js";
+import { RateLimitedLog, type Logger } from "../logger.js";
+import { isRtcp } from "../rtp/RtpPacket.js";
+import type { PortAllocator } from "./PortAllocator.js";
+
+export interface UdpAddress {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** Handler for a datagram; returns true when it was valid (which may latch the sender's address). */
+export type DatagramHandler = (data: Buffer, from: UdpAddress) => boolean;
+
+export interface RtpSocketOptions {
+  readonly ports: PortAllocator;
+  /** Local address to bind ("0.0.0.0", "127.0.0.1", "::"). */
+  readonly bindAddress: string;
+  readonly ipv6?: boolean;
+  readonly logger: Logger;
+  readonly onRtp: DatagramHandler;
+  readonly onRtcp: DatagramHandler;
+  /** No RTP for this long after {@link RtpSocket.setRemote} → onTimeout; 0 disables. */
+  readonly mediaTimeoutMs?: number;
+  readonly onTimeout?: () => void;
+  readonly onResume?: () => void;
+  readonly learningMs?: number;
+  readonly relatchSilenceMs?: number;
+}
+
+export interface RtpSocketStats {
+  /** Datagrams dropped because they came from an address other than the latched one. */
+  foreignPackets: number;
+  /** Latch moves after the first latch. */
+  relatches: number;
+  /** Datagrams the handler refused (malformed, failed authentication, ...). */
+  invalidPackets: number;
+  sendErrors: number;
+}
+
+/** Bind attempts on successive pairs before giving up. */
+const BIND_ATTEMPTS = 8;
+
+interface Latch {
+  addr: UdpAddress | undefined;
+  latchedAt: number;
+  lastValid: number;
+  first: boolean;
+}
+
+function bind(sock: dgram.Socket, port: number, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    sock.once("error", onError);
+    sock.bind({ port, address, exclusive: true }, () => {
+      sock.off("error", onError);
+      resolve();
+    });
+  });
+}
+
+const same = (a: UdpAddress | undefined, b: UdpAddress): boolean =>
+  a !== undefined && a.port === b.port && a.address === b.address;
+
+export class RtpSocket {
+  readonly port: number;
+  readonly stats: RtpSocketStats = { foreignPackets: 0, relatches: 0, invalidPackets: 0, sendErrors: 0 };
+  readonly #rtp: dgram.Socket;
+  readonly #rtcp: dgram.Socket;
+  readonly #opts: RtpSocketOptions;
+  readonly #log: RateLimitedLog;
+  #closed = false;
+  #rtcpMux = false;
+  #sdpRtp: UdpAddress | undefined;
+  #sdpRtcp: UdpAddress | undefined;
+  readonly #rtpLatch: Latch = { addr: undefined, latchedAt: 0, lastValid: 0, first: true };
+  readonly #rtcpLatch: Latch = { addr: undefined, latchedAt: 0, lastValid: 0, first: true };
+  #timer: NodeJS.Timeout | undefined;
+  #armedAt = 0;
+  #lastRtp = 0;
+  #timedOut = false;
+
+  private constructor(port: number, rtp: dgram.Socket, rtcp: dgram.Socket, opts: RtpSocketOptions) {
+    this.port = port;
+    this.#rtp = rtp;
+    this.#rtcp = rtcp;
+    this.#opts = opts;
+    this.#log = new RateLimitedLog(opts.logger);
+    rtp.on("message", (m, r) => this.#receive(m, r, false));
+    rtcp.on("message", (m, r) => this.#receive(m, r, true));
+    const onError = (err: Error): void =>
+      this.#log.warn("rtp-socket-error", "RTP socket error", { error: String(err) });
+    rtp.on("error", onError);
+    rtcp.on("error", onError);
+  }
+
+  /**
+   * Allocates a port pair and binds RTP and RTCP sockets on it.
+   * @throws UnsupportedError when no pair can be bound (the allocator is exhausted or every pair is taken).
+   */
+  static async open(opts: RtpSocketOptions): Promise<RtpSocket> {
+    const type = opts.ipv6 === true ? "udp6" : "udp4";
+    let lastError: unknown;
+    for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
+      const port = opts.ports.allocatePair();
+      const rtp = dgram.createSocket(type);
+      const rtcp = dgram.createSocket(type);
+      try {
+        await bind(rtp, port, opts.bindAddress);
+        await bind(rtcp, port + 1, opts.bindAddress);
+        return new RtpSocket(port, rtp, rtcp, opts);
+      } catch (err) {
+        lastError = err;
+        rtp.close();
+        rtcp.close();
+        if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") {
+          opts.ports.release(port);
+          break;
+        }
+        // Another process holds it: skip the pair for a while.
+        opts.ports.quarantine(port);
+      }
+    }
+    throw new UnsupportedError(`could not bind an RTP port pair: ${String(lastError)}`);
+  }
+
+  get rtcpPort(): number {
+    return this.port + 1;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Where RTP goes now: the latched source, else the SDP address. */
+  get rtpTarget(): UdpAddress | undefined {
+    return this.#rtpLatch.addr ?? this.#sdpRtp;
+  }
+
+  get rtcpTarget(): UdpAddress | undefined {
+    if (this.#rtcpMux) {
+      return this.rtpTarget;
+    }
+    return this.#rtcpLatch.addr ?? this.#sdpRtcp;
+  }
+
+  get latchedRtp(): UdpAddress | undefined {
+    return this.#rtpLatch.addr;
+  }
+
+  /**
+   * Applies the remote description: where to send until latched, whether RTCP is muxed. A changed address resets
+   * latching; the media timeout is (re)armed. `rtp` undefined (or port 0 / 0.0.0.0, i.e. hold) sends nothing.
+   */
+  setRemote(rtp: UdpAddress | undefined, rtcp: UdpAddress | undefined, rtcpMux: boolean): void {
+    const usable = (a: UdpAddress | undefined): UdpAddress | undefined =>
+      a === undefined || a.port === 0 || a.address === "0.0.0.0" || a.address === "::" ? undefined : a;
+    const newRtp = usable(rtp);
+    const changed =
+      newRtp?.address !== this.#sdpRtp?.address || newRtp?.port !== this.#sdpRtp?.port || rtcpMux !== this.#rtcpMux;
+    this.#sdpRtp = newRtp;
+    this.#sdpRtcp =
+      usable(rtcp) ?? (newRtp === undefined ? undefined : { address: newRtp.address, port: newRtp.port + 1 });
+    this.#rtcpMux = rtcpMux;
+    if (changed) {
+      for (const l of [this.#rtpLatch, this.#rtcpLatch]) {
+        l.addr = undefined;
+        l.first = true;
+      }
+    }
+    this.#arm();
+  }
+
+  #arm(): void {
+    const timeout = this.#opts.mediaTimeoutMs ?? 0;
+    if (timeout <= 0 || this.#closed) {
+      return;
+    }
+    this.#armedAt = performance.now();
+    this.#timedOut = false;
+    if (this.#timer === undefined) {
+      this.#timer = setInterval(() => this.#checkTimeout(), Math.max(50, Math.min(1000, Math.floor(timeout / 4))));
+      this.#timer.unref();
+    }
+  }
+
+  #checkTimeout(): void {
+    const timeout = this.#opts.mediaTimeoutMs ?? 0;
+    const last = Math.max(this.#lastRtp, this.#armedAt);
+    if (!this.#timedOut && performance.now() - last > timeout) {
+      this.#timedOut = true;
+      this.#safe(() => this.#opts.onTimeout?.());
+    }
+  }
+
+  #safe(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#log.warn("rtp-callback", "RTP socket callback failed", { error: String(err) });
+    }
+  }
+
+  #receive(data: Buffer, rinfo: dgram.RemoteInfo, onRtcpPort: boolean): void {
+    if (this.#closed) {
+      return;
+    }
+    const rtcp = onRtcpPort || isRtcp(data);
+    // Muxed RTCP latches with RTP (same port); RTCP on its own port latches separately.
+    const latch = rtcp && onRtcpPort ? this.#rtcpLatch : this.#rtpLatch;
+    const from: UdpAddress = { address: rinfo.address, port: rinfo.port };
+    const now = performance.now();
+    const latched = latch.addr;
+    let relatch = false;
+    if (latched !== undefined && !same(latched, from)) {
+      const learning = now - latch.latchedAt < (this.#opts.learningMs ?? 3000);
+      const silent = now - latch.lastValid >= (this.#opts.relatchSilenceMs ?? 2000);
+      if (!learning && !silent) {
+        this.stats.foreignPackets++;
+        this.#log.warn("rtp-foreign", "dropping a datagram from an address other than the latched source", {
+          from: `${from.address}:${from.port}`,
+          latched: `${latched.address}:${latched.port}`,
+        });
+        return;
+      }
+      relatch = true;
+    }
+    let valid = false;
+    try {
+      valid = rtcp ? this.#opts.onRtcp(data, from) : this.#opts.onRtp(data, from);
+    } catch (err) {
+      this.#log.warn("rtp-handler", "RTP handler failed on a datagram", { error: String(err) });
+    }
+    if (!valid) {
+      this.stats.invalidPackets++;
+      return;
+    }
+    if (latched === undefined || relatch) {
+      if (relatch) {
+        this.stats.relatches++;
+      }
+      latch.addr = from;
+      if (latch.first) {
+        latch.first = false;
+        latch.latchedAt = now;
+      }
+    }
+    latch.lastValid = now;
+    if (!rtcp) {
+      this.#lastRtp = now;
+      if (this.#timedOut) {
+        this.#timedOut = false;
+        this.#safe(() => this.#opts.onResume?.());
+      }
+    }
+  }
+
+  /** Sends an RTP packet to the current target; false when there is none or the socket is closed. */
+  sendRtp(packet: Uint8Array): boolean {
+    return this.#send(this.#rtp, packet, this.rtpTarget);
+  }
+
+  /** Sends RTCP: on the RTP socket when muxed, else from the RTCP port. */
+  sendRtcp(packet: Uint8Array): boolean {
+    return this.#send(this.#rtcpMux ? this.#rtp : this.#rtcp, packet, this.rtcpTarget);
+  }
+
+  #send(sock: dgram.Socket, packet: Uint8Array, to: UdpAddress | undefined): boolean {
+    if (this.#closed || to === undefined) {
+      return false;
+    }
+    sock.send(packet, to.port, to.address, (err) => {
+      if (err !== null) {
+        this.stats.sendErrors++;
+        this.#log.warn("rtp-send", "RTP send failed", { error: String(err) });
+      }
+    });
+    return true;
+  }
+
+  /** Closes both sockets and returns the port pair. Idempotent, never throws. */
+  close(): void {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    if (this.#timer !== undefined) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+    for (const s of [this.#rtp, this.#rtcp]) {
+      try {
+        s.close();
+      } catch {
+        // Already closed.
+      }
+    }
+    this.#opts.ports.release(this.port);
+  }
+}
