@@ -82,8 +82,7 @@ function bind(sock: dgram.Socket, port: number, address: string): Promise<void> 
   });
 }
 
-const same = (a: UdpAddress | undefined, b: UdpAddress): boolean =>
-  a !== undefined && a.port === b.port && a.address === b.address;
+const same = (a: UdpAddress | undefined, b: UdpAddress): boolean => a?.port === b.port && a.address === b.address;
 
 export class RtpSocket {
   readonly port: number;
