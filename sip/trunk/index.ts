@@ -1,0 +1,34 @@
+/**
+ * Public API of the trunk layer: validated trunk definitions, the source-address trunk table (IP ACLs), per-source
+ * rate limiting, OPTIONS keepalive monitoring and the REGISTER client (issue 3 §5, §6).
+ */
+
+export {
+  cidrContains,
+  formatIpAddress,
+  isIpAddress,
+  parseCidr,
+  parseIpAddress,
+  type CidrRange,
+  type IpAddress,
+} from "./address.js";
+export { AddressParseError, TrunkConfigError } from "./errors.js";
+export { SourceRateLimiter, type RateDecision, type RateLimiterOptions } from "./RateLimiter.js";
+export { statelessResponse } from "./stateless.js";
+export {
+  keepaliveTarget,
+  parseTrunkDefinition,
+  parseTrunkDefinitions,
+  parseTrunkPeer,
+  TRUNK_CODECS,
+  type DtmfMode,
+  type TrunkAuthMode,
+  type TrunkCodec,
+  type TrunkCredentials,
+  type TrunkDefinition,
+  type TrunkKeepalive,
+  type TrunkPeer,
+  type TrunkRegistration,
+  type TrunkTransport,
+} from "./Trunk.js";
+export { TrunkTable, type InboundSource, type TrunkClassification, type TrunkTableOptions } from "./TrunkTable.js";
