@@ -50,6 +50,10 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
+# The N-API codec addon (Opus, AMR-NB/WB; media/codecs/native/), built offline against the system's Node headers.
+log "codec addon"
+npm run --silent build:native
+
 log "build"
 npm run --silent build
 
