@@ -32,3 +32,15 @@ export {
   type TrunkTransport,
 } from "./Trunk.js";
 export { TrunkTable, type InboundSource, type TrunkClassification, type TrunkTableOptions } from "./TrunkTable.js";
+export {
+  OptionsKeepalive,
+  TrunkState,
+  type OptionsKeepaliveEvents,
+  type OptionsKeepaliveOptions,
+  type ProbeResult,
+  type RequestSender,
+  type SendOutcome,
+  type TrunkStateChange,
+} from "./OptionsKeepalive.js";
+export { buildRequest, generateCallId, type LocalEndpoint, type RequestInit } from "./requests.js";
+export { TypedEmitter, type EventMap } from "./TypedEmitter.js";
