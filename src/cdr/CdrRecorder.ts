@@ -1,0 +1,318 @@
+/**
+ * Builds CDRs from call events. The wiring in src/ feeds it partial updates keyed by a leg id (a SIP leg or a
+ * WebRTC session) as they happen; `ended()` produces the final record, hands it to `commit` (the SQLite store),
+ * and forgets the leg. It owns no timers and does no I/O itself, so it is unit-tested with a fake clock.
+ *
+ * Each leg may end only once: a second `ended()` (e.g. a Kurento release racing a SIP BYE) returns null, so every
+ * leg yields exactly one record.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  CDR_VERSION,
+  CdrDirection,
+  CdrError,
+  HangupSide,
+  IcidOrigin,
+  type CdrRecord,
+  type RtpDirectionStats,
+} from "./CdrRecord.js";
+import { deriveDisposition, q850FromReasonHeader, q850FromSipStatus } from "./disposition.js";
+import { estimateMos } from "./emodel.js";
+import { icidFromPChargingVector, originalCalledNumber, partyUri } from "./headers.js";
+
+export interface LegStart {
+  direction: CdrDirection;
+  callId?: string | null;
+  linkedId?: string | null;
+  pipelineId?: string | null;
+  elementId?: string | null;
+  trunk?: string | null;
+  /** Raw header values; URIs are extracted (display names and tags dropped). */
+  from?: string | null;
+  to?: string | null;
+  pai?: string | null;
+  /** Raw P-Charging-Vector of the received INVITE; absent → Korus generates an icid. */
+  pChargingVector?: string | null;
+  /** All Diversion / History-Info header values of the INVITE, in message order. */
+  diversion?: readonly string[];
+  historyInfo?: readonly string[];
+  /** Event time (epoch ms or Date); the recorder's clock when absent. */
+  at?: number | Date;
+}
+
+export interface LegMedia {
+  peerCodec?: string | null;
+  pipelineCodec?: string | null;
+  /** Overrides the default (peer and pipeline codec names differ). */
+  transcoded?: boolean;
+  recording?: string | null;
+}
+
+export interface LegStats {
+  rx?: Partial<RtpDirectionStats>;
+  tx?: Partial<RtpDirectionStats>;
+  rttMs?: number | null;
+}
+
+export interface LegEnd {
+  hangupSide: HangupSide;
+  /** Final SIP status of the INVITE; for an answered call the 2xx status is kept when this is absent. */
+  sipStatus?: number | null;
+  q850Cause?: number | null;
+  /** Raw RFC 3326 Reason header of the BYE/CANCEL/response, used when q850Cause is absent. */
+  reasonHeader?: string | null;
+  /** `bye`, `cancel`, `rejected`, `ring-timeout`, `worker-died`, `shutdown`, … */
+  endReason?: string | null;
+  stats?: LegStats;
+  at?: number | Date;
+}
+
+export interface CdrRecorderOptions {
+  /** Receives each finished record (normally SqliteCdrStore.insert, then the sink dispatcher). */
+  commit: (record: CdrRecord) => void;
+  /** Called when `commit` throws; the record is still returned by `ended()`. */
+  onCommitError?: (err: unknown, record: CdrRecord) => void;
+  now?: () => number;
+  newId?: () => string;
+}
+
+interface OpenLeg {
+  recordId: string;
+  start: LegStart;
+  startMs: number;
+  ringingMs: number | null;
+  answerMs: number | null;
+  answerStatus: number | null;
+  media: Required<Omit<LegMedia, "transcoded">> & { transcoded: boolean | null };
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const round = (v: number, digits: number): number => Math.round(v * 10 ** digits) / 10 ** digits;
+
+function direction(s: Partial<RtpDirectionStats> | undefined): RtpDirectionStats {
+  const n = (v: number | null | undefined): number | null =>
+    v === null || v === undefined || !Number.isFinite(v) ? null : Math.max(0, v);
+  return {
+    packets: Math.max(0, Math.trunc(s?.packets ?? 0)),
+    lost: n(s?.lost) === null ? null : Math.trunc(n(s?.lost) ?? 0),
+    jitterMs: n(s?.jitterMs) === null ? null : round(n(s?.jitterMs) ?? 0, 3),
+    maxJitterMs: n(s?.maxJitterMs) === null ? null : round(n(s?.maxJitterMs) ?? 0, 3),
+  };
+}
+
+/** Percent lost of one direction: rx counts lost of (received + lost), tx lost of sent. */
+function lossPercent(d: RtpDirectionStats, received: boolean): number {
+  const lost = d.lost ?? 0;
+  const expected = received ? d.packets + lost : d.packets;
+  return expected > 0 ? Math.min(100, (100 * lost) / expected) : 0;
+}
+
+export class CdrRecorder {
+  private readonly legs = new Map<string, OpenLeg>();
+  private readonly commitFn: (record: CdrRecord) => void;
+  private readonly onCommitError: ((err: unknown, record: CdrRecord) => void) | undefined;
+  private readonly now: () => number;
+  private readonly newId: () => string;
+
+  constructor(options: CdrRecorderOptions) {
+    this.commitFn = options.commit;
+    this.onCommitError = options.onCommitError;
+    this.now = options.now ?? Date.now;
+    this.newId = options.newId ?? randomUUID;
+  }
+
+  /** Number of legs started and not yet ended. */
+  get openLegs(): number {
+    return this.legs.size;
+  }
+
+  /** Whether `legId` is open. */
+  has(legId: string): boolean {
+    return this.legs.has(legId);
+  }
+
+  private time(at: number | Date | undefined): number {
+    if (at === undefined) {
+      return this.now();
+    }
+    const ms = typeof at === "number" ? at : at.getTime();
+    if (!Number.isFinite(ms)) {
+      throw new CdrError(`invalid event time ${String(at)}`);
+    }
+    return Math.round(ms);
+  }
+
+  /**
+   * Opens a leg (INVITE sent or received, WebRTC endpoint created).
+   * @returns the record id the final record will carry.
+   * @throws CdrError when `legId` is already open.
+   */
+  started(legId: string, start: LegStart): string {
+    if (this.legs.has(legId)) {
+      throw new CdrError(`leg ${legId} is already open`);
+    }
+    const recordId = this.newId();
+    this.legs.set(legId, {
+      recordId,
+      start,
+      startMs: this.time(start.at),
+      ringingMs: null,
+      answerMs: null,
+      answerStatus: null,
+      media: { peerCodec: null, pipelineCodec: null, transcoded: null, recording: null },
+    });
+    return recordId;
+  }
+
+  /** First 18x; later ones are ignored. Returns false for an unknown leg. */
+  ringing(legId: string, at?: number | Date): boolean {
+    const leg = this.legs.get(legId);
+    if (leg === undefined) {
+      return false;
+    }
+    leg.ringingMs ??= Math.max(leg.startMs, this.time(at));
+    return true;
+  }
+
+  /** The 2xx (or WebRTC media connected); later ones are ignored. Returns false for an unknown leg. */
+  answered(legId: string, at?: number | Date, sipStatus = 200): boolean {
+    const leg = this.legs.get(legId);
+    if (leg === undefined) {
+      return false;
+    }
+    if (leg.answerMs === null) {
+      leg.answerMs = Math.max(leg.startMs, this.time(at));
+      leg.answerStatus = sipStatus;
+    }
+    return true;
+  }
+
+  /** Codec, transcoding and recording updates (any time before the end). Returns false for an unknown leg. */
+  media(legId: string, update: LegMedia): boolean {
+    const leg = this.legs.get(legId);
+    if (leg === undefined) {
+      return false;
+    }
+    if (update.peerCodec !== undefined) {
+      leg.media.peerCodec = update.peerCodec;
+    }
+    if (update.pipelineCodec !== undefined) {
+      leg.media.pipelineCodec = update.pipelineCodec;
+    }
+    if (update.transcoded !== undefined) {
+      leg.media.transcoded = update.transcoded;
+    }
+    if (update.recording !== undefined) {
+      leg.media.recording = update.recording;
+    }
+    return true;
+  }
+
+  /**
+   * Closes a leg: builds its record, commits it, and forgets the leg.
+   * @returns the record, or null when the leg is unknown or already ended.
+   */
+  ended(legId: string, end: LegEnd): CdrRecord | null {
+    const leg = this.legs.get(legId);
+    if (leg === undefined) {
+      return null;
+    }
+    this.legs.delete(legId);
+    const record = this.build(leg, end);
+    try {
+      this.commitFn(record);
+    } catch (err) {
+      this.onCommitError?.(err, record);
+    }
+    return record;
+  }
+
+  /** Ends every open leg (worker death, shutdown) with the same end facts, oldest first. */
+  endAll(end: LegEnd): CdrRecord[] {
+    const out: CdrRecord[] = [];
+    for (const legId of [...this.legs.keys()]) {
+      const r = this.ended(legId, end);
+      if (r !== null) {
+        out.push(r);
+      }
+    }
+    return out;
+  }
+
+  private build(leg: OpenLeg, end: LegEnd): CdrRecord {
+    const s = leg.start;
+    const answered = leg.answerMs !== null;
+    const endMs = Math.max(leg.answerMs ?? leg.startMs, leg.ringingMs ?? leg.startMs, this.time(end.at));
+    const sipStatus = end.sipStatus ?? (answered ? leg.answerStatus : null);
+    const q850Cause =
+      end.q850Cause ??
+      (end.reasonHeader ? q850FromReasonHeader(end.reasonHeader) : null) ??
+      (answered ? 16 : sipStatus !== null ? q850FromSipStatus(sipStatus) : null);
+    const endReason = end.endReason ?? null;
+    const disposition = deriveDisposition({ answered, sipStatus, q850Cause, hangupSide: end.hangupSide, endReason });
+    const receivedIcid = icidFromPChargingVector(s.pChargingVector);
+    const rx = direction(end.stats?.rx);
+    const tx = direction(end.stats?.tx);
+    const rttMs = end.stats?.rttMs ?? null;
+    const { peerCodec, pipelineCodec, recording } = leg.media;
+    const transcoded =
+      leg.media.transcoded ??
+      (peerCodec !== null && pipelineCodec !== null && peerCodec.toLowerCase() !== pipelineCodec.toLowerCase());
+    let rFactor: number | null = null;
+    let mos: number | null = null;
+    if (peerCodec !== null && rx.packets + tx.packets > 0) {
+      const worst = [
+        rx.packets > 0
+          ? estimateMos({
+              codec: peerCodec,
+              lossPercent: lossPercent(rx, true),
+              rttMs: rttMs ?? 0,
+              jitterMs: rx.jitterMs ?? 0,
+            })
+          : null,
+        tx.packets > 0 && tx.lost !== null
+          ? estimateMos({
+              codec: peerCodec,
+              lossPercent: lossPercent(tx, false),
+              rttMs: rttMs ?? 0,
+              jitterMs: tx.jitterMs ?? 0,
+            })
+          : null,
+      ]
+        .filter((e) => e !== null)
+        .sort((a, b) => a.r - b.r)[0];
+      if (worst !== undefined) {
+        rFactor = round(worst.r, 1);
+        mos = round(worst.mos, 2);
+      }
+    }
+    return {
+      version: CDR_VERSION,
+      recordId: leg.recordId,
+      linkedId: s.linkedId ?? s.pipelineId ?? null,
+      callId: s.callId ?? null,
+      pipelineId: s.pipelineId ?? null,
+      elementId: s.elementId ?? null,
+      icid: receivedIcid ?? leg.recordId.replace(/-/g, ""),
+      icidOrigin: receivedIcid === null ? IcidOrigin.Generated : IcidOrigin.Received,
+      direction: s.direction,
+      trunk: s.trunk ?? null,
+      from: partyUri(s.from),
+      to: partyUri(s.to),
+      pai: partyUri(s.pai),
+      originalCalledNumber: originalCalledNumber(s.diversion ?? [], s.historyInfo ?? []),
+      startTime: iso(leg.startMs),
+      ringingTime: leg.ringingMs === null ? null : iso(leg.ringingMs),
+      answerTime: leg.answerMs === null ? null : iso(leg.answerMs),
+      endTime: iso(endMs),
+      durationMs: endMs - leg.startMs,
+      billsecMs: leg.answerMs === null ? 0 : endMs - leg.answerMs,
+      disposition,
+      sipStatus,
+      q850Cause,
+      hangupSide: end.hangupSide,
+      endReason,
+      media: { peerCodec, pipelineCodec, transcoded, rx, tx, rttMs, rFactor, mos, recording },
+    };
+  }
+}
