@@ -1,0 +1,293 @@
+/**
+ * Durable local CDR storage: one SQLite file (`<data.dir>/cdr.sqlite`) through better-sqlite3, in WAL mode.
+ *
+ * Durability. `insert()` runs one transaction that writes the record and one pending delivery row per configured
+ * sink; when it returns, the commit is in the WAL file. With `synchronous=NORMAL` (the default) SQLite does not
+ * fsync on commit but the WAL frames have been written to the OS with write(2), so the record survives a crash
+ * or `kill -9` of the process (the kernel still holds the pages); only an OS crash or power cut before the next
+ * checkpoint can lose the last commits. NORMAL is the default because better-sqlite3 is synchronous and runs on
+ * the signalling thread, where an fsync per call end would stall SIP and JSON-RPC for a disk flush.
+ * `synchronous=FULL` (config `cdr.synchronous: full`) fsyncs the WAL on every commit for deployments that must
+ * survive power loss too. The database is never corrupted by a crash in either mode.
+ *
+ * Readers. The CLI opens the same file read-only while the server writes (WAL gives readers a consistent
+ * snapshot without blocking the writer).
+ *
+ * Schema (versioned with `PRAGMA user_version`, currently 1):
+ * - `cdr`: `seq` (insertion order), `start_ms`/`end_ms` (epoch ms, `end_ms` indexed for exports), the flat
+ *   columns of {@link CDR_COLUMNS} (`record_id` unique), and `record_json` (the full record).
+ * - `cdr_delivery`: one row per (sink, record): attempts, next attempt time, last error, delivery time. The
+ *   per-sink spool of dispatcher.ts; delivered rows are kept as an audit trail.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { CDR_COLUMNS, flattenCdr, validateCdr, type CdrColumnKind, type CdrRecord } from "./CdrRecord.js";
+
+export const CDR_DB_FILE = "cdr.sqlite";
+export const CDR_SCHEMA_VERSION = 1;
+
+/** Thrown when the database cannot be opened or was written by an incompatible version. */
+export class CdrStoreError extends Error {
+  override readonly name = "CdrStoreError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
+export type SqliteSynchronous = "normal" | "full";
+
+export interface SqliteCdrStoreOptions {
+  /** Open read-only (the CLI); the file must exist. */
+  readonly?: boolean;
+  /** SQLite `synchronous` mode for a writer (see the module comment). Default "normal". */
+  synchronous?: SqliteSynchronous;
+  /** Sinks that get a pending delivery row for each inserted record. */
+  sinks?: readonly string[];
+}
+
+export interface TimeRange {
+  /** Inclusive lower bound on the end time, epoch ms. */
+  sinceMs: number;
+  /** Exclusive upper bound on the end time, epoch ms. */
+  untilMs: number;
+}
+
+export interface PendingDelivery {
+  recordId: string;
+  attempts: number;
+  record: CdrRecord;
+}
+
+const SQL_TYPE: Record<CdrColumnKind, string> = { text: "TEXT", int: "INTEGER", real: "REAL", bool: "INTEGER" };
+
+const SCHEMA_V1 = `
+CREATE TABLE cdr (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  start_ms INTEGER NOT NULL,
+  end_ms INTEGER NOT NULL,
+  ${CDR_COLUMNS.map((c) => `${c.name} ${SQL_TYPE[c.kind]}${c.required ? " NOT NULL" : ""}${c.name === "record_id" ? " UNIQUE" : ""}`).join(",\n  ")},
+  record_json TEXT NOT NULL
+);
+CREATE INDEX cdr_end_ms ON cdr (end_ms);
+CREATE TABLE cdr_delivery (
+  sink TEXT NOT NULL,
+  record_id TEXT NOT NULL REFERENCES cdr (record_id),
+  seq INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  delivered_ms INTEGER,
+  PRIMARY KEY (sink, record_id)
+);
+CREATE INDEX cdr_delivery_pending ON cdr_delivery (sink, next_attempt_ms, seq) WHERE delivered_ms IS NULL;
+`;
+
+const sqlValue = (v: string | number | boolean | null): string | number | null =>
+  typeof v === "boolean" ? (v ? 1 : 0) : v;
+
+export class SqliteCdrStore {
+  readonly file: string;
+  readonly readonly: boolean;
+  private readonly db: Database.Database;
+  private readonly sinks: readonly string[];
+  private readonly insertStmt: Database.Statement | undefined;
+  private readonly insertDeliveryStmt: Database.Statement | undefined;
+  private readonly insertTx: ((r: CdrRecord) => void) | undefined;
+
+  private constructor(file: string, db: Database.Database, readonly: boolean, sinks: readonly string[]) {
+    this.file = file;
+    this.db = db;
+    this.readonly = readonly;
+    this.sinks = sinks;
+    if (!readonly) {
+      const names = ["start_ms", "end_ms", ...CDR_COLUMNS.map((c) => c.name), "record_json"];
+      this.insertStmt = db.prepare(`INSERT INTO cdr (${names.join(", ")}) VALUES (${names.map(() => "?").join(", ")})`);
+      this.insertDeliveryStmt = db.prepare(
+        "INSERT INTO cdr_delivery (sink, record_id, seq, next_attempt_ms) VALUES (?, ?, ?, 0)",
+      );
+      const ins = this.insertStmt;
+      const insDel = this.insertDeliveryStmt;
+      this.insertTx = db.transaction((r: CdrRecord) => {
+        const info = ins.run(
+          Date.parse(r.startTime),
+          Date.parse(r.endTime),
+          ...flattenCdr(r).map(sqlValue),
+          JSON.stringify(r),
+        );
+        for (const sink of this.sinks) {
+          insDel.run(sink, r.recordId, info.lastInsertRowid);
+        }
+      });
+    }
+  }
+
+  /**
+   * Opens (and for a writer creates or migrates) `<dir>/cdr.sqlite`.
+   * @throws CdrStoreError when the file cannot be opened, is not a Korus CDR database, or is from a newer version.
+   */
+  static open(dir: string, options: SqliteCdrStoreOptions = {}): SqliteCdrStore {
+    const readonly = options.readonly ?? false;
+    const file = join(dir, CDR_DB_FILE);
+    let db: Database.Database;
+    try {
+      if (!readonly) {
+        mkdirSync(dir, { recursive: true });
+      }
+      db = new Database(file, { readonly, fileMustExist: readonly, timeout: 5_000 });
+    } catch (err) {
+      throw new CdrStoreError(`cannot open ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      const version = db.pragma("user_version", { simple: true }) as number;
+      if (version > CDR_SCHEMA_VERSION) {
+        throw new CdrStoreError(`${file} has schema version ${version}; this Korus reads up to ${CDR_SCHEMA_VERSION}`);
+      }
+      if (readonly) {
+        if (version < 1) {
+          throw new CdrStoreError(`${file} is not a Korus CDR database (user_version ${version})`);
+        }
+      } else {
+        db.pragma("journal_mode = WAL");
+        db.pragma(`synchronous = ${(options.synchronous ?? "normal") === "full" ? "FULL" : "NORMAL"}`);
+        db.pragma("foreign_keys = ON");
+        if (version === 0) {
+          db.transaction(() => {
+            db.exec(SCHEMA_V1);
+            db.pragma(`user_version = ${CDR_SCHEMA_VERSION}`);
+          }).immediate();
+        }
+      }
+      return new SqliteCdrStore(file, db, readonly, [...(options.sinks ?? [])]);
+    } catch (err) {
+      db.close();
+      if (err instanceof CdrStoreError) {
+        throw err;
+      }
+      throw new CdrStoreError(`cannot use ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** The SQLite `synchronous` setting in effect (0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA). */
+  get synchronous(): number {
+    return this.db.pragma("synchronous", { simple: true }) as number;
+  }
+
+  /** The journal mode in effect (`wal` for a writer). */
+  get journalMode(): string {
+    return this.db.pragma("journal_mode", { simple: true }) as string;
+  }
+
+  /**
+   * Validates and commits one record, with a pending delivery row per configured sink, in one transaction.
+   * @throws CdrError for an invalid record; SqliteError (better-sqlite3) for a duplicate record id or an I/O error.
+   */
+  insert(r: CdrRecord): void {
+    if (this.insertTx === undefined) {
+      throw new CdrStoreError(`${this.file} is open read-only`);
+    }
+    validateCdr(r);
+    this.insertTx(r);
+  }
+
+  /** The record with this id, or null. */
+  get(recordId: string): CdrRecord | null {
+    const row = this.db.prepare("SELECT record_json FROM cdr WHERE record_id = ?").get(recordId) as
+      { record_json: string } | undefined;
+    return row === undefined ? null : (JSON.parse(row.record_json) as CdrRecord);
+  }
+
+  /** Number of stored records. */
+  count(): number {
+    return (this.db.prepare("SELECT count(*) AS n FROM cdr").get() as { n: number }).n;
+  }
+
+  /** Records whose end time is in [sinceMs, untilMs), by end time then insertion order, read lazily. */
+  *query(range: TimeRange): Generator<CdrRecord> {
+    const stmt = this.db.prepare<[number, number], { record_json: string }>(
+      "SELECT record_json FROM cdr WHERE end_ms >= ? AND end_ms < ? ORDER BY end_ms, seq",
+    );
+    for (const row of stmt.iterate(range.sinceMs, range.untilMs)) {
+      yield JSON.parse(row.record_json) as CdrRecord;
+    }
+  }
+
+  /** Up to `limit` undelivered records of `sink` whose next attempt is due at `nowMs`, oldest first. */
+  dueDeliveries(sink: string, nowMs: number, limit: number): PendingDelivery[] {
+    const rows = this.db
+      .prepare(
+        `SELECT d.record_id AS recordId, d.attempts AS attempts, c.record_json AS json
+         FROM cdr_delivery d JOIN cdr c ON c.record_id = d.record_id
+         WHERE d.sink = ? AND d.delivered_ms IS NULL AND d.next_attempt_ms <= ?
+         ORDER BY d.next_attempt_ms, d.seq LIMIT ?`,
+      )
+      .all(sink, nowMs, limit) as { recordId: string; attempts: number; json: string }[];
+    return rows.map((r) => ({ recordId: r.recordId, attempts: r.attempts, record: JSON.parse(r.json) as CdrRecord }));
+  }
+
+  /** Earliest next-attempt time of an undelivered record of `sink`, or null when its spool is empty. */
+  nextDueMs(sink: string): number | null {
+    const row = this.db
+      .prepare("SELECT min(next_attempt_ms) AS t FROM cdr_delivery WHERE sink = ? AND delivered_ms IS NULL")
+      .get(sink) as { t: number | null };
+    return row.t;
+  }
+
+  /** Number of undelivered records of `sink`. */
+  pendingCount(sink: string): number {
+    return (
+      this.db.prepare("SELECT count(*) AS n FROM cdr_delivery WHERE sink = ? AND delivered_ms IS NULL").get(sink) as {
+        n: number;
+      }
+    ).n;
+  }
+
+  /** Marks records delivered to `sink` (one transaction). */
+  markDelivered(sink: string, recordIds: readonly string[], nowMs: number): void {
+    const stmt = this.db.prepare(
+      "UPDATE cdr_delivery SET delivered_ms = ?, attempts = attempts + 1, last_error = NULL WHERE sink = ? AND record_id = ?",
+    );
+    this.db.transaction(() => {
+      for (const id of recordIds) {
+        stmt.run(nowMs, sink, id);
+      }
+    })();
+  }
+
+  /** Records a failed attempt: bumps the attempt count, stores the error, and schedules the next attempt. */
+  markFailed(sink: string, recordIds: readonly string[], nextAttemptMs: number, error: string): void {
+    const stmt = this.db.prepare(
+      "UPDATE cdr_delivery SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ? WHERE sink = ? AND record_id = ?",
+    );
+    this.db.transaction(() => {
+      for (const id of recordIds) {
+        stmt.run(nextAttemptMs, error.slice(0, 500), sink, id);
+      }
+    })();
+  }
+
+  /** Makes every undelivered record of `sink` due now (after the sink came back up). */
+  resetBackoff(sink: string): void {
+    this.db.prepare("UPDATE cdr_delivery SET next_attempt_ms = 0 WHERE sink = ? AND delivered_ms IS NULL").run(sink);
+  }
+
+  /** Delivery state of one record for one sink (tests and diagnostics). */
+  deliveryState(
+    sink: string,
+    recordId: string,
+  ): { attempts: number; deliveredMs: number | null; lastError: string | null } | null {
+    const row = this.db
+      .prepare(
+        "SELECT attempts, delivered_ms AS deliveredMs, last_error AS lastError FROM cdr_delivery WHERE sink = ? AND record_id = ?",
+      )
+      .get(sink, recordId) as { attempts: number; deliveredMs: number | null; lastError: string | null } | undefined;
+    return row ?? null;
+  }
+
+  close(): void {
+    if (this.db.open) {
+      this.db.close();
+    }
+  }
+}
