@@ -44,3 +44,11 @@ export {
 } from "./OptionsKeepalive.js";
 export { buildRequest, generateCallId, type LocalEndpoint, type RequestInit } from "./requests.js";
 export { TypedEmitter, type EventMap } from "./TypedEmitter.js";
+export {
+  RegisterClient,
+  RegistrationState,
+  type RegisterClientEvents,
+  type RegisterClientOptions,
+  type Registered,
+  type RegistrationFailure,
+} from "./RegisterClient.js";
