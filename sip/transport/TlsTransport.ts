@@ -1,0 +1,278 @@
+/**
+ * SIP over TLS (RFC 3261 §18, §26.2; RFC 5922 for certificate identity; RFC 5630 `sips:` is a routing matter above
+ * this layer). Same behaviour as the TCP transport (Content-Length framing per connection with size limits, connection
+ * reuse in both directions, responses on the connection the request came in on, RFC 5626 CRLF pong), over `node:tls`
+ * with the certificate and key read from files named in config.
+ *
+ * Identity: outbound connections verify the peer's certificate against the system store or `caFile`, and its name
+ * against the host dialled (Node's `checkServerIdentity`: subjectAltName DNS or IP entries, RFC 5922 §7.1). Inbound
+ * connections may require a client certificate (`requestClientCert`, mutual TLS as carriers' SBCs use it).
+ * A framing error or a handshake that does not finish within `handshakeTimeoutMs` closes the connection; nothing a
+ * peer sends reaches an exception outside this file.
+ * @see https://www.rfc-editor.org/rfc/rfc3261#section-26.2
+ * @see https://www.rfc-editor.org/rfc/rfc5922#section-7
+ */
+
+import { readFile } from "node:fs/promises";
+import type net from "node:net";
+import tls from "node:tls";
+import { getLogger } from "../logger.js";
+import type { SipMessage } from "../message/SipMessage.js";
+import { SipStreamFramer, type SipStreamFramerOptions } from "../message/SipStreamFramer.js";
+import { handleInbound, type InboundHandlers } from "./inbound.js";
+import type { SipDestination, SipTransport } from "./SipTransport.js";
+
+/** Options of {@link TlsTransport.listen}. */
+export interface TlsTransportOptions extends InboundHandlers {
+  /** Local address to listen on (default `0.0.0.0`). */
+  readonly host?: string;
+  /** Local port (default 5061, RFC 3261 §19.1.2; 0 picks an ephemeral port). */
+  readonly port?: number;
+  /** PEM certificate chain file (leaf first). */
+  readonly certFile: string;
+  /** PEM private key file. */
+  readonly keyFile: string;
+  /** PEM CA bundle used to verify peers instead of the system store (private PKI, self-signed test certs). */
+  readonly caFile?: string;
+  /** Ask inbound peers for a certificate and refuse those without a valid one (mutual TLS). Default false. */
+  readonly requestClientCert?: boolean;
+  /** Verify outbound peers' certificates (default true; switch off only for lab setups). */
+  readonly rejectUnauthorized?: boolean;
+  /** Time allowed for a TLS handshake, in ms (default 10 000). */
+  readonly handshakeTimeoutMs?: number;
+  /** Close connections idle for this long, in ms (default 0 = never; CRLF keep-alives count as traffic). */
+  readonly idleTimeoutMs?: number;
+  /** Most simultaneous inbound connections (default 10 000). */
+  readonly maxConnections?: number;
+  /** Framing limits per connection. */
+  readonly limits?: Pick<SipStreamFramerOptions, "maxMessageSize" | "maxHeaderCount">;
+}
+
+/** Connection index key: remote address and port. */
+function key(host: string, port: number): string {
+  return `${host}|${port}`;
+}
+
+interface Credentials {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca: Buffer | undefined;
+}
+
+async function loadCredentials(options: TlsTransportOptions): Promise<Credentials> {
+  const [cert, keyPem, ca] = await Promise.all([
+    readFile(options.certFile),
+    readFile(options.keyFile),
+    options.caFile === undefined ? Promise.resolve(undefined) : readFile(options.caFile),
+  ]);
+  return { cert, key: keyPem, ca };
+}
+
+export class TlsTransport implements SipTransport {
+  readonly protocol = "TLS" as const;
+  readonly reliable = true;
+  readonly #server: tls.Server;
+  readonly #options: TlsTransportOptions;
+  #credentials: Credentials;
+  readonly #connections = new Map<string, tls.TLSSocket>();
+  readonly #connecting = new Map<string, Promise<tls.TLSSocket>>();
+  readonly #logger = getLogger("sip:transport:tls");
+  #closed = false;
+
+  private constructor(server: tls.Server, options: TlsTransportOptions, credentials: Credentials) {
+    this.#server = server;
+    this.#options = options;
+    this.#credentials = credentials;
+    server.on("secureConnection", (socket) => this.#adopt(socket));
+    // Handshake failures (bad client certificate, plain TCP garbage, timeouts) never reach the SIP layer.
+    server.on("tlsClientError", (error, socket) => {
+      this.#logger.info("TLS handshake failed", { error: error.message, peer: socket.remoteAddress });
+      socket.destroy();
+    });
+    server.on("error", (error: Error) => this.#logger.warn("TLS server error", { error: error.message }));
+  }
+
+  /**
+   * Reads the certificate files and starts listening.
+   * @throws the file read error (ENOENT…), a TLS context error for a bad PEM, or the listen error (EADDRINUSE).
+   */
+  static async listen(options: TlsTransportOptions): Promise<TlsTransport> {
+    const credentials = await loadCredentials(options);
+    const server = tls.createServer({
+      cert: credentials.cert,
+      key: credentials.key,
+      ...(credentials.ca ? { ca: credentials.ca } : {}),
+      requestCert: options.requestClientCert ?? false,
+      rejectUnauthorized: options.requestClientCert ?? false,
+      handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
+      minVersion: "TLSv1.2",
+    });
+    server.maxConnections = options.maxConnections ?? 10_000;
+    const transport = new TlsTransport(server, options, credentials);
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 5061, options.host ?? "0.0.0.0", () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    return transport;
+  }
+
+  /** The listening address. */
+  get address(): { host: string; port: number } {
+    const a = this.#server.address() as net.AddressInfo;
+    return { host: a.address, port: a.port };
+  }
+
+  /** Number of open connections. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /**
+   * Re-reads the certificate files (after a renewal) for new connections; open ones keep their session.
+   * @throws when a file cannot be read or the PEM is invalid; the old certificate then stays in use.
+   */
+  async reloadCertificates(): Promise<void> {
+    const credentials = await loadCredentials(this.#options);
+    this.#server.setSecureContext({
+      cert: credentials.cert,
+      key: credentials.key,
+      ...(credentials.ca ? { ca: credentials.ca } : {}),
+    });
+    this.#credentials = credentials;
+  }
+
+  /** Wires framing and parsing onto an established TLS connection and indexes it by remote address. */
+  #adopt(socket: tls.TLSSocket): void {
+    const host = socket.remoteAddress ?? "";
+    const port = socket.remotePort ?? 0;
+    const id = key(host, port);
+    this.#connections.set(id, socket);
+    const source = { host, port, transport: "TLS" as const };
+    const framer = new SipStreamFramer({
+      ...this.#options.limits,
+      // RFC 5626 §3.5.1: answer a double-CRLF ping with a single CRLF pong.
+      onKeepAlive: () => socket.write("\r\n"),
+    });
+    const idle = this.#options.idleTimeoutMs ?? 0;
+    if (idle > 0) {
+      socket.setTimeout(idle, () => {
+        this.#logger.debug("closing idle TLS connection", { peer: id });
+        socket.destroy();
+      });
+    }
+    socket.on("data", (chunk: Buffer) => {
+      const { frames, error } = framer.push(chunk);
+      for (const frame of frames) {
+        handleInbound(
+          frame,
+          "stream",
+          source,
+          this.#options,
+          (response) => socket.write(response.toBuffer()),
+          this.#logger,
+        );
+      }
+      if (error) {
+        this.#logger.info("closing TLS connection after framing error", { reason: error.reason, peer: id });
+        socket.destroy();
+      }
+    });
+    socket.on("error", (error: Error) =>
+      this.#logger.debug("TLS connection error", { peer: id, error: error.message }),
+    );
+    socket.on("close", () => {
+      if (this.#connections.get(id) === socket) {
+        this.#connections.delete(id);
+      }
+    });
+  }
+
+  /**
+   * An open connection to `destination`, reusing an existing one (RFC 3261 §18.1.1), sharing an in-flight handshake,
+   * or dialling and verifying a new one.
+   */
+  async #connection(destination: SipDestination): Promise<tls.TLSSocket> {
+    const id = key(destination.host, destination.port);
+    const existing = this.#connections.get(id);
+    if (existing && !existing.destroyed) {
+      return existing;
+    }
+    const pending = this.#connecting.get(id);
+    if (pending) {
+      return pending;
+    }
+    const { cert, key: keyPem, ca } = this.#credentials;
+    const isAddress = /^[\d.]+$/.test(destination.host) || destination.host.includes(":");
+    const connecting = new Promise<tls.TLSSocket>((resolve, reject) => {
+      const socket = tls.connect({
+        host: destination.host,
+        port: destination.port,
+        cert,
+        key: keyPem,
+        ...(ca ? { ca } : {}),
+        // SNI only carries host names (RFC 6066 §3); the identity check still covers IP SANs.
+        ...(isAddress ? {} : { servername: destination.host }),
+        rejectUnauthorized: this.#options.rejectUnauthorized ?? true,
+        minVersion: "TLSv1.2",
+      });
+      const timer = setTimeout(() => {
+        socket.destroy(new Error(`TLS handshake with ${id} timed out`));
+      }, this.#options.handshakeTimeoutMs ?? 10_000);
+      timer.unref();
+      socket.once("error", (error: Error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      socket.once("secureConnect", () => {
+        clearTimeout(timer);
+        socket.removeAllListeners("error");
+        this.#adopt(socket);
+        // Index by the address we dialled as well, which may differ in form from remoteAddress.
+        this.#connections.set(id, socket);
+        resolve(socket);
+      });
+    });
+    this.#connecting.set(id, connecting);
+    try {
+      return await connecting;
+    } finally {
+      this.#connecting.delete(id);
+    }
+  }
+
+  /**
+   * Sends over a (possibly new) verified connection; resolves once the bytes are handed to TLS.
+   * @throws when the connection cannot be established, the certificate is refused, or the write fails.
+   */
+  async send(message: SipMessage, destination: SipDestination): Promise<void> {
+    if (this.#closed) {
+      throw new Error("TLS transport closed");
+    }
+    const socket = await this.#connection(destination);
+    await new Promise<void>((resolve, reject) => {
+      socket.write(message.toBuffer(), (error) => {
+        if (error) {
+          reject(error);
+        } else {
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** Closes every connection and the listener; idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    for (const socket of this.#connections.values()) {
+      socket.destroy();
+    }
+    this.#connections.clear();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}

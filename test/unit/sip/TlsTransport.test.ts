@@ -1,0 +1,243 @@
+/**
+ * TLS transport (sip/transport/TlsTransport.ts) on 127.0.0.1 with a self-signed certificate generated at test time
+ * by openssl, ephemeral ports, and real node:tls peers.
+ */
+
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import tls from "node:tls";
+import t from "tap";
+import { createResponse, parseMessage, SipRequest, type InboundMessage } from "../../../sip/index.js";
+import { TlsTransport } from "../../../sip/transport/TlsTransport.js";
+import { INVITE, torture } from "./helpers.js";
+
+const dir = mkdtempSync(join(tmpdir(), "korus-tls-"));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A self-signed EC certificate for `san` (e.g. `IP:127.0.0.1`), written as PEM files. */
+function makeCert(name: string, san: string): { certFile: string; keyFile: string } {
+  const certFile = join(dir, `${name}.crt`);
+  const keyFile = join(dir, `${name}.key`);
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+      "-days",
+      "1",
+      "-subj",
+      `/CN=${name}`,
+      "-addext",
+      `subjectAltName=${san}`,
+    ],
+    { stdio: "ignore", timeout: 20_000 },
+  );
+  return { certFile, keyFile };
+}
+
+const server = makeCert("korus-test", "IP:127.0.0.1");
+const client = makeCert("carrier-test", "IP:127.0.0.1");
+const wrongName = makeCert("elsewhere", "DNS:sbc.elsewhere.example");
+
+async function until(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > deadline) {
+      throw new Error("condition not met within 10 s");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+t.test("request and response over one verified TLS connection, reused both ways", async (t) => {
+  const serverInbox: InboundMessage[] = [];
+  const clientInbox: InboundMessage[] = [];
+  const a = await TlsTransport.listen({
+    host: "127.0.0.1",
+    port: 0,
+    ...server,
+    caFile: client.certFile,
+    requestClientCert: true,
+    onMessage: (m) => serverInbox.push(m),
+  });
+  const b = await TlsTransport.listen({
+    host: "127.0.0.1",
+    port: 0,
+    ...client,
+    caFile: server.certFile,
+    onMessage: (m) => clientInbox.push(m),
+  });
+  t.teardown(() => Promise.all([a.close(), b.close()]));
+  t.equal(a.reliable, true);
+  t.equal(a.protocol, "TLS");
+
+  const dest = { host: "127.0.0.1", port: a.address.port, transport: "TLS" } as const;
+  await Promise.all([
+    b.send(parseMessage(INVITE), dest),
+    b.send(parseMessage(INVITE.replace("CSeq: 102", "CSeq: 103")), dest),
+  ]);
+  await until(() => serverInbox.length === 2);
+  t.same(
+    serverInbox.map((m) => m.message.cseq.seq),
+    [102, 103],
+  );
+  t.equal(b.connectionCount, 1, "concurrent sends share one handshake");
+  const first = serverInbox[0]!;
+  t.equal(first.source.transport, "TLS");
+  t.type(first.message, SipRequest);
+  t.equal(first.message.callId, "3c26700e6f4a5c2e@203.0.113.10");
+  t.equal((first.message as SipRequest).topVia.received, "127.0.0.1", "received stamped (RFC 3261 §18.2.1)");
+  await a.send(createResponse(first.message as SipRequest, 200, { toTag: "tls" }), first.source);
+  await until(() => clientInbox.length === 1);
+  t.equal(clientInbox[0]?.message.to.tag, "tls");
+  t.equal(a.connectionCount, 1, "the response used the existing connection");
+
+  // Certificate renewal: new connections get the new certificate; the open one is untouched.
+  await a.reloadCertificates();
+  t.equal(a.connectionCount, 1);
+});
+
+t.test("framing across records, CRLF pong, stateless 400, size limit and broken Content-Length close", async (t) => {
+  const inbox: InboundMessage[] = [];
+  const a = await TlsTransport.listen({
+    host: "127.0.0.1",
+    port: 0,
+    ...server,
+    limits: { maxMessageSize: 4096 },
+    onMessage: (m) => inbox.push(m),
+  });
+  t.teardown(() => a.close());
+  const connect = async (): Promise<{ socket: tls.TLSSocket; received: Buffer[]; closed: () => boolean }> => {
+    const socket = tls.connect({ host: "127.0.0.1", port: a.address.port, ca: await readCa() });
+    await new Promise((resolve, reject) => {
+      socket.once("secureConnect", resolve);
+      socket.once("error", reject);
+    });
+    const received: Buffer[] = [];
+    let closed = false;
+    socket.on("data", (d: Buffer) => received.push(d));
+    socket.on("close", () => (closed = true));
+    socket.on("error", () => undefined);
+    return { socket, received, closed: () => closed };
+  };
+
+  const c1 = await connect();
+  t.teardown(() => c1.socket.destroy());
+  const data = Buffer.from(INVITE);
+  c1.socket.write(data.subarray(0, 77));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  c1.socket.write(data.subarray(77));
+  c1.socket.write("\r\n\r\n");
+  await until(() => inbox.length === 1 && c1.received.length > 0);
+  t.equal(inbox[0]?.message.cseq.seq, 102);
+  t.equal(Buffer.concat(c1.received).toString(), "\r\n", "RFC 5626 pong");
+
+  // A request missing Call-ID gets a stateless 400 naming the fault, and the connection stays up.
+  c1.received.length = 0;
+  c1.socket.write(INVITE.replace(/Call-ID: [^\r]+\r\n/, ""));
+  await until(() => c1.received.length > 0);
+  t.match(Buffer.concat(c1.received).toString(), /^SIP\/2\.0 400 Bad Request \(Missing Call-ID\)\r\n/);
+  t.equal(c1.closed(), false);
+
+  c1.socket.write(torture("ncl.dat"));
+  await until(() => c1.closed());
+  t.pass("a negative Content-Length closes the stream");
+
+  const c2 = await connect();
+  t.teardown(() => c2.socket.destroy());
+  c2.socket.write(INVITE.replace(/Content-Length: \d+/, "Content-Length: 100000"));
+  await until(() => c2.closed());
+  t.equal(inbox.length, 1, "the oversized message was never delivered");
+});
+
+async function readCa(): Promise<Buffer> {
+  const { readFile } = await import("node:fs/promises");
+  return readFile(server.certFile);
+}
+
+t.test("untrusted or misnamed certificates are refused; handshake garbage does not hurt the server", async (t) => {
+  const inbox: InboundMessage[] = [];
+  const a = await TlsTransport.listen({ host: "127.0.0.1", port: 0, ...server, onMessage: (m) => inbox.push(m) });
+  const misnamed = await TlsTransport.listen({ host: "127.0.0.1", port: 0, ...wrongName, onMessage: () => undefined });
+  const noTrust = await TlsTransport.listen({ host: "127.0.0.1", port: 0, ...client, onMessage: () => undefined });
+  const trusting = await TlsTransport.listen({
+    host: "127.0.0.1",
+    port: 0,
+    ...client,
+    caFile: wrongName.certFile,
+    onMessage: () => undefined,
+  });
+  t.teardown(() => Promise.all([a.close(), misnamed.close(), noTrust.close(), trusting.close()]));
+
+  await t.rejects(
+    noTrust.send(parseMessage(INVITE), { host: "127.0.0.1", port: a.address.port, transport: "TLS" }),
+    { code: "DEPTH_ZERO_SELF_SIGNED_CERT" },
+    "self-signed certificate not in the trust store",
+  );
+  await t.rejects(
+    trusting.send(parseMessage(INVITE), { host: "127.0.0.1", port: misnamed.address.port, transport: "TLS" }),
+    { code: "ERR_TLS_CERT_ALTNAME_INVALID" },
+    "trusted certificate for another name (RFC 5922 §7.1)",
+  );
+  t.equal(noTrust.connectionCount, 0);
+
+  // Plain-text SIP to the TLS port: the handshake fails, the server logs and carries on.
+  const net = await import("node:net");
+  const raw = net.connect(a.address.port, "127.0.0.1");
+  raw.on("error", () => undefined);
+  await new Promise((resolve) => raw.once("connect", resolve));
+  raw.write(INVITE);
+  await new Promise((resolve) => raw.once("close", resolve));
+  t.equal(inbox.length, 0);
+
+  const ok = await TlsTransport.listen({
+    host: "127.0.0.1",
+    port: 0,
+    ...client,
+    caFile: server.certFile,
+    onMessage: () => undefined,
+  });
+  t.teardown(() => ok.close());
+  await ok.send(parseMessage(INVITE), { host: "127.0.0.1", port: a.address.port, transport: "TLS" });
+  await until(() => inbox.length === 1);
+  t.pass("the server still serves after the garbage");
+});
+
+t.test("configuration errors surface at listen time; closed transports refuse to send", async (t) => {
+  await t.rejects(
+    TlsTransport.listen({
+      host: "127.0.0.1",
+      port: 0,
+      certFile: join(dir, "missing.crt"),
+      keyFile: server.keyFile,
+      onMessage: () => undefined,
+    }),
+    { code: "ENOENT" },
+  );
+  const garbage = join(dir, "garbage.pem");
+  writeFileSync(garbage, "not a certificate");
+  await t.rejects(
+    TlsTransport.listen({
+      host: "127.0.0.1",
+      port: 0,
+      certFile: garbage,
+      keyFile: garbage,
+      onMessage: () => undefined,
+    }),
+  );
+  const a = await TlsTransport.listen({ host: "127.0.0.1", port: 0, ...server, onMessage: () => undefined });
+  await a.close();
+  await a.close();
+  await t.rejects(a.send(parseMessage(INVITE), { host: "127.0.0.1", port: 1, transport: "TLS" }), /closed/);
+});
