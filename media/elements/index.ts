@@ -5,9 +5,11 @@
  */
 import type { ElementClass } from "../core/MediaPipeline.js";
 import { PassThrough } from "./PassThrough.js";
+import { RtpEndpoint } from "./RtpEndpoint.js";
 import { WebRtcEndpoint } from "./WebRtcEndpoint.js";
 
 export const ELEMENT_CLASSES: Readonly<Record<string, ElementClass>> = {
   PassThrough,
+  RtpEndpoint,
   WebRtcEndpoint,
 };

@@ -101,6 +101,8 @@ export class RtpSocket {
   #armedAt = 0;
   #lastRtp = 0;
   #timedOut = false;
+  /** Sends handed to the kernel asynchronously and not yet completed (close waits for them, e.g. an RTCP BYE). */
+  #pending = 0;
 
   private constructor(port: number, rtp: dgram.Socket, rtcp: dgram.Socket, opts: RtpSocketOptions) {
     this.port = port;
@@ -291,7 +293,12 @@ export class RtpSocket {
     if (this.#closed || to === undefined) {
       return false;
     }
+    this.#pending++;
     sock.send(packet, to.port, to.address, (err) => {
+      this.#pending--;
+      if (this.#closed && this.#pending === 0) {
+        this.#closeSockets();
+      }
       if (err !== null) {
         this.stats.sendErrors++;
         this.#log.warn("rtp-send", "RTP send failed", { error: String(err) });
@@ -300,7 +307,10 @@ export class RtpSocket {
     return true;
   }
 
-  /** Closes both sockets and returns the port pair. Idempotent, never throws. */
+  /**
+   * Stops receiving, returns the port pair and closes both sockets (once sends in flight, such as a final RTCP
+   * BYE, have left). Idempotent, never throws.
+   */
   close(): void {
     if (this.#closed) {
       return;
@@ -310,6 +320,13 @@ export class RtpSocket {
       clearInterval(this.#timer);
       this.#timer = undefined;
     }
+    this.#opts.ports.release(this.port);
+    if (this.#pending === 0) {
+      this.#closeSockets();
+    }
+  }
+
+  #closeSockets(): void {
     for (const s of [this.#rtp, this.#rtcp]) {
       try {
         s.close();
@@ -317,6 +334,5 @@ export class RtpSocket {
         // Already closed.
       }
     }
-    this.#opts.ports.release(this.port);
   }
 }

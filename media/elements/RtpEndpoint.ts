@@ -1,0 +1,1123 @@
+/**
+ * RtpEndpoint (Kurento elements module, kurento-protocol.md §7.1 BaseRtpEndpoint/SdpEndpoint and §7.2): plain RTP
+ * or SDES-SRTP towards one peer (a SIP phone or trunk, ffmpeg, another media server), SFU style like
+ * WebRtcEndpoint: media from the peer goes to the sinks as MediaPackets; media from the source pads goes to the
+ * peer on the codec negotiated for it, with SSRC, sequence number and timestamp rewritten (StreamRewriter). No
+ * transcoding here: a packet whose codec the peer did not negotiate is dropped (counted, rate-limited log).
+ *
+ * Negotiation state (one validated transition function, which also owns the RTCP timer):
+ *
+ *     NEW ──processOffer──▶ NEGOTIATED ──processOffer (re-offer: hold, resume, new address)──▶ NEGOTIATED
+ *      └──generateOffer──▶ OFFERED ──processAnswer──▶ NEGOTIATED
+ *     any ──release──▶ RELEASED
+ *
+ * generateOffer outside NEW → SDP_END_POINT_ALREADY_NEGOTIATED; processOffer while OFFERED → the same;
+ * processAnswer in NEW → SDP_END_POINT_NOT_OFFER_GENERATED, in NEGOTIATED → SDP_END_POINT_ANSWER_ALREADY_PROCCESED.
+ *
+ * Transport: one {@link RtpSocket} per audio/video m-line (even port, RTCP on +1 or rtcp-mux), symmetric RTP with
+ * latching, RTCP SR/RR + SDES every ~5 s (RFC 3550 §6.2, randomised 0.5–1.5×) and a BYE on release.
+ * `crypto` (Kurento SDES{key | keyBase64, crypto}) turns the offer/answer into RTP/SAVP with one a=crypto line
+ * (RFC 4568); the peer's key unprotects what we receive, ours protects what we send; OnKeySoftLimit{mediaType} is
+ * raised when our key nears its limit.
+ *
+ * Events: MediaStateChanged (CONNECTED at the first valid RTP, DISCONNECTED after the media timeout, CONNECTED again
+ * when RTP resumes), ConnectionStateChanged (CONNECTED once negotiated with a usable remote address), OnKeySoftLimit,
+ * DtmfReceived{digit, durationMs} (korus module) for RFC 4733 digits from the peer, and MediaFlowIn/Out from the
+ * graph. Bad input from the network (malformed packets, unknown payload types, failed SRTP authentication, SSRC
+ * changes, sequence resets, timestamp jumps) is counted in {@link RtpEndpoint.diagnostics} and logged at a bounded
+ * rate; nothing from a socket can throw out of the receive path.
+ */
+import { randomBytes, randomInt } from "node:crypto";
+import os from "node:os";
+import {
+  SdpNegotiationError,
+  SdpParseError,
+  SessionDescription,
+  createAnswer,
+  createOffer,
+  parseInlineKey,
+  processAnswer,
+  sends,
+  receives,
+  type CodecCapability,
+  type Capabilities,
+  type Direction,
+  type NegotiatedMedia,
+} from "../../sdp/index.js";
+import type { JsonObject, JsonValue, MediaKind } from "../channel/protocol.js";
+import type { Connection, ElementContext } from "../core/MediaElement.js";
+import { MediaElement } from "../core/MediaElement.js";
+import type { Operation } from "../core/MediaObject.js";
+import type { MediaPacket, RtpMediaKind } from "../core/types.js";
+import { InvalidStateError, MediaOperationError } from "../errors.js";
+import { RateLimitedLog } from "../logger.js";
+import { RtpSocket } from "../net/RtpSocket.js";
+import {
+  RTCP_PSFB,
+  buildBye,
+  buildReceiverReport,
+  buildSdes,
+  buildSenderReport,
+  cnameChunk,
+  ntpFromMs,
+  parseRtcp,
+  type ReportBlock,
+} from "../rtp/Rtcp.js";
+import { RtpHeaderReader, buildRtp, rtpHeaderLength } from "../rtp/RtpPacket.js";
+import { RtpReceiverStats, RtpSenderStats } from "../rtp/RtpStats.js";
+import { StreamRewriter } from "../rtp/StreamRewriter.js";
+import { DtmfDetector } from "../rtp/dtmf.js";
+import { isKeyframe } from "../rtp/keyframe.js";
+import { SrtpSession } from "../srtp/SrtpSession.js";
+import { SrtpConfigError, decodeKeySalt, findSuite, parseLifetime, type SrtpSuite } from "../srtp/SrtpSuite.js";
+
+/** Negotiation states; see the module comment for the transitions. */
+export enum RtpNegotiation {
+  New = "NEW",
+  Offered = "OFFERED",
+  Negotiated = "NEGOTIATED",
+  Released = "RELEASED",
+}
+
+type ConnState = "CONNECTED" | "DISCONNECTED";
+
+/** No RTP for this long after negotiation → MediaStateChanged DISCONNECTED (ctor `mediaTimeoutMs` overrides). */
+export const DEFAULT_MEDIA_TIMEOUT_MS = 30_000;
+/** RTCP report interval (RFC 3550 §6.2 minimum 5 s), randomised 0.5–1.5×. */
+export const RTCP_INTERVAL_MS = 5_000;
+/** Remote SSRCs tracked per stream; older ones are forgotten (bounded memory against SSRC floods). */
+const MAX_REMOTE_SSRCS = 8;
+
+/** Codecs offered and accepted, in preference order (issue 4 §3): audio, then pass-through video. */
+const AUDIO_CAPABILITIES: readonly CodecCapability[] = [
+  { name: "opus", clockRate: 48000, channels: 2, parameters: "minptime=10;useinbandfec=1", preferredPayloadType: 111 },
+  { name: "PCMU", clockRate: 8000 },
+  { name: "PCMA", clockRate: 8000 },
+  { name: "G722", clockRate: 8000 },
+  { name: "AMR-WB", clockRate: 16000, parameters: "octet-align=1", preferredPayloadType: 97 },
+  { name: "AMR-WB", clockRate: 16000, preferredPayloadType: 98 },
+  { name: "AMR", clockRate: 8000, parameters: "octet-align=1", preferredPayloadType: 99 },
+  { name: "AMR", clockRate: 8000, preferredPayloadType: 100 },
+  { name: "telephone-event", clockRate: 8000, parameters: "0-15", preferredPayloadType: 101 },
+  { name: "telephone-event", clockRate: 48000, parameters: "0-15", preferredPayloadType: 110 },
+];
+const VIDEO_CAPABILITIES: readonly CodecCapability[] = [
+  { name: "VP8", clockRate: 90000, rtcpFeedback: ["nack", "nack pli", "ccm fir"], preferredPayloadType: 96 },
+  {
+    name: "H264",
+    clockRate: 90000,
+    parameters: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+    rtcpFeedback: ["nack", "nack pli", "ccm fir"],
+    preferredPayloadType: 102,
+  },
+];
+
+/** BaseRtpEndpoint properties Korus stores and reports but does not enforce (as WebRtcEndpoint). */
+const RTP_PROPERTY_DEFAULTS: Record<string, JsonValue> = {
+  minVideoRecvBandwidth: 0,
+  minVideoSendBandwidth: 100,
+  maxVideoSendBandwidth: 500,
+  maxAudioRecvBandwidth: 0,
+  maxVideoRecvBandwidth: 0,
+  mtu: 1200,
+  rembParams: {
+    __module__: "kurento",
+    __type__: "RembParams",
+    packetsRecvIntervalTop: 100,
+    exponentialFactor: 0.04,
+    linealFactorMin: 50000,
+    linealFactorGrade: 30,
+    decrementFactor: 0.5,
+    thresholdFactor: 0.8,
+    upLosses: 12,
+    rembOnConnect: 300000,
+  },
+};
+
+/** A codec of a negotiated stream, keyed for the hot path. */
+interface StreamCodec {
+  /** Lower-case name, as in MediaPacket.codec. */
+  readonly codec: string;
+  readonly clockRate: number;
+  readonly recvPt: number;
+  readonly sendPt: number;
+}
+
+/** Counters of bad input and anomalies, per endpoint (tests and logs read them). */
+export interface RtpDiagnostics {
+  malformedRtp: number;
+  malformedRtcp: number;
+  unknownPayloadType: number;
+  srtpFailures: number;
+  ssrcChanges: number;
+  seqResets: number;
+  timestampJumps: number;
+  /** Packets from the pipeline not sent because the peer did not negotiate their codec. */
+  droppedNoCodec: number;
+  dtmfDigits: number;
+}
+
+/** One audio or video m-line: its socket, codecs, SRTP sessions and stats. */
+class RtpStream {
+  readonly kind: RtpMediaKind;
+  readonly index: number;
+  readonly socket: RtpSocket;
+  readonly localSsrc = randomInt(1, 0xffff_ffff);
+  byRecvPt = new Map<number, StreamCodec>();
+  bySendKey = new Map<string, StreamCodec>();
+  direction: Direction = "inactive";
+  srtpIn: SrtpSession | undefined;
+  srtpOut: SrtpSession | undefined;
+  readonly receivers = new Map<number, RtpReceiverStats>();
+  currentRemoteSsrc: number | undefined;
+  sender: RtpSenderStats | undefined;
+  readonly rewriter = new StreamRewriter();
+  readonly dtmf = new DtmfDetector();
+  /** E2E latency EWMA (ms) from a source element's edge to our socket. */
+  e2eMs: number | undefined;
+
+  constructor(kind: RtpMediaKind, index: number, socket: RtpSocket) {
+    this.kind = kind;
+    this.index = index;
+    this.socket = socket;
+  }
+}
+
+export class RtpEndpoint extends MediaElement {
+  readonly #useIpv6: boolean;
+  readonly #suite: SrtpSuite | undefined;
+  readonly #localKey: Buffer | undefined;
+  readonly #mediaTimeoutMs: number;
+  readonly #rtcpIntervalMs: number;
+  readonly #keyLifetime: number | undefined;
+  readonly #log: RateLimitedLog;
+  readonly #rtpProps = new Map<string, JsonValue>();
+  readonly #address: string;
+  readonly #bindAddress: string;
+  readonly #cname = `korus-${randomBytes(6).toString("hex")}`;
+  readonly #sessionId = String(Date.now());
+  #sessionVersion = 0;
+  #state: RtpNegotiation = RtpNegotiation.New;
+  #busy = false;
+  #localSdp: string | undefined;
+  #remoteSdp: string | undefined;
+  /** Our offer while OFFERED, to read the answer against. */
+  #offer: SessionDescription | undefined;
+  readonly #streams = new Map<number, RtpStream>();
+  #rtcpTimer: NodeJS.Timeout | undefined;
+  #mediaState: ConnState = "DISCONNECTED";
+  #connectionState: ConnState = "DISCONNECTED";
+  readonly #reader = new RtpHeaderReader();
+  readonly diagnostics: RtpDiagnostics = {
+    malformedRtp: 0,
+    malformedRtcp: 0,
+    unknownPayloadType: 0,
+    srtpFailures: 0,
+    ssrcChanges: 0,
+    seqResets: 0,
+    timestampJumps: 0,
+    droppedNoCodec: 0,
+    dtmfDigits: 0,
+  };
+
+  /**
+   * @param ctor Kurento ctor params: `crypto` (SDES), `useIpv6`; plus Korus's `mediaTimeoutMs` (0 disables),
+   *   `rtcpIntervalMs` (default 5000) and `keyLifetime` (packets our SRTP key may protect; default 2^48).
+   * @throws MediaOperationError MEDIA_OBJECT_ILLEGAL_PARAM_ERROR for an unusable SDES (unknown suite, bad key).
+   */
+  constructor(ctx: ElementContext, ctor: JsonObject) {
+    super(ctx);
+    this.#useIpv6 = ctor["useIpv6"] === true;
+    this.#log = new RateLimitedLog(ctx.logger);
+    const timeout = ctor["mediaTimeoutMs"];
+    this.#mediaTimeoutMs =
+      typeof timeout === "number" && Number.isFinite(timeout) && timeout >= 0 ? timeout : DEFAULT_MEDIA_TIMEOUT_MS;
+    this.#rtcpIntervalMs = positive(ctor["rtcpIntervalMs"]) ?? RTCP_INTERVAL_MS;
+    this.#keyLifetime = positive(ctor["keyLifetime"]);
+    [this.#suite, this.#localKey] = parseSdes(ctor["crypto"]);
+    [this.#address, this.#bindAddress] = localAddresses(ctx, this.#useIpv6);
+  }
+
+  /** Whether this endpoint speaks SDES-SRTP. */
+  get secure(): boolean {
+    return this.#suite !== undefined;
+  }
+
+  get state(): RtpNegotiation {
+    return this.#state;
+  }
+
+  // ---------------------------------------------------------------------------------------------- state machine
+
+  /**
+   * The only place the negotiation state changes. Validates the transition and owns the RTCP timer: it runs in
+   * NEGOTIATED and stops on release.
+   * @throws InvalidStateError for a transition the diagram does not have (a bug, not a client error).
+   */
+  #transition(to: RtpNegotiation): void {
+    const from = this.#state;
+    const allowed: Record<RtpNegotiation, readonly RtpNegotiation[]> = {
+      [RtpNegotiation.New]: [RtpNegotiation.Offered, RtpNegotiation.Negotiated, RtpNegotiation.Released],
+      [RtpNegotiation.Offered]: [RtpNegotiation.Negotiated, RtpNegotiation.Released],
+      [RtpNegotiation.Negotiated]: [RtpNegotiation.Negotiated, RtpNegotiation.Released],
+      [RtpNegotiation.Released]: [],
+    };
+    if (!allowed[from].includes(to)) {
+      throw new InvalidStateError(`RtpEndpoint ${this.id}: no transition ${from} → ${to}`);
+    }
+    this.#state = to;
+    if (to === RtpNegotiation.Negotiated && this.#rtcpTimer === undefined) {
+      this.#scheduleRtcp();
+    }
+    if (to === RtpNegotiation.Released && this.#rtcpTimer !== undefined) {
+      clearTimeout(this.#rtcpTimer);
+      this.#rtcpTimer = undefined;
+    }
+  }
+
+  #scheduleRtcp(): void {
+    const delay = this.#rtcpIntervalMs * (0.5 + Math.random());
+    this.#rtcpTimer = setTimeout(() => {
+      this.#rtcpTimer = undefined;
+      if (this.#state === RtpNegotiation.Negotiated) {
+        this.#sendReports();
+        this.#scheduleRtcp();
+      }
+    }, delay);
+    this.#rtcpTimer.unref();
+  }
+
+  // ---------------------------------------------------------------------------------------------- signalling
+
+  #capabilities(): Capabilities {
+    return { audio: AUDIO_CAPABILITIES, video: VIDEO_CAPABILITIES };
+  }
+
+  #sdes(): Record<string, string> | undefined {
+    return this.#suite === undefined || this.#localKey === undefined
+      ? undefined
+      : { [this.#suite.name]: this.#localKey.toString("base64") };
+  }
+
+  /** Opens (or reuses, on a re-offer) the socket of m-line `index`. */
+  async #socketFor(index: number, kind: RtpMediaKind): Promise<RtpStream> {
+    const existing = this.#streams.get(index);
+    if (existing?.kind === kind) {
+      return existing;
+    }
+    existing?.socket.close();
+    const stream: { s?: RtpStream } = {};
+    const socket = await RtpSocket.open({
+      ports: this.ctx.ports,
+      bindAddress: this.#bindAddress,
+      ipv6: this.#useIpv6,
+      logger: this.ctx.logger,
+      mediaTimeoutMs: this.#mediaTimeoutMs,
+      onRtp: (data) => (stream.s === undefined ? false : this.#onRtp(stream.s, data)),
+      onRtcp: (data) => (stream.s === undefined ? false : this.#onRtcp(stream.s, data)),
+      onTimeout: () => this.#onMediaTimeout(kind),
+      onResume: () => this.#setMediaState("CONNECTED"),
+    });
+    if (this.released) {
+      socket.close();
+      throw new InvalidStateError(`Object '${this.id}' is released`);
+    }
+    stream.s = new RtpStream(kind, index, socket);
+    this.#streams.set(index, stream.s);
+    return stream.s;
+  }
+
+  /**
+   * SdpEndpoint.processOffer: answers the peer's offer (RFC 3264) from our codec list, opens one port pair per
+   * audio/video m-line and starts sending to the offered address. A second offer once NEGOTIATED is a re-offer
+   * (hold, resume, a new address or codec set) and reuses the ports.
+   * @throws MediaOperationError SDP_PARSE_ERROR, SDP_END_POINT_ALREADY_NEGOTIATED (while OFFERED or busy), or
+   *   SDP_END_POINT_PROCESS_OFFER_ERROR (no common codec, SRTP mismatch, no free port).
+   */
+  async #processOffer(offerArg: unknown): Promise<string> {
+    if (this.#state === RtpNegotiation.Offered || this.#busy) {
+      throw new MediaOperationError("SDP_END_POINT_ALREADY_NEGOTIATED", "Endpoint already negotiated");
+    }
+    const offer = parseSdpArg(offerArg, "offer");
+    this.#busy = true;
+    const opened: RtpStream[] = [];
+    try {
+      if (this.#suite !== undefined && !offer.media.some((m) => m.proto === "RTP/SAVP" || m.proto === "RTP/SAVPF")) {
+        throw new MediaOperationError(
+          "SDP_END_POINT_PROCESS_OFFER_ERROR",
+          "this RtpEndpoint was created with SDES crypto but the offer has no RTP/SAVP stream",
+        );
+      }
+      const ports = new Map<number, number>();
+      for (const [index, m] of offer.media.entries()) {
+        if (!m.isRejected && (m.kind === "audio" || m.kind === "video")) {
+          const had = this.#streams.has(index);
+          const s = await this.#socketFor(index, m.kind === "audio" ? "AUDIO" : "VIDEO");
+          if (!had) {
+            opened.push(s);
+          }
+          ports.set(index, s.socket.port);
+        }
+      }
+      const answer = createAnswer(offer, this.#capabilities(), {
+        address: this.#address,
+        port: (index) => ports.get(index) ?? 9,
+        sessionId: this.#sessionId,
+        sessionVersion: String(this.#sessionVersion++),
+        sessionName: "Kurento Media Server",
+        rtcpMux: true,
+        bundle: false,
+        ...(this.#sdes() === undefined ? {} : { sdes: this.#sdes() }),
+        sources: {},
+      });
+      this.#apply(answer.media, true);
+      this.#remoteSdp = offer.toString();
+      this.#localSdp = answer.sdp.toString();
+      this.#transition(RtpNegotiation.Negotiated);
+      return this.#localSdp;
+    } catch (err) {
+      for (const s of opened) {
+        this.#closeStream(s);
+      }
+      throw asOperationError(err, "SDP_END_POINT_PROCESS_OFFER_ERROR");
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /**
+   * SdpEndpoint.generateOffer: RTP/AVP (RTP/SAVP with crypto) with one audio and one video m-line;
+   * OfferOptions{offerToReceiveAudio, offerToReceiveVideo} (default true) leave a kind out when false.
+   * @throws MediaOperationError SDP_END_POINT_ALREADY_NEGOTIATED or SDP_END_POINT_GENERATE_OFFER_ERROR.
+   */
+  async #generateOffer(options: unknown): Promise<string> {
+    if (this.#state !== RtpNegotiation.New || this.#busy) {
+      throw new MediaOperationError("SDP_END_POINT_ALREADY_NEGOTIATED", "Endpoint already negotiated");
+    }
+    const o = isObject(options) ? options : {};
+    const media = (["audio", "video"] as const).filter(
+      (k) => o[k === "audio" ? "offerToReceiveAudio" : "offerToReceiveVideo"] !== false,
+    );
+    this.#busy = true;
+    try {
+      if (media.length === 0) {
+        throw new MediaOperationError("SDP_END_POINT_GENERATE_OFFER_ERROR", "the offer would have no media");
+      }
+      const ports: number[] = [];
+      for (const [index, kind] of media.entries()) {
+        ports.push((await this.#socketFor(index, kind === "audio" ? "AUDIO" : "VIDEO")).socket.port);
+      }
+      const sdes = this.#sdes();
+      const offer = createOffer(this.#capabilities(), {
+        address: this.#address,
+        port: (index) => ports[index] ?? 9,
+        sessionId: this.#sessionId,
+        sessionVersion: String(this.#sessionVersion++),
+        sessionName: "Kurento Media Server",
+        media,
+        rtcpMux: false,
+        bundle: false,
+        ...(sdes === undefined ? {} : { sdes }),
+      });
+      this.#offer = offer;
+      this.#localSdp = offer.toString();
+      this.#transition(RtpNegotiation.Offered);
+      return this.#localSdp;
+    } catch (err) {
+      for (const s of [...this.#streams.values()]) {
+        this.#closeStream(s);
+      }
+      throw asOperationError(err, "SDP_END_POINT_GENERATE_OFFER_ERROR");
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /**
+   * SdpEndpoint.processAnswer: reads the peer's answer to our offer; media starts at once.
+   * @returns our local SDP, as KMS does.
+   * @throws MediaOperationError SDP_END_POINT_NOT_OFFER_GENERATED, SDP_END_POINT_ANSWER_ALREADY_PROCCESED,
+   *   SDP_PARSE_ERROR or SDP_END_POINT_PROCESS_ANSWER_ERROR.
+   */
+  #processAnswer(answerArg: unknown): string {
+    if (this.#state === RtpNegotiation.New) {
+      throw new MediaOperationError("SDP_END_POINT_NOT_OFFER_GENERATED", "processAnswer called before generateOffer");
+    }
+    if (this.#state !== RtpNegotiation.Offered || this.#busy) {
+      throw new MediaOperationError("SDP_END_POINT_ANSWER_ALREADY_PROCCESED", "Answer already processed");
+    }
+    const answer = parseSdpArg(answerArg, "answer");
+    const offer = this.#offer;
+    if (offer === undefined) {
+      throw new MediaOperationError("SDP_END_POINT_NOT_OFFER_GENERATED", "no offer to match the answer with");
+    }
+    try {
+      const media = processAnswer(offer, answer).map((m) => {
+        // processAnswer reads no SDES: take the answer's crypto line for our offered suite (RFC 4568 §7.1.3).
+        const crypto = answer.media[m.index]?.crypto.find((c) => c.suite === this.#suite?.name);
+        return crypto === undefined || this.#suite === undefined || this.#localKey === undefined
+          ? m
+          : {
+              ...m,
+              crypto: {
+                remote: crypto,
+                local: {
+                  tag: crypto.tag,
+                  suite: crypto.suite,
+                  keyParams: [`inline:${this.#localKey.toString("base64")}`],
+                  sessionParams: [],
+                },
+              },
+            };
+      });
+      this.#apply(media, false);
+      this.#remoteSdp = answer.toString();
+      this.#offer = undefined;
+      this.#transition(RtpNegotiation.Negotiated);
+      return this.#localSdp ?? "";
+    } catch (err) {
+      throw asOperationError(err, "SDP_END_POINT_PROCESS_ANSWER_ERROR");
+    }
+  }
+
+  /**
+   * Applies negotiated streams to the sockets: codecs both ways, direction, remote address (hold addresses send
+   * nothing), rtcp-mux and SRTP sessions. Streams that were rejected close their socket.
+   * @throws MediaOperationError when SRTP is required but a stream has no usable crypto.
+   */
+  #apply(media: readonly NegotiatedMedia[], answering: boolean): void {
+    for (const m of media) {
+      const stream = this.#streams.get(m.index);
+      if (stream === undefined) {
+        continue;
+      }
+      if (!m.accepted || m.codecs.length === 0) {
+        this.#closeStream(stream);
+        continue;
+      }
+      if (this.#suite !== undefined) {
+        const remote = m.crypto?.remote;
+        const key = remote === undefined ? undefined : parseInlineKey(remote.keyParams[0] ?? "");
+        if (remote === undefined || key === undefined || this.#localKey === undefined) {
+          throw new MediaOperationError(
+            answering ? "SDP_END_POINT_PROCESS_OFFER_ERROR" : "SDP_END_POINT_PROCESS_ANSWER_ERROR",
+            `m-line ${m.index}: SDES-SRTP required but the peer sent no usable a=crypto for ${this.#suite.name}`,
+          );
+        }
+        if (key.mki !== undefined) {
+          throw new MediaOperationError(
+            answering ? "SDP_END_POINT_PROCESS_OFFER_ERROR" : "SDP_END_POINT_PROCESS_ANSWER_ERROR",
+            `m-line ${m.index}: SRTP MKI is not supported`,
+          );
+        }
+        const suite = this.#suite;
+        const kind = stream.kind;
+        stream.srtpIn = new SrtpSession(suite, decodeKeySalt(suite, key.key), {
+          lifetime: parseLifetime(key.lifetime),
+        });
+        stream.srtpOut = new SrtpSession(suite, this.#localKey, {
+          ...(this.#keyLifetime === undefined ? {} : { lifetime: this.#keyLifetime }),
+          onSoftLimit: () => this.ctx.emit("OnKeySoftLimit", { mediaType: kind }),
+        });
+      }
+      const byRecv = new Map<number, StreamCodec>();
+      const bySend = new Map<string, StreamCodec>();
+      for (const c of m.codecs) {
+        const sc: StreamCodec = {
+          codec: c.name.toLowerCase(),
+          clockRate: c.clockRate,
+          recvPt: c.payloadType,
+          sendPt: c.sendPayloadType,
+        };
+        byRecv.set(sc.recvPt, sc);
+        const key = `${sc.codec}/${sc.clockRate}`;
+        if (!bySend.has(key)) {
+          bySend.set(key, sc);
+        }
+      }
+      stream.byRecvPt = byRecv;
+      stream.bySendKey = bySend;
+      stream.direction = m.direction;
+      const addr = m.remote.address;
+      stream.socket.setRemote(
+        addr === undefined ? undefined : { address: addr, port: m.remote.port },
+        addr === undefined ? undefined : { address: addr, port: m.remote.rtcpPort },
+        m.rtcpMux,
+      );
+      if (addr !== undefined && stream.socket.rtpTarget !== undefined) {
+        this.#setConnState("CONNECTED");
+      }
+    }
+  }
+
+  #closeStream(s: RtpStream): void {
+    s.socket.close();
+    if (this.#streams.get(s.index) === s) {
+      this.#streams.delete(s.index);
+    }
+  }
+
+  #streamOf(kind: RtpMediaKind): RtpStream | undefined {
+    for (const s of this.#streams.values()) {
+      if (s.kind === kind) {
+        return s;
+      }
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------------------------------------- media in
+
+  /** One datagram of RTP from the peer (the socket already checked the source address). Never throws. */
+  #onRtp(s: RtpStream, data: Buffer): boolean {
+    if (this.#state !== RtpNegotiation.Negotiated) {
+      return false;
+    }
+    let plain: Buffer = data;
+    if (s.srtpIn !== undefined) {
+      const hdr = rtpHeaderLength(data);
+      if (hdr < 0) {
+        return this.#malformed(data.length, "short header");
+      }
+      const r = s.srtpIn.unprotectRtp(data, hdr);
+      if (typeof r === "string") {
+        this.diagnostics.srtpFailures++;
+        this.#log.warn(`srtp-${r}`, `dropping an SRTP packet: ${r}`, { elementId: this.id, kind: s.kind });
+        return false;
+      }
+      plain = r;
+    }
+    const rd = this.#reader;
+    const status = rd.read(plain);
+    if (status !== "ok") {
+      return this.#malformed(plain.length, status);
+    }
+    const codec = s.byRecvPt.get(rd.payloadType);
+    if (codec === undefined) {
+      this.diagnostics.unknownPayloadType++;
+      this.#log.warn(`pt-${rd.payloadType}`, `dropping RTP with payload type ${rd.payloadType}: not negotiated`, {
+        elementId: this.id,
+        kind: s.kind,
+      });
+      return true; // from the real peer, just not usable: it still counts for latching
+    }
+    if (!receives(s.direction)) {
+      return true;
+    }
+    const now = performance.now();
+    const ssrc = rd.ssrc;
+    let st = s.receivers.get(ssrc);
+    if (st === undefined) {
+      if (s.currentRemoteSsrc !== undefined) {
+        this.diagnostics.ssrcChanges++;
+        this.#log.warn("ssrc-change", "the peer changed SSRC mid-stream", {
+          elementId: this.id,
+          from: s.currentRemoteSsrc,
+          to: ssrc,
+        });
+      }
+      if (s.receivers.size >= MAX_REMOTE_SSRCS) {
+        const oldest = s.receivers.keys().next();
+        if (oldest.done !== true) {
+          s.receivers.delete(oldest.value);
+        }
+      }
+      st = new RtpReceiverStats(ssrc, codec.clockRate);
+      s.receivers.set(ssrc, st);
+    }
+    s.currentRemoteSsrc = ssrc;
+    st.clockRate = codec.clockRate;
+    const resets = st.seqResets;
+    const jumps = st.timestampJumps;
+    const verdict = st.update(rd.sequenceNumber, rd.timestamp, rd.payloadLength, now);
+    if (st.seqResets !== resets) {
+      this.diagnostics.seqResets++;
+      this.#log.warn("seq-reset", "RTP sequence number jumped; stream re-synchronised", { elementId: this.id });
+    }
+    if (st.timestampJumps !== jumps) {
+      this.diagnostics.timestampJumps++;
+      this.#log.warn("ts-jump", "RTP timestamp jumped", { elementId: this.id, ssrc });
+    }
+    if (verdict === "jump-pending") {
+      return true; // held back until the next packet confirms the new numbering (RFC 3550 A.1)
+    }
+    this.#setMediaState("CONNECTED");
+    const payload = plain.subarray(rd.payloadOffset, rd.payloadOffset + rd.payloadLength);
+    if (codec.codec === "telephone-event") {
+      this.#onDtmf(s, rd.timestamp, payload, codec.clockRate);
+    }
+    const packet: MediaPacket = {
+      kind: s.kind,
+      codec: codec.codec,
+      clockRate: codec.clockRate,
+      payloadType: rd.payloadType,
+      ssrc,
+      sequenceNumber: rd.sequenceNumber,
+      timestamp: rd.timestamp,
+      marker: rd.marker,
+      payload,
+      keyframe: s.kind === "VIDEO" && isKeyframe(codec.codec, payload),
+      arrivalMs: now,
+    };
+    this.sendToSinks(packet);
+    return true;
+  }
+
+  #malformed(bytes: number, why: string): false {
+    this.diagnostics.malformedRtp++;
+    this.#log.warn("rtp-malformed", `dropping a malformed RTP datagram (${why})`, { elementId: this.id, bytes });
+    return false;
+  }
+
+  #onDtmf(s: RtpStream, timestamp: number, payload: Uint8Array, clockRate: number): void {
+    if (payload.length < 4) {
+      this.#log.warn("dtmf-short", "short telephone-event payload", { elementId: this.id });
+      return;
+    }
+    for (const d of s.dtmf.push(timestamp, payload, clockRate)) {
+      this.diagnostics.dtmfDigits++;
+      this.ctx.emit("DtmfReceived", { digit: d.digit, durationMs: d.durationMs });
+    }
+  }
+
+  /** A (compound) RTCP datagram from the peer: SR/RR feed the stats, PLI/FIR ask upstream for a keyframe. */
+  #onRtcp(s: RtpStream, data: Buffer): boolean {
+    if (this.#state !== RtpNegotiation.Negotiated) {
+      return false;
+    }
+    let plain: Buffer = data;
+    if (s.srtpIn !== undefined) {
+      const r = s.srtpIn.unprotectRtcp(data);
+      if (typeof r === "string") {
+        this.diagnostics.srtpFailures++;
+        this.#log.warn(`srtcp-${r}`, `dropping an SRTCP packet: ${r}`, { elementId: this.id });
+        return false;
+      }
+      plain = r;
+    }
+    let packets;
+    try {
+      packets = parseRtcp(plain);
+    } catch (err) {
+      this.diagnostics.malformedRtcp++;
+      this.#log.warn("rtcp-malformed", "dropping a malformed RTCP datagram", {
+        elementId: this.id,
+        error: String(err),
+      });
+      return false;
+    }
+    const now = performance.now();
+    const wall = Date.now();
+    for (const p of packets) {
+      if (p.type === "sr" || p.type === "rr") {
+        if (p.type === "sr") {
+          s.receivers.get(p.ssrc)?.onSenderReport(p.ntpSeconds, p.ntpFraction, now);
+        }
+        for (const b of p.reports) {
+          if (b.ssrc === s.localSsrc) {
+            s.sender?.onReportBlock(b, wall);
+          }
+        }
+      } else if (p.type === "other" && p.packetType === RTCP_PSFB && (p.count === 1 || p.count === 4)) {
+        if (s.kind === "VIDEO") {
+          this.requestKeyframeUpstream();
+        }
+      }
+    }
+    return true;
+  }
+
+  #onMediaTimeout(kind: RtpMediaKind): void {
+    this.#log.warn("media-timeout", `no ${kind} RTP for ${this.#mediaTimeoutMs} ms`, { elementId: this.id });
+    this.#setMediaState("DISCONNECTED");
+  }
+
+  #setMediaState(state: ConnState): void {
+    if (state !== this.#mediaState) {
+      const oldState = this.#mediaState;
+      this.#mediaState = state;
+      this.ctx.emit("MediaStateChanged", { oldState, newState: state });
+    }
+  }
+
+  #setConnState(state: ConnState): void {
+    if (state !== this.#connectionState) {
+      const oldState = this.#connectionState;
+      this.#connectionState = state;
+      this.ctx.emit("ConnectionStateChanged", { oldState, newState: state });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- media out
+
+  /** A packet from a source pad → our peer, on the negotiated payload type, with continuous numbering. */
+  protected override onMedia(packet: MediaPacket, conn: Connection): void {
+    if (this.#state !== RtpNegotiation.Negotiated) {
+      return;
+    }
+    const s = this.#streamOf(packet.kind);
+    if (s === undefined || !sends(s.direction)) {
+      return;
+    }
+    const codec = s.bySendKey.get(`${packet.codec}/${packet.clockRate}`);
+    if (codec === undefined) {
+      this.diagnostics.droppedNoCodec++;
+      this.#log.warn(
+        `codec-${packet.codec}`,
+        `dropping ${packet.kind} ${packet.codec}/${packet.clockRate}: not negotiated with the peer (no transcoding)`,
+        { elementId: this.id, negotiated: [...s.bySendKey.keys()].join(",") },
+      );
+      return;
+    }
+    const now = performance.now();
+    s.rewriter.rewrite(conn.source, packet.ssrc, packet.sequenceNumber, packet.timestamp, packet.clockRate, now);
+    let out: Buffer = buildRtp(
+      codec.sendPt,
+      packet.marker,
+      s.rewriter.seq,
+      s.rewriter.timestamp,
+      s.localSsrc,
+      packet.payload,
+    );
+    if (s.srtpOut !== undefined) {
+      const r = s.srtpOut.protectRtp(out, 12);
+      if (typeof r === "string") {
+        this.#log.warn("srtp-expired", "SRTP key exhausted: not sending", { elementId: this.id });
+        return;
+      }
+      out = r;
+    }
+    if (s.socket.sendRtp(out)) {
+      s.sender ??= new RtpSenderStats(s.localSsrc, packet.clockRate);
+      s.sender.clockRate = packet.clockRate;
+      s.sender.sent(s.rewriter.timestamp, packet.payload.byteLength, now);
+      const lat = now - packet.arrivalMs;
+      s.e2eMs = s.e2eMs === undefined ? lat : s.e2eMs + (lat - s.e2eMs) / 16;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- RTCP out
+
+  /** Per stream: SR (if we sent since negotiation) or RR, with a block per remote SSRC, + SDES CNAME. */
+  #sendReports(bye = false): void {
+    const now = performance.now();
+    for (const s of this.#streams.values()) {
+      try {
+        const blocks: ReportBlock[] = [...s.receivers.values()].map((r) => r.reportBlock(now));
+        const parts: Buffer[] = [];
+        if (s.sender !== undefined && s.sender.packets > 0) {
+          const [sec, frac] = ntpFromMs(Date.now());
+          parts.push(
+            buildSenderReport({
+              ssrc: s.localSsrc,
+              ntpSeconds: sec,
+              ntpFraction: frac,
+              rtpTimestamp: s.sender.rtpTimestampAt(now),
+              packetCount: s.sender.packets,
+              octetCount: s.sender.octets,
+              reports: blocks,
+            }),
+          );
+        } else {
+          parts.push(buildReceiverReport({ ssrc: s.localSsrc, reports: blocks }));
+        }
+        parts.push(buildSdes([cnameChunk(s.localSsrc, this.#cname)]));
+        if (bye) {
+          parts.push(buildBye([s.localSsrc]));
+        }
+        let pkt: Buffer = Buffer.concat(parts);
+        if (s.srtpOut !== undefined) {
+          const r = s.srtpOut.protectRtcp(pkt);
+          if (typeof r === "string") {
+            continue;
+          }
+          pkt = r;
+        }
+        s.socket.sendRtcp(pkt);
+      } catch (err) {
+        this.#log.warn("rtcp-send", "building RTCP failed", { elementId: this.id, error: String(err) });
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- keyframes
+
+  /** A sink of ours needs a keyframe: ask our peer with a PLI (RFC 4585 §6.3.1) on the video stream. */
+  override handleKeyframeRequest(): void {
+    this.#sendPli();
+  }
+
+  protected override onKeyframeNeededFromPeer(): void {
+    this.#sendPli();
+  }
+
+  #sendPli(): void {
+    const s = this.#streamOf("VIDEO");
+    if (s?.currentRemoteSsrc === undefined || this.#state !== RtpNegotiation.Negotiated) {
+      return;
+    }
+    const pli = Buffer.alloc(12);
+    pli[0] = 0x81;
+    pli[1] = RTCP_PSFB;
+    pli.writeUInt16BE(2, 2);
+    pli.writeUInt32BE(s.localSsrc, 4);
+    pli.writeUInt32BE(s.currentRemoteSsrc, 8);
+    const rr = buildReceiverReport({ ssrc: s.localSsrc, reports: [] });
+    let pkt: Buffer = Buffer.concat([rr, pli]);
+    if (s.srtpOut !== undefined) {
+      const r = s.srtpOut.protectRtcp(pkt);
+      if (typeof r === "string") {
+        return;
+      }
+      pkt = r;
+    }
+    s.socket.sendRtcp(pkt);
+  }
+
+  // ---------------------------------------------------------------------------------------------- stats
+
+  /**
+   * getStats in Kurento's shape (kurento-protocol.md §8), like WebRtcEndpoint: an inboundrtp record per remote
+   * SSRC (RFC 3550 loss and jitter from our own counters), an outboundrtp record per stream we send on (counts,
+   * the peer's RR loss, RTT from LSR/DLSR), and the EndpointStats record.
+   */
+  protected override stats(kind: MediaKind | undefined): Record<string, JsonObject> {
+    const now = Date.now();
+    const records: Record<string, JsonObject> = {};
+    const common = (ssrc: number, type: string, cls: string): JsonObject => ({
+      __module__: "kurento",
+      __type__: cls,
+      id: String(ssrc),
+      type,
+      timestampMillis: now,
+      ssrc: String(ssrc),
+      associateStatsId: "",
+      isRemote: false,
+      mediaTrackId: "",
+      transportId: "",
+      codecId: "",
+      firCount: 0,
+      pliCount: 0,
+      nackCount: 0,
+      sliCount: 0,
+      remb: 0,
+    });
+    const e2e: JsonObject[] = [];
+    for (const s of this.#streams.values()) {
+      if (kind !== undefined && kind !== s.kind) {
+        continue;
+      }
+      for (const r of s.receivers.values()) {
+        records[String(r.ssrc)] = {
+          ...common(r.ssrc, "inboundrtp", "RTCInboundRTPStreamStats"),
+          packetsReceived: r.packets,
+          bytesReceived: r.bytes,
+          jitter: r.jitterSeconds,
+          packetsLost: r.cumulativeLost,
+          fractionLost: r.fractionLost,
+        };
+      }
+      const tx = s.sender;
+      if (tx !== undefined) {
+        records[String(tx.ssrc)] = {
+          ...common(tx.ssrc, "outboundrtp", "RTCOutboundRTPStreamStats"),
+          packetsSent: tx.packets,
+          bytesSent: tx.octets,
+          targetBitrate: 0,
+          roundTripTime: tx.roundTripTime,
+          packetsLost: tx.remoteCumulativeLost,
+          fractionLost: tx.remoteFractionLost,
+        };
+      }
+      if (s.e2eMs !== undefined) {
+        e2e.push({
+          __module__: "kurento",
+          __type__: "MediaLatencyStat",
+          name: "default",
+          type: s.kind,
+          avg: s.e2eMs * 1e6,
+        });
+      }
+    }
+    records[this.id] = {
+      __module__: "kurento",
+      __type__: "EndpointStats",
+      id: this.id,
+      type: "endpoint",
+      timestampMillis: now,
+      inputLatency: [],
+      E2ELatency: e2e,
+    };
+    return records;
+  }
+
+  // ---------------------------------------------------------------------------------------------- operations
+
+  protected override operations(): Record<string, Operation> {
+    const ops: Record<string, Operation> = {
+      ...super.operations(),
+      processOffer: (a) => this.#processOffer(a["offer"]),
+      generateOffer: (a) => this.#generateOffer(a["options"]),
+      processAnswer: (a) => this.#processAnswer(a["answer"]),
+      getLocalSessionDescriptor: () => {
+        if (this.#localSdp === undefined) {
+          throw new MediaOperationError("SDP_END_POINT_NO_LOCAL_SDP_ERROR", "No local SDP negotiated yet");
+        }
+        return this.#localSdp;
+      },
+      getRemoteSessionDescriptor: () => {
+        if (this.#remoteSdp === undefined) {
+          throw new MediaOperationError("SDP_END_POINT_NO_REMOTE_SDP_ERROR", "No remote SDP negotiated yet");
+        }
+        return this.#remoteSdp;
+      },
+      getMediaState: () => this.#mediaState,
+      getConnectionState: () => this.#connectionState,
+      requestKeyframe: () => {
+        this.#sendPli();
+        return null;
+      },
+    };
+    for (const [name, def] of Object.entries(RTP_PROPERTY_DEFAULTS)) {
+      const cap = name.charAt(0).toUpperCase() + name.slice(1);
+      ops[`get${cap}`] = () => this.#rtpProps.get(name) ?? def;
+      ops[`set${cap}`] = (a) => {
+        this.#rtpProps.set(name, a[name] ?? def);
+        return null;
+      };
+    }
+    return ops;
+  }
+
+  // ---------------------------------------------------------------------------------------------- release
+
+  /** Sends RTCP BYE, closes the sockets and returns the ports. Idempotent; never throws. */
+  protected override releaseResources(): void {
+    if (this.#state === RtpNegotiation.Negotiated) {
+      this.#sendReports(true);
+    }
+    if (this.#state !== RtpNegotiation.Released) {
+      this.#transition(RtpNegotiation.Released);
+    }
+    for (const s of [...this.#streams.values()]) {
+      this.#closeStream(s);
+    }
+    this.#offer = undefined;
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ helpers
+
+function positive(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isFinite(v) && v > 0 ? v : undefined;
+}
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Kurento's SDES ctor value → (suite, our key+salt). An empty SDES (the default) means plain RTP. `key` is the
+ * raw key‖salt as a string (30 or 46 bytes), `keyBase64` its base64; neither → a random key.
+ * @throws MediaOperationError MEDIA_OBJECT_ILLEGAL_PARAM_ERROR for an unknown suite or a key of the wrong length.
+ */
+function parseSdes(v: unknown): [SrtpSuite | undefined, Buffer | undefined] {
+  if (!isObject(v) || v["crypto"] === undefined || v["crypto"] === null) {
+    if (isObject(v) && (typeof v["key"] === "string" || typeof v["keyBase64"] === "string")) {
+      throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", "SDES key given without a crypto suite");
+    }
+    return [undefined, undefined];
+  }
+  const name = v["crypto"];
+  const suite = typeof name === "string" ? findSuite(name) : undefined;
+  if (suite === undefined) {
+    throw new MediaOperationError(
+      "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR",
+      `unsupported SDES crypto suite ${JSON.stringify(name)}`,
+    );
+  }
+  const want = suite.keyLength + suite.saltLength;
+  let key: Buffer;
+  if (typeof v["keyBase64"] === "string" && v["keyBase64"] !== "") {
+    try {
+      key = decodeKeySalt(suite, v["keyBase64"]);
+    } catch (err) {
+      throw new MediaOperationError(
+        "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR",
+        err instanceof SrtpConfigError ? err.message : String(err),
+      );
+    }
+  } else if (typeof v["key"] === "string" && v["key"] !== "") {
+    key = Buffer.from(v["key"], "latin1");
+    if (key.length !== want) {
+      throw new MediaOperationError(
+        "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR",
+        `SDES key for ${suite.kurentoName} must be ${want} bytes, got ${key.length}`,
+      );
+    }
+  } else {
+    key = randomBytes(want);
+  }
+  return [suite, key];
+}
+
+/**
+ * The address we announce in SDP and the one we bind: the configured external IPv4, else the first configured
+ * interface, else the first non-internal interface address of the family (loopback as the last resort). With
+ * configured interfaces we bind that address; otherwise the wildcard.
+ */
+function localAddresses(ctx: ElementContext, ipv6: boolean): [string, string] {
+  const w = ctx.settings.webrtc;
+  const configured = w.interfaces.find((a) => a.includes(":") === ipv6);
+  const wildcard = ipv6 ? "::" : "0.0.0.0";
+  if (configured !== undefined) {
+    return [!ipv6 && w.externalIPv4 !== "" ? w.externalIPv4 : configured, configured];
+  }
+  if (!ipv6 && w.externalIPv4 !== "") {
+    return [w.externalIPv4, wildcard];
+  }
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const i of list ?? []) {
+      if (!i.internal && i.family === (ipv6 ? "IPv6" : "IPv4") && !i.address.startsWith("fe80")) {
+        return [i.address, wildcard];
+      }
+    }
+  }
+  return [ipv6 ? "::1" : "127.0.0.1", wildcard];
+}
+
+/** @throws MediaOperationError SDP_PARSE_ERROR for a non-string or unparsable SDP. */
+function parseSdpArg(v: unknown, what: string): SessionDescription {
+  if (typeof v !== "string" || v.trim() === "") {
+    throw new MediaOperationError("SDP_PARSE_ERROR", `${what} must be a non-empty SDP string`);
+  }
+  try {
+    return SessionDescription.parse(v);
+  } catch (err) {
+    throw new MediaOperationError(
+      "SDP_PARSE_ERROR",
+      `invalid SDP ${what}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+}
+
+/** Keeps our named errors; turns SDP negotiation failures into the operation's Kurento error. */
+function asOperationError(
+  err: unknown,
+  type:
+    "SDP_END_POINT_PROCESS_OFFER_ERROR" | "SDP_END_POINT_GENERATE_OFFER_ERROR" | "SDP_END_POINT_PROCESS_ANSWER_ERROR",
+): Error {
+  if (err instanceof MediaOperationError || err instanceof InvalidStateError) {
+    return err;
+  }
+  if (err instanceof SdpParseError) {
+    return new MediaOperationError("SDP_PARSE_ERROR", err.message);
+  }
+  if (err instanceof SdpNegotiationError || err instanceof SrtpConfigError) {
+    return new MediaOperationError(type, err.message);
+  }
+  if (err instanceof Error && err.name === "UnsupportedError") {
+    return new MediaOperationError("NOT_ENOUGH_RESOURCES", err.message);
+  }
+  return new MediaOperationError(type, `SDP negotiation failed: ${err instanceof Error ? err.message : String(err)}`);
+}
