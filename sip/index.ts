@@ -105,3 +105,43 @@ export {
 export { type InboundHandlers } from "./transport/inbound.js";
 export { TcpTransport, type TcpTransportOptions } from "./transport/TcpTransport.js";
 export { UdpTransport, type UdpTransportOptions } from "./transport/UdpTransport.js";
+
+// UA core and gateway API (RFC 3261 §8, §13–§15, RFC 3262, RFC 3311, RFC 4028).
+export {
+  ACCEPTED_TYPES,
+  ALLOWED_METHODS,
+  captureIdentity,
+  formatQ850Reason,
+  isHoldOffer,
+  parseChargingVector,
+  parseReasons,
+  parseSessionExpires,
+  q850Cause,
+  statusToQ850,
+  SUPPORTED_OPTIONS,
+  type CallIdentity,
+  type ChargingVector,
+  type ReasonValue,
+  type SessionExpires,
+} from "./ua/headers.js";
+export {
+  InviteSession,
+  SessionStateError,
+  type EndOptions,
+  type HangupSide,
+  type InviteSessionEvents,
+  type ProgressOptions,
+  type SessionTimerConfig,
+  type TerminationInfo,
+} from "./ua/InviteSession.js";
+export type { MediaHandler, OfferRequest } from "./ua/MediaHandler.js";
+export { OfferAnswerState, SessionState } from "./ua/SessionState.js";
+export { TypedEmitter } from "./ua/TypedEmitter.js";
+export {
+  UserAgent,
+  UserAgentError,
+  type CallOptions,
+  type IncomingCall,
+  type UserAgentEvents,
+  type UserAgentOptions,
+} from "./ua/UserAgent.js";

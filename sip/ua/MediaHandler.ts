@@ -1,0 +1,34 @@
+/**
+ * The media seam of the UA core (issue 3 §7), in the manner of SIP.js's SessionDescriptionHandler: an
+ * {@link InviteSession} reaches media only through this interface, which `src/` implements over the media workers.
+ * `sip/` never imports `media/` or `src/`; SDP travels as text, the form the SIP body carries it in.
+ *
+ * Every method may be asynchronous (media lives in worker threads). The session calls them in offer/answer order
+ * (RFC 3264): `getOffer` → (peer) → `setAnswer`, or `processOffer` → (peer); never two negotiations at once.
+ * @see https://www.rfc-editor.org/rfc/rfc3264
+ */
+
+/** Options of {@link MediaHandler.getOffer}. */
+export interface OfferRequest {
+  /** Put the session on hold: streams `sendonly` (or `inactive` when the peer already holds us). */
+  readonly hold?: boolean;
+  /**
+   * A session refresh (RFC 4028) or a re-offer that must not change the session: return the current description
+   * with the same `o=` version (RFC 3264 §8: "the version number MUST NOT change" when nothing changed).
+   */
+  readonly refresh?: boolean;
+}
+
+export interface MediaHandler {
+  /** Our offer (initial INVITE, re-INVITE, UPDATE, or the offer in a 2xx to an offerless INVITE). */
+  getOffer(request: OfferRequest): Promise<string> | string;
+  /** The peer's answer to our last offer. */
+  setAnswer(sdp: string): Promise<void> | void;
+  /**
+   * The peer's offer; returns our answer. Throwing (e.g. an `SdpNegotiationError`) makes the session answer 488 Not
+   * Acceptable Here to that offer.
+   */
+  processOffer(sdp: string): Promise<string> | string;
+  /** The session ended: release ports and streams. Called exactly once. */
+  close(): void;
+}
