@@ -167,6 +167,8 @@ class RtpStream {
   bySendKey = new Map<string, StreamCodec>();
   direction: Direction = "inactive";
   srtpIn: SrtpSession | undefined;
+  /** The remote key parameter srtpIn was made from. */
+  srtpInKey: string | undefined;
   srtpOut: SrtpSession | undefined;
   readonly receivers = new Map<number, RtpReceiverStats>();
   currentRemoteSsrc: number | undefined;
@@ -512,10 +514,15 @@ export class RtpEndpoint extends MediaElement {
         }
         const suite = this.#suite;
         const kind = stream.kind;
-        stream.srtpIn = new SrtpSession(suite, decodeKeySalt(suite, key.key), {
-          lifetime: parseLifetime(key.lifetime),
-        });
-        stream.srtpOut = new SrtpSession(suite, this.#localKey, {
+        // A re-offer that keeps the keys keeps the sessions: their rollover counters and replay windows must
+        // survive (a long call has wrapped its sequence numbers; starting over at ROC 0 would fail every packet).
+        if (stream.srtpIn === undefined || stream.srtpInKey !== remote.keyParams[0]) {
+          stream.srtpIn = new SrtpSession(suite, decodeKeySalt(suite, key.key), {
+            lifetime: parseLifetime(key.lifetime),
+          });
+          stream.srtpInKey = remote.keyParams[0];
+        }
+        stream.srtpOut ??= new SrtpSession(suite, this.#localKey, {
           ...(this.#keyLifetime === undefined ? {} : { lifetime: this.#keyLifetime }),
           onSoftLimit: () => this.ctx.emit("OnKeySoftLimit", { mediaType: kind }),
         });

@@ -374,3 +374,39 @@ t.test("errors, parameters and ports", async (t) => {
   t.equal(h.ports.inUse, 0, "release returns every pair");
   t.equal(await failure(invoke(ep, "getStats")), "InvalidStateError");
 });
+
+t.test("SDES-SRTP: a re-offer with the same keys keeps the rollover counter across a sequence wrap", async (t) => {
+  const suite = findSuite("AES_CM_128_HMAC_SHA1_32");
+  if (suite === undefined) {
+    throw new Error("suite");
+  }
+  const { h, ep, phone } = await setup(t, { crypto: { crypto: "AES_128_CM_HMAC_SHA1_32" } });
+  const phoneKey = randomBytes(30);
+  const offer = phone.offer({
+    proto: "RTP/SAVP",
+    extra: [`a=crypto:7 AES_CM_128_HMAC_SHA1_32 inline:${phoneKey.toString("base64")}|2^31`],
+  });
+  const answer = (await invoke(ep, "processOffer", { offer })) as string;
+  const epKey = /a=crypto:7 AES_CM_128_HMAC_SHA1_32 inline:(\S+)/.exec(answer)?.[1];
+  t.ok(epKey !== undefined, "answer keeps the offer's tag 7, with a generated key");
+  phone.aimAt(answer);
+  phone.srtpOut = new SrtpSession(suite, phoneKey);
+  phone.srtpIn = new SrtpSession(suite, Buffer.from(epKey ?? "", "base64"));
+  h.pipeline.connect(ep, ep, "AUDIO", "default", "default");
+  const send = async (from: number, n: number): Promise<void> => {
+    for (let i = from; i < from + n; i++) {
+      phone.send(8, (65500 + i) % 65536, 160 * i, 0x99, payloadOf(i));
+      await sleep(1);
+    }
+  };
+  await send(0, 60); // wraps after 36 packets
+  await until(() => phone.received.length >= 60);
+  t.equal(phone.received.length, 60, "60 packets across the wrap decrypted both ways");
+  t.equal(await invoke(ep, "processOffer", { offer }), answer.replace(/o=(\S+) (\S+) 0 /, "o=$1 $2 1 "));
+  await send(60, 20);
+  await until(() => phone.received.length >= 80);
+  t.equal(phone.received.length, 80, "still decrypting after the re-offer (ROC 1 kept)");
+  t.same(phone.srtpErrors, []);
+  t.equal(ep.diagnostics.srtpFailures, 0);
+  t.equal(phone.received[79]?.payload.toString(), payloadOf(79).toString());
+});
