@@ -209,6 +209,7 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
   #rseq: number;
   #reliable: Reliable1xx | undefined;
   #prackWaiters: (() => void)[] = [];
+  #ops: Promise<void> = Promise.resolve();
   #pending2xx: Pending2xx | undefined;
   #byeAfterAck: EndOptions | undefined;
   // UAC side.
@@ -512,8 +513,22 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
    * (RFC 3261 §13.3.1.1). Reliable when asked and supported, or when the caller requires 100rel (RFC 3262 §3).
    * @throws {SessionStateError} unless the call is Incoming or Early.
    */
-  async progress(options: ProgressOptions = {}): Promise<void> {
+  progress(options: ProgressOptions = {}): Promise<void> {
     this.#require(S.Incoming, S.Early);
+    return this.#serial(() => this.#progress(options));
+  }
+
+  /** Runs UAS operations one after the other, so an answer() never overtakes a progress() still preparing SDP. */
+  #serial(work: () => Promise<void>): Promise<void> {
+    const run = this.#ops.then(work, work);
+    this.#ops = run.catch(() => undefined);
+    return run;
+  }
+
+  async #progress(options: ProgressOptions): Promise<void> {
+    if (this.#state !== S.Incoming && this.#state !== S.Early) {
+      return;
+    }
     const tx = this.#serverTx;
     if (tx === undefined) {
       throw new SessionStateError("progress() is for incoming calls");
@@ -595,8 +610,15 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
    * retransmitted from T1, doubling to T2, until the ACK arrives; after 64·T1 the call is ended with BYE.
    * @throws {SessionStateError} unless the call is Incoming or Early.
    */
-  async answer(headers: readonly (readonly [string, string])[] = []): Promise<void> {
+  answer(headers: readonly (readonly [string, string])[] = []): Promise<void> {
     this.#require(S.Incoming, S.Early);
+    return this.#serial(() => this.#answerNow(headers));
+  }
+
+  async #answerNow(headers: readonly (readonly [string, string])[]): Promise<void> {
+    if (this.#state !== S.Incoming && this.#state !== S.Early) {
+      return;
+    }
     const tx = this.#serverTx;
     if (tx === undefined) {
       throw new SessionStateError("answer() is for incoming calls");

@@ -97,6 +97,8 @@ export class MemoryNetwork {
   readonly log: Wire[] = [];
   /** Return true to lose a message (counted in the log as `dropped`). */
   drop: (wire: Wire) => boolean = () => false;
+  /** Rewrites a message's text on the wire (to emulate peers with other capabilities). */
+  rewrite: (wire: Wire, text: string) => string = (_w, text) => text;
   dropped = 0;
 
   constructor(clock: StepClock) {
@@ -111,7 +113,7 @@ export class MemoryNetwork {
       protocol: "UDP",
       reliable: false,
       send: (message: SipMessage, destination: SipDestination): Promise<void> => {
-        const bytes = message.toBuffer();
+        let bytes = message.toBuffer();
         const to = `${destination.host}:${destination.port}`;
         const wire: Wire = { at: this.clock.now(), from: self, to, what: describe(message), message };
         this.log.push(wire);
@@ -119,6 +121,7 @@ export class MemoryNetwork {
           this.dropped += 1;
           return Promise.resolve();
         }
+        bytes = Buffer.from(this.rewrite(wire, bytes.toString("latin1")), "latin1");
         this.clock.setTimeout(() => {
           const target = this.#endpoints.get(to);
           if (target === undefined) {
