@@ -107,7 +107,9 @@ t.test("UPDATE with an offer in a confirmed dialog; a refused re-offer gets 488 
   const failed: number[] = [];
   out.on("renegotiationFailed", (s) => failed.push(s));
   const m = mediaB[0];
-  if (m) m.refuse = true;
+  if (m) {
+    m.refuse = true;
+  }
   await out.reinvite();
   await clock.run(20);
   t.same(failed, [488]);
