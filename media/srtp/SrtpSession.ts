@@ -14,7 +14,7 @@
  * `a=crypto` key parameter. When fewer than {@link SOFT_LIMIT_MARGIN} uses remain the soft-limit callback fires
  * once (Kurento's OnKeySoftLimit, like libsrtp's `srtp_event_key_soft_limit`); at the hard limit protect refuses.
  */
-import { createCipheriv, createHmac, timingSafeEqual } from "node:crypto";
+import { createCipheriv, createHmac, timingSafeEqual, type Cipher } from "node:crypto";
 import { ReplayWindow } from "./ReplayWindow.js";
 import { SrtpConfigError, type SrtpSuite } from "./SrtpSuite.js";
 
@@ -77,6 +77,43 @@ interface Keys {
   readonly salt: Buffer;
 }
 
+/**
+ * AES-CM with one reusable AES-ECB cipher per session key: the counter blocks (IV with the block number in its
+ * low 16 bits, RFC 3711 §4.1.1) are encrypted in one call and XORed onto the data. Creating a CTR cipher per packet
+ * costs about twice as much (performance.md §3.4).
+ */
+class AesCm {
+  readonly #ecb: Cipher;
+  #blocks = Buffer.alloc(16 * 128);
+
+  constructor(key: Buffer) {
+    this.#ecb = createCipheriv(key.length === 32 ? "aes-256-ecb" : "aes-128-ecb", key, null);
+    this.#ecb.setAutoPadding(false);
+  }
+
+  /** XORs the keystream that starts at `iv` (whose low 16 bits are 0) onto `data`, into `out` at `offset`. */
+  apply(iv: Buffer, data: Uint8Array, out: Buffer, offset: number): void {
+    const n = Math.ceil(data.length / 16);
+    if (n === 0) {
+      return;
+    }
+    if (n * 16 > this.#blocks.length) {
+      this.#blocks = Buffer.alloc(n * 16);
+    }
+    const blocks = this.#blocks;
+    for (let b = 0; b < n; b++) {
+      const o = b * 16;
+      iv.copy(blocks, o, 0, 14);
+      blocks[o + 14] = (b >>> 8) & 0xff;
+      blocks[o + 15] = b & 0xff;
+    }
+    const ks = this.#ecb.update(blocks.subarray(0, n * 16));
+    for (let i = 0; i < data.length; i++) {
+      out[offset + i] = (data[i] ?? 0) ^ (ks[i] ?? 0);
+    }
+  }
+}
+
 /** Per-SSRC state: the rollover counter and highest sequence (s_l) of §3.3.1, and the replay window. */
 interface StreamState {
   roc: number;
@@ -97,9 +134,12 @@ export class SrtpSession {
   readonly suite: SrtpSuite;
   readonly #rtp: Keys;
   readonly #rtcp: Keys;
+  readonly #rtpCm: AesCm;
+  readonly #rtcpCm: AesCm;
   readonly #streams = new Map<number, StreamState>();
   readonly #rtcpStreams = new Map<number, ReplayWindow>();
   readonly #iv = Buffer.alloc(16);
+  readonly #roc = Buffer.alloc(4);
   readonly #lifetime: number;
   readonly #softAt: number;
   readonly #onSoftLimit: (() => void) | undefined;
@@ -124,6 +164,8 @@ export class SrtpSession {
     });
     this.#rtp = derive(LABEL_RTP_ENCRYPTION, LABEL_RTP_AUTH, LABEL_RTP_SALT);
     this.#rtcp = derive(LABEL_RTCP_ENCRYPTION, LABEL_RTCP_AUTH, LABEL_RTCP_SALT);
+    this.#rtpCm = new AesCm(this.#rtp.encryption);
+    this.#rtcpCm = new AesCm(this.#rtcp.encryption);
     this.#lifetime = Math.min(options.lifetime ?? SRTP_MAX_PACKETS, SRTP_MAX_PACKETS);
     this.#softAt = Math.max(0, this.#lifetime - Math.min(SOFT_LIMIT_MARGIN, Math.floor(this.#lifetime / 2)));
     this.#onSoftLimit = options.onSoftLimit;
@@ -168,9 +210,8 @@ export class SrtpSession {
   #tag(key: Buffer, data: Uint8Array, roc: number | undefined, length: number): Buffer {
     const h = createHmac("sha1", key).update(data);
     if (roc !== undefined) {
-      const r = Buffer.allocUnsafe(4);
-      r.writeUInt32BE(roc >>> 0, 0);
-      h.update(r);
+      this.#roc.writeUInt32BE(roc >>> 0, 0);
+      h.update(this.#roc);
     }
     return h.digest().subarray(0, length);
   }
@@ -199,12 +240,12 @@ export class SrtpSession {
     const tagLen = this.suite.rtpTagLength;
     const out = Buffer.allocUnsafe(packet.length + tagLen);
     out.set(packet.subarray(0, headerLength), 0);
-    const enc = aesCtr(
-      this.#rtp.encryption,
+    this.#rtpCm.apply(
       packetIv(this.#iv, this.#rtp.salt, ssrc, index),
       packet.subarray(headerLength),
+      out,
+      headerLength,
     );
-    enc.copy(out, headerLength);
     const tag = this.#tag(this.#rtp.auth, out.subarray(0, packet.length), s.roc, tagLen);
     tag.copy(out, packet.length);
     return out;
@@ -262,11 +303,12 @@ export class SrtpSession {
     }
     const out = Buffer.allocUnsafe(authLen);
     out.set(packet.subarray(0, headerLength), 0);
-    aesCtr(
-      this.#rtp.encryption,
+    this.#rtpCm.apply(
       packetIv(this.#iv, this.#rtp.salt, ssrc, index),
       packet.subarray(headerLength, authLen),
-    ).copy(out, headerLength);
+      out,
+      headerLength,
+    );
     return out;
   }
 
@@ -289,7 +331,7 @@ export class SrtpSession {
     const tagLen = this.suite.rtcpTagLength;
     const out = Buffer.allocUnsafe(packet.length + 4 + tagLen);
     out.set(packet.subarray(0, 8), 0);
-    aesCtr(this.#rtcp.encryption, packetIv(this.#iv, this.#rtcp.salt, ssrc, index), packet.subarray(8)).copy(out, 8);
+    this.#rtcpCm.apply(packetIv(this.#iv, this.#rtcp.salt, ssrc, index), packet.subarray(8), out, 8);
     out.writeUInt32BE((0x8000_0000 | index) >>> 0, packet.length);
     this.#tag(this.#rtcp.auth, out.subarray(0, packet.length + 4), undefined, tagLen).copy(out, packet.length + 4);
     return out;
@@ -335,10 +377,7 @@ export class SrtpSession {
     }
     const out = Buffer.allocUnsafe(bodyEnd);
     out.set(packet.subarray(0, 8), 0);
-    aesCtr(this.#rtcp.encryption, packetIv(this.#iv, this.#rtcp.salt, ssrc, index), packet.subarray(8, bodyEnd)).copy(
-      out,
-      8,
-    );
+    this.#rtcpCm.apply(packetIv(this.#iv, this.#rtcp.salt, ssrc, index), packet.subarray(8, bodyEnd), out, 8);
     return out;
   }
 }
