@@ -221,6 +221,7 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
   readonly #lastRSeq = new Map<string, number>();
   #digest: DigestClient | undefined;
   #retries = 0;
+  #authRetries = 0;
   // Both sides.
   #clientReoffer: ClientTransaction | undefined;
   #serverReoffer: ServerTransaction | undefined;
@@ -1003,15 +1004,16 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
     if (
       (status === 401 || status === 407) &&
       credentials !== undefined &&
-      this.#retries < 3 &&
-      this.#cancel === undefined
+      this.#cancel === undefined &&
+      this.#authRetryAllowed(r)
     ) {
-      // RFC 3261 §22.2: resend with credentials; the DigestClient refuses a second challenge of an answered nonce.
+      // RFC 3261 §22.2: resend with credentials. One retry per call, plus one more when the server says the nonce
+      // was only stale (RFC 2617 §3.2.1); the DigestClient also refuses a re-challenge of an answered nonce.
       this.#digest ??= new DigestClient(credentials);
       const retry = this.#retryInvite();
       try {
         this.#digest.authorize(retry, r);
-        this.#retries += 1;
+        this.#authRetries += 1;
         this.#invite = retry;
         this.#sendInvite();
         return;
@@ -1024,6 +1026,22 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
     const ending = cancelled ? "CANCEL" : "rejected";
     const cause = cancelled ? (this.#cancel?.cause ?? 16) : (q850Cause(r) ?? statusToQ850(status));
     this.#end(this.#info(status, ending, by, cause, r.reason));
+  }
+
+  /** A first challenge may be answered; later ones only when they say the nonce was stale. */
+  #authRetryAllowed(r: SipResponse): boolean {
+    if (this.#authRetries === 0) {
+      return true;
+    }
+    if (this.#authRetries >= 2) {
+      return false;
+    }
+    try {
+      const header = r.status === 407 ? "Proxy-Authenticate" : "WWW-Authenticate";
+      return r.authHeaders(header).some((h) => h.stale);
+    } catch {
+      return false;
+    }
   }
 
   #sendCancel(): void {
