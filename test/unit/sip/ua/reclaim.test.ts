@@ -4,6 +4,7 @@
  */
 
 import t from "tap";
+import { SessionState } from "../../../../sip/index.js";
 import { pair, TestMedia } from "./harness.js";
 
 const ZERO = { sessions: 0, dialogs: 0, serverTransactions: 0, clientTransactions: 0, pending: 0 };
@@ -19,7 +20,7 @@ t.test("200 calls of mixed endings leave nothing behind", async (t) => {
     }
     void session.progress({ earlyMedia: kind === 1, reliable: kind === 1 });
     p.clock.setTimeout(() => {
-      if (session.state !== "Terminated") {
+      if (session.state !== SessionState.Terminated) {
         void session.answer();
       }
     }, 100);
