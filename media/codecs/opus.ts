@@ -29,7 +29,14 @@ export interface OpusEncoderOptions {
   packetLossPercent?: number;
   /** Frame duration in ms: 2.5, 5, 10, 20, 40 or 60 (default 20). */
   frameMs?: number;
+  /**
+   * Signal hint (default "auto"). "voice" keeps libopus in SILK/hybrid modes, which suits telephony audio: with
+   * "auto" at complexity ≥ 7 its analysis may classify harmonic test tones as music and switch to CELT.
+   */
+  signal?: "auto" | "voice" | "music";
 }
+
+const SIGNAL = { auto: -1000, voice: 3001, music: 3002 } as const;
 
 export interface OpusDecoderOptions {
   sampleRate?: OpusSampleRate;
@@ -84,6 +91,7 @@ export class OpusEncoder implements AudioEncoder {
       this.lib.opusEncoderSet(this.h, OpusCtl.dtx, opts.dtx === true ? 1 : 0);
       this.lib.opusEncoderSet(this.h, OpusCtl.inbandFec, opts.fec === true ? 1 : 0);
       this.lib.opusEncoderSet(this.h, OpusCtl.packetLossPercent, opts.packetLossPercent ?? 0);
+      this.lib.opusEncoderSet(this.h, OpusCtl.signal, SIGNAL[opts.signal ?? "auto"]);
     } catch (e) {
       throw codecError(e, "Opus encoder");
     }
