@@ -10,6 +10,7 @@
  * {@link TrunkConfigError} whose `path` names the field.
  */
 
+import { DIGEST_ALGORITHMS, type DigestAlgorithm } from "../auth/digest.js";
 import { parseIpAddress, parseCidr, isIpAddress, type CidrRange } from "./address.js";
 import { AddressParseError, TrunkConfigError } from "./errors.js";
 
@@ -80,6 +81,11 @@ export interface TrunkDefinition {
   readonly credentials: TrunkCredentials | undefined;
   /** Present for `register`. */
   readonly registration: TrunkRegistration | undefined;
+  /**
+   * Algorithms a `digest` trunk's challenges offer, in order of preference (default SHA-256 then MD5, RFC 8760 §2.4).
+   * Peers that answer only the first challenge and only know MD5 (SIPp 3.6, old PBXs) need `[MD5]`.
+   */
+  readonly digestAlgorithms: readonly DigestAlgorithm[];
   /** Allowed codecs in order of preference, spelled as in {@link TRUNK_CODECS}. */
   readonly codecs: readonly TrunkCodec[];
   readonly dtmf: DtmfMode;
@@ -103,6 +109,7 @@ const KNOWN_KEYS = new Set([
   "registrar",
   "registerExpires",
   "aor",
+  "digestAlgorithms",
   "codecs",
   "dtmf",
   "optionsIntervalS",
@@ -259,6 +266,18 @@ export function parseTrunkDefinition(raw: unknown, path: string): TrunkDefinitio
     throw new TrunkConfigError(`${path}.registrar`, "only allowed with auth: register");
   }
 
+  const rawAlgorithms = raw["digestAlgorithms"] ?? ["SHA-256", "MD5"];
+  if (!Array.isArray(rawAlgorithms) || rawAlgorithms.length === 0) {
+    throw new TrunkConfigError(`${path}.digestAlgorithms`, "must be a non-empty list");
+  }
+  const digestAlgorithms = rawAlgorithms.map((a: unknown, i) => {
+    const found = DIGEST_ALGORITHMS.find((k) => typeof a === "string" && k.toLowerCase() === a.toLowerCase());
+    if (found === undefined) {
+      throw new TrunkConfigError(`${path}.digestAlgorithms[${i}]`, `must be one of ${DIGEST_ALGORITHMS.join(", ")}`);
+    }
+    return found;
+  });
+
   const rawCodecs = raw["codecs"] ?? ["PCMA", "PCMU", "telephone-event"];
   if (!Array.isArray(rawCodecs) || rawCodecs.length === 0) {
     throw new TrunkConfigError(`${path}.codecs`, "must be a non-empty list");
@@ -286,7 +305,18 @@ export function parseTrunkDefinition(raw: unknown, path: string): TrunkDefinitio
     upAfter: int(raw, "optionsUpAfter", path, 1, 1, 100),
     downAfter: int(raw, "optionsDownAfter", path, 3, 1, 100),
   };
-  const trunk: TrunkDefinition = { name, peers, transport, auth, credentials, registration, codecs, dtmf, keepalive };
+  const trunk: TrunkDefinition = {
+    name,
+    peers,
+    transport,
+    auth,
+    credentials,
+    registration,
+    digestAlgorithms,
+    codecs,
+    dtmf,
+    keepalive,
+  };
   if (keepalive.intervalMs > 0 && keepaliveTarget(trunk) === undefined) {
     throw new TrunkConfigError(
       `${path}.optionsIntervalS`,

@@ -68,6 +68,8 @@ t.test("trunk definitions: defaults, normalisation and errors naming the field",
   t.same(a.keepalive, { intervalMs: 20_000, upAfter: 1, downAfter: 3 });
   t.same(keepaliveTarget(a), { host: "203.0.113.10", port: 5060, transport: "udp" });
   t.equal(a.credentials, undefined);
+  t.same(a.digestAlgorithms, ["SHA-256", "MD5"], "default digest offer");
+  t.same(parseTrunkDefinition({ ...IP_TRUNK, digestAlgorithms: ["md5"] }, "t").digestAlgorithms, ["MD5"]);
 
   const reg = parseTrunkDefinition(
     {
@@ -104,6 +106,8 @@ t.test("trunk definitions: defaults, normalisation and errors naming the field",
     [{ ...IP_TRUNK, codecs: ["telephone-event"], dtmf: "info" }, "t.codecs"],
     [{ ...IP_TRUNK, codecs: ["PCMA", "pcma", "telephone-event"] }, "t.codecs"],
     [{ ...IP_TRUNK, dtmf: "sip-info" }, "t.dtmf"],
+    [{ ...IP_TRUNK, digestAlgorithms: ["SHA-1"] }, "t.digestAlgorithms[0]"],
+    [{ ...IP_TRUNK, digestAlgorithms: [] }, "t.digestAlgorithms"],
     [{ ...IP_TRUNK, optionsIntervalS: -1 }, "t.optionsIntervalS"],
     [{ ...IP_TRUNK, peers: ["203.0.113.0/24"] }, "t.optionsIntervalS"],
     [{ ...IP_TRUNK, colour: "red" }, "t.colour"],
