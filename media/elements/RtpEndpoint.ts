@@ -151,6 +151,8 @@ export interface RtpDiagnostics {
   srtpFailures: number;
   ssrcChanges: number;
   seqResets: number;
+  /** 16-bit sequence wraps (normal in long calls; counted, logged at debug level). */
+  seqWraps: number;
   timestampJumps: number;
   /** Packets from the pipeline not sent because the peer did not negotiate their codec. */
   droppedNoCodec: number;
@@ -217,6 +219,7 @@ export class RtpEndpoint extends MediaElement {
     srtpFailures: 0,
     ssrcChanges: 0,
     seqResets: 0,
+    seqWraps: 0,
     timestampJumps: 0,
     droppedNoCodec: 0,
     dtmfDigits: 0,
@@ -636,10 +639,15 @@ export class RtpEndpoint extends MediaElement {
     st.clockRate = codec.clockRate;
     const resets = st.seqResets;
     const jumps = st.timestampJumps;
+    const wraps = st.seqWraps;
     const verdict = st.update(rd.sequenceNumber, rd.timestamp, rd.payloadLength, now);
     if (st.seqResets !== resets) {
       this.diagnostics.seqResets++;
       this.#log.warn("seq-reset", "RTP sequence number jumped; stream re-synchronised", { elementId: this.id });
+    }
+    if (st.seqWraps !== wraps) {
+      this.diagnostics.seqWraps++;
+      this.ctx.logger.debug("RTP sequence number wrapped", { elementId: this.id, ssrc });
     }
     if (st.timestampJumps !== jumps) {
       this.diagnostics.timestampJumps++;

@@ -406,6 +406,7 @@ t.test("SDES-SRTP: a re-offer with the same keys keeps the rollover counter acro
   await send(60, 20);
   await until(() => phone.received.length >= 80);
   t.equal(phone.received.length, 80, "still decrypting after the re-offer (ROC 1 kept)");
+  t.equal(ep.diagnostics.seqWraps, 1, "the wrap is counted");
   t.same(phone.srtpErrors, []);
   t.equal(ep.diagnostics.srtpFailures, 0);
   t.equal(phone.received[79]?.payload.toString(), payloadOf(79).toString());
