@@ -36,19 +36,20 @@ function media(port: number): MediaHandler {
 }
 
 const ended: TerminationInfo[] = [];
-let ua: UserAgent | undefined;
+const holder: { ua?: UserAgent } = {};
 const transport = await UdpTransport.listen({
   host: "127.0.0.1",
   port: 5070,
-  onMessage: (m) => ua?.receive(m),
+  onMessage: (m) => holder.ua?.receive(m),
 });
-ua = new UserAgent({
+const ua = new UserAgent({
   transports: [transport],
   host: "127.0.0.1",
   port: 5070,
   timerBase,
   createMediaHandler: () => media(30000 + 2 * ended.length),
 });
+holder.ua = ua;
 ua.on("terminated", (_s, info) => ended.push(info));
 ua.on("incomingCall", (session) => {
   void session.progress();
