@@ -11,6 +11,10 @@
  * nonce = base64url( issuedAt (8 octets, ms, big-endian) | random (8) | HMAC-SHA-256(secret, issuedAt|random|realm)[0..16) )
  * ```
  *
+ * Each challenge also carries an `opaque` derived from the nonce (HMAC again, so still stateless); credentials that
+ * return an opaque must return that one (RFC 7616 §3.3: "SHOULD be returned by the client unchanged"), credentials
+ * without one are accepted, since RFC 2617 clients may drop it.
+ *
  * Replays (RFC 7616 §5.12, RFC 2617 §4.5) are refused by nonce-count tracking: for each nonce seen with `qop`, the
  * highest `nc` accepted so far is kept in a bounded map ordered by last use. When the map is full the least recently
  * used entry is evicted and its issue time becomes a watermark: a nonce issued at or before the watermark that is no
@@ -174,6 +178,7 @@ export class DigestServer {
       h.set("nonce", nonce);
       h.set("algorithm", algorithm, false);
       h.set("qop", "auth", true);
+      h.set("opaque", this.#opaque(nonce));
       if (stale) {
         h.set("stale", "true", false);
       }
@@ -181,6 +186,11 @@ export class DigestServer {
     });
     response.setHeader(this.#challengeHeader, lines);
     return response;
+  }
+
+  /** The opaque that goes with a nonce. */
+  #opaque(nonce: string): string {
+    return createHmac("sha256", this.#secret).update("opaque|").update(nonce).digest("base64url").slice(0, 22);
   }
 
   /** Deterministic To tag for stateless answers: HMAC of the transaction identity. */
@@ -243,6 +253,10 @@ export class DigestServer {
 
     const issuedAt = this.#nonceIssuedAt(nonce);
     if (issuedAt === undefined) {
+      return fail("bad-nonce", this.challenge(request));
+    }
+    const opaque = creds.get("opaque");
+    if (opaque !== undefined && opaque !== this.#opaque(nonce)) {
       return fail("bad-nonce", this.challenge(request));
     }
     const now = this.#now();

@@ -160,6 +160,8 @@ t.test("server challenges, client answers, server verifies (SHA-256 preferred, M
   );
   t.same(challenges[0]?.qop, ["auth"]);
   t.equal(challenges[0]?.nonce?.length, 43);
+  t.equal(challenges[0]?.get("opaque")?.length, 22, "opaque derived from the nonce");
+  t.equal(challenges[1]?.get("opaque"), challenges[0]?.get("opaque"));
   t.ok(verdict.response.to.tag, "To tag on the challenge");
   t.equal(server.challenge(invite()).to.tag, verdict.response.to.tag, "stateless To tag is deterministic");
 
@@ -259,6 +261,15 @@ t.test("forged, mismatched and malformed credentials", async (t) => {
   new DigestClient({ username: "carrier", password: "s3cret" }).authorize(foreign, other.challenge(invite()));
   const forged = server.authenticate(foreign);
   t.equal(forged.ok ? "" : forged.reason, "bad-nonce", "a nonce signed with another secret");
+
+  // An opaque that does not belong to the nonce.
+  const swapped = invite();
+  new DigestClient({ username: "carrier", password: "s3cret" }).authorize(swapped, server.challenge(invite()));
+  const tampered = request(swapped.toString().replace(/opaque="[^"]+"/, 'opaque="AAAAAAAAAAAAAAAAAAAAAA"'));
+  const badOpaque = server.authenticate(tampered);
+  t.equal(badOpaque.ok ? "" : badOpaque.reason, "bad-nonce", "opaque must match its nonce");
+  const dropped = request(swapped.toString().replace(/, opaque="[^"]+"/, ""));
+  t.equal(server.authenticate(dropped).ok, true, "credentials without opaque are accepted");
 
   const uriSwap = invite();
   new DigestClient({ username: "carrier", password: "s3cret" }).authorize(uriSwap, server.challenge(invite()));
