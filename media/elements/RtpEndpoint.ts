@@ -210,6 +210,8 @@ export class RtpEndpoint extends MediaElement {
   readonly #streams = new Map<number, RtpStream>();
   #rtcpTimer: NodeJS.Timeout | undefined;
   #mediaState: ConnState = "DISCONNECTED";
+  /** A keyframe was wanted before the peer's video SSRC was known: ask at its first non-key packet. */
+  #keyframePending = false;
   #connectionState: ConnState = "DISCONNECTED";
   readonly #reader = new RtpHeaderReader();
   readonly diagnostics: RtpDiagnostics = {
@@ -658,6 +660,13 @@ export class RtpEndpoint extends MediaElement {
     }
     this.#setMediaState("CONNECTED");
     const payload = plain.subarray(rd.payloadOffset, rd.payloadOffset + rd.payloadLength);
+    const keyframe = s.kind === "VIDEO" && isKeyframe(codec.codec, payload);
+    if (this.#keyframePending && s.kind === "VIDEO") {
+      this.#keyframePending = false;
+      if (!keyframe) {
+        this.#sendPli();
+      }
+    }
     if (codec.codec === "telephone-event") {
       this.#onDtmf(s, rd.timestamp, payload, codec.clockRate);
     }
@@ -671,7 +680,7 @@ export class RtpEndpoint extends MediaElement {
       timestamp: rd.timestamp,
       marker: rd.marker,
       payload,
-      keyframe: s.kind === "VIDEO" && isKeyframe(codec.codec, payload),
+      keyframe,
       arrivalMs: now,
     };
     this.sendToSinks(packet);
@@ -869,6 +878,7 @@ export class RtpEndpoint extends MediaElement {
   #sendPli(): void {
     const s = this.#streamOf("VIDEO");
     if (s?.currentRemoteSsrc === undefined || this.#state !== RtpNegotiation.Negotiated) {
+      this.#keyframePending = true;
       return;
     }
     const pli = Buffer.alloc(12);

@@ -411,3 +411,42 @@ t.test("SDES-SRTP: a re-offer with the same keys keeps the rollover counter acro
   t.equal(ep.diagnostics.srtpFailures, 0);
   t.equal(phone.received[79]?.payload.toString(), payloadOf(79).toString());
 });
+
+t.test("VP8 video passes through on its own port; a video sink gets a PLI sent to the peer", async (t) => {
+  const h = await RtpHarness.create();
+  const ep = await h.rtp();
+  const audio = await Phone.open();
+  const video = await Phone.open();
+  t.teardown(() => {
+    audio.close();
+    video.close();
+    h.close();
+  });
+  const offer = [
+    "v=0",
+    "o=cam 1 1 IN IP4 127.0.0.1",
+    "s=cam",
+    "c=IN IP4 127.0.0.1",
+    "t=0 0",
+    `m=audio ${audio.port} RTP/AVP 0`,
+    "a=rtpmap:0 PCMU/8000",
+    `m=video ${video.port} RTP/AVP 100`,
+    "a=rtpmap:100 VP8/90000",
+    "a=rtcp-fb:100 nack pli",
+    "",
+  ].join("\r\n");
+  const answer = (await invoke(ep, "processOffer", { offer })) as string;
+  const ports = [...answer.matchAll(/m=(audio|video) (\d+) RTP\/AVP (\d+)/g)].map((m) => [m[1], m[2], m[3]]);
+  t.equal(ports.length, 2);
+  t.equal(ports[1]?.[2], "100", "VP8 accepted with the offered PT");
+  t.not(ports[0]?.[1], ports[1]?.[1], "one port pair per m-line");
+  video.target = { address: "127.0.0.1", port: Number(ports[1]?.[1]) };
+  h.pipeline.connect(ep, ep, "VIDEO", "default", "default"); // the sink wants a keyframe; no video SSRC known yet
+  const inter = Buffer.from([0x10, 0x01, 0x02, 0x03, 0xaa, 0xbb]); // VP8 descriptor S=1, P=1: not a keyframe
+  video.send(100, 1, 0, 0xc0ffee, inter, true);
+  await until(() => video.received.length === 1 && video.rtcpReceived.length >= 1);
+  t.ok(video.received[0]?.payload.equals(inter), "VP8 payload looped back byte for byte");
+  t.equal(video.received[0]?.pt, 100);
+  const pli = video.rtcpReceived.flatMap((b) => parseRtcp(b)).find((p) => p.type === "other" && p.packetType === 206);
+  t.ok(pli?.type === "other" && pli.count === 1 && pli.mediaSsrc === 0xc0ffee, "PLI for the peer's video SSRC");
+});
