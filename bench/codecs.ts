@@ -3,7 +3,7 @@
  * Korus's TypeScript wrappers (media/codecs/), and frames per second on one core (one encode + one decode per
  * frame). These are the "codec work alone" figures the bridged-call benchmark is compared with.
  *
- * Rows: PCMU, PCMA (lookup tables), Opus 48/16/8 kHz mono at complexity 5 (Korus's default; 32/24/16 kbit/s,
+ * Rows: PCMU, PCMA (lookup tables), G.722 (TypeScript SB-ADPCM), Opus 48/16/8 kHz mono at complexity 5 (Korus's default; 32/24/16 kbit/s,
  * VOIP, signal hint "voice" so libopus stays in the SILK/hybrid modes real speech gets: with "auto" at complexity
  * ≥ 7 it takes the synthetic harmonics for music and picks the cheaper CELT mode) plus Opus 48 kHz at libopus's
  * default complexity 9 for reference, AMR-NB 12.2k, AMR-WB 23.85k, and the
@@ -15,6 +15,7 @@
 import { pathToFileURL } from "node:url";
 import { AmrNbDecoder, AmrNbEncoder, AmrWbDecoder, AmrWbEncoder } from "../media/codecs/amr.js";
 import { G711Decoder, G711Encoder } from "../media/codecs/g711.js";
+import { G722Decoder, G722Encoder } from "../media/codecs/g722.js";
 import { OpusDecoder, OpusEncoder } from "../media/codecs/opus.js";
 import { Resampler } from "../media/codecs/resampler.js";
 import type { AudioDecoder, AudioEncoder } from "../media/codecs/types.js";
@@ -117,6 +118,8 @@ export async function measureCodecCosts(ms = Number(process.env["BENCH_MS"] ?? 1
   out.push(measureCodec("PCMU", new G711Encoder("PCMU"), new G711Decoder("PCMU"), ms));
   await yieldTurn();
   out.push(measureCodec("PCMA", new G711Encoder("PCMA"), new G711Decoder("PCMA"), ms));
+  await yieldTurn();
+  out.push(measureCodec("G.722 (TypeScript)", new G722Encoder(), new G722Decoder(), ms));
   await yieldTurn();
   for (const rate of [48000, 16000, 8000] as const) {
     out.push(

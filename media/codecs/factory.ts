@@ -1,7 +1,7 @@
 /**
  * Codec selection by SDP encoding name (rtpmap), for the transcoding graph: `createEncoder("AMR-WB", …)` and
  * `createDecoder("PCMU")` return the matching wrapper behind the common {@link AudioEncoder} / {@link AudioDecoder}
- * interface. Names are matched case-insensitively (`opus`, `PCMU`, `PCMA`, `AMR`, `AMR-WB`).
+ * interface. Names are matched case-insensitively (`opus`, `PCMU`, `PCMA`, `G722`, `AMR`, `AMR-WB`).
  *
  * Opus is always `opus/48000/2` in SDP, but its PCM side may run at 8, 16 or 48 kHz: pass `sampleRate` to feed a
  * narrowband source natively (about a third of the 48 kHz encode cost, issue 4 §5).
@@ -9,15 +9,16 @@
 import { AmrNbDecoder, AmrNbEncoder, AmrWbDecoder, AmrWbEncoder } from "./amr.js";
 import { CodecError } from "./errors.js";
 import { G711Decoder, G711Encoder } from "./g711.js";
+import { G722Decoder, G722Encoder } from "./g722.js";
 import { OpusDecoder, OpusEncoder, type OpusEncoderOptions, type OpusSampleRate } from "./opus.js";
 import type { AudioDecoder, AudioEncoder } from "./types.js";
 
-export type CodecName = "PCMU" | "PCMA" | "opus" | "AMR" | "AMR-WB";
+export type CodecName = "PCMU" | "PCMA" | "G722" | "opus" | "AMR" | "AMR-WB";
 
 export interface CodecOptions {
   /** PCM rate for Opus (8000, 16000 or 48000; default 48000). Fixed for the others. */
   sampleRate?: OpusSampleRate;
-  /** Frame duration in ms (default 20). G.711 and Opus only; AMR frames are always 20 ms. */
+  /** Frame duration in ms (default 20). G.711, G.722 and Opus only; AMR frames are always 20 ms. */
   frameMs?: number;
   /** AMR mode-set from the fmtp: the encoder starts at its highest mode. */
   modeSet?: readonly number[];
@@ -34,6 +35,8 @@ export function codecName(encodingName: string): CodecName | undefined {
       return "PCMU";
     case "PCMA":
       return "PCMA";
+    case "G722":
+      return "G722";
     case "OPUS":
       return "opus";
     case "AMR":
@@ -67,6 +70,8 @@ export function createEncoder(encodingName: string, opts: CodecOptions = {}): Au
     case "PCMU":
     case "PCMA":
       return new G711Encoder(name, { frameSamples: g711Frame(opts) });
+    case "G722":
+      return new G722Encoder({ frameSamples: 2 * g711Frame(opts) });
     case "opus":
       return new OpusEncoder({
         ...opts.opus,
@@ -87,6 +92,8 @@ export function createDecoder(encodingName: string, opts: CodecOptions = {}): Au
     case "PCMU":
     case "PCMA":
       return new G711Decoder(name, { frameSamples: g711Frame(opts) });
+    case "G722":
+      return new G722Decoder({ frameSamples: 2 * g711Frame(opts) });
     case "opus":
       return new OpusDecoder({ sampleRate: opts.sampleRate ?? 48000, frameMs: opts.frameMs ?? 20 });
     case "AMR":

@@ -1,7 +1,7 @@
 /**
  * media/codecs: audio codecs and the DSP around them. The native addon (native.ts) stays private to this folder.
  *
- * - G.711 µ-law/A-law (g711.ts), Opus (opus.ts), AMR-NB/AMR-WB (amr.ts) behind {@link AudioEncoder} /
+ * - G.711 µ-law/A-law (g711.ts), G.722 (g722.ts), Opus (opus.ts), AMR-NB/AMR-WB (amr.ts) behind {@link AudioEncoder} /
  *   {@link AudioDecoder}; {@link createEncoder} / {@link createDecoder} pick one by SDP encoding name.
  * - RFC 4867 AMR RTP payloads (amrPayload.ts), RFC 3389 comfort noise (comfortNoise.ts).
  * - Resampling (resampler.ts), ptime re-framing (reframer.ts), silence for keeping RTP flowing (silence.ts),
@@ -10,6 +10,7 @@
 export * from "./types.js";
 export * from "./errors.js";
 export * from "./g711.js";
+export * from "./g722.js";
 export * from "./opus.js";
 export * from "./amr.js";
 export * from "./amrPayload.js";

@@ -9,6 +9,7 @@ t.test("createEncoder/createDecoder by SDP name: every codec round-trips a tone"
   for (const [name, opts, rate] of [
     ["pcmu", {}, 8000],
     ["PCMA", { frameMs: 30 }, 8000],
+    ["g722", {}, 16000],
     ["OPUS", { sampleRate: 16000 }, 16000],
     ["opus", {}, 48000],
     ["AMR", { modeSet: [0, 5] }, 8000],
