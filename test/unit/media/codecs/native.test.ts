@@ -81,3 +81,45 @@ t.test("finalizers free codec state that was never closed (child process with --
   t.ok(grownMb < 150, `RSS grew ${grownMb.toFixed(1)} MB for 120,000 unclosed codecs`);
   t.end();
 });
+
+t.test("the addon loads and works in worker threads (media runs in workers), two at once", async (t) => {
+  const path = addonCandidates().find((p) => existsSync(p))!;
+  const { Worker } = await import("node:worker_threads");
+  const code = `
+    const { parentPort, workerData } = require("node:worker_threads");
+    const lib = require(workerData.path);
+    const enc = lib.opusEncoderCreate(16000, 1, 0);
+    const dec = lib.opusDecoderCreate(16000, 1);
+    const wb = lib.amrwbEncoderCreate();
+    const pcm = new Int16Array(320);
+    for (let i = 0; i < 320; i++) pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * 1000 * i) / 16000));
+    const out = new Uint8Array(4000);
+    let total = 0;
+    for (let k = 0; k < 200; k++) {
+      const n = lib.opusEncode(enc, pcm, out);
+      total += lib.opusDecode(dec, out.subarray(0, n), new Int16Array(320), false);
+      total += lib.amrwbEncode(wb, 8, pcm, new Uint8Array(64), false) === 61 ? 0 : 1e9;
+    }
+    lib.close(enc);
+    parentPort.postMessage(total);`;
+  const run = (): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const w = new Worker(code, { eval: true, workerData: { path } });
+      const timer = setTimeout(() => {
+        void w.terminate();
+        reject(new Error("worker timed out"));
+      }, 30_000);
+      w.once("message", (m: number) => {
+        clearTimeout(timer);
+        void w.terminate();
+        resolve(m);
+      });
+      w.once("error", (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+  const [a, b] = await Promise.all([run(), run()]);
+  t.equal(a, 200 * 320, "worker 1 decoded 200 frames");
+  t.equal(b, 200 * 320, "worker 2 decoded 200 frames");
+});
