@@ -143,7 +143,12 @@ t.test("bad input is counted and never stops the stream", async (t) => {
   phone.send(8, 30001, 480, 7, payloadOf(3)); // confirmed: reset
   phone.send(8, 30002, 480 + 8000 * 3600, 7, payloadOf(4)); // timestamp jump of an hour
   for (let i = 0; i < 200; i++) {
-    phone.raw(randomBytes(1 + (i % 60)));
+    // Random bytes, except that a version-2 header never carries a negotiated PT (it would be valid audio).
+    const junk = randomBytes(1 + (i % 60));
+    if (junk.length >= 2 && (junk[0] ?? 0) >> 6 === 2) {
+      junk[1] = ((junk[1] ?? 0) & 0x80) | 127;
+    }
+    phone.raw(junk);
   }
   phone.send(8, 30003, 640 + 8000 * 3600, 7, payloadOf(5));
   await until(() => phone.received.length >= 5);
