@@ -152,6 +152,8 @@ const PAIRS: [string, string, string[], string[]][] = [
   ],
   ["uas_100rel.xml", "uac_100rel.xml", [], ["-d", "200"]],
   ["uas_session_timer.xml", "uac_session_timer.xml", [], ["-d", "300"]],
+  ["uas_hold_resume.xml", "uac_hold_resume.xml", [], ["-d", "200"]],
+  ["uas_answer_bye.xml", "uac_wait_bye.xml", ["-d", "300"], []],
 ];
 
 t.test("UAC/UAS pairs complete their calls", async (t) => {
