@@ -168,6 +168,13 @@ for (const [kind, Enc, Dec, minSnr] of [
       }
     }
     t.equal(ok, 2000, "2000 frames of random bits decode to a frame each, no crash");
+    for (const toc of kind.name === "AMR-WB" ? [0x70, 0x74, 0x7c, 0x78] : [0x7c, 0x78]) {
+      t.equal(
+        dec.decode(Uint8Array.of(toc)).length,
+        kind.frameSamples,
+        `one-byte frame 0x${toc.toString(16)} conceals`,
+      );
+    }
     enc.close();
     dec.close();
     dec.close();
