@@ -8,8 +8,9 @@
  * width at Δf ≈ 5 × min(rate) / tapsPerPhase for the ~80 dB Kaiser window (β = 8): with the default 48 taps,
  * 8 kHz output keeps 0–3.2 kHz flat and rejects ≥ 4 kHz by ≥ 75 dB. The prototype is split into L phases
  * (precomputed Float32Arrays, each normalised to unity DC gain); output sample n uses phase (n·M mod L) against the
- * input history. State (the last taps−1 input samples and the phase) carries over between calls, so 20 ms frames
- * stream without edge artefacts. Delay: (taps−1)/2 samples at the prototype rate.
+ * input history (coefficients stored reversed, dot product unrolled by four). State (the last taps−1 input
+ * samples and the phase) carries over between calls, so 20 ms frames stream without edge artefacts. Delay:
+ * (taps−1)/2 samples at the prototype rate.
  */
 import { CodecError } from "./errors.js";
 
@@ -104,6 +105,8 @@ export class Resampler {
         c[j] = v;
         sum += v;
       }
+      // Stored reversed, so the inner loop walks coefficients and input history forwards together.
+      c.reverse();
       for (let j = 0; j < perPhase; j++) {
         c[j] = c[j]! / sum;
       }
@@ -167,12 +170,23 @@ export class Resampler {
     while (o < outLen) {
       const base = (t / L) | 0;
       const c = phases[t - base * L]!;
-      // x[base - j] is buf[hist + base - j]
-      let acc = 0;
-      let k = hist + base;
-      for (let j = 0; j < T; j++, k--) {
-        acc += c[j]! * buf[k]!;
+      // Reversed phase c[j] multiplies x[base - (T-1) + j] = buf[base + j]; unrolled by four.
+      let acc0 = 0;
+      let acc1 = 0;
+      let acc2 = 0;
+      let acc3 = 0;
+      let j = 0;
+      for (; j + 3 < T; j += 4) {
+        const k = base + j;
+        acc0 += c[j]! * buf[k]!;
+        acc1 += c[j + 1]! * buf[k + 1]!;
+        acc2 += c[j + 2]! * buf[k + 2]!;
+        acc3 += c[j + 3]! * buf[k + 3]!;
       }
+      for (; j < T; j++) {
+        acc0 += c[j]! * buf[base + j]!;
+      }
+      const acc = acc0 + acc1 + acc2 + acc3;
       if (toInt) {
         const r = Math.round(acc);
         out[o++] = r > 32767 ? 32767 : r < -32768 ? -32768 : r;
