@@ -16,7 +16,7 @@
 import { readFile } from "node:fs/promises";
 import type net from "node:net";
 import tls from "node:tls";
-import { getLogger } from "../logger.js";
+import { getLogger, type Logger } from "../logger.js";
 import type { SipMessage } from "../message/SipMessage.js";
 import { SipStreamFramer, type SipStreamFramerOptions } from "../message/SipStreamFramer.js";
 import { handleInbound, type InboundHandlers } from "./inbound.js";
@@ -48,6 +48,73 @@ export interface TlsTransportOptions extends InboundHandlers {
   readonly limits?: Pick<SipStreamFramerOptions, "maxMessageSize" | "maxHeaderCount">;
 }
 
+/**
+ * A logger that lets through at most `perWindow` lines of each message text per `windowMs` and then reports how
+ * many it swallowed (architecture.md §5.7: socket edges "catch and log at a bounded rate"), so a peer flooding
+ * garbage or failed handshakes cannot flood the log. Keys are bounded too.
+ */
+class BoundedLogger implements Logger {
+  readonly #inner: Logger;
+  readonly #perWindow: number;
+  readonly #windowMs: number;
+  readonly #windows = new Map<string, { start: number; count: number; suppressed: number }>();
+
+  constructor(inner: Logger, perWindow = 20, windowMs = 10_000) {
+    this.#inner = inner;
+    this.#perWindow = perWindow;
+    this.#windowMs = windowMs;
+  }
+
+  #allow(message: string): boolean {
+    const now = Date.now();
+    let w = this.#windows.get(message);
+    if (w === undefined || now - w.start >= this.#windowMs) {
+      if (w !== undefined && w.suppressed > 0) {
+        this.#inner.warn(`${w.suppressed} similar lines suppressed`, { message });
+      }
+      w = { start: now, count: 0, suppressed: 0 };
+      this.#windows.delete(message);
+      this.#windows.set(message, w);
+      if (this.#windows.size > 100) {
+        const oldest = this.#windows.keys().next();
+        if (oldest.done !== true) {
+          this.#windows.delete(oldest.value);
+        }
+      }
+    }
+    if (w.count < this.#perWindow) {
+      w.count++;
+      return true;
+    }
+    w.suppressed++;
+    return false;
+  }
+
+  debug(message: string, fields?: Record<string, unknown>): void {
+    if (this.#allow(message)) {
+      this.#inner.debug(message, fields);
+    }
+  }
+
+  info(message: string, fields?: Record<string, unknown>): void {
+    if (this.#allow(message)) {
+      this.#inner.info(message, fields);
+    }
+  }
+
+  warn(message: string, fields?: Record<string, unknown>): void {
+    if (this.#allow(message)) {
+      this.#inner.warn(message, fields);
+    }
+  }
+
+  error(message: string, fields?: Record<string, unknown>): void {
+    if (this.#allow(message)) {
+      this.#inner.error(message, fields);
+    }
+  }
+}
+
 /** Connection index key: remote address and port. */
 function key(host: string, port: number): string {
   return `${host}|${port}`;
@@ -76,7 +143,7 @@ export class TlsTransport implements SipTransport {
   #credentials: Credentials;
   readonly #connections = new Map<string, tls.TLSSocket>();
   readonly #connecting = new Map<string, Promise<tls.TLSSocket>>();
-  readonly #logger = getLogger("sip:transport:tls");
+  readonly #logger: Logger = new BoundedLogger(getLogger("sip:transport:tls"));
   #closed = false;
 
   private constructor(server: tls.Server, options: TlsTransportOptions, credentials: Credentials) {

@@ -9,7 +9,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
 import t from "tap";
-import { createResponse, parseMessage, SipRequest, type InboundMessage } from "../../../sip/index.js";
+import {
+  createResponse,
+  parseMessage,
+  setLoggerFactory,
+  SipRequest,
+  type InboundMessage,
+  type Logger,
+} from "../../../sip/index.js";
 import { TlsTransport } from "../../../sip/transport/TlsTransport.js";
 import { INVITE, torture } from "./helpers.js";
 
@@ -240,4 +247,29 @@ t.test("configuration errors surface at listen time; closed transports refuse to
   await a.close();
   await a.close();
   await t.rejects(a.send(parseMessage(INVITE), { host: "127.0.0.1", port: 1, transport: "TLS" }), /closed/);
+});
+
+t.test("a flood of bad requests is answered but logged at a bounded rate", async (t) => {
+  const lines: string[] = [];
+  const record = (message: string): void => {
+    lines.push(message);
+  };
+  const logger: Logger = { debug: record, info: record, warn: record, error: record };
+  setLoggerFactory((ns) => (ns === "sip:transport:tls" ? logger : { ...logger, info: () => undefined }));
+  t.teardown(() => setLoggerFactory(undefined));
+  const a = await TlsTransport.listen({ host: "127.0.0.1", port: 0, ...server, onMessage: () => undefined });
+  t.teardown(() => a.close());
+  const socket = tls.connect({ host: "127.0.0.1", port: a.address.port, ca: await readCa() });
+  t.teardown(() => socket.destroy());
+  await new Promise((resolve) => socket.once("secureConnect", resolve));
+  let answers = 0;
+  socket.on("data", (d: Buffer) => (answers += (d.toString().match(/SIP\/2\.0 400 /g) ?? []).length));
+  const bad = INVITE.replace(/Call-ID: [^\r]+\r\n/, "");
+  for (let i = 0; i < 300; i++) {
+    socket.write(bad);
+  }
+  await until(() => answers === 300);
+  t.equal(answers, 300, "every answerable request got its stateless 400");
+  const rejected = lines.filter((l) => l === "rejected SIP request").length;
+  t.equal(rejected, 20, "but only 20 log lines in the window");
 });
