@@ -14,7 +14,8 @@ const RUNNER = fileURLToPath(new URL("./sip/sippRunner.ts", import.meta.url));
 interface Result {
   readonly sippCode: number;
   readonly sippErr: string;
-  readonly ended: readonly { status: number; by: string; ending: string; cause: number }[];
+  readonly ended: number;
+  readonly endings: Record<string, number>;
   readonly stats: Record<string, number>;
 }
 

@@ -7,7 +7,7 @@
  * - `uas N`: Korus answers (180, then 200 with PCMU SDP); `sipp -sn uac` places N calls and hangs up (BYE).
  * - `uac N`: Korus calls `sipp -sn uas` N times and hangs up after 200 ms.
  *
- * Usage: node --import=<ts loader> sippRunner.ts uas|uac N
+ * Usage: node --import=<ts loader> sippRunner.ts uas|uac N [rate]
  */
 
 import { spawn } from "node:child_process";
@@ -15,6 +15,8 @@ import { UdpTransport, UserAgent, type MediaHandler, type TerminationInfo } from
 
 const mode = process.argv[2] === "uac" ? "uac" : "uas";
 const calls = Number(process.argv[3] ?? "10");
+/** SIPp call rate in uas mode (calls per second). */
+const rate = Number(process.argv[4] ?? "10");
 /** A short T1 so the 64·T1 timers run out quickly on loopback (RFC 3261 §17.1.1.1 lets T1 be tuned). */
 const timerBase = { T1: 100, T2: 4000, T4: 5000 };
 
@@ -56,11 +58,13 @@ ua.on("incomingCall", (session) => {
   void session.answer();
 });
 
+/** SIPp's global timeout: the whole run at `rate` plus margin. */
+const sippTimeout = Math.max(60, Math.ceil(calls / rate) + 30);
 const sippArgs =
   mode === "uas"
-    ? ["-sn", "uac", "127.0.0.1:5070", "-i", "127.0.0.1", "-p", "5071", "-m", String(calls), "-r", "10"]
+    ? ["-sn", "uac", "127.0.0.1:5070", "-i", "127.0.0.1", "-p", "5071", "-m", String(calls), "-r", String(rate)]
     : ["-sn", "uas", "-i", "127.0.0.1", "-p", "5071", "-m", String(calls)];
-const sipp = spawn("sipp", [...sippArgs, "-nostdin", "-timeout", "60s", "-timeout_error"], {
+const sipp = spawn("sipp", [...sippArgs, "-nostdin", "-timeout", `${sippTimeout}s`, "-timeout_error"], {
   stdio: ["ignore", "ignore", "pipe"],
 });
 let sippErr = "";
@@ -85,7 +89,10 @@ if (mode === "uac") {
   }
 }
 
-const sippCode = await Promise.race([sippDone, new Promise<number>((r) => setTimeout(() => r(-2), 60000))]);
+const sippCode = await Promise.race([
+  sippDone,
+  new Promise<number>((r) => setTimeout(() => r(-2), (sippTimeout + 5) * 1000)),
+]);
 // Let the transactions run out (64·T1 = 6.4 s) so the tables can be checked empty.
 const deadline = Date.now() + 15000;
 while (
@@ -98,11 +105,18 @@ const result = {
   mode,
   sippCode,
   sippErr: sippErr.slice(0, 500),
-  ended: ended.map((e) => ({ status: e.status, by: e.by, ending: e.ending, cause: e.cause })),
+  ended: ended.length,
+  /** Endings counted by "status by ending cause", e.g. `"200 remote BYE 16": 10`. */
+  endings: ended.reduce<Record<string, number>>((acc, e) => {
+    const key = `${e.status} ${e.by} ${e.ending} ${e.cause}`;
+    acc[key] = (acc[key] ?? 0) + 1;
+    return acc;
+  }, {}),
   stats: ua.stats,
+  cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
+  rssMb: Math.round(process.memoryUsage().rss / 1048576),
 };
 ua.close();
 await transport.close();
 killSipp();
-process.stdout.write(`${JSON.stringify(result)}\n`);
-process.exit(0);
+process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
