@@ -8,12 +8,17 @@
  * `replyIntervalMs` per source; further messages in that interval, responses and ACKs are dropped silently, so the
  * limiter never amplifies a flood.
  *
+ * Sources are keyed by address: an IPv4 address (IPv4-mapped IPv6 included) on its own, an IPv6 address by its /64
+ * prefix (configurable), because one IPv6 host usually owns a whole /64 and could otherwise rotate addresses to get
+ * a fresh bucket per request.
+ *
  * Memory is bounded: buckets live in a map kept in least-recently-used order and capped at `maxSources`; the oldest
  * bucket is evicted first (an evicted source simply starts again with a full bucket). Idle buckets that have refilled
  * completely carry no information and are dropped as they are met at the old end of the map.
  */
 
 import { SipRequest, type SipResponse } from "../message/SipMessage.js";
+import { formatIpAddress, parseIpAddress } from "./address.js";
 import { statelessResponse } from "./stateless.js";
 
 /** Options of a {@link SourceRateLimiter}. */
@@ -26,6 +31,8 @@ export interface RateLimiterOptions {
   readonly maxSources?: number;
   /** Least time between two 503s to the same source, in ms (default 1000). */
   readonly replyIntervalMs?: number;
+  /** Prefix length that identifies one IPv6 source (default 64; 128 keys every address apart). */
+  readonly ipv6PrefixLength?: number;
   /** Monotonic clock in ms (default `performance.now`). */
   readonly now?: () => number;
 }
@@ -53,6 +60,7 @@ export class SourceRateLimiter {
   readonly #maxSources: number;
   readonly #replyInterval: number;
   readonly #now: () => number;
+  readonly #v6Prefix: number;
   readonly #buckets = new Map<string, Bucket>();
 
   /** @throws {RangeError} naming a bad option. */
@@ -62,6 +70,10 @@ export class SourceRateLimiter {
     this.#maxSources = options.maxSources ?? 10_000;
     this.#replyInterval = options.replyIntervalMs ?? 1000;
     this.#now = options.now ?? ((): number => performance.now());
+    this.#v6Prefix = options.ipv6PrefixLength ?? 64;
+    if (!Number.isInteger(this.#v6Prefix) || this.#v6Prefix < 1 || this.#v6Prefix > 128) {
+      throw new RangeError("rate limiter: ipv6PrefixLength must be 1-128");
+    }
     if (!(this.#rate > 0)) {
       throw new RangeError("rate limiter: ratePerSecond must be > 0");
     }
@@ -84,6 +96,7 @@ export class SourceRateLimiter {
    */
   admit(host: string, message?: SipRequest | SipResponse): RateDecision {
     const now = this.#now();
+    host = this.sourceKey(host);
     let bucket = this.#buckets.get(host);
     if (bucket === undefined) {
       bucket = { tokens: this.#burst, updatedAt: now, lastReplyAt: -Infinity };
@@ -113,6 +126,24 @@ export class SourceRateLimiter {
       retryAfter,
       response: statelessResponse(message, 503, [["Retry-After", String(retryAfter)]]),
     };
+  }
+
+  /** The bucket key of an address: IPv4 as dotted quad, IPv6 as `prefix/len`; anything else as given. */
+  sourceKey(host: string): string {
+    let address;
+    try {
+      address = parseIpAddress(host);
+    } catch {
+      return host;
+    }
+    if (address.family === 4) {
+      return formatIpAddress(address);
+    }
+    const bytes = address.bytes.slice();
+    for (let bit = this.#v6Prefix; bit < 128; bit++) {
+      bytes[bit >> 3] = (bytes[bit >> 3] ?? 0) & ~(0x80 >> (bit & 7));
+    }
+    return `${formatIpAddress({ bytes, family: 6 })}/${this.#v6Prefix}`;
   }
 
   /** Makes room for one bucket: evicts from the least recently used end while over capacity or refilled. */

@@ -86,3 +86,19 @@ t.test("memory is bounded by maxSources; refilled idle buckets are released", as
   t.throws(() => new SourceRateLimiter({ burst: 0 }), RangeError);
   t.throws(() => new SourceRateLimiter({ maxSources: 0 }), RangeError);
 });
+
+t.test("IPv6 sources share a bucket per /64; IPv4-mapped addresses are IPv4", async (t) => {
+  const limiter = new SourceRateLimiter({ ratePerSecond: 1, burst: 3, now: () => 0 });
+  t.equal(limiter.sourceKey("2001:db8:1:2:aaaa::1"), "2001:db8:1:2:0:0:0:0/64");
+  t.equal(limiter.sourceKey("::ffff:192.0.2.7"), "192.0.2.7");
+  t.equal(limiter.sourceKey("not-an-ip"), "not-an-ip");
+  const actions = [1, 2, 3, 4, 5].map((i) => limiter.admit(`2001:db8:1:2::${i}`).action);
+  t.same(actions, ["accept", "accept", "accept", "drop", "drop"], "rotating addresses inside one /64 does not help");
+  t.equal(limiter.admit("2001:db8:1:3::1").action, "accept", "the next /64 is another source");
+  t.equal(limiter.admit("192.0.2.7").action, "accept");
+  t.equal(limiter.admit("::ffff:192.0.2.7").action, "accept");
+  t.equal(limiter.admit("192.0.2.7").action, "accept");
+  t.equal(limiter.admit("::ffff:192.0.2.7").action, "drop", "mapped and plain IPv4 are one source");
+  t.equal(new SourceRateLimiter({ ipv6PrefixLength: 128 }).sourceKey("2001:db8::1"), "2001:db8:0:0:0:0:0:1/128");
+  t.throws(() => new SourceRateLimiter({ ipv6PrefixLength: 0 }), RangeError);
+});
