@@ -82,7 +82,10 @@ for (const name of ["AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32", "AES_2
         t.fail(enc);
         break;
       }
-      t.equal(enc.length, plain.length + su.rtpTagLength);
+      if (enc.length !== plain.length + su.rtpTagLength) {
+        t.fail(`packet ${seq}: ${enc.length} bytes, expected ${plain.length + su.rtpTagLength}`);
+        break;
+      }
       if (i === 0) {
         const bad = Buffer.from(enc);
         bad[14] = (bad[14] ?? 0) ^ 1;
