@@ -611,7 +611,7 @@ export class RtpEndpoint extends MediaElement {
         elementId: this.id,
         kind: s.kind,
       });
-      return true; // from the real peer, just not usable: it still counts for latching
+      return false; // not usable, so it must not latch (or keep alive) a source address either
     }
     if (!receives(s.direction)) {
       return true;
