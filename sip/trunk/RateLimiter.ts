@@ -130,6 +130,9 @@ export class SourceRateLimiter {
 
   /** The bucket key of an address: IPv4 as dotted quad, IPv6 as `prefix/len`; anything else as given. */
   sourceKey(host: string): string {
+    if (!host.includes(":")) {
+      return host; // IPv4 as sockets report it: already the key (the common case, kept cheap)
+    }
     let address;
     try {
       address = parseIpAddress(host);
