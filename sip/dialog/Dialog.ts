@@ -118,7 +118,6 @@ export class Dialog {
    * the URI from the Contact header field of the request. The remote sequence number MUST be set to the value of the
    * sequence number in the CSeq header field of the request. The local sequence number MUST be empty."
    * @param localTag the To tag of our responses.
-   * @throws {TypeError} without a Contact (the core answers 400 before creating a dialog).
    */
   static uas(
     request: SipRequest,
@@ -126,10 +125,8 @@ export class Dialog {
     state: DialogState = DialogState.Early,
     initialLocalSeq = 0,
   ): Dialog {
-    const contact = request.contacts[0];
-    if (contact === undefined) {
-      throw new TypeError("a dialog-creating request needs a Contact");
-    }
+    // RFC 2543 peers may omit Contact (RFC 4475 §3.4 inv2543); their From address is then the target.
+    const target = request.contacts[0]?.uri ?? request.from.uri;
     const local = request.to.clone();
     local.tag = localTag;
     return new Dialog({
@@ -139,7 +136,7 @@ export class Dialog {
       role: "uas",
       local,
       remote: request.from.clone(),
-      remoteTarget: contact.uri.clone(),
+      remoteTarget: target.clone(),
       routeSet: request.getHeaderValues("Record-Route"),
       localSeq: initialLocalSeq,
       remoteSeq: request.cseq.seq,

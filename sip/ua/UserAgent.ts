@@ -315,6 +315,12 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
       this.#reply(request, tx, 405, [["Allow", ALLOWED_METHODS.join(", ")]]);
       return;
     }
+    // §8.2.2.1: "If the Request-URI uses a scheme not supported by the UAS, it SHOULD reject the request with a 416
+    // (Unsupported URI Scheme) response." (RFC 4475 §3.3.2 unkscm, §3.3.3 novelsc.)
+    if (request.uri.kind === "generic") {
+      this.#reply(request, tx, 416);
+      return;
+    }
     // §8.2.2.3: "If a UAS does not understand an option-tag listed in a Require header field, it MUST respond by
     // generating a response with status code 420 (Bad Extension). The UAS MUST add an Unsupported header field".
     const unsupported = unsupportedRequire(request);
@@ -367,8 +373,10 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
       this.#reply(request, tx, 415, [["Accept", ACCEPTED_TYPES.join(", ")]]);
       return;
     }
-    if (request.contacts.length === 0) {
-      this.#reply(request, tx, 400);
+    // RFC 3261 §21.4.7 / RFC 4475 §3.3.15 (sdp01): an Accept that rules out application/sdp leaves no body type for
+    // our answer: 406 Not Acceptable.
+    if (!this.#acceptsSdp(request)) {
+      this.#reply(request, tx, 406, [["Warning", '399 korus "Accept does not allow application/sdp"']]);
       return;
     }
     // RFC 4028 §8.1: "If the Session-Expires ... is lower than the minimum ... the proxy/UAS MUST reject the request
@@ -409,6 +417,22 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     this.#byInviteTx.set(tx.id, session);
     if (!this.emit("incomingCall", session, call)) {
       session.reject(480, { cause: 18, text: "No application" });
+    }
+  }
+
+  /** True when the request has no Accept or its Accept allows application/sdp (malformed Accept: tolerated). */
+  #acceptsSdp(request: SipRequest): boolean {
+    if (!request.hasHeader("Accept")) {
+      return true;
+    }
+    try {
+      const types = request.accept;
+      return (
+        types.length === 0 ||
+        types.some((m) => (m.type === "*" || m.type === "application") && (m.subtype === "*" || m.subtype === "sdp"))
+      );
+    } catch {
+      return true;
     }
   }
 
