@@ -66,7 +66,7 @@ import {
 import { RtpHeaderReader, buildRtp, rtpHeaderLength } from "../rtp/RtpPacket.js";
 import { RtpReceiverStats, RtpSenderStats } from "../rtp/RtpStats.js";
 import { StreamRewriter } from "../rtp/StreamRewriter.js";
-import { DtmfDetector } from "../rtp/dtmf.js";
+import { DtmfDetector, dtmfPackets } from "../rtp/dtmf.js";
 import { isKeyframe } from "../rtp/keyframe.js";
 import { SrtpSession } from "../srtp/SrtpSession.js";
 import { SrtpConfigError, decodeKeySalt, findSuite, parseLifetime, type SrtpSuite } from "../srtp/SrtpSuite.js";
@@ -133,6 +133,23 @@ const RTP_PROPERTY_DEFAULTS: Record<string, JsonValue> = {
     rembOnConnect: 300000,
   },
 };
+
+/** RFC 4733 §2.5.1.2: updates of a long event every 50 ms. */
+const DTMF_INTERVAL_MS = 50;
+/** Payload formats that travel next to the audio codec rather than being one. */
+const AUX_CODECS = new Set(["telephone-event", "cn", "red"]);
+
+/** One queued packet of a generated DTMF event (payload undefined: the end of a digit's slot). */
+interface DtmfOut {
+  readonly stream: RtpStream;
+  readonly pt: number;
+  readonly rate: number;
+  readonly ts: number;
+  readonly marker: boolean;
+  readonly payload: Buffer | undefined;
+  /** Offset from the start of the digit's slot. */
+  readonly atMs: number;
+}
 
 /** A codec of a negotiated stream, keyed for the hot path. */
 interface StreamCodec {
@@ -210,6 +227,14 @@ export class RtpEndpoint extends MediaElement {
   readonly #streams = new Map<number, RtpStream>();
   #rtcpTimer: NodeJS.Timeout | undefined;
   #mediaState: ConnState = "DISCONNECTED";
+  /** Generated DTMF (sendDtmf): the packets still to send, the generator's own numbering and timer. */
+  readonly #dtmfQueue: DtmfOut[] = [];
+  /** The generator counts as its own source for the StreamRewriter, so numbering stays continuous around it. */
+  readonly #dtmfSource = {};
+  #dtmfSeq = 0;
+  #dtmfTs = 0;
+  #dtmfSending = false;
+  #dtmfTimer: NodeJS.Timeout | undefined;
   /** A keyframe was wanted before the peer's video SSRC was known: ask at its first non-key packet. */
   #keyframePending = false;
   #connectionState: ConnState = "DISCONNECTED";
@@ -257,8 +282,8 @@ export class RtpEndpoint extends MediaElement {
   // ---------------------------------------------------------------------------------------------- state machine
 
   /**
-   * The only place the negotiation state changes. Validates the transition and owns the RTCP timer: it runs in
-   * NEGOTIATED and stops on release.
+   * The only place the negotiation state changes. Validates the transition and owns the timers: the RTCP timer runs
+   * in NEGOTIATED; it and the DTMF sender's timer stop on release.
    * @throws InvalidStateError for a transition the diagram does not have (a bug, not a client error).
    */
   #transition(to: RtpNegotiation): void {
@@ -276,9 +301,12 @@ export class RtpEndpoint extends MediaElement {
     if (to === RtpNegotiation.Negotiated && this.#rtcpTimer === undefined) {
       this.#scheduleRtcp();
     }
-    if (to === RtpNegotiation.Released && this.#rtcpTimer !== undefined) {
+    if (to === RtpNegotiation.Released) {
       clearTimeout(this.#rtcpTimer);
       this.#rtcpTimer = undefined;
+      clearTimeout(this.#dtmfTimer);
+      this.#dtmfTimer = undefined;
+      this.#dtmfQueue.length = 0;
     }
   }
 
@@ -793,16 +821,24 @@ export class RtpEndpoint extends MediaElement {
       );
       return;
     }
+    if (packet.kind === "AUDIO" && this.#dtmfSending) {
+      return; // our own DTMF event is on the wire: the source's audio yields to it (RFC 4733 §2.5.1.2)
+    }
+    this.#sendOut(s, codec.sendPt, packet.marker, conn.source, packet, packet.arrivalMs);
+  }
+
+  /** Rewrites numbering for `source`, builds, protects and sends one RTP packet on stream `s`. */
+  #sendOut(
+    s: RtpStream,
+    pt: number,
+    marker: boolean,
+    source: object,
+    p: Pick<MediaPacket, "ssrc" | "sequenceNumber" | "timestamp" | "clockRate" | "payload">,
+    arrivalMs: number,
+  ): void {
     const now = performance.now();
-    s.rewriter.rewrite(conn.source, packet.ssrc, packet.sequenceNumber, packet.timestamp, packet.clockRate, now);
-    let out: Buffer = buildRtp(
-      codec.sendPt,
-      packet.marker,
-      s.rewriter.seq,
-      s.rewriter.timestamp,
-      s.localSsrc,
-      packet.payload,
-    );
+    s.rewriter.rewrite(source, p.ssrc, p.sequenceNumber, p.timestamp, p.clockRate, now);
+    let out: Buffer = buildRtp(pt, marker, s.rewriter.seq, s.rewriter.timestamp, s.localSsrc, p.payload);
     if (s.srtpOut !== undefined) {
       const r = s.srtpOut.protectRtp(out, 12);
       if (typeof r === "string") {
@@ -812,11 +848,123 @@ export class RtpEndpoint extends MediaElement {
       out = r;
     }
     if (s.socket.sendRtp(out)) {
-      s.sender ??= new RtpSenderStats(s.localSsrc, packet.clockRate);
-      s.sender.clockRate = packet.clockRate;
-      s.sender.sent(s.rewriter.timestamp, packet.payload.byteLength, now);
-      const lat = now - packet.arrivalMs;
+      s.sender ??= new RtpSenderStats(s.localSsrc, p.clockRate);
+      s.sender.clockRate = p.clockRate;
+      s.sender.sent(s.rewriter.timestamp, p.payload.byteLength, now);
+      const lat = now - arrivalMs;
       s.e2eMs = s.e2eMs === undefined ? lat : s.e2eMs + (lat - s.e2eMs) / 16;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- DTMF out
+
+  /**
+   * Korus `sendDtmf(digits, durationMs = 100, gapMs = 50)`: sends each digit as an RFC 4733 event on the
+   * negotiated telephone-event payload type whose clock matches the audio codec's (the event shares the audio
+   * stream's SSRC and timestamp clock, §2.1): marker on the first packet, updates every 50 ms, the end packet three
+   * times. Audio from the pipeline is held back from the first event until the last digit's gap is over (the
+   * digits of one call form a single keypad sequence). Digits queue behind those still being sent.
+   * @throws MediaOperationError MEDIA_OBJECT_ILLEGAL_PARAM_ERROR for digits outside 0-9 * # A-D or durations out of
+   *   range; SDP_END_POINT_NO_REMOTE_SDP_ERROR before negotiation; MEDIA_OBJECT_OPERATION_NOT_SUPPORTED when the
+   *   peer did not negotiate telephone-event.
+   */
+  #sendDtmf(a: JsonObject): null {
+    const digits = a["digits"];
+    const duration = a["durationMs"] ?? 100;
+    const gap = a["gapMs"] ?? 50;
+    if (typeof digits !== "string" || !/^[0-9*#A-Da-d]{1,64}$/.test(digits)) {
+      throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", "digits must be 1-64 of 0-9 * # A-D");
+    }
+    if (typeof duration !== "number" || duration < 40 || duration > 5000) {
+      throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", "durationMs must be 40..5000");
+    }
+    if (typeof gap !== "number" || gap < 0 || gap > 5000) {
+      throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", "gapMs must be 0..5000");
+    }
+    if (this.#state !== RtpNegotiation.Negotiated) {
+      throw new MediaOperationError("SDP_END_POINT_NO_REMOTE_SDP_ERROR", "sendDtmf before negotiation");
+    }
+    const s = this.#streamOf("AUDIO");
+    const events = s === undefined ? [] : [...s.bySendKey.values()].filter((c) => c.codec === "telephone-event");
+    const primary = s === undefined ? undefined : [...s.bySendKey.values()].find((c) => !AUX_CODECS.has(c.codec));
+    const te = events.find((c) => c.clockRate === primary?.clockRate) ?? events[0];
+    if (s === undefined || te === undefined) {
+      throw new MediaOperationError(
+        "MEDIA_OBJECT_OPERATION_NOT_SUPPORTED",
+        "the peer did not negotiate telephone-event",
+      );
+    }
+    const rate = te.clockRate;
+    for (const digit of digits.toUpperCase()) {
+      const startTs = this.#dtmfTs;
+      for (const p of dtmfPackets(digit, duration, rate, DTMF_INTERVAL_MS)) {
+        this.#dtmfQueue.push({
+          stream: s,
+          pt: te.sendPt,
+          rate,
+          ts: startTs,
+          marker: p.marker,
+          payload: p.payload,
+          atMs: p.offsetMs,
+        });
+      }
+      this.#dtmfTs = (startTs + Math.round(((duration + gap) * rate) / 1000)) >>> 0;
+      this.#dtmfQueue.push({
+        stream: s,
+        pt: te.sendPt,
+        rate,
+        ts: startTs,
+        marker: false,
+        payload: undefined,
+        atMs: duration + gap,
+      });
+    }
+    if (this.#dtmfTimer === undefined) {
+      this.#dtmfTick(performance.now());
+    }
+    return null;
+  }
+
+  /** Sends the queued DTMF packets that are due and re-arms the timer for the next. Entries without payload mark the
+   * end of a digit's slot (its gap). */
+  #dtmfTick(digitStart: number): void {
+    this.#dtmfTimer = undefined;
+    const now = performance.now();
+    for (;;) {
+      const next = this.#dtmfQueue[0];
+      if (next === undefined) {
+        this.#dtmfSending = false;
+        return;
+      }
+      const due = digitStart + next.atMs;
+      if (due > now + 1) {
+        this.#dtmfTimer = setTimeout(() => this.#dtmfTick(digitStart), due - now);
+        this.#dtmfTimer.unref();
+        return;
+      }
+      this.#dtmfQueue.shift();
+      if (next.payload === undefined) {
+        digitStart = due; // the next digit's offsets count from the end of this one's gap
+        continue;
+      }
+      this.#dtmfSending = true;
+      if (this.#state === RtpNegotiation.Negotiated && sends(next.stream.direction)) {
+        this.#sendOut(
+          next.stream,
+          next.pt,
+          next.marker,
+          this.#dtmfSource,
+          {
+            ssrc: 0,
+            sequenceNumber: this.#dtmfSeq,
+            timestamp: next.ts,
+            clockRate: next.rate,
+            payload: next.payload,
+          },
+          now,
+        );
+        this.#dtmfSeq = (this.#dtmfSeq + 1) & 0xffff;
+      }
     }
   }
 
@@ -998,6 +1146,7 @@ export class RtpEndpoint extends MediaElement {
       },
       getMediaState: () => this.#mediaState,
       getConnectionState: () => this.#connectionState,
+      sendDtmf: (a) => this.#sendDtmf(a),
       requestKeyframe: () => {
         this.#sendPli();
         return null;

@@ -79,7 +79,10 @@ export function buildTelephoneEvent(ev: TelephoneEvent): Buffer {
   return b;
 }
 
-/** One packet of a generated event: sent at `offsetMs` after the start, all with the event's start timestamp. */
+/**
+ * One packet of a generated event, all with the event's start timestamp: sent `offsetMs` after the event started,
+ * which is also the duration it reports (a packet reports the time elapsed so far, RFC 4733 §2.5.1.2).
+ */
 export interface DtmfPacket {
   readonly offsetMs: number;
   readonly marker: boolean;
@@ -108,14 +111,14 @@ export function dtmfPackets(
   const out: DtmfPacket[] = [];
   for (let t = intervalMs; t < total; t += intervalMs) {
     out.push({
-      offsetMs: t - intervalMs,
+      offsetMs: t,
       marker: out.length === 0,
       payload: buildTelephoneEvent({ event, end: false, volume, duration: ticks(t) }),
     });
   }
   const endPayload = buildTelephoneEvent({ event, end: true, volume, duration: ticks(total) });
   for (let i = 0; i < 3; i++) {
-    out.push({ offsetMs: total - intervalMs, marker: out.length === 0, payload: endPayload });
+    out.push({ offsetMs: total, marker: out.length === 0, payload: endPayload });
   }
   return out;
 }

@@ -9,7 +9,7 @@ import type { JsonObject } from "../../../media/channel/protocol.js";
 import { RtpEndpoint } from "../../../media/elements/RtpEndpoint.js";
 import { MediaOperationError } from "../../../media/errors.js";
 import { buildReceiverReport, buildSenderReport, ntpFromMs, ntpMiddle, parseRtcp } from "../../../media/rtp/Rtcp.js";
-import { dtmfPackets } from "../../../media/rtp/dtmf.js";
+import { DtmfDetector, dtmfPackets, parseTelephoneEvent } from "../../../media/rtp/dtmf.js";
 import { SrtpSession } from "../../../media/srtp/SrtpSession.js";
 import { findSuite } from "../../../media/srtp/SrtpSuite.js";
 import { Phone, RtpHarness, invoke, sleep, until } from "./rtp/fixtures/rtpHarness.js";
@@ -454,4 +454,55 @@ t.test("VP8 video passes through on its own port; a video sink gets a PLI sent t
   t.equal(video.received[0]?.pt, 100);
   const pli = video.rtcpReceived.flatMap((b) => parseRtcp(b)).find((p) => p.type === "other" && p.packetType === 206);
   t.ok(pli?.type === "other" && pli.count === 1 && pli.mediaSsrc === 0xc0ffee, "PLI for the peer's video SSRC");
+});
+
+t.test("sendDtmf: RFC 4733 events on the negotiated PT, continuous numbering, audio held back meanwhile", async (t) => {
+  const { h, ep, phone } = await setup(t);
+  t.equal(await failure(invoke(ep, "sendDtmf", { digits: "1" })), "SDP_END_POINT_NO_REMOTE_SDP_ERROR");
+  phone.aimAt((await invoke(ep, "processOffer", { offer: phone.offer() })) as string);
+  t.equal(await failure(invoke(ep, "sendDtmf", { digits: "1x" })), "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR");
+  t.equal(await failure(invoke(ep, "sendDtmf", { digits: "1", durationMs: 5 })), "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR");
+  h.pipeline.connect(ep, ep, "AUDIO", "default", "default");
+  // Audio flows first (the phone's own, looped back), then three digits while the phone keeps sending.
+  let seq = 0;
+  const audio = setInterval(() => {
+    phone.send(8, seq, 160 * seq, 0x31, payloadOf(seq));
+    seq++;
+  }, 20);
+  t.teardown(() => clearInterval(audio));
+  await until(() => phone.received.length >= 5);
+  t.equal(await invoke(ep, "sendDtmf", { digits: "12#", durationMs: 100, gapMs: 60 }), null);
+  await until(() => phone.received.filter((p) => p.pt === 101).length >= 12, 3000);
+  await sleep(100);
+  clearInterval(audio);
+  const detector = new DtmfDetector();
+  const digits = phone.received
+    .filter((p) => p.pt === 101)
+    .flatMap((p) => detector.push(p.ts, p.payload, 8000))
+    .map((d) => `${d.digit}:${d.durationMs}`);
+  t.same(digits, ["1:100", "2:100", "#:100"], "the phone decodes 1, 2, # of 100 ms each");
+  const events = phone.received.filter((p) => p.pt === 101);
+  t.equal(events.length, 12, "per digit: one update and the end three times");
+  t.same(
+    events.filter((p) => p.marker).map((p) => parseTelephoneEvent(p.payload).event),
+    [1, 2, 11],
+    "marker on each event's first packet",
+  );
+  const tsOf = [...new Set(events.map((p) => p.ts))];
+  t.equal(tsOf.length, 3, "one timestamp per event");
+  t.same(
+    [(tsOf[1] ?? 0) - (tsOf[0] ?? 0), (tsOf[2] ?? 0) - (tsOf[1] ?? 0)],
+    [1280, 1280],
+    "event starts 100 + 60 ms apart on the 8 kHz clock",
+  );
+  const all = phone.received;
+  t.ok(
+    all.every((p, i) => i === 0 || p.seq === ((all[i - 1]?.seq ?? 0) + 1) % 65536),
+    "one continuous sequence across audio and DTMF",
+  );
+  const first = all.findIndex((p) => p.pt === 101);
+  const last = all.length - 1 - [...all].reverse().findIndex((p) => p.pt === 101);
+  t.ok(first > 0 && last < all.length, "audio before the digits");
+  const interleaved = all.slice(first, last + 1).filter((p) => p.pt === 8).length;
+  t.equal(interleaved, 0, "no audio between the first and the last event packet");
 });
