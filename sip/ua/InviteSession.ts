@@ -148,7 +148,7 @@ export interface OutgoingInvite {
   readonly credentials: DigestCredentials | undefined;
 }
 
-type TimerName = "ring" | "2xx" | "2xxGiveUp" | "rel" | "relGiveUp" | "refresh" | "expire" | "glare";
+type TimerName = "ring" | "2xx" | "2xxGiveUp" | "rel" | "relGiveUp" | "refresh" | "expire" | "glare" | "cancelGiveUp";
 
 const S = SessionState;
 const OA = OfferAnswerState;
@@ -804,12 +804,13 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
   }
 
   async #onProvisional(r: SipResponse): Promise<void> {
-    if (r.status === 100) {
-      return;
-    }
+    // §9.1: any provisional response, 100 included, allows the CANCEL.
     this.#provisionalReceived = true;
     if (this.#cancel !== undefined && !this.#cancelSent) {
       this.#sendCancel();
+    }
+    if (r.status === 100) {
+      return;
     }
     const tag = r.to.tag;
     let dialog: Dialog | undefined;
@@ -1051,6 +1052,11 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
       return;
     }
     this.#cancelSent = true;
+    // §9.1: "If there is no final response for the original request in 64*T1 seconds ... the client SHOULD then
+    // consider the original transaction cancelled and SHOULD destroy the client transaction".
+    this.#timers.start("cancelGiveUp", 64 * this.#host.timers.T1, () =>
+      this.#end(this.#info(487, "CANCEL", "local", opts.cause ?? 16, "No final response to CANCEL")),
+    );
     const cancel = createCancel(this.#invite, formatQ850Reason(opts.cause ?? 16, opts.text));
     try {
       this.#host.layer.request(cancel, out.destination, {});

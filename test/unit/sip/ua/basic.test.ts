@@ -108,16 +108,44 @@ t.test("CANCEL before answer: 200 CANCEL, 487 INVITE, ACK; caller side is the on
   t.same(b.stats, { sessions: 0, dialogs: 0, serverTransactions: 0, clientTransactions: 0, pending: 0 });
 });
 
-t.test("CANCEL waits for a provisional (§9.1) and a ring timeout cancels", async (t) => {
+t.test("CANCEL waits for a provisional (§9.1; 100 Trying counts) and a ring timeout cancels", async (t) => {
   const { clock, net, a, b } = pair();
-  b.on("incomingCall", (session) => clock.setTimeout(() => void session.progress(), 3000));
-  const out = a.call(TARGET, { from: FROM, media: new TestMedia(), ringTimeoutMs: 1000 });
-  await clock.run(1500);
+  // B's INVITE transaction sends 100 Trying itself after 200 ms; the application never answers.
+  b.on("incomingCall", () => undefined);
+  const out = a.call(TARGET, { from: FROM, media: new TestMedia(), ringTimeoutMs: 100 });
+  await clock.run(150);
   t.equal(out.state, SessionState.Terminating);
-  t.notOk(net.what().includes("CANCEL"), "no CANCEL before a provisional");
-  await clock.run(2000);
-  t.same(net.what(), ["INVITE", "100 INVITE", "180 INVITE", "CANCEL", "200 CANCEL", "487 INVITE", "ACK"]);
+  t.same(net.what(), ["INVITE"], "no CANCEL before a provisional");
+  await clock.run(200);
+  t.same(net.what(), ["INVITE", "100 INVITE", "CANCEL", "200 CANCEL", "487 INVITE", "ACK"]);
   t.equal(out.termination?.cause, 19, "no-answer cause");
+  t.equal(out.termination?.by, "local");
+});
+
+t.test("a CANCEL that gets no final response gives up after 64*T1 (§9.1)", async (t) => {
+  const { clock, net, a, b } = pair();
+  b.on("incomingCall", (session) => void session.progress());
+  net.drop = (w) => w.what === "487 INVITE";
+  const out = a.call(TARGET, { from: FROM, media: new TestMedia() });
+  await clock.run(20);
+  out.hangup();
+  await clock.run(31000);
+  t.equal(out.state, SessionState.Terminating);
+  await clock.run(2000);
+  t.equal(out.state, SessionState.Terminated);
+  t.equal(out.termination?.status, 487);
+  t.equal(a.stats.sessions, 0);
+});
+
+t.test("UAS hangs up before the ACK: the BYE waits for the ACK (§15)", async (t) => {
+  const { clock, net, a, b } = pair();
+  b.on("incomingCall", (session) => {
+    void session.answer().then(() => session.hangup({ cause: 16 }));
+  });
+  const out = a.call(TARGET, { from: FROM, media: new TestMedia() });
+  await clock.run(100);
+  t.same(net.what(), ["INVITE", "200 INVITE", "ACK", "BYE", "200 BYE"]);
+  t.equal(out.termination?.by, "remote");
 });
 
 t.test("CANCEL/200 race: the 200 crosses the CANCEL, the caller ACKs then BYEs", async (t) => {
