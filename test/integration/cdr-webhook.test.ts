@@ -104,7 +104,7 @@ t.test("receiver down during 20 calls and a restart, then up: each record arrive
   for (let i = 0; i < 10; i++) {
     sent.push(call(svc, i));
   }
-  await until(() => (svc.store.deliveryState("webhook", sent[0]!.recordId)?.attempts ?? 0) >= 2, "two failed attempts");
+  await until(() => (svc.store.deliveryState("webhook", sent[0]!.recordId)?.attempts ?? 0) >= 1, "a failed attempt");
   t.match(svc.store.deliveryState("webhook", sent[0]!.recordId)?.lastError, /ECONNREFUSED|fetch failed/);
   t.equal(svc.stats().pending["webhook"], 10, "all spooled while the receiver is down");
   await svc.close(); // Korus restarts with the receiver still down
