@@ -28,6 +28,7 @@ import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { SipParseError } from "../errors.js";
 import { AuthHeader } from "../message/AuthHeader.js";
 import { createResponse } from "../message/responses.js";
+import { parseUri } from "../message/uri.js";
 import type { SipRequest, SipResponse } from "../message/SipMessage.js";
 import { computeDigestResponse, parseDigestAlgorithm, type DigestAlgorithm } from "./digest.js";
 import { UnsupportedDigestAlgorithmError } from "./errors.js";
@@ -266,7 +267,9 @@ export class DigestServer {
 
     // RFC 2617 §3.2.2.5: "The authenticating server must assure that the resource designated by the "uri" directive
     // is the same as the resource specified in the Request-Line; if they are not, the server SHOULD return a 400".
-    if (uri !== request.uri.toString()) {
+    // Compared in canonical form, so escaping or parameter spelling differences between the client's copy and the
+    // Request-URI as parsed here do not matter; the response itself is computed over the client's text.
+    if (uri !== request.uri.toString() && !sameUri(uri, request.uri.toString())) {
       return fail("uri-mismatch", this.#reject(request, 400, "Digest URI mismatch"));
     }
 
@@ -353,5 +356,14 @@ export class DigestServer {
         this.#watermark = Math.max(this.#watermark, entry.issuedAt);
       }
     }
+  }
+}
+
+/** True when a digest-uri parses to the same canonical URI as the Request-URI. */
+function sameUri(digestUri: string, requestUri: string): boolean {
+  try {
+    return parseUri(digestUri, "digest-uri").toString() === requestUri;
+  } catch {
+    return false;
   }
 }

@@ -279,6 +279,32 @@ t.test("forged, mismatched and malformed credentials", async (t) => {
   t.equal(mismatch.ok ? 0 : mismatch.response.status, 400);
   t.match(mismatch.ok ? "" : mismatch.response.reason, /Digest URI mismatch/);
 
+  // The same URI spelled differently (escaped user part) is accepted: it is compared in canonical form.
+  const spelled = invite();
+  const respelled = server.challenge(invite());
+  const h2 = new AuthHeader("Digest");
+  const n2 = respelled.authHeaders("WWW-Authenticate")[0]?.nonce ?? "";
+  const escapedUri = "sip:%2B4930123@korus.example.com";
+  h2.set("username", "carrier").set("realm", "korus.example.com").set("nonce", n2).set("uri", escapedUri);
+  h2.set("algorithm", "MD5", false).set("qop", "auth", false).set("nc", "00000001", false).set("cnonce", "c1");
+  h2.set(
+    "response",
+    computeDigestResponse({
+      algorithm: "MD5",
+      username: "carrier",
+      realm: "korus.example.com",
+      password: "s3cret",
+      method: "INVITE",
+      uri: escapedUri,
+      nonce: n2,
+      qop: "auth",
+      nc: "00000001",
+      cnonce: "c1",
+    }),
+  );
+  spelled.setHeader("Authorization", h2.toString());
+  t.equal(server.authenticate(spelled).ok, true, "escaped digest-uri equals the Request-URI");
+
   const broken = invite('Authorization: Digest username="carrier", realm="korus.example.com"\r\n');
   const incomplete = server.authenticate(broken);
   t.equal(incomplete.ok ? "" : incomplete.reason, "malformed");
