@@ -3,10 +3,13 @@
  * `createDecoder("PCMU")` return the matching wrapper behind the common {@link AudioEncoder} / {@link AudioDecoder}
  * interface. Names are matched case-insensitively (`opus`, `PCMU`, `PCMA`, `G722`, `AMR`, `AMR-WB`).
  *
+ * Every object works on RTP payloads: for AMR that means RFC 4867 payloads (amrRtp.ts: packing, CMR, DTX), not
+ * the storage frames of amr.ts.
+ *
  * Opus is always `opus/48000/2` in SDP, but its PCM side may run at 8, 16 or 48 kHz: pass `sampleRate` to feed a
  * narrowband source natively (about a third of the 48 kHz encode cost, issue 4 §5).
  */
-import { AmrNbDecoder, AmrNbEncoder, AmrWbDecoder, AmrWbEncoder } from "./amr.js";
+import { AmrRtpDecoder, AmrRtpEncoder } from "./amrRtp.js";
 import { CodecError } from "./errors.js";
 import { G711Decoder, G711Encoder } from "./g711.js";
 import { G722Decoder, G722Encoder } from "./g722.js";
@@ -22,6 +25,10 @@ export interface CodecOptions {
   frameMs?: number;
   /** AMR mode-set from the fmtp: the encoder starts at its highest mode. */
   modeSet?: readonly number[];
+  /** AMR `octet-align=1` (default: bandwidth-efficient). */
+  octetAligned?: boolean;
+  /** AMR frames per RTP packet (ptime / 20; default 1). */
+  framesPerPacket?: number;
   /** AMR/Opus DTX. */
   dtx?: boolean;
   /** Opus settings beyond the above. */
@@ -60,8 +67,8 @@ function g711Frame(opts: CodecOptions): number {
   return (8000 * (opts.frameMs ?? 20)) / 1000;
 }
 
-function amrMode(modes: number, modeSet: readonly number[] | undefined): number {
-  return modeSet !== undefined && modeSet.length > 0 ? Math.max(...modeSet) : modes - 1;
+function amrOptions(opts: CodecOptions): { octetAligned: boolean; modeSet?: readonly number[] } {
+  return { octetAligned: opts.octetAligned ?? false, ...(opts.modeSet !== undefined ? { modeSet: opts.modeSet } : {}) };
 }
 
 export function createEncoder(encodingName: string, opts: CodecOptions = {}): AudioEncoder {
@@ -80,9 +87,12 @@ export function createEncoder(encodingName: string, opts: CodecOptions = {}): Au
         dtx: opts.dtx ?? false,
       });
     case "AMR":
-      return new AmrNbEncoder({ mode: amrMode(8, opts.modeSet), dtx: opts.dtx ?? false });
     case "AMR-WB":
-      return new AmrWbEncoder({ mode: amrMode(9, opts.modeSet), dtx: opts.dtx ?? false });
+      return new AmrRtpEncoder(name === "AMR-WB", {
+        ...amrOptions(opts),
+        dtx: opts.dtx ?? false,
+        ...(opts.framesPerPacket !== undefined ? { framesPerPacket: opts.framesPerPacket } : {}),
+      });
   }
 }
 
@@ -97,8 +107,7 @@ export function createDecoder(encodingName: string, opts: CodecOptions = {}): Au
     case "opus":
       return new OpusDecoder({ sampleRate: opts.sampleRate ?? 48000, frameMs: opts.frameMs ?? 20 });
     case "AMR":
-      return new AmrNbDecoder();
     case "AMR-WB":
-      return new AmrWbDecoder();
+      return new AmrRtpDecoder(name === "AMR-WB", amrOptions(opts));
   }
 }

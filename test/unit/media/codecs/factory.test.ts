@@ -29,7 +29,7 @@ t.test("createEncoder/createDecoder by SDP name: every codec round-trips a tone"
     dec.close();
   }
   const amr = codecs.createEncoder("AMR", { modeSet: [0, 5] });
-  t.ok(amr instanceof codecs.AmrNbEncoder && amr.mode === 5, "AMR starts at the top of its mode-set");
+  t.ok(amr instanceof codecs.AmrRtpEncoder && amr.mode === 5, "AMR starts at the top of its mode-set");
   t.equal(codecs.createEncoder("PCMA", { frameMs: 30 }).frameSamples, 240);
   t.equal(codecs.codecName("G729"), undefined);
   t.throws(() => codecs.createEncoder("G729"), codecs.CodecError);
