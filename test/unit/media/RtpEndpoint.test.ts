@@ -506,3 +506,27 @@ t.test("sendDtmf: RFC 4733 events on the negotiated PT, continuous numbering, au
   const interleaved = all.slice(first, last + 1).filter((p) => p.pt === 8).length;
   t.equal(interleaved, 0, "no audio between the first and the last event packet");
 });
+
+t.test("rtcp-mux offered: answered, RTCP flows on the RTP port; a=inactive stops media both ways", async (t) => {
+  const { h, ep, phone } = await setup(t, { rtcpIntervalMs: 100 });
+  const answer = (await invoke(ep, "processOffer", { offer: phone.offer({ extra: ["a=rtcp-mux"] }) })) as string;
+  t.match(answer, /a=rtcp-mux/);
+  phone.aimAt(answer);
+  h.pipeline.connect(ep, ep, "AUDIO", "default", "default");
+  phone.send(8, 1, 0, 5, payloadOf(1));
+  phone.raw(buildReceiverReport({ ssrc: 5, reports: [] })); // muxed RTCP, on the RTP port
+  await until(() => phone.received.length === 1 && phone.rtcpReceived.length >= 1, 3000);
+  t.equal(phone.received.length, 1);
+  t.ok(phone.rtcpReceived.length >= 1, "reports arrive on the phone's RTP port (muxed)");
+  t.equal(ep.diagnostics.malformedRtp + ep.diagnostics.malformedRtcp, 0, "muxed RTCP was not taken for RTP");
+  t.match(await invoke(ep, "processOffer", { offer: phone.offer({ direction: "inactive" }) }), /a=inactive/);
+  phone.send(8, 2, 160, 5, payloadOf(2));
+  await sleep(100);
+  t.equal(phone.received.length, 1, "inactive: nothing sent");
+  const stats = (await invoke(ep, "getStats")) as Record<string, JsonObject>;
+  t.equal(
+    Object.values(stats).find((r) => r["type"] === "inboundrtp")?.["packetsReceived"],
+    1,
+    "and the packet that came in while inactive was not taken into the pipeline",
+  );
+});
