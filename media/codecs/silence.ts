@@ -3,7 +3,9 @@
  * leg towards a SIP peer must send a frame every ptime even when its source is quiet, on hold, or not connected.
  * {@link SilenceGenerator} encodes one frame of silence per call through the leg's own encoder, so the payload is
  * always valid for the negotiated codec: for G.711 it is the constant µ-law 0xff / A-law 0xd5 pattern (computed
- * once); Opus and AMR encode zeros (AMR without DTX so that speech frames, not NO_DATA, go out). Optionally a very
+ * once); Opus and AMR encode zeros. The encoder must run without DTX (DTX would turn silence into NO_DATA and
+ * empty payloads, which is exactly what must not happen towards such peers): `next()` throws CodecError if the
+ * encoder returns nothing. Optionally a very
  * low comfort noise (e.g. −80 dBov) replaces digital zero for peers whose silence detection treats exact zero as
  * a dead line.
  */
@@ -44,6 +46,10 @@ export class SilenceGenerator {
     if (this.constant !== undefined) {
       return this.constant.slice();
     }
-    return this.encoder.encode(this.noise !== undefined ? this.noise.generate() : this.pcm);
+    const p = this.encoder.encode(this.noise !== undefined ? this.noise.generate() : this.pcm);
+    if (p.length === 0) {
+      throw new CodecError(`${this.encoder.name} encoder produced no payload for silence (is DTX on?)`);
+    }
+    return p;
   }
 }

@@ -4,6 +4,7 @@ import { frameType } from "../../../../media/codecs/amrPayload.js";
 import { measureDbov } from "../../../../media/codecs/comfortNoise.js";
 import { ConcealingDecoder } from "../../../../media/codecs/concealment.js";
 import { CodecError } from "../../../../media/codecs/errors.js";
+import { createEncoder } from "../../../../media/codecs/factory.js";
 import { G711Decoder, G711Encoder } from "../../../../media/codecs/g711.js";
 import { OpusDecoder, OpusEncoder } from "../../../../media/codecs/opus.js";
 import { SilenceGenerator } from "../../../../media/codecs/silence.js";
@@ -32,6 +33,18 @@ t.test("SilenceGenerator: a valid silent payload per ptime for every codec", (t)
   t.ok(Math.abs(measureDbov(pcm) - 70) <= 3, `optional noise floor at −${measureDbov(pcm)} dBov`);
   t.not(noisy.next()[0], undefined);
   t.throws(() => new SilenceGenerator(new G711Encoder("PCMU"), { noiseDbov: -1 }), CodecError);
+  const dtx = new SilenceGenerator(createEncoder("AMR", { dtx: true }));
+  t.throws(
+    () => {
+      for (let i = 0; i < 50; i++) {
+        dtx.next();
+      }
+    },
+    CodecError,
+    "a DTX encoder cannot keep RTP flowing: refused loudly",
+  );
+  const amrRtp = new SilenceGenerator(createEncoder("AMR-WB"));
+  t.ok(amrRtp.next().length > 1, "AMR-WB RTP payloads of silence without DTX");
   t.end();
 });
 
