@@ -3,8 +3,8 @@
  * by openssl, ephemeral ports, and real node:tls peers.
  */
 
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
@@ -18,6 +18,7 @@ import {
   type Logger,
 } from "../../../sip/index.js";
 import { TlsTransport } from "../../../sip/transport/TlsTransport.js";
+import { reserveRtpRange } from "../../helpers/ports.js";
 import { INVITE, torture } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "korus-tls-"));
@@ -273,3 +274,85 @@ t.test("a flood of bad requests is answered but logged at a bounded rate", async
   const rejected = lines.filter((l) => l === "rejected SIP request").length;
   t.equal(rejected, 20, "but only 20 log lines in the window");
 });
+
+t.test(
+  "interop with baresip over TLS: its INVITE in, our 486 out and its ACK back; our OPTIONS to its listener",
+  async (t) => {
+    const range = await reserveRtpRange();
+    const baresipCert = makeCert("baresip-test", "IP:127.0.0.1");
+    const both = join(dir, "baresip-both.pem");
+    writeFileSync(both, Buffer.concat([readFileSync(baresipCert.certFile), readFileSync(baresipCert.keyFile)]));
+    const inbox: InboundMessage[] = [];
+    const a = await TlsTransport.listen({
+      host: "127.0.0.1",
+      port: 0,
+      ...server,
+      caFile: baresipCert.certFile,
+      onMessage: (m) => inbox.push(m),
+    });
+    const conf = join(dir, "baresip");
+    mkdirSync(conf, { recursive: true });
+    const sipPort = range.min;
+    writeFileSync(
+      join(conf, "config"),
+      [
+        "poll_method epoll",
+        `sip_listen 127.0.0.1:${sipPort}`,
+        `sip_cafile ${server.certFile}`,
+        `sip_certificate ${both}`,
+        "net_interface 127.0.0.1",
+        "audio_player aubridge,nil",
+        "audio_source ausine,440",
+        "audio_alert aubridge,nil",
+        `rtp_ports ${range.min + 10}-${range.min + 40}`,
+        "module_path /usr/lib/baresip/modules",
+        "module g711.so",
+        "module aubridge.so",
+        "module ausine.so",
+        "module_tmp account.so",
+        "module_app menu.so",
+        "",
+      ].join("\n"),
+    );
+    writeFileSync(join(conf, "accounts"), "<sip:uac@127.0.0.1;transport=tls>;regint=0;audio_codecs=pcma\n");
+    let child: ChildProcess | undefined = spawn(
+      "baresip",
+      ["-f", conf, "-e", `/dial sip:test@127.0.0.1:${a.address.port}`, "-t", "15"],
+      { stdio: "ignore" },
+    );
+    t.teardown(async () => {
+      child?.kill("SIGKILL");
+      range.release();
+      await a.close();
+    });
+    child.on("exit", () => (child = undefined));
+
+    await until(() => inbox.some((m) => m.message instanceof SipRequest && m.message.method === "INVITE"));
+    const inviteIn = inbox.find((m) => m.message instanceof SipRequest && m.message.method === "INVITE")!;
+    const invite = inviteIn.message as SipRequest;
+    t.equal(inviteIn.source.transport, "TLS");
+    t.equal(invite.topVia.transport, "TLS", "baresip's Via says TLS");
+    t.match(invite.bodyText, /a=rtpmap:8 PCMA\/8000/);
+    await a.send(createResponse(invite, 486, { toTag: "busy" }), inviteIn.source);
+    await until(() => inbox.some((m) => m.message instanceof SipRequest && m.message.method === "ACK"));
+    const ack = inbox.find((m) => m.message instanceof SipRequest && m.message.method === "ACK")!;
+    t.equal(ack.message.callId, invite.callId, "the non-2xx ACK came back");
+    t.equal(ack.message.to.tag, "busy");
+    t.same(ack.source, inviteIn.source, "on the same TLS connection");
+
+    // Our side as TLS client: OPTIONS to baresip's TLS listener (sip_listen port + 1), verified against its certificate.
+    const options = parseMessage(
+      `OPTIONS sip:uac@127.0.0.1:${sipPort + 1};transport=tls SIP/2.0\r\n` +
+        `Via: SIP/2.0/TLS 127.0.0.1:${a.address.port};branch=z9hG4bKopt1;rport\r\nMax-Forwards: 70\r\n` +
+        `From: <sip:korus@127.0.0.1>;tag=o1\r\nTo: <sip:uac@127.0.0.1>\r\nCall-ID: opt-tls-1\r\n` +
+        `CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`,
+    );
+    await a.send(options, { host: "127.0.0.1", port: sipPort + 1, transport: "TLS" });
+    await until(() => inbox.some((m) => m.message.callId === "opt-tls-1"));
+    const answer = inbox.find((m) => m.message.callId === "opt-tls-1")!;
+    t.ok(
+      "status" in answer.message && answer.message.status >= 200,
+      `baresip answered ${"status" in answer.message ? answer.message.status : "?"}`,
+    );
+  },
+);
