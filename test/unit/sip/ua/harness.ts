@@ -9,7 +9,6 @@ import {
   SipRequest,
   stampReceived,
   UserAgent,
-  type Clock,
   type MediaHandler,
   type OfferRequest,
   type SipDestination,
@@ -20,58 +19,45 @@ import {
   type UserAgentOptions,
 } from "../../../../sip/index.js";
 import { SessionDescription } from "../../../../sdp/index.js";
+import { FakeClock } from "../../../helpers/FakeClock.js";
 
-interface Pending {
-  readonly id: number;
-  readonly at: number;
-  readonly callback: () => void;
-}
+/**
+ * The shared {@link FakeClock} plus {@link run}, which fires due timers one instant at a time and lets promise
+ * chains settle in between (media handlers and session steps are asynchronous).
+ */
+export class StepClock extends FakeClock {
+  readonly #due = new Map<TimerHandle, number>();
 
-/** A fake clock whose {@link run} fires timers in order and lets promises settle between them. */
-export class StepClock implements Clock {
-  #now = 0;
-  #nextId = 1;
-  readonly #pending = new Map<number, Pending>();
-
-  now(): number {
-    return this.#now;
+  override setTimeout(callback: () => void, ms: number): TimerHandle {
+    const handle = super.setTimeout(() => {
+      this.#due.delete(handle);
+      callback();
+    }, ms);
+    this.#due.set(handle, this.now() + Math.max(0, ms));
+    return handle;
   }
 
-  setTimeout(callback: () => void, ms: number): TimerHandle {
-    const id = this.#nextId++;
-    this.#pending.set(id, { id, at: this.#now + Math.max(0, ms), callback });
-    return id;
+  override clearTimeout(handle: TimerHandle): void {
+    this.#due.delete(handle);
+    super.clearTimeout(handle);
   }
 
-  clearTimeout(handle: TimerHandle): void {
-    this.#pending.delete(handle as number);
-  }
-
-  get pendingCount(): number {
-    return this.#pending.size;
-  }
-
-  #next(end: number): Pending | undefined {
-    let next: Pending | undefined;
-    for (const p of this.#pending.values()) {
-      if (p.at <= end && (next === undefined || p.at < next.at || (p.at === next.at && p.id < next.id))) {
-        next = p;
-      }
-    }
-    return next;
-  }
-
-  /** Advances `ms`, firing due timers one by one and settling promise chains after each. */
+  /** Advances `ms`: ticks to each next due instant, settling promises after each. */
   async run(ms: number): Promise<void> {
-    const end = this.#now + ms;
+    const end = this.now() + ms;
     await settle();
-    for (let next = this.#next(end); next !== undefined; next = this.#next(end)) {
-      this.#pending.delete(next.id);
-      this.#now = next.at;
-      next.callback();
+    for (;;) {
+      let next = Infinity;
+      for (const at of this.#due.values()) {
+        next = Math.min(next, at);
+      }
+      if (next > end) {
+        break;
+      }
+      this.tick(next - this.now());
       await settle();
     }
-    this.#now = end;
+    this.tick(end - this.now());
   }
 }
 
