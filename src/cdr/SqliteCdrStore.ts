@@ -14,8 +14,9 @@
  * snapshot without blocking the writer).
  *
  * Schema (versioned with `PRAGMA user_version`, currently 1):
- * - `cdr`: `seq` (insertion order), `start_ms`/`end_ms` (epoch ms, `end_ms` indexed for exports), the flat
- *   columns of {@link CDR_COLUMNS} (`record_id` unique), and `record_json` (the full record).
+ * - `cdr`: `seq` (the rowid: insertion order, as rows are never deleted), `start_ms`/`end_ms` (epoch ms, `end_ms`
+ *   indexed for exports), the flat columns of {@link CDR_COLUMNS} (`record_id` unique), and `record_json` (the
+ *   full record).
  * - `cdr_delivery`: one row per (sink, record): attempts, next attempt time, last error, delivery time. The
  *   per-sink spool of dispatcher.ts; delivered rows are kept as an audit trail.
  */
@@ -64,7 +65,7 @@ const SQL_TYPE: Record<CdrColumnKind, string> = { text: "TEXT", int: "INTEGER", 
 
 const SCHEMA_V1 = `
 CREATE TABLE cdr (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq INTEGER PRIMARY KEY,
   start_ms INTEGER NOT NULL,
   end_ms INTEGER NOT NULL,
   ${CDR_COLUMNS.map((c) => `${c.name} ${SQL_TYPE[c.kind]}${c.required ? " NOT NULL" : ""}${c.name === "record_id" ? " UNIQUE" : ""}`).join(",\n  ")},
