@@ -222,6 +222,40 @@ t.test("untrusted or misnamed certificates are refused; handshake garbage does n
   t.pass("the server still serves after the garbage");
 });
 
+t.test("mutual TLS: a client without a trusted certificate never gets a message through", async (t) => {
+  const inbox: InboundMessage[] = [];
+  const a = await TlsTransport.listen({
+    host: "127.0.0.1",
+    port: 0,
+    ...server,
+    caFile: client.certFile,
+    requestClientCert: true,
+    onMessage: (m) => inbox.push(m),
+  });
+  t.teardown(() => a.close());
+  for (const creds of [{}, { cert: readFileSync(wrongName.certFile), key: readFileSync(wrongName.keyFile) }]) {
+    const socket = tls.connect({ host: "127.0.0.1", port: a.address.port, ca: await readCa(), ...creds });
+    socket.on("error", () => undefined);
+    let closed = false;
+    socket.on("close", () => (closed = true));
+    socket.once("secureConnect", () => socket.write(INVITE));
+    await until(() => closed);
+  }
+  t.equal(inbox.length, 0, "no certificate, or one the server does not trust: nothing delivered");
+  // The trusted client certificate works.
+  const ok = tls.connect({
+    host: "127.0.0.1",
+    port: a.address.port,
+    ca: await readCa(),
+    cert: readFileSync(client.certFile),
+    key: readFileSync(client.keyFile),
+  });
+  t.teardown(() => ok.destroy());
+  ok.once("secureConnect", () => ok.write(INVITE));
+  await until(() => inbox.length === 1);
+  t.equal(inbox[0]?.source.transport, "TLS");
+});
+
 t.test("configuration errors surface at listen time; closed transports refuse to send", async (t) => {
   await t.rejects(
     TlsTransport.listen({
