@@ -151,7 +151,7 @@ t.test("bad input is counted and never stops the stream", async (t) => {
     phone.raw(junk);
   }
   phone.send(8, 30003, 640 + 8000 * 3600, 7, payloadOf(5));
-  await until(() => phone.received.length >= 5);
+  await until(() => phone.received.length >= 5 && ep.diagnostics.malformedRtcp >= 1); // RTCP has its own socket
   await sleep(50);
   const d = ep.diagnostics;
   t.ok(d.malformedRtp >= 3, `malformed RTP counted (${d.malformedRtp})`);
@@ -227,10 +227,16 @@ t.test("RTCP: SR/RR from the endpoint with LSR/DLSR; RTT from the phone's report
     }),
     true,
   );
-  await sleep(100);
-  const stats = (await invoke(ep, "getStats", { mediaType: "AUDIO" })) as Record<string, JsonObject>;
-  const out = Object.values(stats).find((r) => r["type"] === "outboundrtp");
-  const rtt = out?.["roundTripTime"];
+  let rtt: unknown;
+  await until(() => {
+    invoke(ep, "getStats", { mediaType: "AUDIO" })
+      .then((v) => {
+        const out = Object.values(v as Record<string, JsonObject>).find((r) => r["type"] === "outboundrtp");
+        rtt = out?.["roundTripTime"];
+      })
+      .catch(() => undefined);
+    return typeof rtt === "number" && rtt > 0;
+  }, 3000);
   t.ok(typeof rtt === "number" && rtt > 0 && rtt < 5, `roundTripTime from LSR/DLSR (${JSON.stringify(rtt)} s)`);
   const before = phone.rtcpReceived.length;
   ep.release();
@@ -343,7 +349,7 @@ t.test("SDES-SRTP: SAVP offer, keys both ways, encrypted loopback, OnKeySoftLimi
     12,
   );
   phone.raw(typeof forged === "string" ? Buffer.alloc(0) : forged);
-  await sleep(50);
+  await until(() => ep.diagnostics.srtpFailures >= 1);
   t.equal(ep.diagnostics.srtpFailures, 1, "forged packet counted as an SRTP failure");
   t.same(h.eventsOf(ep, "OnKeySoftLimit"), [{ mediaType: "AUDIO" }], "soft limit of the 40-packet key reached once");
 });
