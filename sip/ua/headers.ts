@@ -72,7 +72,8 @@ export function formatQ850Reason(cause: number, text?: string): string {
 }
 
 /**
- * The Q.850 cause that corresponds to a SIP final status (RFC 3398 §8.2.6.1 table, the common entries), used when
+ * The Q.850 cause that corresponds to a SIP final status (RFC 3398 §8.2.6.1; 487/488/606 have no mapping there and
+ * get 127/65/58 as usual in gateways), used when
  * the peer sent no Reason.
  */
 export function statusToQ850(status: number): number {
@@ -107,7 +108,7 @@ export function statusToQ850(status: number): number {
     500: 41,
     501: 79,
     502: 38,
-    503: 34,
+    503: 41,
     504: 102,
     505: 127,
     513: 127,

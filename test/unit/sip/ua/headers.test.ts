@@ -36,7 +36,7 @@ t.test("Reason: Q.850 and SIP causes, quoted text with commas, malformed causes 
   t.equal(formatQ850Reason(17, 'User "busy"'), 'Q.850;cause=17;text="User busy"');
   t.equal(statusToQ850(486), 17);
   t.equal(statusToQ850(404), 1);
-  t.equal(statusToQ850(503), 34);
+  t.equal(statusToQ850(503), 41, "RFC 3398 §8.2.6.1: 503 → 41 temporary failure");
   t.equal(statusToQ850(599), 38, "unknown 5xx → 38");
 });
 
