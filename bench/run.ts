@@ -7,10 +7,14 @@
  *    connect), next to a bare WebSocket echo round trip.
  * 2. WebRTC forwarding: server CPU µs per forwarded SRTP packet (peer A → Korus → peer B), next to the CPU µs per
  *    packet of a bare Node UDP echo process fed at the same rate.
- * 3. Worker spread: event-loop utilisation of each media worker while two pipelines forward at once.
+ * 3. Worker spread: eight forwarding pipelines placed over the two media workers, driven at rising packet rates;
+ *    each worker's event-loop utilisation and the server's CPU (in % of one core: above 100 % means both cores
+ *    work), with the share of packets delivered.
  *
  * The server runs as a child process (the built dist/), so its CPU is read from /proc without the load
- * generator's; the peers are werift RTCPeerConnections on 127.0.0.1 in this process.
+ * generator's; the peers are werift RTCPeerConnections on 127.0.0.1 in this process. For the load runs the peers
+ * send and receive through Korus's own FastRtpPath on their DTLS-SRTP keys, so that the load generator is cheap
+ * enough to leave the server most of the machine.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import dgram from "node:dgram";
@@ -20,6 +24,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MediaStreamTrack, RTCPeerConnection, RtpHeader, RtpPacket, useOPUS, useVP8 } from "werift";
 import { WebSocketServer } from "ws";
+import { createLogger } from "../media/logger.js";
+import { FastRtpPath } from "../media/webrtc/FastRtpPath.js";
 import { RpcClient } from "./lib/RpcClient.js";
 
 const MAIN = fileURLToPath(new URL("../src/main.js", import.meta.url));
@@ -94,7 +100,10 @@ class Peer {
   readonly audio = new MediaStreamTrack({ kind: "audio" });
   readonly video = new MediaStreamTrack({ kind: "video" });
   received = 0;
+  /** Packets sent through the fast path. */
+  sent = 0;
   #timer: NodeJS.Timeout | undefined;
+  #fast: FastRtpPath | undefined;
 
   constructor() {
     this.pc.addTransceiver(this.audio, { direction: "sendrecv" });
@@ -126,12 +135,54 @@ class Peer {
     }, 10);
   }
 
+  /** Switches this connected peer to FastRtpPath (cheap SRTP in and out), counting what arrives. */
+  goFast(): void {
+    const dtls = this.pc.dtlsTransports[0];
+    if (dtls === undefined) {
+      throw new Error("peer has no DTLS transport");
+    }
+    this.#fast = FastRtpPath.create(dtls, () => this.received++, createLogger("bench"));
+    if (this.#fast === undefined) {
+      throw new Error("peer's SRTP profile has no fast path");
+    }
+  }
+
+  /** Sends `pps` Opus-sized packets per second through the fast path, in bursts every 10 ms. */
+  sendFast(pps: number): void {
+    const fast = this.#fast;
+    const audio = this.pc.getTransceivers()[0];
+    const ssrc = audio?.sender.ssrc ?? 1;
+    const pt = audio?.codecs[0]?.payloadType ?? 111;
+    if (fast === undefined) {
+      throw new Error("goFast() first");
+    }
+    let seq = 0;
+    let ts = 0;
+    let carry = 0;
+    let last = performance.now();
+    const payload = Buffer.alloc(160, 0x5a);
+    payload[0] = 0xf8;
+    this.#timer = setInterval(() => {
+      // Paced by elapsed time, so a late timer sends the packets it owes instead of lowering the rate.
+      const now = performance.now();
+      carry = Math.min(carry + (pps * (now - last)) / 1000, pps / 10);
+      last = now;
+      for (; carry >= 1; carry--) {
+        this.sent++;
+        fast.send(ssrc, pt, seq, ts, false, payload);
+        seq = (seq + 1) & 0xffff;
+        ts = (ts + 960) >>> 0;
+      }
+    }, 10);
+  }
+
   stop(): void {
     clearInterval(this.#timer);
   }
 
   async close(): Promise<void> {
     this.stop();
+    this.#fast?.close();
     await this.pc.close();
   }
 }
@@ -335,33 +386,70 @@ async function main(): Promise<void> {
       `${fwdUs.toFixed(1)} us server CPU per forwarded packet, ${fwd} packets in ${seconds} s (${((fwd / (pps * seconds)) * 100).toFixed(1)}% delivered); ratio to UDP echo ${(fwdUs / echoUs).toFixed(2)}x (target <= 3x)`,
     );
 
-    // ---------------------------------------------------------------- worker spread
-    const pl2 = (await rpc.value("create", { type: "MediaPipeline" })) as string;
-    const c = new Peer();
-    const d = new Peer();
-    const epC = await attach(rpc, pl2, c);
-    const epD = await attach(rpc, pl2, d);
-    await rpc.value("invoke", {
-      object: epC,
-      operation: "connect",
-      operationParams: { sink: epD, mediaType: "AUDIO" },
-    });
-    a.send(pps / 2);
-    c.send(pps / 2);
-    await sleep(4000);
-    const workers = (
-      (await (await fetch(`http://127.0.0.1:${server.port}/admin/workers`)).json()) as {
-        workers: { index: number; pipelines: number; load: { elu: number } }[];
-      }
-    ).workers;
-    out(
-      "worker spread (two forwarding pipelines)",
-      workers
-        .map((w) => `worker ${w.index}: ${w.pipelines} pipelines, ELU ${(w.load.elu * 100).toFixed(0)}%`)
-        .join("; "),
-    );
-    for (const p of [a, b, c, d]) {
+    for (const p of [a, b]) {
       await p.close();
+    }
+    await rpc.value("release", { object: pl });
+
+    // ---------------------------------------------------------------- worker spread
+    // Eight pipelines, each peer A → Korus → peer B (audio); the pool spreads them over the two workers.
+    const pairs: { pipeline: string; tx: Peer; rx: Peer }[] = [];
+    for (let i = 0; i < 8; i++) {
+      const pipeline = (await rpc.value("create", { type: "MediaPipeline" })) as string;
+      const tx = new Peer();
+      const rx = new Peer();
+      const epTx = await attach(rpc, pipeline, tx);
+      const epRx = await attach(rpc, pipeline, rx);
+      await rpc.value("invoke", {
+        object: epTx,
+        operation: "connect",
+        operationParams: { sink: epRx, mediaType: "AUDIO" },
+      });
+      tx.goFast();
+      rx.goFast();
+      pairs.push({ pipeline, tx, rx });
+    }
+    const workersNow = async (): Promise<{ index: number; pipelines: number; load: { elu: number } }[]> =>
+      (
+        (await (await fetch(`http://127.0.0.1:${server.port}/admin/workers`)).json()) as {
+          workers: { index: number; pipelines: number; load: { elu: number } }[];
+        }
+      ).workers;
+    for (const total of [8000, 16000, 32000]) {
+      for (const p of pairs) {
+        p.tx.sendFast(total / pairs.length);
+      }
+      await sleep(1500);
+      const got0 = pairs.reduce((n, p) => n + p.rx.received, 0);
+      const sent0 = pairs.reduce((n, p) => n + p.tx.sent, 0);
+      const cpu0 = cpuUs(pid);
+      const start = performance.now();
+      await sleep(5000);
+      const used = cpuUs(pid) - cpu0;
+      const elapsedUs = (performance.now() - start) * 1000;
+      const got = pairs.reduce((n, p) => n + p.rx.received, 0) - got0;
+      const sent = pairs.reduce((n, p) => n + p.tx.sent, 0) - sent0;
+      const ws = await workersNow();
+      for (const p of pairs) {
+        p.tx.stop();
+      }
+      out(
+        `worker spread, ${total} pps asked over 8 pipelines`,
+        [
+          `server CPU ${((used / elapsedUs) * 100).toFixed(0)}% of one core`,
+          `(${(used / Math.max(1, got)).toFixed(1)} us per forwarded packet),`,
+          `${((sent / elapsedUs) * 1e6).toFixed(0)} pps offered, ${((got / Math.max(1, sent)) * 100).toFixed(1)}% delivered;`,
+          ws
+            .map((w) => `worker ${w.index}: ${w.pipelines} pipelines, ELU ${(w.load.elu * 100).toFixed(0)}%`)
+            .join("; "),
+        ].join(" "),
+      );
+      await sleep(500);
+    }
+    for (const p of pairs) {
+      await p.tx.close();
+      await p.rx.close();
+      await rpc.value("release", { object: p.pipeline });
     }
   } finally {
     await rpc.close();
