@@ -23,6 +23,18 @@ export interface CdrServiceConfig {
   retryMaxMs: number;
 }
 
+/** The parts of KorusConfig the service reads (structural, so cdr/ does not import src/config). */
+export interface CdrConfigSource {
+  data: { dir: string };
+  cdr: Omit<CdrServiceConfig, "dataDir"> & { enabled: boolean };
+}
+
+/** The service configuration from the `data` and `cdr` config sections. */
+export function cdrServiceConfig(cfg: CdrConfigSource): CdrServiceConfig {
+  const { enabled: _enabled, ...cdr } = cfg.cdr;
+  return { ...cdr, dataDir: cfg.data.dir };
+}
+
 /** The subset of pino's logger the service uses. */
 export interface CdrLogger {
   info(obj: object, msg: string): void;

@@ -18,7 +18,7 @@
  *   indexed for exports), the flat columns of {@link CDR_COLUMNS} (`record_id` unique), and `record_json` (the
  *   full record).
  * - `cdr_delivery`: one row per (sink, record): attempts, next attempt time, last error, delivery time. The
- *   per-sink spool of dispatcher.ts; delivered rows are kept as an audit trail.
+ *   per-sink spool of CdrDispatcher.ts; delivered rows are kept as an audit trail.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";

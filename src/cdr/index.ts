@@ -26,7 +26,13 @@ export {
   type LegStart,
   type LegStats,
 } from "./CdrRecorder.js";
-export { CdrService, type CdrLogger, type CdrServiceConfig } from "./CdrService.js";
+export {
+  CdrService,
+  cdrServiceConfig,
+  type CdrConfigSource,
+  type CdrLogger,
+  type CdrServiceConfig,
+} from "./CdrService.js";
 export { CdrSinkError, type CdrSink } from "./CdrSink.js";
 export { deriveDisposition, q850FromReasonHeader, q850FromSipStatus, type OutcomeFacts } from "./disposition.js";
 export { estimateMos, mosFromR, type EmodelInput, type EmodelResult } from "./emodel.js";
