@@ -40,7 +40,7 @@ t.test(
       bindAddress: "127.0.0.1",
       logger,
       learningMs: 100,
-      relatchSilenceMs: 300,
+      relatchSilenceMs: 800,
       onRtp: (d, from) => {
         if (d.length < 12) {
           return false; // "invalid": must not latch
@@ -102,7 +102,7 @@ t.test(
       "none of B's reached the handler",
     );
     // C goes silent; after the silence B takes over.
-    await sleep(350);
+    await sleep(900);
     b.send(buildRtp(0, false, 100, 0, 2, Buffer.from("b-again")), sock.port, "127.0.0.1");
     await until(() => sock.latchedRtp?.port === addr(b).port);
     t.same(sock.latchedRtp, addr(b), "re-latched after the latched source fell silent");
