@@ -16,7 +16,7 @@
 
 import type { SipRequest, SipResponse } from "../message/SipMessage.js";
 import type { StoredSecret } from "../auth/DigestServer.js";
-import { cidrContains, isIpAddress, parseCidr, parseIpAddress, type CidrRange, type IpAddress } from "./address.js";
+import { isIpAddress, parseCidr, parseIpAddress, type CidrRange, type IpAddress } from "./address.js";
 import { AddressParseError } from "./errors.js";
 import { statelessResponse } from "./stateless.js";
 import type { TrunkDefinition } from "./Trunk.js";
@@ -54,7 +54,8 @@ interface Entry {
 
 export class TrunkTable {
   readonly #trunks: readonly TrunkDefinition[];
-  readonly #entries: readonly Entry[];
+  /** Entries grouped by prefix length, longest first; within a group keyed by masked network, in config order. */
+  readonly #groups: readonly { readonly prefix128: number; readonly byNetwork: ReadonlyMap<string, Entry[]> }[];
   readonly #open: readonly TrunkDefinition[];
   readonly #rejectStatus: number;
   readonly #resolved: ReadonlyMap<string, readonly string[]>;
@@ -89,7 +90,23 @@ export class TrunkTable {
         }
       }
     }
-    this.#entries = entries;
+    const groups = new Map<number, Map<string, Entry[]>>();
+    for (const entry of entries) {
+      const prefix = entry.range.prefix128;
+      let byNetwork = groups.get(prefix);
+      if (byNetwork === undefined) {
+        byNetwork = new Map();
+        groups.set(prefix, byNetwork);
+      }
+      const k = networkKey(entry.range.network, prefix);
+      const list = byNetwork.get(k);
+      if (list === undefined) {
+        byNetwork.set(k, [entry]);
+      } else {
+        list.push(entry);
+      }
+    }
+    this.#groups = [...groups].sort((x, y) => y[0] - x[0]).map(([prefix128, byNetwork]) => ({ prefix128, byNetwork }));
     this.#open = trunks.filter((t) => t.auth === "digest" && t.peers.length === 0);
   }
 
@@ -137,22 +154,31 @@ export class TrunkTable {
     }
     const transport = source.transport.toUpperCase();
     const udp = transport === "UDP";
-    let best: Entry | undefined;
-    let bestScore = -1;
-    for (const entry of this.#entries) {
-      if (!transportAllowed(entry.trunk, transport) || !cidrContains(entry.range, address)) {
+    // Longest prefix first (one map lookup per distinct prefix length); inside it, an entry whose port matches the
+    // UDP source port beats one without a port, and otherwise configuration order decides.
+    for (const group of this.#groups) {
+      const list = group.byNetwork.get(networkKey(address.bytes, group.prefix128));
+      if (list === undefined) {
         continue;
       }
-      if (entry.port !== undefined && udp && entry.port !== source.port) {
-        continue;
+      let best: Entry | undefined;
+      for (const entry of list) {
+        if (!transportAllowed(entry.trunk, transport)) {
+          continue;
+        }
+        if (entry.port !== undefined && udp) {
+          if (entry.port === source.port) {
+            return entry.trunk;
+          }
+          continue;
+        }
+        best ??= entry;
       }
-      const score = entry.range.prefix128 * 2 + (entry.port !== undefined && udp ? 1 : 0);
-      if (score > bestScore) {
-        best = entry;
-        bestScore = score;
+      if (best !== undefined) {
+        return best.trunk;
       }
     }
-    return best?.trunk;
+    return undefined;
   }
 
   /** Decides what to do with a request from `source` (pure; see the class comment). */
@@ -200,6 +226,20 @@ export class TrunkTable {
         (t.credentials.realm === undefined || t.credentials.realm === realm),
     );
   }
+}
+
+/** The first `prefix128` bits of a 16-octet address as hex (the host bits masked off). */
+function networkKey(bytes: Uint8Array, prefix128: number): string {
+  const full = prefix128 >> 3;
+  let out = "";
+  for (let i = 0; i < full; i++) {
+    out += (bytes[i] ?? 0).toString(16).padStart(2, "0");
+  }
+  const rest = prefix128 & 7;
+  if (rest > 0) {
+    out += ((bytes[full] ?? 0) & ((0xff << (8 - rest)) & 0xff)).toString(16).padStart(2, "0");
+  }
+  return out;
 }
 
 function transportAllowed(trunk: TrunkDefinition, transport: string): boolean {
