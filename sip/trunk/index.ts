@@ -42,7 +42,7 @@ export {
   type SendOutcome,
   type TrunkStateChange,
 } from "./OptionsKeepalive.js";
-export { buildRequest, generateCallId, type LocalEndpoint, type RequestInit } from "./requests.js";
+export { buildRequest, generateCallId, type LocalEndpoint, type OutOfDialogRequestInit } from "./requests.js";
 export { TypedEmitter, type EventMap } from "./TypedEmitter.js";
 export {
   RegisterClient,

@@ -20,7 +20,7 @@ export interface LocalEndpoint {
 }
 
 /** What {@link buildRequest} needs. */
-export interface RequestInit {
+export interface OutOfDialogRequestInit {
   readonly method: string;
   readonly requestUri: string;
   readonly from: string;
@@ -45,7 +45,7 @@ export function generateCallId(host: string): string {
  * Builds a complete out-of-dialog request.
  * @throws {SipParseError} when `requestUri` is not a URI.
  */
-export function buildRequest(init: RequestInit): SipRequest {
+export function buildRequest(init: OutOfDialogRequestInit): SipRequest {
   const host = init.local.host.includes(":") ? `[${init.local.host}]` : init.local.host;
   const request = new SipRequest(init.method, parseUri(init.requestUri, "Request-URI"));
   request.addHeader("Via", `SIP/2.0/${init.transport} ${host}:${init.local.port};branch=${generateBranch()};rport`);
