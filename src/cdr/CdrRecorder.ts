@@ -227,10 +227,21 @@ export class CdrRecorder {
     return record;
   }
 
-  /** Ends every open leg (worker death, shutdown) with the same end facts, oldest first. */
+  /** Ends every open leg (shutdown) with the same end facts, oldest first. */
   endAll(end: LegEnd): CdrRecord[] {
+    return this.endWhere(() => true, end);
+  }
+
+  /**
+   * Ends the open legs whose start facts match (e.g. the pipelines of a media worker that died), oldest first.
+   * @returns the records produced.
+   */
+  endWhere(match: (legId: string, start: Readonly<LegStart>) => boolean, end: LegEnd): CdrRecord[] {
     const out: CdrRecord[] = [];
-    for (const legId of [...this.legs.keys()]) {
+    for (const [legId, leg] of [...this.legs]) {
+      if (!match(legId, leg.start)) {
+        continue;
+      }
       const r = this.ended(legId, end);
       if (r !== null) {
         out.push(r);

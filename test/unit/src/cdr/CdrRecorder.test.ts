@@ -162,6 +162,30 @@ t.test("WebRTC session, explicit transcoded flag, recording, endAll on worker de
   t.equal(committed[1]!.sipStatus, null);
 });
 
+t.test("endWhere ends only the matching legs (a dead worker's pipelines)", async (t) => {
+  const { rec, committed } = setup();
+  rec.started("s1", { direction: CdrDirection.Inbound, pipelineId: "p-dead" });
+  rec.started("s2", { direction: CdrDirection.Outbound, pipelineId: "p-alive" });
+  rec.started("w1", { direction: CdrDirection.WebRtc, pipelineId: "p-dead" });
+  rec.answered("s1");
+  const dead = new Set(["p-dead"]);
+  const ended = rec.endWhere((_id, s) => dead.has(s.pipelineId ?? ""), {
+    hangupSide: HangupSide.System,
+    endReason: "worker-died",
+    q850Cause: 41,
+  });
+  t.same(
+    ended.map((r) => [r.pipelineId, r.endReason, r.hangupSide]),
+    [
+      ["p-dead", "worker-died", HangupSide.System],
+      ["p-dead", "worker-died", HangupSide.System],
+    ],
+  );
+  t.same(committed, ended);
+  t.equal(rec.openLegs, 1);
+  t.ok(rec.has("s2"), "the other pipeline's leg stays open");
+});
+
 t.test("times are clamped into order and commit failures are reported", async (t) => {
   const committed: CdrRecord[] = [];
   const errors: unknown[] = [];
