@@ -248,9 +248,11 @@ export class RtcpSession {
     }
     let n = 0;
     for (const seq of lost) {
-      const slot = seq % NACK_CACHE;
+      // werift's NACK parser does not wrap PID + BLP offsets at 2^16 (65535 + 1 comes out as 65536).
+      const s16 = seq & 0xffff;
+      const slot = s16 % NACK_CACHE;
       const p = s.cache[slot];
-      if (p !== undefined && s.cacheSeq[slot] === seq) {
+      if (p !== undefined && s.cacheSeq[slot] === s16) {
         this.#hooks.resend(p);
         n++;
       }
@@ -314,15 +316,15 @@ export class RtcpSession {
       }
       packets.push(new RtcpRrPacket({ ssrc: this.#reporterSsrc, reports: blocks }));
     }
-    const source = packets[0] instanceof RtcpSrPacket ? packets[0].ssrc : this.#reporterSsrc;
+    // One CNAME chunk per source we report as (RFC 3550 §6.5: every SSRC of a participant carries its CNAME).
+    const sources = packets.map((p) => (p instanceof RtcpSrPacket ? p.ssrc : this.#reporterSsrc));
+    const cname = this.#hooks.cname();
     packets.push(
       new RtcpSourceDescriptionPacket({
-        chunks: [
-          new SourceDescriptionChunk({
-            source,
-            items: [new SourceDescriptionItem({ type: 1, text: this.#hooks.cname() })],
-          }),
-        ],
+        chunks: sources.map(
+          (source) =>
+            new SourceDescriptionChunk({ source, items: [new SourceDescriptionItem({ type: 1, text: cname })] }),
+        ),
       }),
     );
     this.#hooks.sendRtcp(packets);

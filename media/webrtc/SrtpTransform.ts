@@ -210,8 +210,9 @@ export class SrtpTransform {
       plain = Buffer.allocUnsafe(end - h.payloadOffset);
       this.#ctrXor(h.ssrc, roc, seq, buf.subarray(h.payloadOffset, end), plain, 0);
     }
-    if ((buf[0]! & 0x20) !== 0 && plain.length > 0) {
-      const pad = plain[plain.length - 1]!;
+    if ((buf[0]! & 0x20) !== 0) {
+      // RFC 3550 §5.1: the last octet counts the padding, itself included.
+      const pad = plain.length === 0 ? 0 : plain[plain.length - 1]!;
       if (pad === 0 || pad > plain.length) {
         this.lastDrop = "malformed";
         return undefined;

@@ -520,7 +520,14 @@ export class WebRtcTransport {
       return;
     }
     this.#fast = fast;
-    this.#reportTimer ??= setInterval(() => this.#safe(() => this.#rtcp.report()), REPORT_INTERVAL_MS);
+    this.#reportTimer ??= setInterval(
+      () =>
+        this.#safe(() => {
+          void this.#fast?.active; // follows a newly nominated pair even when we only receive
+          this.#rtcp.report();
+        }),
+      REPORT_INTERVAL_MS,
+    );
     this.#reportTimer.unref();
   }
 
