@@ -52,3 +52,4 @@ export {
   type Registered,
   type RegistrationFailure,
 } from "./RegisterClient.js";
+export { transactionSender, type ClientTransactionStarter, type NonInviteClientUser } from "./sender.js";
