@@ -43,7 +43,6 @@ export {
   type TrunkStateChange,
 } from "./OptionsKeepalive.js";
 export { buildRequest, generateCallId, type LocalEndpoint, type OutOfDialogRequestInit } from "./requests.js";
-export { TypedEmitter, type EventMap } from "./TypedEmitter.js";
 export {
   RegisterClient,
   RegistrationState,
