@@ -148,7 +148,8 @@ export interface OutgoingInvite {
   readonly credentials: DigestCredentials | undefined;
 }
 
-type TimerName = "ring" | "2xx" | "2xxGiveUp" | "rel" | "relGiveUp" | "refresh" | "expire" | "glare" | "cancelGiveUp";
+type TimerName =
+  "ring" | "2xx" | "2xxGiveUp" | "rel" | "relGiveUp" | "refresh" | "expire" | "glare" | "cancelGiveUp" | "unanswered";
 
 const S = SessionState;
 const OA = OfferAnswerState;
@@ -656,6 +657,7 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
     const dialog = this.#ensureUasDialog();
     dialog.transition(DialogState.Confirmed);
     tx.respond(response);
+    this.#timers.stop("unanswered");
     this.answeredAt = this.#host.now();
     this.#transition(S.Accepted);
     this.#start2xx({ response, cseq: this.#invite.cseq.seq, destination: tx.destination, offer });
@@ -713,6 +715,15 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
       tx.respond(response);
     }
     this.#end(this.#info(status, "rejected", "local", cause, options.text));
+  }
+
+  /** @internal Rejects the incoming call with 480 (cause 19) unless it is answered or ended within `ms`. */
+  guardUnanswered(ms: number): void {
+    this.#timers.start("unanswered", ms, () => {
+      if (this.#state === S.Incoming || this.#state === S.Early) {
+        this.reject(480, { cause: 19, text: "No answer" });
+      }
+    });
   }
 
   /** A CANCEL for our INVITE arrived (the layer already answered it 200): 487 and end (RFC 3261 §9.2). */

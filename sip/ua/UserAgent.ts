@@ -79,6 +79,11 @@ export interface UserAgentOptions {
   readonly sessionTimer?: Partial<SessionTimerConfig>;
   /** Most concurrent calls; further INVITEs get 503 with Retry-After. Default 10000. */
   readonly maxSessions?: number;
+  /**
+   * An incoming call the application neither answers nor rejects within this time is rejected with 480 (cause 19,
+   * no answer), so a silent application cannot pin a transaction forever. Default 180000 (the Timer C value).
+   */
+  readonly incomingTimeoutMs?: number;
   /** Most live transactions (see {@link TransactionLayer}). */
   readonly maxTransactions?: number;
   readonly clock?: Clock;
@@ -307,7 +312,22 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     tx.respond(response);
   }
 
+  /**
+   * Every new request. A failure while handling it is logged and answered 500, so no server transaction is left
+   * without a response (it would never be reclaimed).
+   */
   #onRequest(request: SipRequest, tx: ServerTransaction, source: SipDestination): void {
+    try {
+      this.#dispatch(request, tx, source);
+    } catch (error) {
+      this.#logger.error("request handling failed", { method: request.method, callId: request.callId, error });
+      if (tx.state === TransactionState.Trying || tx.state === TransactionState.Proceeding) {
+        this.#reply(request, tx, 500);
+      }
+    }
+  }
+
+  #dispatch(request: SipRequest, tx: ServerTransaction, source: SipDestination): void {
     const method = request.method;
     // RFC 3261 §8.2.1: "If a UAS does not support the method ... it MUST generate a 405 (Method Not Allowed)
     // response ... The UAS MUST also add an Allow header field to the 405".
@@ -381,6 +401,12 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     }
     // RFC 4028 §8.1: "If the Session-Expires ... is lower than the minimum ... the proxy/UAS MUST reject the request
     // with a 422 response ... [with] a Min-SE header field".
+    try {
+      void request.contacts;
+    } catch {
+      this.#reply(request, tx, 400);
+      return;
+    }
     const se = parseSessionExpires(request);
     if (this.#sessionTimer.enabled && se !== undefined && se.interval < this.#sessionTimer.minSE) {
       this.#reply(request, tx, 422, [["Min-SE", String(this.#sessionTimer.minSE)]]);
@@ -415,6 +441,7 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     });
     this.#sessions.add(session);
     this.#byInviteTx.set(tx.id, session);
+    session.guardUnanswered(this.#options.incomingTimeoutMs ?? 180000);
     if (!this.emit("incomingCall", session, call)) {
       session.reject(480, { cause: 18, text: "No application" });
     }

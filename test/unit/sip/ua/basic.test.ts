@@ -258,3 +258,44 @@ import { parseMessage, type SipRequest } from "../../../../sip/index.js";
 function await_parse(raw: string): SipRequest {
   return parseMessage(raw) as SipRequest;
 }
+
+t.test("a silent application: the call is rejected 480 (cause 19) after incomingTimeoutMs, and drains", async (t) => {
+  const { clock, a, b } = pair({ b: { incomingTimeoutMs: 5000 } });
+  b.on("incomingCall", () => undefined);
+  const out = a.call(TARGET, { from: FROM, media: new TestMedia() });
+  await clock.run(4000);
+  t.equal(out.state, SessionState.Calling, "still ringing (100 Trying only)");
+  await clock.run(2000);
+  t.equal(out.termination?.status, 480);
+  t.equal(out.termination?.cause, 19);
+  await clock.run(40000);
+  t.same(b.stats, { sessions: 0, dialogs: 0, serverTransactions: 0, clientTransactions: 0, pending: 0 });
+});
+
+t.test(
+  "an INVITE with an unparsable Contact gets 400 and creates nothing; a throwing media factory gets 500",
+  async (t) => {
+    const { clock, net, a, b } = pair({
+      b: {
+        createMediaHandler: () => {
+          throw new Error("no ports");
+        },
+      },
+    });
+    b.on("incomingCall", () => undefined);
+    const raw = (callId: string, contact: string): SipRequest =>
+      await_parse(
+        `INVITE sip:b@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK${callId}\r\n` +
+          `From: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:b@192.0.2.2>\r\nCall-ID: ${callId}\r\nCSeq: 1 INVITE\r\n` +
+          `Contact: ${contact}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`,
+      );
+    const dest = { host: "192.0.2.2", port: 5060, transport: "UDP" } as const;
+    a.layer.sendStateless(raw("nomedia", "<sip:a@192.0.2.1>"), dest);
+    await clock.run(10);
+    t.same(
+      net.what((w) => w.from === "192.0.2.2:5060"),
+      ["500 INVITE"],
+    );
+    t.equal(b.stats.sessions, 0);
+  },
+);
