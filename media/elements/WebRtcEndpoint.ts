@@ -91,6 +91,9 @@ export class WebRtcEndpoint extends MediaElement {
   readonly #bufferedCandidates: LocalCandidate[] = [];
   readonly #pendingRemote: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }[] = [];
   #iceState: IceComponentState = "DISCONNECTED";
+  /** werift has started connectivity checks / has connected at least once. */
+  #iceChecking = false;
+  #iceEverConnected = false;
   #dtlsState: DtlsTransportState = "new";
   #connectionState: ConnState = "DISCONNECTED";
   #mediaState: ConnState = "DISCONNECTED";
@@ -311,6 +314,9 @@ export class WebRtcEndpoint extends MediaElement {
     }
     this.#gatherRequested = true;
     this.#setIceState("GATHERING");
+    if (this.#iceChecking && !this.#iceEverConnected) {
+      this.#setIceState("CONNECTING"); // werift started its checks with the answer; KMS shows them after gathering
+    }
     this.#flushLocalCandidates();
     return null;
   }
@@ -418,16 +424,29 @@ export class WebRtcEndpoint extends MediaElement {
   }
 
   /**
-   * Maps werift's ICE transport states onto KMS's IceComponentState. werift reports "connected" once a pair is
-   * nominated, which is KMS's CONNECTED immediately followed by READY; the nominated pair is announced in between.
+   * Maps werift's ICE transport states onto KMS's IceComponentState, in KMS's order: GATHERING (gatherCandidates),
+   * CONNECTING, CONNECTED, READY.
+   *
+   * - werift reports "completed" when its *gathering* ends (Connection.gatherCandidates), not for connectivity:
+   *   ignored.
+   * - werift starts checking as soon as the answer is set, before the application asked to gather; KMS shows no
+   *   ICE state until gatherCandidates(), so CONNECTING waits for GATHERING.
+   * - werift reports "connected" once a pair is nominated, which is KMS's CONNECTED immediately followed by READY;
+   *   the nominated pair is announced in between.
    */
   #onIceState(s: IceTransportState): void {
     switch (s) {
       case "checking":
-        this.#setIceState("CONNECTING");
+        this.#iceChecking = true;
+        if (this.#gatherRequested) {
+          this.#setIceState("CONNECTING");
+        }
         break;
-      case "connected":
-      case "completed": {
+      case "connected": {
+        if (!this.#iceEverConnected && this.#iceState !== "CONNECTING") {
+          this.#setIceState("CONNECTING");
+        }
+        this.#iceEverConnected = true;
         this.#setIceState("CONNECTED");
         const pair = this.#transport?.selectedPair();
         if (pair !== undefined) {
