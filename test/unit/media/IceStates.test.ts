@@ -15,7 +15,7 @@ t.test("ICE states: none during processOffer, then GATHERING → CONNECTING → 
     await peer.close();
     h.pipeline.release();
   });
-  const states = (): string[] => h.eventsOf(ep, "IceComponentStateChanged").map((e) => String(e["state"]));
+  const states = (): string[] => h.eventsOf(ep, "IceComponentStateChanged").map((e) => e["state"] as string);
   const { sdp } = await offerFromPeer(peer);
   const answer = (await invoke(ep, "processOffer", { offer: sdp })) as string;
   await new Promise((r) => setTimeout(r, 300));
