@@ -217,7 +217,7 @@ t.test("UAS gives up after 64*T1 without ACK and sends BYE", async (t) => {
 t.test("OPTIONS is answered with Allow, Accept, Supported; unknown methods get 405; stray BYE 481; 420", async (t) => {
   const { clock, net, a, b } = pair();
   const send = (raw: string): void => {
-    a.layer.sendStateless(await_parse(raw), { host: "192.0.2.2", port: 5060, transport: "UDP" });
+    a.layer.sendStateless(parseRequest(raw), { host: "192.0.2.2", port: 5060, transport: "UDP" });
   };
   send(
     "OPTIONS sip:192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKo1\r\nFrom: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:b@192.0.2.2>\r\nCall-ID: o1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
@@ -255,7 +255,7 @@ t.test("OPTIONS is answered with Allow, Accept, Supported; unknown methods get 4
 });
 
 import { parseMessage, type SipRequest } from "../../../../sip/index.js";
-function await_parse(raw: string): SipRequest {
+function parseRequest(raw: string): SipRequest {
   return parseMessage(raw) as SipRequest;
 }
 
@@ -284,7 +284,7 @@ t.test(
     });
     b.on("incomingCall", () => undefined);
     const raw = (callId: string, contact: string): SipRequest =>
-      await_parse(
+      parseRequest(
         `INVITE sip:b@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK${callId}\r\n` +
           `From: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:b@192.0.2.2>\r\nCall-ID: ${callId}\r\nCSeq: 1 INVITE\r\n` +
           `Contact: ${contact}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n`,

@@ -8,6 +8,7 @@ import t from "tap";
 import { DigestServer } from "../../../../sip/auth/index.js";
 import {
   createResponse,
+  parseMessage,
   SessionState,
   SipRequest,
   type SipDestination,
@@ -158,3 +159,59 @@ t.test("digest with a wrong password fails once, without a retry loop", async (t
   t.equal(out.termination?.status, 401);
   t.equal(out.termination?.by, "remote");
 });
+
+t.test(
+  "UPDATE in an early dialog (RFC 3311): after a PRACKed reliable 183, the caller's UPDATE offer is answered",
+  async (t) => {
+    const p = pair();
+    const send = (m: SipMessage): void => void peer.send(m, { host: "192.0.2.2", port: 5060, transport: "UDP" });
+    const got: SipResponse[] = [];
+    const peer = p.net.transport("192.0.2.3", 5060, (m) => {
+      if (!(m instanceof SipRequest)) {
+        got.push(m as SipResponse);
+      }
+    });
+    p.b.on("incomingCall", (session) => void session.progress({ earlyMedia: true, reliable: true }));
+    const peerMedia = new TestMedia("192.0.2.3", 50000);
+    const head = (method: string, cseq: number, toTag: string, extra = ""): string =>
+      `${method} sip:+4930123456@192.0.2.2:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.3:5060;branch=z9hG4bK${method}${cseq}\r\n` +
+      `From: <sip:caller@192.0.2.3>;tag=c1\r\nTo: <sip:+4930123456@192.0.2.2>${toTag === "" ? "" : `;tag=${toTag}`}\r\n` +
+      `Call-ID: early-update\r\nCSeq: ${cseq} ${method}\r\nContact: <sip:caller@192.0.2.3:5060>\r\nMax-Forwards: 70\r\n${extra}`;
+    const sdp = peerMedia.sdp("sendrecv");
+    send(
+      parseRequest(
+        `${head("INVITE", 1, "", "Supported: 100rel\r\n")}Content-Type: application/sdp\r\nContent-Length: ${sdp.length}\r\n\r\n${sdp}`,
+      ),
+    );
+    await p.clock.run(10);
+    const r183 = got.find((r) => r.status === 183);
+    const tag = r183?.to.tag ?? "";
+    send(
+      parseRequest(
+        `${head("PRACK", 2, tag, `RAck: ${r183?.getHeader("RSeq") ?? ""} 1 INVITE\r\n`)}Content-Length: 0\r\n\r\n`,
+      ),
+    );
+    await p.clock.run(10);
+    peerMedia.version += 1;
+    const offer = peerMedia.sdp("sendonly");
+    send(
+      parseRequest(
+        `${head("UPDATE", 3, tag)}Content-Type: application/sdp\r\nContent-Length: ${offer.length}\r\n\r\n${offer}`,
+      ),
+    );
+    await p.clock.run(10);
+    const statuses = got.map((r) => `${r.status} ${r.cseq.method}`);
+    t.same(
+      statuses.filter((s) => !s.startsWith("100")),
+      ["183 INVITE", "200 PRACK", "200 UPDATE"],
+    );
+    const ok = got.find((r) => r.cseq.method === "UPDATE");
+    t.match(ok?.bodyText, /a=recvonly/, "answered the early hold offer");
+    t.equal(p.b.sessions[0]?.state, SessionState.Early, "still early");
+    t.equal(p.b.sessions[0]?.remoteHold, true);
+  },
+);
+
+function parseRequest(raw: string): SipRequest {
+  return parseMessage(raw) as SipRequest;
+}
