@@ -78,6 +78,8 @@ export interface CdrRecorderOptions {
 
 interface OpenLeg {
   recordId: string;
+  icid: string;
+  icidOrigin: IcidOrigin;
   start: LegStart;
   startMs: number;
   ringingMs: number | null;
@@ -152,8 +154,11 @@ export class CdrRecorder {
       throw new CdrError(`leg ${legId} is already open`);
     }
     const recordId = this.newId();
+    const received = icidFromPChargingVector(start.pChargingVector);
     this.legs.set(legId, {
       recordId,
+      icid: received ?? recordId.replace(/-/g, ""),
+      icidOrigin: received === null ? IcidOrigin.Generated : IcidOrigin.Received,
       start,
       startMs: this.time(start.at),
       ringingMs: null,
@@ -162,6 +167,14 @@ export class CdrRecorder {
       media: { peerCodec: null, pipelineCodec: null, transcoded: null, recording: null },
     });
     return recordId;
+  }
+
+  /**
+   * The icid of an open leg: the received one, or the one Korus generated, which the SIP layer puts into the
+   * P-Charging-Vector of the INVITE it sends (headers.ts formatPChargingVector). Null for an unknown leg.
+   */
+  icid(legId: string): string | null {
+    return this.legs.get(legId)?.icid ?? null;
   }
 
   /** First 18x; later ones are ignored. Returns false for an unknown leg. */
@@ -261,7 +274,6 @@ export class CdrRecorder {
       (answered ? 16 : sipStatus !== null ? q850FromSipStatus(sipStatus) : null);
     const endReason = end.endReason ?? null;
     const disposition = deriveDisposition({ answered, sipStatus, q850Cause, hangupSide: end.hangupSide, endReason });
-    const receivedIcid = icidFromPChargingVector(s.pChargingVector);
     const rx = direction(end.stats?.rx);
     const tx = direction(end.stats?.tx);
     const rttMs = end.stats?.rttMs ?? null;
@@ -304,8 +316,8 @@ export class CdrRecorder {
       callId: s.callId ?? null,
       pipelineId: s.pipelineId ?? null,
       elementId: s.elementId ?? null,
-      icid: receivedIcid ?? leg.recordId.replace(/-/g, ""),
-      icidOrigin: receivedIcid === null ? IcidOrigin.Generated : IcidOrigin.Received,
+      icid: leg.icid,
+      icidOrigin: leg.icidOrigin,
       direction: s.direction,
       trunk: s.trunk ?? null,
       from: partyUri(s.from),

@@ -67,6 +67,18 @@ export function icidFromPChargingVector(value: string | null | undefined): strin
   return null;
 }
 
+/**
+ * A P-Charging-Vector value for a call Korus originates (RFC 7315 §4.6): `icid-value=<icid>` plus
+ * `icid-generated-at` and `orig-ioi` when given.
+ */
+export function formatPChargingVector(icid: string, generatedAt?: string, origIoi?: string): string {
+  return [
+    `icid-value=${icid}`,
+    ...(generatedAt ? [`icid-generated-at=${generatedAt}`] : []),
+    ...(origIoi ? [`orig-ioi=${origIoi}`] : []),
+  ].join(";");
+}
+
 /** The originally called number from Diversion header values (all of them, in message order), or null. */
 export function originalFromDiversion(values: readonly string[]): string | null {
   const entries = values.flatMap((v) => parseList(v, "Diversion"));

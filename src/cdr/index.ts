@@ -34,6 +34,7 @@ export {
   type CdrServiceConfig,
 } from "./CdrService.js";
 export { CdrSinkError, type CdrSink } from "./CdrSink.js";
+export { formatPChargingVector, icidFromPChargingVector, originalCalledNumber, partyUri } from "./headers.js";
 export { deriveDisposition, q850FromReasonHeader, q850FromSipStatus, type OutcomeFacts } from "./disposition.js";
 export { estimateMos, mosFromR, type EmodelInput, type EmodelResult } from "./emodel.js";
 export { EXPORT_FORMATS, csvField, csvHeader, csvRow, exportLines, jsonLine, type ExportFormat } from "./export.js";

@@ -109,14 +109,21 @@ t.test("an answered inbound call with headers, codecs and stats", async (t) => {
 
 t.test("an outbound call that is never answered generates an icid and derives the cause", async (t) => {
   const { rec, committed, clock } = setup();
-  rec.started("out", { direction: CdrDirection.Outbound, callId: "c2", to: "sip:+4930123@trunk.example" });
+  const outId = rec.started("out", {
+    direction: CdrDirection.Outbound,
+    callId: "c2",
+    to: "sip:+4930123@trunk.example",
+  });
+  const icid = rec.icid("out");
+  t.equal(icid, outId.replace(/-/g, ""), "icid known at the start, for the outgoing P-Charging-Vector");
+  t.equal(rec.icid("nope"), null);
   clock.now += 2_000;
   const r = rec.ended("out", { hangupSide: HangupSide.Remote, sipStatus: 486, endReason: "rejected" })!;
   t.equal(r.disposition, Disposition.Busy);
   t.equal(r.q850Cause, 17, "derived from 486 per RFC 3398");
   t.equal(r.icidOrigin, IcidOrigin.Generated);
   t.match(r.icid, /^[0-9a-f]{32}$|^[0-9-]+$/);
-  t.equal(r.icid, r.recordId.replace(/-/g, ""), "generated icid is the record id without dashes");
+  t.equal(r.icid, icid, "the record carries the icid handed out at the start");
   t.equal(r.billsecMs, 0);
   t.equal(r.durationMs, 2_000);
   t.equal(r.answerTime, null);

@@ -5,6 +5,7 @@
 import t from "tap";
 import {
   MAX_FIELD_CHARS,
+  formatPChargingVector,
   icidFromPChargingVector,
   originalCalledNumber,
   originalFromDiversion,
@@ -26,6 +27,13 @@ t.test("icid from P-Charging-Vector", async (t) => {
   t.equal(icidFromPChargingVector(null), null);
   t.equal(icidFromPChargingVector(undefined), null);
   t.equal(icidFromPChargingVector(`icid-value=${"x".repeat(5000)}`)?.length, MAX_FIELD_CHARS, "bounded");
+});
+
+t.test("P-Charging-Vector for calls Korus originates round-trips", async (t) => {
+  t.equal(formatPChargingVector("abc123"), "icid-value=abc123");
+  const v = formatPChargingVector("abc123", "192.0.2.10", "korus.example");
+  t.equal(v, "icid-value=abc123;icid-generated-at=192.0.2.10;orig-ioi=korus.example");
+  t.equal(icidFromPChargingVector(v), "abc123");
 });
 
 t.test("original called number from Diversion: the last (oldest) entry", async (t) => {
