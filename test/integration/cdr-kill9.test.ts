@@ -2,9 +2,9 @@
  * A committed CDR survives `kill -9` of the process (issue 5 §5 storage; SqliteCdrStore durability).
  *
  * For synchronous=normal and =full, a child process runs the real CdrService (from dist/, so run `npm run build`
- * first) with a webhook sink whose
- * receiver is down, records N calls through its CdrRecorder, prints each record id after `ended()` returned
- * (the commit is done by then), keeps recording, and is killed with SIGKILL mid-stream. The parent then reopens
+ * first) with a webhook sink whose receiver is down, records N calls through its CdrRecorder, prints each record
+ * id after `ended()` returned (the commit is done by then), keeps recording, and is killed with SIGKILL
+ * mid-stream. The parent then reopens
  * the database: every printed record is there and equal to what the child reported, the database passes
  * `PRAGMA integrity_check`, and every stored record has a pending webhook spool row.
  */
