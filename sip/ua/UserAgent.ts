@@ -31,6 +31,8 @@ import {
   type TransactionLayerCore,
 } from "../transaction/TransactionLayer.js";
 import type { InboundMessage, SipDestination, SipTransport } from "../transport/SipTransport.js";
+import { TcpTransport } from "../transport/TcpTransport.js";
+import { UdpTransport } from "../transport/UdpTransport.js";
 import {
   ACCEPTED_TYPES,
   ALLOWED_METHODS,
@@ -115,6 +117,18 @@ export interface CallOptions {
   readonly credentials?: DigestCredentials;
 }
 
+/** Options of {@link UserAgent.listen}: the user agent's options without transports. */
+export interface ListenOptions extends Omit<UserAgentOptions, "transports" | "host" | "port"> {
+  /** Address to bind (default `0.0.0.0`, config key `sip.host`). */
+  readonly bindHost?: string;
+  /** Port for UDP and TCP (config key `sip.port`, env KORUS_SIP_PORT; 0 = ephemeral, TCP then takes UDP's). */
+  readonly port: number;
+  /** Address announced in Via and Contact (default: `bindHost`, which must then not be a wildcard). */
+  readonly publicHost?: string;
+  /** Also listen on TCP (default true). */
+  readonly tcp?: boolean;
+}
+
 /** Raised by {@link UserAgent.call} for a target it cannot route. */
 export class UserAgentError extends Error {
   override readonly name = "UserAgentError";
@@ -131,6 +145,7 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
   readonly #sessions = new Set<InviteSession>();
   readonly #logger = getLogger("sip:ua");
   readonly #host: SessionHost;
+  #owned: { close(): Promise<void> }[] = [];
 
   constructor(options: UserAgentOptions) {
     super();
@@ -270,12 +285,52 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     return session;
   }
 
-  /** Ends every call without signalling and stops every transaction (shutdown). */
-  close(): void {
+  /**
+   * Opens UDP (and TCP) on one port and returns a user agent that owns them: {@link close} closes the sockets.
+   * @throws {UserAgentError} when no public host is known for a wildcard bind address.
+   */
+  static async listen(options: ListenOptions): Promise<UserAgent> {
+    const bindHost = options.bindHost ?? "0.0.0.0";
+    const publicHost = options.publicHost ?? bindHost;
+    if (publicHost === "0.0.0.0" || publicHost === "::") {
+      throw new UserAgentError("publicHost is required when binding a wildcard address");
+    }
+    const holder: { ua?: UserAgent } = {};
+    const onMessage = (m: InboundMessage): void => holder.ua?.receive(m);
+    const udp = await UdpTransport.listen({ host: bindHost, port: options.port, onMessage });
+    const port = udp.address.port;
+    const owned: { close(): Promise<void> }[] = [udp];
+    const transports: SipTransport[] = [udp];
+    if (options.tcp !== false) {
+      try {
+        const tcp = await TcpTransport.listen({ host: bindHost, port, onMessage });
+        owned.push(tcp);
+        transports.push(tcp);
+      } catch (error) {
+        await udp.close();
+        throw error;
+      }
+    }
+    const ua = new UserAgent({ ...options, transports, host: publicHost, port });
+    ua.#owned = owned;
+    holder.ua = ua;
+    return ua;
+  }
+
+  /** The port we listen on (as announced in Via and Contact). */
+  get port(): number {
+    return this.#options.port;
+  }
+
+  /** Ends every call without signalling, stops every transaction, and closes the sockets {@link listen} opened. */
+  async close(): Promise<void> {
     for (const session of [...this.#sessions]) {
       session.dispose();
     }
     this.#layer.dispose();
+    const owned = this.#owned;
+    this.#owned = [];
+    await Promise.all(owned.map((t) => t.close()));
   }
 
   #contact(destination: SipDestination): string {

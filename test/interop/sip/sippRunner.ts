@@ -116,7 +116,7 @@ const result = {
   cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
   rssMb: Math.round(process.memoryUsage().rss / 1048576),
 };
-ua.close();
+await ua.close();
 await transport.close();
 killSipp();
 process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));

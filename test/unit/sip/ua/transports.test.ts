@@ -1,56 +1,28 @@
 /**
- * Whole calls between two UserAgents over the real UDP and TCP transports on 127.0.0.1 (ports picked by the OS),
- * on the system clock: the transport seam, response routing (§18.2.2 / RFC 3581) and Contact with transport=tcp.
+ * Whole calls between two UserAgents opened with UserAgent.listen (UDP and TCP on one OS-picked port on 127.0.0.1),
+ * on the system clock: the transport seam, response routing (§18.2.2 / RFC 3581), Contact with transport=tcp, and
+ * close() releasing the sockets.
  */
 
 import t from "tap";
-import {
-  SessionState,
-  TcpTransport,
-  UdpTransport,
-  UserAgent,
-  type InboundMessage,
-  type SipTransport,
-  type TerminationInfo,
-} from "../../../../sip/index.js";
+import { SessionState, UserAgent, type TerminationInfo } from "../../../../sip/index.js";
 import { TestMedia } from "./harness.js";
 
-async function agent(kind: "UDP" | "TCP"): Promise<{ ua: UserAgent; port: number; close: () => Promise<void> }> {
-  const holder: { ua?: UserAgent } = {};
-  const onMessage = (m: InboundMessage): void => holder.ua?.receive(m);
-  let transport: SipTransport & { close(): Promise<void> };
-  let port: number;
-  if (kind === "UDP") {
-    const udp = await UdpTransport.listen({ host: "127.0.0.1", port: 0, onMessage });
-    transport = udp;
-    port = udp.address.port;
-  } else {
-    const tcp = await TcpTransport.listen({ host: "127.0.0.1", port: 0, onMessage });
-    transport = tcp;
-    port = tcp.address.port;
-  }
-  const ua = new UserAgent({
-    transports: [transport],
-    host: "127.0.0.1",
-    port,
+/** A user agent on 127.0.0.1 with its own sockets; TCP-only agents keep UDP too (UserAgent.listen opens both). */
+async function agent(): Promise<{ ua: UserAgent; port: number; close: () => Promise<void> }> {
+  const ua = await UserAgent.listen({
+    bindHost: "127.0.0.1",
+    port: 0,
     timerBase: { T1: 50, T2: 400, T4: 500 },
     createMediaHandler: () => new TestMedia("127.0.0.1", 40000),
   });
-  holder.ua = ua;
-  return {
-    ua,
-    port,
-    close: async () => {
-      ua.close();
-      await transport.close();
-    },
-  };
+  return { ua, port: ua.port, close: () => ua.close() };
 }
 
 for (const kind of ["UDP", "TCP"] as const) {
   t.test(`a call over ${kind}: answer, BYE, tables drain`, { timeout: 20000 }, async (t) => {
-    const a = await agent(kind);
-    const b = await agent(kind);
+    const a = await agent();
+    const b = await agent();
     t.teardown(async () => {
       await a.close();
       await b.close();
