@@ -101,6 +101,14 @@ export class WebRtcEndpoint extends MediaElement {
   #lastKeyframeRequest = -Infinity;
   /** A keyframe was wanted before the peer's video SSRC was known: ask as soon as its first packet arrives. */
   #keyframePending = false;
+  /** Outgoing video waits for a keyframe from its current source (see #passVideoGate). */
+  readonly #videoGate = {
+    source: undefined as object | undefined,
+    ssrc: 0,
+    open: false,
+    lastAskMs: -Infinity,
+    dropped: 0,
+  };
   readonly #selectedPairs: JsonObject[] = [];
   // Network settings (per endpoint, defaulting to the worker's webrtc settings).
   #stunAddress: string;
@@ -613,10 +621,16 @@ export class WebRtcEndpoint extends MediaElement {
       this.#rewriters.set(packet.kind, rw);
     }
     const now = performance.now();
+    if (packet.kind === "VIDEO" && !this.#passVideoGate(packet, conn, t.dtlsState === "connected", now)) {
+      return;
+    }
     rw.rewrite(conn.source, packet.ssrc, packet.sequenceNumber, packet.timestamp, packet.clockRate, now);
     const res = t.sendRtp(packet.kind, packet.codec, rw.seq, rw.timestamp, packet.marker, packet.payload);
     const out = this.#outboundFor(packet.kind);
     if (res === "sent") {
+      if (packet.kind === "VIDEO") {
+        this.#videoGate.open = true;
+      }
       if (out !== undefined) {
         out.packets++;
         out.bytes += packet.payload.byteLength;
@@ -640,6 +654,34 @@ export class WebRtcEndpoint extends MediaElement {
         },
       );
     }
+  }
+
+  /**
+   * Video to our peer starts on a keyframe, as in KMS: after connect, after a source switch, and until our DTLS is
+   * up, delta frames would only show as corruption (or nothing) at the receiver. While the gate is closed, delta
+   * frames are dropped and a keyframe is asked upstream (at most once a second); the first keyframe packet that
+   * is actually sent (on a negotiated codec) opens it.
+   */
+  #passVideoGate(packet: MediaPacket, conn: Connection, ready: boolean, now: number): boolean {
+    const g = this.#videoGate;
+    if (g.source !== conn.source || g.ssrc !== packet.ssrc) {
+      g.source = conn.source;
+      g.ssrc = packet.ssrc;
+      g.open = false;
+      g.lastAskMs = -Infinity;
+    }
+    if (g.open) {
+      return true;
+    }
+    if (ready && packet.keyframe) {
+      return true; // opens the gate once it is actually sent (see onMedia)
+    }
+    if (ready && now - g.lastAskMs >= 1000) {
+      g.lastAskMs = now;
+      this.requestKeyframeUpstream();
+    }
+    g.dropped++;
+    return false;
   }
 
   #outboundFor(kind: RtpMediaKind): OutboundCounters | undefined {

@@ -150,8 +150,9 @@ t.test("a codec the peer did not negotiate is dropped with a rate-limited warnin
     sequenceNumber: seq,
     timestamp: seq * 3000,
     marker: true,
-    payload: codec === "h264" ? Buffer.from([0x65, 1, 2, 3]) : vp8(tag, false),
-    keyframe: false,
+    // Keyframes (an H.264 IDR, a VP8 key frame): a new sink only starts on one.
+    payload: codec === "h264" ? Buffer.from([0x65, 1, 2, 3]) : vp8(tag, true),
+    keyframe: true,
     arrivalMs: performance.now(),
   });
   for (let i = 0; i < 20; i++) {
@@ -166,4 +167,59 @@ t.test("a codec the peer did not negotiate is dropped with a rate-limited warnin
   );
   const drops = h.warnings.filter((w) => w.includes("not negotiated"));
   t.ok(drops.length >= 1 && drops.length <= 5, `drop warnings are rate limited (${drops.length})`);
+});
+
+class CountingSource extends TestSource {
+  keyframeRequests = 0;
+  override handleKeyframeRequest(): void {
+    this.keyframeRequests++;
+  }
+}
+
+t.test("video to a new sink starts on a keyframe; a source switch waits for the next one", async (t) => {
+  t.setTimeout(20_000);
+  const h = new Harness();
+  const b = await h.endpoint();
+  const pb = makePeer();
+  t.teardown(async () => {
+    await pb.close();
+    h.pipeline.release();
+  });
+  const got = collectReceived(pb);
+  await connect(h, b, pb);
+  const pkt = (ssrc: number, seq: number, tag: string, key: boolean): MediaPacket => ({
+    kind: "VIDEO",
+    codec: "vp8",
+    clockRate: 90000,
+    payloadType: 96,
+    ssrc,
+    sequenceNumber: seq,
+    timestamp: seq * 3000,
+    marker: true,
+    payload: vp8(tag, key),
+    keyframe: key,
+    arrivalMs: performance.now(),
+  });
+  const s1 = await h.element(CountingSource);
+  h.pipeline.connect(s1, b, "VIDEO", "default", "default");
+  const asked = s1.keyframeRequests;
+  for (let i = 0; i < 5; i++) {
+    s1.push(pkt(1, i, `d${i}`, false));
+  }
+  t.ok(s1.keyframeRequests > asked, "delta frames to a sink without a keyframe make it ask upstream");
+  s1.push(pkt(1, 5, "K5", true));
+  s1.push(pkt(1, 6, "d6", false));
+  await until(() => got.video.length >= 2);
+  const s2 = await h.element(CountingSource);
+  h.pipeline.connect(s2, b, "VIDEO", "default", "default");
+  s2.push(pkt(2, 100, "x100", false));
+  s2.push(pkt(2, 101, "K101", true));
+  s2.push(pkt(2, 102, "x102", false));
+  await until(() => got.video.length >= 4);
+  await sleep(200);
+  t.same(
+    got.video.map((p) => p.subarray(2).toString()),
+    ["K5", "d6", "K101", "x102"],
+    "deltas before the first keyframe of each source are held back",
+  );
 });
