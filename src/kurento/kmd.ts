@@ -49,6 +49,16 @@ export interface KmdEvent {
   extends?: string;
   properties: KmdProperty[];
 }
+/**
+ * Korus additions to a class another module describes (e.g. `sendDtmf` and `DtmfReceived` on Kurento's
+ * RtpEndpoint). Not part of Kurento's kmd format: kurento-client's code generator ignores unknown keys.
+ */
+export interface KmdClassExtension {
+  class: string;
+  constructorParams?: KmdParam[];
+  methods?: KmdMethod[];
+  events?: string[];
+}
 export interface KmdModule {
   name: string;
   version: string;
@@ -58,6 +68,7 @@ export interface KmdModule {
   remoteClasses: KmdRemoteClass[];
   complexTypes: KmdComplexType[];
   events: KmdEvent[];
+  extensions?: KmdClassExtension[];
 }
 
 /** An operation callable through `invoke`: a method, or a property getter/setter. */
@@ -120,6 +131,24 @@ export class KmdRegistry {
       }
       for (const t of m.complexTypes) {
         this.#complex.set(t.name, { ...t, module: m.name });
+      }
+    }
+    for (const m of modules) {
+      for (const ext of m.extensions ?? []) {
+        const raw = this.#raw.get(ext.class);
+        if (raw === undefined) {
+          throw new TypeError(`kmd: module '${m.name}' extends unknown class '${ext.class}'`);
+        }
+        const cls = raw.cls;
+        this.#raw.set(ext.class, {
+          module: raw.module,
+          cls: {
+            ...cls,
+            constructor: { params: [...(cls.constructor?.params ?? []), ...(ext.constructorParams ?? [])] },
+            methods: [...(cls.methods ?? []), ...(ext.methods ?? [])],
+            events: [...(cls.events ?? []), ...(ext.events ?? [])],
+          },
+        });
       }
     }
     for (const name of this.#raw.keys()) {

@@ -416,3 +416,32 @@ t.test("GET /health answers 200 with a JSON status", async (t) => {
   t.equal(body["status"], "ok");
   t.equal(body["workers"], 2);
 });
+
+t.test("korus extensions of Kurento classes: RtpEndpoint.sendDtmf, DtmfReceived, Korus ctor params", async (t) => {
+  const c = await open(t);
+  const p = (await c.value("create", { type: "MediaPipeline" })) as string;
+  const rtp = (await c.value("create", {
+    type: "RtpEndpoint",
+    constructorParams: { mediaPipeline: p, mediaTimeoutMs: 0, rtcpIntervalMs: 2000 },
+  })) as string;
+  const sub = await c.call("subscribe", { object: rtp, type: "DtmfReceived" });
+  t.type(result(sub)["value"], "string", "RtpEndpoint accepts DtmfReceived subscriptions");
+  const pt = (await c.value("create", { type: "PassThrough", constructorParams: { mediaPipeline: p } })) as string;
+  t.equal(code(await c.call("subscribe", { object: pt, type: "DtmfReceived" })), 40106, "PassThrough has none");
+  const badType = await c.call("invoke", { object: rtp, operation: "sendDtmf", operationParams: { digits: 5 } });
+  t.equal(code(badType), 40001, "sendDtmf's digits must be a String");
+  t.match(badType.error?.message, /digits/);
+  const notNegotiated = await c.call("invoke", {
+    object: rtp,
+    operation: "sendDtmf",
+    operationParams: { digits: "12#" },
+  });
+  t.ok(notNegotiated.error !== undefined, "sendDtmf before negotiation is refused by the element");
+  t.not(code(notNegotiated), 40105, "… but the method is known (not 'method not found')");
+  const kmd = (await c.value("invoke", {
+    object: "manager_ServerManager",
+    operation: "getKmd",
+    operationParams: { moduleName: "korus" },
+  })) as string;
+  t.match(kmd, /"DtmfReceived"/, "getKmd(korus) carries the event and the extension");
+});
