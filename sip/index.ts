@@ -142,6 +142,7 @@ export {
   UserAgentError,
   type CallOptions,
   type IncomingCall,
+  type ListenOptions,
   type UserAgentEvents,
   type UserAgentOptions,
 } from "./ua/UserAgent.js";

@@ -38,6 +38,15 @@ function media(port: number): MediaHandler {
 }
 
 const ended: TerminationInfo[] = [];
+
+function heapAfterGc(): number | undefined {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) {
+    return undefined;
+  }
+  gc();
+  return Math.round((process.memoryUsage().heapUsed / 1048576) * 10) / 10;
+}
 const holder: { ua?: UserAgent } = {};
 const transport = await UdpTransport.listen({
   host: "127.0.0.1",
@@ -115,6 +124,8 @@ const result = {
   stats: ua.stats,
   cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
   rssMb: Math.round(process.memoryUsage().rss / 1048576),
+  /** Heap after a full GC (only when node runs with --expose-gc), to compare runs of different lengths. */
+  heapAfterGcMb: heapAfterGc(),
 };
 await ua.close();
 await transport.close();
