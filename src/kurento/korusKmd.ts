@@ -16,9 +16,101 @@ export const KORUS_KMD: KmdModule = {
   code: {
     api: { js: { nodeName: "kurento-module-korus", npmDescription: "Korus extensions to the Kurento API" } },
   },
-  remoteClasses: [],
-  complexTypes: [],
+  remoteClasses: [
+    {
+      // A SIP call leg as a pipeline element: media like an RtpEndpoint, SDP negotiated over SIP (issue 5 §1).
+      name: "SipEndpoint",
+      extends: "BaseRtpEndpoint",
+      constructor: {
+        params: [
+          { name: "mediaPipeline", type: "MediaPipeline" },
+          // Claims an inbound call announced by SipGateway's IncomingCall (its callId); absent for outbound legs.
+          { name: "callId", type: "String", optional: true },
+        ],
+      },
+      properties: [
+        { name: "callState", type: "CallState", readOnly: true },
+        { name: "sipCallId", type: "String", readOnly: true },
+        { name: "remoteIdentity", type: "String", readOnly: true },
+      ],
+      methods: [
+        {
+          name: "call",
+          params: [
+            { name: "uri", type: "String" },
+            { name: "options", type: "CallOptions", optional: true },
+          ],
+        },
+        { name: "answer", params: [] },
+        {
+          name: "reject",
+          params: [
+            { name: "status", type: "int", optional: true, defaultValue: 486 },
+            { name: "reason", type: "String", optional: true },
+          ],
+        },
+        { name: "hangup", params: [] },
+        {
+          name: "sendDtmf",
+          params: [
+            { name: "digits", type: "String" },
+            { name: "durationMs", type: "int", optional: true, defaultValue: 100 },
+            { name: "gapMs", type: "int", optional: true, defaultValue: 50 },
+          ],
+        },
+      ],
+      events: ["CallStateChanged", "DtmfReceived"],
+    },
+    {
+      // The singleton (object id "korus_SipGateway") on which applications learn about inbound calls (issue 5 §3).
+      name: "SipGateway",
+      extends: "MediaObject",
+      constructor: { params: [] },
+      properties: [{ name: "trunks", type: "String[]", readOnly: true }],
+      methods: [],
+      events: ["IncomingCall"],
+    },
+  ],
+  complexTypes: [
+    {
+      name: "CallState",
+      typeFormat: "ENUM",
+      values: ["IDLE", "CALLING", "RINGING", "EARLY_MEDIA", "CONNECTED", "TERMINATED"],
+    },
+    {
+      name: "CallOptions",
+      typeFormat: "REGISTER",
+      properties: [
+        { name: "from", type: "String", optional: true },
+        { name: "displayName", type: "String", optional: true },
+        { name: "trunk", type: "String", optional: true },
+        { name: "headers", type: "String<>", optional: true },
+        { name: "ringTimeoutMs", type: "int", optional: true, defaultValue: 60000 },
+      ],
+    },
+  ],
   events: [
+    {
+      name: "CallStateChanged",
+      extends: "Media",
+      properties: [
+        { name: "state", type: "CallState" },
+        { name: "sipStatus", type: "int" },
+        { name: "q850Cause", type: "int" },
+      ],
+    },
+    {
+      name: "IncomingCall",
+      extends: "Media",
+      properties: [
+        { name: "callId", type: "String" },
+        { name: "trunk", type: "String" },
+        { name: "from", type: "String" },
+        { name: "to", type: "String" },
+        { name: "pai", type: "String" },
+        { name: "headers", type: "String<>" },
+      ],
+    },
     {
       name: "DtmfReceived",
       extends: "Media",
