@@ -11,6 +11,9 @@
  *    each worker's event-loop utilisation and the server's CPU (in % of one core: above 100 % means both cores
  *    work), with the share of packets delivered.
  *
+ * 4. SIP parser throughput (bench/sipParser.ts) next to JSON.parse of the same content, on one core.
+ * 5. Raw codec cost per 20 ms frame (bench/codecs.ts), the baseline of the transcoding figures.
+ *
  * The server runs as a child process (the built dist/), so its CPU is read from /proc without the load
  * generator's; the peers are werift RTCPeerConnections on 127.0.0.1 in this process. For the load runs the peers
  * send and receive through Korus's own FastRtpPath on their DTLS-SRTP keys, so that the load generator is cheap
@@ -26,7 +29,9 @@ import { MediaStreamTrack, RTCPeerConnection, RtpHeader, RtpPacket, useOPUS, use
 import { WebSocketServer } from "ws";
 import { createLogger } from "../media/logger.js";
 import { FastRtpPath } from "../media/webrtc/FastRtpPath.js";
+import { run as runCodecs } from "./codecs.js";
 import { RpcClient } from "./lib/RpcClient.js";
+import { run as runSipParser } from "./sipParser.js";
 
 const MAIN = fileURLToPath(new URL("../src/main.js", import.meta.url));
 const TICK_US = 1_000_000 / 100; // USER_HZ
@@ -454,6 +459,13 @@ async function main(): Promise<void> {
   } finally {
     await rpc.close();
     await server.stop();
+  }
+  // ---------------------------------------------------------------- in-process: SIP parser, raw codec cost
+  for (const r of await runSipParser()) {
+    out(r.name, `${r.value} ${r.unit}`);
+  }
+  for (const r of await runCodecs()) {
+    out(r.name, `${r.value} ${r.unit}`);
   }
   console.log("\nsummary");
   for (const [k, v] of results) {
