@@ -215,3 +215,39 @@ t.test(
 function parseRequest(raw: string): SipRequest {
   return parseMessage(raw) as SipRequest;
 }
+
+t.test("offerless re-INVITE from the peer: our offer in the 200, the answer in the ACK", async (t) => {
+  const p = pair();
+  const got: SipResponse[] = [];
+  const peer = p.net.transport("192.0.2.3", 5060, (m) => {
+    if (!(m instanceof SipRequest)) {
+      got.push(m as SipResponse);
+    }
+  });
+  const send = (m: SipMessage): void => void peer.send(m, { host: "192.0.2.2", port: 5060, transport: "UDP" });
+  p.b.on("incomingCall", (session) => void session.answer());
+  const peerMedia = new TestMedia("192.0.2.3", 50000);
+  const head = (method: string, cseq: number, toTag: string, branch: string): string =>
+    `${method} sip:+4930123456@192.0.2.2:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.3:5060;branch=z9hG4bK${branch}\r\n` +
+    `From: <sip:caller@192.0.2.3>;tag=c1\r\nTo: <sip:+4930123456@192.0.2.2>${toTag === "" ? "" : `;tag=${toTag}`}\r\n` +
+    `Call-ID: offerless-reinvite\r\nCSeq: ${cseq} ${method}\r\nContact: <sip:caller@192.0.2.3:5060>\r\nMax-Forwards: 70\r\n`;
+  const withSdp = (text: string, sdp: string): SipRequest =>
+    parseRequest(`${text}Content-Type: application/sdp\r\nContent-Length: ${sdp.length}\r\n\r\n${sdp}`);
+  send(withSdp(head("INVITE", 1, "", "i1"), peerMedia.sdp("sendrecv")));
+  await p.clock.run(10);
+  const tag = got.find((r) => r.status === 200)?.to.tag ?? "";
+  send(parseRequest(`${head("ACK", 1, tag, "a1")}Content-Length: 0\r\n\r\n`));
+  await p.clock.run(10);
+  send(parseRequest(`${head("INVITE", 2, tag, "i2")}Content-Length: 0\r\n\r\n`));
+  await p.clock.run(10);
+  const ok = got.filter((r) => r.status === 200 && r.cseq.seq === 2)[0];
+  t.match(ok?.bodyText, /m=audio 42000/, "the 200 to the offerless re-INVITE carries our offer");
+  t.equal(p.b.sessions[0]?.offerAnswer, "HaveLocalOffer");
+  send(withSdp(head("ACK", 2, tag, "a2"), peerMedia.sdp("sendrecv")));
+  await p.clock.run(10);
+  t.same(p.mediaB[0]?.calls, ["processOffer", "getOffer refresh", "setAnswer"]);
+  t.equal(p.b.sessions[0]?.offerAnswer, "Stable");
+  t.equal(p.b.sessions[0]?.state, SessionState.Confirmed);
+  await p.clock.run(5000);
+  t.equal(got.filter((r) => r.status === 200 && r.cseq.seq === 2).length, 1, "the ACK stopped the 2xx retransmissions");
+});
