@@ -240,7 +240,7 @@ t.test("offerless re-INVITE from the peer: our offer in the 200, the answer in t
   await p.clock.run(10);
   send(parseRequest(`${head("INVITE", 2, tag, "i2")}Content-Length: 0\r\n\r\n`));
   await p.clock.run(10);
-  const ok = got.filter((r) => r.status === 200 && r.cseq.seq === 2)[0];
+  const ok = got.find((r) => r.status === 200 && r.cseq.seq === 2);
   t.match(ok?.bodyText, /m=audio 42000/, "the 200 to the offerless re-INVITE carries our offer");
   t.equal(p.b.sessions[0]?.offerAnswer, "HaveLocalOffer");
   send(withSdp(head("ACK", 2, tag, "a2"), peerMedia.sdp("sendrecv")));
