@@ -236,7 +236,7 @@ export class WebRtcTransport {
       t.setDirection(direction);
     });
     try {
-      await this.#pc.setRemoteDescription({ type: "offer", sdp });
+      await this.#pc.setRemoteDescription({ type: "offer", sdp: withoutPrematureEnd(sdp) });
     } finally {
       sub.unSubscribe();
     }
@@ -262,7 +262,7 @@ export class WebRtcTransport {
   }
 
   async processAnswer(sdp: string): Promise<void> {
-    await this.#pc.setRemoteDescription({ type: "answer", sdp });
+    await this.#pc.setRemoteDescription({ type: "answer", sdp: withoutPrematureEnd(sdp) });
     this.#prepareTransports();
     this.#indexCodecs();
   }
@@ -677,6 +677,21 @@ export class WebRtcTransport {
       this.#log.warn("transport handler failed", { error: String(err) });
     }
   }
+}
+
+/**
+ * Drops `a=end-of-candidates` from a description that carries no candidate at all. Some clients write it into an
+ * SDP whose candidates they then trickle; werift takes it literally, finds an empty check list and fails ICE at
+ * once, which no later addIceCandidate revives. KMS (libnice) waits for the trickled candidates instead.
+ */
+function withoutPrematureEnd(sdp: string): string {
+  if (!sdp.includes("a=end-of-candidates") || /^a=candidate:/m.test(sdp)) {
+    return sdp;
+  }
+  return sdp
+    .split(/\r?\n/)
+    .filter((l) => l !== "a=end-of-candidates")
+    .join("\r\n");
 }
 
 /**
