@@ -116,6 +116,8 @@ export interface SessionHost {
   contact(destination: SipDestination): string;
   /** Adds our Via with a new branch for sending to `destination`. */
   stampVia(request: SipRequest, destination: SipDestination): void;
+  /** The destination a request really takes: TCP instead of UDP for large requests (RFC 3261 §18.1.1). */
+  route(request: SipRequest, destination: SipDestination): SipDestination;
   registerDialog(dialog: Dialog, session: InviteSession): void;
   unregisterDialog(dialog: Dialog): void;
   sessionEnded(session: InviteSession, info: TerminationInfo): void;
@@ -218,6 +220,7 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
   #provisionalReceived = false;
   #cancel: EndOptions | undefined;
   #cancelSent = false;
+  #inviteDestination: SipDestination | undefined;
   #ack: { readonly cseq: number; readonly ack: SipRequest; readonly destination: SipDestination } | undefined;
   readonly #lastRSeq = new Map<string, number>();
   #digest: DigestClient | undefined;
@@ -429,13 +432,14 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
     onResponse: (r: SipResponse) => void,
     onFail: (status: number) => void,
   ): ClientTransaction | undefined {
-    const destination = dialog.nextHop(request, this.#transportOf());
-    if (destination === undefined) {
+    const hop = dialog.nextHop(request, this.#transportOf());
+    if (hop === undefined) {
       onFail(416);
       return undefined;
     }
-    this.#host.stampVia(request, destination);
     request.setHeader("User-Agent", this.#host.userAgentName);
+    const destination = this.#host.route(request, hop);
+    this.#host.stampVia(request, destination);
     if (dialog.pChargingVector !== undefined && !request.hasHeader("P-Charging-Vector")) {
       request.setHeader("P-Charging-Vector", dialog.pChargingVector);
     }
@@ -767,9 +771,11 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
     if (out === undefined) {
       return;
     }
-    this.#host.stampVia(this.#invite, out.destination);
+    const destination = this.#host.route(this.#invite, out.destination);
+    this.#inviteDestination = destination;
+    this.#host.stampVia(this.#invite, destination);
     try {
-      this.#host.layer.request(this.#invite, out.destination, {
+      this.#host.layer.request(this.#invite, destination, {
         receiveResponse: (r) => this.#guard("INVITE response", this.#onInviteResponse(r)),
         onRequestTimeout: () => this.#end(this.#info(408, "timeout", "local", 102)),
         onTransportError: () => this.#end(this.#info(503, "failed", "local", 38)),
@@ -1070,7 +1076,8 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
     );
     const cancel = createCancel(this.#invite, formatQ850Reason(opts.cause ?? 16, opts.text));
     try {
-      this.#host.layer.request(cancel, out.destination, {});
+      // §9.1: the CANCEL goes where the INVITE went, over the same transport (it copies the INVITE's Via).
+      this.#host.layer.request(cancel, this.#inviteDestination ?? out.destination, {});
     } catch (error) {
       this.#logger.warn("cannot send CANCEL", { error });
     }

@@ -180,6 +180,7 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
       random,
       contact: (destination) => this.#contact(destination),
       stampVia: (request, destination) => this.#stampVia(request, destination),
+      route: (request, destination) => this.#route(request, destination),
       registerDialog: (dialog, session) => {
         this.#dialogs.set(dialog.key, { dialog, session });
       },
@@ -338,6 +339,19 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     const transport = destination.transport === "UDP" ? "" : `;transport=${destination.transport.toLowerCase()}`;
     const host = this.#options.host.includes(":") ? `[${this.#options.host}]` : this.#options.host;
     return `<sip:${user}@${host}:${this.#options.port}${transport}>`;
+  }
+
+  /**
+   * RFC 3261 §18.1.1: "If a request is within 200 bytes of the path MTU, or if it is larger than 1300 bytes and the
+   * path MTU is unknown, the request MUST be sent using an RFC 2914 congestion controlled transport protocol, such
+   * as TCP." Applied when we have a TCP transport; the Via added afterwards is counted with a fixed allowance.
+   */
+  #route(request: SipRequest, destination: SipDestination): SipDestination {
+    if (destination.transport !== "UDP" || this.#layer.transport("TCP") === undefined) {
+      return destination;
+    }
+    const viaAllowance = 100;
+    return request.toBuffer().length + viaAllowance > 1300 ? { ...destination, transport: "TCP" } : destination;
   }
 
   #stampVia(request: SipRequest, destination: SipDestination): void {

@@ -299,3 +299,32 @@ t.test(
     t.equal(b.stats.sessions, 0);
   },
 );
+
+t.test(
+  "an INVITE over 1300 bytes goes over TCP (§18.1.1); its CANCEL follows it; small requests stay on UDP",
+  async (t) => {
+    const { clock, net, a, b } = pair();
+    b.on("incomingCall", (session) => void session.progress());
+    const big: [string, string][] = [];
+    for (let i = 0; i < 12; i++) {
+      big.push(["History-Info", `<sip:+49301234567${i}@hop${i}.carrier.example;user=phone>;index=1.${i}`]);
+    }
+    const out = a.call(TARGET, { from: FROM, media: new TestMedia(), headers: big });
+    await clock.run(20);
+    const invite = net.log.find((w) => w.what === "INVITE");
+    t.ok((invite?.message.toBuffer().length ?? 0) > 1300, "the INVITE is large");
+    t.equal(invite?.protocol, "TCP");
+    t.equal((invite?.message as SipRequest | undefined)?.topVia.transport, "TCP", "Via names TCP");
+    t.equal(net.log.find((w) => w.what === "180 INVITE")?.protocol, "TCP", "responses come back on the connection");
+    out.hangup();
+    await clock.run(20);
+    t.equal(net.log.find((w) => w.what === "CANCEL")?.protocol, "TCP", "CANCEL takes the INVITE's transport");
+    t.equal(out.termination?.status, 487);
+    // A small call stays on UDP.
+    const small = a.call(TARGET, { from: FROM, media: new TestMedia() });
+    await clock.run(20);
+    t.equal(net.log.filter((w) => w.what === "INVITE").at(-1)?.protocol, "UDP");
+    small.hangup();
+    await clock.run(20);
+  },
+);

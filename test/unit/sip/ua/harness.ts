@@ -74,6 +74,7 @@ export interface Wire {
   /** `INVITE`, `ACK`, `200 INVITE`, `180 INVITE`, … */
   readonly what: string;
   readonly message: SipMessage;
+  readonly protocol: "UDP" | "TCP";
 }
 
 /** An in-memory UDP network: 1 ms latency on the clock, every message serialised and re-parsed. */
@@ -92,16 +93,21 @@ export class MemoryNetwork {
   }
 
   /** A transport bound to `host:port`; what arrives for it goes to `deliver`. */
-  transport(host: string, port: number, deliver: (message: SipMessage, source: SipDestination) => void): SipTransport {
+  transport(
+    host: string,
+    port: number,
+    deliver: (message: SipMessage, source: SipDestination) => void,
+    protocol: "UDP" | "TCP" = "UDP",
+  ): SipTransport {
     const self = `${host}:${port}`;
-    this.#endpoints.set(self, deliver);
+    this.#endpoints.set(`${protocol}|${self}`, deliver);
     return {
-      protocol: "UDP",
-      reliable: false,
+      protocol,
+      reliable: protocol === "TCP",
       send: (message: SipMessage, destination: SipDestination): Promise<void> => {
         let bytes = message.toBuffer();
         const to = `${destination.host}:${destination.port}`;
-        const wire: Wire = { at: this.clock.now(), from: self, to, what: describe(message), message };
+        const wire: Wire = { at: this.clock.now(), from: self, to, what: describe(message), message, protocol };
         this.log.push(wire);
         if (this.drop(wire)) {
           this.dropped += 1;
@@ -109,12 +115,12 @@ export class MemoryNetwork {
         }
         bytes = Buffer.from(this.rewrite(wire, bytes.toString("latin1")), "latin1");
         this.clock.setTimeout(() => {
-          const target = this.#endpoints.get(to);
+          const target = this.#endpoints.get(`${destination.transport}|${to}`);
           if (target === undefined) {
             return;
           }
           const parsed = parseMessage(bytes);
-          const source: SipDestination = { host, port, transport: "UDP" };
+          const source: SipDestination = { host, port, transport: protocol };
           if (parsed instanceof SipRequest) {
             stampReceived(parsed, source);
           }
@@ -196,7 +202,10 @@ export class TestMedia implements MediaHandler {
   }
 }
 
-/** Two user agents, A (caller side, 192.0.2.1:5060) and B (192.0.2.2:5060), on one memory network. */
+/**
+ * Two user agents, A (caller side, 192.0.2.1:5060) and B (192.0.2.2:5060), on one memory network, each with a UDP
+ * and a (memory, reliable) TCP transport.
+ */
 export function pair(
   options: { a?: Partial<UserAgentOptions>; b?: Partial<UserAgentOptions>; random?: () => number } = {},
 ): {
@@ -212,17 +221,16 @@ export function pair(
   const mediaA: TestMedia[] = [];
   const mediaB: TestMedia[] = [];
   const ua: { a?: UserAgent; b?: UserAgent } = {};
-  const ta = net.transport("192.0.2.1", 5060, (message, source) =>
-    ua.a?.receive({ message: message as SipRequest, source }),
-  );
-  const tb = net.transport("192.0.2.2", 5060, (message, source) =>
-    ua.b?.receive({ message: message as SipRequest, source }),
-  );
-  let wall = 1_700_000_000_000;
+  const toA = (message: SipMessage, source: SipDestination): void =>
+    ua.a?.receive({ message: message as SipRequest, source });
+  const toB = (message: SipMessage, source: SipDestination): void =>
+    ua.b?.receive({ message: message as SipRequest, source });
+  const ta = [net.transport("192.0.2.1", 5060, toA), net.transport("192.0.2.1", 5060, toA, "TCP")];
+  const tb = [net.transport("192.0.2.2", 5060, toB), net.transport("192.0.2.2", 5060, toB, "TCP")];
+  const wall = 1_700_000_000_000;
   const now = (): number => wall + clock.now();
-  wall += 0;
   const a = new UserAgent({
-    transports: [ta],
+    transports: ta,
     host: "192.0.2.1",
     port: 5060,
     clock,
@@ -236,7 +244,7 @@ export function pair(
     ...options.a,
   });
   const b = new UserAgent({
-    transports: [tb],
+    transports: tb,
     host: "192.0.2.2",
     port: 5060,
     clock,
