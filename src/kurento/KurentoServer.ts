@@ -30,6 +30,21 @@ export type RpcResponse =
   | { jsonrpc: "2.0"; id: string | number | null; result: JsonValue }
   | { jsonrpc: "2.0"; id: string | number | null; error: JsonRpcErrorBody };
 
+/**
+ * Hooks by which a service of the control plane (the SIP service, src/sip) takes over Korus's own object types
+ * (SipEndpoint's call control, the SipGateway singleton). Every hook is optional.
+ */
+export interface KurentoExtension {
+  /** A `create` of `cls`: the id of an existing object to answer with (a singleton), or undefined. */
+  createSingleton?(cls: ClassInfo): string | undefined;
+  /** An element was created in its worker; throwing releases it and fails the `create` with that error. */
+  elementCreated?(obj: KObject, ctor: JsonObject): Promise<void> | void;
+  /** An operation about to run: a runner to take it over, or undefined to proceed as usual. */
+  operation?(obj: KObject, opName: string, args: JsonObject): (() => JsonValue | Promise<JsonValue>) | undefined;
+  /** Objects left the registry: released by a client, or gone with their media worker. */
+  objectsGone?(objects: readonly KObject[], reason: "released" | "worker-died"): void;
+}
+
 export interface KurentoServerOptions {
   version: string;
   gcPeriodMs: number;
@@ -52,6 +67,7 @@ export class KurentoServer {
   readonly #opts: KurentoServerOptions;
   readonly #gcTimer: NodeJS.Timeout;
   #cpuSample = { usage: process.cpuUsage(), at: performance.now() };
+  #ext: KurentoExtension | undefined;
 
   constructor(kmd: KmdRegistry, pool: WorkerPool, logger: Logger, opts: KurentoServerOptions) {
     this.kmd = kmd;
@@ -62,6 +78,16 @@ export class KurentoServer {
     this.#opts = opts;
     this.#gcTimer = setInterval(() => this.collectGarbage(), opts.gcPeriodMs);
     this.#gcTimer.unref();
+  }
+
+  /** Installs the extension hooks (one extension; a later call replaces it). */
+  setExtension(ext: KurentoExtension | undefined): void {
+    this.#ext = ext;
+  }
+
+  /** Raises `event` on `objectId` for its subscribers, as a worker event would (used by extensions). */
+  emitEvent(objectId: string, event: string, data: JsonObject): void {
+    this.#raise(objectId, event, data);
   }
 
   // ================================================================================================ entry point
@@ -284,6 +310,11 @@ export class KurentoServer {
       "constructorParams",
     );
     let id: string;
+    const singleton = this.#ext?.createSingleton?.(cls);
+    if (singleton !== undefined) {
+      session.refs.add(singleton);
+      return { sessionId: session.id, value: singleton };
+    }
     if (cls.name === "MediaPipeline") {
       id = await this.#createPipeline(cls);
     } else {
@@ -341,7 +372,21 @@ export class KurentoServer {
       // The pipeline was released while the element was being built.
       throw new KurentoError("MEDIA_OBJECT_NOT_FOUND", `Object '${parent.id}' not found`);
     }
-    this.objects.add({ id, cls, pipelineId: parent.pipelineId, parentId: parent.id, worker: parent.worker });
+    const obj = this.objects.add({
+      id,
+      cls,
+      pipelineId: parent.pipelineId,
+      parentId: parent.id,
+      worker: parent.worker,
+    });
+    if (this.#ext?.elementCreated !== undefined) {
+      try {
+        await this.#ext.elementCreated(obj, ctor);
+      } catch (err) {
+        await this.releaseObject(id);
+        throw err;
+      }
+    }
     return id;
   }
 
@@ -396,6 +441,10 @@ export class KurentoServer {
     op: Operation,
     args: JsonObject,
   ): (() => JsonValue | Promise<JsonValue>) | undefined {
+    const taken = this.#ext?.operation?.(obj, opName, args);
+    if (taken !== undefined) {
+      return taken;
+    }
     if (op.owner === "MediaObject") {
       return () => this.#mediaObjectOperation(obj, opName, args);
     }
@@ -590,7 +639,8 @@ export class KurentoServer {
   /** Releases an object and its subtree; unknown ids are not an error (KMS). */
   async releaseObject(id: string): Promise<void> {
     const obj = this.objects.get(id);
-    if (obj === undefined || obj.id === SERVER_MANAGER_ID) {
+    // Objects outside any pipeline (ServerManager, extension singletons) live as long as the server.
+    if (obj === undefined || obj.pipelineId === null) {
       return;
     }
     // Forget first, so that concurrent calls see 40101 at once; then release in the worker.
@@ -605,9 +655,16 @@ export class KurentoServer {
   }
 
   /** Removes an object and its subtree from the registry, with ObjectDestroyed for each. */
-  #forget(id: string): string[] {
+  #forget(id: string, reason: "released" | "worker-died" = "released"): string[] {
     const obj = this.objects.get(id);
+    const gone = this.#ext?.objectsGone === undefined ? [] : [...this.#subtree(id)].map((x) => this.objects.get(x));
     const removed = this.objects.remove(id);
+    if (gone.length > 0) {
+      this.#ext?.objectsGone?.(
+        gone.filter((o): o is KObject => o !== undefined),
+        reason,
+      );
+    }
     if (obj?.pipelineId === id) {
       obj.worker?.pipelines.delete(id);
     }
@@ -745,7 +802,7 @@ export class KurentoServer {
           type: "MEDIA_WORKER_DIED",
         });
       }
-      this.#forget(pid);
+      this.#forget(pid, "worker-died");
     }
   }
 
