@@ -1166,7 +1166,13 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
       throw new SessionStateError("no dialog");
     }
     const sdp = bodyless ? undefined : await this.#media.getOffer(request);
-    if (this.#state !== S.Confirmed || this.#clientReoffer !== undefined || this.#oa !== OA.Stable) {
+    if (this.#state !== S.Confirmed) {
+      return;
+    }
+    if (this.#clientReoffer !== undefined || this.#oa !== OA.Stable || this.#serverReoffer !== undefined) {
+      // The peer's offer (or another local one) got in while the media handler prepared ours: report it like a 491
+      // so the application can retry; nothing was sent.
+      this.emit("renegotiationFailed", 491);
       return;
     }
     const req = dialog.createRequest(method);
