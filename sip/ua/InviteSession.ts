@@ -1274,12 +1274,11 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
     } else if (offered) {
       this.#oa = OA.Stable;
     }
+    // RFC 4028 §7.2: a 2xx without Session-Expires means no session expiration from now on.
     const se = parseSessionExpires(r);
-    if (se !== undefined) {
-      this.#sessionTimer = { interval: se.interval, local: se.refresher !== "uas" };
-    }
+    this.#sessionTimer = se === undefined ? undefined : { interval: se.interval, local: se.refresher !== "uas" };
+    this.#startSessionTimer();
     if (this.#sessionTimer !== undefined) {
-      this.#startSessionTimer();
       this.emit("refreshed");
     }
     this.emit("renegotiated", "local");
@@ -1513,6 +1512,12 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
     this.#decorate(r, tx.destination);
     if (se !== undefined) {
       this.#sessionTimerHeaders(r, request);
+    } else if (this.#sessionTimer !== undefined) {
+      // RFC 4028 §9: every re-INVITE/UPDATE renegotiates the session timer; one without Session-Expires does not
+      // ask for it, so the timer stops (never a BYE for a refresh the peer does not know it owes).
+      this.#sessionTimer = undefined;
+      this.#timers.stop("refresh");
+      this.#timers.stop("expire");
     }
     this.#setBody(r, sdp);
     tx.respond(r);

@@ -246,3 +246,18 @@ t.test("session timer: refresh by re-INVITE (same o= version) when the peer does
   t.notOk(p.net.what().includes("UPDATE"));
   t.equal(out.state, SessionState.Confirmed);
 });
+
+t.test("session timer: a re-INVITE without Session-Expires switches the timer off (no BYE later)", async (t) => {
+  const { clock, net, out, inc } = await connected({ a: { sessionTimer: { expires: 90 } } });
+  // The caller's re-INVITE loses its Session-Expires on the wire, as from a peer that stops asking for timers.
+  net.rewrite = (w, text) => (w.what === "INVITE" && w.at > 0 ? text.replace(/^Session-Expires: .*\r\n/m, "") : text);
+  await out.hold();
+  await clock.run(20);
+  t.equal(inc.sessionTimer, undefined, "callee stopped its timer");
+  t.equal(out.sessionTimer, undefined, "caller too: the 2xx had no Session-Expires (RFC 4028 §7.2)");
+  net.drop = (w) => w.what === "UPDATE";
+  await clock.run(120000);
+  t.notOk(net.what().includes("BYE"), "no expiry BYE");
+  t.notOk(net.what().includes("UPDATE"), "no refresh either");
+  t.equal(inc.state, SessionState.Confirmed);
+});
