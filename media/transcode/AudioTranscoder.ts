@@ -1,0 +1,603 @@
+/**
+ * Automatic audio transcoding on the connections of one source element (issue 4 §5, §6).
+ *
+ * The source's {@link MediaElement.sendToSinks} hands this object every AUDIO packet whose codec a connected sink
+ * did not negotiate (see {@link sinkAccepts}); packets the sink takes as they are never come here (no decode).
+ * Like KMS's agnosticbin, it lives on the source's output, so the source is the element that reports
+ * `isMediaTranscoding(AUDIO)` and raises `MediaTranscodingStateChanged`.
+ *
+ *     packet ─▶ JitterBuffer ─▶ decoder (+PLC) ─┬─▶ chain "pcmu/8000/1/20":  [resampler] ─▶ reframer ─▶ encoder ─▶ sinks
+ *     (once per packet, shared by every chain)  └─▶ chain "opus/48000/2/20": [resampler] ─▶ reframer ─▶ encoder ─▶ sinks
+ *
+ * - One decode stage per incoming stream (codec, clock, SSRC, payload type); a change of any restarts it (counted).
+ * - One chain, hence one encoder, per target format (codec, clock, channels, the AMR fmtp that shapes the payload,
+ *   ptime): every sink that needs the same format shares it and gets the same packets.
+ * - Opus is fed natively at 8 or 16 kHz from narrowband sources (its RTP clock stays 48000: 960 ticks per 20 ms);
+ *   an Opus source is decoded directly at the highest rate any chain needs (8 kHz when all sinks are G.711).
+ * - Each chain numbers its own output (random SSRC, continuous sequence and timestamp) and converts ptime.
+ * - Chains towards sinks that must never go quiet (SIP peers) are kept alive by a 20 ms timer: silence frames,
+ *   encoded by the chain's own encoder, fill any pause longer than two packet times.
+ * - RFC 4733 telephone-events are not decoded: each chain re-maps them to its sink's telephone-event clock,
+ *   rescaling the event's timestamp into the chain's timeline and its durations (8000 ↔ 48000), and numbers them
+ *   in the chain's sequence.
+ *
+ * Bad payloads (garbage, truncated AMR) fail the decoder: counted in {@link diagnostics} and concealed as a loss;
+ * nothing escapes {@link route}.
+ */
+import {
+  Resampler,
+  createDecoder,
+  createEncoder,
+  pcmReframer,
+  type AudioDecoder,
+  type AudioEncoder,
+  type OpusSampleRate,
+  type Reframer,
+} from "../codecs/index.js";
+import type { Connection } from "../core/MediaElement.js";
+import type { MediaPacket } from "../core/types.js";
+import { RateLimitedLog, type Logger } from "../logger.js";
+import { rescaleDuration } from "../rtp/dtmf.js";
+import { TranscodeError } from "./errors.js";
+import { formatParams, targetKey, TRANSCODABLE, type SinkAudioCaps, type SinkAudioFormat } from "./format.js";
+import { JitterBuffer } from "./JitterBuffer.js";
+
+/** Kurento's MediaTranscodingState. */
+export enum TranscodingState {
+  Transcoding = "TRANSCODING",
+  NotTranscoding = "NOT_TRANSCODING",
+}
+
+/** What the transcoder needs from the element it works for. */
+export interface TranscoderHost {
+  readonly id: string;
+  readonly logger: Logger;
+  emit(event: string, data: Record<string, string>): void;
+  /** The fmtp of the codec the source receives with `payloadType` (AMR packing), if known. */
+  sourceParameters(payloadType: number): string | undefined;
+  /** Hands a transcoded packet to a sink (through the graph, so flow states and errors are handled there). */
+  deliver(packet: MediaPacket, conn: Connection): void;
+}
+
+export interface TranscoderDiagnostics {
+  /** Packets decoded (audio, after the jitter buffer). */
+  decoded: number;
+  /** Frames concealed for lost packets. */
+  concealed: number;
+  /** Payloads the decoder rejected (garbage, truncated AMR): concealed instead. */
+  decodeErrors: number;
+  /** Restarts of the decode stage (codec, payload type or SSRC changed). */
+  inputChanges: number;
+  /** Encoders created so far (one per target format). */
+  encodersCreated: number;
+  /** Packets sent out by chains (audio, including silence). */
+  encodedPackets: number;
+  /** Silence packets sent to keep RTP flowing. */
+  silencePackets: number;
+  dtmfForwarded: number;
+  /** telephone-events a sink could not take (it negotiated none). */
+  dtmfDropped: number;
+  /** Packets for a sink none of whose formats Korus can encode. */
+  noTarget: number;
+  late: number;
+  reordered: number;
+  lost: number;
+}
+
+/** Interval of the keep-alive / jitter-flush timer. */
+const TICK_MS = 20;
+/** Telephone-event timestamps remembered per chain (an event keeps its start timestamp in every packet). */
+const DTMF_MEMORY = 8;
+
+/** Natural PCM rate of a codec's decoder/encoder (Opus: the rate it is best fed at for that source). */
+function nativeRate(codec: string): number {
+  switch (codec) {
+    case "pcmu":
+    case "pcma":
+    case "amr":
+      return 8000;
+    case "g722":
+    case "amr-wb":
+      return 16000;
+    default:
+      return 48000;
+  }
+}
+
+function opusRate(rate: number): OpusSampleRate {
+  return rate <= 8000 ? 8000 : rate <= 16000 ? 16000 : 48000;
+}
+
+/** The ptime a chain packetizes at: the sink's a=ptime when the codec can do it, else 20 ms. */
+function chainPtime(codec: string, ptime: number | undefined): number {
+  if (ptime === undefined) {
+    return 20;
+  }
+  const allowed =
+    codec === "opus" ? [10, 20, 40, 60] : codec === "amr" || codec === "amr-wb" ? [20, 40, 60] : [10, 20, 30, 40, 60];
+  return allowed.includes(ptime) ? ptime : 20;
+}
+
+/** One decoded input stream. */
+class DecodeStage {
+  readonly key: string;
+  readonly codec: string;
+  readonly clockRate: number;
+  readonly decoder: AudioDecoder;
+  readonly rate: number;
+  readonly jitter: JitterBuffer<MediaPacket>;
+  lastPacket: MediaPacket | undefined;
+
+  constructor(key: string, codec: string, clockRate: number, decoder: AudioDecoder, owner: AudioTranscoder) {
+    this.key = key;
+    this.codec = codec;
+    this.clockRate = clockRate;
+    this.decoder = decoder;
+    this.rate = decoder.sampleRate;
+    this.jitter = new JitterBuffer<MediaPacket>({
+      packet: (p) => owner.decodePacket(this, p),
+      lost: () => owner.concealFrame(this),
+    });
+  }
+}
+
+/** One target format: resampler, re-framer, encoder, numbering, and the sinks it feeds. */
+class Chain {
+  readonly key: string;
+  readonly format: SinkAudioFormat;
+  readonly ptimeMs: number;
+  readonly encoder: AudioEncoder;
+  readonly encRate: number;
+  /** RTP ticks per encoder frame. */
+  readonly ticksPerFrame: number;
+  /** Encoder frames per RTP packet (AMR with ptime > 20). */
+  readonly framesPerPacket: number;
+  readonly conns = new Set<Connection>();
+  readonly ssrc = (Math.random() * 0xffff_ffff) >>> 0 || 1;
+  seq = (Math.random() * 0xffff) >>> 0;
+  ts = (Math.random() * 0xffff_ffff) >>> 0;
+  readonly reframer: Reframer<Int16Array>;
+  resampler: Resampler | undefined;
+  readonly silence: Int16Array;
+  frameInPacket = 0;
+  packetTs = 0;
+  first = true;
+  continuous = false;
+  lastOutMs = -Infinity;
+  /** Input-ts ↔ output-ts anchor of the last decoded packet, for telephone-events. */
+  anchorIn: number | undefined;
+  anchorInRate = 8000;
+  anchorOut = 0;
+  /** Event start timestamps already mapped (in → out). */
+  readonly dtmfMap = new Map<number, number>();
+  lastDtmf: MediaPacket | undefined;
+  /** telephone-event clocks of the chain's sinks (the last attached sink's; sinks of one format share them). */
+  teRates: readonly number[] = [];
+
+  constructor(key: string, format: SinkAudioFormat, ptimeMs: number, sourceCodec: string) {
+    this.key = key;
+    this.format = format;
+    this.ptimeMs = ptimeMs;
+    const p = formatParams(format.codec, format.parameters);
+    const amr = format.codec === "amr" || format.codec === "amr-wb";
+    this.framesPerPacket = amr ? ptimeMs / 20 : 1;
+    this.encoder = createEncoder(format.codec, {
+      ...(format.codec === "opus" ? { sampleRate: opusRate(nativeRate(sourceCodec)) } : {}),
+      ...(amr ? { framesPerPacket: this.framesPerPacket, octetAligned: p.octetAligned } : { frameMs: ptimeMs }),
+      ...(p.modeSet !== undefined ? { modeSet: p.modeSet } : {}),
+      dtx: false,
+      opus: { signal: "voice" },
+    });
+    this.encRate = this.encoder.sampleRate;
+    this.ticksPerFrame = (this.encoder.frameSamples * format.clockRate) / this.encRate;
+    if (!Number.isInteger(this.ticksPerFrame)) {
+      throw new TranscodeError(`${key}: ${this.encoder.frameSamples} samples are not whole RTP ticks`);
+    }
+    this.reframer = pcmReframer(this.encoder.frameSamples * this.encoder.channels);
+    this.silence = new Int16Array(this.encoder.frameSamples * this.encoder.channels);
+  }
+}
+
+export class AudioTranscoder {
+  readonly diagnostics: TranscoderDiagnostics = {
+    decoded: 0,
+    concealed: 0,
+    decodeErrors: 0,
+    inputChanges: 0,
+    encodersCreated: 0,
+    encodedPackets: 0,
+    silencePackets: 0,
+    dtmfForwarded: 0,
+    dtmfDropped: 0,
+    noTarget: 0,
+    late: 0,
+    reordered: 0,
+    lost: 0,
+  };
+  readonly #host: TranscoderHost;
+  readonly #log: RateLimitedLog;
+  readonly #chains = new Map<string, Chain>();
+  readonly #connChain = new Map<Connection, Chain>();
+  #stage: DecodeStage | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #state = TranscodingState.NotTranscoding;
+  #closed = false;
+  /** The packet being decoded, for the latency stamp of what it produces. */
+  #arrivalMs = 0;
+
+  constructor(host: TranscoderHost) {
+    this.#host = host;
+    this.#log = new RateLimitedLog(host.logger);
+  }
+
+  /** Whether any connection is transcoded now. */
+  get transcoding(): boolean {
+    return this.#state === TranscodingState.Transcoding;
+  }
+
+  /** Live encoders (one per distinct target format in use). */
+  get encoders(): number {
+    return this.#chains.size;
+  }
+
+  /** Whether `conn` is currently served by a chain. */
+  has(conn: Connection): boolean {
+    return this.#connChain.has(conn);
+  }
+
+  /**
+   * One packet for one connection whose sink does not take its codec. Decodes the packet once however many
+   * connections it is routed to; every chain's output goes to all of that chain's connections. Never throws.
+   */
+  route(packet: MediaPacket, conn: Connection, caps: SinkAudioCaps): void {
+    if (this.#closed) {
+      return;
+    }
+    try {
+      const chain = this.#chainFor(packet, conn, caps);
+      if (chain === undefined) {
+        return;
+      }
+      if (packet.codec === "telephone-event") {
+        this.#dtmf(chain, packet);
+        return;
+      }
+      if (!TRANSCODABLE.has(packet.codec)) {
+        this.#log.warn(`src-${packet.codec}`, `cannot decode ${packet.codec}: dropped`, { elementId: this.#host.id });
+        return;
+      }
+      const stage = this.#stageFor(packet);
+      if (stage.lastPacket === packet) {
+        return; // already decoded for another connection
+      }
+      stage.lastPacket = packet;
+      this.#arrivalMs = packet.arrivalMs;
+      stage.jitter.push(packet.sequenceNumber, packet, performance.now());
+      this.#syncJitterStats(stage);
+    } catch (err) {
+      this.#log.warn("transcode-failed", "transcoding a packet failed", {
+        elementId: this.#host.id,
+        error: String(err),
+      });
+    }
+  }
+
+  /** `conn` no longer needs transcoding (gone, or its sink now takes the source's codec). */
+  detach(conn: Connection): void {
+    const chain = this.#connChain.get(conn);
+    if (chain === undefined) {
+      return;
+    }
+    this.#connChain.delete(conn);
+    chain.conns.delete(conn);
+    if (chain.conns.size === 0) {
+      this.#chains.delete(chain.key);
+      chain.encoder.close();
+    }
+    this.#updateState();
+  }
+
+  /** Frees every codec and the timer. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    for (const conn of [...this.#connChain.keys()]) {
+      this.detach(conn);
+    }
+    this.#stage?.decoder.close();
+    this.#stage = undefined;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  // ---------------------------------------------------------------------------------------------- set-up
+
+  #chainFor(packet: MediaPacket, conn: Connection, caps: SinkAudioCaps): Chain | undefined {
+    const format = caps.formats.find((f) => TRANSCODABLE.has(f.codec));
+    if (format === undefined) {
+      this.diagnostics.noTarget++;
+      this.#log.warn("no-target", "the sink negotiated no audio codec Korus can encode: dropped", {
+        elementId: this.#host.id,
+        sink: conn.sink.id,
+      });
+      this.detach(conn);
+      return undefined;
+    }
+    const ptime = chainPtime(format.codec, caps.ptimeMs);
+    const key = targetKey(format, ptime);
+    const current = this.#connChain.get(conn);
+    if (current?.key === key) {
+      current.continuous ||= caps.continuous;
+      current.teRates = caps.telephoneEvents;
+      return current;
+    }
+    if (current !== undefined) {
+      this.detach(conn);
+    }
+    let chain = this.#chains.get(key);
+    if (chain === undefined) {
+      const source = packet.codec === "telephone-event" ? (this.#stage?.codec ?? "pcmu") : packet.codec;
+      chain = new Chain(key, format, ptime, source);
+      this.#chains.set(key, chain);
+      this.diagnostics.encodersCreated++;
+      // An Opus decoder running below what the new chain encodes at is restarted at the higher rate.
+      if (this.#stage?.codec === "opus" && this.#stage.rate < chain.encRate) {
+        this.#stage.decoder.close();
+        this.#stage = undefined;
+      }
+    }
+    chain.conns.add(conn);
+    chain.continuous ||= caps.continuous;
+    chain.teRates = caps.telephoneEvents;
+    this.#connChain.set(conn, chain);
+    this.#updateState();
+    this.#armTimer();
+    return chain;
+  }
+
+  #stageFor(packet: MediaPacket): DecodeStage {
+    const key = `${packet.codec}/${packet.clockRate}/${packet.payloadType}/${packet.ssrc}`;
+    const s = this.#stage;
+    if (s?.key === key) {
+      return s;
+    }
+    if (s !== undefined) {
+      this.diagnostics.inputChanges++;
+      s.decoder.close();
+      this.#log.warn("input-change", "the transcoded source changed codec, payload type or SSRC", {
+        elementId: this.#host.id,
+        stream: key,
+      });
+    }
+    let rate = 8000;
+    for (const c of this.#chains.values()) {
+      rate = Math.max(rate, c.encRate);
+    }
+    const p = formatParams(packet.codec, this.#host.sourceParameters(packet.payloadType));
+    const decoder = createDecoder(packet.codec, {
+      ...(packet.codec === "opus" ? { sampleRate: opusRate(rate) } : {}),
+      octetAligned: p.octetAligned,
+      ...(p.modeSet !== undefined ? { modeSet: p.modeSet } : {}),
+    });
+    const stage = new DecodeStage(key, packet.codec, packet.clockRate, decoder, this);
+    this.#stage = stage;
+    return stage;
+  }
+
+  #updateState(): void {
+    const next = this.#connChain.size > 0 ? TranscodingState.Transcoding : TranscodingState.NotTranscoding;
+    if (next !== this.#state) {
+      this.#state = next;
+      this.#host.emit("MediaTranscodingStateChanged", {
+        binName: `${this.#host.id}_audio_transcoder`,
+        mediaType: "AUDIO",
+        state: next,
+      });
+    }
+  }
+
+  /** The keep-alive / jitter-flush timer runs while any chain exists. */
+  #armTimer(): void {
+    if (this.#timer === undefined && !this.#closed) {
+      this.#timer = setInterval(() => this.#tick(), TICK_MS);
+      this.#timer.unref();
+    }
+  }
+
+  #tick(): void {
+    if (this.#chains.size === 0) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+      return;
+    }
+    try {
+      const now = performance.now();
+      const stage = this.#stage;
+      if (stage !== undefined && stage.jitter.held > 0) {
+        this.#arrivalMs = now;
+        stage.jitter.flush(now);
+        this.#syncJitterStats(stage);
+      }
+      for (const c of this.#chains.values()) {
+        if (!c.continuous) {
+          continue;
+        }
+        if (now - c.lastOutMs > 10 * c.ptimeMs) {
+          c.lastOutMs = now - 2 * c.ptimeMs; // a long pause (or the start): resume at the normal cadence
+        }
+        let n = 0;
+        while (now - c.lastOutMs >= 2 * c.ptimeMs && n++ < 5) {
+          this.#emitSilence(c, c.lastOutMs + c.ptimeMs);
+        }
+      }
+    } catch (err) {
+      this.#log.warn("transcode-tick", "keep-alive failed", { elementId: this.#host.id, error: String(err) });
+    }
+  }
+
+  #syncJitterStats(stage: DecodeStage): void {
+    const j = stage.jitter.stats;
+    this.diagnostics.late = j.late + j.duplicates;
+    this.diagnostics.reordered = j.reordered;
+    this.diagnostics.lost = j.lost;
+  }
+
+  // ---------------------------------------------------------------------------------------------- media
+
+  /** Called by the jitter buffer, in order. */
+  decodePacket(stage: DecodeStage, p: MediaPacket): void {
+    let pcm: Int16Array;
+    try {
+      pcm = stage.decoder.decode(p.payload);
+      this.diagnostics.decoded++;
+    } catch (err) {
+      this.diagnostics.decodeErrors++;
+      this.#log.warn("decode-error", `undecodable ${p.codec} payload: concealed`, {
+        elementId: this.#host.id,
+        bytes: p.payload.length,
+        error: String(err),
+      });
+      this.concealFrame(stage);
+      return;
+    }
+    for (const c of this.#chains.values()) {
+      c.anchorIn = p.timestamp;
+      c.anchorInRate = p.clockRate;
+      c.anchorOut = (c.ts - Math.round((c.reframer.pending * c.format.clockRate) / c.encRate)) >>> 0;
+    }
+    this.#feed(stage, pcm);
+  }
+
+  /** Called by the jitter buffer for a lost packet: one frame of the decoder's concealment. */
+  concealFrame(stage: DecodeStage): void {
+    let pcm: Int16Array;
+    try {
+      pcm = stage.decoder.conceal();
+    } catch {
+      pcm = new Int16Array((stage.rate * 20) / 1000);
+    }
+    this.diagnostics.concealed++;
+    this.#feed(stage, pcm);
+  }
+
+  #feed(stage: DecodeStage, pcm: Int16Array): void {
+    for (const c of this.#chains.values()) {
+      let input = pcm;
+      if (stage.rate !== c.encRate) {
+        if (c.resampler?.inRate !== stage.rate) {
+          c.resampler = new Resampler(stage.rate, c.encRate);
+        }
+        input = c.resampler.process(pcm);
+      }
+      for (const frame of c.reframer.push(input)) {
+        this.#encode(c, frame, performance.now(), false);
+      }
+    }
+  }
+
+  #emitSilence(c: Chain, atMs: number): void {
+    // Whole packets of silence: for AMR with several frames per packet, as many frames as one packet holds.
+    for (let i = 0; i < c.framesPerPacket; i++) {
+      this.#encode(c, c.silence, atMs, true);
+    }
+  }
+
+  #encode(c: Chain, frame: Int16Array, nowMs: number, silence: boolean): void {
+    const frameTs = c.ts;
+    c.ts = (c.ts + c.ticksPerFrame) >>> 0;
+    if (c.frameInPacket === 0) {
+      c.packetTs = frameTs;
+    }
+    c.frameInPacket = (c.frameInPacket + 1) % c.framesPerPacket;
+    const payload = c.encoder.encode(frame);
+    if (payload.length === 0) {
+      return;
+    }
+    c.lastOutMs = nowMs;
+    this.diagnostics.encodedPackets++;
+    if (silence) {
+      this.diagnostics.silencePackets++;
+    }
+    this.#send(c, {
+      kind: "AUDIO",
+      codec: c.format.codec,
+      clockRate: c.format.clockRate,
+      payloadType: 0,
+      ssrc: c.ssrc,
+      sequenceNumber: c.seq,
+      timestamp: c.packetTs,
+      marker: c.first,
+      payload,
+      keyframe: false,
+      arrivalMs: silence ? nowMs : this.#arrivalMs,
+    });
+    c.first = false;
+  }
+
+  #send(c: Chain, p: MediaPacket): void {
+    c.seq = (c.seq + 1) & 0xffff;
+    for (const conn of c.conns) {
+      this.#host.deliver(p, conn);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------- DTMF
+
+  /**
+   * A telephone-event for a chain's sinks: its timestamp moved into the chain's timeline (relative to the last
+   * decoded audio packet, rescaled to the chain clock), its durations rescaled to the sink's telephone-event clock,
+   * numbered in the chain's sequence. Sent once per chain however many connections it was routed to.
+   */
+  #dtmf(c: Chain, p: MediaPacket): void {
+    if (c.lastDtmf === p) {
+      return;
+    }
+    c.lastDtmf = p;
+    const rates = c.teRates;
+    const outRate = rates.includes(c.format.clockRate) ? c.format.clockRate : rates[0];
+    if (outRate === undefined || p.payload.length < 4) {
+      this.diagnostics.dtmfDropped++;
+      this.#log.warn("dtmf-drop", "telephone-event dropped: the sink negotiated none (or a short payload)", {
+        elementId: this.#host.id,
+      });
+      return;
+    }
+    let ts = c.dtmfMap.get(p.timestamp);
+    if (ts === undefined) {
+      if (c.anchorIn !== undefined && c.anchorInRate === p.clockRate) {
+        const delta = (p.timestamp - c.anchorIn) | 0;
+        ts = (c.anchorOut + rescaleDuration(delta, p.clockRate, c.format.clockRate)) >>> 0;
+      } else {
+        ts = c.ts;
+      }
+      c.dtmfMap.set(p.timestamp, ts);
+      if (c.dtmfMap.size > DTMF_MEMORY) {
+        const oldest = c.dtmfMap.keys().next();
+        if (oldest.done !== true) {
+          c.dtmfMap.delete(oldest.value);
+        }
+      }
+    }
+    const payload = new Uint8Array(p.payload.length - (p.payload.length % 4));
+    payload.set(p.payload.subarray(0, payload.length));
+    for (let off = 0; off + 4 <= payload.length; off += 4) {
+      const d = ((payload[off + 2] ?? 0) << 8) | (payload[off + 3] ?? 0);
+      const r = Math.min(0xffff, rescaleDuration(d, p.clockRate, outRate));
+      payload[off + 2] = r >>> 8;
+      payload[off + 3] = r & 0xff;
+    }
+    this.diagnostics.dtmfForwarded++;
+    this.#send(c, {
+      kind: "AUDIO",
+      codec: "telephone-event",
+      clockRate: outRate,
+      payloadType: p.payloadType,
+      ssrc: c.ssrc,
+      sequenceNumber: c.seq,
+      timestamp: ts,
+      marker: p.marker,
+      payload,
+      keyframe: false,
+      arrivalMs: p.arrivalMs,
+    });
+  }
+}

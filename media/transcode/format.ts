@@ -1,0 +1,89 @@
+/**
+ * What a sink can send to its peer, for the transcoding layer (issue 4 §5): the audio formats the peer negotiated
+ * (preferred first), the telephone-event clocks it accepts, the packetization time it asked for, and whether RTP
+ * must keep flowing during silence (SIP peers). Endpoints build one {@link SinkAudioCaps} per negotiation and hand
+ * the same object out until the next one, so the per-packet check is a short loop over a few entries.
+ */
+
+/** One audio format a sink's peer negotiated. */
+export interface SinkAudioFormat {
+  /** Lower-case encoding name, as in MediaPacket.codec ("pcmu", "opus", "amr-wb"…). */
+  readonly codec: string;
+  /** RTP clock rate of the format (48000 for Opus, 8000 for G.722). */
+  readonly clockRate: number;
+  readonly channels: number;
+  /** The fmtp the peer wants to receive (for AMR: octet-align, mode-set), if any. */
+  readonly parameters?: string;
+}
+
+export interface SinkAudioCaps {
+  /** Primary audio formats, in the peer's order of preference (no telephone-event, CN or RED). */
+  readonly formats: readonly SinkAudioFormat[];
+  /** Clock rates of the telephone-event formats the peer negotiated. */
+  readonly telephoneEvents: readonly number[];
+  /** a=ptime of the peer (ms), when it asked for one. */
+  readonly ptimeMs: number | undefined;
+  /** Keep sending (silence) when the source goes quiet: carriers drop calls whose RTP stops. */
+  readonly continuous: boolean;
+}
+
+/** Codecs the transcoder can decode and encode (lower-case encoding names). */
+export const TRANSCODABLE: ReadonlySet<string> = new Set(["pcmu", "pcma", "g722", "opus", "amr", "amr-wb"]);
+
+/** True when `caps` carries `codec/clockRate` as is: the packet passes untouched. */
+export function sinkAccepts(caps: SinkAudioCaps, codec: string, clockRate: number): boolean {
+  for (const f of caps.formats) {
+    if (f.codec === codec && f.clockRate === clockRate) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** An fmtp string as a map of lower-case keys to values ("octet-align=1; mode-set=0,2" → {octet-align: "1", …}). */
+export function parseFmtp(fmtp: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (fmtp === undefined) {
+    return out;
+  }
+  for (const part of fmtp.split(";")) {
+    const eq = part.indexOf("=");
+    const k = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
+    if (k !== "") {
+      out.set(k, eq < 0 ? "" : part.slice(eq + 1).trim());
+    }
+  }
+  return out;
+}
+
+/** The encoder settings that follow from a format's fmtp (only AMR's matter to the payload). */
+export interface FormatParams {
+  readonly octetAligned: boolean;
+  readonly modeSet: readonly number[] | undefined;
+}
+
+export function formatParams(codec: string, fmtp: string | undefined): FormatParams {
+  if (codec !== "amr" && codec !== "amr-wb") {
+    return { octetAligned: false, modeSet: undefined };
+  }
+  const p = parseFmtp(fmtp);
+  const ms = p.get("mode-set");
+  const modes = ms
+    ?.split(",")
+    .map((m) => Number(m.trim()))
+    .filter((m) => Number.isInteger(m) && m >= 0 && m <= (codec === "amr" ? 7 : 8));
+  return {
+    octetAligned: p.get("octet-align") === "1",
+    modeSet: modes !== undefined && modes.length > 0 ? modes : undefined,
+  };
+}
+
+/**
+ * The key under which sinks share one encoder: codec, clock, channels, the fmtp that changes the payload, ptime.
+ */
+export function targetKey(f: SinkAudioFormat, ptimeMs: number): string {
+  const p = formatParams(f.codec, f.parameters);
+  const amr =
+    f.codec === "amr" || f.codec === "amr-wb" ? `/oa=${p.octetAligned ? 1 : 0}/ms=${p.modeSet?.join(",") ?? "*"}` : "";
+  return `${f.codec}/${f.clockRate}/${f.channels}/${ptimeMs}${amr}`;
+}
