@@ -14,11 +14,18 @@
  * packet flow: FLOWING on the first packet, NOT_FLOWING after `flowTimeoutMs` without one (checked by
  * {@link checkFlows}, driven by one timer per worker).
  *
+ * Audio whose codec a sink did not negotiate is transcoded on the way (issue 4 §5): a sink declares what it can
+ * send through {@link audioSinkCaps}; packets it takes as they are pass untouched, the others go through this
+ * (source) element's {@link AudioTranscoder}, which decodes once and shares one encoder per target format. The
+ * source then reports isMediaTranscoding(AUDIO) and MediaTranscodingStateChanged, as KMS's agnosticbin does.
+ *
  * Video sinks need keyframes: when a VIDEO sink is attached, or a sink asks (PLI/FIR from its peer), the request
  * travels upstream through {@link requestKeyframeUpstream} to the element that can ask its own peer.
  */
 import type { JsonObject, JsonValue, MediaKind } from "../channel/protocol.js";
 import { MEDIA_KINDS } from "../channel/protocol.js";
+import { AudioTranscoder, type TranscoderDiagnostics } from "../transcode/AudioTranscoder.js";
+import { sinkAccepts, type SinkAudioCaps } from "../transcode/format.js";
 import { MediaObject, type ObjectContext, type Operation } from "./MediaObject.js";
 import type { MediaFlowState, MediaPacket } from "./types.js";
 
@@ -58,6 +65,8 @@ export abstract class MediaElement extends MediaObject {
   readonly #props = new Map<string, JsonValue>();
   #forwardingKeyframeRequest = false;
   #forwarding = false;
+  /** Transcodes this element's audio for sinks that need another codec; created at the first such packet. */
+  #transcoder: AudioTranscoder | undefined;
 
   constructor(ctx: ElementContext) {
     super(ctx);
@@ -122,6 +131,7 @@ export abstract class MediaElement extends MediaObject {
       return;
     }
     conn.sink.#sources.delete(`${conn.kind}|${conn.sinkDescription}`);
+    this.#transcoder?.detach(conn);
     conn.sink.onSourceDetached(conn);
     if (!this.released) {
       this.ctx.emit("ElementDisconnected", {
@@ -202,9 +212,26 @@ export abstract class MediaElement extends MediaObject {
     this.#forwarding = true;
     try {
       for (const conn of this.#sinks) {
-        if (conn.kind === packet.kind) {
-          conn.sink.#receive(packet, conn);
+        if (conn.kind !== packet.kind) {
+          continue;
         }
+        if (packet.kind === "AUDIO") {
+          const caps = conn.sink.audioSinkCaps();
+          if (caps !== undefined) {
+            if (packet.codec === "telephone-event") {
+              if (this.#transcoder?.has(conn) === true) {
+                this.#transcoder.route(packet, conn, caps); // keeps the event in the transcoded stream's timeline
+                continue;
+              }
+            } else if (!sinkAccepts(caps, packet.codec, packet.clockRate)) {
+              this.#transcoderFor().route(packet, conn, caps);
+              continue;
+            } else {
+              this.#transcoder?.detach(conn);
+            }
+          }
+        }
+        conn.sink.#receive(packet, conn);
       }
     } finally {
       this.#forwarding = false;
@@ -222,6 +249,41 @@ export abstract class MediaElement extends MediaObject {
       // A sink failing on one packet must not break the source or its other sinks.
       this.ctx.logger.warn("sink failed on a packet", { error: String(err), elementId: this.id });
     }
+  }
+
+  #transcoderFor(): AudioTranscoder {
+    this.#transcoder ??= new AudioTranscoder({
+      id: this.id,
+      logger: this.ctx.logger,
+      emit: (event, data) => {
+        if (!this.released) {
+          this.ctx.emit(event, data);
+        }
+      },
+      sourceParameters: (pt) => this.audioSourceParameters(pt),
+      deliver: (p, conn) => conn.sink.#receive(p, conn),
+    });
+    return this.#transcoder;
+  }
+
+  /**
+   * What this element, as a sink, can send on for AUDIO: the formats its peer negotiated. `undefined` (the
+   * default, for forwarding elements and endpoints not negotiated yet) takes any codec untouched. Endpoints return
+   * the same object until their next negotiation.
+   */
+  audioSinkCaps(): SinkAudioCaps | undefined {
+    return undefined;
+  }
+
+  /** The fmtp of the audio codec this element receives with `payloadType` (the transcoder's AMR decoder needs it). */
+  protected audioSourceParameters(_payloadType: number): string | undefined {
+    return undefined;
+  }
+
+  /** Counters of this element's audio transcoder, if it ever transcoded (tests, diagnostics). */
+  get transcoderDiagnostics(): (TranscoderDiagnostics & { encoders: number }) | undefined {
+    const t = this.#transcoder;
+    return t === undefined ? undefined : { ...t.diagnostics, encoders: t.encoders };
   }
 
   /** A packet arrived from a connected source. */
@@ -304,9 +366,9 @@ export abstract class MediaElement extends MediaObject {
     return this.#flowOut.get(kind)?.state === "FLOWING";
   }
 
-  /** Whether this element transcodes `kind`. Forwarding elements never do. */
-  protected isTranscoding(_kind: MediaKind): boolean {
-    return false;
+  /** Whether this element transcodes `kind` for any of its sinks now (audio only: video is never transcoded). */
+  protected isTranscoding(kind: MediaKind): boolean {
+    return kind === "AUDIO" && this.#transcoder?.transcoding === true;
   }
 
   /** Kurento stats records of this element (kurento-protocol.md §8). Endpoints add RTP records. */
@@ -380,6 +442,7 @@ export abstract class MediaElement extends MediaObject {
 
   protected override onRelease(): void {
     this.disconnectAll();
+    this.#transcoder?.close();
     this.releaseResources();
   }
 
