@@ -69,6 +69,7 @@ import { StreamRewriter } from "../rtp/StreamRewriter.js";
 import { DtmfDetector, dtmfPackets } from "../rtp/dtmf.js";
 import { isKeyframe } from "../rtp/keyframe.js";
 import { SrtpSession } from "../srtp/SrtpSession.js";
+import type { SinkAudioCaps } from "../transcode/format.js";
 import { SrtpConfigError, decodeKeySalt, findSuite, parseLifetime, type SrtpSuite } from "../srtp/SrtpSuite.js";
 
 /** Negotiation states; see the module comment for the transitions. */
@@ -158,6 +159,9 @@ interface StreamCodec {
   readonly clockRate: number;
   readonly recvPt: number;
   readonly sendPt: number;
+  /** The peer's fmtp for this codec (ours when it sent none). */
+  readonly parameters: string | undefined;
+  readonly channels: number;
 }
 
 /** Counters of bad input and anomalies, per endpoint (tests and logs read them). */
@@ -196,6 +200,8 @@ class RtpStream {
   readonly dtmf = new DtmfDetector();
   /** E2E latency EWMA (ms) from a source element's edge to our socket. */
   e2eMs: number | undefined;
+  /** What the peer takes on this (audio) stream, for the transcoder; rebuilt at each negotiation. */
+  caps: SinkAudioCaps | undefined;
 
   constructor(kind: RtpMediaKind, index: number, socket: RtpSocket) {
     this.kind = kind;
@@ -405,7 +411,7 @@ export class RtpEndpoint extends MediaElement {
         ...(this.#sdes() === undefined ? {} : { sdes: this.#sdes() }),
         sources: {},
       });
-      this.#apply(answer.media, true);
+      this.#apply(answer.media, true, offer);
       this.#remoteSdp = offer.toString();
       this.#localSdp = answer.sdp.toString();
       this.#transition(RtpNegotiation.Negotiated);
@@ -505,7 +511,7 @@ export class RtpEndpoint extends MediaElement {
               },
             };
       });
-      this.#apply(media, false);
+      this.#apply(media, false, answer);
       this.#remoteSdp = answer.toString();
       this.#offer = undefined;
       this.#transition(RtpNegotiation.Negotiated);
@@ -520,7 +526,7 @@ export class RtpEndpoint extends MediaElement {
    * nothing), rtcp-mux and SRTP sessions. Streams that were rejected close their socket.
    * @throws MediaOperationError when SRTP is required but a stream has no usable crypto.
    */
-  #apply(media: readonly NegotiatedMedia[], answering: boolean): void {
+  #apply(media: readonly NegotiatedMedia[], answering: boolean, remoteSdp: SessionDescription): void {
     for (const m of media) {
       const stream = this.#streams.get(m.index);
       if (stream === undefined) {
@@ -568,6 +574,8 @@ export class RtpEndpoint extends MediaElement {
           clockRate: c.clockRate,
           recvPt: c.payloadType,
           sendPt: c.sendPayloadType,
+          parameters: c.remoteParameters ?? c.parameters,
+          channels: c.channels ?? 1,
         };
         byRecv.set(sc.recvPt, sc);
         const key = `${sc.codec}/${sc.clockRate}`;
@@ -578,6 +586,24 @@ export class RtpEndpoint extends MediaElement {
       stream.byRecvPt = byRecv;
       stream.bySendKey = bySend;
       stream.direction = m.direction;
+      if (stream.kind === "AUDIO") {
+        const send = [...bySend.values()];
+        stream.caps = {
+          formats: sends(m.direction)
+            ? send
+                .filter((c) => !AUX_CODECS.has(c.codec))
+                .map((c) => ({
+                  codec: c.codec,
+                  clockRate: c.clockRate,
+                  channels: c.channels,
+                  ...(c.parameters !== undefined ? { parameters: c.parameters } : {}),
+                }))
+            : [],
+          telephoneEvents: send.filter((c) => c.codec === "telephone-event").map((c) => c.clockRate),
+          ptimeMs: remoteSdp.media[m.index]?.ptime,
+          continuous: true,
+        };
+      }
       const addr = m.remote.address;
       stream.socket.setRemote(
         addr === undefined ? undefined : { address: addr, port: m.remote.port },
@@ -801,6 +827,15 @@ export class RtpEndpoint extends MediaElement {
   }
 
   // ---------------------------------------------------------------------------------------------- media out
+
+  /** What our peer takes for AUDIO (the transcoder reads it); undefined before negotiation. */
+  override audioSinkCaps(): SinkAudioCaps | undefined {
+    return this.#state === RtpNegotiation.Negotiated ? this.#streamOf("AUDIO")?.caps : undefined;
+  }
+
+  protected override audioSourceParameters(payloadType: number): string | undefined {
+    return this.#streamOf("AUDIO")?.byRecvPt.get(payloadType)?.parameters;
+  }
 
   /** A packet from a source pad → our peer, on the negotiated payload type, with continuous numbering. */
   protected override onMedia(packet: MediaPacket, conn: Connection): void {
