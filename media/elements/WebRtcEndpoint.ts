@@ -29,6 +29,7 @@ import { RateLimitedLog } from "../logger.js";
 import { InboundCounters, OutboundCounters } from "../rtp/RtpCounters.js";
 import { StreamRewriter } from "../rtp/StreamRewriter.js";
 import { isKeyframe } from "../rtp/keyframe.js";
+import type { SinkAudioCaps } from "../transcode/format.js";
 import { isValidCandidate, presentSdp, rewriteCandidate, validateSdp } from "../webrtc/sdpText.js";
 import {
   WebRtcTransport,
@@ -608,6 +609,37 @@ export class WebRtcEndpoint extends MediaElement {
   }
 
   // ---------------------------------------------------------------------------------------------- media out
+
+  /** AUDIO caps of the current negotiation, built at the first request after it. */
+  #audioCaps: { remote: string | undefined; caps: SinkAudioCaps } | undefined;
+
+  /**
+   * What our peer takes for AUDIO (the transcoder reads it): the negotiated audio codecs, Opus first. Undefined
+   * before negotiation. Browsers keep their own RTP flowing rules, so no keep-alive silence (continuous: false).
+   */
+  override audioSinkCaps(): SinkAudioCaps | undefined {
+    const t = this.#transport;
+    if (t === undefined || this.#negotiation !== "NEGOTIATED") {
+      return undefined;
+    }
+    const remote = t.remoteSdp; // the same string object until the next negotiation
+    if (this.#audioCaps === undefined || this.#audioCaps.remote !== remote) {
+      const codecs = t.negotiated("AUDIO");
+      const formats = this.#recvonly
+        ? []
+        : codecs
+            .filter((c) => c.name.toLowerCase() !== "telephone-event")
+            .map((c) => ({
+              codec: c.name.toLowerCase(),
+              clockRate: c.clockRate,
+              channels: c.name.toLowerCase() === "opus" ? 2 : 1,
+            }))
+            .sort((a, b) => (a.codec === "opus" ? 0 : 1) - (b.codec === "opus" ? 0 : 1));
+      const telephoneEvents = codecs.filter((c) => c.name.toLowerCase() === "telephone-event").map((c) => c.clockRate);
+      this.#audioCaps = { remote, caps: { formats, telephoneEvents, ptimeMs: undefined, continuous: false } };
+    }
+    return this.#audioCaps.caps;
+  }
 
   /** A packet from a source pad → our peer, on the negotiated codec, with continuous numbering. */
   protected override onMedia(packet: MediaPacket, conn: Connection): void {
