@@ -221,6 +221,7 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
   #cancel: EndOptions | undefined;
   #cancelSent = false;
   #inviteDestination: SipDestination | undefined;
+  #earlyAnswer: { readonly tag: string | undefined; readonly sdp: string } | undefined;
   #ack: { readonly cseq: number; readonly ack: SipRequest; readonly destination: SipDestination } | undefined;
   readonly #lastRSeq = new Map<string, number>();
   #digest: DigestClient | undefined;
@@ -864,6 +865,7 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
       // RFC 3261 §13.2.1 / the doc: the first SDP in a provisional response is the answer.
       this.#oa = OA.Stable;
       earlyMedia = true;
+      this.#earlyAnswer = { tag, sdp: r.bodyText };
       await this.#media.setAnswer(r.bodyText);
     }
     if (this.#state === S.Terminated) {
@@ -967,8 +969,14 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
       return;
     }
     let ackSdp: string | undefined;
+    const early = this.#earlyAnswer;
     if (this.#oa === OA.HaveLocalOffer && r.body.length > 0) {
       this.#oa = OA.Stable;
+      await this.#media.setAnswer(r.bodyText);
+    } else if (early !== undefined && r.body.length > 0 && (early.tag !== tag || early.sdp !== r.bodyText)) {
+      // The early answer came from another fork (or changed): the answering fork's SDP is the session's answer
+      // (RFC 3261 §13.2.1 gives each early dialog its own exchange). Unchanged SDP is not applied twice (the doc's
+      // "do not renegotiate on the 200 if it is unchanged").
       await this.#media.setAnswer(r.bodyText);
     } else if (this.#oa === OA.NoOffer) {
       if (r.body.length === 0) {

@@ -46,6 +46,7 @@ t.test(
   async (t) => {
     const p = pair();
     const peerMedia = new TestMedia("192.0.2.3", 50000);
+    const fork1Media = new TestMedia("192.0.2.3", 52000);
     let invite: SipRequest | undefined;
     const seen: string[] = [];
     scripted(p, (m, send) => {
@@ -55,7 +56,7 @@ t.test(
           invite = m;
           send(answer(m, 180, "fork1"));
           send(answer(m, 183, "fork2", peerMedia.sdp("sendrecv")));
-          p.clock.setTimeout(() => send(answer(m, 200, "fork1", peerMedia.sdp("sendrecv"))), 100);
+          p.clock.setTimeout(() => send(answer(m, 200, "fork1", fork1Media.sdp("sendrecv"))), 100);
           p.clock.setTimeout(() => send(answer(m, 200, "fork2", peerMedia.sdp("sendrecv"))), 200);
         } else if (m.method === "BYE") {
           send(createResponse(m, 200));
@@ -75,6 +76,8 @@ t.test(
     t.equal(out.state, SessionState.Confirmed);
     t.equal(out.dialog?.remoteTag, "fork1");
     t.equal(out.earlyDialogs.length, 0);
+    t.same(media.calls, ["getOffer", "setAnswer", "setAnswer"], "fork2's early answer, then fork1's final one");
+    t.match(media.remote, /m=audio 52000/, "the answering fork's SDP is in force");
     await p.clock.run(200);
     t.same(seen, ["INVITE -", "ACK fork1", "ACK fork2", "BYE fork2"]);
     t.equal(out.state, SessionState.Confirmed, "the kept call is unaffected");
