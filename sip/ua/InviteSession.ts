@@ -88,6 +88,8 @@ export interface InviteSessionEvents {
   renegotiationFailed: [status: number];
   /** The session timer was refreshed. */
   refreshed: [];
+  /** An in-dialog INFO (RFC 6086), already answered 200, e.g. `application/dtmf-relay` digits. */
+  info: [request: SipRequest];
   /** The call ended. */
   terminated: [info: TerminationInfo];
 }
@@ -1396,14 +1398,16 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
       case "PRACK":
         this.#onPrack(request, tx);
         return;
-      case "OPTIONS":
-      case "INFO": {
+      case "INFO":
+        // RFC 6086: answered 200; the body (e.g. application/dtmf-relay) goes to the application.
+        tx.respond(this.#response(request, 200));
+        this.emit("info", request);
+        return;
+      case "OPTIONS": {
         const r = this.#response(request, 200);
-        if (request.method === "OPTIONS") {
-          r.setHeader("Allow", ALLOWED_METHODS.join(", "));
-          r.setHeader("Accept", ACCEPTED_TYPES.join(", "));
-          r.setHeader("Supported", SUPPORTED_OPTIONS.join(", "));
-        }
+        r.setHeader("Allow", ALLOWED_METHODS.join(", "));
+        r.setHeader("Accept", ACCEPTED_TYPES.join(", "));
+        r.setHeader("Supported", SUPPORTED_OPTIONS.join(", "));
         tx.respond(r);
         return;
       }

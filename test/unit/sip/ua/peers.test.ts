@@ -254,3 +254,49 @@ t.test("offerless re-INVITE from the peer: our offer in the 200, the answer in t
   await p.clock.run(5000);
   t.equal(got.filter((r) => r.status === 200 && r.cseq.seq === 2).length, 1, "the ACK stopped the 2xx retransmissions");
 });
+
+t.test(
+  "in-dialog INFO (dtmf-relay) is answered 200 and surfaced; in-dialog OPTIONS gets Allow/Accept/Supported",
+  async (t) => {
+    const p = pair();
+    const got: SipResponse[] = [];
+    const peer = p.net.transport("192.0.2.3", 5060, (m) => {
+      if (!(m instanceof SipRequest)) {
+        got.push(m as SipResponse);
+      }
+    });
+    const send = (m: SipMessage): void => void peer.send(m, { host: "192.0.2.2", port: 5060, transport: "UDP" });
+    const infos: string[] = [];
+    p.b.on("incomingCall", (session) => {
+      session.on("info", (r) => infos.push(r.bodyText));
+      void session.answer();
+    });
+    const head = (method: string, cseq: number, toTag: string): string =>
+      `${method} sip:+4930123456@192.0.2.2:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.3:5060;branch=z9hG4bKinfo${cseq}\r\n` +
+      `From: <sip:caller@192.0.2.3>;tag=c1\r\nTo: <sip:+4930123456@192.0.2.2>${toTag === "" ? "" : `;tag=${toTag}`}\r\n` +
+      `Call-ID: info-call\r\nCSeq: ${cseq} ${method}\r\nContact: <sip:caller@192.0.2.3:5060>\r\nMax-Forwards: 70\r\n`;
+    const sdp = new TestMedia("192.0.2.3").sdp("sendrecv");
+    send(
+      parseRequest(
+        `${head("INVITE", 1, "")}Content-Type: application/sdp\r\nContent-Length: ${sdp.length}\r\n\r\n${sdp}`,
+      ),
+    );
+    await p.clock.run(10);
+    const tag = got.find((r) => r.status === 200)?.to.tag ?? "";
+    send(parseRequest(`${head("ACK", 1, tag)}Content-Length: 0\r\n\r\n`));
+    const body = "Signal=5\r\nDuration=160\r\n";
+    send(
+      parseRequest(
+        `${head("INFO", 2, tag)}Content-Type: application/dtmf-relay\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      ),
+    );
+    send(parseRequest(`${head("OPTIONS", 3, tag)}Content-Length: 0\r\n\r\n`));
+    await p.clock.run(10);
+    t.same(infos, [body]);
+    const options = got.find((r) => r.cseq.method === "OPTIONS");
+    t.equal(got.find((r) => r.cseq.method === "INFO")?.status, 200);
+    t.equal(options?.status, 200);
+    t.match(options?.getHeader("Allow"), /UPDATE/);
+    t.equal(options?.getHeader("Accept"), "application/sdp");
+  },
+);
