@@ -422,7 +422,22 @@ export class WebRtcTransport {
     clearInterval(this.#reportTimer);
     this.#fast?.close();
     this.#fast = undefined;
-    this.#pc.close().catch((err: unknown) => this.#log.debug("close failed", { error: String(err) }));
+    // werift's DTLS flight loops (up to 10 retransmissions over ~33 s) only stop when the handshake's flight counter
+    // has moved past them; a close resets nothing, so a released endpoint would keep a timer (and the worker's
+    // event loop) busy for half a minute. Moving the counters to the end stops each loop at its next wake-up.
+    const contexts = this.#pc.dtlsTransports.map(
+      (t) => (t as unknown as { dtls?: { dtls?: { flight: number } } }).dtls?.dtls,
+    );
+    this.#pc
+      .close()
+      .catch((err: unknown) => this.#log.debug("close failed", { error: String(err) }))
+      .finally(() => {
+        for (const c of contexts) {
+          if (c !== undefined) {
+            c.flight = Number.MAX_SAFE_INTEGER;
+          }
+        }
+      });
   }
 
   // ------------------------------------------------------------------------------------------- internals
