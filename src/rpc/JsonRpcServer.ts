@@ -7,7 +7,9 @@
  * - Framing errors answer as KMS: unparsable JSON → -32700 with id null; a batch, a bad `jsonrpc`, an array/object
  *   id or no method → -32600 with id null. Frames over `maxFrameBytes` are refused (close 1009).
  * - `GET /health` answers 200 with a JSON status once the server accepts work, 503 before.
- * - Extra HTTP routes (demo pages, admin) are registered with {@link route}.
+ * - Extra HTTP routes (admin) are registered with {@link route}.
+ * - The gateway demo (`GET /demo/gateway`, its script and its relay WebSocket `/demo/gateway/ws`, src/demo/) is
+ *   served unless `demo: false` is given.
  */
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -15,6 +17,7 @@ import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { ClientConnection } from "../kurento/SessionManager.js";
 import type { RpcRequest, RpcResponse } from "../kurento/KurentoServer.js";
 import type { Logger } from "../logging/logger.js";
+import { GatewayDemo } from "../demo/GatewayDemo.js";
 
 export interface RpcHandler {
   handle(conn: ClientConnection, req: RpcRequest): Promise<RpcResponse | null>;
@@ -28,6 +31,8 @@ export interface JsonRpcServerOptions {
   port: number;
   path: string;
   maxFrameBytes: number;
+  /** Serve the gateway demo at /demo/gateway (default true). */
+  demo?: boolean;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -68,12 +73,17 @@ export class JsonRpcServer {
   #nextConnId = 1;
   #ready = false;
   #health: () => Record<string, unknown> = () => ({});
+  readonly #demo: GatewayDemo | undefined;
 
   constructor(opts: JsonRpcServerOptions, handler: RpcHandler, logger: Logger) {
     this.#opts = opts;
     this.#handler = handler;
     this.#logger = logger.child({ ns: "rpc" });
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes });
+    this.#demo =
+      opts.demo === false
+        ? undefined
+        : new GatewayDemo({ handler, logger: this.#logger, nextConnId: () => this.#nextConnId++ });
     this.#http = http.createServer((req, res) => {
       this.#serveHttp(req, res).catch((err: unknown) => {
         this.#logger.error({ err }, "HTTP handler failed");
@@ -84,6 +94,9 @@ export class JsonRpcServer {
     });
     this.#http.on("upgrade", (req, socket, head) => {
       socket.on("error", () => undefined);
+      if (this.#demo?.upgrade(req, socket, head) === true) {
+        return;
+      }
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onSocket(ws, req));
     });
     this.#http.on("clientError", (_err, socket) => socket.destroy());
@@ -116,6 +129,9 @@ export class JsonRpcServer {
     if (url.pathname === "/health" && req.method === "GET") {
       const body = JSON.stringify(this.#ready ? { status: "ok", ...this.#health() } : { status: "starting" });
       res.writeHead(this.#ready ? 200 : 503, { "content-type": "application/json" }).end(body);
+      return;
+    }
+    if (this.#demo?.route(req, res) === true) {
       return;
     }
     for (const r of this.#routes) {
@@ -209,6 +225,7 @@ export class JsonRpcServer {
   /** Drops every client (the process is stopping) and stops listening. */
   async close(): Promise<void> {
     this.#ready = false;
+    await this.#demo?.close();
     for (const ws of this.#connections) {
       ws.close(1001, "Server shutting down");
     }
