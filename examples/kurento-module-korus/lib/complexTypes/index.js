@@ -1,0 +1,4 @@
+"use strict";
+
+exports.CallOptions = require("./CallOptions");
+exports.CallState = require("./CallState");
