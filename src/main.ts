@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { MEDIA_WORKER_URL } from "../media/index.js";
+import { CdrService, cdrServiceConfig, HangupSide } from "./cdr/index.js";
 import { configPathFromArgs, loadConfig } from "./config/load.js";
 import { ConfigError, type KorusConfig } from "./config/schema.js";
 import { KmdRegistry } from "./kurento/kmd.js";
@@ -16,6 +17,7 @@ import { createRootLogger, type Logger } from "./logging/logger.js";
 import { WorkerPool } from "./pool/WorkerPool.js";
 import { adminRoute } from "./rpc/adminRoute.js";
 import { JsonRpcServer } from "./rpc/JsonRpcServer.js";
+import { SipService } from "./sip/SipService.js";
 
 /** The project root, whether running from src/ (tests) or dist/src/ (built). */
 const ROOT = new URL("../", import.meta.url).pathname.endsWith("/dist/")
@@ -28,6 +30,10 @@ export interface RunningServer {
   rpc: JsonRpcServer;
   pool: WorkerPool;
   port: number;
+  /** The SIP service (config `sip.enabled`), or undefined. */
+  sip: SipService | undefined;
+  /** The CDR service (config `cdr.enabled`), or undefined. */
+  cdr: CdrService | undefined;
   stop(): Promise<void>;
 }
 
@@ -69,7 +75,11 @@ export async function startServer(
     {
       onEvent: (id, ev, data) => late.kurento?.onWorkerEvent(id, ev, data),
       onReleased: (id) => late.kurento?.onWorkerReleased(id),
-      onWorkerDied: (index, pipelines, reason) => late.kurento?.onWorkerDied(index, pipelines, reason),
+      onWorkerDied: (index, pipelines, reason) => {
+        // SIP legs of the dead worker end with BYE + Reason Q.850 41 (the SIP service's objectsGone hook); their
+        // CDRs, and the WebRTC ones, are ended there too.
+        late.kurento?.onWorkerDied(index, pipelines, reason);
+      },
     },
   );
   await pool.start();
@@ -89,6 +99,17 @@ export async function startServer(
   if (config.admin.enabled) {
     rpc.route(adminRoute(pool));
   }
+  const cdr = config.cdr.enabled ? new CdrService(cdrServiceConfig(config), logger.child({ ns: "cdr" })) : undefined;
+  let sip: SipService | undefined;
+  try {
+    sip = config.sip.enabled
+      ? await SipService.start({ config: config.sip, kurento: k, logger, cdr: cdr?.recorder })
+      : undefined;
+  } catch (err) {
+    await pool.close();
+    await cdr?.close();
+    throw err;
+  }
   const address = await rpc.listen();
   rpc.setReady(() => ({
     version: serverVersion,
@@ -98,7 +119,10 @@ export async function startServer(
     sessions: k.sessions.size,
     uptimeSeconds: Math.round(process.uptime()),
   }));
-  logger.info({ port: address.port, host: config.server.host, path: config.kurento.path, workers }, "korus ready");
+  logger.info(
+    { port: address.port, host: config.server.host, path: config.kurento.path, workers, sipPort: sip?.port },
+    "korus ready",
+  );
   let stopping: Promise<void> | undefined;
   return {
     config,
@@ -106,12 +130,21 @@ export async function startServer(
     rpc,
     pool,
     port: address.port,
+    sip,
+    cdr,
     stop: () => {
       stopping ??= (async () => {
-        logger.info("shutting down: releasing pipelines");
+        logger.info("shutting down: ending calls, releasing pipelines");
+        await sip?.stop();
         await k.releaseAll();
         await rpc.close();
         await pool.close();
+        if (cdr !== undefined) {
+          // Let the final getStats of released legs settle, then close whatever is still open.
+          await new Promise((r) => setTimeout(r, 100));
+          cdr.recorder.endAll({ hangupSide: HangupSide.System, endReason: "shutdown" });
+          await cdr.close();
+        }
         logger.info("shutdown complete");
       })();
       return stopping;

@@ -6,10 +6,12 @@
 import type { ElementClass } from "../core/MediaPipeline.js";
 import { PassThrough } from "./PassThrough.js";
 import { RtpEndpoint } from "./RtpEndpoint.js";
+import { SipEndpoint } from "./SipEndpoint.js";
 import { WebRtcEndpoint } from "./WebRtcEndpoint.js";
 
 export const ELEMENT_CLASSES: Readonly<Record<string, ElementClass>> = {
   PassThrough,
   RtpEndpoint,
+  SipEndpoint,
   WebRtcEndpoint,
 };

@@ -5,6 +5,19 @@
  * and the reason when it fails. Validation happens at start-up; an invalid file makes the process exit non-zero.
  */
 
+import {
+  checkDialPlan,
+  checkDigest,
+  checkRateLimit,
+  checkTls,
+  checkTrunks,
+  SipConfigError,
+  type DialPlanRule,
+  type SipDigestConfig,
+  type SipRateLimitConfig,
+  type SipTlsConfig,
+} from "../sip/config.js";
+
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal";
 const LOG_LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal"];
 
@@ -55,6 +68,25 @@ export interface KorusConfig {
     host: string;
     /** SIP port for UDP and TCP (KORUS_SIP_PORT). */
     port: number;
+    /** Address announced in Via, Contact and SDP-less headers; "" = `host`, or 127.0.0.1 when `host` is a wildcard. */
+    publicHost: string;
+    /** Start the SIP service at all. */
+    enabled: boolean;
+    tls: SipTlsConfig;
+    /** Status of the stateless answer to a request from an address no trunk matches. */
+    unknownSourceStatus: number;
+    rateLimit: SipRateLimitConfig;
+    digest: SipDigestConfig;
+    /** Trunk definitions as written (validated by sip/trunk parseTrunkDefinitions). */
+    trunks: unknown[];
+    /** Ordered dial-plan rules for inbound calls no application claims. */
+    dialplan: DialPlanRule[];
+    /** Time an application has to claim an announced inbound call before the dial plan takes it. */
+    claimTimeoutMs: number;
+    /** Status for an inbound call that no dial-plan rule matches. */
+    unmatchedStatus: number;
+    /** From URI of calls Korus places when the application gives none ("" = sip:korus@<publicHost>). */
+    defaultFrom: string;
   };
   data: {
     /** Directory for recordings, the CDR database and state (KORUS_DATA_DIR). */
@@ -93,7 +125,21 @@ export const DEFAULT_CONFIG: KorusConfig = {
   media: { workers: 0, flowTimeoutMs: 2_000, loadReportMs: 1_000 },
   rtp: { portMin: 40_000, portMax: 49_999 },
   webrtc: { interfaces: [], externalIPv4: "", stunServer: "", turnServer: "", turnUsername: "", turnPassword: "" },
-  sip: { host: "0.0.0.0", port: 5060 },
+  sip: {
+    host: "0.0.0.0",
+    port: 5060,
+    publicHost: "",
+    enabled: true,
+    tls: { port: 0, certFile: "", keyFile: "", caFile: "", requestClientCert: false },
+    unknownSourceStatus: 403,
+    rateLimit: { ratePerSecond: 50, burst: 100 },
+    digest: { realm: "korus", secret: "", nonceTtlS: 300 },
+    trunks: [{ name: "local", peers: ["127.0.0.1"], transport: "udp", auth: "ip" }],
+    dialplan: [{ to: "^sips?:echo@", action: "echo" }],
+    claimTimeoutMs: 3_000,
+    unmatchedStatus: 404,
+    defaultFrom: "",
+  },
   data: { dir: "./data" },
   log: { level: "info" },
   admin: { enabled: false },
@@ -169,6 +215,18 @@ const ipv4List: Check = (v, f) => {
   }
   return v.map((x, i) => ipv4(false)(x, `${f}[${i}]`));
 };
+/** Runs a nested sip check, turning its SipConfigError into a ConfigError naming the same field. */
+function sipCheck<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof SipConfigError) {
+      throw new ConfigError(err.field, err.message.slice(err.field.length + 2));
+    }
+    throw err;
+  }
+}
+
 const path: Check = (v, f) => {
   if (typeof v !== "string" || !/^\/[A-Za-z0-9._~\-/]*$/.test(v)) {
     throw new ConfigError(f, `must be a URL path starting with "/", got ${JSON.stringify(v)}`);
@@ -189,7 +247,21 @@ const SCHEMA: { [S in keyof KorusConfig]: { [K in keyof KorusConfig[S]]: Check }
     turnUsername: str(),
     turnPassword: str(),
   },
-  sip: { host: str(false), port: int(1, 65535) },
+  sip: {
+    host: str(false),
+    port: int(1, 65535),
+    publicHost: str(),
+    enabled: bool,
+    tls: (v, f) => sipCheck(() => checkTls(v, f, DEFAULT_CONFIG.sip.tls)),
+    unknownSourceStatus: int(400, 699),
+    rateLimit: (v, f) => sipCheck(() => checkRateLimit(v, f, DEFAULT_CONFIG.sip.rateLimit)),
+    digest: (v, f) => sipCheck(() => checkDigest(v, f, DEFAULT_CONFIG.sip.digest)),
+    trunks: (v, f) => sipCheck(() => checkTrunks(v, f)),
+    dialplan: (v, f) => sipCheck(() => checkDialPlan(v, f)),
+    claimTimeoutMs: int(0, 600_000),
+    unmatchedStatus: int(400, 699),
+    defaultFrom: str(),
+  },
   data: { dir: str(false) },
   log: { level: oneOf(LOG_LEVELS) },
   admin: { enabled: bool },

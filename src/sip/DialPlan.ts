@@ -1,0 +1,208 @@
+/**
+ * The dial plan (issue 5 §3): inbound calls no application claimed follow the first rule whose regexes match the
+ * To URI, the From URI and the trunk name. Actions build pipelines through the public Kurento API (an
+ * {@link InternalClient}), exactly as an application would:
+ *
+ * - `reject {status}` (default 603 Decline);
+ * - `echo`: a pipeline with the call's SipEndpoint connected to itself, so the caller hears themself;
+ * - `bridge {uri | viaTrunk}`: a B2BUA, two SipEndpoints connected both ways in one pipeline; the caller is
+ *   answered when the callee answers, and a failed callee status is passed back;
+ * - `room`, `play`: need the mixer and player elements; until they exist the call is rejected with 501.
+ *
+ * No matching rule: `unmatchedStatus` (default 404). Each pipeline is released when its calls end.
+ */
+import type { JsonObject } from "../../media/index.js";
+import type { Logger } from "../logging/logger.js";
+import { CallState } from "./CallState.js";
+import type { DialPlanRule } from "./config.js";
+import type { InternalClient } from "./InternalClient.js";
+import type { PendingCall } from "./SipService.js";
+
+export interface DialPlanOptions {
+  readonly rules: readonly DialPlanRule[];
+  readonly unmatchedStatus: number;
+  readonly client: InternalClient;
+  readonly logger: Logger;
+  readonly trunkNames: ReadonlySet<string>;
+}
+
+interface CompiledRule {
+  readonly rule: DialPlanRule;
+  readonly to: RegExp | undefined;
+  readonly from: RegExp | undefined;
+  readonly trunk: RegExp | undefined;
+}
+
+/** The outcome of matching, for logs and tests. */
+export type DialPlanMatch = { readonly rule: DialPlanRule; readonly groups: readonly string[] } | undefined;
+
+export class DialPlan {
+  readonly #rules: readonly CompiledRule[];
+  readonly #unmatched: number;
+  readonly #client: InternalClient;
+  readonly #log: Logger;
+  /** Calls being routed: their SipEndpoint claims them through the same path as an application's. */
+  readonly #routing = new Map<string, PendingCall>();
+
+  constructor(options: DialPlanOptions) {
+    this.#rules = options.rules.map((rule) => ({
+      rule,
+      to: rule.to === undefined ? undefined : new RegExp(rule.to),
+      from: rule.from === undefined ? undefined : new RegExp(rule.from),
+      trunk: rule.trunk === undefined ? undefined : new RegExp(rule.trunk),
+    }));
+    this.#unmatched = options.unmatchedStatus;
+    this.#client = options.client;
+    this.#log = options.logger;
+  }
+
+  /** The first rule matching a call, with the capture groups of its `to` regex (`$1`…). */
+  match(to: string, from: string, trunk: string): DialPlanMatch {
+    for (const r of this.#rules) {
+      const m = r.to === undefined ? [to] : r.to.exec(to);
+      if (
+        m === null ||
+        (r.from !== undefined && !r.from.test(from)) ||
+        (r.trunk !== undefined && !r.trunk.test(trunk))
+      ) {
+        continue;
+      }
+      return { rule: r.rule, groups: [...m].map((g) => g ?? "") };
+    }
+    return undefined;
+  }
+
+  /** A call this dial plan is routing, for the SipEndpoint that claims it. */
+  adoptable(callId: string): PendingCall | undefined {
+    return this.#routing.get(callId);
+  }
+
+  adopted(callId: string): void {
+    this.#routing.delete(callId);
+  }
+
+  /** Routes an unclaimed call. Never throws: failures reject the call with 500. */
+  async route(pending: PendingCall): Promise<void> {
+    const id = pending.call.identity;
+    const to = id.to.uri.toString();
+    const from = id.from.uri.toString();
+    const m = this.match(to, from, pending.trunk?.name ?? "");
+    this.#log.info({ callId: pending.callId, to, from, action: m?.rule.action ?? "unmatched" }, "sip: dial plan");
+    try {
+      if (m === undefined) {
+        this.#reject(pending, this.#unmatched, "No route");
+        return;
+      }
+      switch (m.rule.action) {
+        case "reject":
+          this.#reject(pending, m.rule.status ?? 603, "Dial plan");
+          return;
+        case "echo":
+          await this.#echo(pending);
+          return;
+        case "bridge":
+          await this.#bridge(pending, m.rule, m.groups, id.to.uri.toString());
+          return;
+        case "room":
+        case "play":
+          this.#reject(pending, 501, `${m.rule.action} is not available in this build`);
+          return;
+      }
+    } catch (err) {
+      this.#log.warn({ callId: pending.callId, err: String(err) }, "sip: dial plan action failed");
+      this.#routing.delete(pending.callId);
+      this.#reject(pending, 500, "Dial plan failure");
+    }
+  }
+
+  #reject(pending: PendingCall, status: number, text: string): void {
+    if (pending.session.termination === undefined) {
+      try {
+        pending.session.reject(status, { text });
+      } catch {
+        // ended meanwhile
+      }
+    }
+  }
+
+  /** Creates a pipeline with a SipEndpoint that claims the call; releases the pipeline when `done` says so. */
+  async #claim(pending: PendingCall): Promise<{ pipeline: string; leg: string }> {
+    const pipeline = await this.#client.create("MediaPipeline", {});
+    this.#routing.set(pending.callId, pending);
+    try {
+      const leg = await this.#client.create("SipEndpoint", { mediaPipeline: pipeline, callId: pending.callId });
+      return { pipeline, leg };
+    } catch (err) {
+      this.#routing.delete(pending.callId);
+      await this.#client.release(pipeline);
+      throw err;
+    }
+  }
+
+  async #echo(pending: PendingCall): Promise<void> {
+    const { pipeline, leg } = await this.#claim(pending);
+    await this.#client.on(leg, "CallStateChanged", (d) => {
+      if (stateOf(d) === CallState.Terminated) {
+        void this.#client.release(pipeline);
+      }
+    });
+    await this.#client.invoke(leg, "connect", { sink: leg });
+    await this.#client.invoke(leg, "answer");
+  }
+
+  async #bridge(pending: PendingCall, rule: DialPlanRule, groups: readonly string[], to: string): Promise<void> {
+    const { pipeline, leg: a } = await this.#claim(pending);
+    const b = await this.#client.create("SipEndpoint", { mediaPipeline: pipeline });
+    let aState = CallState.Ringing;
+    let done = false;
+    const finish = (): void => {
+      if (!done) {
+        done = true;
+        void this.#client.release(pipeline);
+      }
+    };
+    await this.#client.on(a, "CallStateChanged", (d) => {
+      aState = stateOf(d);
+      if (aState === CallState.Terminated) {
+        void this.#client.invoke(b, "hangup").catch(() => undefined);
+        finish();
+      }
+    });
+    await this.#client.on(b, "CallStateChanged", (d) => {
+      const state = stateOf(d);
+      if (state === CallState.Connected && aState !== CallState.Connected) {
+        void this.#client.invoke(a, "answer").catch(() => undefined);
+      } else if (state === CallState.Terminated) {
+        const status = typeof d["sipStatus"] === "number" ? d["sipStatus"] : 0;
+        const op =
+          aState === CallState.Connected || aState === CallState.Terminated
+            ? this.#client.invoke(a, "hangup")
+            : this.#client.invoke(a, "reject", { status: status >= 300 && status <= 699 ? status : 480 });
+        void op.catch(() => undefined).finally(finish);
+      }
+    });
+    await this.#client.invoke(a, "connect", { sink: b });
+    await this.#client.invoke(b, "connect", { sink: a });
+    const user = /^sips?:([^@;]+)@/.exec(to)?.[1] ?? "";
+    const uri = rule.uri === undefined ? user : substitute(rule.uri, groups);
+    const options: JsonObject = { __module__: "korus", __type__: "CallOptions" };
+    if (rule.viaTrunk !== undefined) {
+      options["trunk"] = rule.viaTrunk;
+    }
+    options["from"] = pending.call.identity.from.uri.toString();
+    await this.#client.invoke(b, "call", { uri, options });
+  }
+}
+
+/** The state of a CallStateChanged event. */
+function stateOf(d: JsonObject): CallState {
+  const v = d["state"];
+  return typeof v === "string" && (Object.values(CallState) as string[]).includes(v)
+    ? (v as CallState)
+    : CallState.Idle;
+}
+
+/** Replaces `$1`…`$9` with the capture groups of the `to` match. */
+function substitute(template: string, groups: readonly string[]): string {
+  return template.replace(/\$(\d)/g, (_, d: string) => groups[Number(d)] ?? "");
+}

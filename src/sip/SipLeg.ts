@@ -1,0 +1,175 @@
+/**
+ * The control half of one SipEndpoint (issue 5 §1): the SIP call leg behind a `korus.SipEndpoint` element. The media
+ * half lives in the element's worker (media/elements/SipEndpoint.ts); this class negotiates its SDP over SIP through a
+ * {@link MediaHandler} that calls the element's internal operations, follows the {@link InviteSession}'s events with
+ * a {@link CallState} and raises CallStateChanged, MediaSessionStarted and MediaSessionTerminated on the element.
+ *
+ * The leg survives its call: when the call ends (BYE from the peer, CANCEL, failure) the state is TERMINATED and the
+ * element stays until the application releases it, like KMS endpoints. Releasing the element hangs up.
+ */
+import type { JsonObject, JsonValue } from "../../media/index.js";
+import type { InviteSession, MediaHandler, OfferRequest, TerminationInfo } from "../../sip/index.js";
+import type { TrunkDefinition } from "../../sip/trunk/index.js";
+import { CallState, callStateAllows } from "./CallState.js";
+import { restrictCodecs } from "./codecs.js";
+
+/** What a leg needs from the SIP service. */
+export interface LegContext {
+  /** Runs an internal operation of the element in its worker. */
+  invoke(operation: string, args: JsonObject): Promise<JsonValue>;
+  /** Raises a Kurento event on the element. */
+  emit(event: string, data: JsonObject): void;
+}
+
+/** Raised for a call-control operation that the leg's state does not allow (answered as a Kurento error). */
+export class SipLegError extends Error {
+  override readonly name = "SipLegError";
+}
+
+export class SipLeg {
+  readonly elementId: string;
+  readonly pipelineId: string;
+  readonly #ctx: LegContext;
+  #state = CallState.Idle;
+  #session: InviteSession | undefined;
+  #trunk: TrunkDefinition | undefined;
+  #remoteIdentity = "";
+  #mediaStarted = false;
+  /** The cause to put in our BYE/CANCEL when the element goes away (41 when its worker died). */
+  endCause: { cause: number; text: string } | undefined;
+  /** The latest SDP answer of the negotiation (for the CDR's codec). */
+  answerSdp: string | undefined;
+
+  constructor(elementId: string, pipelineId: string, ctx: LegContext) {
+    this.elementId = elementId;
+    this.pipelineId = pipelineId;
+    this.#ctx = ctx;
+  }
+
+  get state(): CallState {
+    return this.#state;
+  }
+
+  get session(): InviteSession | undefined {
+    return this.#session;
+  }
+
+  get trunk(): TrunkDefinition | undefined {
+    return this.#trunk;
+  }
+
+  get sipCallId(): string {
+    return this.#session?.callId ?? "";
+  }
+
+  get remoteIdentity(): string {
+    return this.#remoteIdentity;
+  }
+
+  /**
+   * The only place the call state changes: validates the move, then raises CallStateChanged (and the
+   * MediaSession events). A move the diagram lacks (a 180 after a 183, a repeated state) is ignored.
+   */
+  #transition(to: CallState, sipStatus: number, q850Cause: number): void {
+    if (!callStateAllows(this.#state, to)) {
+      return;
+    }
+    this.#state = to;
+    this.#ctx.emit("CallStateChanged", {
+      state: to,
+      sipStatus,
+      q850Cause,
+    });
+    if ((to === CallState.Connected || to === CallState.EarlyMedia) && !this.#mediaStarted) {
+      this.#mediaStarted = true;
+      this.#ctx.emit("MediaSessionStarted", {});
+    }
+    if (to === CallState.Terminated && this.#mediaStarted) {
+      this.#ctx.emit("MediaSessionTerminated", {});
+    }
+  }
+
+  /** The media handler of this leg's session: SDP through the element's worker, limited to the trunk's codecs. */
+  mediaHandler(): MediaHandler {
+    const allowed = (): readonly string[] => this.#trunk?.codecs ?? [];
+    return {
+      getOffer: async (request: OfferRequest) => {
+        const sdp = await this.#ctx.invoke("sipOffer", { refresh: request.refresh === true });
+        return restrictCodecs(text(sdp), allowed());
+      },
+      setAnswer: async (sdp: string) => {
+        this.answerSdp = sdp;
+        await this.#ctx.invoke("sipAnswer", { answer: sdp });
+      },
+      processOffer: async (sdp: string) => {
+        const answer = text(await this.#ctx.invoke("sipProcessOffer", { offer: restrictCodecs(sdp, allowed()) }));
+        this.answerSdp = answer;
+        return answer;
+      },
+      close: () => undefined,
+    };
+  }
+
+  /** Binds a session (an outgoing call placed by {@link SipService.call}, or a claimed incoming one). */
+  bind(session: InviteSession, trunk: TrunkDefinition | undefined, remoteIdentity: string): void {
+    if (this.#session !== undefined) {
+      throw new SipLegError("this SipEndpoint already has a call");
+    }
+    this.#session = session;
+    this.#trunk = trunk;
+    this.#remoteIdentity = remoteIdentity;
+    if (session.role === "uac") {
+      this.#transition(CallState.Calling, 0, 0);
+    }
+    session.on("progress", (status, info) => {
+      if (info.earlyMedia) {
+        this.#transition(CallState.EarlyMedia, status, 0);
+      } else if (session.role === "uac" || status === 180) {
+        this.#transition(CallState.Ringing, status, 0);
+      }
+    });
+    session.on("answered", () => this.#transition(CallState.Connected, 200, 0));
+    session.on("terminated", (info: TerminationInfo) =>
+      this.#transition(CallState.Terminated, info.status, info.cause),
+    );
+  }
+
+  /** Answers the claimed incoming call (200 OK with our SDP answer). */
+  async answer(): Promise<void> {
+    const s = this.#inbound("answer");
+    await s.answer();
+  }
+
+  /** Rejects the claimed incoming call with `status` (default 486). */
+  reject(status: number, reason: string | undefined): void {
+    const s = this.#inbound("reject");
+    if (!Number.isInteger(status) || status < 300 || status > 699) {
+      throw new SipLegError(`reject: status must be 300-699, got ${status}`);
+    }
+    s.reject(status, reason === undefined || reason === "" ? {} : { text: reason });
+  }
+
+  /** Ends the call: CANCEL, rejection or BYE depending on the state (idempotent; no call → nothing). */
+  hangup(): void {
+    this.#session?.hangup(this.endCause ?? { cause: 16 });
+  }
+
+  #inbound(what: string): InviteSession {
+    const s = this.#session;
+    if (s?.role !== "uas") {
+      throw new SipLegError(`${what}() is for a SipEndpoint created with the callId of an incoming call`);
+    }
+    if (this.#state === CallState.Terminated) {
+      throw new SipLegError(`${what}(): the call already ended`);
+    }
+    return s;
+  }
+}
+
+/** An SDP returned by the worker. @throws {SipLegError} for anything but a string. */
+function text(v: JsonValue): string {
+  if (typeof v !== "string") {
+    throw new SipLegError("the media worker returned no SDP");
+  }
+  return v;
+}
