@@ -13,6 +13,8 @@
  *
  * 4. SIP parser throughput (bench/sipParser.ts) next to JSON.parse of the same content, on one core.
  * 5. Raw codec cost per 20 ms frame (bench/codecs.ts), the baseline of the transcoding figures.
+ * 6. SIP call rate (bench/sipCalls.ts): SIPp at 300 calls/s for 60 s against Korus's UserAgent (answer, BYE),
+ *    failed calls and retransmissions, CPU per call next to a SIPp UAS doing the same in the same run.
  *
  * The server runs as a child process (the built dist/), so its CPU is read from /proc without the load
  * generator's; the peers are werift RTCPeerConnections on 127.0.0.1 in this process. For the load runs the peers
@@ -31,6 +33,7 @@ import { createLogger } from "../media/logger.js";
 import { FastRtpPath } from "../media/webrtc/FastRtpPath.js";
 import { run as runCodecs } from "./codecs.js";
 import { RpcClient } from "./lib/RpcClient.js";
+import { run as runSipCalls } from "./sipCalls.js";
 import { run as runSipParser } from "./sipParser.js";
 
 const MAIN = fileURLToPath(new URL("../src/main.js", import.meta.url));
@@ -465,6 +468,9 @@ async function main(): Promise<void> {
     out(r.name, `${r.value} ${r.unit}`);
   }
   for (const r of await runCodecs()) {
+    out(r.name, `${r.value} ${r.unit}`);
+  }
+  for (const r of await runSipCalls()) {
     out(r.name, `${r.value} ${r.unit}`);
   }
   console.log("\nsummary");
