@@ -14,6 +14,9 @@ import type { SipDestination, SipTransport } from "../transport/SipTransport.js"
 import { systemClock, timerTable, type Clock, type TimerBase, type TimerHandle, type TimerTable } from "./timers.js";
 import { TransactionState } from "./TransactionState.js";
 
+/** One logger for every transaction: `getLogger` builds a forwarding object, too costly per transaction. */
+const TRANSACTION_LOGGER = getLogger("sip:transaction");
+
 /** What every transaction needs. */
 export interface TransactionOptions {
   /** Transport to send on; its `reliable` flag selects the timer values. */
@@ -152,7 +155,7 @@ export abstract class Transaction<TimerName extends string = string> {
     this.#user = user;
     this.#clock = options.clock ?? systemClock;
     this.#timerValues = timerTable(options.transport.reliable, options.timerBase);
-    this.logger = getLogger("sip:transaction");
+    this.logger = TRANSACTION_LOGGER;
     this.timer = new TimerSet<TimerName>(this.#clock);
   }
 

@@ -155,6 +155,9 @@ export interface OutgoingInvite {
 type TimerName =
   "ring" | "2xx" | "2xxGiveUp" | "rel" | "relGiveUp" | "refresh" | "expire" | "glare" | "cancelGiveUp" | "unanswered";
 
+/** One logger for every session (not one forwarding object per call). */
+const SESSION_LOGGER = getLogger("sip:ua");
+
 const S = SessionState;
 const OA = OfferAnswerState;
 
@@ -202,7 +205,7 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
   readonly #host: SessionHost;
   readonly #media: MediaHandler;
   readonly #timers: TimerSet<TimerName>;
-  readonly #logger = getLogger("sip:ua");
+  readonly #logger = SESSION_LOGGER;
   #state: SessionState;
   #oa: OfferAnswerState;
   #dialog: Dialog | undefined;

@@ -5,6 +5,8 @@
 
 import { getLogger } from "../logger.js";
 
+const LOGGER = getLogger("sip:ua");
+
 type Listener<A extends unknown[]> = (...args: A) => void;
 
 export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
@@ -52,7 +54,7 @@ export class TypedEmitter<Events extends { [K in keyof Events]: unknown[] }> {
       try {
         (listener as unknown as Listener<Events[K]>)(...args);
       } catch (error) {
-        getLogger("sip:ua").error("event listener threw", { event: String(event), error });
+        LOGGER.error("event listener threw", { event: String(event), error });
       }
     }
     return true;
