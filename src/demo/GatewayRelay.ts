@@ -207,7 +207,7 @@ export class GatewayRelay {
       if (trunkName === undefined) {
         throw new DemoMessageError("a number is dialled on a trunk: choose one, or dial a sip: URI");
       }
-      uri = `sip:${target.trim().replace(/[\s().-]/g, "")}@${trunkName}`;
+      uri = target.trim().replace(/[\s().-]/g, ""); // Korus makes the request URI with the trunk's peer.
     } else {
       throw new DemoMessageError("'uri' must be a sip: or sips: URI, or a phone number");
     }
