@@ -8,10 +8,16 @@ import { PassThrough } from "./PassThrough.js";
 import { RtpEndpoint } from "./RtpEndpoint.js";
 import { SipEndpoint } from "./SipEndpoint.js";
 import { WebRtcEndpoint } from "./WebRtcEndpoint.js";
+import { Composite } from "./Composite.js";
+import { HubPort } from "./HubPort.js";
+import { PlayerEndpoint } from "./PlayerEndpoint.js";
 
 export const ELEMENT_CLASSES: Readonly<Record<string, ElementClass>> = {
   PassThrough,
   RtpEndpoint,
   SipEndpoint,
   WebRtcEndpoint,
+  Composite,
+  HubPort,
+  PlayerEndpoint,
 };

@@ -1,0 +1,51 @@
+/**
+ * HubPort (Kurento core): one participant of a hub (Composite). Audio connected INTO the port is mixed for the
+ * other participants; the port's output (connect port → endpoint) is the mix of everyone else, Opus 48 kHz
+ * (payload type 111), produced every 20 ms while the port has an AUDIO sink, silence when nobody else talks.
+ * Sinks that negotiated another codec get it through the automatic transcoding of MediaElement. Video into a port
+ * is dropped (Korus mixes audio only).
+ *
+ * Releasing the port removes the participant from the mix; releasing the hub releases its ports.
+ */
+import type { JsonObject } from "../channel/protocol.js";
+import type { Connection, ElementContext } from "../core/MediaElement.js";
+import { MediaElement } from "../core/MediaElement.js";
+import type { MediaPacket } from "../core/types.js";
+import { findHub, type Hub, type HubMember } from "../mixer/hubRegistry.js";
+
+export class HubPort extends MediaElement implements HubMember {
+  readonly hub: Hub;
+  readonly #leave: () => void;
+
+  /** @throws InvalidStateError when `hub` is not a live Composite of this pipeline. */
+  constructor(ctx: ElementContext, ctor: JsonObject) {
+    super(ctx);
+    this.hub = findHub(ctor["hub"], ctx.pipelineId);
+    this.#leave = this.hub.join(this);
+  }
+
+  wantsOutput(): boolean {
+    return !this.released && this.hasSinks("AUDIO");
+  }
+
+  deliver(packet: MediaPacket): void {
+    if (!this.released) {
+      this.sendToSinks(packet);
+    }
+  }
+
+  /** Counters of this participant's input (decode, jitter, concealment). */
+  get inputStats(): ReturnType<Hub["mixer"]["inputStats"]> {
+    return this.hub.mixer.inputStats(this.id);
+  }
+
+  protected override onMedia(packet: MediaPacket, _conn: Connection): void {
+    if (packet.kind === "AUDIO") {
+      this.hub.mixer.input(this.id, packet);
+    }
+  }
+
+  protected override releaseResources(): void {
+    this.#leave();
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * Composite + HubPort audio MCU with three UDP "phones" on RtpEndpoints (PCMU), each sending its own tone (400,
+ * 700, 1000 Hz): every phone hears the other two tones and not its own (Goertzel levels of what it received,
+ * decoded); a participant whose port is released drops out of the others' mixes; releasing the Composite releases
+ * its ports.
+ */
+import t from "tap";
+import { Composite } from "../../../../media/elements/Composite.js";
+import { HubPort } from "../../../../media/elements/HubPort.js";
+import type { RtpEndpoint } from "../../../../media/elements/RtpEndpoint.js";
+import { toneLevelDb } from "../../../helpers/tone.js";
+import { Phone, RtpHarness, invoke } from "../rtp/fixtures/rtpHarness.js";
+import { decodeReceived, packetsOf, sleep, streamTone } from "../transcode/fixtures/audio.js";
+
+const FREQS = [400, 700, 1000] as const;
+
+interface Member {
+  ep: RtpEndpoint;
+  phone: Phone;
+  port: HubPort;
+  freq: number;
+}
+
+async function join(h: RtpHarness, hub: Composite, freq: number): Promise<Member> {
+  const ep = await h.rtp();
+  const phone = await Phone.open();
+  const answer = (await invoke(ep, "processOffer", { offer: phone.offer({ codecs: "0 101" }) })) as string;
+  phone.aimAt(answer);
+  const port = await h.element(HubPort, "HubPort", { hub: hub.id });
+  h.pipeline.connect(ep, port, "AUDIO", "default", "default");
+  h.pipeline.connect(port, ep, "AUDIO", "default", "default");
+  return { ep, phone, port, freq };
+}
+
+/** Tone levels (dB) of each test frequency in what `m`'s phone received from packet index `from` to `to`. */
+function levels(m: Member, from = 0.3, to = 0.9): Record<number, number> {
+  const pcm = decodeReceived(m.phone, 0, "PCMU");
+  const mid = pcm.subarray(Math.floor(pcm.length * from), Math.floor(pcm.length * to));
+  const out: Record<number, number> = {};
+  for (const f of FREQS) {
+    out[f] = toneLevelDb(mid, 8000, f);
+  }
+  return out;
+}
+
+const fmt = (l: Record<number, number>): string =>
+  FREQS.map((f) => `${f} Hz ${(l[f] ?? -Infinity).toFixed(1)} dB`).join(", ");
+
+t.test("three PCMU phones: each hears the other two tones and not its own", async (t) => {
+  const h = await RtpHarness.create();
+  const hub = await h.element(Composite, "Composite");
+  const members: Member[] = [];
+  t.teardown(() => {
+    for (const m of members) {
+      m.phone.close();
+    }
+    h.close();
+  });
+  for (const f of FREQS) {
+    members.push(await join(h, hub, f));
+  }
+  t.equal(hub.portCount, 3, "three ports joined the hub");
+  await Promise.all(
+    members.map((m, i) =>
+      streamTone(m.phone, {
+        codec: "PCMU",
+        pt: 0,
+        rate: 8000,
+        ticks: 160,
+        packets: 100,
+        frequency: m.freq,
+        ssrc: 0x1000 + i,
+      }),
+    ),
+  );
+  await sleep(100);
+  for (const m of members) {
+    const got = packetsOf(m.phone, 0);
+    t.ok(got.length >= 90, `${m.freq} Hz phone received ${got.length} PCMU packets`);
+    const l = levels(m);
+    const others = FREQS.filter((f) => f !== m.freq);
+    t.comment(`${m.freq} Hz phone hears ${fmt(l)}`);
+    for (const f of others) {
+      t.ok((l[f] ?? -Infinity) > -30, `${m.freq} Hz phone hears ${f} Hz (${(l[f] ?? 0).toFixed(1)} dB)`);
+    }
+    for (const f of others) {
+      t.ok(
+        (l[m.freq] ?? 0) < (l[f] ?? 0) - 30,
+        `${m.freq} Hz phone does not hear itself: own ${(l[m.freq] ?? 0).toFixed(1)} dB vs ${f} Hz`,
+      );
+    }
+    const s = m.port.inputStats;
+    t.ok((s?.decoded ?? 0) >= 90, `port of ${m.freq} Hz decoded its input (${s?.decoded})`);
+    t.equal(s?.decodeErrors, 0, "no decode errors");
+  }
+});
+
+t.test("a participant who leaves drops out of the others' mixes", async (t) => {
+  const h = await RtpHarness.create();
+  const hub = await h.element(Composite, "Composite");
+  const members: Member[] = [];
+  t.teardown(() => {
+    for (const m of members) {
+      m.phone.close();
+    }
+    h.close();
+  });
+  for (const f of FREQS) {
+    members.push(await join(h, hub, f));
+  }
+  const [a, b, c] = members as [Member, Member, Member];
+  const streams = members.map((m, i) =>
+    streamTone(m.phone, { codec: "PCMU", pt: 0, rate: 8000, ticks: 160, packets: 150, frequency: m.freq, ssrc: i + 1 }),
+  );
+  await sleep(1000);
+  const cutA = packetsOf(a.phone, 0).length;
+  const cutB = packetsOf(b.phone, 0).length;
+  c.port.release();
+  t.equal(hub.portCount, 2, "the released port left the hub");
+  await Promise.all(streams);
+  await sleep(100);
+  const pcmA = decodeReceived(a.phone, 0, "PCMU");
+  const after = pcmA.subarray((cutA + 10) * 160, pcmA.length - 10 * 160);
+  t.ok(after.length >= 8000 * 0.8, `A received ${after.length / 8000} s after C left`);
+  const la = { 700: toneLevelDb(after, 8000, 700), 1000: toneLevelDb(after, 8000, 1000) };
+  t.ok(la[700] > -30, `A still hears B at 700 Hz (${la[700].toFixed(1)} dB)`);
+  t.ok(la[1000] < la[700] - 30, `A no longer hears C at 1000 Hz (${la[1000].toFixed(1)} dB)`);
+  const before = pcmA.subarray(Math.floor(cutA * 0.4) * 160, (cutA - 5) * 160);
+  t.ok(toneLevelDb(before, 8000, 1000) > -30, "A heard C at 1000 Hz before C left");
+  const pcmB = decodeReceived(b.phone, 0, "PCMU");
+  const afterB = pcmB.subarray((cutB + 10) * 160, pcmB.length - 10 * 160);
+  t.ok(toneLevelDb(afterB, 8000, 400) > -30, "B still hears A at 400 Hz");
+  t.ok(toneLevelDb(afterB, 8000, 1000) < toneLevelDb(afterB, 8000, 400) - 30, "B no longer hears C");
+  t.ok(c.phone.received.length > 0, "C got its mix while it was in");
+});
+
+t.test("releasing the Composite releases its ports; a HubPort needs a live hub of the pipeline", async (t) => {
+  const h = await RtpHarness.create();
+  t.teardown(() => h.close());
+  const hub = await h.element(Composite, "Composite");
+  const p1 = await h.element(HubPort, "HubPort", { hub: hub.id });
+  const p2 = await h.element(HubPort, "HubPort", { hub: hub.id });
+  t.equal(hub.portCount, 2);
+  hub.release();
+  t.ok(p1.released && p2.released, "both ports released with the hub");
+  t.notOk(h.pipeline.elements.has(p1.id), "the pipeline forgot the ports");
+  await t.rejects(h.element(HubPort, "HubPort", { hub: hub.id }), { name: "InvalidStateError" }, "released hub");
+  await t.rejects(h.element(HubPort, "HubPort", { hub: "nope" }), { name: "InvalidStateError" }, "unknown hub");
+});
