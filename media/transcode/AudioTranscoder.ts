@@ -86,6 +86,29 @@ export interface TranscoderDiagnostics {
 
 /** Interval of the keep-alive / jitter-flush timer. */
 const TICK_MS = 20;
+
+/**
+ * One timer for every transcoder of the worker (a timer per element would wake the event loop 50 times a second
+ * per call leg): it runs while at least one transcoder has a chain.
+ */
+const ticking = new Set<{ tick(): void }>();
+let sharedTimer: NodeJS.Timeout | undefined;
+
+function startTicking(t: { tick(): void }): void {
+  ticking.add(t);
+  if (sharedTimer === undefined) {
+    sharedTimer = setInterval(() => {
+      for (const x of ticking) {
+        x.tick();
+      }
+      if (ticking.size === 0) {
+        clearInterval(sharedTimer);
+        sharedTimer = undefined;
+      }
+    }, TICK_MS);
+    sharedTimer.unref();
+  }
+}
 /** Telephone-event timestamps remembered per chain (an event keeps its start timestamp in every packet). */
 const DTMF_MEMORY = 8;
 
@@ -218,8 +241,11 @@ export class AudioTranscoder {
   readonly #log: RateLimitedLog;
   readonly #chains = new Map<string, Chain>();
   readonly #connChain = new Map<Connection, Chain>();
+  /** The caps object each connection's chain was chosen from: the same object again needs no new choice. */
+  readonly #connCaps = new Map<Connection, SinkAudioCaps>();
   #stage: DecodeStage | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  /** Registered with the shared timer. */
+  #ticking = false;
   #state = TranscodingState.NotTranscoding;
   #closed = false;
   /** The packet being decoded, for the latency stamp of what it produces. */
@@ -289,6 +315,7 @@ export class AudioTranscoder {
       return;
     }
     this.#connChain.delete(conn);
+    this.#connCaps.delete(conn);
     chain.conns.delete(conn);
     if (chain.conns.size === 0) {
       this.#chains.delete(chain.key);
@@ -305,13 +332,16 @@ export class AudioTranscoder {
     }
     this.#stage?.decoder.close();
     this.#stage = undefined;
-    clearInterval(this.#timer);
-    this.#timer = undefined;
+    ticking.delete(this.#ticker);
+    this.#ticking = false;
   }
 
   // ---------------------------------------------------------------------------------------------- set-up
 
   #chainFor(packet: MediaPacket, conn: Connection, caps: SinkAudioCaps): Chain | undefined {
+    if (this.#connCaps.get(conn) === caps) {
+      return this.#connChain.get(conn); // the sink's negotiation did not change: same chain (hot path)
+    }
     const format = caps.formats.find((f) => TRANSCODABLE.has(f.codec));
     if (format === undefined) {
       this.diagnostics.noTarget++;
@@ -328,6 +358,7 @@ export class AudioTranscoder {
     if (current?.key === key) {
       current.continuous ||= caps.continuous;
       current.teRates = caps.telephoneEvents;
+      this.#connCaps.set(conn, caps);
       return current;
     }
     if (current !== undefined) {
@@ -349,6 +380,7 @@ export class AudioTranscoder {
     chain.continuous ||= caps.continuous;
     chain.teRates = caps.telephoneEvents;
     this.#connChain.set(conn, chain);
+    this.#connCaps.set(conn, caps);
     this.#updateState();
     this.#armTimer();
     return chain;
@@ -395,18 +427,20 @@ export class AudioTranscoder {
     }
   }
 
-  /** The keep-alive / jitter-flush timer runs while any chain exists. */
+  readonly #ticker = { tick: (): void => this.#tick() };
+
+  /** The keep-alive / jitter-flush tick runs while any chain exists. */
   #armTimer(): void {
-    if (this.#timer === undefined && !this.#closed) {
-      this.#timer = setInterval(() => this.#tick(), TICK_MS);
-      this.#timer.unref();
+    if (!this.#ticking && !this.#closed) {
+      this.#ticking = true;
+      startTicking(this.#ticker);
     }
   }
 
   #tick(): void {
     if (this.#chains.size === 0) {
-      clearInterval(this.#timer);
-      this.#timer = undefined;
+      ticking.delete(this.#ticker);
+      this.#ticking = false;
       return;
     }
     try {
@@ -488,8 +522,12 @@ export class AudioTranscoder {
         }
         input = c.resampler.process(pcm);
       }
+      if (c.reframer.pending === 0 && input.length === c.silence.length) {
+        this.#encode(c, input, 0, false); // exactly one frame: no re-framing copy
+        continue;
+      }
       for (const frame of c.reframer.push(input)) {
-        this.#encode(c, frame, performance.now(), false);
+        this.#encode(c, frame, 0, false);
       }
     }
   }
@@ -512,7 +550,7 @@ export class AudioTranscoder {
     if (payload.length === 0) {
       return;
     }
-    c.lastOutMs = nowMs;
+    c.lastOutMs = silence ? nowMs : performance.now();
     this.diagnostics.encodedPackets++;
     if (silence) {
       this.diagnostics.silencePackets++;
@@ -528,7 +566,7 @@ export class AudioTranscoder {
       marker: c.first,
       payload,
       keyframe: false,
-      arrivalMs: silence ? nowMs : this.#arrivalMs,
+      arrivalMs: silence ? performance.now() : this.#arrivalMs,
     });
     c.first = false;
   }
