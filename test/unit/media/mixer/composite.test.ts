@@ -147,3 +147,77 @@ t.test("releasing the Composite releases its ports; a HubPort needs a live hub o
   await t.rejects(h.element(HubPort, "HubPort", { hub: hub.id }), { name: "InvalidStateError" }, "released hub");
   await t.rejects(h.element(HubPort, "HubPort", { hub: "nope" }), { name: "InvalidStateError" }, "unknown hub");
 });
+
+t.test("mixed codecs: Opus, G.722 and AMR-WB phones each hear the other two", async (t) => {
+  const h = await RtpHarness.create();
+  const hub = await h.element(Composite, "Composite");
+  const legs = [
+    { freq: 400, pt: 111, codec: "opus", rate: 48000, ticks: 960, offer: { codecs: "111" } },
+    {
+      freq: 700,
+      pt: 9,
+      codec: "G722",
+      rate: 16000,
+      ticks: 160,
+      offer: { codecs: "9", extra: ["a=rtpmap:9 G722/8000"] },
+    },
+    {
+      freq: 1000,
+      pt: 98,
+      codec: "AMR-WB",
+      rate: 16000,
+      ticks: 320,
+      offer: { codecs: "98", extra: ["a=rtpmap:98 AMR-WB/16000"] },
+    },
+  ];
+  const members: (Member & { leg: (typeof legs)[number] })[] = [];
+  t.teardown(() => {
+    for (const m of members) {
+      m.phone.close();
+    }
+    h.close();
+  });
+  for (const leg of legs) {
+    const ep = await h.rtp();
+    const phone = await Phone.open();
+    const answer = (await invoke(ep, "processOffer", { offer: phone.offer(leg.offer) })) as string;
+    phone.aimAt(answer);
+    const port = await h.element(HubPort, "HubPort", { hub: hub.id });
+    h.pipeline.connect(ep, port, "AUDIO", "default", "default");
+    h.pipeline.connect(port, ep, "AUDIO", "default", "default");
+    members.push({ ep, phone, port, freq: leg.freq, leg });
+  }
+  await Promise.all(
+    members.map((m, i) =>
+      streamTone(m.phone, {
+        codec: m.leg.codec,
+        pt: m.leg.pt,
+        rate: m.leg.rate,
+        ticks: m.leg.ticks,
+        packets: 100,
+        frequency: m.freq,
+        ssrc: 0x2000 + i,
+      }),
+    ),
+  );
+  await sleep(100);
+  for (const m of members) {
+    const pcm = decodeReceived(m.phone, m.leg.pt, m.leg.codec, m.leg.codec === "opus" ? { sampleRate: 48000 } : {});
+    const mid = pcm.subarray(Math.floor(pcm.length * 0.3), Math.floor(pcm.length * 0.9));
+    const l: Record<number, number> = {};
+    for (const f of FREQS) {
+      l[f] = toneLevelDb(mid, m.leg.rate, f);
+    }
+    t.comment(`${m.leg.codec} phone (${m.freq} Hz) hears ${fmt(l)}`);
+    const others = FREQS.filter((f) => f !== m.freq);
+    t.ok(
+      others.every((f) => (l[f] ?? -Infinity) > -30),
+      `${m.leg.codec} phone hears ${others.join(" and ")} Hz`,
+    );
+    t.ok(
+      others.every((f) => (l[m.freq] ?? 0) < (l[f] ?? 0) - 25),
+      `${m.leg.codec} phone does not hear its own ${m.freq} Hz`,
+    );
+    t.equal(m.port.inputStats?.decodeErrors, 0, `${m.leg.codec} input decoded without errors`);
+  }
+});

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import t from "tap";
-import { PlayerEndpoint, playerPath } from "../../../../media/elements/PlayerEndpoint.js";
+import { PlayerEndpoint, PlayerState, playerPath } from "../../../../media/elements/PlayerEndpoint.js";
 import { measureFrequency, toneLevelDb } from "../../../helpers/tone.js";
 import { Phone, RtpHarness, invoke, until } from "../rtp/fixtures/rtpHarness.js";
 import { continuous, decodeReceived, packetsOf, sleep } from "../transcode/fixtures/audio.js";
@@ -32,6 +32,12 @@ function ffmpegFor(path: string): number {
   } catch {
     return 0; // pgrep exits 1 when nothing matches
   }
+}
+
+/** The description of an Error event. */
+function desc(e: Record<string, unknown> | undefined): string {
+  const d = e?.["description"];
+  return typeof d === "string" ? d : "";
 }
 
 async function pcmuLeg(h: RtpHarness): Promise<{ ep: Awaited<ReturnType<RtpHarness["rtp"]>>; phone: Phone }> {
@@ -115,8 +121,8 @@ t.test("a missing file, a file that is not audio and a bad URI raise Error event
   await invoke(missing, "play");
   const e1 = await h.waitEvent(missing, "Error");
   t.match(e1, { type: "RESOURCE_ERROR_NOT_FOUND", errorCode: 3 }, "missing file: RESOURCE_ERROR_NOT_FOUND");
-  t.match(String(e1["description"]), /file not found: .*nope\.wav/, `message: ${String(e1["description"])}`);
-  t.ok(await until(() => missing.state === "STOP"), "back to STOP");
+  t.match(desc(e1), /file not found: .*nope\.wav/, `message: ${desc(e1)}`);
+  t.ok(await until(() => missing.state === PlayerState.Stop), "back to STOP");
 
   const junk = join(dir, "junk.wav");
   writeFileSync(junk, Buffer.from("this is not a media file at all ".repeat(50)));
@@ -124,18 +130,14 @@ t.test("a missing file, a file that is not audio and a bad URI raise Error event
   await invoke(bad, "play");
   const e2 = await Promise.race([h.waitEvent(bad, "Error"), sleep(5000).then(() => undefined)]);
   t.match(e2, { type: "STREAM_ERROR_DECODE", errorCode: 7 }, "undecodable file: STREAM_ERROR_DECODE");
-  t.match(
-    String(e2?.["description"]),
-    /ffmpeg could not decode .*junk\.wav/,
-    `message: ${String(e2?.["description"])}`,
-  );
-  t.ok(await until(() => bad.state === "STOP"), "back to STOP");
+  t.match(desc(e2), /ffmpeg could not decode .*junk\.wav/, `message: ${desc(e2)}`);
+  t.ok(await until(() => bad.state === PlayerState.Stop), "back to STOP");
   t.equal(h.eventsOf(bad, "EndOfStream").length, 0, "no EndOfStream after an error");
 
   const rel = await h.element(PlayerEndpoint, "PlayerEndpoint", { uri: "http://example.invalid/a.wav" });
   await invoke(rel, "play");
   const e3 = await h.waitEvent(rel, "Error");
-  t.match(String(e3["description"]), /unsupported URI/, "non-file URI refused with a clear message");
+  t.match(desc(e3), /unsupported URI/, "non-file URI refused with a clear message");
   t.throws(() => playerPath("relative/path.wav"), { name: "PlayerUriError" });
   t.equal(playerPath("file:///tmp/a%20b.wav"), "/tmp/a b.wav", "file URIs are decoded");
 });
