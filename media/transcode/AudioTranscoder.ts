@@ -244,6 +244,7 @@ export class AudioTranscoder {
   /** The caps object each connection's chain was chosen from: the same object again needs no new choice. */
   readonly #connCaps = new Map<Connection, SinkAudioCaps>();
   #stage: DecodeStage | undefined;
+  #decodedBeforeRestart: MediaPacket | undefined;
   /** Registered with the shared timer. */
   #ticking = false;
   #state = TranscodingState.NotTranscoding;
@@ -264,6 +265,16 @@ export class AudioTranscoder {
   /** Live encoders (one per distinct target format in use). */
   get encoders(): number {
     return this.#chains.size;
+  }
+
+  /** The live chains: target key, the encoder's PCM rate (8000 for Opus fed by G.711) and their sink count. */
+  get targets(): { key: string; encoderRate: number; sinks: number }[] {
+    return [...this.#chains.values()].map((c) => ({ key: c.key, encoderRate: c.encRate, sinks: c.conns.size }));
+  }
+
+  /** PCM rate of the current decoder, if any (an Opus source is decoded at the highest rate a chain needs). */
+  get decoderRate(): number | undefined {
+    return this.#stage?.rate;
   }
 
   /** Whether `conn` is currently served by a chain. */
@@ -373,6 +384,7 @@ export class AudioTranscoder {
       // An Opus decoder running below what the new chain encodes at is restarted at the higher rate.
       if (this.#stage?.codec === "opus" && this.#stage.rate < chain.encRate) {
         this.#stage.decoder.close();
+        this.#decodedBeforeRestart = this.#stage.lastPacket; // not to be decoded (and played) twice
         this.#stage = undefined;
       }
     }
@@ -411,6 +423,8 @@ export class AudioTranscoder {
       ...(p.modeSet !== undefined ? { modeSet: p.modeSet } : {}),
     });
     const stage = new DecodeStage(key, packet.codec, packet.clockRate, decoder, this);
+    stage.lastPacket = this.#decodedBeforeRestart;
+    this.#decodedBeforeRestart = undefined;
     this.#stage = stage;
     return stage;
   }
