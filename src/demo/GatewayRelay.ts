@@ -55,8 +55,8 @@ interface Call {
   sip: string;
 }
 
-/** Counters of getStats records, per record type + media kind (e.g. `inboundrtp:AUDIO`). */
-export type StatsSummary = Record<string, { packets: number; bytes: number }>;
+/** Packet and byte counters of the inbound and outbound RTP records of a getStats answer (KMS records carry no media kind: ask per media type). */
+export type StatsSummary = Partial<Record<"inboundrtp" | "outboundrtp", { packets: number; bytes: number }>>;
 
 export function summariseStats(value: unknown): StatsSummary {
   const out: StatsSummary = {};
@@ -64,23 +64,14 @@ export function summariseStats(value: unknown): StatsSummary {
     return out;
   }
   for (const rec of Object.values(value)) {
-    if (!isObj(rec) || typeof rec["type"] !== "string") {
+    if (!isObj(rec) || (rec["type"] !== "inboundrtp" && rec["type"] !== "outboundrtp")) {
       continue;
     }
-    const type = rec["type"];
-    const inbound = type === "inboundrtp";
-    if (!inbound && type !== "outboundrtp") {
-      continue;
-    }
-    const kind =
-      typeof rec["kind"] === "string" ? rec["kind"] : typeof rec["mediaType"] === "string" ? rec["mediaType"] : "";
-    const key = `${type}:${String(kind).toUpperCase()}`;
-    const packets = Number(inbound ? rec["packetsReceived"] : rec["packetsSent"]) || 0;
-    const bytes = Number(inbound ? rec["bytesReceived"] : rec["bytesSent"]) || 0;
-    const acc = out[key] ?? { packets: 0, bytes: 0 };
-    acc.packets += packets;
-    acc.bytes += bytes;
-    out[key] = acc;
+    const inbound = rec["type"] === "inboundrtp";
+    const acc = out[rec["type"]] ?? { packets: 0, bytes: 0 };
+    acc.packets += Number(inbound ? rec["packetsReceived"] : rec["packetsSent"]) || 0;
+    acc.bytes += Number(inbound ? rec["bytesReceived"] : rec["bytesSent"]) || 0;
+    out[rec["type"]] = acc;
   }
   return out;
 }
@@ -92,6 +83,8 @@ export class GatewayRelay {
   #state = RelayState.IDLE;
   #call: Call | undefined;
   #queued: CandidateInit[] = [];
+  /** The last call state sent to the page. */
+  #lastState = "IDLE";
 
   constructor(
     connId: number,
@@ -162,9 +155,13 @@ export class GatewayRelay {
       case "stats": {
         const call = this.#need();
         const [webrtc, sip] = await Promise.all([
-          this.#rpc.request("invoke", { object: call.webrtc, operation: "getStats", operationParams: {} }),
+          this.#rpc.request("invoke", {
+            object: call.webrtc,
+            operation: "getStats",
+            operationParams: { mediaType: "AUDIO" },
+          }),
           this.#rpc
-            .request("invoke", { object: call.sip, operation: "getStats", operationParams: {} })
+            .request("invoke", { object: call.sip, operation: "getStats", operationParams: { mediaType: "AUDIO" } })
             .catch(() => ({})),
         ]);
         this.#send({ id: "stats", webrtc: summariseStats(webrtc), sip: summariseStats(sip) });
@@ -215,6 +212,7 @@ export class GatewayRelay {
       throw new DemoMessageError("a call is already in progress");
     }
     this.#to(RelayState.STARTING);
+    this.#lastState = "IDLE";
     let pipeline: string | undefined;
     try {
       pipeline = String(await this.#rpc.request("create", { type: "MediaPipeline", constructorParams: {} }));
@@ -324,7 +322,13 @@ export class GatewayRelay {
     await this.#rpc
       .request("invoke", { object: call.sip, operation: "hangup", operationParams: {} })
       .catch((err: unknown) => this.#logger.debug({ err }, "gateway demo hangup"));
+    // Give the TERMINATED event (after the response) its turn before the pipeline goes.
+    await new Promise((r) => setImmediate(r));
     await this.#release();
+    if (this.#lastState !== "TERMINATED") {
+      this.#lastState = "TERMINATED";
+      this.#send({ id: "state", state: "TERMINATED", sipStatus: 0, q850Cause: 16 });
+    }
     if (this.#state !== RelayState.CLOSED && this.#state !== RelayState.IDLE) {
       this.#to(RelayState.IDLE);
     }
@@ -352,6 +356,7 @@ export class GatewayRelay {
       });
     } else if (ev.type === "CallStateChanged" && ev.object === call.sip) {
       const state = ev.data["state"];
+      this.#lastState = typeof state === "string" ? state : this.#lastState;
       this.#send({ id: "state", state, sipStatus: ev.data["sipStatus"], q850Cause: ev.data["q850Cause"] });
       if (state === "TERMINATED") {
         void this.#release().then(() => {

@@ -3,12 +3,13 @@
  *
  * It signals through the relay WebSocket `/demo/gateway/ws` (see GatewayRelay), shows the call state, sends DTMF,
  * hangs up, and measures the remote audio level with a WebAudio AnalyserNode. `window.korus` exposes the state for
- * tests: `pc`, `states`, `errors`, `dtmfIn`, `level` (RMS of the last analyser frame, 0…1), `maxLevel`,
+ * tests: `pc`, `states`, `errors`, `dtmfIn`, `level` (RMS of the last analyser frame, 0…1), `maxLevel`, `peakHz`
+ * (the strongest frequency of the remote audio, to the analyser's bin width),
  * `relayStats()` (a promise of the server's getStats summary of both endpoints).
  */
 export const GATEWAY_JS = String.raw`(function () {
   "use strict";
-  var korus = (window.korus = { pc: null, states: [], errors: [], dtmfIn: "", level: 0, maxLevel: 0 });
+  var korus = (window.korus = { pc: null, states: [], errors: [], dtmfIn: "", level: 0, maxLevel: 0, peakHz: 0 });
   var ws = null;
   var localStream = null;
   var audioCtx = null;
@@ -89,6 +90,7 @@ export const GATEWAY_JS = String.raw`(function () {
     analyser.fftSize = 2048;
     audioCtx.createMediaStreamSource(stream).connect(analyser);
     var buf = new Float32Array(analyser.fftSize);
+    var spectrum = new Float32Array(analyser.frequencyBinCount);
     levelTimer = setInterval(function () {
       analyser.getFloatTimeDomainData(buf);
       var sum = 0;
@@ -98,7 +100,11 @@ export const GATEWAY_JS = String.raw`(function () {
       if (rms > korus.maxLevel) korus.maxLevel = rms;
       var db = rms > 0 ? 20 * Math.log10(rms) : -Infinity;
       $("meterBar").style.width = Math.max(0, Math.min(100, ((db + 60) / 60) * 100)) + "%";
-      $("levelDb").textContent = isFinite(db) ? db.toFixed(1) + " dBFS" : "silence";
+      analyser.getFloatFrequencyData(spectrum);
+      var peak = 1;
+      for (var k = 2; k < spectrum.length; k++) if (spectrum[k] > spectrum[peak]) peak = k;
+      korus.peakHz = rms > 0.001 ? Math.round((peak * audioCtx.sampleRate) / analyser.fftSize) : 0;
+      $("levelDb").textContent = isFinite(db) ? db.toFixed(1) + " dBFS" + (korus.peakHz ? ", ≈ " + korus.peakHz + " Hz" : "") : "silence";
     }, 100);
     if (audioCtx.state === "suspended") audioCtx.resume();
   }
@@ -116,6 +122,7 @@ export const GATEWAY_JS = String.raw`(function () {
     if (localStream) localStream.getTracks().forEach(function (t) { t.stop(); });
     localStream = null;
     $("meterBar").style.width = "0";
+    $("levelDb").textContent = "–";
     setInCall(false);
   }
 
