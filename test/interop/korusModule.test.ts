@@ -158,10 +158,8 @@ if (!ready) {
   });
 
   if (probeResult !== "ok") {
-    t.test("SipEndpoint calls", (t) => {
-      t.skip(`this server does not implement SipEndpoint yet: create answered ${probeResult}`);
-      t.end();
-    });
+    const skip = `this server does not implement SipEndpoint yet: create answered ${probeResult}`;
+    t.test("SipEndpoint calls", { skip }, () => undefined);
   } else {
     t.test("outbound: call a SIPp UAS, CALLING → RINGING → CONNECTED, DTMF, hang up → TERMINATED", async (t) => {
       const ports = uasPorts;
