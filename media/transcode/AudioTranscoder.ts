@@ -109,6 +109,11 @@ function startTicking(t: { tick(): void }): void {
     sharedTimer.unref();
   }
 }
+/**
+ * Silence fills a pause towards continuous sinks once no packet went out for this many packet times (80 ms at
+ * 20 ms): late packets within that window (network jitter) cause no filler, so they add no latency.
+ */
+const KEEPALIVE_AFTER_PTIMES = 4;
 /** Telephone-event timestamps remembered per chain (an event keeps its start timestamp in every packet). */
 const DTMF_MEMORY = 8;
 
@@ -186,7 +191,9 @@ class Chain {
   packetTs = 0;
   first = true;
   continuous = false;
-  lastOutMs = -Infinity;
+  lastOutMs = performance.now();
+  /** While filling a pause with silence: when the next silence packet is due (undefined: not filling). */
+  fillAtMs: number | undefined;
   /** Input-ts ↔ output-ts anchor of the last decoded packet, for telephone-events. */
   anchorIn: number | undefined;
   anchorInRate = 8000;
@@ -469,12 +476,19 @@ export class AudioTranscoder {
         if (!c.continuous) {
           continue;
         }
-        if (now - c.lastOutMs > 10 * c.ptimeMs) {
-          c.lastOutMs = now - 2 * c.ptimeMs; // a long pause (or the start): resume at the normal cadence
+        if (c.fillAtMs === undefined) {
+          if (now - c.lastOutMs < KEEPALIVE_AFTER_PTIMES * c.ptimeMs) {
+            continue;
+          }
+          c.fillAtMs = now; // the source has been quiet for a while: fill at the packet rate from now on
+        }
+        if (now - c.fillAtMs > 10 * c.ptimeMs) {
+          c.fillAtMs = now; // the worker was starved: resume at the packet rate rather than in a burst
         }
         let n = 0;
-        while (now - c.lastOutMs >= 2 * c.ptimeMs && n++ < 5) {
-          this.#emitSilence(c, c.lastOutMs + c.ptimeMs);
+        while (c.fillAtMs <= now && n++ < 5) {
+          this.#emitSilence(c);
+          c.fillAtMs += c.ptimeMs;
         }
       }
     } catch (err) {
@@ -537,23 +551,23 @@ export class AudioTranscoder {
         input = c.resampler.process(pcm);
       }
       if (c.reframer.pending === 0 && input.length === c.silence.length) {
-        this.#encode(c, input, 0, false); // exactly one frame: no re-framing copy
+        this.#encode(c, input, false); // exactly one frame: no re-framing copy
         continue;
       }
       for (const frame of c.reframer.push(input)) {
-        this.#encode(c, frame, 0, false);
+        this.#encode(c, frame, false);
       }
     }
   }
 
-  #emitSilence(c: Chain, atMs: number): void {
+  #emitSilence(c: Chain): void {
     // Whole packets of silence: for AMR with several frames per packet, as many frames as one packet holds.
     for (let i = 0; i < c.framesPerPacket; i++) {
-      this.#encode(c, c.silence, atMs, true);
+      this.#encode(c, c.silence, true);
     }
   }
 
-  #encode(c: Chain, frame: Int16Array, nowMs: number, silence: boolean): void {
+  #encode(c: Chain, frame: Int16Array, silence: boolean): void {
     const frameTs = c.ts;
     c.ts = (c.ts + c.ticksPerFrame) >>> 0;
     if (c.frameInPacket === 0) {
@@ -564,7 +578,10 @@ export class AudioTranscoder {
     if (payload.length === 0) {
       return;
     }
-    c.lastOutMs = silence ? nowMs : performance.now();
+    if (!silence) {
+      c.lastOutMs = performance.now();
+      c.fillAtMs = undefined;
+    }
     this.diagnostics.encodedPackets++;
     if (silence) {
       this.diagnostics.silencePackets++;
