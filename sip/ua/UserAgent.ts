@@ -1,11 +1,11 @@
 /**
  * The user agent: the gateway-facing API of the SIP stack (issue 3 §7). It owns the transaction layer over a set of
- * transports, keeps the dialog table, answers what needs no application (OPTIONS, stateless 405/415/420/422/481/
+ * transports, keeps the dialog table, answers what needs no application (OPTIONS, 405/406/415/416/420/422/481/500/
  * 503), and hands each call to an {@link InviteSession}.
  *
  * ```ts
- * const ua = new UserAgent({ transports: [udp], host: "192.0.2.1", port: 5060, createMediaHandler: () => media });
- * udpListen({ onMessage: (m) => ua.receive(m) });
+ * const ua = await UserAgent.listen({ bindHost: "0.0.0.0", publicHost: "192.0.2.1", port: 5060,
+ *   createMediaHandler: (call) => mediaFor(call) });   // or new UserAgent({ transports, host, port, … }) + receive()
  * ua.on("incomingCall", (session, call) => { void session.progress({ earlyMedia: true }); void session.answer(); });
  * ua.on("terminated", (session, info) => cdr.write(session.callId, info));
  * const out = ua.call("sip:+4930123@carrier.example", { from: "sip:+4940111@korus.example", media });
