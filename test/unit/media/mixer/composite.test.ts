@@ -2,13 +2,14 @@
  * Composite + HubPort audio MCU with three UDP "phones" on RtpEndpoints (PCMU), each sending its own tone (400,
  * 700, 1000 Hz): every phone hears the other two tones and not its own (Goertzel levels of what it received,
  * decoded); a participant whose port is released drops out of the others' mixes; releasing the Composite releases
- * its ports.
+ * its ports; Opus, G.722 and AMR-WB participants mix too; garbage payloads are counted and concealed.
  */
 import t from "tap";
 import { Composite } from "../../../../media/elements/Composite.js";
 import { HubPort } from "../../../../media/elements/HubPort.js";
 import type { RtpEndpoint } from "../../../../media/elements/RtpEndpoint.js";
-import { toneLevelDb } from "../../../helpers/tone.js";
+import { createEncoder } from "../../../../media/codecs/index.js";
+import { generateTone, toneLevelDb } from "../../../helpers/tone.js";
 import { Phone, RtpHarness, invoke } from "../rtp/fixtures/rtpHarness.js";
 import { decodeReceived, packetsOf, sleep, streamTone } from "../transcode/fixtures/audio.js";
 
@@ -220,4 +221,52 @@ t.test("mixed codecs: Opus, G.722 and AMR-WB phones each hear the other two", as
     );
     t.equal(m.port.inputStats?.decodeErrors, 0, `${m.leg.codec} input decoded without errors`);
   }
+});
+
+t.test("garbage Opus payloads from a participant are counted and concealed; the others still hear it", async (t) => {
+  const h = await RtpHarness.create();
+  const hub = await h.element(Composite, "Composite");
+  const phones: Phone[] = [];
+  t.teardown(() => {
+    phones.forEach((p) => p.close());
+    h.close();
+  });
+  const legs: { ep: RtpEndpoint; phone: Phone; port: HubPort }[] = [];
+  for (const offer of [{ codecs: "111" }, { codecs: "0 101" }]) {
+    const ep = await h.rtp();
+    const phone = await Phone.open();
+    phones.push(phone);
+    const answer = (await invoke(ep, "processOffer", { offer: phone.offer(offer) })) as string;
+    phone.aimAt(answer);
+    const port = await h.element(HubPort, "HubPort", { hub: hub.id });
+    h.pipeline.connect(ep, port, "AUDIO", "default", "default");
+    h.pipeline.connect(port, ep, "AUDIO", "default", "default");
+    legs.push({ ep, phone, port });
+  }
+  const [talker, listener] = legs as [(typeof legs)[number], (typeof legs)[number]];
+  const enc = createEncoder("opus", { sampleRate: 48000 });
+  t.teardown(() => enc.close());
+  const tone = generateTone(600, { sampleRate: 48000, samples: 960 * 100, amplitude: 8000 });
+  const start = performance.now();
+  let garbage = 0;
+  for (let i = 0; i < 100; i++) {
+    let payload = enc.encode(tone.subarray(i * 960, (i + 1) * 960));
+    if (i % 10 === 5) {
+      payload = new Uint8Array([0x03, 0x00]); // invalid Opus: code 3 with zero frames
+      garbage++;
+    }
+    talker.phone.send(111, (200 + i) & 0xffff, (i * 960) >>> 0, 0x77, payload, i === 0);
+    await sleep(Math.max(0, start + (i + 1) * 20 - performance.now()));
+  }
+  await sleep(100);
+  const s = talker.port.inputStats;
+  t.equal(s?.decodeErrors, garbage, `${garbage} garbage payloads counted`);
+  t.ok((s?.concealed ?? 0) >= garbage, "and concealed");
+  const pcm = decodeReceived(listener.phone, 0, "PCMU");
+  const mid = pcm.subarray(Math.floor(pcm.length * 0.3), Math.floor(pcm.length * 0.9));
+  t.ok(
+    toneLevelDb(mid, 8000, 600) > -30,
+    `the listener still hears 600 Hz (${toneLevelDb(mid, 8000, 600).toFixed(1)} dB)`,
+  );
+  t.equal(hub.portCount, 2, "nothing was torn down");
 });
