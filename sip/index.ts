@@ -146,3 +146,8 @@ export {
   type UserAgentEvents,
   type UserAgentOptions,
 } from "./ua/UserAgent.js";
+
+// Digest authentication (RFC 2617, RFC 3261 §22, RFC 7616, RFC 8760) and trunks (ACLs, rate limit, OPTIONS, REGISTER).
+export * from "./auth/index.js";
+export * from "./trunk/index.js";
+export { TlsTransport, type TlsTransportOptions } from "./transport/TlsTransport.js";
