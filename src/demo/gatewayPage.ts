@@ -33,6 +33,8 @@ through a Korus pipeline: your browser's WebRtcEndpoint is connected both ways t
   <button id="dial" type="submit">Call</button>
   <button id="hangup" type="button" disabled>Hang up</button>
 </form>
+<div id="incoming" class="row" hidden>Incoming call: <span id="incomingFrom"></span>
+  <button id="accept" type="button">Answer</button> <button id="decline" type="button">Decline</button></div>
 <div class="row">Call state: <span id="state">IDLE</span> <span id="cause"></span></div>
 <div class="row">Remote audio level: <div id="meter"><div id="meterBar"></div></div> <span id="levelDb">–</span></div>
 <div id="keypad" aria-label="DTMF keypad"></div>

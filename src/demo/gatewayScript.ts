@@ -1,20 +1,24 @@
 /**
  * The gateway demo page's script (GET /demo/gateway/app.js), plain browser JavaScript.
  *
- * It signals through the relay WebSocket `/demo/gateway/ws` (see GatewayRelay), shows the call state, sends DTMF,
+ * It signals through the relay WebSocket next to it, `/demo/gateway/ws` (see GatewayRelay), shows the call state, sends DTMF,
  * hangs up, and measures the remote audio level with a WebAudio AnalyserNode. `window.korus` exposes the state for
  * tests: `pc`, `states`, `errors`, `dtmfIn`, `level` (RMS of the last analyser frame, 0…1), `maxLevel`, `peakHz`
- * (the strongest frequency of the remote audio, to the analyser's bin width),
+ * (the strongest frequency of the remote audio, to the analyser's bin width), `incoming` (an inbound call offered by
+ * an application that supports it, as the example gateway-app does; the demo relay does not offer any),
  * `relayStats()` (a promise of the server's getStats summary of both endpoints).
  */
 export const GATEWAY_JS = String.raw`(function () {
   "use strict";
-  var korus = (window.korus = { pc: null, states: [], errors: [], dtmfIn: "", level: 0, maxLevel: 0, peakHz: 0 });
+  var korus = (window.korus = { pc: null, states: [], errors: [], dtmfIn: "", level: 0, maxLevel: 0, peakHz: 0, incoming: null });
   var ws = null;
   var localStream = null;
   var audioCtx = null;
   var levelTimer = null;
   var statsWaiters = [];
+  // The relay WebSocket sits next to this script: /demo/gateway/app.js → /demo/gateway/ws (an app serving the
+  // same page at /app.js uses /ws).
+  var wsUrl = new URL("ws", document.currentScript.src).href.replace(/^http/, "ws");
   var $ = function (id) { return document.getElementById(id); };
 
   function log(text, isError) {
@@ -39,7 +43,7 @@ export const GATEWAY_JS = String.raw`(function () {
   function openSocket() {
     return new Promise(function (resolve, reject) {
       if (ws && ws.readyState === WebSocket.OPEN) return resolve(ws);
-      var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/demo/gateway/ws";
+      var url = wsUrl;
       ws = new WebSocket(url);
       ws.onopen = function () { resolve(ws); };
       ws.onerror = function () { reject(new Error("cannot reach " + url)); };
@@ -69,6 +73,12 @@ export const GATEWAY_JS = String.raw`(function () {
         break;
       case "stats":
         statsWaiters.splice(0).forEach(function (w) { w({ webrtc: msg.webrtc, sip: msg.sip }); });
+        break;
+      case "incoming":
+        korus.incoming = { from: msg.from, to: msg.to };
+        $("incomingFrom").textContent = msg.from + " → " + msg.to;
+        $("incoming").hidden = false;
+        log("incoming call from " + msg.from);
         break;
       case "trunks":
         msg.trunks.forEach(function (name) {
@@ -127,6 +137,22 @@ export const GATEWAY_JS = String.raw`(function () {
   }
 
   function dial(uri, trunk) {
+    log("dialling " + uri);
+    return startCall(function (sdpOffer) {
+      return { id: "call", uri: uri, trunk: trunk, sdpOffer: sdpOffer };
+    });
+  }
+
+  function accept() {
+    $("incoming").hidden = true;
+    korus.incoming = null;
+    return startCall(function (sdpOffer) {
+      return { id: "accept", sdpOffer: sdpOffer };
+    });
+  }
+
+  /** Microphone, peer connection and offer; then the relay message first(sdpOffer) starts the call. */
+  function startCall(first) {
     korus.states = [];
     return openSocket()
       .then(function () { return navigator.mediaDevices.getUserMedia({ audio: true, video: false }); })
@@ -147,8 +173,7 @@ export const GATEWAY_JS = String.raw`(function () {
         return pc.createOffer().then(function (offer) {
           return pc.setLocalDescription(offer);
         }).then(function () {
-          log("dialling " + uri);
-          send({ id: "call", uri: uri, trunk: trunk, sdpOffer: pc.localDescription.sdp });
+          send(first(pc.localDescription.sdp));
         });
       })
       .catch(function (e) {
@@ -172,6 +197,13 @@ export const GATEWAY_JS = String.raw`(function () {
     dial($("uri").value.trim(), $("trunk").value);
   });
   $("hangup").addEventListener("click", korus.hangup);
+  korus.accept = accept;
+  $("accept").addEventListener("click", accept);
+  $("decline").addEventListener("click", function () {
+    $("incoming").hidden = true;
+    korus.incoming = null;
+    send({ id: "decline" });
+  });
   "123456789*0#".split("").forEach(function (d) {
     var b = document.createElement("button");
     b.type = "button";

@@ -14,12 +14,13 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import t from "tap";
+import t, { type Test } from "tap";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import WebSocket from "ws";
 import { RpcClient } from "../helpers/rpcClient.js";
 import { reserveRtpRange } from "../helpers/ports.js";
-import { startKorus } from "../helpers/server.js";
+import { ROOT, startKorus } from "../helpers/server.js";
+import { parse } from "yaml";
 import { generateTone, measureFrequency, rmsDbfs } from "../helpers/tone.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -83,7 +84,277 @@ async function until(cond: () => boolean | Promise<boolean>, ms: number, what: s
   }
 }
 
+/**
+ * Starts examples/kurento-module-korus/examples/gateway-app against `korusUrl`, with kurento-client, ws and the
+ * module taken from test/kurento-client/node_modules (NODE_PATH); resolves with its page URL.
+ */
+async function startExampleApp(t: Test, korusUrl: string): Promise<string> {
+  const appDir = path.join(ROOT, "examples/kurento-module-korus/examples/gateway-app");
+  const child = spawn(process.execPath, ["server.js"], {
+    cwd: appDir,
+    env: {
+      ...process.env,
+      NODE_PATH: path.join(ROOT, "test/kurento-client/node_modules"),
+      KORUS_URI: korusUrl,
+      HOST: "127.0.0.1",
+      PORT: "0",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out = (out + d.toString("utf8")).slice(-20_000)));
+  child.stderr.on("data", (d: Buffer) => (out = (out + d.toString("utf8")).slice(-20_000)));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  t.teardown(async () => {
+    child.kill("SIGKILL");
+    await exited;
+  });
+  await until(() => /gateway app on (http:\/\/\S+)/.test(out) || child.exitCode !== null, 20_000, "the app to listen");
+  const m = /gateway app on (http:\/\/\S+)/.exec(out);
+  if (m === null) {
+    throw new Error(`the example app did not start:\n${out}`);
+  }
+  return m[1]!;
+}
+
+/**
+ * One call between Chromium on `pageUrl` (the demo page, or the example app's copy of it) and baresip: outbound
+ * (the user dials baresip, which answers automatically) or inbound (baresip calls Korus, the page answers).
+ */
+async function browserCall(t: Test, pageUrl: string, inbound: boolean): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "korus-gwdemo-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const ports = await reserveRtpRange();
+  t.teardown(() => ports.release());
+
+  // baresip: SIP on ports.min, RTP in its own part of the slot, 440 Hz out, decoded audio dumped to snd/.
+  const conf = path.join(dir, "baresip");
+  const snd = path.join(dir, "snd");
+  mkdirSync(conf, { recursive: true });
+  mkdirSync(snd, { recursive: true });
+  const sipPort = ports.min;
+  writeFileSync(
+    path.join(conf, "config"),
+    [
+      "poll_method epoll",
+      "ausrc_srate 48000",
+      "ausrc_channels 2",
+      `sip_listen 127.0.0.1:${sipPort}`,
+      "net_interface 127.0.0.1",
+      `audio_source ausine,${BARESIP_TONE_HZ}`,
+      "audio_player aubridge,nil",
+      "audio_alert aubridge,nil",
+      `rtp_ports ${ports.min + 10}-${ports.min + 60}`,
+      `snd_path ${snd}`,
+      "module_path /usr/lib/baresip/modules",
+      "module g711.so",
+      "module aubridge.so",
+      "module ausine.so",
+      "module sndfile.so",
+      "module_tmp account.so",
+      "module_app menu.so",
+      "",
+    ].join("\n"),
+  );
+  writeFileSync(
+    path.join(conf, "accounts"),
+    "<sip:bob@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMA,PCMU;ptime=20\n",
+  );
+  let baresipOut = "";
+  let baresip: ChildProcess | undefined;
+  let baresipExit: Promise<void> = Promise.resolve();
+  const startBaresip = async (extra: string[]): Promise<void> => {
+    const child = spawn(
+      BARESIP,
+      ["-f", conf, "-t", "100", ...extra, ...(process.env["H10_SIPTRACE"] === "1" ? ["-s"] : [])],
+      { cwd: dir, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    baresip = child;
+    child.stdout.on("data", (d: Buffer) => (baresipOut = (baresipOut + d.toString("utf8")).slice(-30_000)));
+    child.stderr.on("data", (d: Buffer) => (baresipOut = (baresipOut + d.toString("utf8")).slice(-30_000)));
+    baresipExit = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.once("exit", () => (baresip = undefined));
+    await until(() => baresipOut.includes("baresip is ready"), 10_000, "baresip to start").catch(() => undefined);
+  };
+  t.teardown(async () => {
+    baresip?.kill("SIGKILL");
+    await baresipExit;
+  });
+  if (!inbound) {
+    await startBaresip([]);
+  }
+
+  // Chromium with a 1 kHz tone as its microphone.
+  const toneFile = path.join(dir, "tone.wav");
+  writeFileSync(toneFile, wav(generateTone(BROWSER_TONE_HZ, { sampleRate: 48_000, samples: 48_000 * 10 }), 48_000));
+  // A fresh profile directory per run (launchPersistentContext is how playwright takes --user-data-dir).
+  const context: BrowserContext = await chromium.launchPersistentContext(path.join(dir, "chromium-profile"), {
+    executablePath: CHROMIUM,
+    timeout: 30_000,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+      "--disable-sync",
+      "--use-fake-device-for-media-stream",
+      "--use-fake-ui-for-media-stream",
+      `--use-file-for-fake-audio-capture=${toneFile}`,
+      "--disable-quic",
+      "--allow-loopback-in-peer-connection",
+      "--disable-features=WebRtcHideLocalIpsWithMdns",
+      "--force-webrtc-ip-handling-policy=default",
+      "--autoplay-policy=no-user-gesture-required",
+    ],
+  });
+  t.teardown(() => context.close());
+  const page: Page = context.pages()[0] ?? (await context.newPage());
+  const consoleLines: string[] = [];
+  page.on("console", (m) => consoleLines.push(m.text()));
+  page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e.message}`));
+  await page.goto(pageUrl);
+  const diag = async (): Promise<string> =>
+    `page log:\n${await page.locator("#log").innerText()}\nconsole: ${consoleLines.join(" | ")}\n` +
+    `baresip:\n${baresipOut.slice(-20000)}\nkorus:\n${server.output().slice(-12000)}`;
+
+  try {
+    if (inbound) {
+      // baresip calls Korus; the app offers the IncomingCall to this idle page, whose user clicks Answer.
+      await page.waitForTimeout(500); // The page's WebSocket is up.
+      await startBaresip(["-e", `/dial sip:4930555@127.0.0.1:${korusSipPort}`]);
+      await page.waitForSelector("#incoming:not([hidden])", { timeout: 15_000 });
+      t.match(
+        await page.locator("#incomingFrom").innerText(),
+        /bob@127\.0\.0\.1.*4930555/,
+        "the page shows the incoming call",
+      );
+      await page.click("#accept");
+    } else {
+      // Dial through the UI, as a user would.
+      await page.fill("#uri", `sip:bob@127.0.0.1:${sipPort}`);
+      await page.click("#dial");
+    }
+    await page.waitForFunction(
+      () => (window as unknown as { korus: { states: string[] } }).korus.states.includes("CONNECTED"),
+      undefined,
+      { timeout: 20_000 },
+    );
+    await page.waitForFunction(
+      () =>
+        (window as unknown as { korus: { pc: RTCPeerConnection | null } }).korus.pc?.connectionState === "connected",
+      undefined,
+      { timeout: 20_000 },
+    );
+  } catch (err) {
+    t.fail(`the call did not connect: ${String(err)}\n${await diag()}`);
+    return;
+  }
+  const states = await page.evaluate(() => (window as unknown as { korus: { states: string[] } }).korus.states);
+  if (inbound) {
+    t.ok(
+      states.at(-1) === "CONNECTED" && !states.includes("CALLING"),
+      `the page shows the answered inbound call's states (${states.join(" → ")})`,
+    );
+  } else {
+    t.equal(states[0], "CALLING", `the page shows the call states (${states.join(" → ")})`);
+  }
+  t.equal(await page.locator("#state").innerText(), "CONNECTED", "the state label reads CONNECTED");
+  t.ok(await page.locator("#hangup").isEnabled(), "Hang up is enabled during the call");
+
+  const inboundBytes = (): Promise<number> =>
+    page.evaluate(async () => {
+      const pc = (window as unknown as { korus: { pc: RTCPeerConnection } }).korus.pc;
+      let bytes = 0;
+      (await pc.getStats()).forEach((s: { type: string; kind?: string; bytesReceived?: number }) => {
+        if (s.type === "inbound-rtp" && s.kind === "audio") {
+          bytes += s.bytesReceived ?? 0;
+        }
+      });
+      return bytes;
+    });
+  type Summary = Record<string, { packets: number; bytes: number }>;
+  const relayStats = (): Promise<{ webrtc: Summary; sip: Summary }> =>
+    page.evaluate(() =>
+      (
+        window as unknown as { korus: { relayStats: () => Promise<{ webrtc: Summary; sip: Summary }> } }
+      ).korus.relayStats(),
+    );
+  const b1 = await inboundBytes();
+  const k1 = await relayStats();
+  await page.waitForTimeout(3000);
+  const b2 = await inboundBytes();
+  const k2 = await relayStats();
+  t.ok(b2 > b1 + 5_000, `the page's inbound-rtp audio bytes grow (${b1} → ${b2}): baresip → Korus → browser`);
+  const fromBrowser = (s: Summary): number => s["inboundrtp"]?.packets ?? 0;
+  t.ok(
+    fromBrowser(k2.webrtc) > fromBrowser(k1.webrtc) + 50,
+    `Korus's getStats counts packets received from the browser (${fromBrowser(k1.webrtc)} → ${fromBrowser(k2.webrtc)})`,
+  );
+  const sipIn = (s: Summary): number => s["inboundrtp"]?.packets ?? 0;
+  const sipOut = (s: Summary): number => s["outboundrtp"]?.packets ?? 0;
+  t.ok(
+    sipIn(k2.sip) > sipIn(k1.sip) + 50 && sipOut(k2.sip) > sipOut(k1.sip) + 50,
+    `…and the SipEndpoint's getStats counts RTP both ways with baresip (in ${sipIn(k1.sip)} → ${sipIn(k2.sip)}, ` +
+      `out ${sipOut(k1.sip)} → ${sipOut(k2.sip)})`,
+  );
+  const level = await page.evaluate(() => {
+    const k = (window as unknown as { korus: { maxLevel: number; peakHz: number } }).korus;
+    return { maxLevel: k.maxLevel, peakHz: k.peakHz };
+  });
+  t.ok(level.maxLevel > 0.01, `the page's analyser hears the remote audio (max RMS ${level.maxLevel.toFixed(3)})`);
+  t.ok(
+    Math.abs(level.peakHz - BARESIP_TONE_HZ) < 30,
+    `…at baresip's ${BARESIP_TONE_HZ} Hz (analyser peak ${level.peakHz} Hz)`,
+  );
+  t.notMatch(await page.locator("#levelDb").innerText(), /–|silence/, "the level meter shows a level");
+
+  // DTMF from the keypad.
+  await page.click("#keypad button:has-text('5')");
+  await page.waitForTimeout(1000);
+  t.match(baresipOut, /received event: '5'/, "baresip received the keypad's DTMF 5");
+
+  // Hang up from the page.
+  await page.click("#hangup");
+  await page
+    .waitForFunction(
+      () => (window as unknown as { korus: { states: string[] } }).korus.states.includes("TERMINATED"),
+      undefined,
+      { timeout: 10_000 },
+    )
+    .catch(() => undefined);
+  t.equal(await page.locator("#state").innerText(), "TERMINATED", "the page shows TERMINATED after Hang up");
+  await until(() => /session closed|terminated/.test(baresipOut), 10_000, "baresip to see the BYE").catch(
+    () => undefined,
+  );
+  t.match(baresipOut, /Call with sip:\S+ terminated/, "baresip saw the call end (our BYE)");
+  t.notOk(await page.locator("#hangup").isEnabled(), "Hang up is disabled after the call");
+  const errors = await page.evaluate(() => (window as unknown as { korus: { errors: string[] } }).korus.errors);
+  t.same(errors, [], "no errors on the page");
+
+  // What baresip decoded from the browser: the sndfile dump of the call.
+  baresip?.kill("SIGTERM");
+  await Promise.race([baresipExit, new Promise((r) => setTimeout(r, 5000))]);
+  const dumps = readdirSync(snd).filter((f) => f.endsWith("dec.wav"));
+  t.ok(dumps.length > 0, `baresip dumped its decoded audio (${readdirSync(snd).join(", ")})`);
+  if (dumps.length > 0) {
+    const { rate, samples } = readWav(readFileSync(path.join(snd, dumps[0]!)));
+    // Skip the first second (ICE/DTLS set-up, jitter buffer fill).
+    const body = samples.subarray(Math.min(samples.length, rate), samples.length);
+    t.ok(body.length > rate, `baresip decoded ${(samples.length / rate).toFixed(1)} s of audio from the browser`);
+    const f = measureFrequency(body, rate);
+    t.ok(
+      Math.abs(f - BROWSER_TONE_HZ) < 15,
+      `…carrying the browser's ${BROWSER_TONE_HZ} Hz tone (measured ${f.toFixed(1)} Hz, ${rmsDbfs(body).toFixed(1)} dBFS)`,
+    );
+  }
+  const shot = `/tmp/korus-gateway-${inbound ? "in" : "out"}-${process.pid}-${path.basename(new URL(pageUrl).pathname) || "app"}.png`;
+  await page.screenshot({ path: shot });
+  t.comment(`screenshot: ${shot}`);
+}
+
 const server = await startKorus(t, { logLevel: process.env["H10_LOG"] ?? "warn" });
+const korusSipPort = (parse(readFileSync(server.configFile, "utf8")) as { sip: { port: number } }).sip.port;
 
 t.test("the page, its script, and a relay that survives bad input", async (t) => {
   const page = await fetch(`${server.httpUrl}/demo/gateway`);
@@ -144,212 +415,16 @@ if (missing.length > 0) {
   const skip = `this server does not implement SipEndpoint yet: ${probe.error.code} ${probe.error.message}`;
   t.test("Chromium dials baresip through the demo", { skip }, () => undefined);
 } else {
-  t.test("Chromium dials a baresip auto-answer UA: CONNECTED, audio both ways, DTMF, hang-up", async (t) => {
-    t.setTimeout(120_000);
-    const dir = mkdtempSync(path.join(os.tmpdir(), "korus-gwdemo-"));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const ports = await reserveRtpRange();
-    t.teardown(() => ports.release());
+  t.test(
+    "Chromium dials a baresip auto-answer UA through /demo/gateway: CONNECTED, audio both ways, DTMF, hang-up",
+    (t) => browserCall(t, `${server.httpUrl}/demo/gateway`, false),
+  );
 
-    // baresip: SIP on ports.min, RTP in its own part of the slot, 440 Hz out, decoded audio dumped to snd/.
-    const conf = path.join(dir, "baresip");
-    const snd = path.join(dir, "snd");
-    mkdirSync(conf, { recursive: true });
-    mkdirSync(snd, { recursive: true });
-    const sipPort = ports.min;
-    writeFileSync(
-      path.join(conf, "config"),
-      [
-        "poll_method epoll",
-        "ausrc_srate 48000",
-        "ausrc_channels 2",
-        `sip_listen 127.0.0.1:${sipPort}`,
-        "net_interface 127.0.0.1",
-        `audio_source ausine,${BARESIP_TONE_HZ}`,
-        "audio_player aubridge,nil",
-        "audio_alert aubridge,nil",
-        `rtp_ports ${ports.min + 10}-${ports.min + 60}`,
-        `snd_path ${snd}`,
-        "module_path /usr/lib/baresip/modules",
-        "module g711.so",
-        "module aubridge.so",
-        "module ausine.so",
-        "module sndfile.so",
-        "module_tmp account.so",
-        "module_app menu.so",
-        "",
-      ].join("\n"),
+  t.test("the example gateway-app (kurento-client + kurento-module-korus) serves the same page", async (t) => {
+    const app = await startExampleApp(t, server.url);
+    t.test("outbound: Chromium dials baresip", (t) => browserCall(t, app, false));
+    t.test("inbound: baresip calls Korus, IncomingCall reaches the app, the page answers", (t) =>
+      browserCall(t, app, true),
     );
-    writeFileSync(
-      path.join(conf, "accounts"),
-      "<sip:bob@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMA,PCMU;ptime=20\n",
-    );
-    let baresipOut = "";
-    let baresip: ChildProcess | undefined = spawn(
-      BARESIP,
-      ["-f", conf, "-t", "100", ...(process.env["H10_SIPTRACE"] === "1" ? ["-s"] : [])],
-      {
-        cwd: dir,
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
-    baresip.stdout?.on("data", (d: Buffer) => (baresipOut = (baresipOut + d.toString("utf8")).slice(-30_000)));
-    baresip.stderr?.on("data", (d: Buffer) => (baresipOut = (baresipOut + d.toString("utf8")).slice(-30_000)));
-    const baresipExit = new Promise<void>((resolve) => baresip?.once("exit", () => resolve()));
-    baresip.once("exit", () => (baresip = undefined));
-    t.teardown(async () => {
-      baresip?.kill("SIGKILL");
-      await baresipExit;
-    });
-    await until(() => /baresip is ready|sip:bob@127\.0\.0\.1/.test(baresipOut), 10_000, "baresip to start").catch(
-      () => undefined,
-    );
-
-    // Chromium with a 1 kHz tone as its microphone.
-    const toneFile = path.join(dir, "tone.wav");
-    writeFileSync(toneFile, wav(generateTone(BROWSER_TONE_HZ, { sampleRate: 48_000, samples: 48_000 * 10 }), 48_000));
-    // A fresh profile directory per run (launchPersistentContext is how playwright takes --user-data-dir).
-    const context: BrowserContext = await chromium.launchPersistentContext(path.join(dir, "chromium-profile"), {
-      executablePath: CHROMIUM,
-      timeout: 30_000,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        `--use-file-for-fake-audio-capture=${toneFile}`,
-        "--disable-quic",
-        "--allow-loopback-in-peer-connection",
-        "--disable-features=WebRtcHideLocalIpsWithMdns",
-        "--force-webrtc-ip-handling-policy=default",
-        "--autoplay-policy=no-user-gesture-required",
-      ],
-    });
-    t.teardown(() => context.close());
-    const page: Page = context.pages()[0] ?? (await context.newPage());
-    const consoleLines: string[] = [];
-    page.on("console", (m) => consoleLines.push(m.text()));
-    page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e.message}`));
-    await page.goto(`${server.httpUrl}/demo/gateway`);
-    const diag = async (): Promise<string> =>
-      `page log:\n${await page.locator("#log").innerText()}\nconsole: ${consoleLines.join(" | ")}\n` +
-      `baresip:\n${baresipOut.slice(-20000)}\nkorus:\n${server.output().slice(-12000)}`;
-
-    // Dial through the UI, as a user would.
-    await page.fill("#uri", `sip:bob@127.0.0.1:${sipPort}`);
-    await page.click("#dial");
-    try {
-      await page.waitForFunction(
-        () => (window as unknown as { korus: { states: string[] } }).korus.states.includes("CONNECTED"),
-        undefined,
-        { timeout: 20_000 },
-      );
-      await page.waitForFunction(
-        () =>
-          (window as unknown as { korus: { pc: RTCPeerConnection | null } }).korus.pc?.connectionState === "connected",
-        undefined,
-        { timeout: 20_000 },
-      );
-    } catch (err) {
-      t.fail(`the call did not connect: ${String(err)}\n${await diag()}`);
-      return;
-    }
-    const states = await page.evaluate(() => (window as unknown as { korus: { states: string[] } }).korus.states);
-    t.equal(states[0], "CALLING", `the page shows the call states (${states.join(" → ")})`);
-    t.equal(await page.locator("#state").innerText(), "CONNECTED", "the state label reads CONNECTED");
-    t.ok(await page.locator("#hangup").isEnabled(), "Hang up is enabled during the call");
-
-    const inbound = (): Promise<number> =>
-      page.evaluate(async () => {
-        const pc = (window as unknown as { korus: { pc: RTCPeerConnection } }).korus.pc;
-        let bytes = 0;
-        (await pc.getStats()).forEach((s: { type: string; kind?: string; bytesReceived?: number }) => {
-          if (s.type === "inbound-rtp" && s.kind === "audio") {
-            bytes += s.bytesReceived ?? 0;
-          }
-        });
-        return bytes;
-      });
-    type Summary = Record<string, { packets: number; bytes: number }>;
-    const relayStats = (): Promise<{ webrtc: Summary; sip: Summary }> =>
-      page.evaluate(() =>
-        (
-          window as unknown as { korus: { relayStats: () => Promise<{ webrtc: Summary; sip: Summary }> } }
-        ).korus.relayStats(),
-      );
-    const b1 = await inbound();
-    const k1 = await relayStats();
-    await page.waitForTimeout(3000);
-    const b2 = await inbound();
-    const k2 = await relayStats();
-    t.ok(b2 > b1 + 5_000, `the page's inbound-rtp audio bytes grow (${b1} → ${b2}): baresip → Korus → browser`);
-    const fromBrowser = (s: Summary): number => s["inboundrtp"]?.packets ?? 0;
-    t.ok(
-      fromBrowser(k2.webrtc) > fromBrowser(k1.webrtc) + 50,
-      `Korus's getStats counts packets received from the browser (${fromBrowser(k1.webrtc)} → ${fromBrowser(k2.webrtc)})`,
-    );
-    const sipIn = (s: Summary): number => s["inboundrtp"]?.packets ?? 0;
-    const sipOut = (s: Summary): number => s["outboundrtp"]?.packets ?? 0;
-    t.ok(
-      sipIn(k2.sip) > sipIn(k1.sip) + 50 && sipOut(k2.sip) > sipOut(k1.sip) + 50,
-      `…and the SipEndpoint's getStats counts RTP both ways with baresip (in ${sipIn(k1.sip)} → ${sipIn(k2.sip)}, ` +
-        `out ${sipOut(k1.sip)} → ${sipOut(k2.sip)})`,
-    );
-    const level = await page.evaluate(() => {
-      const k = (window as unknown as { korus: { maxLevel: number; peakHz: number } }).korus;
-      return { maxLevel: k.maxLevel, peakHz: k.peakHz };
-    });
-    t.ok(level.maxLevel > 0.01, `the page's analyser hears the remote audio (max RMS ${level.maxLevel.toFixed(3)})`);
-    t.ok(
-      Math.abs(level.peakHz - BARESIP_TONE_HZ) < 30,
-      `…at baresip's ${BARESIP_TONE_HZ} Hz (analyser peak ${level.peakHz} Hz)`,
-    );
-    t.notMatch(await page.locator("#levelDb").innerText(), /–|silence/, "the level meter shows a level");
-
-    // DTMF from the keypad.
-    await page.click("#keypad button:has-text('5')");
-    await page.waitForTimeout(1000);
-    t.match(baresipOut, /received event: '5'/, "baresip received the keypad's DTMF 5");
-
-    // Hang up from the page.
-    await page.click("#hangup");
-    await page
-      .waitForFunction(
-        () => (window as unknown as { korus: { states: string[] } }).korus.states.includes("TERMINATED"),
-        undefined,
-        { timeout: 10_000 },
-      )
-      .catch(() => undefined);
-    t.equal(await page.locator("#state").innerText(), "TERMINATED", "the page shows TERMINATED after Hang up");
-    await until(() => /session closed|terminated/.test(baresipOut), 10_000, "baresip to see the BYE").catch(
-      () => undefined,
-    );
-    t.match(baresipOut, /Call with sip:korus@127\.0\.0\.1 terminated/, "baresip saw the call end (our BYE)");
-    t.notOk(await page.locator("#hangup").isEnabled(), "Hang up is disabled after the call");
-    const errors = await page.evaluate(() => (window as unknown as { korus: { errors: string[] } }).korus.errors);
-    t.same(errors, [], "no errors on the page");
-
-    // What baresip decoded from the browser: the sndfile dump of the call.
-    baresip?.kill("SIGTERM");
-    await Promise.race([baresipExit, new Promise((r) => setTimeout(r, 5000))]);
-    const dumps = readdirSync(snd).filter((f) => f.endsWith("dec.wav"));
-    t.ok(dumps.length > 0, `baresip dumped its decoded audio (${readdirSync(snd).join(", ")})`);
-    if (dumps.length > 0) {
-      const { rate, samples } = readWav(readFileSync(path.join(snd, dumps[0]!)));
-      // Skip the first second (ICE/DTLS set-up, jitter buffer fill).
-      const body = samples.subarray(Math.min(samples.length, rate), samples.length);
-      t.ok(body.length > rate, `baresip decoded ${(samples.length / rate).toFixed(1)} s of audio from the browser`);
-      const f = measureFrequency(body, rate);
-      t.ok(
-        Math.abs(f - BROWSER_TONE_HZ) < 15,
-        `…carrying the browser's ${BROWSER_TONE_HZ} Hz tone (measured ${f.toFixed(1)} Hz, ${rmsDbfs(body).toFixed(1)} dBFS)`,
-      );
-    }
-    await page.screenshot({ path: `/tmp/korus-gateway-demo-${process.pid}.png` });
-    t.comment(`screenshot: /tmp/korus-gateway-demo-${process.pid}.png`);
   });
 }
