@@ -6,6 +6,7 @@
  * kept flowing during silence; DTMF re-mapped across clocks.
  */
 import t from "tap";
+import { PassThrough } from "../../../../media/elements/PassThrough.js";
 import { RtpEndpoint } from "../../../../media/elements/RtpEndpoint.js";
 import { DtmfDetector } from "../../../../media/rtp/dtmf.js";
 import { Phone, RtpHarness, invoke } from "../rtp/fixtures/rtpHarness.js";
@@ -293,3 +294,26 @@ t.test("bad input on a transcoded connection: counted, never a crash, media cont
   const f = analyse(decodeReceived(b.phone, 111, "opus", { sampleRate: 48000 }).slice(-48000 * 0.4), 48000).frequency;
   t.ok(Math.abs(f - 1000) < 10, `the tone after the bad input: ${f.toFixed(1)} Hz`);
 });
+
+t.test(
+  "through a PassThrough: the PassThrough (the Opus sink's source) transcodes, the PCMU endpoint does not",
+  async (t) => {
+    const h = await RtpHarness.create();
+    const a = await leg(h, PCMU_OFFER);
+    const b = await leg(h, OPUS_OFFER);
+    const pass = await h.element(PassThrough, "PassThrough");
+    t.teardown(() => {
+      a.phone.close();
+      b.phone.close();
+      h.close();
+    });
+    h.pipeline.connect(a.ep, pass, undefined, "default", "default");
+    h.pipeline.connect(pass, b.ep, undefined, "default", "default");
+    await streamTone(a.phone, { codec: "PCMU", pt: 0, rate: 8000, ticks: 160, packets: 30 });
+    await sleep(100);
+    t.equal(await invoke(a.ep, "isMediaTranscoding", { mediaType: "AUDIO" }), false, "A forwards PCMU untouched");
+    t.equal(await invoke(pass, "isMediaTranscoding", { mediaType: "AUDIO" }), true, "the PassThrough transcodes");
+    const f = analyse(decodeReceived(b.phone, 111, "opus", { sampleRate: 48000 }), 48000).frequency;
+    t.ok(Math.abs(f - 1000) < 10, `the Opus phone hears ${f.toFixed(1)} Hz`);
+  },
+);
