@@ -134,7 +134,7 @@ export const DEFAULT_CONFIG: KorusConfig = {
     unknownSourceStatus: 403,
     rateLimit: { ratePerSecond: 50, burst: 100 },
     digest: { realm: "korus", secret: "", nonceTtlS: 300 },
-    trunks: [{ name: "local", peers: ["127.0.0.1"], transport: "udp", auth: "ip" }],
+    trunks: [{ name: "local", peers: ["127.0.0.1"], transport: "udp", auth: "ip", optionsIntervalS: 0 }],
     dialplan: [{ to: "^sips?:echo@", action: "echo" }],
     claimTimeoutMs: 3_000,
     unmatchedStatus: 404,

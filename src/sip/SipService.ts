@@ -537,6 +537,7 @@ export class SipService {
       }
       throw err;
     }
+    start.callId = session.callId; // the recorder keeps `start` by reference
     this.#tracked.set(session, { cdrId, leg, start });
     this.#trackProgress(session, cdrId);
     leg.bind(session, trunk, requestUri);
