@@ -21,6 +21,7 @@ import { RpcClient } from "../helpers/rpcClient.js";
 import { reserveRtpRange } from "../helpers/ports.js";
 import { ROOT, startKorus } from "../helpers/server.js";
 import { parse } from "yaml";
+import * as prettier from "prettier";
 import { generateTone, measureFrequency, rmsDbfs } from "../helpers/tone.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -366,6 +367,19 @@ t.test("the page, its script, and a relay that survives bad input", async (t) =>
   t.equal(js.status, 200, "GET /demo/gateway/app.js → 200");
   t.match(await js.text(), /AnalyserNode|createAnalyser/, "the script measures the remote level with an analyser");
   t.equal((await fetch(`${server.httpUrl}/demo/gateway/nothing`)).status, 404, "other paths under it are 404");
+  // The example app serves a prettier-formatted copy of the page: it must not drift from the demo's.
+  const publicDir = path.join(ROOT, "examples/kurento-module-korus/examples/gateway-app/public");
+  const pretty = async (text: string, file: string): Promise<string> =>
+    prettier.format(text, { ...(await prettier.resolveConfig(file)), filepath: file });
+  const demoJs = await (await fetch(`${server.httpUrl}/demo/gateway/app.js`)).text();
+  const appJs = path.join(publicDir, "app.js");
+  const indexHtml = path.join(publicDir, "index.html");
+  t.equal(readFileSync(appJs, "utf8"), await pretty(demoJs, appJs), "gateway-app's app.js is the demo's script");
+  t.equal(
+    readFileSync(indexHtml, "utf8"),
+    await pretty(html.replace('<script src="/demo/gateway/app.js">', '<script src="app.js">'), indexHtml),
+    "gateway-app's index.html is the demo's page",
+  );
 
   const ws = new WebSocket(`ws://127.0.0.1:${server.port}/demo/gateway/ws`);
   await new Promise<void>((resolve, reject) => {

@@ -16,6 +16,9 @@
  * - Both: {id:"candidate"}, {id:"dtmf", digits}, {id:"hangup"}, {id:"stats"}; the app relays CallStateChanged
  *   ({id:"state"}), DtmfReceived ({id:"dtmf"}) and IceCandidateFound ({id:"candidate"}).
  *
+ * public/ holds Korus's /demo/gateway page and script (src/demo), formatted by prettier; Korus's gatewayDemo test
+ * checks that the copy matches.
+ *
  * Environment: KORUS_URI (default ws://127.0.0.1:8888/kurento), HOST (127.0.0.1), PORT (8080), FROM (From URI of
  * outbound calls; default Korus's), TRUNKS (comma-separated trunk names offered to the page; default: all of
  * SipGateway.getTrunks()).

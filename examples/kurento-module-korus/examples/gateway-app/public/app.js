@@ -1,4 +1,3 @@
-// The script of Korus's /demo/gateway (src/demo/gatewayScript.ts); it signals on the WebSocket next to it (/ws).
 (function () {
   "use strict";
   var korus = (window.korus = {
