@@ -7,9 +7,13 @@
  *   these restarts the decode stage (counted). Opus is decoded natively at 16 kHz; G.711 and AMR-NB are resampled
  *   8 → 16 kHz; G.722 and AMR-WB are 16 kHz already.
  * - The FIFO absorbs any ptime: the mixer takes one 20 ms frame per tick. A talkspurt starts contributing once
- *   {@link PREFILL_SAMPLES} are buffered (40 ms against arrival jitter); an underrun ends it (the input is silent
- *   until it has prefilled again). A FIFO deeper than {@link MAX_DEPTH_SAMPLES} (sender clock faster than ours,
- *   or a burst) is cut back to the prefill depth, so mouth-to-ear delay stays bounded.
+ *   {@link PREFILL_SAMPLES} are buffered (40 ms against arrival jitter).
+ * - Adaptive depth: an underrun while packets are still arriving (the last one less than {@link HANGOVER_MS} ago)
+ *   is a late packet, not the end of a talkspurt: the decoder's PLC fills that tick, and the late packet, when it
+ *   comes, plays one frame later (the buffer grew by a frame). When the FIFO has held more than one spare frame
+ *   for {@link SHRINK_AFTER_TICKS} ticks in a row, one frame is dropped (latency comes back down once the jitter
+ *   calms). An underrun with no recent packet ends the talkspurt. A FIFO deeper than {@link MAX_DEPTH_SAMPLES}
+ *   (sender clock faster than ours, or a burst) is cut back to the prefill depth, so delay stays bounded.
  * - AMR's packing (octet-aligned or bandwidth-efficient) is not visible from the packet: the input starts with
  *   bandwidth-efficient and switches after a payload fails to decode (counted in `amrRepack`).
  * - Garbage payloads fail the decoder: counted in `decodeErrors` and concealed. Nothing here throws to the caller.
@@ -27,6 +31,10 @@ export const MIX_FRAME = 320;
 export const PREFILL_SAMPLES = 2 * MIX_FRAME;
 /** Deeper than this (200 ms) the FIFO is cut back to the prefill depth. */
 export const MAX_DEPTH_SAMPLES = 10 * MIX_FRAME;
+/** An underrun within this time of the last packet is concealed rather than ending the talkspurt. */
+export const HANGOVER_MS = 80;
+/** Ticks with more than one spare frame buffered before one frame is dropped (1 s). */
+export const SHRINK_AFTER_TICKS = 50;
 
 /** Whether the input contributes to the mix now. */
 export enum InputState {
@@ -50,6 +58,10 @@ export interface MixInputStats {
   underruns: number;
   /** Samples dropped to keep the delay bounded. */
   trimmedSamples: number;
+  /** Ticks filled by PLC because the next packet was late (the buffer grew by a frame). */
+  stretched: number;
+  /** Frames dropped because the buffer stayed deeper than needed (the buffer shrank by a frame). */
+  shrunk: number;
   talkspurts: number;
 }
 
@@ -95,6 +107,8 @@ export class MixInput {
     reordered: 0,
     underruns: 0,
     trimmedSamples: 0,
+    stretched: 0,
+    shrunk: 0,
     talkspurts: 0,
   };
   readonly #fifo = new PcmFifo(MIX_RATE); // 1 s: far above MAX_DEPTH_SAMPLES, trimmed at every tick
@@ -102,6 +116,9 @@ export class MixInput {
   #stage: DecodeStage | undefined;
   #state = InputState.Silent;
   #closed = false;
+  #lastPacketMs = -Infinity;
+  /** Consecutive ticks with more than one spare frame buffered. */
+  #deepTicks = 0;
 
   get state(): InputState {
     return this.#state;
@@ -118,6 +135,7 @@ export class MixInput {
       return;
     }
     this.stats.packets++;
+    this.#lastPacketMs = nowMs;
     const name = codecName(packet.codec);
     if (packet.kind !== "AUDIO" || name === undefined) {
       this.stats.ignored++;
@@ -160,10 +178,24 @@ export class MixInput {
       }
       this.#to(InputState.Talking);
     }
+    if (this.#fifo.size < MIX_FRAME && stage !== undefined && nowMs - this.#lastPacketMs < HANGOVER_MS) {
+      this.stats.stretched++;
+      this.concealFrame(stage);
+    }
     if (!this.#fifo.read(this.#frame)) {
       this.stats.underruns++;
+      this.#deepTicks = 0;
       this.#to(InputState.Silent);
       return undefined;
+    }
+    if (this.#fifo.size > MIX_FRAME) {
+      if (++this.#deepTicks >= SHRINK_AFTER_TICKS) {
+        this.#fifo.discard(MIX_FRAME);
+        this.stats.shrunk++;
+        this.#deepTicks = 0;
+      }
+    } else {
+      this.#deepTicks = 0;
     }
     return this.#frame;
   }

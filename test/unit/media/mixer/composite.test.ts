@@ -9,7 +9,7 @@ import { Composite } from "../../../../media/elements/Composite.js";
 import { HubPort } from "../../../../media/elements/HubPort.js";
 import type { RtpEndpoint } from "../../../../media/elements/RtpEndpoint.js";
 import { createEncoder } from "../../../../media/codecs/index.js";
-import { generateTone, toneLevelDb } from "../../../helpers/tone.js";
+import { generateTone, seededRandom, toneLevelDb } from "../../../helpers/tone.js";
 import { Phone, RtpHarness, invoke } from "../rtp/fixtures/rtpHarness.js";
 import { decodeReceived, packetsOf, sleep, streamTone } from "../transcode/fixtures/audio.js";
 
@@ -269,4 +269,56 @@ t.test("garbage Opus payloads from a participant are counted and concealed; the 
     `the listener still hears 600 Hz (${toneLevelDb(mid, 8000, 600).toFixed(1)} dB)`,
   );
   t.equal(hub.portCount, 2, "nothing was torn down");
+});
+
+t.test("a phone with 0–30 ms arrival jitter (and reordering) is heard without gaps", async (t) => {
+  const h = await RtpHarness.create();
+  const hub = await h.element(Composite, "Composite");
+  const phones: Phone[] = [];
+  t.teardown(() => {
+    phones.forEach((p) => p.close());
+    h.close();
+  });
+  const ports: HubPort[] = [];
+  for (let i = 0; i < 2; i++) {
+    const ep = await h.rtp();
+    const phone = await Phone.open();
+    phones.push(phone);
+    phone.aimAt((await invoke(ep, "processOffer", { offer: phone.offer({ codecs: "0 101" }) })) as string);
+    const port = await h.element(HubPort, "HubPort", { hub: hub.id });
+    h.pipeline.connect(ep, port, "AUDIO", "default", "default");
+    h.pipeline.connect(port, ep, "AUDIO", "default", "default");
+    ports.push(port);
+  }
+  const [talker, listener] = phones as [Phone, Phone];
+  const enc = createEncoder("PCMU");
+  const tone = generateTone(600, { sampleRate: 8000, samples: 160 * 150, amplitude: 8000 });
+  const rnd = seededRandom(7);
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: 150 }, (_, i) => {
+      const payload = enc.encode(tone.subarray(i * 160, (i + 1) * 160));
+      const at = start + i * 20 + rnd() * 30;
+      return sleep(Math.max(0, at - performance.now())).then(() =>
+        talker.send(0, (300 + i) & 0xffff, (i * 160) >>> 0, 0x99, payload, i === 0),
+      );
+    }),
+  );
+  await sleep(200);
+  const s = ports[0]?.inputStats;
+  t.comment(`input: ${JSON.stringify(s)}`);
+  const pcm = decodeReceived(listener, 0, "PCMU");
+  const from = packetsOf(listener, 0).findIndex(
+    (_, k) => toneLevelDb(pcm.subarray(k * 160, (k + 1) * 160), 8000, 600) > -30,
+  );
+  t.ok(from >= 0, "the listener hears the talker");
+  const talk = pcm.subarray((from + 5) * 160, (from + 140) * 160);
+  let quiet = 0;
+  for (let k = 0; k + 160 <= talk.length; k += 160) {
+    if (toneLevelDb(talk.subarray(k, k + 160), 8000, 600) < -30) {
+      quiet++;
+    }
+  }
+  t.ok(quiet <= 2, `${quiet} of 135 frames without the tone during the talkspurt`);
+  t.equal(s?.talkspurts, 1, "one talkspurt, not chopped by the jitter (late packets concealed, not gaps)");
 });

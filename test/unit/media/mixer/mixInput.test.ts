@@ -14,6 +14,7 @@ import {
   MIX_RATE,
   MixInput,
   PREFILL_SAMPLES,
+  SHRINK_AFTER_TICKS,
 } from "../../../../media/mixer/MixInput.js";
 import { PcmFifo } from "../../../../media/mixer/PcmFifo.js";
 import { generateTone, measureFrequency, toneLevelDb } from "../../../helpers/tone.js";
@@ -41,8 +42,8 @@ function packets(codec: string, rate: number, ticks: number, n: number, freq = 5
   return out;
 }
 
-/** Drains every frame the input yields (one tick each) into one signal. */
-function drain(input: MixInput, now = 0): Int16Array {
+/** Drains every frame the input yields (one tick each) into one signal; `now` is past the hangover. */
+function drain(input: MixInput, now = 1000): Int16Array {
   const parts: Int16Array[] = [];
   for (let f = input.tick(now); f !== undefined; f = input.tick(now)) {
     parts.push(f.slice());
@@ -56,9 +57,9 @@ t.test("PCMU in order: resampled to 16 kHz, the tone survives, talkspurt state",
   const input = new MixInput();
   t.teardown(() => input.close());
   const ps = packets("PCMU", 8000, 160, 10);
-  t.equal(input.tick(0), undefined, "nothing before the first packet");
+  t.equal(input.tick(1000), undefined, "nothing before the first packet");
   input.push(ps[0]!, 0);
-  t.equal(input.tick(0), undefined, "one frame is below the prefill");
+  t.equal(input.tick(1000), undefined, "one frame is below the prefill");
   t.equal(input.state, InputState.Silent);
   for (const p of ps.slice(1)) {
     input.push(p, 0);
@@ -131,9 +132,40 @@ t.test("a burst deeper than the bound is trimmed back to the prefill depth", asy
     input.push(p, 0);
   }
   t.equal(input.depth, 30 * MIX_FRAME);
-  t.ok(input.tick(0) !== undefined, "a frame comes out");
+  t.ok(input.tick(1000) !== undefined, "a frame comes out");
   t.equal(input.stats.trimmedSamples, 30 * MIX_FRAME - PREFILL_SAMPLES, "trimmed to the prefill depth");
   t.ok(input.depth <= MAX_DEPTH_SAMPLES);
+});
+
+t.test("a late packet is concealed and played a frame later; a buffer deeper than needed shrinks", async (t) => {
+  const input = new MixInput();
+  t.teardown(() => input.close());
+  const ps = packets("PCMU", 8000, 160, 80, 500);
+  input.push(ps[0]!, 0);
+  input.push(ps[1]!, 0);
+  t.ok(input.tick(0) !== undefined, "talking after the prefill");
+  t.ok(input.tick(20) !== undefined, "second frame");
+  t.equal(input.depth, 0, "buffer empty, packet 2 is late");
+  t.ok(input.tick(40) !== undefined, "the tick is filled by PLC within the hangover");
+  t.equal(input.stats.stretched, 1);
+  t.equal(input.state, InputState.Talking, "the talkspurt goes on");
+  input.push(ps[2]!, 45);
+  t.equal(input.depth, MIX_FRAME, "the late packet waits one frame");
+  t.equal(input.stats.underruns, 0);
+  // Now the buffer holds two spare frames for a second: it sheds one.
+  input.push(ps[3]!, 45);
+  input.push(ps[4]!, 45);
+  let now = 60;
+  let frames = 0;
+  for (let i = 5; i < 5 + SHRINK_AFTER_TICKS; i++) {
+    input.push(ps[i]!, now);
+    frames += input.tick(now) === undefined ? 0 : 1;
+    now += 20;
+  }
+  t.equal(frames, SHRINK_AFTER_TICKS, "a frame every tick");
+  t.equal(input.stats.shrunk, 1, "one frame dropped after a second of excess depth");
+  t.equal(input.stats.underruns, 0, "no underrun on the way");
+  t.equal(input.tick(now + 1000) !== undefined, true, "buffered audio still plays after the sender stopped");
 });
 
 t.test("PcmFifo wraps and drops the oldest on overflow", async (t) => {
