@@ -2,7 +2,8 @@
  * PlayerEndpoint (Kurento elements), audio only: plays a file into the pipeline as Opus (48 kHz, payload type 111,
  * 20 ms packets, continuous sequence numbers and timestamps).
  *
- * - ctor `{mediaPipeline, uri, useEncodedMedia?, networkCache?}`; `uri` is `file:///abs/path` or an absolute path.
+ * - ctor `{mediaPipeline, uri, useEncodedMedia?, networkCache?}`; `uri` is `file:///abs/path`, an absolute path,
+ *   or an `http://` / `https://` URL (fetched by ffmpeg, as KMS fetches it with GStreamer).
  * - `play()` starts (or resumes) playing; `pause()` holds the position; `stop()` rewinds (ffmpeg is killed, the
  *   next `play()` starts from the beginning). State and `UriEndpointStateChanged {state}` follow Kurento's
  *   UriEndpointState: STOP, START, PAUSE.
@@ -48,7 +49,10 @@ const TRANSITIONS: Record<PlayerState, readonly PlayerState[]> = {
   [PlayerState.Pause]: [PlayerState.Start, PlayerState.Stop],
 };
 
-/** The file path of a PlayerEndpoint URI. @throws PlayerUriError for anything but file:// URIs and absolute paths. */
+/**
+ * What ffmpeg reads for a PlayerEndpoint URI: a file path, or the http(s) URL itself.
+ * @throws PlayerUriError for anything but file:// URIs, absolute paths and http(s) URLs.
+ */
 export function playerPath(uri: unknown): string {
   if (typeof uri !== "string" || uri === "") {
     throw new PlayerUriError("PlayerEndpoint needs a 'uri'");
@@ -63,7 +67,10 @@ export function playerPath(uri: unknown): string {
   if (isAbsolute(uri)) {
     return uri;
   }
-  throw new PlayerUriError(`unsupported URI '${uri}': Korus plays file:// URIs and absolute paths`);
+  if (/^https?:\/\/[^/]/i.test(uri)) {
+    return uri;
+  }
+  throw new PlayerUriError(`unsupported URI '${uri}': Korus plays file:// URIs, absolute paths and http(s) URLs`);
 }
 
 export class PlayerEndpoint extends MediaElement {
@@ -176,7 +183,7 @@ export class PlayerEndpoint extends MediaElement {
       this.#fail((err as Error).message, NOT_FOUND);
       return;
     }
-    if (!existsSync(path)) {
+    if (isAbsolute(path) && !existsSync(path)) {
       this.#fail(`file not found: ${path}`, NOT_FOUND);
       return;
     }
