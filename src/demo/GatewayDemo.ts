@@ -21,6 +21,10 @@ export const DEMO_PATH = "/demo/gateway";
 const WS_PATH = `${DEMO_PATH}/ws`;
 /** Page messages are small; the SDP offer is the largest. */
 const MAX_FRAME = 64 * 1024;
+/** Messages of one page waiting to be handled. */
+const MAX_QUEUED = 256;
+/** Time the demo's calls get to hang up when the server stops. */
+const CLOSE_GRACE_MS = 3_000;
 /** Sockets open at once (each may hold a pipeline and a call). */
 const MAX_SOCKETS = 64;
 
@@ -88,13 +92,19 @@ export class GatewayDemo {
     };
     const relay = new GatewayRelay(this.#opts.nextConnId(), this.#opts.handler, send, this.#logger);
     this.#relays.set(ws, relay);
-    // One message at a time, in order: a candidate must not overtake the call it belongs to.
+    // One message at a time, in order: a candidate must not overtake the call it belongs to. A page that queues
+    // more than MAX_QUEUED messages is cut off.
     let chain = Promise.resolve();
+    let queued = 0;
     ws.on("message", (data: RawData) => {
+      if (++queued > MAX_QUEUED) {
+        ws.close(1008, "Too many messages");
+        return;
+      }
       const text = Array.isArray(data)
         ? Buffer.concat(data).toString("utf8")
         : Buffer.from(data as ArrayBuffer).toString("utf8");
-      chain = chain.then(() => relay.onMessage(text));
+      chain = chain.then(() => relay.onMessage(text)).finally(() => queued--);
     });
     ws.on("error", (err) => this.#logger.debug({ err }, "demo websocket error"));
     ws.on("close", () => {
@@ -110,7 +120,14 @@ export class GatewayDemo {
     for (const [ws] of relays) {
       ws.close(1001, "Server shutting down");
     }
-    await Promise.all(relays.map(([, r]) => r.close().catch(() => undefined)));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(relays.map(([, r]) => r.close().catch(() => undefined))),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, CLOSE_GRACE_MS);
+      }),
+    ]);
+    clearTimeout(timer);
     this.#wss.close();
   }
 }

@@ -13,7 +13,7 @@
  * One call per socket; the pipeline is released on hang-up, on TERMINATED and when the socket closes.
  */
 import type { Logger } from "../logging/logger.js";
-import { InProcessRpcClient, type KurentoEvent } from "./InProcessRpcClient.js";
+import { InProcessRpcClient, KurentoRpcError, RpcClientClosedError, type KurentoEvent } from "./InProcessRpcClient.js";
 
 /** A page message that is not one of the relay's messages, or has a bad field. */
 export class DemoMessageError extends Error {
@@ -119,7 +119,11 @@ export class GatewayRelay {
       await this.#dispatch(text);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      if (!(err instanceof DemoMessageError)) {
+      // Page mistakes and server refusals (a bad SDP, an unknown trunk) are the page's business; anything else is
+      // logged, at debug level when it is one of the client's own errors, so a page cannot flood the log.
+      if (err instanceof DemoMessageError || err instanceof KurentoRpcError || err instanceof RpcClientClosedError) {
+        this.#logger.debug({ err: message }, "gateway demo request refused");
+      } else {
         this.#logger.warn({ err }, "gateway demo request failed");
       }
       this.#send({ id: "error", message });

@@ -26,6 +26,14 @@ export class RpcClientClosedError extends Error {
   }
 }
 
+/** The server did not answer a request in time. */
+export class RpcTimeoutError extends Error {
+  override readonly name = "RpcTimeoutError";
+  constructor(method: string, ms: number) {
+    super(`no answer to '${method}' within ${ms} ms`);
+  }
+}
+
 export interface KurentoEvent {
   /** Id of the object that raised it. */
   object: string;
@@ -51,8 +59,11 @@ export class InProcessRpcClient implements ClientConnection {
   #nextId = 1;
   #open = true;
 
-  constructor(id: number, handler: RpcHandler, onEvent: (ev: KurentoEvent) => void) {
+  readonly #timeoutMs: number;
+
+  constructor(id: number, handler: RpcHandler, onEvent: (ev: KurentoEvent) => void, timeoutMs = 30_000) {
     this.id = id;
+    this.#timeoutMs = timeoutMs;
     this.#handler = handler;
     this.#onEvent = onEvent;
   }
@@ -72,7 +83,22 @@ export class InProcessRpcClient implements ClientConnection {
       p["sessionId"] = this.sessionId;
     }
     const req: RpcRequest = { jsonrpc: "2.0", id, method, params: p };
-    const answer = new Promise<unknown>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    const answer = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new RpcTimeoutError(method, this.#timeoutMs));
+      }, this.#timeoutMs);
+      this.#pending.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+    });
     const res = await this.#handler.handle(this, req);
     if (res !== null) {
       this.send(JSON.stringify(res));

@@ -410,6 +410,20 @@ t.test("the page, its script, and a relay that survives bad input", async (t) =>
   t.equal(replies.filter((r) => r["id"] === "error").length, bad.length, "each bad message gets an error reply");
   const trunks = replies.find((r) => r["id"] === "trunks");
   t.ok(Array.isArray(trunks?.["trunks"]), `trunk names are listed (${JSON.stringify(trunks?.["trunks"])})`);
+
+  // A page that floods the relay is cut off (1008) instead of queueing without bound.
+  const flood = new WebSocket(`ws://127.0.0.1:${server.port}/demo/gateway/ws`);
+  await new Promise<void>((resolve, reject) => {
+    flood.once("open", () => resolve());
+    flood.once("error", reject);
+  });
+  const closed = new Promise<number>((resolve) => flood.once("close", (code) => resolve(code)));
+  const burst = Array.from({ length: 4000 }, () => '{"id":"stats"}');
+  for (const m of burst) {
+    flood.send(m);
+  }
+  t.equal(await closed, 1008, "a flood of 4000 queued messages closes the socket with 1008");
+
   const health = await fetch(`${server.httpUrl}/health`);
   t.equal(health.status, 200, "the server is still healthy");
 });
