@@ -8,7 +8,10 @@
  *   sine (ausine). The call reaches CONNECTED, and audio flows both ways, checked on both ends by counters and by
  *   content: the page's inbound-rtp bytes grow and its AnalyserNode hears ≈440 Hz; Korus's getStats (through the
  *   relay) counts packets received from the browser, and baresip's decoded-audio dump (sndfile module) holds the
- *   browser's 1 kHz tone. A keypad click sends DTMF; Hang up ends the call (TERMINATED) and baresip sees the BYE.
+ *   browser's 1 kHz tone. A keypad click sends DTMF to baresip, a key typed on baresip's console shows on the
+ *   page (DtmfReceived); Hang up ends the call (TERMINATED) and baresip sees the BYE;
+ * - the same page served by the example gateway-app (kurento-client + kurento-module-korus), outbound as above and
+ *   inbound: baresip calls Korus, SipGateway's IncomingCall reaches the app, the page shows it and answers.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -152,6 +155,7 @@ async function browserCall(t: Test, pageUrl: string, inbound: boolean): Promise<
       "module aubridge.so",
       "module ausine.so",
       "module sndfile.so",
+      "module stdio.so",
       "module_tmp account.so",
       "module_app menu.so",
       "",
@@ -168,7 +172,7 @@ async function browserCall(t: Test, pageUrl: string, inbound: boolean): Promise<
     const child = spawn(
       BARESIP,
       ["-f", conf, "-t", "100", ...extra, ...(process.env["H10_SIPTRACE"] === "1" ? ["-s"] : [])],
-      { cwd: dir, stdio: ["ignore", "pipe", "pipe"] },
+      { cwd: dir, stdio: ["pipe", "pipe", "pipe"] },
     );
     baresip = child;
     child.stdout.on("data", (d: Buffer) => (baresipOut = (baresipOut + d.toString("utf8")).slice(-30_000)));
@@ -314,6 +318,14 @@ async function browserCall(t: Test, pageUrl: string, inbound: boolean): Promise<
   await page.click("#keypad button:has-text('5')");
   await page.waitForTimeout(1000);
   t.match(baresipOut, /received event: '5'/, "baresip received the keypad's DTMF 5");
+  // And the other way: a key typed on baresip's console (stdio UI) is sent as DTMF and shown on the page.
+  baresip?.stdin?.write("7");
+  await page
+    .waitForFunction(() => (window as unknown as { korus: { dtmfIn: string } }).korus.dtmfIn.includes("7"), undefined, {
+      timeout: 5000,
+    })
+    .catch(() => undefined);
+  t.match(await page.locator("#dtmfIn").innerText(), /7/, "baresip's DTMF 7 arrives as DtmfReceived on the page");
 
   // Hang up from the page.
   await page.click("#hangup");
