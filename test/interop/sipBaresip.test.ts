@@ -1,0 +1,206 @@
+/**
+ * baresip (a real SIP UA from Debian) against the real server (dist/): it sends a 440 Hz sine (ausine) as PCMA and
+ * dumps what it decodes (sndfile), so the tests check media by content.
+ * - baresip calls the dial-plan echo extension: it hears its own 440 Hz back; the CDR is ANSWERED;
+ * - an application calls baresip (auto answer) from a SipEndpoint connected to itself: CONNECTED, baresip hears its
+ *   own 440 Hz, hangup() ends the call (TERMINATED) and baresip sees the BYE.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import t, { type Test } from "tap";
+import { reserveRtpRange } from "../helpers/ports.js";
+import { RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
+import { ROOT, startKorus } from "../helpers/server.js";
+import { measureFrequency, rmsDbfs } from "../helpers/tone.js";
+
+const TONE_HZ = 440;
+const work = mkdtempSync(join(tmpdir(), "korus-sipbaresip-"));
+const range = await reserveRtpRange();
+const children = new Set<ChildProcess>();
+t.teardown(() => {
+  for (const c of children) {
+    c.kill("SIGKILL");
+  }
+  range.release();
+  rmSync(work, { recursive: true, force: true });
+});
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const sipPort = range.min;
+const dataDir = join(work, "data");
+const k = await startKorus(undefined, { workers: 1, config: { sip: { port: sipPort }, data: { dir: dataDir } } });
+t.teardown(() => k.stop());
+
+interface Baresip {
+  readonly sipPort: number;
+  readonly snd: string;
+  output(): string;
+  exited: Promise<void>;
+  kill(): void;
+}
+
+/** Starts baresip with its own config dir, SIP port and RTP ports inside the reserved slot. */
+function baresip(name: string, base: number, extra: string[]): Baresip {
+  const conf = join(work, name);
+  const snd = join(conf, "snd");
+  mkdirSync(snd, { recursive: true });
+  writeFileSync(
+    join(conf, "config"),
+    [
+      "poll_method epoll",
+      "ausrc_srate 48000",
+      "ausrc_channels 2",
+      `sip_listen 127.0.0.1:${base}`,
+      "net_interface 127.0.0.1",
+      `audio_source ausine,${TONE_HZ}`,
+      "audio_player aubridge,nil",
+      "audio_alert aubridge,nil",
+      `rtp_ports ${base + 10}-${base + 40}`,
+      `snd_path ${snd}`,
+      "module_path /usr/lib/baresip/modules",
+      "module g711.so",
+      "module aubridge.so",
+      "module ausine.so",
+      "module sndfile.so",
+      "module_tmp account.so",
+      "module_app menu.so",
+      "",
+    ].join("\n"),
+  );
+  writeFileSync(join(conf, "accounts"), "<sip:bob@127.0.0.1>;regint=0;answermode=auto;audio_codecs=PCMA;ptime=20\n");
+  const child = spawn("/usr/bin/baresip", ["-f", conf, "-t", "30", ...extra], {
+    cwd: conf,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out = (out + d.toString("utf8")).slice(-30_000)));
+  child.stderr.on("data", (d: Buffer) => (out = (out + d.toString("utf8")).slice(-30_000)));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  void exited.then(() => children.delete(child));
+  return { sipPort: base, snd, output: () => out, exited, kill: () => child.kill("SIGTERM") };
+}
+
+async function until(what: string, cond: () => boolean, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}`);
+    }
+    await sleep(100);
+  }
+}
+
+/** The 16-bit PCM samples (first channel) and rate of a WAV file. */
+function readWav(buf: Buffer): { rate: number; samples: Int16Array } {
+  let off = 12;
+  let rate = 0;
+  let channels = 1;
+  while (off + 8 <= buf.length) {
+    const id = buf.toString("ascii", off, off + 4);
+    const len = buf.readUInt32LE(off + 4);
+    if (id === "fmt ") {
+      channels = buf.readUInt16LE(off + 10);
+      rate = buf.readUInt32LE(off + 12);
+    } else if (id === "data") {
+      const end = Math.min(buf.length, off + 8 + len);
+      const frames = Math.floor((end - off - 8) / (2 * channels));
+      const out = new Int16Array(frames);
+      for (let i = 0; i < frames; i++) {
+        out[i] = buf.readInt16LE(off + 8 + i * 2 * channels);
+      }
+      return { rate, samples: out };
+    }
+    off += 8 + len + (len % 2);
+  }
+  throw new Error("no data chunk in the WAV file");
+}
+
+/** baresip's decoded audio of the call holds its own tone (skipping the first second). */
+function hearsTone(t: Test, b: Baresip): void {
+  const dumps = readdirSync(b.snd).filter((f) => f.endsWith("dec.wav"));
+  t.ok(dumps.length > 0, `baresip dumped its decoded audio (${readdirSync(b.snd).join(", ")})`);
+  const file = dumps[0];
+  if (file === undefined) {
+    return;
+  }
+  const { rate, samples } = readWav(readFileSync(join(b.snd, file)));
+  const body = samples.subarray(Math.min(samples.length, rate));
+  t.ok(body.length > rate, `${(samples.length / rate).toFixed(1)} s of decoded audio`);
+  const f = measureFrequency(body, rate);
+  t.ok(
+    Math.abs(f - TONE_HZ) < 15,
+    `baresip hears its own ${TONE_HZ} Hz back (measured ${f.toFixed(1)} Hz, ${rmsDbfs(body).toFixed(1)} dBFS)`,
+  );
+}
+
+interface Cdr {
+  to: string | null;
+  disposition: string;
+  direction: string;
+  media: { rx: { packets: number }; tx: { packets: number } };
+}
+
+function cdrs(): Cdr[] {
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, "dist/src/cli.js"), "cdr", "export", "--format", "jsonl", "--data-dir", dataDir],
+    { encoding: "utf8", timeout: 20_000 },
+  );
+  return r.stdout
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as Cdr);
+}
+
+t.test("baresip calls the echo extension and hears itself", async (t) => {
+  const b = baresip("caller", range.min + 50, ["-e", `/dial sip:echo@127.0.0.1:${sipPort}`]);
+  await until("the call to be established", () => /Call established|established/i.test(b.output()));
+  await sleep(4000);
+  b.kill();
+  await Promise.race([b.exited, sleep(5000)]);
+  hearsTone(t, b);
+  await sleep(500);
+  const cdr = cdrs().find((c) => c.to?.startsWith("sip:echo@") === true);
+  t.equal(cdr?.disposition, "ANSWERED", "CDR ANSWERED");
+  t.ok((cdr?.media.rx.packets ?? 0) > 100 && (cdr?.media.tx.packets ?? 0) > 100, "RTP both ways in the CDR");
+});
+
+t.test("an application calls baresip (auto answer); hangup ends the call", async (t) => {
+  const b = baresip("callee", range.min + 100, []);
+  await until("baresip to start", () => b.output().includes("baresip is ready"), 10_000).catch(() => undefined);
+  const app = await RpcClient.open(k.url);
+  t.teardown(() => app.close());
+  const pipeline = String(await app.value("create", { type: "MediaPipeline", constructorParams: {} }));
+  const ep = String(await app.value("create", { type: "SipEndpoint", constructorParams: { mediaPipeline: pipeline } }));
+  await app.value("subscribe", { object: ep, type: "CallStateChanged" });
+  await app.value("invoke", { object: ep, operation: "connect", operationParams: { sink: ep } });
+  await app.value("invoke", {
+    object: ep,
+    operation: "call",
+    operationParams: { uri: `sip:bob@127.0.0.1:${b.sipPort}` },
+  });
+  const stateOf = (m: RpcMessage): string | undefined => {
+    const v = m.params?.["value"] as { object?: string; type?: string; data?: { state?: string } } | undefined;
+    return v?.object === ep && v.type === "CallStateChanged" ? v.data?.state : undefined;
+  };
+  await app.event((m) => stateOf(m) === "CONNECTED");
+  await sleep(4000);
+  await app.value("invoke", { object: ep, operation: "hangup" });
+  await app.event((m) => stateOf(m) === "TERMINATED");
+  const states = app.events.map(stateOf).filter((s) => s !== undefined);
+  t.equal(states[0], "CALLING");
+  t.same(states.slice(-2), ["CONNECTED", "TERMINATED"], `states ${states.join(" → ")}`);
+  await until("baresip to see the BYE", () => /terminated|closed/i.test(b.output()), 5000).catch(() => undefined);
+  t.match(b.output(), /terminated|closed/i, "baresip saw the call end");
+  b.kill();
+  await Promise.race([b.exited, sleep(5000)]);
+  hearsTone(t, b);
+  await app.value("release", { object: pipeline });
+  await sleep(500);
+  const cdr = cdrs().find((c) => c.to?.startsWith("sip:bob@") === true);
+  t.equal(cdr?.direction, "outbound");
+  t.equal(cdr?.disposition, "ANSWERED");
+});
