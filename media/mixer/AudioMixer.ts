@@ -2,10 +2,18 @@
  * The audio MCU behind a Composite: N participants, each hears the sum of all the others (minus-self).
  *
  * Every 20 ms (one timer per mixer, scheduled against performance.now() so it does not drift): each participant's
- * {@link MixInput} yields its next frame or nothing; the frames are summed once (Int32); each participant whose
- * port has a sink gets `sum − own frame`, soft-clipped to Int16, encoded by its own {@link MixOutput} into an
- * Opus packet (48 kHz RTP clock, payload type 111, continuous sequence and timestamp, marker at the start of a
- * talkspurt). With no other talker the mix is silence, still encoded and sent: RTP keeps flowing.
+ * {@link MixInput} yields its next frame or nothing. At most {@link MAX_MIXED} talkers are mixed, the loudest by a
+ * smoothed level (with many open microphones, the background noise of everyone would otherwise add up); their
+ * frames are summed once (Int32).
+ *
+ * - A mixed talker's port gets `sum − own frame`, soft-clipped to Int16 and encoded by its own encoder.
+ * - Every other port hears the same thing (the whole sum), so one shared encoder encodes it once per tick, however
+ *   many listeners there are: a room of 30 with two talkers runs three Opus encoders, not 30.
+ * - Each port keeps its own SSRC, sequence numbers and timestamps ({@link MixOutput}: Opus, 48 kHz RTP clock,
+ *   payload type 111, marker at the start of a talkspurt), whichever encoder produced the payload. When a port
+ *   moves between the shared encoder and its own (it starts or stops talking), the receiver's decoder continues
+ *   on packets from another encoder state: a short transition, inaudible in practice.
+ * - With no other talker the mix is silence, still encoded and sent: RTP keeps flowing.
  *
  * Mixing rate: 16 kHz mono. Phones bring at most 7 kHz of audio (G.711/AMR-NB 3.4 kHz, G.722/AMR-WB 7 kHz), and
  * wideband is what speech conferences need; at 16 kHz the sum and the soft clipper touch a third of the samples of
@@ -31,6 +39,8 @@ export interface MixerPort {
 }
 
 export const MIX_PERIOD_MS = 20;
+/** Talkers mixed at once at most (the loudest). */
+export const MAX_MIXED = 4;
 /** Ticks of catch-up at most after a stall; beyond that the schedule restarts from now. */
 const MAX_CATCH_UP = 5;
 const CLIP_KNEE = 24576;
@@ -47,22 +57,31 @@ export function softClip(v: number): number {
   return v;
 }
 
-/** One port's encoded output stream: Opus (16 kHz PCM side, 48 kHz RTP clock), its own numbering. */
+/** An Opus encoder for 20 ms frames of the 16 kHz mix. */
+export function mixEncoder(): AudioEncoder {
+  return createEncoder("opus", { sampleRate: MIX_RATE, frameMs: 20, opus: { signal: "voice" } });
+}
+
+/**
+ * One port's output stream: its own SSRC, sequence numbers and timestamps (48 kHz RTP clock), and its own Opus
+ * encoder (16 kHz PCM side), created when the port first needs a mix of its own.
+ */
 export class MixOutput {
-  readonly #encoder: AudioEncoder;
+  #encoder: AudioEncoder | undefined;
   readonly ssrc = (Math.random() * 0xffff_ffff) >>> 0 || 1;
   #seq = (Math.random() * 0xffff) >>> 0;
   #ts = (Math.random() * 0xffff_ffff) >>> 0;
   #talking = false;
   packets = 0;
 
-  constructor() {
-    this.#encoder = createEncoder("opus", { sampleRate: MIX_RATE, frameMs: 20, opus: { signal: "voice" } });
-  }
-
   /** Encodes one 20 ms frame; `talking` (someone else is heard) sets the marker on a talkspurt's first packet. */
   packet(pcm: Int16Array, talking: boolean, arrivalMs: number): MediaPacket {
-    const payload = this.#encoder.encode(pcm);
+    this.#encoder ??= mixEncoder();
+    return this.wrap(this.#encoder.encode(pcm), talking, arrivalMs);
+  }
+
+  /** Numbers a payload encoded elsewhere (the shared encoder) into this stream. */
+  wrap(payload: Uint8Array, talking: boolean, arrivalMs: number): MediaPacket {
     const marker = talking && !this.#talking;
     this.#talking = talking;
     const p: MediaPacket = {
@@ -85,7 +104,8 @@ export class MixOutput {
   }
 
   close(): void {
-    this.#encoder.close();
+    this.#encoder?.close();
+    this.#encoder = undefined;
   }
 }
 
@@ -96,6 +116,10 @@ interface Participant {
   /** This tick's frame (copied out of the input), or undefined when silent. */
   frame: Int16Array | undefined;
   readonly frameBuf: Int16Array;
+  /** Smoothed mean square of the frames (talker ranking). */
+  level: number;
+  /** Whether this tick's frame is in the sum. */
+  mixed: boolean;
 }
 
 export interface MixerStats {
@@ -104,13 +128,28 @@ export interface MixerStats {
   skippedTicks: number;
   packetsOut: number;
   clippedSamples: number;
+  /** Frames encoded by the shared encoder / by ports' own encoders. */
+  sharedEncodes: number;
+  ownEncodes: number;
+  /** Talker-frames left out because more than MAX_MIXED were talking. */
+  notMixed: number;
 }
 
 export class AudioMixer {
-  readonly stats: MixerStats = { ticks: 0, skippedTicks: 0, packetsOut: 0, clippedSamples: 0 };
+  readonly stats: MixerStats = {
+    ticks: 0,
+    skippedTicks: 0,
+    packetsOut: 0,
+    clippedSamples: 0,
+    sharedEncodes: 0,
+    ownEncodes: 0,
+    notMixed: 0,
+  };
   readonly #participants = new Map<string, Participant>();
   readonly #sum = new Int32Array(MIX_FRAME);
   readonly #out = new Int16Array(MIX_FRAME);
+  readonly #talkers: Participant[] = [];
+  #shared: AudioEncoder | undefined;
   readonly #log: RateLimitedLog;
   readonly #id: string;
   #timer: NodeJS.Timeout | undefined;
@@ -136,6 +175,8 @@ export class AudioMixer {
       output: undefined,
       frame: undefined,
       frameBuf: new Int16Array(MIX_FRAME),
+      level: 0,
+      mixed: false,
     });
     this.#arm();
   }
@@ -169,6 +210,8 @@ export class AudioMixer {
       this.remove(id);
     }
     this.#disarm();
+    this.#shared?.close();
+    this.#shared = undefined;
   }
 
   #arm(): void {
@@ -205,44 +248,60 @@ export class AudioMixer {
 
   #mixOnce(now: number): void {
     this.stats.ticks++;
-    const sum = this.#sum;
-    sum.fill(0);
-    let talkers = 0;
+    const talkers = this.#talkers;
+    talkers.length = 0;
     for (const p of this.#participants.values()) {
+      p.mixed = false;
       const f = p.input.tick(now);
       if (f === undefined) {
         p.frame = undefined;
+        p.level *= 0.5;
         continue;
       }
       p.frameBuf.set(f);
       p.frame = p.frameBuf;
-      talkers++;
+      let e = 0;
+      for (let i = 0; i < MIX_FRAME; i++) {
+        e += f[i]! * f[i]!;
+      }
+      p.level = 0.5 * p.level + 0.5 * (e / MIX_FRAME);
+      talkers.push(p);
+    }
+    if (talkers.length > MAX_MIXED) {
+      talkers.sort((a, b) => b.level - a.level);
+      this.stats.notMixed += talkers.length - MAX_MIXED;
+      talkers.length = MAX_MIXED;
+    }
+    const sum = this.#sum;
+    sum.fill(0);
+    for (const p of talkers) {
+      p.mixed = true;
+      const f = p.frame!;
       for (let i = 0; i < MIX_FRAME; i++) {
         sum[i]! += f[i]!;
       }
     }
-    const out = this.#out;
+    let shared: Uint8Array | undefined;
     for (const p of this.#participants.values()) {
       if (!p.port.wantsOutput()) {
         continue;
       }
-      const own = p.frame;
-      const others = talkers - (own === undefined ? 0 : 1);
-      if (others === 0) {
-        out.fill(0);
-      } else {
-        for (let i = 0; i < MIX_FRAME; i++) {
-          const v = own === undefined ? sum[i]! : sum[i]! - own[i]!;
-          if (v > CLIP_KNEE || v < -CLIP_KNEE) {
-            this.stats.clippedSamples++;
-            out[i] = softClip(v);
-          } else {
-            out[i] = v;
-          }
-        }
-      }
       p.output ??= new MixOutput();
-      const packet = p.output.packet(out, others > 0, now);
+      let packet: MediaPacket;
+      if (p.mixed) {
+        // A mixed talker hears the sum minus itself: a mix of its own.
+        this.#clip(sum, p.frame);
+        packet = p.output.packet(this.#out, talkers.length > 1, now);
+        this.stats.ownEncodes++;
+      } else {
+        if (shared === undefined) {
+          this.#clip(sum, undefined);
+          this.#shared ??= mixEncoder();
+          shared = this.#shared.encode(this.#out);
+          this.stats.sharedEncodes++;
+        }
+        packet = p.output.wrap(shared, talkers.length > 0, now);
+      }
       this.stats.packetsOut++;
       try {
         p.port.deliver(packet);
@@ -251,6 +310,20 @@ export class AudioMixer {
           elementId: p.port.id,
           error: String(err),
         });
+      }
+    }
+  }
+
+  /** `sum − own` (own may be absent), soft-clipped into #out. */
+  #clip(sum: Int32Array, own: Int16Array | undefined): void {
+    const out = this.#out;
+    for (let i = 0; i < MIX_FRAME; i++) {
+      const v = own === undefined ? sum[i]! : sum[i]! - own[i]!;
+      if (v > CLIP_KNEE || v < -CLIP_KNEE) {
+        this.stats.clippedSamples++;
+        out[i] = softClip(v);
+      } else {
+        out[i] = v;
       }
     }
   }
