@@ -30,7 +30,21 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 const sipPort = range.min;
 const dataDir = join(work, "data");
-const k = await startKorus(undefined, { workers: 1, config: { sip: { port: sipPort }, data: { dir: dataDir } } });
+const calleeBase = range.min + 150;
+const k = await startKorus(undefined, {
+  workers: 1,
+  config: {
+    sip: {
+      port: sipPort,
+      dialplan: [
+        { to: "^sips?:echo@", action: "echo" },
+        // B2BUA: sip:ext-bob@… is bridged to the baresip callee of the bridge test.
+        { to: "^sip:ext-([a-z]+)@", action: "bridge", uri: `sip:$1@127.0.0.1:${calleeBase}` },
+      ],
+    },
+    data: { dir: dataDir },
+  },
+});
 t.teardown(() => k.stop());
 
 interface Baresip {
@@ -42,7 +56,7 @@ interface Baresip {
 }
 
 /** Starts baresip with its own config dir, SIP port and RTP ports inside the reserved slot. */
-function baresip(name: string, base: number, extra: string[]): Baresip {
+function baresip(name: string, base: number, extra: string[], toneHz = TONE_HZ): Baresip {
   const conf = join(work, name);
   const snd = join(conf, "snd");
   mkdirSync(snd, { recursive: true });
@@ -54,7 +68,7 @@ function baresip(name: string, base: number, extra: string[]): Baresip {
       "ausrc_channels 2",
       `sip_listen 127.0.0.1:${base}`,
       "net_interface 127.0.0.1",
-      `audio_source ausine,${TONE_HZ}`,
+      `audio_source ausine,${toneHz}`,
       "audio_player aubridge,nil",
       "audio_alert aubridge,nil",
       `rtp_ports ${base + 10}-${base + 40}`,
@@ -118,8 +132,8 @@ function readWav(buf: Buffer): { rate: number; samples: Int16Array } {
   throw new Error("no data chunk in the WAV file");
 }
 
-/** baresip's decoded audio of the call holds its own tone (skipping the first second). */
-function hearsTone(t: Test, b: Baresip): void {
+/** baresip's decoded audio of the call holds `hz` (its own tone by default; skipping the first second). */
+function hearsTone(t: Test, b: Baresip, hz = TONE_HZ): void {
   const dumps = readdirSync(b.snd).filter((f) => f.endsWith("dec.wav"));
   t.ok(dumps.length > 0, `baresip dumped its decoded audio (${readdirSync(b.snd).join(", ")})`);
   const file = dumps[0];
@@ -130,10 +144,7 @@ function hearsTone(t: Test, b: Baresip): void {
   const body = samples.subarray(Math.min(samples.length, rate));
   t.ok(body.length > rate, `${(samples.length / rate).toFixed(1)} s of decoded audio`);
   const f = measureFrequency(body, rate);
-  t.ok(
-    Math.abs(f - TONE_HZ) < 15,
-    `baresip hears its own ${TONE_HZ} Hz back (measured ${f.toFixed(1)} Hz, ${rmsDbfs(body).toFixed(1)} dBFS)`,
-  );
+  t.ok(Math.abs(f - hz) < 15, `baresip hears ${hz} Hz (measured ${f.toFixed(1)} Hz, ${rmsDbfs(body).toFixed(1)} dBFS)`);
 }
 
 interface Cdr {
@@ -203,4 +214,30 @@ t.test("an application calls baresip (auto answer); hangup ends the call", async
   const cdr = cdrs().find((c) => c.to?.startsWith("sip:bob@") === true);
   t.equal(cdr?.direction, "outbound");
   t.equal(cdr?.disposition, "ANSWERED");
+});
+
+t.test("dial-plan bridge (B2BUA): baresip A calls ext-bob, Korus calls baresip B; each hears the other", async (t) => {
+  const callee = baresip("bridge-callee", calleeBase, [], 880);
+  await until("baresip B to start", () => callee.output().includes("baresip is ready"), 10_000).catch(() => undefined);
+  const caller = baresip("bridge-caller", range.min + 200, ["-e", `/dial sip:ext-bob@127.0.0.1:${sipPort}`], 440);
+  await until("the bridged call to be established", () => /Call established/.test(caller.output()));
+  await sleep(4000);
+  caller.kill();
+  await Promise.race([caller.exited, sleep(5000)]);
+  await until("baresip B to see the call end", () => /terminated/i.test(callee.output()), 8000).catch(() => undefined);
+  t.match(callee.output(), /terminated/i, "the caller's BYE reached the callee through the bridge");
+  callee.kill();
+  await Promise.race([callee.exited, sleep(5000)]);
+  hearsTone(t, caller, 880);
+  hearsTone(t, callee, 440);
+  await sleep(500);
+  const legs = cdrs().filter(
+    (c) =>
+      c.to?.startsWith("sip:ext-bob@") === true || c.to?.startsWith("sip:bob@127.0.0.1:" + String(calleeBase)) === true,
+  );
+  t.same(
+    legs.map((c) => `${c.direction} ${c.disposition}`).sort(),
+    ["inbound ANSWERED", "outbound ANSWERED"],
+    "one CDR per leg",
+  );
 });
