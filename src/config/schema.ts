@@ -135,7 +135,10 @@ export const DEFAULT_CONFIG: KorusConfig = {
     rateLimit: { ratePerSecond: 50, burst: 100 },
     digest: { realm: "korus", secret: "", nonceTtlS: 300 },
     trunks: [{ name: "local", peers: ["127.0.0.1"], transport: "udp", auth: "ip", optionsIntervalS: 0 }],
-    dialplan: [{ to: "^sips?:echo@", action: "echo" }],
+    dialplan: [
+      { to: "^sips?:echo@", action: "echo" },
+      { to: "^sips?:room-([A-Za-z0-9_.-]+)@", action: "room", room: "$1" },
+    ],
     claimTimeoutMs: 3_000,
     unmatchedStatus: 404,
     defaultFrom: "",

@@ -67,7 +67,16 @@ export const KORUS_KMD: KmdModule = {
       extends: "MediaObject",
       constructor: { params: [] },
       properties: [{ name: "trunks", type: "String[]", readOnly: true }],
-      methods: [],
+      methods: [
+        {
+          // The Composite of the dial-plan room `name` (created on first use, in a pipeline the server owns), so
+          // WebRTC participants join the same audio conference as callers of sip:room-<name>@<host>: create a
+          // HubPort on it and a WebRtcEndpoint in its pipeline (getMediaPipeline).
+          name: "getRoom",
+          params: [{ name: "name", type: "String" }],
+          return: { type: "Composite" },
+        },
+      ],
       events: ["IncomingCall"],
     },
   ],

@@ -7,7 +7,10 @@
  * - `echo`: a pipeline with the call's SipEndpoint connected to itself, so the caller hears themself;
  * - `bridge {uri | viaTrunk}`: a B2BUA, two SipEndpoints connected both ways in one pipeline; the caller is
  *   answered when the callee answers, and a failed callee status is passed back;
- * - `room`, `play`: need the mixer and player elements; until they exist the call is rejected with 501.
+ * - `room {room}`: an audio conference, one Composite per room name (its pipeline lives while the room has
+ *   participants), one HubPort per participant, who hears everyone but themself; WebRTC participants join the same
+ *   Composite through SipGateway.getRoom(name);
+ * - `play {file}`: answers and plays the file (PlayerEndpoint), then hangs up at its end.
  *
  * No matching rule: `unmatchedStatus` (default 404). Each pipeline is released when its calls end.
  */
@@ -15,7 +18,7 @@ import type { JsonObject } from "../../media/index.js";
 import type { Logger } from "../logging/logger.js";
 import { CallState } from "./CallState.js";
 import type { DialPlanRule } from "./config.js";
-import type { InternalClient } from "./InternalClient.js";
+import { InternalRpcError, type InternalClient } from "./InternalClient.js";
 import type { PendingCall } from "./SipService.js";
 
 export interface DialPlanOptions {
@@ -43,6 +46,8 @@ export class DialPlan {
   readonly #log: Logger;
   /** Calls being routed: their SipEndpoint claims them through the same path as an application's. */
   readonly #routing = new Map<string, PendingCall>();
+  /** Rooms by name: the pipeline and Composite (created once; concurrent joins share the promise). */
+  readonly #rooms = new Map<string, Promise<{ pipeline: string; composite: string }>>();
 
   constructor(options: DialPlanOptions) {
     this.#rules = options.rules.map((rule) => ({
@@ -104,8 +109,10 @@ export class DialPlan {
           await this.#bridge(pending, m.rule, m.groups, id.to.uri.toString());
           return;
         case "room":
+          await this.#room(pending, substitute(m.rule.room ?? "", m.groups));
+          return;
         case "play":
-          this.#reject(pending, 501, `${m.rule.action} is not available in this build`);
+          await this.#play(pending, m.rule.file ?? "");
           return;
       }
     } catch (err) {
@@ -147,6 +154,84 @@ export class DialPlan {
       }
     });
     await this.#client.invoke(leg, "connect", { sink: leg });
+    await this.#client.invoke(leg, "answer");
+  }
+
+  /**
+   * The room `name`: its pipeline and Composite, created on first use.
+   * @throws {InternalRpcError} when the name is not a valid room name (40107).
+   */
+  room(name: string): Promise<{ pipeline: string; composite: string }> {
+    if (!ROOM_NAME.test(name)) {
+      return Promise.reject(new InternalRpcError(40107, `bad room name '${name}'`));
+    }
+    let room = this.#rooms.get(name);
+    if (room === undefined) {
+      room = (async () => {
+        const pipeline = await this.#client.create("MediaPipeline", {});
+        const composite = await this.#client.create("Composite", { mediaPipeline: pipeline });
+        return { pipeline, composite };
+      })();
+      this.#rooms.set(name, room);
+      room.catch(() => this.#rooms.delete(name));
+    }
+    return room;
+  }
+
+  /** Releases a room once no HubPort is left on its Composite. */
+  async #closeIfEmpty(name: string): Promise<void> {
+    const room = this.#rooms.get(name);
+    if (room === undefined) {
+      return;
+    }
+    const { pipeline, composite } = await room;
+    const ports = await this.#client.invoke(composite, "getChildren").catch(() => []);
+    if (Array.isArray(ports) && ports.length === 0 && this.#rooms.get(name) === room) {
+      this.#rooms.delete(name);
+      await this.#client.release(pipeline);
+    }
+  }
+
+  async #room(pending: PendingCall, name: string): Promise<void> {
+    const { pipeline, composite } = await this.room(name);
+    this.#routing.set(pending.callId, pending);
+    let leg: string;
+    try {
+      leg = await this.#client.create("SipEndpoint", { mediaPipeline: pipeline, callId: pending.callId });
+    } catch (err) {
+      this.#routing.delete(pending.callId);
+      throw err;
+    }
+    const port = await this.#client.create("HubPort", { hub: composite });
+    await this.#client.on(leg, "CallStateChanged", (d) => {
+      if (stateOf(d) === CallState.Terminated) {
+        void (async () => {
+          await this.#client.release(leg);
+          await this.#client.release(port);
+          await this.#closeIfEmpty(name);
+        })();
+      }
+    });
+    await this.#client.invoke(leg, "connect", { sink: port, mediaType: "AUDIO" });
+    await this.#client.invoke(port, "connect", { sink: leg, mediaType: "AUDIO" });
+    await this.#client.invoke(leg, "answer");
+  }
+
+  async #play(pending: PendingCall, file: string): Promise<void> {
+    const { pipeline, leg } = await this.#claim(pending);
+    const player = await this.#client.create("PlayerEndpoint", { mediaPipeline: pipeline, uri: file });
+    await this.#client.on(leg, "CallStateChanged", (d) => {
+      const state = stateOf(d);
+      if (state === CallState.Connected) {
+        void this.#client.invoke(player, "play").catch(() => undefined);
+      } else if (state === CallState.Terminated) {
+        void this.#client.release(pipeline);
+      }
+    });
+    await this.#client.on(player, "EndOfStream", () => {
+      void this.#client.invoke(leg, "hangup").catch(() => undefined);
+    });
+    await this.#client.invoke(player, "connect", { sink: leg, mediaType: "AUDIO" });
     await this.#client.invoke(leg, "answer");
   }
 
@@ -193,6 +278,9 @@ export class DialPlan {
     await this.#client.invoke(b, "call", { uri, options });
   }
 }
+
+/** Room names: what a SIP user part or an application may use. */
+const ROOM_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** The state of a CallStateChanged event. */
 function stateOf(d: JsonObject): CallState {

@@ -61,7 +61,7 @@ import type { Logger } from "../logging/logger.js";
 import { CallState } from "./CallState.js";
 import { firstAudioCodec } from "./codecs.js";
 import { DialPlan } from "./DialPlan.js";
-import { InternalClient } from "./InternalClient.js";
+import { InternalClient, InternalRpcError } from "./InternalClient.js";
 import { SipLeg, SipLegError } from "./SipLeg.js";
 
 /** Object id of the SipGateway singleton (subscribe to its IncomingCall). */
@@ -651,6 +651,17 @@ export class SipService {
 
   #operation(obj: KObject, op: string, args: JsonObject): (() => JsonValue | Promise<JsonValue>) | undefined {
     if (obj.id === SIP_GATEWAY_ID) {
+      if (op === "getRoom") {
+        return async () => {
+          try {
+            return (await this.#dialPlan.room(typeof args["name"] === "string" ? args["name"] : "")).composite;
+          } catch (err) {
+            throw err instanceof InternalRpcError
+              ? new KurentoError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", err.message)
+              : err;
+          }
+        };
+      }
       return op === "getTrunks" ? () => this.trunks.map((t) => t.name) : undefined;
     }
     const leg = this.#legs.get(obj.id);

@@ -3,7 +3,9 @@
  * dumps what it decodes (sndfile), so the tests check media by content.
  * - baresip calls the dial-plan echo extension: it hears its own 440 Hz back; the CDR is ANSWERED;
  * - an application calls baresip (auto answer) from a SipEndpoint connected to itself: CONNECTED, baresip hears its
- *   own 440 Hz, hangup() ends the call (TERMINATED) and baresip sees the BYE.
+ *   own 440 Hz, hangup() ends the call (TERMINATED) and baresip sees the BYE;
+ * - dial-plan bridge (B2BUA) and room: two baresips with different tones each hear the other (and, in the room,
+ *   not themselves).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -13,7 +15,7 @@ import t, { type Test } from "tap";
 import { reserveRtpRange } from "../helpers/ports.js";
 import { RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
 import { ROOT, startKorus } from "../helpers/server.js";
-import { measureFrequency, rmsDbfs } from "../helpers/tone.js";
+import { measureFrequency, rmsDbfs, toneLevelDb } from "../helpers/tone.js";
 
 const TONE_HZ = 440;
 const work = mkdtempSync(join(tmpdir(), "korus-sipbaresip-"));
@@ -38,6 +40,7 @@ const k = await startKorus(undefined, {
       port: sipPort,
       dialplan: [
         { to: "^sips?:echo@", action: "echo" },
+        { to: "^sip:room-([a-z0-9]+)@", action: "room", room: "$1" },
         // B2BUA: sip:ext-bob@… is bridged to the baresip callee of the bridge test.
         { to: "^sip:ext-([a-z]+)@", action: "bridge", uri: `sip:$1@127.0.0.1:${calleeBase}` },
       ],
@@ -133,7 +136,7 @@ function readWav(buf: Buffer): { rate: number; samples: Int16Array } {
 }
 
 /** baresip's decoded audio of the call holds `hz` (its own tone by default; skipping the first second). */
-function hearsTone(t: Test, b: Baresip, hz = TONE_HZ): void {
+function hearsTone(t: Test, b: Baresip, hz = TONE_HZ, notHz?: number): void {
   const dumps = readdirSync(b.snd).filter((f) => f.endsWith("dec.wav"));
   t.ok(dumps.length > 0, `baresip dumped its decoded audio (${readdirSync(b.snd).join(", ")})`);
   const file = dumps[0];
@@ -145,6 +148,11 @@ function hearsTone(t: Test, b: Baresip, hz = TONE_HZ): void {
   t.ok(body.length > rate, `${(samples.length / rate).toFixed(1)} s of decoded audio`);
   const f = measureFrequency(body, rate);
   t.ok(Math.abs(f - hz) < 15, `baresip hears ${hz} Hz (measured ${f.toFixed(1)} Hz, ${rmsDbfs(body).toFixed(1)} dBFS)`);
+  if (notHz !== undefined) {
+    const wanted = toneLevelDb(body, rate, hz);
+    const own = toneLevelDb(body, rate, notHz);
+    t.ok(own < wanted - 20, `…and not its own ${notHz} Hz (${own.toFixed(1)} dB vs ${wanted.toFixed(1)} dB)`);
+  }
 }
 
 interface Cdr {
@@ -239,4 +247,20 @@ t.test("dial-plan bridge (B2BUA): baresip A calls ext-bob, Korus calls baresip B
     ["inbound ANSWERED", "outbound ANSWERED"],
     "one CDR per leg",
   );
+});
+
+t.test("dial-plan room: two baresips call sip:room-test; each hears the other, not itself", async (t) => {
+  const a = baresip("room-a", range.min + 250, ["-e", `/dial sip:room-test@127.0.0.1:${sipPort}`], 440);
+  const b = baresip("room-b", range.min + 300, ["-e", `/dial sip:room-test@127.0.0.1:${sipPort}`], 880);
+  await until("both calls to be established", () => [a, b].every((x) => x.output().includes("Call established")));
+  await sleep(5000);
+  a.kill();
+  b.kill();
+  await Promise.race([Promise.all([a.exited, b.exited]), sleep(5000)]);
+  hearsTone(t, a, 880, 440);
+  hearsTone(t, b, 440, 880);
+  await sleep(500);
+  const legs = cdrs().filter((c) => c.to?.startsWith("sip:room-test@") === true);
+  t.equal(legs.length, 2, "one CDR per participant");
+  t.ok(legs.every((c) => c.disposition === "ANSWERED"));
 });
