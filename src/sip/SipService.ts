@@ -117,6 +117,12 @@ interface Tracked {
   readonly start: LegStart | undefined;
 }
 
+/** What the CDR takes from an element at the end of its leg. */
+interface FinalMedia {
+  readonly stats?: LegStats | undefined;
+  readonly transcoded?: boolean;
+}
+
 /** Call options as the korus kmd CallOptions type carries them. */
 interface KmdCallOptions {
   from?: string;
@@ -145,7 +151,7 @@ export class SipService {
   readonly #pending = new Map<string, PendingCall>();
   readonly #legs = new Map<string, SipLeg>();
   readonly #tracked = new WeakMap<InviteSession, Tracked>();
-  readonly #finalStats = new Map<string, Promise<LegStats | undefined>>();
+  readonly #finalStats = new Map<string, Promise<FinalMedia>>();
   readonly #keepalives: OptionsKeepalive[] = [];
   readonly #registers: RegisterClient[] = [];
   readonly #webrtcLegs = new Set<string>();
@@ -570,11 +576,14 @@ export class SipService {
       return;
     }
     const leg = tracked?.leg;
-    const stats = leg === undefined ? Promise.resolve(undefined) : this.#statsOf(leg);
+    const stats = leg === undefined ? Promise.resolve<FinalMedia>({}) : this.#statsOf(leg);
     const cdr = this.#cdr;
-    void stats.then((s) => {
+    void stats.then(({ stats: s, transcoded }) => {
       if (leg !== undefined) {
-        cdr.media(cdrId, { peerCodec: firstAudioCodec(leg.answerSdp) });
+        cdr.media(cdrId, {
+          peerCodec: firstAudioCodec(leg.answerSdp),
+          ...(transcoded === undefined ? {} : { transcoded }),
+        });
       }
       const system = leg?.endCause?.cause === 41 || this.#stopping;
       cdr.ended(cdrId, {
@@ -589,31 +598,35 @@ export class SipService {
   }
 
   /** The leg's RTP stats: the final ones taken at release, or fresh ones from the live element. */
-  #statsOf(leg: SipLeg): Promise<LegStats | undefined> {
+  #statsOf(leg: SipLeg): Promise<FinalMedia> {
     const final = this.#finalStats.get(leg.elementId);
     if (final !== undefined) {
       this.#finalStats.delete(leg.elementId);
       return final;
     }
     const obj = this.#k.objects.get(leg.elementId);
-    return obj === undefined ? Promise.resolve(undefined) : this.#fetchStats(obj);
+    return obj === undefined ? Promise.resolve({}) : this.#fetchStats(obj);
   }
 
-  /** getStats of the element in its worker, as CDR RTP stats; undefined when the element or its worker is gone. */
-  async #fetchStats(obj: KObject): Promise<LegStats | undefined> {
+  /**
+   * getStats and isMediaTranscoding of the element in its worker, for the CDR; empty when the element or its worker
+   * is gone. Both requests are posted at once, so they precede a release that follows in the same turn.
+   */
+  async #fetchStats(obj: KObject): Promise<FinalMedia> {
     if (obj.worker === null || obj.worker.dead) {
-      return undefined;
+      return {};
     }
-    try {
-      const v = await obj.worker.request("object.invoke", {
-        objectId: obj.id,
-        operation: "getStats",
-        args: { mediaType: "AUDIO" },
-      });
-      return toLegStats(v);
-    } catch {
-      return undefined;
-    }
+    const ask = (operation: string): Promise<JsonValue | undefined> =>
+      obj.worker === null
+        ? Promise.resolve(undefined)
+        : obj.worker
+            .request("object.invoke", { objectId: obj.id, operation, args: { mediaType: "AUDIO" } })
+            .catch(() => undefined);
+    const [stats, transcoding] = await Promise.all([ask("getStats"), ask("isMediaTranscoding")]);
+    return {
+      ...(stats === undefined ? {} : { stats: toLegStats(stats) }),
+      ...(typeof transcoding === "boolean" ? { transcoded: transcoding } : {}),
+    };
   }
 
   // ============================================================================================== Kurento hooks
@@ -721,14 +734,15 @@ export class SipService {
     for (const obj of objects) {
       if (this.#webrtcLegs.delete(obj.id)) {
         const cdr = this.#cdr;
-        const stats = reason === "released" ? this.#fetchStats(obj) : Promise.resolve(undefined);
-        void stats.then((s) =>
+        const final = reason === "released" ? this.#fetchStats(obj) : Promise.resolve<FinalMedia>({});
+        void final.then(({ stats: s, transcoded }) => {
+          cdr?.media(obj.id, { peerCodec: "opus", ...(transcoded === undefined ? {} : { transcoded }) });
           cdr?.ended(obj.id, {
             hangupSide: reason === "released" ? HangupSide.Local : HangupSide.System,
             endReason: reason === "released" ? "released" : "worker-died",
             ...(s === undefined ? {} : { stats: s }),
-          }),
-        );
+          });
+        });
         continue;
       }
       const leg = this.#legs.get(obj.id);

@@ -178,11 +178,19 @@ t.test("werift → WebRtcEndpoint ↔ SipEndpoint → SIPp RTP echo: the 400 Hz 
   const rows = r.stdout
     .split("\n")
     .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as { direction: string; disposition: string; elementId: string | null });
-  t.ok(
-    rows.some((c) => c.direction === "outbound" && c.disposition === "ANSWERED" && c.elementId === sip),
-    "SIP leg CDR",
-  );
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          direction: string;
+          disposition: string;
+          elementId: string | null;
+          media: { peerCodec: string | null; transcoded: boolean | null };
+        },
+    );
+  const leg = rows.find((c) => c.direction === "outbound" && c.elementId === sip);
+  t.equal(leg?.disposition, "ANSWERED", "SIP leg CDR");
+  t.equal(leg?.media.peerCodec, "PCMA");
+  t.equal(leg?.media.transcoded, true, "the CDR says the leg was transcoded");
   t.ok(
     rows.some((c) => c.direction === "webrtc" && c.elementId === web),
     "WebRTC endpoint CDR",
