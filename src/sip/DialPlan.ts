@@ -29,7 +29,7 @@ export interface DialPlanOptions {
   readonly trunkNames: ReadonlySet<string>;
 }
 
-interface CompiledRule {
+export interface CompiledRule {
   readonly rule: DialPlanRule;
   readonly to: RegExp | undefined;
   readonly from: RegExp | undefined;
@@ -50,12 +50,7 @@ export class DialPlan {
   readonly #rooms = new Map<string, Promise<{ pipeline: string; composite: string }>>();
 
   constructor(options: DialPlanOptions) {
-    this.#rules = options.rules.map((rule) => ({
-      rule,
-      to: rule.to === undefined ? undefined : new RegExp(rule.to),
-      from: rule.from === undefined ? undefined : new RegExp(rule.from),
-      trunk: rule.trunk === undefined ? undefined : new RegExp(rule.trunk),
-    }));
+    this.#rules = compileRules(options.rules);
     this.#unmatched = options.unmatchedStatus;
     this.#client = options.client;
     this.#log = options.logger;
@@ -63,18 +58,7 @@ export class DialPlan {
 
   /** The first rule matching a call, with the capture groups of its `to` regex (`$1`…). */
   match(to: string, from: string, trunk: string): DialPlanMatch {
-    for (const r of this.#rules) {
-      const m = r.to === undefined ? [to] : r.to.exec(to);
-      if (
-        m === null ||
-        (r.from !== undefined && !r.from.test(from)) ||
-        (r.trunk !== undefined && !r.trunk.test(trunk))
-      ) {
-        continue;
-      }
-      return { rule: r.rule, groups: [...m].map((g) => g ?? "") };
-    }
-    return undefined;
+    return matchRules(this.#rules, to, from, trunk);
   }
 
   /** A call this dial plan is routing, for the SipEndpoint that claims it. */
@@ -279,6 +263,28 @@ export class DialPlan {
   }
 }
 
+/** Compiles the regexes of validated rules (config.ts checked that they compile). */
+export function compileRules(rules: readonly DialPlanRule[]): CompiledRule[] {
+  return rules.map((rule) => ({
+    rule,
+    to: rule.to === undefined ? undefined : new RegExp(rule.to),
+    from: rule.from === undefined ? undefined : new RegExp(rule.from),
+    trunk: rule.trunk === undefined ? undefined : new RegExp(rule.trunk),
+  }));
+}
+
+/** The first rule whose regexes all match (absent ones match anything), with the `to` capture groups. */
+export function matchRules(rules: readonly CompiledRule[], to: string, from: string, trunk: string): DialPlanMatch {
+  for (const r of rules) {
+    const m = r.to === undefined ? [to] : r.to.exec(to);
+    if (m === null || (r.from !== undefined && !r.from.test(from)) || (r.trunk !== undefined && !r.trunk.test(trunk))) {
+      continue;
+    }
+    return { rule: r.rule, groups: [...m].map((g) => g ?? "") };
+  }
+  return undefined;
+}
+
 /** Room names: what a SIP user part or an application may use. */
 const ROOM_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -291,6 +297,6 @@ function stateOf(d: JsonObject): CallState {
 }
 
 /** Replaces `$1`…`$9` with the capture groups of the `to` match. */
-function substitute(template: string, groups: readonly string[]): string {
+export function substitute(template: string, groups: readonly string[]): string {
   return template.replace(/\$(\d)/g, (_, d: string) => groups[Number(d)] ?? "");
 }
