@@ -20,7 +20,9 @@
  *   (transcoded call − codec work) / codec work, which also counts RTP I/O;
  * - added processing latency per hop, p50/p99: from a packet's arrival at the source endpoint's socket to its
  *   hand-over at the sink endpoint (in the child), plus the one-way delay peer → peer seen by the load generator;
- * - the transcoding layer alone, in-process without RTP I/O, against the codec work alone on the same payloads
+ * - the transcoding layer alone, in-process without RTP I/O, for as many calls as the load run (their codec
+ * states served round robin, as a worker does), against the codec work alone on the same payloads and as many
+ * codec states
  *   (alternating rounds, medians): the overhead the issue's ≤ 25 % target is about;
  * - then a ramp of PCMU↔Opus calls (BENCH_TRANSCODE_RAMP, default "50,100,150,200"): the largest count with no
  *   dropped packet and at most 0.1 % of packets later than 20 ms (one ptime) over the peer-to-peer path, and the
@@ -33,7 +35,7 @@ import dgram from "node:dgram";
 import { readFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { JsonObject, WorkerSettings } from "../media/channel/protocol.js";
-import { createDecoder, createEncoder, type AudioDecoder, type AudioEncoder } from "../media/codecs/index.js";
+import { createDecoder, createEncoder } from "../media/codecs/index.js";
 import type { Connection, ElementContext } from "../media/core/MediaElement.js";
 import { MediaPipeline } from "../media/core/MediaPipeline.js";
 import type { MediaPacket } from "../media/core/types.js";
@@ -120,7 +122,7 @@ function frames(c: LegCodec): Uint8Array[] {
  * 20 ms, both directions; compared with {@link callCodecWorkUs} on the same payloads, it isolates what the
  * machinery (jitter buffer, re-framer, numbering, packet objects, caps checks) adds to the codecs.
  */
-function callMachineryUs(scenario: Exclude<Scenario, "passthrough">, ms: number): number {
+function callMachineryUs(scenario: Exclude<Scenario, "passthrough">, ms: number, calls: number): number {
   const [ca, cb] = LEGS[scenario];
   const fa = frames(ca);
   const fb = frames(cb);
@@ -146,10 +148,12 @@ function callMachineryUs(scenario: Exclude<Scenario, "passthrough">, ms: number)
   const capsA = fmt(ca);
   const capsB = fmt(cb);
   // Connections are only keys to the transcoder: plain objects stand in for the graph's.
-  const connAB = {} as Connection;
-  const connBA = {} as Connection;
-  const txA = new AudioTranscoder(host);
-  const txB = new AudioTranscoder(host);
+  const set = Array.from({ length: calls }, () => ({
+    connAB: {} as Connection,
+    connBA: {} as Connection,
+    txA: new AudioTranscoder(host),
+    txB: new AudioTranscoder(host),
+  }));
   const nameA = ca.rtpmap.split("/")[0]?.toLowerCase() ?? "";
   const pkt = (
     codec: string,
@@ -172,14 +176,18 @@ function callMachineryUs(scenario: Exclude<Scenario, "passthrough">, ms: number)
     arrivalMs: performance.now(),
   });
   const rateA = Number(ca.rtpmap.split("/")[1]);
+  // Round robin over the calls, as a worker serves them: call i % calls, its frame ⌊i / calls⌋.
   const one = (i: number): void => {
-    txA.route(pkt(nameA, rateA, ca.pt, i, ca.ticks, fa[i % 50]!), connAB, capsB);
-    txB.route(pkt("opus", 48000, cb.pt, i, cb.ticks, fb[i % 50]!), connBA, capsA);
+    const c = set[i % calls]!;
+    const f = Math.floor(i / calls);
+    c.txA.route(pkt(nameA, rateA, ca.pt, f, ca.ticks, fa[f % 50]!), c.connAB, capsB);
+    c.txB.route(pkt("opus", 48000, cb.pt, f, cb.ticks, fb[f % 50]!), c.connBA, capsA);
   };
-  for (let i = 0; i < 100; i++) {
+  const warm = 100 * calls;
+  for (let i = 0; i < warm; i++) {
     one(i);
   }
-  let n = 100;
+  let n = warm;
   const start = performance.now();
   const cpu0 = process.cpuUsage();
   while (performance.now() - start < ms) {
@@ -188,9 +196,11 @@ function callMachineryUs(scenario: Exclude<Scenario, "passthrough">, ms: number)
     }
   }
   const cpu = process.cpuUsage(cpu0);
-  txA.close();
-  txB.close();
-  return (cpu.user + cpu.system) / (n - 100);
+  for (const c of set) {
+    c.txA.close();
+    c.txB.close();
+  }
+  return (cpu.user + cpu.system) / (n - warm);
 }
 
 /**
@@ -198,22 +208,26 @@ function callMachineryUs(scenario: Exclude<Scenario, "passthrough">, ms: number)
  * the settings the transcoder uses (Opus fed and decoded at 8 kHz for PCMU, 16 kHz for AMR-WB; complexity 5,
  * "voice"): decode A's frame + encode it for B, decode B's frame + encode it for A. CPU µs (process.cpuUsage).
  */
-function callCodecWorkUs(scenario: Exclude<Scenario, "passthrough">, ms: number): number {
+function callCodecWorkUs(scenario: Exclude<Scenario, "passthrough">, ms: number, calls = 1): number {
   const [ca, cb] = LEGS[scenario];
   const fa = frames(ca);
   const fb = frames(cb);
   const nameA = scenario === "pcmu-opus" ? "PCMU" : "AMR-WB";
   const rate = scenario === "pcmu-opus" ? 8000 : 16000;
   const amr = { modeSet: [8], octetAligned: false };
-  const decA: AudioDecoder = createDecoder(nameA, nameA === "AMR-WB" ? amr : {});
-  const encA: AudioEncoder = createEncoder(nameA, nameA === "AMR-WB" ? { ...amr, dtx: false } : {});
-  const decB = createDecoder("opus", { sampleRate: rate });
-  const encB = createEncoder("opus", { sampleRate: rate, dtx: false, opus: { signal: "voice" } });
+  const set = Array.from({ length: calls }, () => ({
+    decA: createDecoder(nameA, nameA === "AMR-WB" ? amr : {}),
+    encA: createEncoder(nameA, nameA === "AMR-WB" ? { ...amr, dtx: false } : {}),
+    decB: createDecoder("opus", { sampleRate: rate }),
+    encB: createEncoder("opus", { sampleRate: rate, dtx: false, opus: { signal: "voice" } }),
+  }));
   const one = (i: number): void => {
-    encB.encode(decA.decode(fa[i % 50]!));
-    encA.encode(decB.decode(fb[i % 50]!));
+    const c = set[i % calls]!;
+    const f = Math.floor(i / calls) % 50;
+    c.encB.encode(c.decA.decode(fa[f]!));
+    c.encA.encode(c.decB.decode(fb[f]!));
   };
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 100 * calls; i++) {
     one(i);
   }
   let n = 0;
@@ -225,8 +239,10 @@ function callCodecWorkUs(scenario: Exclude<Scenario, "passthrough">, ms: number)
     }
   }
   const cpu = process.cpuUsage(cpu0);
-  for (const c of [decA, encA, decB, encB]) {
-    c.close();
+  for (const c of set) {
+    for (const x of [c.decA, c.encA, c.decB, c.encB]) {
+      x.close();
+    }
   }
   return (cpu.user + cpu.system) / n;
 }
@@ -238,7 +254,7 @@ interface SetupMsg {
   scenario: Scenario;
   ports: [number, number][];
 }
-type ChildMsg = SetupMsg | { op: "stats" } | { op: "teardown" };
+type ChildMsg = SetupMsg | { op: "stats" } | { op: "teardown" } | { op: "exit" };
 
 async function serve(): Promise<void> {
   const settings: WorkerSettings = {
@@ -311,6 +327,8 @@ async function serve(): Promise<void> {
           }
         }
         reply({ op: "stats", p50: pct(xs, 50), p99: pct(xs, 99), n: xs.length, decodeErrors, encoders });
+      } else if (msg.op === "exit") {
+        process.exit(0); // a clean exit (e.g. so that --cpu-prof writes its profile)
       } else {
         for (const pl of pipelines) {
           pl.release();
@@ -520,7 +538,10 @@ export interface TranscodeFigures {
 export async function measureTranscode(): Promise<TranscodeFigures> {
   const calls = Number(process.env["BENCH_TRANSCODE_CALLS"] ?? 40);
   const ms = Number(process.env["BENCH_TRANSCODE_MS"] ?? 5000);
-  const rampCounts = (process.env["BENCH_TRANSCODE_RAMP"] ?? "50,100,150,200").split(",").map(Number);
+  const rampCounts = (process.env["BENCH_TRANSCODE_RAMP"] ?? "50,100,150,200")
+    .split(",")
+    .map(Number)
+    .filter((n) => n > 0);
   const codecs = await measureCodecCosts(Number(process.env["BENCH_MS"] ?? 400));
   const cost = (name: string): number => codecs.find((c) => c.name === name)?.totalUs ?? NaN;
   const codecTableUsPerCallFrame: Record<Scenario, number> = {
@@ -542,8 +563,8 @@ export async function measureTranscode(): Promise<TranscodeFigures> {
     const m: number[] = [];
     const c: number[] = [];
     for (let round = 0; round < 5; round++) {
-      c.push(callCodecWorkUs(s, workMs / 4));
-      m.push(callMachineryUs(s, workMs / 4));
+      c.push(callCodecWorkUs(s, workMs / 4, calls));
+      m.push(callMachineryUs(s, workMs / 4, calls));
     }
     const mm = pct(m, 50);
     const cc = pct(c, 50);
@@ -602,6 +623,9 @@ export async function measureTranscode(): Promise<TranscodeFigures> {
       pcmuOpusCallsPerCoreByCpu: po === undefined ? NaN : Math.floor(1e6 / (po.cpuUsPerCallFrame * 50)),
     };
   } finally {
+    const exited = new Promise((r) => child.proc.once("exit", r));
+    child.proc.send({ op: "exit" });
+    await Promise.race([exited, sleep(2000)]);
     child.proc.kill("SIGKILL");
   }
 }
