@@ -15,7 +15,7 @@ import t, { type Test } from "tap";
 import { reserveRtpRange } from "../helpers/ports.js";
 import { RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
 import { ROOT, startKorus } from "../helpers/server.js";
-import { measureFrequency, rmsDbfs, toneLevelDb } from "../helpers/tone.js";
+import { generateTone, measureFrequency, rmsDbfs, toneLevelDb } from "../helpers/tone.js";
 
 const TONE_HZ = 440;
 const work = mkdtempSync(join(tmpdir(), "korus-sipbaresip-"));
@@ -33,6 +33,27 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const sipPort = range.min;
 const dataDir = join(work, "data");
 const calleeBase = range.min + 150;
+// A 5 s 600 Hz WAV for the play rule.
+const PLAY_HZ = 600;
+const playFile = join(work, "tone600.wav");
+{
+  const rate = 48000;
+  const pcm = generateTone(PLAY_HZ, { sampleRate: rate, samples: rate * 5, amplitude: 8000 });
+  const h = Buffer.alloc(44);
+  h.write("RIFF", 0, "ascii");
+  h.writeUInt32LE(36 + pcm.length * 2, 4);
+  h.write("WAVEfmt ", 8, "ascii");
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20);
+  h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(rate, 24);
+  h.writeUInt32LE(rate * 2, 28);
+  h.writeUInt16LE(2, 32);
+  h.writeUInt16LE(16, 34);
+  h.write("data", 36, "ascii");
+  h.writeUInt32LE(pcm.length * 2, 40);
+  writeFileSync(playFile, Buffer.concat([h, Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength)]));
+}
 const k = await startKorus(undefined, {
   workers: 1,
   config: {
@@ -41,6 +62,7 @@ const k = await startKorus(undefined, {
       dialplan: [
         { to: "^sips?:echo@", action: "echo" },
         { to: "^sip:room-([a-z0-9]+)@", action: "room", room: "$1" },
+        { to: "^sip:play@", action: "play", file: playFile },
         // B2BUA: sip:ext-bob@… is bridged to the baresip callee of the bridge test.
         { to: "^sip:ext-([a-z]+)@", action: "bridge", uri: `sip:$1@127.0.0.1:${calleeBase}` },
       ],
@@ -263,4 +285,17 @@ t.test("dial-plan room: two baresips call sip:room-test; each hears the other, n
   const legs = cdrs().filter((c) => c.to?.startsWith("sip:room-test@") === true);
   t.equal(legs.length, 2, "one CDR per participant");
   t.ok(legs.every((c) => c.disposition === "ANSWERED"));
+});
+
+t.test("dial-plan play: baresip calls sip:play, hears the file's tone, and Korus hangs up at its end", async (t) => {
+  const b = baresip("player", range.min + 350, ["-e", `/dial sip:play@127.0.0.1:${sipPort}`]);
+  await until("the call to be established", () => b.output().includes("Call established"));
+  await until("Korus to hang up at the end of the file", () => /terminated/i.test(b.output()), 15_000);
+  t.pass("the call ended from Korus's side after the file");
+  b.kill();
+  await Promise.race([b.exited, sleep(5000)]);
+  hearsTone(t, b, PLAY_HZ);
+  await sleep(500);
+  const cdr = cdrs().find((c) => c.to?.startsWith("sip:play@") === true);
+  t.equal(cdr?.disposition, "ANSWERED");
 });
