@@ -228,7 +228,10 @@ t.test("an application calls baresip (auto answer); hangup ends the call", async
     return v?.object === ep && v.type === "CallStateChanged" ? v.data?.state : undefined;
   };
   await app.event((m) => stateOf(m) === "CONNECTED");
-  await sleep(4000);
+  await sleep(2000);
+  await app.value("invoke", { object: ep, operation: "sendDtmf", operationParams: { digits: "5" } });
+  await sleep(2000);
+  t.match(b.output(), /received event: '5'/, "baresip received the RFC 4733 digit 5 sent with sendDtmf");
   await app.value("invoke", { object: ep, operation: "hangup" });
   await app.event((m) => stateOf(m) === "TERMINATED");
   const states = app.events.map(stateOf).filter((s) => s !== undefined);

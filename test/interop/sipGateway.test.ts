@@ -352,6 +352,7 @@ t.test("IncomingCall on the SipGateway, claim with SipEndpoint{callId}, answer",
   );
   t.match(ep, /_korus\.SipEndpoint$/);
   await app.value("subscribe", { object: ep, type: "CallStateChanged" });
+  await app.value("subscribe", { object: ep, type: "DtmfReceived" });
   await app.value("invoke", { object: ep, operation: "connect", operationParams: { sink: ep } });
   t.equal(await app.value("invoke", { object: ep, operation: "getSipCallId" }), callId);
   await app.value("invoke", { object: ep, operation: "answer" });
@@ -368,6 +369,11 @@ t.test("IncomingCall on the SipGateway, claim with SipEndpoint{callId}, answer",
     .map((v) => v.data?.state);
   t.same(states, ["CONNECTED", "TERMINATED"], "subscribed after the claim's RINGING: CONNECTED, then TERMINATED");
   t.equal(await app.value("invoke", { object: ep, operation: "getCallState" }), "TERMINATED");
+  const digits = app.events
+    .map((m) => m.params?.["value"] as { object?: string; type?: string; data?: { digit?: string } })
+    .filter((v) => v.object === ep && v.type === "DtmfReceived")
+    .map((v) => v.data?.digit);
+  t.same(digits, ["1"], "SIPp's RFC 4733 digit 1 arrives as DtmfReceived");
   t.equal(
     (await app.call("invoke", { object: ep, operation: "generateOffer", operationParams: {} })).error?.code,
     40111,
@@ -485,6 +491,30 @@ t.test("unclaimed calls follow the dial plan; unmatched → 404 and a FAILED CDR
   t.equal(cn.sipStatus, 404);
   t.equal(cn.billsecMs, 0);
 });
+
+t.test(
+  "hold and resume by re-INVITE from the caller, under the echo (SIPp checks the answers' directions)",
+  async (t) => {
+    const r = await sipp([
+      "-sf",
+      join(FIXTURES, "uac_hold_resume.xml"),
+      `127.0.0.1:${sipPort}`,
+      "-s",
+      "echo",
+      "-i",
+      "127.0.0.1",
+      "-p",
+      String(port()),
+      "-d",
+      "1000",
+      "-m",
+      "1",
+      "-timeout",
+      "30s",
+    ]);
+    t.equal(r.code, 0, "re-INVITE sendonly answered recvonly, re-INVITE sendrecv answered sendrecv, BYE");
+  },
+);
 
 t.test("kill -9 after completed calls: their CDRs are intact", async (t) => {
   const before = cdrs(k);
