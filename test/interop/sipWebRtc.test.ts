@@ -5,9 +5,11 @@
  * it is transcoded to PCMA towards SIPp, echoed, transcoded back to Opus, and the peer decodes 400 Hz.
  * CallStateChanged runs CALLING → RINGING → CONNECTED → TERMINATED; the SIP leg and the WebRTC endpoint each get
  * a CDR.
+ * Second test: a WebRTC participant joins a dial-plan room through SipGateway.getRoom while baresip calls
+ * sip:room-mix: each hears the other.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -195,4 +197,161 @@ t.test("werift → WebRtcEndpoint ↔ SipEndpoint → SIPp RTP echo: the 400 Hz 
     rows.some((c) => c.direction === "webrtc" && c.elementId === web),
     "WebRTC endpoint CDR",
   );
+});
+
+/** The 16-bit PCM samples (first channel) and rate of a WAV file. */
+function readWav(buf: Buffer): { rate: number; samples: Int16Array } {
+  let off = 12;
+  let rate = 0;
+  let channels = 1;
+  while (off + 8 <= buf.length) {
+    const id = buf.toString("ascii", off, off + 4);
+    const len = buf.readUInt32LE(off + 4);
+    if (id === "fmt ") {
+      channels = buf.readUInt16LE(off + 10);
+      rate = buf.readUInt32LE(off + 12);
+    } else if (id === "data") {
+      const end = Math.min(buf.length, off + 8 + len);
+      const frames = Math.floor((end - off - 8) / (2 * channels));
+      const out = new Int16Array(frames);
+      for (let i = 0; i < frames; i++) {
+        out[i] = buf.readInt16LE(off + 8 + i * 2 * channels);
+      }
+      return { rate, samples: out };
+    }
+    off += 8 + len + (len % 2);
+  }
+  throw new Error("no data chunk in the WAV file");
+}
+
+t.test("a WebRTC participant joins a dial-plan room (SipGateway.getRoom) with a baresip caller", async (t) => {
+  t.setTimeout(90_000);
+  const sipPort = range.min + 100;
+  const k = await startKorus(undefined, { workers: 1, config: { sip: { port: sipPort } } });
+  t.teardown(() => k.stop());
+  const app = await RpcClient.open(k.url);
+  t.teardown(() => app.close());
+  const composite = String(
+    await app.value("invoke", { object: "korus_SipGateway", operation: "getRoom", operationParams: { name: "mix" } }),
+  );
+  t.match(composite, /_kurento\.Composite$/, "getRoom returns the room's Composite");
+  const pipeline = String(await app.value("invoke", { object: composite, operation: "getMediaPipeline" }));
+  const port = String(await app.value("create", { type: "HubPort", constructorParams: { hub: composite } }));
+  const web = String(
+    await app.value("create", { type: "WebRtcEndpoint", constructorParams: { mediaPipeline: pipeline } }),
+  );
+  await app.value("invoke", { object: web, operation: "connect", operationParams: { sink: port, mediaType: "AUDIO" } });
+  await app.value("invoke", { object: port, operation: "connect", operationParams: { sink: web, mediaType: "AUDIO" } });
+  await app.value("subscribe", { object: web, type: "IceCandidateFound" });
+  const pc = makePeer();
+  t.teardown(() => pc.close());
+  const received: Buffer[] = [];
+  pc.onTrack.subscribe((track) => {
+    track.onReceiveRtp.subscribe((p) => {
+      if (track.kind === "audio" && p.payload.length > 0) {
+        received.push(Buffer.from(p.payload));
+      }
+    });
+  });
+  const { sdp, tracks } = await offerFromPeer(pc);
+  const answer = String(
+    await app.value("invoke", { object: web, operation: "processOffer", operationParams: { offer: sdp } }),
+  );
+  await pc.setRemoteDescription({ type: "answer", sdp: answer });
+  const seen = new Set<RpcMessage>();
+  const trickle = setInterval(() => {
+    for (const m of app.events) {
+      const v = m.params?.["value"] as { object?: string; type?: string; data?: Record<string, unknown> } | undefined;
+      if (!seen.has(m) && v?.object === web && v.type === "IceCandidateFound") {
+        seen.add(m);
+        const c = v.data?.["candidate"] as { candidate: string; sdpMid: string; sdpMLineIndex: number };
+        pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex }).catch(
+          () => undefined,
+        );
+      }
+    }
+  }, 20);
+  t.teardown(() => clearInterval(trickle));
+  await app.value("invoke", { object: web, operation: "gatherCandidates" });
+  await waitConnected(pc);
+
+  // baresip calls the room with a 440 Hz sine and dumps what it hears.
+  const conf = join(work, "room-baresip");
+  const snd = join(conf, "snd");
+  mkdirSync(snd, { recursive: true });
+  const base = range.min + 110;
+  writeFileSync(
+    join(conf, "config"),
+    [
+      "poll_method epoll",
+      "ausrc_srate 48000",
+      "ausrc_channels 2",
+      `sip_listen 127.0.0.1:${base}`,
+      "net_interface 127.0.0.1",
+      "audio_source ausine,440",
+      "audio_player aubridge,nil",
+      "audio_alert aubridge,nil",
+      `rtp_ports ${base + 10}-${base + 40}`,
+      `snd_path ${snd}`,
+      "module_path /usr/lib/baresip/modules",
+      "module g711.so",
+      "module aubridge.so",
+      "module ausine.so",
+      "module sndfile.so",
+      "module_tmp account.so",
+      "module_app menu.so",
+      "",
+    ].join("\n"),
+  );
+  writeFileSync(join(conf, "accounts"), "<sip:bob@127.0.0.1>;regint=0;audio_codecs=PCMA;ptime=20\n");
+  const child = spawn("/usr/bin/baresip", ["-f", conf, "-t", "30", "-e", `/dial sip:room-mix@127.0.0.1:${sipPort}`], {
+    cwd: conf,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const deadline = Date.now() + 15_000;
+  while (!out.includes("Call established") && Date.now() < deadline) {
+    await sleep(100);
+  }
+  t.ok(out.includes("Call established"), "baresip is in the room");
+
+  const enc = createEncoder("opus", { sampleRate: 48000 });
+  t.teardown(() => enc.close());
+  const packets = 200;
+  const tone = generateTone(1000, { sampleRate: 48000, samples: 960 * packets, amplitude: 8000 });
+  const start = performance.now();
+  for (let i = 0; i < packets; i++) {
+    const hdr = new RtpHeader({ payloadType: 111, sequenceNumber: 7000 + i, timestamp: 960 * i, marker: i === 0 });
+    tracks.audio.writeRtp(new RtpPacket(hdr, Buffer.from(enc.encode(tone.subarray(960 * i, 960 * (i + 1))))));
+    await sleep(Math.max(0, start + (i + 1) * 20 - performance.now()));
+  }
+  child.kill("SIGTERM");
+  await Promise.race([exited, sleep(5000)]);
+  children.delete(child);
+
+  const dec = createDecoder("opus", { sampleRate: 48000 });
+  const atWeb = Int16Array.from(received.flatMap((p) => Array.from(dec.decode(p))));
+  dec.close();
+  const w = atWeb.subarray(Math.floor(atWeb.length * 0.3), Math.floor(atWeb.length * 0.9));
+  const l440 = toneLevelDb(w, 48000, 440);
+  const l1000 = toneLevelDb(w, 48000, 1000);
+  t.ok(
+    l440 > -30 && l440 > l1000 + 20,
+    `the WebRTC peer hears baresip's 440 Hz (${l440.toFixed(1)} dB), not itself (${l1000.toFixed(1)} dB)`,
+  );
+  const dump = readdirSync(snd).find((f) => f.endsWith("dec.wav"));
+  t.ok(dump !== undefined, "baresip dumped what it heard");
+  if (dump !== undefined) {
+    const { rate, samples } = readWav(readFileSync(join(snd, dump)));
+    const body = samples.subarray(Math.min(samples.length, rate));
+    const b1000 = toneLevelDb(body, rate, 1000);
+    const b440 = toneLevelDb(body, rate, 440);
+    t.ok(
+      b1000 > -35 && b1000 > b440 + 20,
+      `baresip hears the WebRTC peer's 1 kHz (${b1000.toFixed(1)} dB), not itself (${b440.toFixed(1)} dB)`,
+    );
+  }
 });
