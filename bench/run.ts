@@ -13,7 +13,9 @@
  *
  * 4. SIP parser throughput (bench/sipParser.ts) next to JSON.parse of the same content, on one core.
  * 5. Raw codec cost per 20 ms frame (bench/codecs.ts), the baseline of the transcoding figures.
- * 6. SIP call rate (bench/sipCalls.ts): SIPp at 300 calls/s for 60 s against Korus's UserAgent (answer, BYE),
+ * 6. Transcoded calls (bench/transcode.ts): CPU per bridged PCMU↔Opus and AMR-WB↔Opus call next to the raw codec
+ *    cost, calls per core without late or dropped packets, added latency per hop.
+ * 7. SIP call rate (bench/sipCalls.ts): SIPp at 300 calls/s for 60 s against Korus's UserAgent (answer, BYE),
  *    failed calls and retransmissions, CPU per call next to a SIPp UAS doing the same in the same run.
  *
  * The server runs as a child process (the built dist/), so its CPU is read from /proc without the load
@@ -35,6 +37,7 @@ import { run as runCodecs } from "./codecs.js";
 import { RpcClient } from "./lib/RpcClient.js";
 import { run as runSipCalls } from "./sipCalls.js";
 import { run as runSipParser } from "./sipParser.js";
+import { run as runTranscode } from "./transcode.js";
 
 const MAIN = fileURLToPath(new URL("../src/main.js", import.meta.url));
 const TICK_US = 1_000_000 / 100; // USER_HZ
@@ -468,6 +471,9 @@ async function main(): Promise<void> {
     out(r.name, `${r.value} ${r.unit}`);
   }
   for (const r of await runCodecs()) {
+    out(r.name, `${r.value} ${r.unit}`);
+  }
+  for (const r of await runTranscode()) {
     out(r.name, `${r.value} ${r.unit}`);
   }
   for (const r of await runSipCalls()) {
