@@ -516,6 +516,55 @@ t.test(
   },
 );
 
+t.test("early media: a reliable 183 with SDP from a SIPp UAS (PRACKed), then 200", async (t) => {
+  const app = await RpcClient.open(k.url);
+  t.teardown(() => app.close());
+  const uasPort = port();
+  const uas = sipp([
+    "-sf",
+    join(FIXTURES, "uas_100rel.xml"),
+    "-i",
+    "127.0.0.1",
+    "-p",
+    String(uasPort),
+    "-mi",
+    "127.0.0.1",
+    "-mp",
+    String(port(4)),
+    "-m",
+    "1",
+    "-timeout",
+    "30s",
+  ]);
+  await sleep(300);
+  const pipeline = String(await app.value("create", { type: "MediaPipeline", constructorParams: {} }));
+  const ep = String(await app.value("create", { type: "SipEndpoint", constructorParams: { mediaPipeline: pipeline } }));
+  await app.value("subscribe", { object: ep, type: "CallStateChanged" });
+  await app.value("subscribe", { object: ep, type: "MediaSessionStarted" });
+  await app.value("invoke", {
+    object: ep,
+    operation: "call",
+    operationParams: { uri: `sip:4930123@127.0.0.1:${uasPort}` },
+  });
+  const stateOf = (m: RpcMessage): string | undefined => {
+    const v = m.params?.["value"] as { object?: string; type?: string; data?: { state?: string } } | undefined;
+    return v?.object === ep && v.type === "CallStateChanged" ? v.data?.state : undefined;
+  };
+  await app.event((m) => stateOf(m) === "CONNECTED");
+  await app.value("invoke", { object: ep, operation: "hangup" });
+  await app.event((m) => stateOf(m) === "TERMINATED");
+  t.same(
+    app.events.map(stateOf).filter((s) => s !== undefined),
+    ["CALLING", "EARLY_MEDIA", "CONNECTED", "TERMINATED"],
+  );
+  t.ok(
+    app.events.some((m) => (m.params?.["value"] as { type?: string } | undefined)?.type === "MediaSessionStarted"),
+    "MediaSessionStarted at the early media",
+  );
+  t.equal((await uas).code, 0, "SIPp: 183 PRACKed, 200, ACK, our BYE");
+  await app.value("release", { object: pipeline });
+});
+
 t.test("kill -9 after completed calls: their CDRs are intact", async (t) => {
   const before = cdrs(k);
   t.ok(before.length >= 6, `${before.length} CDRs written by the calls above`);
