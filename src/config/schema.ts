@@ -68,7 +68,7 @@ export interface KorusConfig {
     host: string;
     /** SIP port for UDP and TCP (KORUS_SIP_PORT). */
     port: number;
-    /** Address announced in Via, Contact and SDP-less headers; "" = `host`, or 127.0.0.1 when `host` is a wildcard. */
+    /** Address announced in Via and Contact; "" = `host`, or the first non-internal IPv4 when `host` is a wildcard. */
     publicHost: string;
     /** Start the SIP service at all. */
     enabled: boolean;

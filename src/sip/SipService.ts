@@ -15,6 +15,7 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { lookup } from "node:dns/promises";
+import { networkInterfaces } from "node:os";
 import type { JsonObject, JsonValue } from "../../media/index.js";
 import {
   SessionStateError,
@@ -218,7 +219,7 @@ export class SipService {
       }
     }
     const table = new TrunkTable(trunks, { rejectStatus: cfg.unknownSourceStatus, resolved: names });
-    const publicHost = cfg.publicHost !== "" ? cfg.publicHost : WILDCARDS.has(cfg.host) ? "127.0.0.1" : cfg.host;
+    const publicHost = cfg.publicHost !== "" ? cfg.publicHost : WILDCARDS.has(cfg.host) ? firstLanAddress() : cfg.host;
     const holder: { service?: SipService } = {};
     const onMessage = (m: InboundMessage): void => {
       holder.service?.admit(m);
@@ -802,6 +803,18 @@ export class SipService {
     await this.ua.close();
     await Promise.all(this.#owned.map((t) => t.close().catch(() => undefined)));
   }
+}
+
+/** The first non-internal IPv4 address (as RtpEndpoint announces in SDP), else 127.0.0.1. */
+function firstLanAddress(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.family === "IPv4" && !a.internal) {
+        return a.address;
+      }
+    }
+  }
+  return "127.0.0.1";
 }
 
 /** Kurento getStats records → CDR RTP stats (jitter in ms). */
