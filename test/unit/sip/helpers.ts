@@ -16,7 +16,7 @@ import {
 } from "../../../sip/index.js";
 
 /** The RFC 4475 messages live outside the repository (architecture.md §3). */
-export const TORTURE_DIR = new URL("../../../../shared/fixtures/sip-torture/", import.meta.url);
+export const TORTURE_DIR = new URL("../../fixtures/sip-torture/", import.meta.url);
 
 /** A torture message as raw bytes, never converted. */
 export function torture(name: string): Buffer {

@@ -1,6 +1,6 @@
 /**
  * RFC 4475 torture messages (https://www.rfc-editor.org/rfc/rfc4475), read as raw bytes from
- * ../shared/fixtures/sip-torture/ and passed whole, as one UDP datagram, unless a row says otherwise (INDEX.md).
+ * test/fixtures/sip-torture/ (a copy of ../shared/fixtures/sip-torture/) and passed whole, as one UDP datagram, unless a row says otherwise (INDEX.md).
  */
 
 import t from "tap";
