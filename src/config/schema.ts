@@ -132,7 +132,7 @@ export const DEFAULT_CONFIG: KorusConfig = {
     enabled: true,
     tls: { port: 0, certFile: "", keyFile: "", caFile: "", requestClientCert: false },
     unknownSourceStatus: 403,
-    rateLimit: { ratePerSecond: 50, burst: 100 },
+    rateLimit: { ratePerSecond: 50, burst: 100, trunkRatePerSecond: 5000, trunkBurst: 10000 },
     digest: { realm: "korus", secret: "", nonceTtlS: 300 },
     trunks: [{ name: "local", peers: ["127.0.0.1"], transport: "udp", auth: "ip", optionsIntervalS: 0 }],
     dialplan: [

@@ -145,6 +145,8 @@ export class SipService {
   readonly #cdr: CdrRecorder | undefined;
   readonly #table: TrunkTable;
   readonly #limiter: SourceRateLimiter;
+  /** The bucket of sources that match an `auth: ip` trunk. */
+  readonly #trunkLimiter: SourceRateLimiter;
   readonly #digest: DigestServer | undefined;
   readonly #owned: { close(): Promise<void> }[];
   readonly #trunkOfRequest = new WeakMap<SipRequest, TrunkDefinition>();
@@ -177,7 +179,9 @@ export class SipService {
     this.trunks = trunks;
     this.#owned = owned;
     this.publicHost = publicHost;
-    this.#limiter = new SourceRateLimiter(options.config.rateLimit);
+    const rl = options.config.rateLimit;
+    this.#limiter = new SourceRateLimiter({ ratePerSecond: rl.ratePerSecond, burst: rl.burst });
+    this.#trunkLimiter = new SourceRateLimiter({ ratePerSecond: rl.trunkRatePerSecond, burst: rl.trunkBurst });
     const digestTrunks = trunks.filter((t) => t.auth === "digest");
     const d = options.config.digest;
     this.#digest =
@@ -315,14 +319,16 @@ export class SipService {
         this.ua.receive(inbound);
         return;
       }
-      const rate = this.#limiter.admit(source.host, message);
+      // Classifying is a stateless lookup; the trunk decides which bucket the source draws from.
+      const c = this.#table.classify(source);
+      const trusted = c.kind === "trunk" && !c.challenge;
+      const rate = (trusted ? this.#trunkLimiter : this.#limiter).admit(source.host, message);
       if (rate.action !== "accept") {
         if (rate.action === "reject" && rate.response !== undefined) {
           this.#sendStateless(message, source, rate.response);
         }
         return;
       }
-      const c = this.#table.classify(source);
       if (c.kind === "reject") {
         const r = this.#table.rejectResponse(message, c.status);
         if (r !== undefined) {

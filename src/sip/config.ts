@@ -21,6 +21,12 @@ export interface SipRateLimitConfig {
   ratePerSecond: number;
   /** Messages a source may send in a burst. */
   burst: number;
+  /**
+   * The same for sources that match an `auth: ip` trunk (a carrier's SBC sends every call from one address: at
+   * 300 calls/s that is over 1000 messages a second).
+   */
+  trunkRatePerSecond: number;
+  trunkBurst: number;
 }
 
 export interface SipDigestConfig {
@@ -139,6 +145,8 @@ export function checkRateLimit(v: unknown, field: string, defaults: SipRateLimit
   return section(v, defaults, field, {
     ratePerSecond: (x, f) => int(x, f, 1, 1_000_000),
     burst: (x, f) => int(x, f, 1, 10_000_000),
+    trunkRatePerSecond: (x, f) => int(x, f, 1, 1_000_000),
+    trunkBurst: (x, f) => int(x, f, 1, 10_000_000),
   });
 }
 

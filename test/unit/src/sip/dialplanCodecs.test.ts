@@ -88,6 +88,7 @@ t.test("sip config validation names the field", async (t) => {
   t.equal(field({ tls: { port: 5061 } }), "sip.tls.certFile", "TLS needs files");
   t.equal(field({ digest: { secret: "short" } }), "sip.digest.secret");
   t.equal(field({ rateLimit: { ratePerSecond: 0 } }), "sip.rateLimit.ratePerSecond");
+  t.equal(field({ rateLimit: { trunkBurst: -1 } }), "sip.rateLimit.trunkBurst");
   t.equal(field({ unknownSourceStatus: 200 }), "sip.unknownSourceStatus");
   t.equal(field({ claimTimeoutMs: 1000, dialplan: [{ to: "^sip:a@", action: "reject", status: 486 }] }), "no error");
 });
