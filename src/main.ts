@@ -92,6 +92,7 @@ export async function startServer(
       port: config.server.port,
       path: config.kurento.path,
       maxFrameBytes: config.server.maxFrameBytes,
+      demo: config.demo.enabled && { allowRemote: config.demo.allowRemote },
     },
     k,
     logger,

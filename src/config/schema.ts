@@ -96,6 +96,12 @@ export interface KorusConfig {
     /** pino level (KORUS_LOG_LEVEL). */
     level: LogLevel;
   };
+  demo: {
+    /** Serves the WebRTC-to-phone gateway demo at /demo/gateway. */
+    enabled: boolean;
+    /** Serves it to non-loopback clients too (it places SIP calls: keep false on a public HTTP port). */
+    allowRemote: boolean;
+  };
   admin: {
     /** Exposes /admin/workers (list, and POST …/<index>/kill for failure drills). Keep off in production. */
     enabled: boolean;
@@ -145,6 +151,7 @@ export const DEFAULT_CONFIG: KorusConfig = {
   },
   data: { dir: "./data" },
   log: { level: "info" },
+  demo: { enabled: true, allowRemote: false },
   admin: { enabled: false },
   cdr: {
     enabled: true,
@@ -267,6 +274,7 @@ const SCHEMA: { [S in keyof KorusConfig]: { [K in keyof KorusConfig[S]]: Check }
   },
   data: { dir: str(false) },
   log: { level: oneOf(LOG_LEVELS) },
+  demo: { enabled: bool, allowRemote: bool },
   admin: { enabled: bool },
   cdr: {
     enabled: bool,

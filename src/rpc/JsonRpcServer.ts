@@ -31,9 +31,14 @@ export interface JsonRpcServerOptions {
   port: number;
   path: string;
   maxFrameBytes: number;
-  /** Serve the gateway demo at /demo/gateway (default true). */
-  demo?: boolean;
+  /**
+   * Serve the gateway demo at /demo/gateway (default true). Unless `allowRemote`, only loopback clients may use it:
+   * the demo places SIP calls, so an open HTTP port must not make it a free dialler (config `demo.*`).
+   */
+  demo?: boolean | { allowRemote: boolean };
 }
+
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -94,12 +99,26 @@ export class JsonRpcServer {
     });
     this.#http.on("upgrade", (req, socket, head) => {
       socket.on("error", () => undefined);
+      if (this.#isDemoPath(req) && !this.#demoAllowed(req)) {
+        socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        return;
+      }
       if (this.#demo?.upgrade(req, socket, head) === true) {
         return;
       }
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onSocket(ws, req));
     });
     this.#http.on("clientError", (_err, socket) => socket.destroy());
+  }
+
+  #isDemoPath(req: IncomingMessage): boolean {
+    return this.#demo !== undefined && (req.url ?? "").startsWith("/demo/");
+  }
+
+  /** Remote clients reach the demo only with `allowRemote`. */
+  #demoAllowed(req: IncomingMessage): boolean {
+    const d = this.#opts.demo;
+    return (typeof d === "object" && d.allowRemote) || LOOPBACK.test(req.socket.remoteAddress ?? "");
   }
 
   /** Registers an HTTP route; a route returns true when it answered. */
@@ -129,6 +148,10 @@ export class JsonRpcServer {
     if (url.pathname === "/health" && req.method === "GET") {
       const body = JSON.stringify(this.#ready ? { status: "ok", ...this.#health() } : { status: "starting" });
       res.writeHead(this.#ready ? 200 : 503, { "content-type": "application/json" }).end(body);
+      return;
+    }
+    if (this.#isDemoPath(req) && !this.#demoAllowed(req)) {
+      res.writeHead(403, { "content-type": "text/plain" }).end("the gateway demo is only served to local clients\n");
       return;
     }
     if (this.#demo?.route(req, res) === true) {

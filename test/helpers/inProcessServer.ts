@@ -30,6 +30,9 @@ export async function startTestServer(overrides: Record<string, Record<string, u
     log: { level: "warn", ...overrides["log"] },
     kurento: { ...overrides["kurento"] },
     admin: { enabled: true, ...overrides["admin"] },
+    // No SIP listener unless a test asks for one (the default would bind 0.0.0.0:5060).
+    sip: { enabled: false, host: "127.0.0.1", ...overrides["sip"] },
+    demo: { ...overrides["demo"] },
   });
   const logLines: string[] = [];
   const sink = new Writable({
