@@ -117,6 +117,7 @@ export {
   parseReasons,
   parseSessionExpires,
   q850Cause,
+  mappedQ850,
   statusToQ850,
   SUPPORTED_OPTIONS,
   type CallIdentity,

@@ -118,6 +118,11 @@ const SIP_TO_Q850: Readonly<Record<number, number>> = {
  * get 127/65/58 as usual in gateways), used when
  * the peer sent no Reason.
  */
+/** The RFC 3398 §8.2.6.1 cause of a SIP final status, or undefined when the RFC maps none. */
+export function mappedQ850(status: number): number | undefined {
+  return SIP_TO_Q850[status];
+}
+
 export function statusToQ850(status: number): number {
   return SIP_TO_Q850[status] ?? (status >= 600 ? 31 : status >= 500 ? 38 : 31);
 }

@@ -3,6 +3,7 @@
  * known (RFC 3398 §7.2.4.1 / §8.2.6.1, table in sip-ims.md §7.2). Raw values are always stored as received; these
  * only fill what is missing.
  */
+import { mappedQ850 } from "../../sip/index.js";
 import { Disposition, HangupSide } from "./CdrRecord.js";
 
 export interface OutcomeFacts {
@@ -58,51 +59,9 @@ export function deriveDisposition(f: OutcomeFacts): Disposition {
   return Disposition.Failed;
 }
 
-/** RFC 3398 §8.2.6.1: the Q.850 cause for a SIP final status (sip-ims.md §7.2); null when there is no mapping. */
-const SIP_TO_Q850: Readonly<Record<number, number>> = {
-  200: 16,
-  400: 41,
-  401: 21,
-  402: 21,
-  403: 21,
-  404: 1,
-  405: 63,
-  406: 79,
-  407: 21,
-  408: 102,
-  410: 22,
-  413: 127,
-  414: 127,
-  415: 79,
-  416: 127,
-  420: 127,
-  421: 127,
-  423: 127,
-  480: 18,
-  481: 41,
-  482: 25,
-  483: 25,
-  484: 28,
-  485: 1,
-  486: 17,
-  487: 127,
-  488: 65,
-  500: 41,
-  501: 79,
-  502: 38,
-  503: 41,
-  504: 102,
-  505: 127,
-  513: 127,
-  600: 17,
-  603: 21,
-  604: 1,
-  606: 65,
-};
-
 /** The Q.850 cause for a SIP final status per RFC 3398, or null when the status has no mapping. */
 export function q850FromSipStatus(status: number): number | null {
-  return SIP_TO_Q850[status] ?? null;
+  return mappedQ850(status) ?? null;
 }
 
 /**
