@@ -546,8 +546,21 @@ export class WebRtcTransport {
     this.#reportTimer.unref();
   }
 
-  /** Incoming RTP from the fast path: already authenticated and decrypted. */
+  /** Incoming RTP from the fast path: already authenticated and decrypted; our RtcpSession reports on it. */
   #onFastRtp(h: RtpHeaderFields, payload: Buffer, arrivalMs: number): void {
+    this.#deliver(h, payload, arrivalMs, true);
+  }
+
+  /**
+   * Hands one decrypted packet to the endpoint with the codec its payload type maps to. Packets of an unknown PT or
+   * of an m-line we do not receive on are dropped.
+   */
+  #deliver(
+    h: Pick<RtpHeaderFields, "payloadType" | "ssrc" | "sequenceNumber" | "timestamp" | "marker">,
+    payload: Uint8Array,
+    arrivalMs: number,
+    fast: boolean,
+  ): void {
     try {
       const codec = this.#byPt.get(h.payloadType);
       if (codec === undefined) {
@@ -558,7 +571,9 @@ export class WebRtcTransport {
         return;
       }
       this.#remoteSsrc.set(codec.kind, h.ssrc);
-      this.#rtcp.onReceived(h.ssrc, h.sequenceNumber, codec.kind === "VIDEO");
+      if (fast) {
+        this.#rtcp.onReceived(h.ssrc, h.sequenceNumber, codec.kind === "VIDEO");
+      }
       this.#h.rtp({
         kind: codec.kind,
         codec: codec.name,
@@ -595,34 +610,9 @@ export class WebRtcTransport {
     dtls.sendRtcp(packets).catch((err: unknown) => this.#log.debug("sendRtcp failed", { error: String(err) }));
   }
 
-  /** The RTP tap: one parsed packet from werift, read field by field, never re-serialized. */
+  /** The RTP tap on werift's path (TCP/TURN pairs): one parsed packet, read field by field, never re-serialized. */
   #onRtp(rtp: RtpPacket): void {
-    try {
-      const h = rtp.header;
-      const codec = this.#byPt.get(h.payloadType);
-      if (codec === undefined) {
-        return; // Unknown PT (or RTCP-like garbage that passed werift's classifier): drop.
-      }
-      const t = this.#transceiver(codec.kind);
-      if (t === undefined || t.direction === "sendonly" || t.direction === "inactive") {
-        return;
-      }
-      this.#remoteSsrc.set(codec.kind, h.ssrc);
-      this.#h.rtp({
-        kind: codec.kind,
-        codec: codec.name,
-        clockRate: codec.clockRate,
-        payloadType: h.payloadType,
-        ssrc: h.ssrc,
-        sequenceNumber: h.sequenceNumber,
-        timestamp: h.timestamp,
-        marker: h.marker,
-        payload: rtp.payload,
-        arrivalMs: performance.now(),
-      });
-    } catch (err) {
-      this.#log.debug("RTP handler failed", { error: String(err) });
-    }
+    this.#deliver(rtp.header, rtp.payload, performance.now(), false);
   }
 
   /** The RTCP tap: keyframe requests, NACKs, REMB and receiver reports about our streams. */
