@@ -871,7 +871,6 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
       this.#oa = OA.Stable;
       earlyMedia = true;
       this.#earlyAnswer = { tag, sdp: r.bodyText };
-      await this.#media.setAnswer(r.bodyText);
     }
     if (this.#state === S.Terminated) {
       return;
@@ -880,7 +879,12 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
     if (this.#state === S.Calling) {
       this.#transition(S.Early);
     }
+    // Announced before the (asynchronous) media update, so that a 2xx racing in behind the 18x cannot report the
+    // call answered before it was reported early.
     this.emit("progress", r.status, { earlyMedia, reliable, toTag: tag });
+    if (earlyMedia) {
+      await this.#media.setAnswer(r.bodyText);
+    }
   }
 
   /** Builds and sends the ACK of a 2xx (RFC 3261 §13.2.2.4), remembering it for 2xx retransmissions. */
