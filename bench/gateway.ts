@@ -14,7 +14,9 @@
  *   the mean number of bridged calls sampled during it; and the resulting bridged calls per core;
  * - SIPp's successful and failed calls (its final statistics), the app's failures (RPC errors);
  * - at the Opus peers: packets received, lost (RTP sequence gaps) and late (an arrival gap above 60 ms, i.e. more
- *   than 40 ms beyond the 20 ms pacing; gaps above 1 s are silence/pause, counted apart);
+ *   than 40 ms beyond the 20 ms pacing; gaps above 1 s are silence/pause, counted apart), and how many of the late
+ *   gaps overlap a stall of this process's own event loop (the load generator's share; Korus's Opus output is
+ *   driven by SIPp's 30 ms PCMA, so SIPp's send jitter, the CDRs' rx jitter, propagates too);
  * - call setup: how fast N calls were bridged (calls/s over the ramp), IncomingCall → answered latency p50/p90;
  * - whether SIPp's pcap RTP reaches Korus: getStats on one SipEndpoint per level (inbound packets).
  * At the end: the CDRs (`node dist/src/cli.js cdr export --format jsonl --data-dir …`) of the announced calls, against
@@ -53,7 +55,55 @@ const RTP_MAX = 13_999;
 const SIPP_MEDIA_BASE = 16_000;
 /** Late: an arrival gap above 20 ms pacing + 40 ms. Above 1 s: a pause in the stream, not a late packet. */
 const LATE_GAP_MS = 60;
+/** Length of SIPp's g711a.pcap (the fixture's header comment): where the PCMA input of every call stops. */
+const PCAP_END_S = 7.05;
 const PAUSE_GAP_MS = 1000;
+
+/**
+ * Stalls of this process's event loop (a 5 ms heartbeat that fired more than 15 ms late), so that a late arrival at
+ * an Opus peer can be told apart: late while this load generator was itself stalled, or late while it was
+ * responsive (then the delay is Korus's or SIPp's, whose RTP drives Korus's Opus output).
+ */
+class StallLog {
+  readonly stalls: { from: number; to: number }[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #last = 0;
+
+  start(): void {
+    this.stalls.length = 0;
+    this.#last = performance.now();
+    this.#timer = setInterval(() => {
+      const now = performance.now();
+      if (now - this.#last > 20) {
+        this.stalls.push({ from: this.#last, to: now });
+      }
+      this.#last = now;
+    }, 5);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Whether the loop stalled at some point within [from, to]. */
+  overlaps(from: number, to: number): boolean {
+    for (let i = this.stalls.length - 1; i >= 0; i--) {
+      const st = this.stalls[i];
+      if (st === undefined || st.to < from) {
+        return false;
+      }
+      if (st.from <= to) {
+        return true;
+      }
+    }
+    return false;
+  }
+}
+
+const stallLog = new StallLog();
+/** Late arrivals in the current window: the gap (ms) and the time since the peer's first packet (s). */
+const lateEvents: { gapMs: number; atS: number }[] = [];
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: readonly number[], p: number): number => {
@@ -93,6 +143,8 @@ interface PeerStats {
   received: number;
   lost: number;
   late: number;
+  /** Of `late`: those whose gap overlaps a stall of this process's event loop. */
+  lateWhileStalled: number;
   pauses: number;
   /** Packets of another payload type than the offered Opus 111. */
   notOpus: number;
@@ -105,9 +157,10 @@ class OpusPeer {
   remote: { host: string; port: number } | undefined;
   /** Counting is on only inside a level's steady window. */
   counting = false;
-  readonly windowStats: PeerStats = { received: 0, lost: 0, late: 0, pauses: 0, notOpus: 0 };
+  readonly windowStats: PeerStats = { received: 0, lost: 0, late: 0, lateWhileStalled: 0, pauses: 0, notOpus: 0 };
   #lastSeq = -1;
   #lastArrival = 0;
+  #firstArrival = 0;
   #seq = Math.floor(Math.random() * 65536);
   #ts = Math.floor(Math.random() * 2 ** 32);
   readonly #ssrc = Math.floor(Math.random() * 2 ** 32);
@@ -136,6 +189,7 @@ class OpusPeer {
     const seq = m.readUInt16BE(2);
     let lost = 0;
     let late = 0;
+    let stalled = 0;
     let pauses = 0;
     if (this.#lastSeq >= 0) {
       const d = (seq - this.#lastSeq + 65536) % 65536;
@@ -148,7 +202,14 @@ class OpusPeer {
         pauses = 1;
       } else if (gap > LATE_GAP_MS) {
         late = 1;
+        if (this.counting) {
+          lateEvents.push({ gapMs: gap, atS: (now - this.#firstArrival) / 1000 });
+        }
+        stalled = this.counting && stallLog.overlaps(this.#lastArrival, now) ? 1 : 0;
       }
+    }
+    if (this.#lastSeq < 0) {
+      this.#firstArrival = now;
     }
     this.#lastSeq = seq;
     this.#lastArrival = now;
@@ -157,6 +218,7 @@ class OpusPeer {
       s.received++;
       s.lost += lost;
       s.late += late;
+      s.lateWhileStalled += stalled;
       s.pauses += pauses;
     }
   }
@@ -657,6 +719,8 @@ async function level(
   let statsError = "";
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
+  stallLog.start();
+  lateEvents.length = 0;
   while (performance.now() - w0 < holdS * 1000 && sippDone === undefined) {
     for (const c of app.calls.values()) {
       announced.add(c.callId);
@@ -679,16 +743,22 @@ async function level(
   const windowUs = (performance.now() - w0) * 1000;
   const cpu = cpuUs(pid) - cpu0;
   loop.disable();
+  stallLog.stop();
+  const stallCount = stallLog.stalls.length;
+  const lateGaps = lateEvents.map((e) => e.gapMs);
+  const lateAt = lateEvents.map((e) => e.atS);
+  const lateAtPcapEnd = lateAt.filter((t) => Math.abs(t - PCAP_END_S) < 0.4).length;
   const loopP99 = loop.percentile(99) / 1e6;
   const loopMax = loop.max / 1e6;
   for (const p of peers0) {
     p.counting = false;
   }
-  const win: PeerStats = { received: 0, lost: 0, late: 0, pauses: 0, notOpus: 0 };
+  const win: PeerStats = { received: 0, lost: 0, late: 0, lateWhileStalled: 0, pauses: 0, notOpus: 0 };
   for (const p of peers0) {
     win.received += p.windowStats.received;
     win.lost += p.windowStats.lost;
     win.late += p.windowStats.late;
+    win.lateWhileStalled += p.windowStats.lateWhileStalled;
     win.pauses += p.windowStats.pauses;
     win.notOpus += p.windowStats.notOpus;
   }
@@ -731,8 +801,8 @@ async function level(
     },
     {
       name: `${label}: Opus peers, steady window`,
-      value: `${win.received} received, ${win.lost} lost (${lossPct.toFixed(3)}%), ${win.late} late (${latePct.toFixed(3)}%), ${win.notOpus} not Opus`,
-      unit: `(late: arrival gap > ${LATE_GAP_MS} ms; ${win.pauses} gaps > ${PAUSE_GAP_MS} ms counted apart; this process's event-loop delay p99 ${loopP99.toFixed(1)} ms, max ${loopMax.toFixed(1)} ms)`,
+      value: `${win.received} received, ${win.lost} lost (${lossPct.toFixed(3)}%), ${win.late} late (${latePct.toFixed(3)}%; ${win.lateWhileStalled} of them while this process's event loop stalled, ${lateAtPcapEnd} where SIPp's PCMA stops at the end of the pcap, ${PCAP_END_S} s into the call), ${win.notOpus} not Opus`,
+      unit: `(late: arrival gap > ${LATE_GAP_MS} ms; ${win.pauses} gaps > ${PAUSE_GAP_MS} ms counted apart; this process's event-loop delay p99 ${loopP99.toFixed(1)} ms, max ${loopMax.toFixed(1)} ms, ${stallCount} stalls > 15 ms; late gaps p50 ${pct(lateGaps, 50).toFixed(0)} ms, max ${Math.max(0, ...lateGaps).toFixed(0)} ms, at ${pct(lateAt, 10).toFixed(1)}/${pct(lateAt, 50).toFixed(1)}/${pct(lateAt, 90).toFixed(1)} s (p10/p50/p90) after the call's first Opus packet)`,
     },
     {
       name: `${label}: SIPp pcap RTP at Korus (getStats of ${sipInbound?.endpoint ?? "no bridged SipEndpoint"})`,
