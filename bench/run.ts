@@ -115,6 +115,8 @@ class Peer {
   sent = 0;
   #timer: NodeJS.Timeout | undefined;
   #fast: FastRtpPath | undefined;
+  #seq = 0;
+  #ts = 0;
 
   constructor() {
     this.pc.addTransceiver(this.audio, { direction: "sendrecv" });
@@ -167,8 +169,7 @@ class Peer {
     if (fast === undefined) {
       throw new Error("goFast() first");
     }
-    let seq = 0;
-    let ts = 0;
+    // The numbering continues across calls: restarting at 0 would replay SRTP indexes, which the receiver drops.
     let carry = 0;
     let last = performance.now();
     const payload = Buffer.alloc(160, 0x5a);
@@ -180,9 +181,9 @@ class Peer {
       last = now;
       for (; carry >= 1; carry--) {
         this.sent++;
-        fast.send(ssrc, pt, seq, ts, false, payload);
-        seq = (seq + 1) & 0xffff;
-        ts = (ts + 960) >>> 0;
+        fast.send(ssrc, pt, this.#seq, this.#ts, false, payload);
+        this.#seq = (this.#seq + 1) & 0xffff;
+        this.#ts = (this.#ts + 960) >>> 0;
       }
     }, 10);
   }
