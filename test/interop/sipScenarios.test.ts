@@ -5,7 +5,8 @@
  *   and the INVITE 487, the SipEndpoint reports TERMINATED and the CDR says CANCELLED;
  * - session-timer refresh: SIPp (refresher=uac, Session-Expires 90) calls the echo extension; Korus's 200 carries
  *   Session-Expires with refresher=uac and Require: timer (SIPp checks both), SIPp refreshes by re-INVITE, Korus
- *   answers it, and the call ends with SIPp's BYE.
+ *   answers it, and the call ends with SIPp's BYE;
+ * - a late ACK (test/fixtures/sipp/uac_late_ack.xml): Korus retransmits its 200 over UDP until the ACK arrives.
  * The scenarios name only 127.0.0.1; ports come from a reserved slot; children are killed on every path.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -130,4 +131,27 @@ t.test("SIPp session-timer refresh (refresher=uac) against the echo extension", 
     "30s",
   ]);
   t.equal(r.code, 0, "Session-Expires/refresher and Require: timer checked by SIPp; the refresh re-INVITE answered");
+});
+
+t.test("SIPp acknowledges late: Korus retransmits its 200 over UDP until the ACK", async (t) => {
+  const r = await sipp([
+    "-sf",
+    join(FIXTURES, "uac_late_ack.xml"),
+    `127.0.0.1:${sipPort}`,
+    "-s",
+    "echo",
+    "-i",
+    "127.0.0.1",
+    "-p",
+    String(port()),
+    "-m",
+    "1",
+    "-timeout",
+    "30s",
+  ]);
+  t.equal(r.code, 0, "the call completes");
+  // The statistics row of the first 200: "200 <----------  E-RTD1 1  <retrans> …".
+  const row = /^\s*200 <-+\s+(?:E-RTD\d\s+)?(\d+)\s+(\d+)/m.exec(r.output);
+  t.ok(row !== null, "SIPp printed the 200 row");
+  t.ok(Number(row?.[2] ?? 0) >= 1, `the 200 was retransmitted while the ACK was missing (${row?.[2] ?? "?"} times)`);
 });
