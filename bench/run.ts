@@ -17,6 +17,9 @@
  *    cost, calls per core without late or dropped packets, added latency per hop.
  * 7. SIP call rate (bench/sipCalls.ts): SIPp at 300 calls/s for 60 s against Korus's UserAgent (answer, BYE),
  *    failed calls and retransmissions, CPU per call next to a SIPp UAS doing the same in the same run.
+ * 8. Gateway (bench/gateway.ts): SIPp PCMA calls bridged to Opus peers through SipEndpoint ↔ RtpEndpoint at 25, 50
+ *    and 100 concurrent calls: CPU per bridged call (compare with the PCMU/PCMA + Opus 8k codec rows of step 5),
+ *    failed calls, lost and late packets, setup rate, and CDRs against calls placed.
  *
  * The server runs as a child process (the built dist/), so its CPU is read from /proc without the load
  * generator's; the peers are werift RTCPeerConnections on 127.0.0.1 in this process. For the load runs the peers
@@ -35,6 +38,7 @@ import { createLogger } from "../media/logger.js";
 import { FastRtpPath } from "../media/webrtc/FastRtpPath.js";
 import { run as runCodecs } from "./codecs.js";
 import { RpcClient } from "./lib/RpcClient.js";
+import { run as runGateway } from "./gateway.js";
 import { run as runSipCalls } from "./sipCalls.js";
 import { run as runSipParser } from "./sipParser.js";
 import { run as runTranscode } from "./transcode.js";
@@ -478,6 +482,9 @@ async function main(): Promise<void> {
     out(r.name, `${r.value} ${r.unit}`);
   }
   for (const r of await runSipCalls()) {
+    out(r.name, `${r.value} ${r.unit}`);
+  }
+  for (const r of await runGateway()) {
     out(r.name, `${r.value} ${r.unit}`);
   }
   console.log("\nsummary");
