@@ -10,6 +10,8 @@ import { spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { readFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { UserAgent } from "../sip/ua/UserAgent.js";
 import type { MediaHandler } from "../sip/ua/MediaHandler.js";
 
@@ -113,6 +115,14 @@ async function runUac(target: string, rate: number, calls: number, timeoutS: num
   };
 }
 
+/** Heap in use after a full garbage collection (exposes `gc` at run time; no command-line flag needed). */
+function heapAfterGcMiB(): number {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  gc();
+  return process.memoryUsage().heapUsed / 1024 / 1024;
+}
+
 /** Korus's UserAgent as the UAS: answer at once, BYE after `holdMs`. */
 async function korusRun(rate: number, seconds: number, holdMs: number): Promise<BenchResult[]> {
   const ua = await UserAgent.listen({
@@ -134,9 +144,16 @@ async function korusRun(rate: number, seconds: number, holdMs: number): Promise<
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const calls = rate * seconds;
+  // Heap in the steady state (past Timer L's 32 s, when completed transactions leave as fast as new ones come),
+  // once at two thirds of the run and once at its end: flat memory means the two agree.
+  const heap: { at: number; mib: number }[] = [];
+  const sample = (atS: number): NodeJS.Timeout =>
+    setTimeout(() => heap.push({ at: answered, mib: heapAfterGcMiB() }), atS * 1000);
+  const samples = seconds >= 45 ? [sample(Math.round((seconds * 2) / 3)), sample(seconds - 1)] : [];
   const uac = await runUac(`127.0.0.1:${ua.port}`, rate, calls, seconds + 60);
   const elapsed = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  samples.forEach(clearTimeout);
   const stats = ua.stats;
   await ua.close();
   const perCall = (cpu.user + cpu.system) / Math.max(1, uac.successful);
@@ -155,6 +172,11 @@ async function korusRun(rate: number, seconds: number, holdMs: number): Promise<
       name: "sip calls: Korus CPU per call",
       value: Math.round(perCall),
       unit: `us (answered ${answered}; live sessions at end ${JSON.stringify(stats)})`,
+    },
+    {
+      name: "sip calls: heap after GC in the steady state",
+      value: heap.map((h) => `${h.mib.toFixed(1)} MiB after ${h.at} calls`).join(", ") || "not sampled (run < 45 s)",
+      unit: "",
     },
   ];
 }
