@@ -6,13 +6,22 @@
  * - session-timer refresh: SIPp (refresher=uac, Session-Expires 90) calls the echo extension; Korus's 200 carries
  *   Session-Expires with refresher=uac and Require: timer (SIPp checks both), SIPp refreshes by re-INVITE, Korus
  *   answers it, and the call ends with SIPp's BYE;
- * - a late ACK (test/fixtures/sipp/uac_late_ack.xml): Korus retransmits its 200 over UDP until the ACK arrives.
+ * - a late ACK (test/fixtures/sipp/uac_late_ack.xml): Korus retransmits its 200 over UDP until the ACK arrives;
+ * - odd but valid carrier SIP: an offerless INVITE and a codec-changing re-INVITE (from Korus's own stack acting as
+ *   the carrier), and a 183 with SDP never followed by a 200 (SIPp uas_183_only.xml).
  * The scenarios name only 127.0.0.1; ports come from a reserved slot; children are killed on every path.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import t from "tap";
+import {
+  UdpTransport,
+  UserAgent,
+  type InviteSession,
+  type MediaHandler,
+  type TerminationInfo,
+} from "../../sip/index.js";
 import { reserveRtpRange } from "../helpers/ports.js";
 import { RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
 import { ROOT, startKorus, type KorusProcess } from "../helpers/server.js";
@@ -154,4 +163,118 @@ t.test("SIPp acknowledges late: Korus retransmits its 200 over UDP until the ACK
   const row = /^\s*200 <-+\s+(?:E-RTD\d\s+)?(\d+)\s+(\d+)/m.exec(r.output);
   t.ok(row !== null, "SIPp printed the 200 row");
   t.ok(Number(row?.[2] ?? 0) >= 1, `the 200 was retransmitted while the ACK was missing (${row?.[2] ?? "?"} times)`);
+});
+
+// ------------------------------------------------------------------------------------------ odd but valid carrier SIP
+
+/** A carrier built on Korus's own SIP stack, on a reserved port; its media handler records what it negotiates. */
+async function carrier(): Promise<{ ua: UserAgent; close: () => Promise<void> }> {
+  const p = port();
+  const holder: { ua?: UserAgent } = {};
+  const udp = await UdpTransport.listen({ host: "127.0.0.1", port: p, onMessage: (m) => holder.ua?.receive(m) });
+  const ua = new UserAgent({
+    transports: [udp],
+    host: "127.0.0.1",
+    port: p,
+    sessionTimer: { enabled: false },
+    createMediaHandler: () => {
+      throw new Error("the carrier takes no calls");
+    },
+  });
+  holder.ua = ua;
+  return {
+    ua,
+    close: async () => {
+      await ua.close();
+      await udp.close();
+    },
+  };
+}
+
+const sdpFor = (rtpPort: number, pt: number, name: string, version: number): string =>
+  `v=0\r\no=carrier 1 ${version} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n` +
+  `m=audio ${rtpPort} RTP/AVP ${pt}\r\na=rtpmap:${pt} ${name}/8000\r\na=sendrecv\r\n`;
+
+function ended(session: InviteSession): Promise<TerminationInfo> {
+  return session.termination !== undefined
+    ? Promise.resolve(session.termination)
+    : new Promise((resolve) => session.on("terminated", resolve));
+}
+
+t.test("an offerless INVITE and a re-INVITE that changes the codec, at the echo extension", async (t) => {
+  const { ua, close } = await carrier();
+  t.teardown(close);
+  const rtpPort = port();
+  const offers: string[] = [];
+  let codec = { pt: 8, name: "PCMA" };
+  let version = 1;
+  const media: MediaHandler = {
+    getOffer: () => sdpFor(rtpPort, codec.pt, codec.name, version++),
+    setAnswer: (sdp) => void offers.push(sdp),
+    processOffer: (sdp) => {
+      offers.push(sdp);
+      return sdpFor(rtpPort, codec.pt, codec.name, version++);
+    },
+    close: () => undefined,
+  };
+  const call = ua.call(`sip:echo@127.0.0.1:${sipPort}`, { from: "sip:carrier@127.0.0.1", media, offerless: true });
+  await new Promise<void>((resolve, reject) => {
+    call.on("answered", resolve);
+    call.on("terminated", (i) => reject(new Error(`call ended with ${i.status}`)));
+  });
+  t.match(offers[0], /^m=audio \d+ RTP\/AVP/m, "Korus offered in its 200; our answer went in the ACK");
+  await new Promise((r) => setTimeout(r, 300));
+  codec = { pt: 0, name: "PCMU" };
+  await call.reinvite();
+  const answer = offers.at(-1) ?? "";
+  t.match(answer, /^m=audio [1-9]\d* RTP\/AVP 0\b/m, "the re-INVITE moving to PCMU is accepted with PCMU");
+  t.match(answer, /a=rtpmap:0 PCMU\/8000/);
+  call.hangup();
+  t.equal((await ended(call)).status, 200, "the call was answered and ended normally");
+});
+
+t.test("an outbound call that gets 183 with SDP and never 200 ends at the ring timeout", async (t) => {
+  const app = await RpcClient.open(k.url);
+  t.teardown(() => app.close());
+  const uasPort = port();
+  const uas = sipp([
+    "-sf",
+    join(FIXTURES, "uas_183_only.xml"),
+    "-i",
+    "127.0.0.1",
+    "-p",
+    String(uasPort),
+    "-mi",
+    "127.0.0.1",
+    "-mp",
+    String(port()),
+    "-m",
+    "1",
+    "-timeout",
+    "30s",
+  ]);
+  const pipeline = String(await app.value("create", { type: "MediaPipeline", constructorParams: {} }));
+  t.teardown(() => app.value("release", { object: pipeline }).catch(() => undefined));
+  const ep = String(await app.value("create", { type: "SipEndpoint", constructorParams: { mediaPipeline: pipeline } }));
+  await app.value("subscribe", { object: ep, type: "CallStateChanged" });
+  await app.value("invoke", {
+    object: ep,
+    operation: "call",
+    operationParams: { uri: `sip:4930999@127.0.0.1:${uasPort}`, options: { ringTimeoutMs: 2000 } },
+  });
+  const state = (m: RpcMessage): { state?: string; sipStatus?: number } | undefined => {
+    const v = m.params?.["value"] as { object?: string; type?: string; data?: { state?: string } } | undefined;
+    return v?.object === ep && v.type === "CallStateChanged" ? v.data : undefined;
+  };
+  await app.event((m) => state(m)?.state === "TERMINATED");
+  const states = app.events.map(state).filter((s) => s !== undefined);
+  t.ok(
+    states.some((s) => s.state === "EARLY_MEDIA"),
+    `early media announced (${states.map((s) => s.state).join(" → ")})`,
+  );
+  t.notOk(
+    states.some((s) => s.state === "CONNECTED"),
+    "never CONNECTED",
+  );
+  t.equal((await uas).code, 0, "SIPp saw the CANCEL, answered 200 and 487, got the ACK");
 });
