@@ -275,6 +275,14 @@ export abstract class MediaElement extends MediaObject {
     return undefined;
   }
 
+  /**
+   * The AMR mode this element's peer last asked for in the CMR field of its packets (RFC 4867 §4.3.1), or undefined
+   * (no request, or not an AMR peer). A transcoder encoding AMR for this sink follows it within the mode-set.
+   */
+  amrModeRequest(): number | undefined {
+    return undefined;
+  }
+
   /** The fmtp of the audio codec this element receives with `payloadType` (the transcoder's AMR decoder needs it). */
   protected audioSourceParameters(_payloadType: number): string | undefined {
     return undefined;

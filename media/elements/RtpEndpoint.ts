@@ -215,6 +215,8 @@ export class RtpEndpoint extends MediaElement {
   readonly #suite: SrtpSuite | undefined;
   readonly #localKey: Buffer | undefined;
   readonly #mediaTimeoutMs: number;
+  /** CMR of the last AMR packet from the peer (15 = no request). */
+  #peerCmr: number | undefined;
   readonly #rtcpIntervalMs: number;
   readonly #keyLifetime: number | undefined;
   readonly #log: RateLimitedLog;
@@ -723,6 +725,8 @@ export class RtpEndpoint extends MediaElement {
     }
     if (codec.codec === "telephone-event") {
       this.#onDtmf(s, rd.timestamp, payload, codec.clockRate);
+    } else if ((codec.codec === "amr" || codec.codec === "amr-wb") && payload.length > 0) {
+      this.#peerCmr = payload[0]! >> 4; // the first 4 bits in both packings (RFC 4867 §4.3.1, §4.4.1)
     }
     const packet: MediaPacket = {
       kind: s.kind,
@@ -829,6 +833,10 @@ export class RtpEndpoint extends MediaElement {
   // ---------------------------------------------------------------------------------------------- media out
 
   /** What our peer takes for AUDIO (the transcoder reads it); undefined before negotiation. */
+  override amrModeRequest(): number | undefined {
+    return this.#peerCmr === undefined || this.#peerCmr === 15 ? undefined : this.#peerCmr;
+  }
+
   override audioSinkCaps(): SinkAudioCaps | undefined {
     return this.#state === RtpNegotiation.Negotiated ? this.#streamOf("AUDIO")?.caps : undefined;
   }

@@ -203,6 +203,8 @@ class Chain {
   lastDtmf: MediaPacket | undefined;
   /** telephone-event clocks of the chain's sinks (the last attached sink's; sinks of one format share them). */
   teRates: readonly number[] = [];
+  /** AMR chains: the modes allowed (ascending) and the one the encoder runs at (CMR, see #followCmr). */
+  amr: { readonly modes: readonly number[]; current: number } | undefined;
 
   constructor(key: string, format: SinkAudioFormat, ptimeMs: number, sourceCodec: string) {
     this.key = key;
@@ -222,6 +224,12 @@ class Chain {
     this.ticksPerFrame = (this.encoder.frameSamples * format.clockRate) / this.encRate;
     if (!Number.isInteger(this.ticksPerFrame)) {
       throw new TranscodeError(`${key}: ${this.encoder.frameSamples} samples are not whole RTP ticks`);
+    }
+    if (amr) {
+      // The modes the encoder may use, ascending: the mode-set, else every speech mode of the codec.
+      const all = format.codec === "amr" ? [0, 1, 2, 3, 4, 5, 6, 7] : [0, 1, 2, 3, 4, 5, 6, 7, 8];
+      const modes = p.modeSet !== undefined && p.modeSet.length > 0 ? [...p.modeSet].sort((x, y) => x - y) : all;
+      this.amr = { modes, current: modes[modes.length - 1] ?? 0 };
     }
     this.reframer = pcmReframer(this.encoder.frameSamples * this.encoder.channels);
     this.silence = new Int16Array(this.encoder.frameSamples * this.encoder.channels);
@@ -567,11 +575,36 @@ export class AudioTranscoder {
     }
   }
 
+  /**
+   * RFC 4867 §4.3.1: an AMR chain encodes at the mode its peers ask for in their CMR, the lowest request among the
+   * chain's sinks (they share the encoder), mapped into the mode-set (the highest allowed mode not above it); with
+   * no request, the highest mode of the set. Changed only at packet boundaries.
+   */
+  #followCmr(c: Chain, amr: { readonly modes: readonly number[]; current: number }): void {
+    let requested: number | undefined;
+    for (const conn of c.conns) {
+      const r = conn.sink.amrModeRequest();
+      if (r !== undefined && (requested === undefined || r < requested)) {
+        requested = r;
+      }
+    }
+    const top = amr.modes[amr.modes.length - 1] ?? 0;
+    const target =
+      requested === undefined ? top : ([...amr.modes].reverse().find((m) => m <= requested) ?? amr.modes[0] ?? top);
+    if (target !== amr.current) {
+      (c.encoder as AudioEncoder & { applyCmr?: (mode: number) => void }).applyCmr?.(target);
+      amr.current = target;
+    }
+  }
+
   #encode(c: Chain, frame: Int16Array, silence: boolean): void {
     const frameTs = c.ts;
     c.ts = (c.ts + c.ticksPerFrame) >>> 0;
     if (c.frameInPacket === 0) {
       c.packetTs = frameTs;
+      if (c.amr !== undefined) {
+        this.#followCmr(c, c.amr);
+      }
     }
     c.frameInPacket = (c.frameInPacket + 1) % c.framesPerPacket;
     const payload = c.encoder.encode(frame);

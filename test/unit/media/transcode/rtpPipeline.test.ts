@@ -118,6 +118,37 @@ t.test("AMR-WB (bandwidth-efficient) ↔ PCMA: tone both ways", async (t) => {
   t.equal(a.ep.transcoderDiagnostics?.decodeErrors, 0, "every AMR-WB payload decoded");
 });
 
+t.test("AMR-WB peer's CMR is honoured within the mode-set by the transcoder's encoder", async (t) => {
+  const h = await RtpHarness.create();
+  const a = await leg(h, { codecs: "98", extra: ["a=rtpmap:98 AMR-WB/16000", "a=fmtp:98 mode-set=0,2,4,8"] });
+  const b = await leg(h, { codecs: "8" });
+  t.teardown(() => {
+    a.phone.close();
+    b.phone.close();
+    h.close();
+  });
+  h.pipeline.connect(a.ep, b.ep, undefined, "default", "default");
+  h.pipeline.connect(b.ep, a.ep, undefined, "default", "default");
+  // The AMR-WB phone asks for mode 3 (15.85 kbit/s), outside the mode-set: Korus must use mode 2, the highest
+  // allowed mode below the request (RFC 4867 §4.3.1).
+  await Promise.all([
+    streamTone(a.phone, { codec: "AMR-WB", pt: 98, rate: 16000, ticks: 320, packets: 40, cmr: 3 }),
+    streamTone(b.phone, { codec: "PCMA", pt: 8, rate: 8000, ticks: 160, packets: 40, ssrc: 0x5678 }),
+  ]);
+  await sleep(100);
+  // Bandwidth-efficient: CMR (4 bits), then F (1 bit) and FT (4 bits) of the first frame.
+  const ft = (p: Uint8Array): number => (((p[0] ?? 0) & 0x07) << 1) | ((p[1] ?? 0) >> 7);
+  const modes = packetsOf(a.phone, 98).map((p) => ft(p.payload));
+  t.ok(modes.length >= 30, `packets to the AMR-WB phone (${modes.length})`);
+  const tail = modes.slice(-20);
+  t.ok(
+    tail.every((m) => m === 2),
+    `after the request, Korus encodes mode 2 (last modes: ${tail.join(",")})`,
+  );
+  const atA = analyse(decodeReceived(a.phone, 98, "AMR-WB"), 16000);
+  t.ok(Math.abs(atA.frequency - 1000) < 15, `the tone still arrives (${atA.frequency.toFixed(1)} Hz)`);
+});
+
 t.test("two Opus sinks of one PCMU source share one encoder; a PCMU sink gets the bytes untouched", async (t) => {
   const h = await RtpHarness.create();
   const a = await leg(h, PCMU_OFFER);
