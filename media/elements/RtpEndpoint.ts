@@ -65,6 +65,7 @@ import {
 } from "../rtp/Rtcp.js";
 import { RtpHeaderReader, buildRtp, rtpHeaderLength } from "../rtp/RtpPacket.js";
 import { RtpReceiverStats, RtpSenderStats } from "../rtp/RtpStats.js";
+import { endpointRecord, latencyStat, rtpStreamRecord } from "../rtp/kurentoStats.js";
 import { StreamRewriter } from "../rtp/StreamRewriter.js";
 import { DtmfDetector, dtmfPackets } from "../rtp/dtmf.js";
 import { isKeyframe } from "../rtp/keyframe.js";
@@ -1100,24 +1101,6 @@ export class RtpEndpoint extends MediaElement {
   protected override stats(kind: MediaKind | undefined): Record<string, JsonObject> {
     const now = Date.now();
     const records: Record<string, JsonObject> = {};
-    const common = (ssrc: number, type: string, cls: string): JsonObject => ({
-      __module__: "kurento",
-      __type__: cls,
-      id: String(ssrc),
-      type,
-      timestampMillis: now,
-      ssrc: String(ssrc),
-      associateStatsId: "",
-      isRemote: false,
-      mediaTrackId: "",
-      transportId: "",
-      codecId: "",
-      firCount: 0,
-      pliCount: 0,
-      nackCount: 0,
-      sliCount: 0,
-      remb: 0,
-    });
     const e2e: JsonObject[] = [];
     for (const s of this.#streams.values()) {
       if (kind !== undefined && kind !== s.kind) {
@@ -1125,7 +1108,7 @@ export class RtpEndpoint extends MediaElement {
       }
       for (const r of s.receivers.values()) {
         records[String(r.ssrc)] = {
-          ...common(r.ssrc, "inboundrtp", "RTCInboundRTPStreamStats"),
+          ...rtpStreamRecord(r.ssrc, "inboundrtp", now),
           packetsReceived: r.packets,
           bytesReceived: r.bytes,
           jitter: r.jitterSeconds,
@@ -1136,7 +1119,7 @@ export class RtpEndpoint extends MediaElement {
       const tx = s.sender;
       if (tx !== undefined) {
         records[String(tx.ssrc)] = {
-          ...common(tx.ssrc, "outboundrtp", "RTCOutboundRTPStreamStats"),
+          ...rtpStreamRecord(tx.ssrc, "outboundrtp", now),
           packetsSent: tx.packets,
           bytesSent: tx.octets,
           targetBitrate: 0,
@@ -1146,24 +1129,10 @@ export class RtpEndpoint extends MediaElement {
         };
       }
       if (s.e2eMs !== undefined) {
-        e2e.push({
-          __module__: "kurento",
-          __type__: "MediaLatencyStat",
-          name: "default",
-          type: s.kind,
-          avg: s.e2eMs * 1e6,
-        });
+        e2e.push(latencyStat(s.kind, s.e2eMs));
       }
     }
-    records[this.id] = {
-      __module__: "kurento",
-      __type__: "EndpointStats",
-      id: this.id,
-      type: "endpoint",
-      timestampMillis: now,
-      inputLatency: [],
-      E2ELatency: e2e,
-    };
+    records[this.id] = endpointRecord(this.id, now, e2e);
     return records;
   }
 

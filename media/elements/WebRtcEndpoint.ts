@@ -27,6 +27,7 @@ import type { MediaPacket, RtpMediaKind } from "../core/types.js";
 import { MediaOperationError } from "../errors.js";
 import { RateLimitedLog } from "../logger.js";
 import { InboundCounters, OutboundCounters } from "../rtp/RtpCounters.js";
+import { endpointRecord, latencyStat, rtpStreamRecord } from "../rtp/kurentoStats.js";
 import { StreamRewriter } from "../rtp/StreamRewriter.js";
 import { isKeyframe } from "../rtp/keyframe.js";
 import type { SinkAudioCaps } from "../transcode/format.js";
@@ -774,26 +775,13 @@ export class WebRtcEndpoint extends MediaElement {
     const now = Date.now();
     const records: Record<string, JsonObject> = {};
     const t = this.#transport;
-    const common = (ssrc: number, type: string, cls: string): JsonObject => ({
-      __module__: "kurento",
-      __type__: cls,
-      id: String(ssrc),
-      type,
-      timestampMillis: now,
-      ssrc: String(ssrc),
-      associateStatsId: "",
-      isRemote: false,
-      mediaTrackId: "",
-      transportId: t?.dtlsTransportId ?? "",
-      codecId: "",
-      sliCount: 0,
-    });
+    const transportId = t?.dtlsTransportId ?? "";
     for (const c of this.#inbound.values()) {
       if (kind !== undefined && c.kind !== kind) {
         continue;
       }
       records[String(c.ssrc)] = {
-        ...common(c.ssrc, "inboundrtp", "RTCInboundRTPStreamStats"),
+        ...rtpStreamRecord(c.ssrc, "inboundrtp", now, transportId),
         packetsReceived: c.packets,
         bytesReceived: c.bytes,
         jitter: c.jitterSeconds,
@@ -802,7 +790,6 @@ export class WebRtcEndpoint extends MediaElement {
         firCount: c.firSent,
         pliCount: c.pliSent,
         nackCount: c.nackSent,
-        remb: 0,
       };
     }
     for (const kindKey of ["AUDIO", "VIDEO"] as const) {
@@ -815,7 +802,7 @@ export class WebRtcEndpoint extends MediaElement {
       }
       o.roundTripTime = t?.roundTripTime(kindKey) ?? o.roundTripTime;
       records[String(o.ssrc)] = {
-        ...common(o.ssrc, "outboundrtp", "RTCOutboundRTPStreamStats"),
+        ...rtpStreamRecord(o.ssrc, "outboundrtp", now, transportId),
         packetsSent: o.packets,
         bytesSent: o.bytes,
         targetBitrate: o.remb,
@@ -828,22 +815,14 @@ export class WebRtcEndpoint extends MediaElement {
         remb: o.remb,
       };
     }
-    // E2E latency: from arrival at the source element's edge to the hand-off to our peer, in nanoseconds.
+    // E2E latency: from arrival at the source element's edge to the hand-off to our peer.
     const e2e: JsonObject[] = [];
     for (const [k, avgMs] of this.#e2e) {
       if (kind === undefined || kind === k) {
-        e2e.push({ __module__: "kurento", __type__: "MediaLatencyStat", name: "default", type: k, avg: avgMs * 1e6 });
+        e2e.push(latencyStat(k, avgMs));
       }
     }
-    records[this.id] = {
-      __module__: "kurento",
-      __type__: "EndpointStats",
-      id: this.id,
-      type: "endpoint",
-      timestampMillis: now,
-      inputLatency: [],
-      E2ELatency: e2e,
-    };
+    records[this.id] = endpointRecord(this.id, now, e2e);
     return records;
   }
 
