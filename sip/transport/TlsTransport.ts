@@ -18,9 +18,10 @@ import type net from "node:net";
 import tls from "node:tls";
 import { getLogger, type Logger } from "../logger.js";
 import type { SipMessage } from "../message/SipMessage.js";
-import { SipStreamFramer, type SipStreamFramerOptions } from "../message/SipStreamFramer.js";
-import { handleInbound, type InboundHandlers } from "./inbound.js";
+import type { SipStreamFramerOptions } from "../message/SipStreamFramer.js";
+import type { InboundHandlers } from "./inbound.js";
 import type { SipDestination, SipTransport } from "./SipTransport.js";
+import { StreamConnections, connectionKey } from "./StreamConnections.js";
 
 /** Options of {@link TlsTransport.listen}. */
 export interface TlsTransportOptions extends InboundHandlers {
@@ -115,11 +116,6 @@ class BoundedLogger implements Logger {
   }
 }
 
-/** Connection index key: remote address and port. */
-function key(host: string, port: number): string {
-  return `${host}|${port}`;
-}
-
 interface Credentials {
   readonly cert: Buffer;
   readonly key: Buffer;
@@ -141,16 +137,21 @@ export class TlsTransport implements SipTransport {
   readonly #server: tls.Server;
   readonly #options: TlsTransportOptions;
   #credentials: Credentials;
-  readonly #connections = new Map<string, tls.TLSSocket>();
-  readonly #connecting = new Map<string, Promise<tls.TLSSocket>>();
   readonly #logger: Logger = new BoundedLogger(getLogger("sip:transport:tls"));
-  #closed = false;
+  readonly #connections: StreamConnections<tls.TLSSocket>;
 
   private constructor(server: tls.Server, options: TlsTransportOptions, credentials: Credentials) {
     this.#server = server;
     this.#options = options;
     this.#credentials = credentials;
-    server.on("secureConnection", (socket) => this.#adopt(socket));
+    this.#connections = new StreamConnections({
+      protocol: "TLS",
+      handlers: options,
+      limits: options.limits,
+      logger: this.#logger,
+      idleTimeoutMs: options.idleTimeoutMs ?? 0,
+    });
+    server.on("secureConnection", (socket) => this.#connections.adopt(socket));
     // Handshake failures (bad client certificate, plain TCP garbage, timeouts) never reach the SIP layer.
     server.on("tlsClientError", (error, socket) => {
       this.#logger.info("TLS handshake failed", { error: error.message, peer: socket.remoteAddress });
@@ -211,69 +212,12 @@ export class TlsTransport implements SipTransport {
     this.#credentials = credentials;
   }
 
-  /** Wires framing and parsing onto an established TLS connection and indexes it by remote address. */
-  #adopt(socket: tls.TLSSocket): void {
-    const host = socket.remoteAddress ?? "";
-    const port = socket.remotePort ?? 0;
-    const id = key(host, port);
-    this.#connections.set(id, socket);
-    const source = { host, port, transport: "TLS" as const };
-    const framer = new SipStreamFramer({
-      ...this.#options.limits,
-      // RFC 5626 §3.5.1: answer a double-CRLF ping with a single CRLF pong.
-      onKeepAlive: () => socket.write("\r\n"),
-    });
-    const idle = this.#options.idleTimeoutMs ?? 0;
-    if (idle > 0) {
-      socket.setTimeout(idle, () => {
-        this.#logger.debug("closing idle TLS connection", { peer: id });
-        socket.destroy();
-      });
-    }
-    socket.on("data", (chunk: Buffer) => {
-      const { frames, error } = framer.push(chunk);
-      for (const frame of frames) {
-        handleInbound(
-          frame,
-          "stream",
-          source,
-          this.#options,
-          (response) => socket.write(response.toBuffer()),
-          this.#logger,
-        );
-      }
-      if (error) {
-        this.#logger.info("closing TLS connection after framing error", { reason: error.reason, peer: id });
-        socket.destroy();
-      }
-    });
-    socket.on("error", (error: Error) =>
-      this.#logger.debug("TLS connection error", { peer: id, error: error.message }),
-    );
-    socket.on("close", () => {
-      if (this.#connections.get(id) === socket) {
-        this.#connections.delete(id);
-      }
-    });
-  }
-
-  /**
-   * An open connection to `destination`, reusing an existing one (RFC 3261 §18.1.1), sharing an in-flight handshake,
-   * or dialling and verifying a new one.
-   */
-  async #connection(destination: SipDestination): Promise<tls.TLSSocket> {
-    const id = key(destination.host, destination.port);
-    const existing = this.#connections.get(id);
-    if (existing && !existing.destroyed) {
-      return existing;
-    }
-    const pending = this.#connecting.get(id);
-    if (pending) {
-      return pending;
-    }
+  /** Dials and verifies a new TLS connection to `destination`; resolves after the handshake. */
+  #dial(destination: SipDestination): Promise<tls.TLSSocket> {
+    const id = connectionKey(destination.host, destination.port);
     const { cert, key: keyPem, ca } = this.#credentials;
     const isAddress = /^[\d.]+$/.test(destination.host) || destination.host.includes(":");
-    const connecting = new Promise<tls.TLSSocket>((resolve, reject) => {
+    return new Promise<tls.TLSSocket>((resolve, reject) => {
       const socket = tls.connect({
         host: destination.host,
         port: destination.port,
@@ -296,50 +240,23 @@ export class TlsTransport implements SipTransport {
       socket.once("secureConnect", () => {
         clearTimeout(timer);
         socket.removeAllListeners("error");
-        this.#adopt(socket);
-        // Index by the address we dialled as well, which may differ in form from remoteAddress.
-        this.#connections.set(id, socket);
         resolve(socket);
       });
     });
-    this.#connecting.set(id, connecting);
-    try {
-      return await connecting;
-    } finally {
-      this.#connecting.delete(id);
-    }
   }
 
   /**
    * Sends over a (possibly new) verified connection; resolves once the bytes are handed to TLS.
    * @throws when the connection cannot be established, the certificate is refused, or the write fails.
    */
-  async send(message: SipMessage, destination: SipDestination): Promise<void> {
-    if (this.#closed) {
-      throw new Error("TLS transport closed");
-    }
-    const socket = await this.#connection(destination);
-    await new Promise<void>((resolve, reject) => {
-      socket.write(message.toBuffer(), (error) => {
-        if (error) {
-          reject(error);
-        } else {
-          resolve();
-        }
-      });
-    });
+  send(message: SipMessage, destination: SipDestination): Promise<void> {
+    return this.#connections.send(message, destination, () => this.#dial(destination));
   }
 
   /** Closes every connection and the listener; idempotent. */
   async close(): Promise<void> {
-    if (this.#closed) {
-      return;
+    if (this.#connections.close()) {
+      await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     }
-    this.#closed = true;
-    for (const socket of this.#connections.values()) {
-      socket.destroy();
-    }
-    this.#connections.clear();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 }
