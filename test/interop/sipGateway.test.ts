@@ -9,7 +9,7 @@
  * - kill -9 of the server after completed calls: their CDRs are intact.
  * Everything binds 127.0.0.1; SIP and media ports come from reserved RTP slots; children are killed on every path.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,10 +25,10 @@ import {
 } from "../../sip/index.js";
 import { reserveRtpRange } from "../helpers/ports.js";
 import { RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
-import { ROOT, startKorus, type KorusProcess } from "../helpers/server.js";
+import { startKorus, type KorusProcess } from "../helpers/server.js";
+import { exportCdrs, runSipp, type SippResult } from "../helpers/sipp.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/sipp/", import.meta.url));
-const CLI_JS = join(ROOT, "dist/src/cli.js");
 const work = mkdtempSync(join(tmpdir(), "korus-sipgw-"));
 mkdirSync(join(work, "pcap"));
 for (const f of readdirSync("/usr/share/sip-tester").filter((n) => n.endsWith(".pcap"))) {
@@ -60,21 +60,7 @@ function port(step = 1): number {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function sipp(args: string[], limitMs = 40_000): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn("sipp", [...args, "-nostdin"], { cwd: work, stdio: ["ignore", "pipe", "pipe"] });
-    children.add(child);
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), limitMs);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ code, output });
-    });
-  });
-}
+const sipp = (args: string[], limitMs = 40_000): Promise<SippResult> => runSipp(args, { children, cwd: work, limitMs });
 
 interface Cdr {
   callId: string | null;
@@ -93,20 +79,7 @@ interface Cdr {
 }
 
 /** Every CDR of a server's data dir, read by the CLI (which works while the server runs). */
-function cdrs(k: KorusProcess): Cdr[] {
-  const r = spawnSync(
-    process.execPath,
-    [CLI_JS, "cdr", "export", "--format", "jsonl", "--data-dir", join(k.dataDir, "data")],
-    {
-      encoding: "utf8",
-      timeout: 20_000,
-    },
-  );
-  return r.stdout
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as Cdr);
-}
+const cdrs = (k: KorusProcess): Cdr[] => exportCdrs<Cdr>(join(k.dataDir, "data"));
 
 async function waitFor<T>(what: string, fn: () => T | undefined, ms = 15_000): Promise<T> {
   const deadline = Date.now() + ms;
