@@ -11,7 +11,7 @@
  *   the carrier), and a 183 with SDP never followed by a 200 (SIPp uas_183_only.xml).
  * The scenarios name only 127.0.0.1; ports come from a reserved slot; children are killed on every path.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import t from "tap";
@@ -24,7 +24,8 @@ import {
 } from "../../sip/index.js";
 import { reserveRtpRange } from "../helpers/ports.js";
 import { RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
-import { ROOT, startKorus, type KorusProcess } from "../helpers/server.js";
+import { startKorus, type KorusProcess } from "../helpers/server.js";
+import { exportCdrs, runSipp, type SippResult } from "../helpers/sipp.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/sipp/", import.meta.url));
 const range = await reserveRtpRange();
@@ -37,39 +38,18 @@ t.teardown(() => {
 });
 let nextPort = range.min;
 const port = (): number => nextPort++;
+/** A block for SIPp's media sockets (audio RTP/RTCP, video RTP/RTCP), so parallel tests never share SIPp's 6000. */
+const mediaPorts = (): number => {
+  const p = nextPort;
+  nextPort += 4;
+  return p;
+};
 
-function sipp(args: string[], limitMs = 40_000): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn("sipp", [...args, "-nostdin"], { stdio: ["ignore", "pipe", "pipe"] });
-    children.add(child);
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), limitMs);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ code, output });
-    });
-  });
-}
+const sipp = (args: string[]): Promise<SippResult> => runSipp(args, { children });
 
-function cdrDisposition(k: KorusProcess, callId: string): string | undefined {
-  const r = spawnSync(
-    process.execPath,
-    [join(ROOT, "dist/src/cli.js"), "cdr", "export", "--format", "jsonl", "--data-dir", join(k.dataDir, "data")],
-    { encoding: "utf8", timeout: 20_000 },
-  );
-  for (const line of r.stdout.split("\n")) {
-    if (line.trim() !== "") {
-      const c = JSON.parse(line) as { callId: string | null; disposition: string };
-      if (c.callId === callId) {
-        return c.disposition;
-      }
-    }
-  }
-  return undefined;
-}
+const cdrDisposition = (k: KorusProcess, callId: string): string | undefined =>
+  exportCdrs<{ callId: string | null; disposition: string }>(join(k.dataDir, "data")).find((c) => c.callId === callId)
+    ?.disposition;
 
 const sipPort = port();
 const k = await startKorus(undefined, {
@@ -92,6 +72,10 @@ t.test("SIPp CANCEL before answer: 200 for the CANCEL, 487 for the INVITE, TERMI
     "127.0.0.1",
     "-p",
     String(port()),
+    "-mi",
+    "127.0.0.1",
+    "-mp",
+    String(mediaPorts()),
     "-m",
     "1",
     "-timeout",
@@ -132,6 +116,10 @@ t.test("SIPp session-timer refresh (refresher=uac) against the echo extension", 
     "127.0.0.1",
     "-p",
     String(port()),
+    "-mi",
+    "127.0.0.1",
+    "-mp",
+    String(mediaPorts()),
     "-d",
     "1500",
     "-m",
@@ -153,6 +141,10 @@ t.test("SIPp acknowledges late: Korus retransmits its 200 over UDP until the ACK
     "127.0.0.1",
     "-p",
     String(port()),
+    "-mi",
+    "127.0.0.1",
+    "-mp",
+    String(mediaPorts()),
     "-m",
     "1",
     "-timeout",
@@ -247,7 +239,7 @@ t.test("an outbound call that gets 183 with SDP and never 200 ends at the ring t
     "-mi",
     "127.0.0.1",
     "-mp",
-    String(port()),
+    String(mediaPorts()),
     "-m",
     "1",
     "-timeout",
