@@ -69,13 +69,33 @@ export class RpcClient {
     });
   }
 
-  /** Resolves with the first (past or future) event matching `pred`. */
-  event(pred: (m: RpcMessage) => boolean): Promise<RpcMessage> {
+  /**
+   * Resolves with the first (past or future) event matching `pred`; rejects after `timeoutMs` with the types of the
+   * events seen so far, so a missing event fails a test with a reason instead of hanging it.
+   */
+  event(pred: (m: RpcMessage) => boolean, timeoutMs = 30_000): Promise<RpcMessage> {
     const past = this.events.find(pred);
     if (past !== undefined) {
       return Promise.resolve(past);
     }
-    return new Promise((resolve) => this.#eventWaiters.push({ pred, resolve }));
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        pred,
+        resolve: (m: RpcMessage): void => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#eventWaiters.splice(this.#eventWaiters.indexOf(waiter), 1);
+        const seen = this.events.map((e) => {
+          const v = e.params?.["value"] as { type?: string; data?: { state?: string } } | undefined;
+          return `${v?.type ?? "?"}${v?.data?.state === undefined ? "" : `(${v.data.state})`}`;
+        });
+        reject(new Error(`no matching event within ${timeoutMs} ms; events seen: ${seen.join(", ") || "none"}`));
+      }, timeoutMs);
+      this.#eventWaiters.push(waiter);
+    });
   }
 
   /** The `value` of a successful response, or throws with the error. */
