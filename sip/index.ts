@@ -137,6 +137,14 @@ export {
 } from "./ua/InviteSession.js";
 export type { MediaHandler, OfferRequest } from "./ua/MediaHandler.js";
 export { OfferAnswerState, SessionState } from "./ua/SessionState.js";
+export {
+  DTMF_RELAY_TYPE,
+  DTMF_TYPE,
+  DtmfInfoError,
+  formatDtmfRelay,
+  parseDtmfInfo,
+  type DtmfInfoDigit,
+} from "./ua/dtmfRelay.js";
 export { TypedEmitter } from "./ua/TypedEmitter.js";
 export {
   UserAgent,

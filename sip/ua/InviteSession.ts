@@ -1150,6 +1150,34 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
   }
 
   /**
+   * Sends an INFO inside the dialog (RFC 6086; legacy usage without Info-Package, as carriers send DTMF) and resolves
+   * with the final status: 408 on timeout, 503 on a transport failure.
+   * @throws {SessionStateError} unless the call is answered (Accepted or Confirmed).
+   */
+  info(contentType: string, body: string): Promise<number> {
+    this.#require(S.Accepted, S.Confirmed);
+    const dialog = this.#dialog;
+    if (dialog === undefined) {
+      throw new SessionStateError("no dialog");
+    }
+    const req = dialog.createRequest("INFO");
+    req.setHeader("Content-Type", contentType);
+    req.body = Buffer.from(body, "utf8");
+    return new Promise((resolve) => {
+      this.#sendInDialog(
+        dialog,
+        req,
+        (r) => {
+          if (r.status >= 200) {
+            resolve(r.status);
+          }
+        },
+        resolve,
+      );
+    });
+  }
+
+  /**
    * Sends a re-INVITE (RFC 3261 §14.1) with a new offer from the media handler, e.g. to hold or resume. On 491 it
    * retries after the §14.1 back-off (2.1–4 s when we own the Call-ID, else 0–2 s).
    * @throws {SessionStateError} unless the call is Confirmed with no negotiation in progress.
