@@ -1162,7 +1162,7 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
     }
     const req = dialog.createRequest("INFO");
     req.setHeader("Content-Type", contentType);
-    req.body = Buffer.from(body, "utf8");
+    req.bodyText = body;
     return new Promise((resolve) => {
       this.#sendInDialog(
         dialog,

@@ -52,7 +52,7 @@ export function parseDtmfInfo(request: SipRequest): DtmfInfoDigit | undefined {
   if (mime !== DTMF_RELAY_TYPE && mime !== DTMF_TYPE) {
     return undefined;
   }
-  const body = request.body.toString("latin1");
+  const body = request.bodyText;
   if (mime === DTMF_TYPE) {
     const digit = digitOf(body);
     if (digit === undefined) {
