@@ -17,7 +17,7 @@ export type {
   WorkerDump,
   WorkerSettings,
 } from "./channel/protocol.js";
-export { MEDIA_KINDS } from "./channel/protocol.js";
+export { DTMF_OUT_EVENT, MEDIA_KINDS } from "./channel/protocol.js";
 export type { SerializedError, KurentoErrorType } from "./errors.js";
 export { InvalidStateError, MediaOperationError, UnsupportedError } from "./errors.js";
 export type { LogLevel } from "./logger.js";

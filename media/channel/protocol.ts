@@ -97,3 +97,9 @@ export type FromWorker =
   | { kind: "log"; level: LogLevel; namespace: string; message: string; context: Record<string, unknown> }
   | { kind: "load"; elements: number; pipelines: number; elu: number }
   | { kind: "ready" };
+
+/**
+ * Internal event of a SipEndpoint in `info` DTMF mode (never sent to clients): a digit the control plane sends as a
+ * SIP INFO request, `{digit, durationMs, gapMs}`.
+ */
+export const DTMF_OUT_EVENT = "korus:DtmfOut";

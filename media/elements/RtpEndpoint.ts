@@ -44,7 +44,7 @@ import {
   type Direction,
   type NegotiatedMedia,
 } from "../../sdp/index.js";
-import type { JsonObject, JsonValue, MediaKind } from "../channel/protocol.js";
+import { DTMF_OUT_EVENT, type JsonObject, type JsonValue, type MediaKind } from "../channel/protocol.js";
 import type { Connection, ElementContext } from "../core/MediaElement.js";
 import { MediaElement } from "../core/MediaElement.js";
 import type { Operation } from "../core/MediaObject.js";
@@ -71,6 +71,8 @@ import { DtmfDetector, dtmfPackets } from "../rtp/dtmf.js";
 import { isKeyframe } from "../rtp/keyframe.js";
 import { SrtpSession } from "../srtp/SrtpSession.js";
 import type { SinkAudioCaps } from "../transcode/format.js";
+import { InbandDtmfReceiver } from "../transcode/InbandDtmfReceiver.js";
+import { InbandDtmfSender, type InbandFormat } from "../transcode/InbandDtmfSender.js";
 import { SrtpConfigError, decodeKeySalt, findSuite, parseLifetime, type SrtpSuite } from "../srtp/SrtpSuite.js";
 
 /** Negotiation states; see the module comment for the transitions. */
@@ -140,6 +142,16 @@ const RTP_PROPERTY_DEFAULTS: Record<string, JsonValue> = {
 const DTMF_INTERVAL_MS = 50;
 /** Payload formats that travel next to the audio codec rather than being one. */
 const AUX_CODECS = new Set(["telephone-event", "cn", "red"]);
+
+/**
+ * How DTMF travels between this endpoint and its peer: RFC 4733 telephone-events (the default, and Kurento's), tones
+ * in the audio (`inband`), or SIP INFO (`info`: the control plane sends and receives the INFO requests; the worker
+ * hands it the digits to send as `korus:DtmfOut` events).
+ */
+export type DtmfMode = "rfc4733" | "inband" | "info";
+
+/** Gap after a digit relayed from the pipeline (RFC 4733 event in, tones or INFO out). */
+const RELAY_GAP_MS = 50;
 
 /** One queued packet of a generated DTMF event (payload undefined: the end of a digit's slot). */
 interface DtmfOut {
@@ -244,6 +256,16 @@ export class RtpEndpoint extends MediaElement {
   #dtmfTs = 0;
   #dtmfSending = false;
   #dtmfTimer: NodeJS.Timeout | undefined;
+  #dtmfMode: DtmfMode = "rfc4733";
+  /** inband/info: what the peer's caps become (telephone-events accepted from the pipeline), per negotiated caps. */
+  #relayCaps: { readonly of: SinkAudioCaps; readonly caps: SinkAudioCaps } | undefined;
+  /** inband/info: RFC 4733 events from each source turned back into digits. */
+  readonly #relayDetectors = new WeakMap<object, DtmfDetector>();
+  #inbandOut: InbandDtmfSender | undefined;
+  #inbandIn: InbandDtmfReceiver | undefined;
+  #inbandTimer: NodeJS.Timeout | undefined;
+  /** When the next in-band payload is due (performance.now() ms). */
+  #inbandDue = 0;
   /** A keyframe was wanted before the peer's video SSRC was known: ask at its first non-key packet. */
   #keyframePending = false;
   #connectionState: ConnState = "DISCONNECTED";
@@ -316,6 +338,7 @@ export class RtpEndpoint extends MediaElement {
       clearTimeout(this.#dtmfTimer);
       this.#dtmfTimer = undefined;
       this.#dtmfQueue.length = 0;
+      this.#stopInband();
     }
   }
 
@@ -726,7 +749,10 @@ export class RtpEndpoint extends MediaElement {
     }
     if (codec.codec === "telephone-event") {
       this.#onDtmf(s, rd.timestamp, payload, codec.clockRate);
-    } else if ((codec.codec === "amr" || codec.codec === "amr-wb") && payload.length > 0) {
+    } else if (this.#dtmfMode === "inband" && s.kind === "AUDIO" && !AUX_CODECS.has(codec.codec)) {
+      this.#onInbandAudio(codec, payload);
+    }
+    if ((codec.codec === "amr" || codec.codec === "amr-wb") && payload.length > 0) {
       this.#peerCmr = payload[0]! >> 4; // the first 4 bits in both packings (RFC 4867 §4.3.1, §4.4.1)
     }
     const packet: MediaPacket = {
@@ -839,7 +865,15 @@ export class RtpEndpoint extends MediaElement {
   }
 
   override audioSinkCaps(): SinkAudioCaps | undefined {
-    return this.#state === RtpNegotiation.Negotiated ? this.#streamOf("AUDIO")?.caps : undefined;
+    const caps = this.#state === RtpNegotiation.Negotiated ? this.#streamOf("AUDIO")?.caps : undefined;
+    if (caps === undefined || this.#dtmfMode === "rfc4733" || caps.telephoneEvents.length > 0) {
+      return caps;
+    }
+    // inband/info: telephone-events from the pipeline are welcome (they become tones or INFO requests here).
+    if (this.#relayCaps?.of !== caps) {
+      this.#relayCaps = { of: caps, caps: { ...caps, telephoneEvents: [8000] } };
+    }
+    return this.#relayCaps.caps;
   }
 
   protected override audioSourceParameters(payloadType: number): string | undefined {
@@ -853,6 +887,10 @@ export class RtpEndpoint extends MediaElement {
     }
     const s = this.#streamOf(packet.kind);
     if (s === undefined || !sends(s.direction)) {
+      return;
+    }
+    if (packet.codec === "telephone-event" && this.#dtmfMode !== "rfc4733") {
+      this.#relayDtmf(packet, conn);
       return;
     }
     const codec = s.bySendKey.get(`${packet.codec}/${packet.clockRate}`);
@@ -927,6 +965,12 @@ export class RtpEndpoint extends MediaElement {
     }
     if (this.#state !== RtpNegotiation.Negotiated) {
       throw new MediaOperationError("SDP_END_POINT_NO_REMOTE_SDP_ERROR", "sendDtmf before negotiation");
+    }
+    if (this.#dtmfMode !== "rfc4733") {
+      for (const digit of digits.toUpperCase()) {
+        this.#sendDigitByMode(digit, duration, gap);
+      }
+      return null;
     }
     const s = this.#streamOf("AUDIO");
     const events = s === undefined ? [] : [...s.bySendKey.values()].filter((c) => c.codec === "telephone-event");
@@ -1010,6 +1054,153 @@ export class RtpEndpoint extends MediaElement {
         this.#dtmfSeq = (this.#dtmfSeq + 1) & 0xffff;
       }
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------- DTMF modes
+
+  /** The endpoint's DTMF mode (SipEndpoint sets it from the trunk); switching drops tones still queued. */
+  protected setDtmfMode(mode: DtmfMode): void {
+    if (mode !== this.#dtmfMode) {
+      this.#dtmfMode = mode;
+      this.#relayCaps = undefined;
+      this.#stopInband();
+    }
+  }
+
+  /** One digit out in inband or info mode. */
+  #sendDigitByMode(digit: string, durationMs: number, gapMs: number): void {
+    if (this.#dtmfMode === "info") {
+      this.ctx.emit(DTMF_OUT_EVENT, { digit, durationMs, gapMs });
+      return;
+    }
+    const sender = this.#inbandSender();
+    if (sender === undefined) {
+      throw new MediaOperationError(
+        "MEDIA_OBJECT_OPERATION_NOT_SUPPORTED",
+        "in-band DTMF needs a negotiated audio codec Korus can encode",
+      );
+    }
+    sender.queue(digit, durationMs, gapMs);
+    if (this.#inbandTimer === undefined) {
+      this.#inbandDue = performance.now();
+      this.#inbandTick();
+    }
+  }
+
+  /** An RFC 4733 event from a source while the peer wants tones or INFO: one digit per key press, once it ends. */
+  #relayDtmf(packet: MediaPacket, conn: Connection): void {
+    if (packet.payload.length < 4) {
+      return;
+    }
+    let detector = this.#relayDetectors.get(conn.source);
+    if (detector === undefined) {
+      detector = new DtmfDetector();
+      this.#relayDetectors.set(conn.source, detector);
+    }
+    for (const d of detector.push(packet.timestamp, packet.payload, packet.clockRate)) {
+      try {
+        this.#sendDigitByMode(d.digit, Math.max(40, d.durationMs), RELAY_GAP_MS);
+      } catch (err) {
+        this.#log.warn("dtmf-relay", "a DTMF digit from the pipeline could not be sent", {
+          elementId: this.id,
+          error: String(err),
+        });
+      }
+    }
+  }
+
+  /** The in-band sender for the primary negotiated audio codec (made again when the negotiation changed it). */
+  #inbandSender(): InbandDtmfSender | undefined {
+    const s = this.#streamOf("AUDIO");
+    const primary = s === undefined ? undefined : [...s.bySendKey.values()].find((c) => !AUX_CODECS.has(c.codec));
+    if (primary === undefined) {
+      return undefined;
+    }
+    const cur = this.#inbandOut;
+    if (cur !== undefined && sameFormat(cur.format, primary)) {
+      return cur;
+    }
+    cur?.close();
+    this.#inbandOut = undefined;
+    try {
+      this.#inbandOut = new InbandDtmfSender(primary);
+    } catch (err) {
+      this.#log.warn("dtmf-inband-codec", "no encoder for in-band DTMF", { elementId: this.id, error: String(err) });
+    }
+    return this.#inbandOut;
+  }
+
+  /** Sends the in-band payloads that are due (catching up after a late timer) and re-arms the 20 ms timer. */
+  #inbandTick(): void {
+    this.#inbandTimer = undefined;
+    const sender = this.#inbandOut;
+    const s = this.#streamOf("AUDIO");
+    const primary = s === undefined ? undefined : [...s.bySendKey.values()].find((c) => !AUX_CODECS.has(c.codec));
+    if (sender === undefined || s === undefined || primary === undefined || !sameFormat(sender.format, primary)) {
+      this.#dtmfSending = false;
+      return;
+    }
+    const now = performance.now();
+    if (now - this.#inbandDue > 200) {
+      this.#inbandDue = now; // a stalled loop does not burst out what it missed
+    }
+    while (this.#inbandDue <= now + 1) {
+      const payload = sender.nextFrame();
+      if (payload === undefined) {
+        this.#dtmfSending = false;
+        return;
+      }
+      const first = !this.#dtmfSending;
+      this.#dtmfSending = true;
+      if (sends(s.direction)) {
+        this.#sendOut(
+          s,
+          primary.sendPt,
+          first,
+          this.#dtmfSource,
+          { ssrc: 0, sequenceNumber: this.#dtmfSeq, timestamp: this.#dtmfTs, clockRate: primary.clockRate, payload },
+          now,
+        );
+      }
+      this.#dtmfSeq = (this.#dtmfSeq + 1) & 0xffff;
+      this.#dtmfTs = (this.#dtmfTs + sender.ticksPerFrame) >>> 0;
+      this.#inbandDue += 20;
+    }
+    this.#inbandTimer = setTimeout(() => this.#inbandTick(), this.#inbandDue - now);
+    this.#inbandTimer.unref();
+  }
+
+  /** Audio from the peer in inband mode: Goertzel detection on the decoded payload. */
+  #onInbandAudio(codec: StreamCodec, payload: Uint8Array): void {
+    let rx = this.#inbandIn;
+    if (rx === undefined || !sameFormat(rx.format, codec)) {
+      rx?.close();
+      this.#inbandIn = rx = undefined;
+      try {
+        this.#inbandIn = rx = new InbandDtmfReceiver(codec);
+      } catch (err) {
+        this.#log.warn("dtmf-inband-codec", "no decoder for in-band DTMF detection", {
+          elementId: this.id,
+          error: String(err),
+        });
+        this.setDtmfMode("rfc4733");
+        return;
+      }
+    }
+    for (const d of rx.push(payload)) {
+      this.diagnostics.dtmfDigits++;
+      this.ctx.emit("DtmfReceived", { digit: d.digit, durationMs: d.durationMs });
+    }
+  }
+
+  #stopInband(): void {
+    clearTimeout(this.#inbandTimer);
+    this.#inbandTimer = undefined;
+    this.#inbandOut?.close();
+    this.#inbandOut = undefined;
+    this.#inbandIn?.close();
+    this.#inbandIn = undefined;
+    this.#dtmfSending = this.#dtmfQueue.length > 0;
   }
 
   // ---------------------------------------------------------------------------------------------- RTCP out
@@ -1193,6 +1384,10 @@ export class RtpEndpoint extends MediaElement {
 }
 
 // ------------------------------------------------------------------------------------------------ helpers
+
+function sameFormat(a: InbandFormat, b: InbandFormat): boolean {
+  return a.codec === b.codec && a.clockRate === b.clockRate && a.parameters === b.parameters;
+}
 
 function positive(v: unknown): number | undefined {
   return typeof v === "number" && Number.isFinite(v) && v > 0 ? v : undefined;

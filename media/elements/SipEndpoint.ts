@@ -8,7 +8,8 @@
  * - `sipAnswer {answer}`: the peer's answer; ignored once negotiated (a 200 repeating the SDP of a 183 early-media
  *   answer, or a refresh answer);
  * - `sipProcessOffer {offer}`: the peer's offer, initial or a re-INVITE/UPDATE (hold, resume, new address or codec),
- *   which RtpEndpoint applies to the same sockets without touching the pipeline graph.
+ *   which RtpEndpoint applies to the same sockets without touching the pipeline graph;
+ * - `sipDtmfMode {mode}`: the trunk's DTMF mode (`rfc4733`, `inband`, `info`, see {@link DtmfMode}).
  *
  * The Kurento SdpEndpoint methods (generateOffer, processOffer, processAnswer) are refused by the control plane for
  * this type: an application cannot renegotiate under a live SIP dialog.
@@ -16,7 +17,9 @@
 import type { JsonObject, JsonValue } from "../channel/protocol.js";
 import type { Operation } from "../core/MediaObject.js";
 import { MediaOperationError } from "../errors.js";
-import { RtpEndpoint, RtpNegotiation } from "./RtpEndpoint.js";
+import { RtpEndpoint, RtpNegotiation, type DtmfMode } from "./RtpEndpoint.js";
+
+const DTMF_MODES: readonly string[] = ["rfc4733", "inband", "info"];
 
 export class SipEndpoint extends RtpEndpoint {
   protected override operations(): Record<string, Operation> {
@@ -39,6 +42,17 @@ export class SipEndpoint extends RtpEndpoint {
       sipAnswer: (a) =>
         this.state === RtpNegotiation.Offered ? call("processAnswer", { answer: a["answer"] ?? "" }) : null,
       sipProcessOffer: (a) => call("processOffer", { offer: a["offer"] ?? "" }),
+      sipDtmfMode: (a) => {
+        const mode = a["mode"];
+        if (typeof mode !== "string" || !DTMF_MODES.includes(mode)) {
+          throw new MediaOperationError(
+            "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR",
+            `unknown DTMF mode ${JSON.stringify(mode)}`,
+          );
+        }
+        this.setDtmfMode(mode as DtmfMode);
+        return null;
+      },
     };
   }
 }

@@ -43,6 +43,8 @@ export interface KurentoExtension {
   operation?(obj: KObject, opName: string, args: JsonObject): (() => JsonValue | Promise<JsonValue>) | undefined;
   /** Objects left the registry: released by a client, or gone with their media worker. */
   objectsGone?(objects: readonly KObject[], reason: "released" | "worker-died"): void;
+  /** An event a worker raised on an object: true when the extension consumed it (an internal event). */
+  workerEvent?(objectId: string, event: string, data: JsonObject): boolean;
 }
 
 export interface KurentoServerOptions {
@@ -746,6 +748,9 @@ export class KurentoServer {
 
   /** A worker raised `event` on `objectId`. */
   onWorkerEvent(objectId: string, event: string, data: JsonObject): void {
+    if (this.#ext?.workerEvent?.(objectId, event, data) === true) {
+      return;
+    }
     this.#raise(objectId, event, data);
   }
 

@@ -8,7 +8,17 @@
  * element stays until the application releases it, like KMS endpoints. Releasing the element hangs up.
  */
 import type { JsonObject, JsonValue } from "../../media/index.js";
-import type { InviteSession, MediaHandler, OfferRequest, TerminationInfo } from "../../sip/index.js";
+import {
+  DTMF_RELAY_TYPE,
+  DtmfInfoError,
+  formatDtmfRelay,
+  parseDtmfInfo,
+  type InviteSession,
+  type MediaHandler,
+  type OfferRequest,
+  type SipRequest,
+  type TerminationInfo,
+} from "../../sip/index.js";
 import type { TrunkDefinition } from "../../sip/trunk/index.js";
 import { CallState, callStateAllows } from "./CallState.js";
 import { restrictCodecs } from "./codecs.js";
@@ -19,6 +29,8 @@ export interface LegContext {
   invoke(operation: string, args: JsonObject): Promise<JsonValue>;
   /** Raises a Kurento event on the element. */
   emit(event: string, data: JsonObject): void;
+  /** Logs a fault of the peer's (a malformed DTMF INFO, an INFO the peer refused). */
+  warn(message: string, context: Record<string, unknown>): void;
 }
 
 /** Raised for a call-control operation that the leg's state does not allow (answered as a Kurento error). */
@@ -39,6 +51,8 @@ export class SipLeg {
   endCause: { cause: number; text: string } | undefined;
   /** The latest SDP answer of the negotiation (for the CDR's codec). */
   answerSdp: string | undefined;
+  /** DTMF by SIP INFO: each digit waits for the previous INFO's answer and its duration + gap. */
+  #infoChain: Promise<void> = Promise.resolve();
 
   constructor(elementId: string, pipelineId: string, ctx: LegContext) {
     this.elementId = elementId;
@@ -132,6 +146,52 @@ export class SipLeg {
     session.on("terminated", (info: TerminationInfo) =>
       this.#transition(CallState.Terminated, info.status, info.cause),
     );
+    session.on("info", (request) => this.#onInfo(request));
+    if (trunk !== undefined && trunk.dtmf !== "rfc4733") {
+      // Sent before any SDP operation of this call, so the worker knows the mode before media flows.
+      void this.#ctx.invoke("sipDtmfMode", { mode: trunk.dtmf }).catch((err: unknown) => {
+        this.#ctx.warn("sip: could not set the DTMF mode", { trunk: trunk.name, error: String(err) });
+      });
+    }
+  }
+
+  /** An INFO from the peer: DTMF bodies (application/dtmf-relay, application/dtmf) raise DtmfReceived. */
+  #onInfo(request: SipRequest): void {
+    try {
+      const d = parseDtmfInfo(request);
+      if (d !== undefined) {
+        this.#ctx.emit("DtmfReceived", { digit: d.digit, durationMs: d.durationMs ?? 0 });
+      }
+    } catch (err) {
+      if (!(err instanceof DtmfInfoError)) {
+        throw err;
+      }
+      this.#ctx.warn("sip: ignoring a malformed DTMF INFO", { callId: this.sipCallId, error: err.message });
+    }
+  }
+
+  /**
+   * Sends one digit as a SIP INFO (`application/dtmf-relay`, the trunk's `dtmf: info`). Digits go one at a time:
+   * the next leaves once the previous one is answered and its duration and gap have passed.
+   */
+  sendInfoDigit(digit: string, durationMs: number, gapMs: number): void {
+    this.#infoChain = this.#infoChain.then(async () => {
+      const session = this.#session;
+      if (session === undefined || this.#state !== CallState.Connected) {
+        this.#ctx.warn("sip: DTMF INFO not sent: the call is not connected", { elementId: this.elementId, digit });
+        return;
+      }
+      const paced = new Promise((resolve) => setTimeout(resolve, durationMs + gapMs).unref());
+      try {
+        const status = await session.info(DTMF_RELAY_TYPE, formatDtmfRelay(digit, durationMs));
+        if (status >= 300) {
+          this.#ctx.warn("sip: the peer refused a DTMF INFO", { callId: session.callId, digit, status });
+        }
+      } catch (err) {
+        this.#ctx.warn("sip: DTMF INFO not sent", { callId: session.callId, digit, error: String(err) });
+      }
+      await paced;
+    });
   }
 
   /** Answers the claimed incoming call (200 OK with our SDP answer). */

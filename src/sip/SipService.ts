@@ -16,7 +16,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { networkInterfaces } from "node:os";
-import type { JsonObject, JsonValue } from "../../media/index.js";
+import { DTMF_OUT_EVENT, type JsonObject, type JsonValue } from "../../media/index.js";
 import {
   SessionStateError,
   SipRequest,
@@ -39,6 +39,7 @@ import {
   RegisterClient,
   SourceRateLimiter,
   transactionSender,
+  TrunkState,
   TrunkTable,
   type TrunkDefinition,
 } from "../../sip/trunk/index.js";
@@ -155,7 +156,8 @@ export class SipService {
   readonly #legs = new Map<string, SipLeg>();
   readonly #tracked = new WeakMap<InviteSession, Tracked>();
   readonly #finalStats = new Map<string, Promise<FinalMedia>>();
-  readonly #keepalives: OptionsKeepalive[] = [];
+  /** OPTIONS keepalive per trunk name (trunks with `optionsIntervalS` > 0 and a peer to probe). */
+  readonly #keepalives = new Map<string, OptionsKeepalive>();
   readonly #registers: RegisterClient[] = [];
   readonly #webrtcLegs = new Set<string>();
   readonly #dialPlan: DialPlan;
@@ -281,6 +283,15 @@ export class SipService {
     return this.#pending.size;
   }
 
+  /** Each trunk's reachability by OPTIONS keepalive (`unknown` until probed; trunks without keepalive stay so). */
+  trunkStates(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const t of this.trunks) {
+      out[t.name] = this.#keepalives.get(t.name)?.state ?? TrunkState.Unknown;
+    }
+    return out;
+  }
+
   #wire(): void {
     this.ua.on("incomingCall", (session, call) => this.#incoming(session, call));
     this.ua.on("terminated", (session, info) => this.#ended(session, info));
@@ -293,7 +304,7 @@ export class SipService {
           this.#log.info({ trunk: trunk.name, state: change.to }, "sip: trunk state changed"),
         );
         k.start();
-        this.#keepalives.push(k);
+        this.#keepalives.set(trunk.name, k);
       }
       if (trunk.auth === "register") {
         const r = new RegisterClient({ trunk, send, local });
@@ -486,6 +497,7 @@ export class SipService {
         throw new KurentoError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", `unknown trunk '${o.trunk}'`);
       }
     }
+    const trunkDown = trunk !== undefined && this.#keepalives.get(trunk.name)?.state === TrunkState.Down;
     const target = trunk === undefined ? undefined : keepaliveTarget(trunk);
     let requestUri = uri;
     if (!/^(sips?|tel):/i.test(uri)) {
@@ -517,6 +529,21 @@ export class SipService {
       if (!headers.some(([k]) => k.toLowerCase() === "p-charging-vector")) {
         headers.push(["P-Charging-Vector", formatPChargingVector(this.#cdr.icid(cdrId) ?? "", this.publicHost)]);
       }
+    }
+    if (trunkDown && trunk !== undefined) {
+      // The OPTIONS keepalive says the peer is out of service: fail now rather than after Timer B.
+      if (cdrId !== undefined) {
+        this.#cdr?.ended(cdrId, {
+          hangupSide: HangupSide.System,
+          sipStatus: 503,
+          q850Cause: 38,
+          endReason: "trunk-down",
+        });
+      }
+      throw new KurentoError(
+        "NOT_ENOUGH_RESOURCES",
+        `trunk '${trunk.name}' is down (its OPTIONS keepalive fails); the call was not attempted`,
+      );
     }
     let session: InviteSession;
     try {
@@ -644,7 +671,21 @@ export class SipService {
       elementCreated: (obj, ctor) => this.#elementCreated(obj, ctor),
       operation: (obj, op, args) => this.#operation(obj, op, args),
       objectsGone: (objects, reason) => this.#objectsGone(objects, reason),
+      workerEvent: (objectId, event, data) => this.#workerEvent(objectId, event, data),
     };
+  }
+
+  /** `korus:DtmfOut` from a SipEndpoint in `info` DTMF mode: the digit leaves as a SIP INFO. */
+  #workerEvent(objectId: string, event: string, data: JsonObject): boolean {
+    if (event !== DTMF_OUT_EVENT) {
+      return false;
+    }
+    const { digit, durationMs, gapMs } = data;
+    const leg = this.#legs.get(objectId);
+    if (leg !== undefined && typeof digit === "string" && typeof durationMs === "number") {
+      leg.sendInfoDigit(digit, durationMs, typeof gapMs === "number" ? gapMs : 50);
+    }
+    return true;
   }
 
   #elementCreated(obj: KObject, ctor: JsonObject): void {
@@ -661,6 +702,7 @@ export class SipService {
     const leg = new SipLeg(obj.id, obj.pipelineId, {
       invoke: (operation, args) => worker.request("object.invoke", { objectId: obj.id, operation, args }),
       emit: (event, data) => this.#k.emitEvent(obj.id, event, data),
+      warn: (message, context) => this.#log.warn({ elementId: obj.id, ...context }, message),
     });
     const callId = ctor["callId"];
     if (typeof callId === "string" && callId !== "") {
@@ -796,7 +838,7 @@ export class SipService {
     for (const session of this.ua.sessions) {
       session.hangup({ cause: 16, status: 503, text: "Shutting down" });
     }
-    for (const k of this.#keepalives) {
+    for (const k of this.#keepalives.values()) {
       k.stop();
     }
     await Promise.all(this.#registers.map((r) => r.stop().catch(() => undefined)));
