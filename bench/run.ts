@@ -12,7 +12,8 @@
  *    work), with the share of packets delivered.
  *
  * 4. SIP parser throughput (bench/sipParser.ts) next to JSON.parse of the same content, on one core.
- * 5. Raw codec cost per 20 ms frame (bench/codecs.ts), the baseline of the transcoding figures.
+ * 5. Raw codec cost per 20 ms frame (bench/codecs.ts), the baseline of the transcoding figures; in-band DTMF
+ *    detection and tone generation per 20 ms frame next to a PCMU decode of the same frame (bench/dtmfTones.ts).
  * 6. Transcoded calls (bench/transcode.ts): CPU per bridged PCMU↔Opus and AMR-WB↔Opus call next to the raw codec
  *    cost, calls per core without late or dropped packets, added latency per hop.
  * 7. SIP call rate (bench/sipCalls.ts): SIPp at 300 calls/s for 60 s against Korus's UserAgent (answer, BYE),
@@ -37,6 +38,7 @@ import { WebSocketServer } from "ws";
 import { createLogger } from "../media/logger.js";
 import { FastRtpPath } from "../media/webrtc/FastRtpPath.js";
 import { run as runCodecs } from "./codecs.js";
+import { run as runDtmfTones } from "./dtmfTones.js";
 import { RpcClient } from "./lib/RpcClient.js";
 import { run as runGateway } from "./gateway.js";
 import { run as runSipCalls } from "./sipCalls.js";
@@ -476,6 +478,9 @@ async function main(): Promise<void> {
     out(r.name, `${r.value} ${r.unit}`);
   }
   for (const r of await runCodecs()) {
+    out(r.name, `${r.value} ${r.unit}`);
+  }
+  for (const r of await runDtmfTones()) {
     out(r.name, `${r.value} ${r.unit}`);
   }
   for (const r of await runTranscode()) {
