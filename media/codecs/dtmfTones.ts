@@ -331,6 +331,8 @@ export class DtmfToneDetector {
   readonly #endEdge = new Float64Array(3);
   readonly #minPower: number;
   readonly #msPerSample: number;
+  /** Output of {@link #deviation} besides its return value. */
+  #hannPower = 0;
 
   /** Digit index (0..15) of the tone being tracked, −1 when none. */
   #digit = -1;
@@ -503,7 +505,9 @@ export class DtmfToneDetector {
 
   /**
    * Relative frequency offset of tone `k` in the block: phase advance of its Hann-windowed DFT between two
-   * sub-windows `lag` samples apart, less the nominal advance.
+   * sub-windows `lag` samples apart, less the nominal advance. Also leaves in `#hannPower` the tone's power (mean
+   * square) from those two DFTs, corrected for the offset: the Hann window's low sidelobes keep the other group's
+   * tone out of it (the rectangular Goertzel bins let a tone 8 dB louder move the weaker one's power by ±2 dB).
    */
   #deviation(k: number, freq: number): number {
     const t = this.#t;
@@ -529,6 +533,10 @@ export class DtmfToneDetector {
     const im = bi * ar - br * ai;
     let d = Math.atan2(im, re) - (2 * Math.PI * freq * lag) / this.sampleRate;
     d -= 2 * Math.PI * Math.round(d / (2 * Math.PI));
+    // A sine of peak a at the bin centre gives |A| = a·len/4 (the Hann window sums to len/2): a²/2 = 8|A|²/len².
+    const bins = (d / (2 * Math.PI * lag)) * len;
+    const gain = hannGain(bins);
+    this.#hannPower = (4 * (ar * ar + ai * ai + br * br + bi * bi)) / (len * len * gain * gain);
     return (d * this.sampleRate) / (2 * Math.PI * lag) / freq;
   }
 
@@ -574,7 +582,9 @@ export class DtmfToneDetector {
     const fr = DTMF_ROW_HZ[row]!;
     const fc = DTMF_COL_HZ[col - 4]!;
     const dr = this.#deviation(row, fr);
+    const hr = this.#hannPower;
     const dc = this.#deviation(col, fc);
+    const hc = this.#hannPower;
     if (Math.abs(dr) > MAX_DEVIATION || Math.abs(dc) > MAX_DEVIATION) {
       return -1;
     }
@@ -584,7 +594,7 @@ export class DtmfToneDetector {
     if (pr < this.#minPower || pc < this.#minPower) {
       return -1;
     }
-    if (pr > NORMAL_TWIST * pc || pc > REVERSE_TWIST * pr) {
+    if (hr > NORMAL_TWIST * hc || hc > REVERSE_TWIST * hr) {
       return -1;
     }
     if (pr + pc < TONE_SHARE * meanSquare) {
@@ -629,4 +639,16 @@ function sincSquared(bins: number): number {
   }
   const v = Math.sin(Math.PI * bins) / (Math.PI * bins);
   return v * v;
+}
+
+/** Amplitude response of a Hann window (relative to its peak) for a sine `bins` bins off centre. */
+function hannGain(bins: number): number {
+  const b = Math.abs(bins);
+  if (b < 1e-9) {
+    return 1;
+  }
+  if (Math.abs(b - 1) < 1e-6) {
+    return 0.5;
+  }
+  return Math.sin(Math.PI * b) / (Math.PI * b) / (1 - b * b);
 }
