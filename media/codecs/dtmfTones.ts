@@ -17,8 +17,8 @@
  *   with their powers corrected for that offset, twist is ≤ 9 dB normal (row louder) and ≤ 5 dB reverse (column
  *   louder) and the two tones hold ≥ 50 % of the block's energy (speech and noise spread theirs); each tone's second
  *   harmonic is ≥ 12 dB below it (talk-off guard; skipped for a row tone whose harmonic lies within 1.5 bins of the
- *   column tone); and the energy of the block's three thirds differs by no more
- *   than 2:1 (a block that a tone only partly covers does not count).
+ *   column tone); and the energy of the block's three thirds differs by no more than 2:1 (a block that a tone only
+ *   partly covers does not count).
  * - Timing: a key press needs two consecutive valid blocks; drop-outs are bridged unless the silence, measured to
  *   a third of a block from the energy of the edge sub-blocks, reaches 36 ms; the duration is measured the same way
  *   and a press shorter than 36 ms is dropped. Each press is reported once, when it ends (≥ 5 blocks of silence,
@@ -454,7 +454,10 @@ export class DtmfToneDetector {
     this.#refSum += s[0]! + s[1]! + s[2]!;
   }
 
-  /** Tone samples in the thirds of an edge block, walking outwards from the tone (`inward`: from index 2 down). */
+  /**
+   * Tone samples in the thirds of an edge block, walking outwards from the tone while each third holds ≥ 80 % of
+   * the tone's energy (`fromEnd`: from the last third backwards, for the block just before a tone).
+   */
   #edgeSamples(sub: Float64Array, fromEnd: boolean): number {
     const ref = this.#refSum / (3 * this.#validBlocks);
     let share = 0;
