@@ -70,7 +70,18 @@ export class InbandDtmfSender {
 
   /** The next 20 ms payload (tone or gap), or undefined when nothing is left. */
   nextFrame(): Uint8Array | undefined {
-    if (!this.#playing && this.#gapSamples <= 0) {
+    for (;;) {
+      if (this.#playing) {
+        this.#frame.fill(0);
+        if (this.#generator.fill(this.#frame)) {
+          return this.#encoder.encode(this.#frame);
+        }
+        this.#playing = false;
+      }
+      if (this.#gapSamples > 0) {
+        this.#gapSamples -= this.#encoder.frameSamples;
+        return this.#encoder.encode(this.#silence);
+      }
       const next = this.#queue.shift();
       if (next === undefined) {
         return undefined;
@@ -79,15 +90,6 @@ export class InbandDtmfSender {
       this.#playing = true;
       this.#gapSamples = Math.round((next.gapMs * this.#encoder.sampleRate) / 1000);
     }
-    if (this.#playing) {
-      this.#frame.fill(0);
-      if (this.#generator.fill(this.#frame)) {
-        return this.#encoder.encode(this.#frame);
-      }
-      this.#playing = false;
-    }
-    this.#gapSamples -= this.#encoder.frameSamples;
-    return this.#encoder.encode(this.#silence);
   }
 
   /** Drops every queued digit (the call ended or the stream changed). */

@@ -50,6 +50,18 @@ for (const format of FORMATS) {
   });
 }
 
+t.test("gapMs 0: digits follow each other without a silent frame", async (t) => {
+  const tx = new InbandDtmfSender({ codec: "pcmu", clockRate: 8000, parameters: undefined });
+  t.teardown(() => tx.close());
+  tx.queue("1", 40, 0);
+  tx.queue("2", 40, 0);
+  let frames = 0;
+  while (tx.nextFrame() !== undefined) {
+    frames++;
+  }
+  t.equal(frames, 4, "2 × 40 ms of tone, nothing else");
+});
+
 t.test("clear() drops queued digits; garbage payloads are counted", async (t) => {
   const tx = new InbandDtmfSender({ codec: "pcmu", clockRate: 8000, parameters: undefined });
   tx.queue("9", 200, 50);
