@@ -67,6 +67,8 @@ export abstract class MediaElement extends MediaObject {
   #forwarding = false;
   /** Transcodes this element's audio for sinks that need another codec; created at the first such packet. */
   #transcoder: AudioTranscoder | undefined;
+  /** The codec of the last audio a source of this element sent it, before any transcoding (for CDRs). */
+  #pipelineAudioCodec: string | null = null;
 
   constructor(ctx: ElementContext) {
     super(ctx);
@@ -216,6 +218,9 @@ export abstract class MediaElement extends MediaObject {
           continue;
         }
         if (packet.kind === "AUDIO") {
+          if (packet.codec !== "telephone-event") {
+            conn.sink.#pipelineAudioCodec = packet.codec;
+          }
           const caps = conn.sink.audioSinkCaps();
           if (caps !== undefined) {
             if (packet.codec === "telephone-event") {
@@ -419,6 +424,8 @@ export abstract class MediaElement extends MediaObject {
       isMediaFlowingIn: (a) => this.isFlowingIn(kindArg(a) ?? "AUDIO"),
       isMediaFlowingOut: (a) => this.isFlowingOut(kindArg(a) ?? "AUDIO"),
       isMediaTranscoding: (a) => this.isTranscoding(kindArg(a) ?? "AUDIO"),
+      // Internal (not in any kmd): the codec the pipeline last fed this element's audio in, for CDRs.
+      getPipelineAudioCodec: () => this.#pipelineAudioCodec,
       getStats: (a) => this.stats(kindArg(a)),
       setAudioFormat: (a) => this.#setProp("audioFormat", a["caps"] ?? null),
       setVideoFormat: (a) => this.#setProp("videoFormat", a["caps"] ?? null),

@@ -123,6 +123,13 @@ interface Tracked {
 interface FinalMedia {
   readonly stats?: LegStats | undefined;
   readonly transcoded?: boolean;
+  /** SDP-style name of the codec the pipeline fed the element (`opus`, `PCMA`…). */
+  readonly pipelineCodec?: string;
+}
+
+/** MediaPacket codec names (lower case) as SDP spells them, for CDRs. */
+function sdpCodecName(codec: string): string {
+  return codec === "opus" || codec === "telephone-event" ? codec : codec.toUpperCase();
 }
 
 /** Call options as the korus kmd CallOptions type carries them. */
@@ -612,10 +619,11 @@ export class SipService {
     const leg = tracked?.leg;
     const stats = leg === undefined ? Promise.resolve<FinalMedia>({}) : this.#statsOf(leg);
     const cdr = this.#cdr;
-    void stats.then(({ stats: s, transcoded }) => {
+    void stats.then(({ stats: s, transcoded, pipelineCodec }) => {
       if (leg !== undefined) {
         cdr.media(cdrId, {
           peerCodec: firstAudioCodec(leg.answerSdp),
+          ...(pipelineCodec === undefined ? {} : { pipelineCodec }),
           ...(transcoded === undefined ? {} : { transcoded }),
         });
       }
@@ -656,10 +664,15 @@ export class SipService {
         : obj.worker
             .request("object.invoke", { objectId: obj.id, operation, args: { mediaType: "AUDIO" } })
             .catch(() => undefined);
-    const [stats, transcoding] = await Promise.all([ask("getStats"), ask("isMediaTranscoding")]);
+    const [stats, transcoding, pipelineCodec] = await Promise.all([
+      ask("getStats"),
+      ask("isMediaTranscoding"),
+      ask("getPipelineAudioCodec"),
+    ]);
     return {
       ...(stats === undefined ? {} : { stats: toLegStats(stats) }),
       ...(typeof transcoding === "boolean" ? { transcoded: transcoding } : {}),
+      ...(typeof pipelineCodec === "string" ? { pipelineCodec: sdpCodecName(pipelineCodec) } : {}),
     };
   }
 
@@ -784,8 +797,12 @@ export class SipService {
       if (this.#webrtcLegs.delete(obj.id)) {
         const cdr = this.#cdr;
         const final = reason === "released" ? this.#fetchStats(obj) : Promise.resolve<FinalMedia>({});
-        void final.then(({ stats: s, transcoded }) => {
-          cdr?.media(obj.id, { peerCodec: "opus", ...(transcoded === undefined ? {} : { transcoded }) });
+        void final.then(({ stats: s, transcoded, pipelineCodec }) => {
+          cdr?.media(obj.id, {
+            peerCodec: "opus",
+            ...(pipelineCodec === undefined ? {} : { pipelineCodec }),
+            ...(transcoded === undefined ? {} : { transcoded }),
+          });
           cdr?.ended(obj.id, {
             hangupSide: reason === "released" ? HangupSide.Local : HangupSide.System,
             endReason: reason === "released" ? "released" : "worker-died",

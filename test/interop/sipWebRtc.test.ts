@@ -186,12 +186,13 @@ t.test("werift → WebRtcEndpoint ↔ SipEndpoint → SIPp RTP echo: the 400 Hz 
           direction: string;
           disposition: string;
           elementId: string | null;
-          media: { peerCodec: string | null; transcoded: boolean | null };
+          media: { peerCodec: string | null; pipelineCodec: string | null; transcoded: boolean | null };
         },
     );
   const leg = rows.find((c) => c.direction === "outbound" && c.elementId === sip);
   t.equal(leg?.disposition, "ANSWERED", "SIP leg CDR");
   t.equal(leg?.media.peerCodec, "PCMA");
+  t.equal(leg?.media.pipelineCodec, "opus", "the pipeline fed the SIP leg Opus (from the browser side)");
   t.equal(leg?.media.transcoded, true, "the CDR says the leg was transcoded");
   t.ok(
     rows.some((c) => c.direction === "webrtc" && c.elementId === web),
