@@ -163,10 +163,11 @@ export class SipLeg {
         this.#ctx.emit("DtmfReceived", { digit: d.digit, durationMs: d.durationMs ?? 0 });
       }
     } catch (err) {
-      if (!(err instanceof DtmfInfoError)) {
-        throw err;
-      }
-      this.#ctx.warn("sip: ignoring a malformed DTMF INFO", { callId: this.sipCallId, error: err.message });
+      // Already answered 200 (RFC 6086 §4.2.2 leaves the body to the application): the fault is only logged.
+      this.#ctx.warn("sip: ignoring a malformed DTMF INFO", {
+        callId: this.sipCallId,
+        error: err instanceof DtmfInfoError ? err.message : String(err),
+      });
     }
   }
 
