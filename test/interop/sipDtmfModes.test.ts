@@ -169,6 +169,11 @@ t.test("dtmf: info — INFO in raises DtmfReceived; sendDtmf and relayed RFC 473
   }
   const r = await caller;
   t.equal(r.code, 0, "SIPp: INFO 5 answered 200; INFOs 1, 2, # and 7 received with dtmf-relay bodies; BYE");
+  t.same(
+    digitsOf(app, sip).map((d) => d.digit),
+    ["5"],
+    "the INFO with a malformed body (Signal=Z) was answered and raised nothing",
+  );
   if (r.code !== 0) {
     t.comment(r.output.slice(-3000));
   }
