@@ -266,6 +266,30 @@ export class RtpEndpoint extends MediaElement {
   #inbandTimer: NodeJS.Timeout | undefined;
   /** When the next in-band payload is due (performance.now() ms). */
   #inbandDue = 0;
+  /**
+   * Digits the peer signalled out of band (SIP INFO), forwarded into the pipeline as RFC 4733 events on a stream of
+   * their own (sinks see a source switch, so numbering stays continuous); the peer's audio is held back meanwhile.
+   */
+  readonly #inject: {
+    readonly ssrc: number;
+    queue: { digit: string; durationMs: number }[];
+    timer: NodeJS.Timeout | undefined;
+    seq: number;
+    /** The 8 kHz timestamp of the last event, and when it was taken. */
+    ts: number;
+    tsAtMs: number;
+    active: boolean;
+  } = {
+    ssrc: randomInt(1, 0xffff_ffff),
+    queue: [],
+    timer: undefined,
+    seq: randomInt(0, 0xffff),
+    ts: randomInt(0, 0x7fff_ffff),
+    tsAtMs: 0,
+    active: false,
+  };
+  /** The peer's last audio packet on an 8 kHz clock (timestamp, arrival), to place injected events in its timeline. */
+  #lastAudio8k: { ts: number; atMs: number } | undefined;
   /** A keyframe was wanted before the peer's video SSRC was known: ask at its first non-key packet. */
   #keyframePending = false;
   #connectionState: ConnState = "DISCONNECTED";
@@ -339,6 +363,9 @@ export class RtpEndpoint extends MediaElement {
       this.#dtmfTimer = undefined;
       this.#dtmfQueue.length = 0;
       this.#stopInband();
+      clearTimeout(this.#inject.timer);
+      this.#inject.timer = undefined;
+      this.#inject.queue.length = 0;
     }
   }
 
@@ -768,6 +795,16 @@ export class RtpEndpoint extends MediaElement {
       keyframe,
       arrivalMs: now,
     };
+    if (s.kind === "AUDIO" && codec.codec !== "telephone-event") {
+      if (codec.clockRate === 8000) {
+        this.#lastAudio8k ??= { ts: 0, atMs: 0 };
+        this.#lastAudio8k.ts = rd.timestamp;
+        this.#lastAudio8k.atMs = now;
+      }
+      if (this.#inject.active) {
+        return true; // an injected DTMF event is playing: the peer's audio yields to it (RFC 4733 §2.5.1.2)
+      }
+    }
     this.sendToSinks(packet);
     return true;
   }
@@ -1201,6 +1238,73 @@ export class RtpEndpoint extends MediaElement {
     this.#inbandIn?.close();
     this.#inbandIn = undefined;
     this.#dtmfSending = this.#dtmfQueue.length > 0;
+  }
+
+  /**
+   * A digit the peer signalled out of band (SipEndpoint: an INFO), sent on into the pipeline as an RFC 4733 event
+   * (8 kHz clock, updates every 50 ms, the end three times), so sinks that take telephone-events (a bridged RFC 4733
+   * trunk) or relay them (an INFO or inband trunk) get it. Digits queue behind each other.
+   * @throws DtmfParseError for something that is not a DTMF digit.
+   */
+  protected injectDtmf(digit: string, durationMs: number): void {
+    const duration = Math.min(5000, Math.max(40, durationMs > 0 ? durationMs : 100));
+    dtmfPackets(digit, duration, 8000); // validates the digit before it is queued
+    if (this.#state !== RtpNegotiation.Negotiated) {
+      return;
+    }
+    this.#inject.queue.push({ digit, durationMs: duration });
+    if (this.#inject.timer === undefined && !this.#inject.active) {
+      this.#injectNext();
+    }
+  }
+
+  #injectNext(): void {
+    const inj = this.#inject;
+    const next = inj.queue.shift();
+    if (next === undefined || this.released) {
+      inj.active = false;
+      return;
+    }
+    const start = performance.now();
+    // In the peer's timeline when its audio runs on 8 kHz (transcoders anchor events to it), else our own clock.
+    const last = this.#lastAudio8k;
+    const ts =
+      last !== undefined && start - last.atMs < 1000
+        ? (last.ts + Math.round((start - last.atMs) * 8)) >>> 0
+        : (inj.ts + Math.max(1, Math.round((start - inj.tsAtMs) * 8))) >>> 0;
+    inj.ts = ts;
+    inj.tsAtMs = start;
+    inj.active = true;
+    const packets = dtmfPackets(next.digit, next.durationMs, 8000, DTMF_INTERVAL_MS);
+    let i = 0;
+    const tick = (): void => {
+      inj.timer = undefined;
+      const now = performance.now();
+      while (i < packets.length && start + packets[i]!.offsetMs <= now + 1) {
+        const p = packets[i++]!;
+        this.sendToSinks({
+          kind: "AUDIO",
+          codec: "telephone-event",
+          clockRate: 8000,
+          payloadType: 101,
+          ssrc: inj.ssrc,
+          sequenceNumber: inj.seq,
+          timestamp: ts,
+          marker: p.marker,
+          payload: p.payload,
+          keyframe: false,
+          arrivalMs: now,
+        });
+        inj.seq = (inj.seq + 1) & 0xffff;
+      }
+      if (i < packets.length) {
+        inj.timer = setTimeout(tick, start + packets[i]!.offsetMs - now);
+        inj.timer.unref();
+        return;
+      }
+      this.#injectNext();
+    };
+    tick();
   }
 
   // ---------------------------------------------------------------------------------------------- RTCP out

@@ -9,7 +9,8 @@
  *   answer, or a refresh answer);
  * - `sipProcessOffer {offer}`: the peer's offer, initial or a re-INVITE/UPDATE (hold, resume, new address or codec),
  *   which RtpEndpoint applies to the same sockets without touching the pipeline graph;
- * - `sipDtmfMode {mode}`: the trunk's DTMF mode (`rfc4733`, `inband`, `info`, see {@link DtmfMode}).
+ * - `sipDtmfMode {mode}`: the trunk's DTMF mode (`rfc4733`, `inband`, `info`, see {@link DtmfMode});
+ * - `sipInjectDtmf {digit, durationMs}`: a digit the peer sent by SIP INFO, forwarded into the pipeline as RFC 4733.
  *
  * The Kurento SdpEndpoint methods (generateOffer, processOffer, processAnswer) are refused by the control plane for
  * this type: an application cannot renegotiate under a live SIP dialog.
@@ -51,6 +52,19 @@ export class SipEndpoint extends RtpEndpoint {
           );
         }
         this.setDtmfMode(mode as DtmfMode);
+        return null;
+      },
+      sipInjectDtmf: (a) => {
+        const digit = a["digit"];
+        const duration = a["durationMs"];
+        if (typeof digit !== "string" || typeof duration !== "number") {
+          throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", "sipInjectDtmf needs digit and durationMs");
+        }
+        try {
+          this.injectDtmf(digit, duration);
+        } catch (err) {
+          throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", String(err));
+        }
         return null;
       },
     };

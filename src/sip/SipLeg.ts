@@ -161,6 +161,12 @@ export class SipLeg {
       const d = parseDtmfInfo(request);
       if (d !== undefined) {
         this.#ctx.emit("DtmfReceived", { digit: d.digit, durationMs: d.durationMs ?? 0 });
+        // On into the pipeline as RFC 4733, e.g. towards a bridged leg on an RFC 4733 trunk.
+        void this.#ctx
+          .invoke("sipInjectDtmf", { digit: d.digit, durationMs: d.durationMs ?? 0 })
+          .catch((err: unknown) => {
+            this.#ctx.warn("sip: a DTMF INFO digit could not be forwarded into the pipeline", { error: String(err) });
+          });
       }
     } catch (err) {
       // Already answered 200 (RFC 6086 §4.2.2 leaves the body to the application): the fault is only logged.

@@ -3,7 +3,8 @@
  * against the real Korus server (dist/, `npm run build` first):
  *
  * - `dtmf: info`, with SIPp as the carrier (test/fixtures/sipp/uac_info_dtmf.xml): SIPp's INFO
- *   `application/dtmf-relay` Signal=5 raises DtmfReceived {5, 160 ms}; the application's sendDtmf("12#") leaves as
+ *   `application/dtmf-relay` Signal=5 raises DtmfReceived {5, 160 ms} and reaches an RtpEndpoint's phone in the same
+ *   pipeline as an RFC 4733 event; the application's sendDtmf("12#") leaves as
  *   three INFOs, and an RFC 4733 digit 7 that another endpoint of the pipeline receives is relayed as a fourth INFO
  *   (SIPp checks each Content-Type and body);
  * - `dtmf: inband`, with Korus's own SIP stack as the carrier and ffmpeg generating the tones: digits 1 5 9 played
@@ -129,15 +130,19 @@ t.test("dtmf: info — INFO in raises DtmfReceived; sendDtmf and relayed RFC 473
     ],
     { children, limitMs: 70_000 },
   );
-  const { pipeline, sip, trunk } = await claimAndAnswer(app);
+  // Claimed into a pipeline where an RtpEndpoint (a phone that negotiates telephone-event) is connected both ways.
+  const ev = await app.event(isEvent(undefined, "IncomingCall"));
+  const data = valueOf(ev).data ?? {};
+  t.equal(data["trunk"], "info", "the call came in on the info trunk");
+  const pipeline = String(await app.value("create", { type: "MediaPipeline", constructorParams: {} }));
   t.teardown(() => app.value("release", { object: pipeline }).catch(() => undefined));
-  t.equal(trunk, "info", "the call came in on the info trunk");
-  await app.event(isEvent(sip, "DtmfReceived"));
-  t.same(digitsOf(app, sip), [{ digit: "5", durationMs: 160 }], "SIPp's INFO Signal=5 Duration=160");
-
-  await app.value("invoke", { object: sip, operation: "sendDtmf", operationParams: { digits: "12#" } });
-
-  // Another endpoint of the pipeline receives RFC 4733 digit 7 from its peer; the SipEndpoint relays it as INFO.
+  const sip = String(
+    await app.value("create", {
+      type: "SipEndpoint",
+      constructorParams: { mediaPipeline: pipeline, callId: String(data["callId"]) },
+    }),
+  );
+  await app.value("subscribe", { object: sip, type: "DtmfReceived" });
   const phone = await Phone.open();
   t.teardown(() => phone.close());
   const rtp = String(
@@ -152,6 +157,29 @@ t.test("dtmf: info — INFO in raises DtmfReceived; sendDtmf and relayed RFC 473
   );
   phone.aimAt(answer);
   await app.value("invoke", { object: rtp, operation: "connect", operationParams: { sink: sip, mediaType: "AUDIO" } });
+  await app.value("invoke", { object: sip, operation: "connect", operationParams: { sink: rtp, mediaType: "AUDIO" } });
+  await app.value("invoke", { object: sip, operation: "answer" });
+
+  await app.event(isEvent(sip, "DtmfReceived"));
+  t.same(digitsOf(app, sip), [{ digit: "5", durationMs: 160 }], "SIPp's INFO Signal=5 Duration=160");
+  // … and the digit went on into the pipeline as an RFC 4733 event, which the phone receives on its payload type 101.
+  for (let i = 0; i < 40 && !phone.received.some((p) => p.pt === 101 && (p.payload[1] ?? 0) & 0x80); i++) {
+    await sleep(50);
+  }
+  const events = phone.received.filter((p) => p.pt === 101);
+  t.ok(events.length >= 4, `the phone got the INFO digit as RFC 4733 packets (${events.length})`);
+  t.ok(
+    events.every((p) => p.payload[0] === 5 && p.ts === events[0]?.ts),
+    "event 5, one timestamp for the whole event",
+  );
+  t.equal(events[0]?.marker, true, "marker on the first packet");
+  const end = events.at(-1)?.payload;
+  t.ok(end !== undefined && (end[1] ?? 0) & 0x80, "the end bit on the last packets");
+  t.equal(end === undefined ? 0 : (end[2]! << 8) | end[3]!, 1280, "duration 160 ms at 8 kHz");
+
+  await app.value("invoke", { object: sip, operation: "sendDtmf", operationParams: { digits: "12#" } });
+
+  // The phone sends RFC 4733 digit 7 into the RtpEndpoint; the SipEndpoint relays it to SIPp as INFO.
   const ssrc = 0x1234567;
   let seq = 1;
   let ts = 1000;
