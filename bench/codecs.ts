@@ -19,13 +19,9 @@ import { G722Decoder, G722Encoder } from "../media/codecs/g722.js";
 import { OpusDecoder, OpusEncoder } from "../media/codecs/opus.js";
 import { Resampler } from "../media/codecs/resampler.js";
 import type { AudioDecoder, AudioEncoder } from "../media/codecs/types.js";
+import { speechLike, timePerCall, type BenchResult } from "./lib/measure.js";
 
-/** One measured figure (same shape as the other bench modules). */
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-}
+export type { BenchResult } from "./lib/measure.js";
 
 /** Cost of one codec (or resampler) per 20 ms frame. */
 export interface CodecCost {
@@ -40,50 +36,6 @@ export interface CodecCost {
   framesPerSecond: number;
   /** Mean encoded payload per frame in bytes (0 for the resampler). */
   payloadBytes: number;
-}
-
-/** Deterministic speech-like signal (same recipe as test/helpers/tone.ts generateSpeechLike). */
-function speechLike(rate: number, samples: number): Int16Array {
-  const out = new Int16Array(samples);
-  let ph = 0;
-  let seed = 1;
-  const maxF = Math.min(3400, 0.45 * rate);
-  for (let i = 0; i < samples; i++) {
-    const t = i / rate;
-    const f0 = 110 + (110 * (1 + Math.sin(2 * Math.PI * 1.3 * t))) / 2;
-    ph += (2 * Math.PI * f0) / rate;
-    let v = 0;
-    let norm = 0;
-    for (let k = 1; k * f0 < maxF; k++) {
-      v += Math.sin(k * ph) / k;
-      norm += 1 / k;
-    }
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    const env = 0.55 + 0.45 * Math.sin(2 * Math.PI * 4 * t);
-    out[i] = Math.round((8000 * env * v) / Math.max(1, norm / 2) + 160 * (seed / 2 ** 31 - 1));
-  }
-  return out;
-}
-
-/**
- * Runs `fn(i)` for about `ms` of wall time after a warm-up; returns CPU µs per call. CPU time of this process
- * (getrusage through process.cpuUsage), not wall time, so that other load on a shared machine that takes the core
- * away does not count as codec time (cache and memory-bandwidth contention still do).
- */
-function timePerCall(fn: (i: number) => void, ms: number): number {
-  for (let i = 0; i < 50; i++) {
-    fn(i);
-  }
-  let calls = 0;
-  const start = performance.now();
-  const cpu0 = process.cpuUsage();
-  while (performance.now() - start < ms) {
-    for (let k = 0; k < 20; k++) {
-      fn(calls++);
-    }
-  }
-  const cpu = process.cpuUsage(cpu0);
-  return (cpu.user + cpu.system) / calls;
 }
 
 function measureCodec(name: string, enc: AudioEncoder, dec: AudioDecoder, ms: number): CodecCost {
