@@ -1011,7 +1011,7 @@ export class RtpEndpoint extends MediaElement {
     }
     const s = this.#streamOf("AUDIO");
     const events = s === undefined ? [] : [...s.bySendKey.values()].filter((c) => c.codec === "telephone-event");
-    const primary = s === undefined ? undefined : [...s.bySendKey.values()].find((c) => !AUX_CODECS.has(c.codec));
+    const primary = primaryCodec(s);
     const te = events.find((c) => c.clockRate === primary?.clockRate) ?? events[0];
     if (s === undefined || te === undefined) {
       throw new MediaOperationError(
@@ -1149,7 +1149,7 @@ export class RtpEndpoint extends MediaElement {
   /** The in-band sender for the primary negotiated audio codec (made again when the negotiation changed it). */
   #inbandSender(): InbandDtmfSender | undefined {
     const s = this.#streamOf("AUDIO");
-    const primary = s === undefined ? undefined : [...s.bySendKey.values()].find((c) => !AUX_CODECS.has(c.codec));
+    const primary = primaryCodec(s);
     if (primary === undefined) {
       return undefined;
     }
@@ -1172,7 +1172,7 @@ export class RtpEndpoint extends MediaElement {
     this.#inbandTimer = undefined;
     const sender = this.#inbandOut;
     const s = this.#streamOf("AUDIO");
-    const primary = s === undefined ? undefined : [...s.bySendKey.values()].find((c) => !AUX_CODECS.has(c.codec));
+    const primary = primaryCodec(s);
     if (sender === undefined || s === undefined || primary === undefined || !sameFormat(sender.format, primary)) {
       this.#dtmfSending = false;
       return;
@@ -1488,6 +1488,18 @@ export class RtpEndpoint extends MediaElement {
 }
 
 // ------------------------------------------------------------------------------------------------ helpers
+
+/** The audio codec (not telephone-event, CN or RED) we send on a stream: the first negotiated one. */
+function primaryCodec(s: RtpStream | undefined): StreamCodec | undefined {
+  if (s !== undefined) {
+    for (const c of s.bySendKey.values()) {
+      if (!AUX_CODECS.has(c.codec)) {
+        return c;
+      }
+    }
+  }
+  return undefined;
+}
 
 function sameFormat(a: InbandFormat, b: InbandFormat): boolean {
   return a.codec === b.codec && a.clockRate === b.clockRate && a.parameters === b.parameters;
