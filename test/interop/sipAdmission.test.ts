@@ -6,28 +6,14 @@
  * - a per-source rate limit answers 503 with Retry-After once the burst is spent.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import t from "tap";
-import {
-  UdpTransport,
-  UserAgent,
-  type InviteSession,
-  type MediaHandler,
-  type TerminationInfo,
-} from "../../sip/index.js";
-import { reserveRtpRange } from "../helpers/ports.js";
+import type { MediaHandler } from "../../sip/index.js";
 import { ROOT, startKorus } from "../helpers/server.js";
+import { ended, localUa } from "../helpers/sipUa.js";
+import { interopSlot } from "../helpers/slot.js";
 
-const work = mkdtempSync(join(tmpdir(), "korus-sipadm-"));
-const range = await reserveRtpRange();
-t.teardown(() => {
-  range.release();
-  rmSync(work, { recursive: true, force: true });
-});
-let nextPort = range.min;
-const port = (): number => nextPort++;
+const { range, work, port } = await interopSlot(t, "sipadm");
 
 const SDP =
   "v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
@@ -39,33 +25,6 @@ const media = (): MediaHandler => ({
   close: () => undefined,
 });
 
-async function testUa(): Promise<{ ua: UserAgent; close: () => Promise<void> }> {
-  const p = port();
-  const holder: { ua?: UserAgent } = {};
-  const udp = await UdpTransport.listen({ host: "127.0.0.1", port: p, onMessage: (m) => holder.ua?.receive(m) });
-  const ua = new UserAgent({
-    transports: [udp],
-    host: "127.0.0.1",
-    port: p,
-    sessionTimer: { enabled: false },
-    createMediaHandler: () => media(),
-  });
-  holder.ua = ua;
-  return {
-    ua,
-    close: async () => {
-      await ua.close();
-      await udp.close();
-    },
-  };
-}
-
-function ended(session: InviteSession): Promise<TerminationInfo> {
-  return session.termination !== undefined
-    ? Promise.resolve(session.termination)
-    : new Promise((resolve) => session.on("terminated", resolve));
-}
-
 t.test("unknown source: 403, statelessly", async (t) => {
   const sipPort = port();
   const k = await startKorus(undefined, {
@@ -73,7 +32,7 @@ t.test("unknown source: 403, statelessly", async (t) => {
     config: { sip: { port: sipPort, trunks: [{ name: "carrier", peers: ["192.0.2.1"], auth: "ip" }] } },
   });
   t.teardown(() => k.stop());
-  const { ua, close } = await testUa();
+  const { ua, close } = await localUa(port(), () => media());
   t.teardown(close);
   const s = ua.call(`sip:echo@127.0.0.1:${sipPort}`, { from: "sip:x@127.0.0.1", media: media() });
   const info = await ended(s);
@@ -108,7 +67,7 @@ t.test("digest trunk: challenge, credentials, call; rate limit 503", async (t) =
     },
   });
   t.teardown(() => k.stop());
-  const { ua, close } = await testUa();
+  const { ua, close } = await localUa(port(), () => media());
   t.teardown(close);
 
   const anonymous = ua.call(`sip:echo@127.0.0.1:${sipPort}`, { from: "sip:x@127.0.0.1", media: media() });

@@ -7,27 +7,17 @@
  * - dial-plan bridge (B2BUA) and room: two baresips with different tones each hear the other (and, in the room,
  *   not themselves).
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import t, { type Test } from "tap";
-import { reserveRtpRange } from "../helpers/ports.js";
+import { interopSlot } from "../helpers/slot.js";
 import { RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
 import { ROOT, startKorus } from "../helpers/server.js";
 import { generateTone, measureFrequency, rmsDbfs, toneLevelDb } from "../helpers/tone.js";
 
 const TONE_HZ = 440;
-const work = mkdtempSync(join(tmpdir(), "korus-sipbaresip-"));
-const range = await reserveRtpRange();
-const children = new Set<ChildProcess>();
-t.teardown(() => {
-  for (const c of children) {
-    c.kill("SIGKILL");
-  }
-  range.release();
-  rmSync(work, { recursive: true, force: true });
-});
+const { range, children, work } = await interopSlot(t, "sipbaresip");
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const sipPort = range.min;

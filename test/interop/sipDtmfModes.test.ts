@@ -15,36 +15,24 @@
  *
  * Everything binds 127.0.0.1; ports come from a reserved slot or the kernel; children are killed on every path.
  */
-import { spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import t from "tap";
 import { DtmfToneDetector } from "../../media/codecs/dtmfTones.js";
 import { G711Decoder } from "../../media/codecs/g711.js";
 import { dtmfPackets } from "../../media/rtp/dtmf.js";
-import { UdpTransport, UserAgent, type InviteSession, type MediaHandler } from "../../sip/index.js";
-import { reserveRtpRange } from "../helpers/ports.js";
+import type { InviteSession, MediaHandler } from "../../sip/index.js";
 import { RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
 import { startKorus } from "../helpers/server.js";
+import { interopSlot } from "../helpers/slot.js";
+import { localUa } from "../helpers/sipUa.js";
 import { exportCdrs, runSipp } from "../helpers/sipp.js";
 import { goertzelPower } from "../helpers/tone.js";
 import { Phone, sleep } from "../unit/media/rtp/fixtures/rtpHarness.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/sipp/", import.meta.url));
-const range = await reserveRtpRange();
-const children = new Set<ChildProcess>();
-t.teardown(() => {
-  for (const c of children) {
-    c.kill("SIGKILL");
-  }
-  range.release();
-});
-let nextPort = range.min;
-const port = (n = 1): number => {
-  const p = nextPort;
-  nextPort += n;
-  return p;
-};
+const { children, port } = await interopSlot(t, "sipdtmf");
 
 const sipPort = port();
 const sippPort = port();
@@ -251,26 +239,8 @@ t.test("dtmf: inband — tones from the carrier raise DtmfReceived; sendDtmf pla
   const phone = await Phone.open();
   t.teardown(() => phone.close());
   // The carrier: Korus's own SIP stack on the inband trunk's address, offering PCMU on the phone's port.
-  const holder: { ua?: UserAgent } = {};
-  const udp = await UdpTransport.listen({
-    host: "127.0.0.1",
-    port: carrierPort,
-    onMessage: (m) => holder.ua?.receive(m),
-  });
-  const ua = new UserAgent({
-    transports: [udp],
-    host: "127.0.0.1",
-    port: carrierPort,
-    sessionTimer: { enabled: false },
-    createMediaHandler: () => {
-      throw new Error("the carrier takes no calls");
-    },
-  });
-  holder.ua = ua;
-  t.teardown(async () => {
-    await ua.close();
-    await udp.close();
-  });
+  const { ua, close } = await localUa(carrierPort);
+  t.teardown(close);
   let korusSdp = "";
   const media: MediaHandler = {
     getOffer: () => phone.offer({ codecs: "0" }),

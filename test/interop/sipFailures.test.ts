@@ -5,33 +5,17 @@
  *   hangup side "system", end reason "worker-died";
  * - SIGTERM with a call up: the caller gets BYE before the server exits, and the CDR is committed ("shutdown").
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import t from "tap";
-import { reserveRtpRange } from "../helpers/ports.js";
+import { interopSlot } from "../helpers/slot.js";
 import { ROOT, startKorus } from "../helpers/server.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/sipp/", import.meta.url));
 const CLI_JS = join(ROOT, "dist/src/cli.js");
-const work = mkdtempSync(join(tmpdir(), "korus-sipfail-"));
-const range = await reserveRtpRange();
-const children = new Set<ChildProcess>();
-t.teardown(() => {
-  for (const c of children) {
-    c.kill("SIGKILL");
-  }
-  range.release();
-  rmSync(work, { recursive: true, force: true });
-});
-let nextPort = range.min;
-const port = (step = 1): number => {
-  const p = nextPort;
-  nextPort += step;
-  return p;
-};
+const { children, work, port } = await interopSlot(t, "sipfail");
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** SIPp uac_wait_bye.xml towards the echo extension, with its message trace in its own folder. */

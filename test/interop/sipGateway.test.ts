@@ -9,54 +9,30 @@
  * - kill -9 of the server after completed calls: their CDRs are intact.
  * Everything binds 127.0.0.1; SIP and media ports come from reserved RTP slots; children are killed on every path.
  */
-import type { ChildProcess } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import t from "tap";
-import {
-  UdpTransport,
-  UserAgent,
-  type InviteSession,
-  type MediaHandler,
-  type TerminationInfo,
-} from "../../sip/index.js";
-import { reserveRtpRange } from "../helpers/ports.js";
+import type { MediaHandler } from "../../sip/index.js";
 import { RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
 import { startKorus, type KorusProcess } from "../helpers/server.js";
 import { exportCdrs, runSipp, type SippResult } from "../helpers/sipp.js";
+import { ended, localUa } from "../helpers/sipUa.js";
+import { interopSlot } from "../helpers/slot.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/sipp/", import.meta.url));
-const work = mkdtempSync(join(tmpdir(), "korus-sipgw-"));
+const { children, work, port } = await interopSlot(t, "sipgw");
 mkdirSync(join(work, "pcap"));
 for (const f of readdirSync("/usr/share/sip-tester").filter((n) => n.endsWith(".pcap"))) {
   copyFileSync(join("/usr/share/sip-tester", f), join(work, "pcap", f));
 }
-const range = await reserveRtpRange();
-const children = new Set<ChildProcess>();
 const sockets = new Set<Socket>();
 t.teardown(() => {
-  for (const c of children) {
-    c.kill("SIGKILL");
-  }
   for (const s of sockets) {
     s.close();
   }
-  range.release();
-  rmSync(work, { recursive: true, force: true });
 });
-
-let nextPort = range.min;
-function port(step = 1): number {
-  const p = nextPort;
-  nextPort += step;
-  if (nextPort > range.max) {
-    throw new Error("reserved port slot exhausted");
-  }
-  return p;
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -168,38 +144,6 @@ function echoed(sent: readonly Buffer[], received: readonly Buffer[]): number {
   return sent.filter((s) => back.has(s.toString("hex"))).length;
 }
 
-/** A SIP user agent of Korus's own stack, in this process, on a reserved port. */
-async function testUa(): Promise<{ ua: UserAgent; close: () => Promise<void> }> {
-  const p = port();
-  const holder: { ua?: UserAgent } = {};
-  const udp = await UdpTransport.listen({ host: "127.0.0.1", port: p, onMessage: (m) => holder.ua?.receive(m) });
-  const ua = new UserAgent({
-    transports: [udp],
-    host: "127.0.0.1",
-    port: p,
-    sessionTimer: { enabled: false },
-    createMediaHandler: () => {
-      throw new Error("the test UA takes no calls");
-    },
-  });
-  holder.ua = ua;
-  return {
-    ua,
-    close: async () => {
-      await ua.close();
-      await udp.close();
-    },
-  };
-}
-
-function ended(session: InviteSession): Promise<TerminationInfo> {
-  const done = session.termination;
-  if (done !== undefined) {
-    return Promise.resolve(done);
-  }
-  return new Promise((resolve) => session.on("terminated", resolve));
-}
-
 // ------------------------------------------------------------------------------------------ the server
 
 const sipPort = port();
@@ -254,7 +198,7 @@ t.test("SIPp UAC with PCMA pcap calls the echo extension: connects, RTP comes ba
 });
 
 t.test("echo returns the caller's own RTP payloads byte for byte", async (t) => {
-  const { ua, close } = await testUa();
+  const { ua, close } = await localUa(port());
   t.teardown(close);
   const rtp = await rtpPeer();
   const media: MediaHandler = {
@@ -441,7 +385,7 @@ t.test("outbound call to a SIPp UAS with RTP echo, bridged to an RtpEndpoint", a
 });
 
 t.test("unclaimed calls follow the dial plan; unmatched → 404 and a FAILED CDR", async (t) => {
-  const { ua, close } = await testUa();
+  const { ua, close } = await localUa(port());
   t.teardown(close);
   const rtp = await rtpPeer();
   const media: MediaHandler = {

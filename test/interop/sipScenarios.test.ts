@@ -11,39 +11,20 @@
  *   the carrier), and a 183 with SDP never followed by a 200 (SIPp uas_183_only.xml).
  * The scenarios name only 127.0.0.1; ports come from a reserved slot; children are killed on every path.
  */
-import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import t from "tap";
-import {
-  UdpTransport,
-  UserAgent,
-  type InviteSession,
-  type MediaHandler,
-  type TerminationInfo,
-} from "../../sip/index.js";
-import { reserveRtpRange } from "../helpers/ports.js";
+import type { MediaHandler } from "../../sip/index.js";
 import { RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
 import { startKorus, type KorusProcess } from "../helpers/server.js";
+import { interopSlot } from "../helpers/slot.js";
+import { ended, localUa } from "../helpers/sipUa.js";
 import { exportCdrs, runSipp, type SippResult } from "../helpers/sipp.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/sipp/", import.meta.url));
-const range = await reserveRtpRange();
-const children = new Set<ChildProcess>();
-t.teardown(() => {
-  for (const c of children) {
-    c.kill("SIGKILL");
-  }
-  range.release();
-});
-let nextPort = range.min;
-const port = (): number => nextPort++;
+const { children, port } = await interopSlot(t, "sipscen");
 /** A block for SIPp's media sockets (audio RTP/RTCP, video RTP/RTCP), so parallel tests never share SIPp's 6000. */
-const mediaPorts = (): number => {
-  const p = nextPort;
-  nextPort += 4;
-  return p;
-};
+const mediaPorts = (): number => port(4);
 
 const sipp = (args: string[]): Promise<SippResult> => runSipp(args, { children });
 
@@ -164,42 +145,12 @@ t.test("SIPp acknowledges late: Korus retransmits its 200 over UDP until the ACK
 
 // ------------------------------------------------------------------------------------------ odd but valid carrier SIP
 
-/** A carrier built on Korus's own SIP stack, on a reserved port; its media handler records what it negotiates. */
-async function carrier(): Promise<{ ua: UserAgent; close: () => Promise<void> }> {
-  const p = port();
-  const holder: { ua?: UserAgent } = {};
-  const udp = await UdpTransport.listen({ host: "127.0.0.1", port: p, onMessage: (m) => holder.ua?.receive(m) });
-  const ua = new UserAgent({
-    transports: [udp],
-    host: "127.0.0.1",
-    port: p,
-    sessionTimer: { enabled: false },
-    createMediaHandler: () => {
-      throw new Error("the carrier takes no calls");
-    },
-  });
-  holder.ua = ua;
-  return {
-    ua,
-    close: async () => {
-      await ua.close();
-      await udp.close();
-    },
-  };
-}
-
 const sdpFor = (rtpPort: number, pt: number, name: string, version: number): string =>
   `v=0\r\no=carrier 1 ${version} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n` +
   `m=audio ${rtpPort} RTP/AVP ${pt}\r\na=rtpmap:${pt} ${name}/8000\r\na=sendrecv\r\n`;
 
-function ended(session: InviteSession): Promise<TerminationInfo> {
-  return session.termination !== undefined
-    ? Promise.resolve(session.termination)
-    : new Promise((resolve) => session.on("terminated", resolve));
-}
-
 t.test("an offerless INVITE and a re-INVITE that changes the codec, at the echo extension", async (t) => {
-  const { ua, close } = await carrier();
+  const { ua, close } = await localUa(port());
   t.teardown(close);
   const rtpPort = port();
   const offers: string[] = [];

@@ -8,31 +8,21 @@
  * Second test: a WebRTC participant joins a dial-plan room through SipGateway.getRoom while baresip calls
  * sip:room-mix: each hears the other.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import t from "tap";
 import { RtpHeader, RtpPacket } from "werift";
 import { createDecoder, createEncoder } from "../../media/codecs/index.js";
-import { reserveRtpRange } from "../helpers/ports.js";
+import { interopSlot } from "../helpers/slot.js";
 import { RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
 import { ROOT, startKorus } from "../helpers/server.js";
 import { generateTone, toneLevelDb } from "../helpers/tone.js";
 import { makePeer, offerFromPeer, waitConnected } from "../unit/media/fixtures/webrtcHarness.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/sipp/", import.meta.url));
-const work = mkdtempSync(join(tmpdir(), "korus-sipwebrtc-"));
-const range = await reserveRtpRange();
-const children = new Set<ChildProcess>();
-t.teardown(() => {
-  for (const c of children) {
-    c.kill("SIGKILL");
-  }
-  range.release();
-  rmSync(work, { recursive: true, force: true });
-});
+const { range, children, work } = await interopSlot(t, "sipwebrtc");
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const dataDir = join(work, "data");
 

@@ -10,9 +10,8 @@
  * on every path.
  */
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import t from "tap";
@@ -34,34 +33,15 @@ import {
   type RequestSender,
   type SendOutcome,
 } from "../../../../sip/trunk/index.js";
-import { reserveRtpRange } from "../../../helpers/ports.js";
+import { interopSlot } from "../../../helpers/slot.js";
 
 const FIXTURES = fileURLToPath(new URL("../../../fixtures/sipp/", import.meta.url));
-const work = mkdtempSync(join(tmpdir(), "korus-sipp-"));
+const { children, work, port } = await interopSlot(t, "sipp");
 mkdirSync(join(work, "pcap"));
 for (const f of readdirSync("/usr/share/sip-tester").filter((n) => n.endsWith(".pcap"))) {
   copyFileSync(join("/usr/share/sip-tester", f), join(work, "pcap", f));
 }
-const range = await reserveRtpRange();
-const children = new Set<ChildProcess>();
-t.teardown(() => {
-  for (const child of children) {
-    child.kill("SIGKILL");
-  }
-  range.release();
-  rmSync(work, { recursive: true, force: true });
-});
-
-let nextPort = range.min;
-/** A port from the reserved slot (SIP ports first, media ports spaced by 10 for SIPp's RTP/RTCP/video pairs). */
-function port(step = 1): number {
-  const p = nextPort;
-  nextPort += step;
-  if (nextPort > range.max) {
-    throw new Error("reserved port slot exhausted");
-  }
-  return p;
-}
+// Ports from the reserved slot: SIP ports first, media ports spaced by 10 for SIPp's RTP/RTCP/video pairs.
 
 interface SippResult {
   readonly code: number | null;
