@@ -15,7 +15,6 @@
  *
  * Everything binds 127.0.0.1; ports come from a reserved slot or the kernel; children are killed on every path.
  */
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import t from "tap";
@@ -25,6 +24,7 @@ import { dtmfPackets } from "../../media/rtp/dtmf.js";
 import type { InviteSession, MediaHandler } from "../../sip/index.js";
 import { RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
 import { startKorus } from "../helpers/server.js";
+import { ffmpegSync } from "../helpers/ffmpeg.js";
 import { interopSlot } from "../helpers/slot.js";
 import { localUa } from "../helpers/sipUa.js";
 import { exportCdrs, runSipp } from "../helpers/sipp.js";
@@ -206,30 +206,7 @@ function ffmpegDtmf(digits: string): Buffer {
   });
   const chain = [...digits].map((_d, i) => `[t${i}][s${i}]`).join("");
   const graph = `anullsrc=r=8000:cl=mono:d=0.2[lead];${parts.join(";")};[lead]${chain}concat=n=${digits.length * 2 + 1}:v=0:a=1[out]`;
-  const r = spawnSync(
-    "ffmpeg",
-    [
-      "-hide_banner",
-      "-loglevel",
-      "error",
-      "-filter_complex",
-      graph,
-      "-map",
-      "[out]",
-      "-ar",
-      "8000",
-      "-ac",
-      "1",
-      "-f",
-      "mulaw",
-      "-",
-    ],
-    { timeout: 20_000, maxBuffer: 1 << 22 },
-  );
-  if (r.status !== 0) {
-    throw new Error(`ffmpeg failed: ${r.stderr.toString()}`);
-  }
-  return r.stdout;
+  return ffmpegSync(["-filter_complex", graph, "-map", "[out]", "-ar", "8000", "-ac", "1", "-f", "mulaw", "-"]);
 }
 
 t.test("dtmf: inband — tones from the carrier raise DtmfReceived; sendDtmf plays tones to the carrier", async (t) => {

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import dgram from "node:dgram";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -20,6 +20,7 @@ import {
 import { AmrPayloadError } from "../../../../media/codecs/errors.js";
 import { reserveRtpRange } from "../../../helpers/ports.js";
 import { generateTone, measureFrequency, seededRandom, toneLevelDb } from "../../../helpers/tone.js";
+import { ffmpegSync } from "../../../helpers/ffmpeg.js";
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 
@@ -229,19 +230,6 @@ t.test("AmrPacketizer: frames per packet, CMR, DTX (NO_DATA-only packets are not
   t.throws(() => new AmrPacketizer(AMR_NB, { octetAligned: true, framesPerPacket: 0 }), AmrPayloadError);
   t.end();
 });
-
-/** Runs ffmpeg with a hard timeout; returns stdout. */
-function ffmpegSync(args: string[]): Buffer {
-  const r = spawnSync("ffmpeg", ["-hide_banner", "-loglevel", "error", ...args], {
-    timeout: 30_000,
-    maxBuffer: 32 << 20,
-    killSignal: "SIGKILL",
-  });
-  if (r.status !== 0) {
-    throw new Error(`ffmpeg failed (${r.status ?? r.signal}): ${r.stderr.toString()}`);
-  }
-  return r.stdout;
-}
 
 const pcmOf = (b: Buffer): Int16Array => new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
 

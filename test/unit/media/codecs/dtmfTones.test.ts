@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import t from "tap";
 import {
   DBM0_PEAK,
@@ -19,6 +18,7 @@ import {
   PCMU_TABLES,
 } from "../../../../media/codecs/g711.js";
 import { generateSpeechLike, goertzelPower, measureFrequency, seededRandom } from "../../../helpers/tone.js";
+import { ffmpegSync } from "../../../helpers/ffmpeg.js";
 
 const DIGITS = "0123456789*#ABCD";
 const LAWS = [
@@ -87,19 +87,6 @@ function detect(pcm: Int16Array, fs = 8000, frame = Math.round(fs / 50)): Detect
 }
 
 const digitsOf = (r: readonly DetectedTone[]): string => r.map((x) => x.digit).join("");
-
-/** Runs ffmpeg with a hard timeout; the child is gone when spawnSync returns. */
-function ffmpeg(args: string[]): Buffer {
-  const r = spawnSync("ffmpeg", ["-hide_banner", "-loglevel", "error", ...args], {
-    timeout: 30_000,
-    maxBuffer: 16 << 20,
-    killSignal: "SIGKILL",
-  });
-  if (r.status !== 0) {
-    throw new Error(`ffmpeg ${args.join(" ")} failed (${r.status ?? r.signal}): ${r.stderr.toString()}`);
-  }
-  return r.stdout;
-}
 
 t.test("every digit through μ-law and A-law is detected once, duration within ±15 ms", (t) => {
   for (const [law, tables] of LAWS) {
@@ -404,7 +391,7 @@ t.test("DTMF over speech at +6 dB tone-to-speech is still detected", (t) => {
 });
 
 t.test("ffmpeg-generated tones (a real peer) decoded from μ-law are detected", (t) => {
-  const one = ffmpeg([
+  const one = ffmpegSync([
     "-f",
     "lavfi",
     "-i",
@@ -436,7 +423,7 @@ t.test("ffmpeg-generated tones (a real peer) decoded from μ-law are detected", 
     labels.push(`[t${i}][s${i}]`);
   });
   const graph = `${parts.join(";")};${labels.join("")}concat=n=${2 * seq.length}:v=0:a=1[out]`;
-  const bytes = ffmpeg(["-filter_complex", graph, "-map", "[out]", "-ar", "8000", "-f", "mulaw", "-"]);
+  const bytes = ffmpegSync(["-filter_complex", graph, "-map", "[out]", "-ar", "8000", "-f", "mulaw", "-"]);
   t.ok(bytes.length >= 8000 * 0.16 * seq.length - 8, `ffmpeg produced ${bytes.length} bytes`);
   const pcm = new Int16Array(bytes.length);
   decodeG711(PCMU_TABLES, new Uint8Array(bytes), pcm);

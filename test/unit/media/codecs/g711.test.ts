@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import t from "tap";
 import { CodecClosedError, CodecError } from "../../../../media/codecs/errors.js";
 import {
@@ -10,20 +9,7 @@ import {
   PCMU_TABLES,
 } from "../../../../media/codecs/g711.js";
 import { generateSpeechLike, generateTone, measureFrequency, snrDbExact } from "../../../helpers/tone.js";
-
-/** Runs ffmpeg on stdin → stdout with a hard timeout; the child is gone when spawnSync returns. */
-function ffmpeg(args: string[], input: Uint8Array): Buffer {
-  const r = spawnSync("ffmpeg", ["-hide_banner", "-loglevel", "error", ...args], {
-    input,
-    timeout: 30_000,
-    maxBuffer: 16 << 20,
-    killSignal: "SIGKILL",
-  });
-  if (r.status !== 0) {
-    throw new Error(`ffmpeg ${args.join(" ")} failed (${r.status ?? r.signal}): ${r.stderr.toString()}`);
-  }
-  return r.stdout;
-}
+import { ffmpegSync } from "../../../helpers/ffmpeg.js";
 
 const bytesOf = (a: Int16Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
@@ -36,7 +22,10 @@ for (const [law, tables, fmt] of [
     for (let i = 0; i < 65536; i++) {
       ramp[i] = i - 32768;
     }
-    const ref = ffmpeg(["-f", "s16le", "-ar", "8000", "-ac", "1", "-i", "pipe:0", "-f", fmt, "pipe:1"], bytesOf(ramp));
+    const ref = ffmpegSync(
+      ["-f", "s16le", "-ar", "8000", "-ac", "1", "-i", "pipe:0", "-f", fmt, "pipe:1"],
+      bytesOf(ramp),
+    );
     t.equal(ref.length, 65536);
     const ours = new Uint8Array(65536);
     encodeG711(tables, ramp, ours);
@@ -55,7 +44,7 @@ for (const [law, tables, fmt] of [
     for (let i = 0; i < 256; i++) {
       codes[i] = i;
     }
-    const ref = ffmpeg(["-f", fmt, "-ar", "8000", "-ac", "1", "-i", "pipe:0", "-f", "s16le", "pipe:1"], codes);
+    const ref = ffmpegSync(["-f", fmt, "-ar", "8000", "-ac", "1", "-i", "pipe:0", "-f", "s16le", "pipe:1"], codes);
     const refPcm = new Int16Array(ref.buffer.slice(ref.byteOffset, ref.byteOffset + ref.length));
     const ours = new Int16Array(256);
     decodeG711(tables, codes, ours);
@@ -82,12 +71,12 @@ for (const [law, tables, fmt] of [
       coded.set(c, off);
       decoded.set(dec.decode(c), off);
     }
-    const refCoded = ffmpeg(
+    const refCoded = ffmpegSync(
       ["-f", "s16le", "-ar", "8000", "-ac", "1", "-i", "pipe:0", "-f", fmt, "pipe:1"],
       bytesOf(sweep),
     );
     t.same(Buffer.from(coded), refCoded, "encoded bytes equal ffmpeg's");
-    const refDec = ffmpeg(["-f", fmt, "-ar", "8000", "-ac", "1", "-i", "pipe:0", "-f", "s16le", "pipe:1"], coded);
+    const refDec = ffmpegSync(["-f", fmt, "-ar", "8000", "-ac", "1", "-i", "pipe:0", "-f", "s16le", "pipe:1"], coded);
     t.same(Buffer.from(bytesOf(decoded)), refDec, "decoded samples equal ffmpeg's");
     const snr = snrDbExact(sweep, decoded);
     t.ok(snr > 30, `sweep SNR ${snr.toFixed(1)} dB > 30`);

@@ -1,21 +1,9 @@
-import { spawnSync } from "node:child_process";
 import t from "tap";
 import { CodecClosedError, CodecError } from "../../../../media/codecs/errors.js";
 import { G722Decoder, G722Encoder } from "../../../../media/codecs/g722.js";
 import { generateSpeechLike, generateTone, measureFrequency, seededRandom, snrDb } from "../../../helpers/tone.js";
+import { ffmpegSync } from "../../../helpers/ffmpeg.js";
 
-function ffmpeg(args: string[], input: Uint8Array): Buffer {
-  const r = spawnSync("ffmpeg", ["-hide_banner", "-loglevel", "error", ...args], {
-    input,
-    timeout: 30_000,
-    maxBuffer: 16 << 20,
-    killSignal: "SIGKILL",
-  });
-  if (r.status !== 0) {
-    throw new Error(`ffmpeg failed (${r.status ?? r.signal}): ${r.stderr.toString()}`);
-  }
-  return r.stdout;
-}
 const bytesOf = (a: Int16Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 const pcmOf = (b: Buffer): Int16Array => new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
 
@@ -33,7 +21,10 @@ function testSignal(): Int16Array {
 
 t.test("G.722 encoder output is bit-exact with ffmpeg's g722 encoder", (t) => {
   const x = testSignal();
-  const ref = ffmpeg(["-f", "s16le", "-ar", "16000", "-ac", "1", "-i", "pipe:0", "-f", "g722", "pipe:1"], bytesOf(x));
+  const ref = ffmpegSync(
+    ["-f", "s16le", "-ar", "16000", "-ac", "1", "-i", "pipe:0", "-f", "g722", "pipe:1"],
+    bytesOf(x),
+  );
   const enc = new G722Encoder();
   const ours = new Uint8Array(x.length / 2);
   for (let o = 0; o < x.length; o += 320) {
@@ -52,14 +43,17 @@ t.test("G.722 encoder output is bit-exact with ffmpeg's g722 encoder", (t) => {
 
 t.test("G.722 decoder output is bit-exact with ffmpeg's g722 decoder (on ffmpeg's bitstream and on noise)", (t) => {
   const x = testSignal();
-  const coded = ffmpeg(["-f", "s16le", "-ar", "16000", "-ac", "1", "-i", "pipe:0", "-f", "g722", "pipe:1"], bytesOf(x));
+  const coded = ffmpegSync(
+    ["-f", "s16le", "-ar", "16000", "-ac", "1", "-i", "pipe:0", "-f", "g722", "pipe:1"],
+    bytesOf(x),
+  );
   const rnd = seededRandom(8);
   const garbage = Uint8Array.from({ length: 8000 }, () => Math.floor(rnd() * 256));
   for (const [what, stream] of [
     ["ffmpeg-encoded speech and sweep", new Uint8Array(coded)],
     ["random bytes", garbage],
   ] as const) {
-    const ref = pcmOf(ffmpeg(["-f", "g722", "-i", "pipe:0", "-f", "s16le", "pipe:1"], stream));
+    const ref = pcmOf(ffmpegSync(["-f", "g722", "-i", "pipe:0", "-f", "s16le", "pipe:1"], stream));
     const dec = new G722Decoder();
     const ours = new Int16Array(stream.length * 2);
     for (let o = 0; o < stream.length; o += 160) {
