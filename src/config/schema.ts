@@ -7,12 +7,14 @@
 
 import {
   checkDialPlan,
+  checkConnectionLimits,
   checkDigest,
   checkRateLimit,
   checkTls,
   checkTrunks,
   SipConfigError,
   type DialPlanRule,
+  type SipConnectionLimits,
   type SipDigestConfig,
   type SipRateLimitConfig,
   type SipTlsConfig,
@@ -29,6 +31,13 @@ export interface KorusConfig {
     port: number;
     /** Largest WebSocket frame accepted, in bytes; larger frames close the socket with 1009. */
     maxFrameBytes: number;
+    /** PEM certificate and key: when both are set the listener speaks HTTPS/WSS only. */
+    tlsCertFile: string;
+    tlsKeyFile: string;
+    /** WebSocket connections at once, over all clients; more are refused (HTTP 503). */
+    maxConnections: number;
+    /** WebSocket connections at once from one client address; more are refused (HTTP 429). */
+    maxConnectionsPerAddress: number;
   };
   kurento: {
     /** WebSocket path of the Kurento JSON-RPC endpoint. */
@@ -37,6 +46,19 @@ export interface KorusConfig {
     gcPeriodMs: number;
     /** Time a request to a media worker may take before it fails. */
     workerRequestTimeoutMs: number;
+    /**
+     * Client authentication: "none" (KMS behaviour), "tokens" (a bearer token per application), or "auto": "none"
+     * when the listener is loopback-only, else "tokens" when tokens are configured, else "none" with a loud warning.
+     */
+    auth: KurentoAuthMode;
+    /** One token per application (auth "tokens"). */
+    tokens: KurentoToken[];
+    /** "application": a session sees only its own application's objects and sessions; "shared": KMS behaviour. */
+    isolation: "application" | "shared";
+    /** Kurento sessions one WebSocket connection may create or join. */
+    maxSessionsPerConnection: number;
+    /** Kurento sessions that connections from one client address may hold at once. */
+    maxSessionsPerAddress: number;
   };
   media: {
     /** Number of media worker threads; 0 = one per CPU core (KORUS_MEDIA_WORKERS). */
@@ -87,10 +109,29 @@ export interface KorusConfig {
     unmatchedStatus: number;
     /** From URI of calls Korus places when the application gives none ("" = sip:korus@<publicHost>). */
     defaultFrom: string;
+    /** TCP/TLS listener limits. */
+    connections: SipConnectionLimits;
+    /** Event-loop lag above which new requests are answered 503 with Retry-After (admission by real capacity). */
+    overloadLagMs: number;
   };
   data: {
     /** Directory for recordings, the CDR database and state (KORUS_DATA_DIR). */
     dir: string;
+  };
+  files: {
+    /**
+     * Folders that file:// media (PlayerEndpoint, dial-plan play) may be read from, after symlinks are resolved.
+     * Relative entries are relative to data.dir.
+     */
+    mediaRoots: string[];
+    /** Folder that recordings are written under (relative to data.dir unless absolute). */
+    recordingsRoot: string;
+  };
+  httpMedia: {
+    /** Host names that http(s) media may be fetched from ("example.org", or "*.example.org"); empty = any host. */
+    allowHosts: string[];
+    /** Private, loopback and link-local networks (CIDRs) that fetches may reach anyway; by default none. */
+    allowNetworks: string[];
   };
   log: {
     /** pino level (KORUS_LOG_LEVEL). */
@@ -125,9 +166,36 @@ export interface KorusConfig {
   };
 }
 
+export type KurentoAuthMode = "auto" | "none" | "tokens";
+
+/** An application's credential for the Kurento endpoint. */
+export interface KurentoToken {
+  /** Application name ([A-Za-z0-9_.-], 1-64 characters); objects are isolated per application. */
+  application: string;
+  /** The bearer token (at least 16 characters). */
+  token: string;
+}
+
 export const DEFAULT_CONFIG: KorusConfig = {
-  server: { host: "0.0.0.0", port: 8888, maxFrameBytes: 1_048_576 },
-  kurento: { path: "/kurento", gcPeriodMs: 240_000, workerRequestTimeoutMs: 15_000 },
+  server: {
+    host: "0.0.0.0",
+    port: 8888,
+    maxFrameBytes: 1_048_576,
+    tlsCertFile: "",
+    tlsKeyFile: "",
+    maxConnections: 2_000,
+    maxConnectionsPerAddress: 200,
+  },
+  kurento: {
+    path: "/kurento",
+    gcPeriodMs: 240_000,
+    workerRequestTimeoutMs: 15_000,
+    auth: "auto",
+    tokens: [],
+    isolation: "application",
+    maxSessionsPerConnection: 16,
+    maxSessionsPerAddress: 1_000,
+  },
   media: { workers: 0, flowTimeoutMs: 2_000, loadReportMs: 1_000 },
   rtp: { portMin: 40_000, portMax: 49_999 },
   webrtc: { interfaces: [], externalIPv4: "", stunServer: "", turnServer: "", turnUsername: "", turnPassword: "" },
@@ -148,8 +216,18 @@ export const DEFAULT_CONFIG: KorusConfig = {
     claimTimeoutMs: 3_000,
     unmatchedStatus: 404,
     defaultFrom: "",
+    connections: {
+      maxTotal: 4_096,
+      maxPerSource: 64,
+      idleTimeoutS: 300,
+      partialMessageTimeoutMs: 10_000,
+      fdReserve: 256,
+    },
+    overloadLagMs: 200,
   },
   data: { dir: "./data" },
+  files: { mediaRoots: ["media"], recordingsRoot: "recordings" },
+  httpMedia: { allowHosts: [], allowNetworks: [] },
   log: { level: "info" },
   demo: { enabled: true, allowRemote: false },
   admin: { enabled: false },
@@ -244,9 +322,73 @@ const path: Check = (v, f) => {
   return v;
 };
 
+const CIDR4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
+const strList =
+  (each: (s: string) => boolean, what: string): Check =>
+  (v, f) => {
+    if (!Array.isArray(v)) {
+      throw new ConfigError(f, `must be a list of ${what}, got ${JSON.stringify(v)}`);
+    }
+    return v.map((x: unknown, i) => {
+      if (typeof x !== "string" || !each(x)) {
+        throw new ConfigError(`${f}[${i}]`, `must be ${what}, got ${JSON.stringify(x)}`);
+      }
+      return x;
+    });
+  };
+const HOST_PATTERN = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62})?)*$/;
+const APP_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+const tokens: Check = (v, f) => {
+  if (!Array.isArray(v)) {
+    throw new ConfigError(f, `must be a list of {application, token}, got ${JSON.stringify(v)}`);
+  }
+  const seen = new Set<string>();
+  return v.map((raw: unknown, i): KurentoToken => {
+    const g = `${f}[${i}]`;
+    if (!isObj(raw)) {
+      throw new ConfigError(g, "must be a mapping with application and token");
+    }
+    for (const k of Object.keys(raw)) {
+      if (k !== "application" && k !== "token") {
+        throw new ConfigError(`${g}.${k}`, "unknown key (known: application, token)");
+      }
+    }
+    const application = raw["application"];
+    const token = raw["token"];
+    if (typeof application !== "string" || !APP_NAME.test(application)) {
+      throw new ConfigError(`${g}.application`, "must be 1-64 characters of A-Z a-z 0-9 _ . -");
+    }
+    if (typeof token !== "string" || token.length < 16 || token.length > 512 || !/^[\x21-\x7e]+$/.test(token)) {
+      throw new ConfigError(`${g}.token`, "must be 16-512 printable ASCII characters without spaces");
+    }
+    if (seen.has(token)) {
+      throw new ConfigError(`${g}.token`, "is used twice: each application needs its own token");
+    }
+    seen.add(token);
+    return { application, token };
+  });
+};
+
 const SCHEMA: { [S in keyof KorusConfig]: { [K in keyof KorusConfig[S]]: Check } } = {
-  server: { host: str(false), port: int(0, 65535), maxFrameBytes: int(1024, 64 * 1_048_576) },
-  kurento: { path, gcPeriodMs: int(1_000, 86_400_000), workerRequestTimeoutMs: int(100, 600_000) },
+  server: {
+    host: str(false),
+    port: int(0, 65535),
+    maxFrameBytes: int(1024, 64 * 1_048_576),
+    tlsCertFile: str(),
+    tlsKeyFile: str(),
+    maxConnections: int(1, 1_000_000),
+    maxConnectionsPerAddress: int(1, 1_000_000),
+  },
+  kurento: {
+    path,
+    gcPeriodMs: int(1_000, 86_400_000),
+    workerRequestTimeoutMs: int(100, 600_000),
+    auth: oneOf(["auto", "none", "tokens"]),
+    tokens,
+    isolation: oneOf(["application", "shared"]),
+    maxSessionsPerConnection: int(1, 100_000),
+    maxSessionsPerAddress: int(1, 1_000_000),
+  },
   media: { workers: int(0, 256), flowTimeoutMs: int(100, 600_000), loadReportMs: int(100, 60_000) },
   rtp: { portMin: int(1024, 65534), portMax: int(1025, 65535) },
   webrtc: {
@@ -271,8 +413,23 @@ const SCHEMA: { [S in keyof KorusConfig]: { [K in keyof KorusConfig[S]]: Check }
     claimTimeoutMs: int(0, 600_000),
     unmatchedStatus: int(400, 699),
     defaultFrom: str(),
+    connections: (v, f) => sipCheck(() => checkConnectionLimits(v, f, DEFAULT_CONFIG.sip.connections)),
+    overloadLagMs: int(10, 60_000),
   },
   data: { dir: str(false) },
+  files: {
+    mediaRoots: strList((x) => x !== "" && !x.includes("\0"), "a folder path"),
+    recordingsRoot: (v, f) => {
+      if (typeof v !== "string" || v === "" || v.includes("\0")) {
+        throw new ConfigError(f, `must be a folder path, got ${JSON.stringify(v)}`);
+      }
+      return v;
+    },
+  },
+  httpMedia: {
+    allowHosts: strList((x) => HOST_PATTERN.test(x), 'a host name or "*.domain"'),
+    allowNetworks: strList((x) => CIDR4.test(x), "an IPv4 CIDR such as 10.0.0.0/8"),
+  },
   log: { level: oneOf(LOG_LEVELS) },
   demo: { enabled: bool, allowRemote: bool },
   admin: { enabled: bool },
@@ -336,6 +493,12 @@ export function validateConfig(input: unknown): KorusConfig {
       "rtp.portMax",
       `must be at least rtp.portMin + 3 (got ${cfg.rtp.portMin}-${cfg.rtp.portMax})`,
     );
+  }
+  if ((cfg.server.tlsCertFile === "") !== (cfg.server.tlsKeyFile === "")) {
+    throw new ConfigError("server.tlsKeyFile", "WSS needs both server.tlsCertFile and server.tlsKeyFile");
+  }
+  if (cfg.kurento.auth === "tokens" && cfg.kurento.tokens.length === 0) {
+    throw new ConfigError("kurento.tokens", 'auth "tokens" needs at least one {application, token}');
   }
   if (cfg.cdr.retryMaxMs < cfg.cdr.retryMinMs) {
     throw new ConfigError("cdr.retryMaxMs", `must be at least cdr.retryMinMs (${cfg.cdr.retryMinMs})`);

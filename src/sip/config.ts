@@ -29,6 +29,20 @@ export interface SipRateLimitConfig {
   trunkBurst: number;
 }
 
+/** Limits of the SIP TCP and TLS listeners (issue 9 §3): no source can exhaust file descriptors or memory. */
+export interface SipConnectionLimits {
+  /** Accepted TCP+TLS connections at once, over all sources (lowered further to keep a descriptor reserve). */
+  maxTotal: number;
+  /** Accepted connections at once from one source address. */
+  maxPerSource: number;
+  /** A connection with no complete message for this long is closed. */
+  idleTimeoutS: number;
+  /** A partial message (headers or body) must be complete within this time, or the connection is closed. */
+  partialMessageTimeoutMs: number;
+  /** File descriptors kept free for media sockets, files and /health (compared with the process's open-file limit). */
+  fdReserve: number;
+}
+
 export interface SipDigestConfig {
   /** Realm of the challenges sent to `auth: digest` trunks. */
   realm: string;
@@ -147,6 +161,16 @@ export function checkRateLimit(v: unknown, field: string, defaults: SipRateLimit
     burst: (x, f) => int(x, f, 1, 10_000_000),
     trunkRatePerSecond: (x, f) => int(x, f, 1, 1_000_000),
     trunkBurst: (x, f) => int(x, f, 1, 10_000_000),
+  });
+}
+
+export function checkConnectionLimits(v: unknown, field: string, defaults: SipConnectionLimits): SipConnectionLimits {
+  return section(v, defaults, field, {
+    maxTotal: (x, f) => int(x, f, 1, 1_000_000),
+    maxPerSource: (x, f) => int(x, f, 1, 1_000_000),
+    idleTimeoutS: (x, f) => int(x, f, 1, 86_400),
+    partialMessageTimeoutMs: (x, f) => int(x, f, 100, 600_000),
+    fdReserve: (x, f) => int(x, f, 0, 1_000_000),
   });
 }
 

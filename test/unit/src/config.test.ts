@@ -96,3 +96,57 @@ t.test("the server exits non-zero on an invalid config, naming the field", async
   t.equal(r.status, 2);
   t.match(r.stderr, /media\.workers: must be an integer from 0 to 256, got -1/);
 });
+
+t.test("hardening keys: auth tokens, WSS files, file roots, HTTP allow-list, SIP connection limits", async (t) => {
+  const ok = validateConfig({
+    kurento: { auth: "tokens", tokens: [{ application: "app-1", token: "0123456789abcdef" }] },
+  });
+  t.same(ok.kurento.tokens, [{ application: "app-1", token: "0123456789abcdef" }]);
+  t.equal(
+    fieldOf(() => validateConfig({ kurento: { auth: "tokens" } })),
+    "kurento.tokens",
+  );
+  t.equal(
+    fieldOf(() => validateConfig({ kurento: { tokens: [{ application: "a b", token: "0123456789abcdef" }] } })),
+    "kurento.tokens[0].application",
+  );
+  t.equal(
+    fieldOf(() => validateConfig({ kurento: { tokens: [{ application: "a", token: "short" }] } })),
+    "kurento.tokens[0].token",
+  );
+  const dup = { application: "a", token: "0123456789abcdef" };
+  t.equal(
+    fieldOf(() => validateConfig({ kurento: { tokens: [dup, { ...dup, application: "b" }] } })),
+    "kurento.tokens[1].token",
+  );
+  t.equal(
+    fieldOf(() => validateConfig({ kurento: { tokens: [{ ...dup, extra: 1 }] } })),
+    "kurento.tokens[0].extra",
+  );
+  t.equal(
+    fieldOf(() => validateConfig({ kurento: { isolation: "none" } })),
+    "kurento.isolation",
+  );
+  t.equal(
+    fieldOf(() => validateConfig({ server: { tlsCertFile: "/x.pem" } })),
+    "server.tlsKeyFile",
+  );
+  t.equal(
+    fieldOf(() => validateConfig({ httpMedia: { allowNetworks: ["10.0.0.0"] } })),
+    "httpMedia.allowNetworks[0]",
+  );
+  t.equal(
+    fieldOf(() => validateConfig({ httpMedia: { allowHosts: ["http://x"] } })),
+    "httpMedia.allowHosts[0]",
+  );
+  t.same(validateConfig({ httpMedia: { allowHosts: ["*.example.org"] } }).httpMedia.allowHosts, ["*.example.org"]);
+  t.equal(
+    fieldOf(() => validateConfig({ files: { mediaRoots: [""] } })),
+    "files.mediaRoots[0]",
+  );
+  t.equal(
+    fieldOf(() => validateConfig({ sip: { connections: { maxPerSource: 0 } } })),
+    "sip.connections.maxPerSource",
+  );
+  t.equal(validateConfig({ sip: { connections: { idleTimeoutS: 30 } } }).sip.connections.maxTotal, 4096);
+});
