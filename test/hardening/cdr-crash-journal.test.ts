@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import t from "tap";
-import type { CdrRecord } from "../../src/cdr/CdrRecord.js";
+import { CdrDirection, Disposition, type CdrRecord } from "../../src/cdr/CdrRecord.js";
 import type { InviteSession, MediaHandler } from "../../sip/index.js";
 import { RpcClient } from "../helpers/rpcClient.js";
 import { ROOT, startKorus } from "../helpers/server.js";
@@ -150,19 +150,19 @@ t.test(
     }
     const records = (await exportCdrs(dataDir)).filter((r) => r.endReason === "server-crash");
     t.equal(records.length, expected, `${expected} records closed as server-crash`);
-    const sip = records.filter((r) => r.disposition === "ANSWERED" && r.direction === "inbound");
+    const sip = records.filter((r) => r.disposition === Disposition.Answered && r.direction === CdrDirection.Inbound);
     t.same(
       sip.map((r) => r.callId).sort(),
       calls.map((s) => s.callId).sort(),
       `the ${ANSWERED} answered SIP calls, by Call-ID, are ANSWERED`,
     );
-    const webrtc = records.find((r) => r.direction === "webrtc");
+    const webrtc = records.find((r) => r.direction === CdrDirection.WebRtc);
     t.match(webrtc, { elementId: web, pipelineId: pipeline, disposition: "ANSWERED" }, "the WebRTC session too");
     const unanswered = records.filter((r) => r.answerTime === null);
     t.equal(unanswered.length, 2 * RINGING, "both legs of each ringing call");
     t.same(
       unanswered
-        .filter((r) => r.direction === "inbound")
+        .filter((r) => r.direction === CdrDirection.Inbound)
         .map((r) => r.callId)
         .sort(),
       ringing.map((s) => s.callId).sort(),
@@ -170,7 +170,7 @@ t.test(
     );
     t.same(
       unanswered
-        .filter((r) => r.direction === "outbound")
+        .filter((r) => r.direction === CdrDirection.Outbound)
         .map((r) => r.callId)
         .sort(),
       ringingAtCallee.map((s) => s.callId).sort(),

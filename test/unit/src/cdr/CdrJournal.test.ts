@@ -38,6 +38,8 @@ function run(store: SqliteCdrStore, owner: string, clock: { now: number }, journ
   });
 }
 
+const ringingMsOf = (json: string): number | null => (JSON.parse(json) as { ringingMs: number | null }).ringingMs;
+
 const journalRows = (dir: string): { record_id: string; last_activity_ms: number; state_json: string }[] => {
   const raw = new Database(join(dir, CDR_DB_FILE), { readonly: true });
   const rows = raw.prepare("SELECT record_id, last_activity_ms, state_json FROM cdr_journal").all() as {
@@ -57,7 +59,7 @@ t.test("open legs are journaled and closed as server-crash by the next run", asy
   const start = { direction: CdrDirection.Inbound, callId: "a@x", from: "<sip:+1555@a>" };
   const answered = rec.started("leg-a", start);
   const ringing = rec.started("leg-r", { direction: CdrDirection.Outbound, callId: "r@x" });
-  const ended = rec.started("leg-e", { direction: CdrDirection.WebRtc });
+  rec.started("leg-e", { direction: CdrDirection.WebRtc });
   t.equal(first.journalCount(), 3, "each start is journaled");
   clock.now = T0 + 1_000;
   rec.ringing("leg-a");
@@ -66,7 +68,7 @@ t.test("open legs are journaled and closed as server-crash by the next run", asy
   rec.answered("leg-a");
   t.match(JSON.parse(journalRows(dir).find((r) => r.record_id === answered)!.state_json), { answerMs: T0 + 2_000 });
   t.equal(
-    JSON.parse(journalRows(dir).find((r) => r.record_id === ringing)!.state_json).ringingMs,
+    ringingMsOf(journalRows(dir).find((r) => r.record_id === ringing)!.state_json),
     null,
     "ringing waits for the batch",
   );
@@ -81,7 +83,7 @@ t.test("open legs are journaled and closed as server-crash by the next run", asy
     "the batch marks every open leg alive",
   );
   t.equal(
-    JSON.parse(journalRows(dir).find((r) => r.record_id === ringing)!.state_json).ringingMs,
+    ringingMsOf(journalRows(dir).find((r) => r.record_id === ringing)!.state_json),
     T0 + 1_000,
     "and writes the changed ones",
   );
