@@ -3,10 +3,15 @@
  * WebRTC session) as they happen; `ended()` produces the final record, hands it to `commit` (the SQLite store),
  * and forgets the leg. It owns no timers and does no I/O itself, so it is unit-tested with a fake clock.
  *
+ * With a {@link CdrJournal}, every open leg is also journaled (issue 9 §8): written when it starts, rewritten when
+ * it is answered, and rewritten in the periodic batch (`flushJournal`, timed by CdrService) when other facts changed.
+ * `recover` turns the entries a crashed run left open into final records.
+ *
  * Each leg may end only once: a second `ended()` (e.g. a Kurento release racing a SIP BYE) returns null, so every
  * leg yields exactly one record.
  */
 import { randomUUID } from "node:crypto";
+import type { CdrJournal, JournalEntry, LeftOpenEntry } from "./CdrJournal.js";
 import {
   CDR_VERSION,
   CdrDirection,
@@ -74,8 +79,18 @@ export interface CdrRecorderOptions {
   onCommitError?: (err: unknown, record: CdrRecord) => void;
   now?: () => number;
   newId?: () => string;
+  /** Journal of open legs; none when absent. */
+  journal?: CdrJournal;
+  /** Called when a journal write throws (the call goes on; its record is still committed at its end). */
+  onJournalError?: (err: unknown, recordId: string) => void;
 }
 
+/** End facts of a leg a crash left open: Korus ended it, at its last known activity. */
+export const SERVER_CRASH = "server-crash";
+/** Q.850 41 Temporary failure, as for a leg whose media worker died. */
+const CRASH_Q850 = 41;
+
+/** The journaled state of an open leg (JSON in the journal). */
 interface OpenLeg {
   recordId: string;
   icid: string;
@@ -90,6 +105,59 @@ interface OpenLeg {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const round = (v: number, digits: number): number => Math.round(v * 10 ** digits) / 10 ** digits;
+
+const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+const strOrNull = (v: unknown): string | null => (typeof v === "string" ? v : null);
+
+/**
+ * The open leg of a journal entry: its JSON state, checked field by field; the entry's columns win for the times
+ * and a field that is missing or of the wrong type falls back to null (a damaged entry still yields a record).
+ */
+function restoreLeg(e: LeftOpenEntry): OpenLeg {
+  let raw: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(e.state);
+    if (typeof parsed === "object" && parsed !== null) {
+      raw = parsed as Record<string, unknown>;
+    }
+  } catch {
+    // A damaged state: the columns alone make the record.
+  }
+  const obj = (v: unknown): Record<string, unknown> =>
+    typeof v === "object" && v !== null ? (v as Record<string, unknown>) : {};
+  const start = obj(raw["start"]);
+  const media = obj(raw["media"]);
+  const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x) => typeof x === "string") : []);
+  const icid = strOrNull(raw["icid"]);
+  return {
+    recordId: e.recordId,
+    icid: icid === null || icid === "" ? e.recordId.replace(/-/g, "") : icid,
+    icidOrigin: raw["icidOrigin"] === IcidOrigin.Received ? IcidOrigin.Received : IcidOrigin.Generated,
+    start: {
+      direction: e.direction,
+      callId: strOrNull(start["callId"]),
+      linkedId: strOrNull(start["linkedId"]),
+      pipelineId: strOrNull(start["pipelineId"]),
+      elementId: strOrNull(start["elementId"]),
+      trunk: strOrNull(start["trunk"]),
+      from: strOrNull(start["from"]),
+      to: strOrNull(start["to"]),
+      pai: strOrNull(start["pai"]),
+      diversion: strings(start["diversion"]),
+      historyInfo: strings(start["historyInfo"]),
+    },
+    startMs: e.startMs,
+    ringingMs: isNum(raw["ringingMs"]) ? Math.max(e.startMs, raw["ringingMs"]) : null,
+    answerMs: e.answerMs === null ? null : Math.max(e.startMs, e.answerMs),
+    answerStatus: isNum(raw["answerStatus"]) ? raw["answerStatus"] : e.answerMs === null ? null : 200,
+    media: {
+      peerCodec: strOrNull(media["peerCodec"]),
+      pipelineCodec: strOrNull(media["pipelineCodec"]),
+      transcoded: typeof media["transcoded"] === "boolean" ? media["transcoded"] : null,
+      recording: strOrNull(media["recording"]),
+    },
+  };
+}
 
 function direction(s: Partial<RtpDirectionStats> | undefined): RtpDirectionStats {
   const n = (v: number | null | undefined): number | null =>
@@ -115,12 +183,79 @@ export class CdrRecorder {
   private readonly onCommitError: ((err: unknown, record: CdrRecord) => void) | undefined;
   private readonly now: () => number;
   private readonly newId: () => string;
+  private readonly journal: CdrJournal | undefined;
+  private readonly onJournalError: ((err: unknown, recordId: string) => void) | undefined;
+  /** Open legs whose facts changed since the last journal write. */
+  private readonly changed = new Set<OpenLeg>();
 
   constructor(options: CdrRecorderOptions) {
     this.commitFn = options.commit;
     this.onCommitError = options.onCommitError;
     this.now = options.now ?? Date.now;
     this.newId = options.newId ?? randomUUID;
+    this.journal = options.journal;
+    this.onJournalError = options.onJournalError;
+  }
+
+  private entry(leg: OpenLeg): JournalEntry {
+    return {
+      recordId: leg.recordId,
+      direction: leg.start.direction,
+      startMs: leg.startMs,
+      answerMs: leg.answerMs,
+      state: JSON.stringify(leg),
+    };
+  }
+
+  private journalWrite(leg: OpenLeg, write: (j: CdrJournal, e: JournalEntry, now: number) => void): void {
+    if (this.journal === undefined) {
+      return;
+    }
+    this.changed.delete(leg);
+    try {
+      write(this.journal, this.entry(leg), this.now());
+    } catch (err) {
+      this.changed.add(leg); // retried by the next flush
+      this.onJournalError?.(err, leg.recordId);
+    }
+  }
+
+  /**
+   * One batched journal write (CdrService calls it every few seconds): every open leg is alive now, and the legs
+   * whose facts changed since their last write are rewritten.
+   */
+  flushJournal(): void {
+    if (this.journal === undefined) {
+      return;
+    }
+    const changed = [...this.changed];
+    this.changed.clear();
+    try {
+      this.journal.heartbeat(
+        this.now(),
+        changed.map((leg) => this.entry(leg)),
+      );
+    } catch (err) {
+      for (const leg of changed) {
+        this.changed.add(leg);
+      }
+      this.onJournalError?.(err, "*");
+    }
+  }
+
+  /**
+   * Tells the journal that the start facts of an open leg changed (the caller keeps `start` by reference and
+   * filled in e.g. the pipeline of a claim); written with the next flush. Returns false for an unknown leg.
+   */
+  touched(legId: string): boolean {
+    const leg = this.legs.get(legId);
+    if (leg === undefined) {
+      return false;
+    }
+    if (this.journal !== undefined) {
+      this.changed.add(leg);
+    }
+    return true;
   }
 
   /** Number of legs started and not yet ended. */
@@ -155,7 +290,7 @@ export class CdrRecorder {
     }
     const recordId = this.newId();
     const received = icidFromPChargingVector(start.pChargingVector);
-    this.legs.set(legId, {
+    const leg: OpenLeg = {
       recordId,
       icid: received ?? recordId.replace(/-/g, ""),
       icidOrigin: received === null ? IcidOrigin.Generated : IcidOrigin.Received,
@@ -165,7 +300,9 @@ export class CdrRecorder {
       answerMs: null,
       answerStatus: null,
       media: { peerCodec: null, pipelineCodec: null, transcoded: null, recording: null },
-    });
+    };
+    this.legs.set(legId, leg);
+    this.journalWrite(leg, (j, e, now) => j.open(e, now));
     return recordId;
   }
 
@@ -183,7 +320,12 @@ export class CdrRecorder {
     if (leg === undefined) {
       return false;
     }
-    leg.ringingMs ??= Math.max(leg.startMs, this.time(at));
+    if (leg.ringingMs === null) {
+      leg.ringingMs = Math.max(leg.startMs, this.time(at));
+      if (this.journal !== undefined) {
+        this.changed.add(leg);
+      }
+    }
     return true;
   }
 
@@ -196,6 +338,7 @@ export class CdrRecorder {
     if (leg.answerMs === null) {
       leg.answerMs = Math.max(leg.startMs, this.time(at));
       leg.answerStatus = sipStatus;
+      this.journalWrite(leg, (j, e, now) => j.update(e, now));
     }
     return true;
   }
@@ -218,6 +361,9 @@ export class CdrRecorder {
     if (update.recording !== undefined) {
       leg.media.recording = update.recording;
     }
+    if (this.journal !== undefined) {
+      this.changed.add(leg);
+    }
     return true;
   }
 
@@ -231,6 +377,7 @@ export class CdrRecorder {
       return null;
     }
     this.legs.delete(legId);
+    this.changed.delete(leg);
     const record = this.build(leg, end);
     try {
       this.commitFn(record);
@@ -258,6 +405,36 @@ export class CdrRecorder {
       const r = this.ended(legId, end);
       if (r !== null) {
         out.push(r);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Closes the legs an earlier run left open in the journal (it crashed or was killed): each becomes a final record
+   * ending at its last known activity, end reason `server-crash`, hang-up side system, ANSWERED (billed from the
+   * answer to the last activity) when it was answered, and is committed like any record, which removes its entry.
+   * An entry whose state cannot be read is rebuilt from its columns. Call once at start-up, before any leg starts.
+   * @returns the records committed, and the entries that could not be (left in the journal, reported through
+   *   `onCommitError`).
+   */
+  recover(): CdrRecord[] {
+    if (this.journal === undefined) {
+      return [];
+    }
+    const out: CdrRecord[] = [];
+    for (const e of this.journal.leftOpen()) {
+      const record = this.build(restoreLeg(e), {
+        hangupSide: HangupSide.System,
+        q850Cause: CRASH_Q850,
+        endReason: SERVER_CRASH,
+        at: e.lastActivityMs,
+      });
+      try {
+        this.commitFn(record);
+        out.push(record);
+      } catch (err) {
+        this.onCommitError?.(err, record);
       }
     }
     return out;

@@ -1,8 +1,11 @@
 /**
  * The CDR subsystem as main.ts wires it: the SQLite store in `data.dir`, the configured sinks behind the
- * dispatcher, and the recorder that call events feed. cdr/ imports none of its siblings in src/ (architecture.md
+ * dispatcher, the recorder that call events feed, and the journal of open calls (CdrJournal.ts): at start-up the
+ * calls a crash left open are closed (end reason `server-crash`), then one batched journal write every
+ * `journalIntervalMs` marks the open calls alive. cdr/ imports none of its siblings in src/ (architecture.md
  * §4): the config slice and the logger are structural types here.
  */
+import { randomUUID } from "node:crypto";
 import { CdrDispatcher } from "./CdrDispatcher.js";
 import type { CdrRecord } from "./CdrRecord.js";
 import { CdrRecorder } from "./CdrRecorder.js";
@@ -21,7 +24,11 @@ export interface CdrServiceConfig {
   webhookTimeoutMs: number;
   retryMinMs: number;
   retryMaxMs: number;
+  /** Period of the batched journal write (default {@link DEFAULT_JOURNAL_INTERVAL_MS}). */
+  journalIntervalMs?: number;
 }
+
+export const DEFAULT_JOURNAL_INTERVAL_MS = 2_000;
 
 /** The parts of KorusConfig the service reads (structural, so cdr/ does not import src/config). */
 export interface CdrConfigSource {
@@ -53,6 +60,11 @@ export class CdrService {
   private readonly lastFailureLog = new Map<string, number>();
   private committed = 0;
   private commitFailures = 0;
+  private journalFailures = 0;
+  private lastJournalErrorLog = 0;
+  private readonly journalTimer: NodeJS.Timeout;
+  /** Records of calls a crash left open, closed at start-up. */
+  readonly recovered: number;
 
   /**
    * Opens the store and starts delivering any spooled records.
@@ -90,9 +102,39 @@ export class CdrService {
         this.commitFailures++;
         log.error({ err: String(err), record: r }, "cdr: record could not be stored; logged here instead");
       },
+      journal: this.store.journal(randomUUID()),
+      onJournalError: (err, recordId) => this.logJournalError(err, recordId),
     });
+    const recovered = this.recorder.recover();
+    this.recovered = recovered.length;
+    if (recovered.length > 0) {
+      log.warn(
+        {
+          records: recovered.length,
+          answered: recovered.filter((r) => r.answerTime !== null).length,
+          recordIds: recovered.map((r) => r.recordId),
+        },
+        "cdr: closed calls left open by a crash (end_reason server-crash)",
+      );
+    }
+    const intervalMs = config.journalIntervalMs ?? DEFAULT_JOURNAL_INTERVAL_MS;
+    this.journalTimer = setInterval(() => this.recorder.flushJournal(), intervalMs);
+    this.journalTimer.unref();
     log.info({ file: this.store.file, sinks: sinks.map((s) => s.name) }, "cdr: store open");
     this.dispatcher.start();
+  }
+
+  private logJournalError(err: unknown, recordId: string): void {
+    this.journalFailures++;
+    const now = Date.now();
+    if (now - this.lastJournalErrorLog < FAILURE_LOG_INTERVAL_MS) {
+      return;
+    }
+    this.lastJournalErrorLog = now;
+    this.log.error(
+      { err: err instanceof Error ? err.message : String(err), recordId, failures: this.journalFailures },
+      "cdr: journal write failed; a crash now could lose this open call's record",
+    );
   }
 
   /** Stores a finished record, then wakes the sinks. @throws what SqliteCdrStore.insert throws. */
@@ -103,10 +145,17 @@ export class CdrService {
   }
 
   /** Counters for /health and tests. */
-  stats(): { committed: number; commitFailures: number; openLegs: number; pending: Record<string, number> } {
+  stats(): {
+    committed: number;
+    commitFailures: number;
+    journalFailures: number;
+    openLegs: number;
+    pending: Record<string, number>;
+  } {
     return {
       committed: this.committed,
       commitFailures: this.commitFailures,
+      journalFailures: this.journalFailures,
       openLegs: this.recorder.openLegs,
       pending: this.dispatcher.pending(),
     };
@@ -124,9 +173,13 @@ export class CdrService {
     );
   }
 
-  /** Stops the sinks (waiting for deliveries in flight) and closes the database. Open legs stay unrecorded:
-   * end them first (recorder.endAll) on shutdown. */
+  /** Stops the sinks (waiting for deliveries in flight) and closes the database. Open legs stay in the journal
+   * (closed as `server-crash` at the next start): end them first (recorder.endAll) on shutdown. */
   async close(): Promise<void> {
+    clearInterval(this.journalTimer);
+    if (this.recorder.openLegs > 0) {
+      this.recorder.flushJournal();
+    }
     await this.dispatcher.close();
     this.store.close();
   }

@@ -13,20 +13,30 @@
  * Readers. The CLI opens the same file read-only while the server writes (WAL gives readers a consistent
  * snapshot without blocking the writer).
  *
- * Schema (versioned with `PRAGMA user_version`, currently 1):
+ * Schema (versioned with `PRAGMA user_version`, currently 2; a version-1 file is migrated on open):
  * - `cdr`: `seq` (the rowid: insertion order, as rows are never deleted), `start_ms`/`end_ms` (epoch ms, `end_ms`
  *   indexed for exports), the flat columns of {@link CDR_COLUMNS} (`record_id` unique), and `record_json` (the
  *   full record).
  * - `cdr_delivery`: one row per (sink, record): attempts, next attempt time, last error, delivery time. The
  *   per-sink spool of CdrDispatcher.ts; delivered rows are kept as an audit trail.
+ * - `cdr_journal` (version 2): one row per open leg (CdrJournal.ts): `owner` (the run that wrote it),
+ *   `last_activity_ms`, and the leg's state as JSON. `insert()` deletes a record's row in its transaction.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { CDR_COLUMNS, flattenCdr, validateCdr, type CdrColumnKind, type CdrRecord } from "./CdrRecord.js";
+import type { CdrJournal, JournalEntry, LeftOpenEntry } from "./CdrJournal.js";
+import {
+  CDR_COLUMNS,
+  flattenCdr,
+  validateCdr,
+  type CdrColumnKind,
+  type CdrDirection,
+  type CdrRecord,
+} from "./CdrRecord.js";
 
 export const CDR_DB_FILE = "cdr.sqlite";
-export const CDR_SCHEMA_VERSION = 1;
+export const CDR_SCHEMA_VERSION = 2;
 
 /** Thrown when the database cannot be opened or was written by an incompatible version. */
 export class CdrStoreError extends Error {
@@ -85,6 +95,19 @@ CREATE TABLE cdr_delivery (
 CREATE INDEX cdr_delivery_pending ON cdr_delivery (sink, next_attempt_ms, seq) WHERE delivered_ms IS NULL;
 `;
 
+const SCHEMA_V2 = `
+CREATE TABLE cdr_journal (
+  record_id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  direction TEXT NOT NULL,
+  start_ms INTEGER NOT NULL,
+  answer_ms INTEGER,
+  last_activity_ms INTEGER NOT NULL,
+  state_json TEXT NOT NULL
+);
+CREATE INDEX cdr_journal_owner ON cdr_journal (owner);
+`;
+
 const sqlValue = (v: string | number | boolean | null): string | number | null =>
   typeof v === "boolean" ? (v ? 1 : 0) : v;
 
@@ -96,6 +119,7 @@ export class SqliteCdrStore {
   private readonly insertStmt: Database.Statement | undefined;
   private readonly insertDeliveryStmt: Database.Statement | undefined;
   private readonly insertTx: ((r: CdrRecord) => void) | undefined;
+  private readonly journalDeleteStmt: Database.Statement | undefined;
 
   private constructor(file: string, db: Database.Database, readonly: boolean, sinks: readonly string[]) {
     this.file = file;
@@ -108,8 +132,10 @@ export class SqliteCdrStore {
       this.insertDeliveryStmt = db.prepare(
         "INSERT INTO cdr_delivery (sink, record_id, seq, next_attempt_ms) VALUES (?, ?, ?, 0)",
       );
+      this.journalDeleteStmt = db.prepare("DELETE FROM cdr_journal WHERE record_id = ?");
       const ins = this.insertStmt;
       const insDel = this.insertDeliveryStmt;
+      const delJournal = this.journalDeleteStmt;
       this.insertTx = db.transaction((r: CdrRecord) => {
         const info = ins.run(
           Date.parse(r.startTime),
@@ -120,6 +146,7 @@ export class SqliteCdrStore {
         for (const sink of this.sinks) {
           insDel.run(sink, r.recordId, info.lastInsertRowid);
         }
+        delJournal.run(r.recordId);
       });
     }
   }
@@ -153,9 +180,12 @@ export class SqliteCdrStore {
         db.pragma("journal_mode = WAL");
         db.pragma(`synchronous = ${(options.synchronous ?? "normal") === "full" ? "FULL" : "NORMAL"}`);
         db.pragma("foreign_keys = ON");
-        if (version === 0) {
+        if (version < CDR_SCHEMA_VERSION) {
           db.transaction(() => {
-            db.exec(SCHEMA_V1);
+            if (version === 0) {
+              db.exec(SCHEMA_V1);
+            }
+            db.exec(SCHEMA_V2);
             db.pragma(`user_version = ${CDR_SCHEMA_VERSION}`);
           }).immediate();
         }
@@ -181,7 +211,25 @@ export class SqliteCdrStore {
   }
 
   /**
-   * Validates and commits one record, with a pending delivery row per configured sink, in one transaction.
+   * The journal of open legs in this database, its writes tagged with `owner` (a unique id of this run): entries
+   * of other owners are the ones an earlier run left open.
+   * @throws CdrStoreError for a read-only store.
+   */
+  journal(owner: string): CdrJournal {
+    if (this.journalDeleteStmt === undefined) {
+      throw new CdrStoreError(`${this.file} is open read-only`);
+    }
+    return new SqliteCdrJournal(this.db, owner, this.journalDeleteStmt);
+  }
+
+  /** Number of journal entries (open legs, or legs a crash left open). */
+  journalCount(): number {
+    return (this.db.prepare("SELECT count(*) AS n FROM cdr_journal").get() as { n: number }).n;
+  }
+
+  /**
+   * Validates and commits one record, with a pending delivery row per configured sink, in one transaction that
+   * also removes the record's journal entry.
    * @throws CdrError for an invalid record; SqliteError (better-sqlite3) for a duplicate record id or an I/O error.
    */
   insert(r: CdrRecord): void {
@@ -290,5 +338,78 @@ export class SqliteCdrStore {
     if (this.db.open) {
       this.db.close();
     }
+  }
+}
+
+/** {@link CdrJournal} in the CDR database: one prepared statement per write, the heartbeat in one transaction. */
+class SqliteCdrJournal implements CdrJournal {
+  private readonly insertStmt: Database.Statement;
+  private readonly updateStmt: Database.Statement;
+  private readonly touchStmt: Database.Statement;
+  private readonly heartbeatTx: (nowMs: number, changed: readonly JournalEntry[]) => void;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly owner: string,
+    private readonly deleteStmt: Database.Statement,
+  ) {
+    this.insertStmt = db.prepare(
+      `INSERT OR REPLACE INTO cdr_journal (record_id, owner, direction, start_ms, answer_ms, last_activity_ms, state_json)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.updateStmt = db.prepare(
+      "UPDATE cdr_journal SET answer_ms = ?, last_activity_ms = max(last_activity_ms, ?), state_json = ? WHERE record_id = ?",
+    );
+    this.touchStmt = db.prepare("UPDATE cdr_journal SET last_activity_ms = ? WHERE owner = ?");
+    const update = this.updateStmt;
+    const touch = this.touchStmt;
+    this.heartbeatTx = db.transaction((nowMs: number, changed: readonly JournalEntry[]) => {
+      for (const e of changed) {
+        update.run(e.answerMs, nowMs, e.state, e.recordId);
+      }
+      touch.run(nowMs, owner);
+    });
+  }
+
+  open(e: JournalEntry, nowMs: number): void {
+    this.insertStmt.run(
+      e.recordId,
+      this.owner,
+      e.direction,
+      e.startMs,
+      e.answerMs,
+      Math.max(nowMs, e.startMs),
+      e.state,
+    );
+  }
+
+  update(e: JournalEntry, nowMs: number): void {
+    this.updateStmt.run(e.answerMs, nowMs, e.state, e.recordId);
+  }
+
+  heartbeat(nowMs: number, changed: readonly JournalEntry[]): void {
+    this.heartbeatTx(nowMs, changed);
+  }
+
+  leftOpen(): LeftOpenEntry[] {
+    const rows = this.db
+      .prepare(
+        `SELECT record_id AS recordId, direction, start_ms AS startMs, answer_ms AS answerMs,
+                last_activity_ms AS lastActivityMs, state_json AS state
+         FROM cdr_journal WHERE owner <> ? ORDER BY start_ms, record_id`,
+      )
+      .all(this.owner) as {
+      recordId: string;
+      direction: CdrDirection;
+      startMs: number;
+      answerMs: number | null;
+      lastActivityMs: number;
+      state: string;
+    }[];
+    return rows;
+  }
+
+  discard(recordId: string): void {
+    this.deleteStmt.run(recordId);
   }
 }

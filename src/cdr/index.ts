@@ -18,8 +18,10 @@ export {
   type RtpDirectionStats,
 } from "./CdrRecord.js";
 export { CdrDispatcher, backoffMs, type CdrDispatcherOptions } from "./CdrDispatcher.js";
+export { type CdrJournal, type JournalEntry, type LeftOpenEntry } from "./CdrJournal.js";
 export {
   CdrRecorder,
+  SERVER_CRASH,
   type CdrRecorderOptions,
   type LegEnd,
   type LegMedia,
@@ -28,6 +30,7 @@ export {
 } from "./CdrRecorder.js";
 export {
   CdrService,
+  DEFAULT_JOURNAL_INTERVAL_MS,
   cdrServiceConfig,
   type CdrConfigSource,
   type CdrLogger,

@@ -163,6 +163,8 @@ export interface KorusConfig {
     /** First retry delay of a failed sink delivery; doubles per attempt up to retryMaxMs. */
     retryMinMs: number;
     retryMaxMs: number;
+    /** Period of the batched journal write that marks open calls alive (their end time after a crash). */
+    journalIntervalMs: number;
   };
 }
 
@@ -240,6 +242,7 @@ export const DEFAULT_CONFIG: KorusConfig = {
     webhookTimeoutMs: 5_000,
     retryMinMs: 1_000,
     retryMaxMs: 300_000,
+    journalIntervalMs: 2_000,
   },
 };
 
@@ -452,6 +455,7 @@ const SCHEMA: { [S in keyof KorusConfig]: { [K in keyof KorusConfig[S]]: Check }
     webhookTimeoutMs: int(100, 600_000),
     retryMinMs: int(10, 3_600_000),
     retryMaxMs: int(10, 86_400_000),
+    journalIntervalMs: int(100, 60_000),
   },
 };
 

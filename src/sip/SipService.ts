@@ -481,6 +481,9 @@ export class SipService {
     if (tracked?.start !== undefined) {
       tracked.start.pipelineId = leg.pipelineId;
       tracked.start.elementId = leg.elementId;
+      if (tracked.cdrId !== undefined) {
+        this.#cdr?.touched(tracked.cdrId); // journaled with the next batch
+      }
     }
     pending.session.progress().catch((err: unknown) => {
       this.#log.debug({ err: String(err), callId }, "sip: 180 not sent");
@@ -585,6 +588,9 @@ export class SipService {
       throw err;
     }
     start.callId = session.callId; // the recorder keeps `start` by reference
+    if (cdrId !== undefined) {
+      this.#cdr?.touched(cdrId); // journaled with the next batch
+    }
     this.#tracked.set(session, { cdrId, leg, start });
     this.#trackProgress(session, cdrId);
     leg.bind(session, trunk, requestUri);

@@ -34,6 +34,7 @@ t.test("config mapping from KorusConfig", async (t) => {
     webhookTimeoutMs: 5_000,
     retryMinMs: 1_000,
     retryMaxMs: 300_000,
+    journalIntervalMs: 2_000,
   });
 });
 

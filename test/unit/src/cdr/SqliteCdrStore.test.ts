@@ -137,7 +137,11 @@ t.test("open errors are CdrStoreError", async (t) => {
   const raw = new Database(join(dir, CDR_DB_FILE));
   raw.pragma(`user_version = ${CDR_SCHEMA_VERSION + 1}`);
   raw.close();
-  t.throws(() => SqliteCdrStore.open(dir), { name: "CdrStoreError", message: /schema version 2/ }, "newer schema");
+  t.throws(
+    () => SqliteCdrStore.open(dir),
+    { name: "CdrStoreError", message: new RegExp(`schema version ${CDR_SCHEMA_VERSION + 1}`) },
+    "newer schema",
+  );
   const other = tempDir();
   const foreign = new Database(join(other, CDR_DB_FILE));
   foreign.exec("CREATE TABLE x (y)");
