@@ -9,7 +9,7 @@
  * alternate within every round (the order reversed every other round); a cell shows the range over the rounds.
  *
  *   node dist/bench/outside/run.js [--only forwarding|fanout|transcode] [--rounds N] [--seconds S]
- *                                  [--calls N] [--transcode-calls N] [--diagnose]
+ *                                  [--calls N] [--transcode-calls N] [--fanout 50,100,200] [--diagnose]
  *
  * `--diagnose` instead measures PCMU↔Opus on Korus and on bench/transcode.ts's own pipeline child, each with the
  * speech-like payloads and with that bench's steady tones: the comparison behind docs/benchmarks.md's explanation of
@@ -388,6 +388,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     ...(num("--seconds") !== undefined ? { seconds: num("--seconds") } : {}),
     ...(num("--calls") !== undefined ? { calls: num("--calls") } : {}),
     ...(num("--transcode-calls") !== undefined ? { transcodeCalls: num("--transcode-calls") } : {}),
+    ...(arg("--fanout") !== undefined ? { fanout: (arg("--fanout") ?? "").split(",").map(Number) } : {}),
   };
   runOutside(opts, process.argv.includes("--diagnose")).then(
     (out) => {
