@@ -31,6 +31,9 @@ export interface GenResult {
   maxUs: number;
   rxBytes: number;
   impulses: number;
+  /** Of `received`: at the µ-law (transcoded, Opus → PCMU) and count-only (PCMU → Opus) receivers. */
+  rxUlaw: number;
+  rxCount: number;
   /** The generator's own CPU over the window (all of it, both directions). */
   genCpuUs: number;
   windowUs: number;

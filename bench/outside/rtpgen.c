@@ -81,6 +81,7 @@ static struct rx rxs[MAX_SOCKS];
 static uint32_t *lat;
 static size_t nlat;
 static uint64_t sent, received, late, rx_bytes, impulses_sent;
+static uint64_t rx_by_mode[4];
 static int64_t t_start_us, t_win0, t_win1;
 
 static int64_t now_us(void) {
@@ -202,6 +203,7 @@ static void on_packet(int si, const uint8_t *b, ssize_t n, int64_t t) {
       return;
     }
     received++;
+    rx_by_mode[RX_STAMP]++;
     rx_bytes += (uint64_t)n;
     add_lat(t - st);
     return;
@@ -211,6 +213,7 @@ static void on_packet(int si, const uint8_t *b, ssize_t n, int64_t t) {
   }
   if (t < t_win1) {
     received++;
+    rx_by_mode[r->mode]++;
     rx_bytes += (uint64_t)n;
   }
   if (r->mode == RX_ULAW && r->partner >= 0 && r->partner < nflows) {
@@ -380,8 +383,9 @@ int main(void) {
   qsort(lat, nlat, sizeof *lat, cmp_u32);
   uint32_t p50 = nlat ? lat[nlat / 2] : 0, p99 = nlat ? lat[(nlat * 99) / 100] : 0, mx = nlat ? lat[nlat - 1] : 0;
   printf("{\"sent\":%llu,\"received\":%llu,\"late\":%llu,\"latN\":%zu,\"p50Us\":%u,\"p99Us\":%u,\"maxUs\":%u,"
-         "\"rxBytes\":%llu,\"impulses\":%llu,\"genCpuUs\":%.0f,\"windowUs\":%lld}\n",
+         "\"rxBytes\":%llu,\"impulses\":%llu,\"rxUlaw\":%llu,\"rxCount\":%llu,\"genCpuUs\":%.0f,\"windowUs\":%lld}\n",
          (unsigned long long)sent, (unsigned long long)received, (unsigned long long)late, nlat, p50, p99, mx,
-         (unsigned long long)rx_bytes, (unsigned long long)impulses_sent, gen_cpu_us, (long long)(t_win1 - t_win0));
+         (unsigned long long)rx_bytes, (unsigned long long)impulses_sent, (unsigned long long)rx_by_mode[RX_ULAW],
+         (unsigned long long)rx_by_mode[RX_COUNT], gen_cpu_us, (long long)(t_win1 - t_win0));
   return 0;
 }

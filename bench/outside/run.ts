@@ -307,7 +307,7 @@ export async function runOutside(opts: OutsideOptions = {}, diagnose = false): P
         `  [outside] ${x.target.padEnd(26)} ${x.scenario.kind.padEnd(9)} ${String(
           x.scenario.kind === "fanout" ? x.scenario.n : x.scenario.calls,
         ).padStart(4)} ${x.payload.padEnd(6)} cpu ${corePercent(x).toFixed(0).padStart(3)} % core, ` +
-          `sent ${x.gen.sent} recv ${x.gen.received}/${x.expected}, late ${x.gen.late}/${x.gen.latN}, ` +
+          `sent ${x.gen.sent} recv ${x.gen.received}/${x.expected} (µ-law ${x.gen.rxUlaw}, other ${x.gen.rxCount}), late ${x.gen.late}/${x.gen.latN}, ` +
           `p50 ${ms(x.gen.p50Us)} p99 ${ms(x.gen.p99Us)} max ${ms(x.gen.maxUs)} ms, gen ${(
             (x.gen.genCpuUs / x.wallUs) *
             100
