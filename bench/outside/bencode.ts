@@ -39,7 +39,7 @@ export function bdecode(b: Buffer): BValue {
       i++;
       const out: Record<string, BValue> = {};
       while (b[i] !== 0x65 && i < b.length) {
-        const k = String(parse());
+        const k = bstr(parse());
         out[k] = parse();
       }
       i++;
@@ -52,4 +52,9 @@ export function bdecode(b: Buffer): BValue {
     return s;
   };
   return parse();
+}
+
+/** A string or number value as text ("" for lists and dictionaries). */
+export function bstr(v: BValue | undefined): string {
+  return typeof v === "string" ? v : typeof v === "number" ? String(v) : "";
 }

@@ -14,7 +14,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { RpcClient } from "../lib/RpcClient.js";
 import { sleep, startServer, type BenchServer } from "../lib/korus.js";
-import { bdecode, bencode, type BValue } from "./bencode.js";
+import { bdecode, bencode, bstr, type BValue } from "./bencode.js";
 
 export type Scenario =
   { kind: "forward"; calls: number } | { kind: "fanout"; n: number } | { kind: "transcode"; calls: number };
@@ -183,7 +183,7 @@ export class EchoTarget implements Target {
     const proc = spawn(process.execPath, [js, ...args], { stdio: ["ignore", "pipe", "inherit"] });
     this.#proc = proc;
     const line = await new Promise<string>((resolve, reject) => {
-      const rl = createInterface({ input: proc.stdout! });
+      const rl = createInterface({ input: proc.stdout });
       rl.once("line", resolve);
       proc.once("exit", () => reject(new Error("echo exited")));
     });
@@ -201,7 +201,7 @@ export class EchoTarget implements Target {
   async teardown(): Promise<void> {
     const p = this.#proc;
     this.#proc = undefined;
-    if (p !== undefined && p.exitCode === null) {
+    if (p?.exitCode === null) {
       const exited = new Promise((r) => p.once("exit", r));
       p.kill("SIGKILL");
       await exited;
@@ -292,13 +292,13 @@ export class RtpengineTarget implements Target {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(cookie);
-        reject(new Error(`rtpengine: no answer to ${String(msg["command"])}`));
+        reject(new Error(`rtpengine: no answer to ${bstr(msg["command"])}`));
       }, timeoutMs);
       this.#pending.set(cookie, (v) => {
         clearTimeout(timer);
         const d = v as Record<string, BValue>;
-        if (d["result"] !== undefined && String(d["result"]) !== "ok" && String(d["result"]) !== "pong") {
-          reject(new Error(`rtpengine ${String(msg["command"])}: ${String(d["error-reason"] ?? d["result"])}`));
+        if (d["result"] !== undefined && bstr(d["result"]) !== "ok" && bstr(d["result"]) !== "pong") {
+          reject(new Error(`rtpengine ${bstr(msg["command"])}: ${bstr(d["error-reason"] ?? d["result"])}`));
         } else {
           resolve(d);
         }
@@ -332,7 +332,7 @@ export class RtpengineTarget implements Target {
         flags: ["trust-address"],
         ...(transcode ? { codec: { transcode: ["opus/48000/2"], mask: ["PCMU"] } } : {}),
       });
-      const toB = String(offered["sdp"]);
+      const toB = bstr(offered["sdp"]);
       // The payload type rtpengine gave the codec B must send (Opus when transcoding).
       const ptB = transcode ? Number(/a=rtpmap:(\d+) opus\/48000/i.exec(toB)?.[1] ?? PT_OPUS) : PT_PCMU;
       const answerB = transcode
@@ -348,7 +348,7 @@ export class RtpengineTarget implements Target {
         sdp: answerB,
         flags: ["trust-address"],
       });
-      out.push({ port: mPort(String(answered["sdp"])), pt: PT_PCMU }, { port: mPort(toB), pt: ptB });
+      out.push({ port: mPort(bstr(answered["sdp"])), pt: PT_PCMU }, { port: mPort(toB), pt: ptB });
     }
     return out;
   }
