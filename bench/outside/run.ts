@@ -244,7 +244,11 @@ function render(samples: readonly Sample[], targets: readonly string[], o: Requi
     const xs = samples.filter((x) => x.target === t);
     return xs.length === 0 ? "–" : `${Math.max(...xs.map((x) => (x.gen.genCpuUs / x.wallUs) * 100)).toFixed(0)} %`;
   });
-  return table(["per core", ...targets], rows);
+  return [
+    table(["per core", ...targets], rows),
+    "Delivered below ~99 % (or latencies of hundreds of ms) means the target was starved of CPU by other load: its",
+    "CPU figure then counts only what came out. Compare targets within one run, never against another run.",
+  ].join("\n");
 }
 
 function renderDiagnose(samples: readonly Sample[]): string {
