@@ -22,6 +22,11 @@
  *    and 100 concurrent calls: CPU per bridged call (compare with the PCMU/PCMA + Opus 8k codec rows of step 5),
  *    failed calls, lost and late packets, setup rate, and CDRs against calls placed.
  *
+ * 9. Korus measured from outside (bench/outside/run.ts, issue 17 §1): one external C generator drives Korus
+ *    (`media.workers: 1`), a bare Node UDP echo and, when installed, rtpengine-daemon with spread flows and real
+ *    payloads: forwarding, fan-out and PCMU↔Opus CPU per core with latency percentiles, in one table
+ *    (BENCH_OUTSIDE_ROUNDS, default 2; BENCH_OUTSIDE_SECONDS, default 4). docs/benchmarks.md.
+ *
  * The server runs as a child process (the built dist/), so its CPU is read from /proc without the load
  * generator's; the peers are werift RTCPeerConnections on 127.0.0.1 in this process. For the load runs the peers
  * send and receive through Korus's own FastRtpPath on their DTLS-SRTP keys, so that the load generator is cheap
@@ -38,6 +43,7 @@ import { run as runGateway } from "./gateway.js";
 import { run as runSipCalls } from "./sipCalls.js";
 import { run as runSipParser } from "./sipParser.js";
 import { run as runTranscode } from "./transcode.js";
+import { runOutside } from "./outside/run.js";
 
 async function wsEchoRttMs(rounds: number): Promise<number> {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
@@ -275,10 +281,16 @@ async function main(): Promise<void> {
   for (const r of await runGateway()) {
     out(r.name, `${r.value} ${r.unit}`);
   }
+  const outside = await runOutside({
+    rounds: Number(process.env["BENCH_OUTSIDE_ROUNDS"] ?? 2),
+    seconds: Number(process.env["BENCH_OUTSIDE_SECONDS"] ?? 4),
+  });
   console.log("\nsummary");
   for (const [k, v] of results) {
     console.log(`  ${k}: ${v}`);
   }
+  console.log("\nKorus measured from outside (external generator, server CPU over all threads, media.workers: 1)");
+  console.log(outside);
 }
 
 main().then(

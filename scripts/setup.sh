@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs whatever is missing to run Korus (default) or its whole test suite (--test) on Debian 12 / Ubuntu with
 # Node >= 20, as root: Debian packages via apt, npm dependencies, the build, and the kurento-client test package.
+# --bench adds what bench/outside needs beyond a run set-up: a C compiler for its load generator and rtpengine-daemon
+# as the comparison peer (bench-only: never a test dependency; bench/outside runs it itself, the systemd unit stays
+# stopped and disabled).
 # Idempotent: a second run only checks. Used by the README's two commands and by .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode=run
 [ "${1:-}" = "--test" ] && mode=test
+[ "${1:-}" = "--bench" ] && mode=bench
 
 log() { printf '[setup] %s\n' "$*"; }
 
@@ -22,6 +26,9 @@ fi
 pkgs=(python3 make g++ pkg-config libopus-dev libopencore-amrnb-dev libopencore-amrwb-dev libvo-amrwbenc-dev)
 if [ "$mode" = test ]; then
   pkgs+=(chromium ffmpeg sip-tester baresip postgresql iproute2 util-linux procps)
+fi
+if [ "$mode" = bench ]; then
+  pkgs+=(gcc libc6-dev rtpengine-daemon)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
@@ -56,6 +63,11 @@ npm run --silent build:native
 
 log "build"
 npm run --silent build
+
+if [ "$mode" = bench ] && command -v systemctl >/dev/null 2>&1; then
+  # The package's unit would hold ports and CPU during the benchmark; bench/outside starts its own daemon.
+  systemctl disable --now rtpengine-daemon.service >/dev/null 2>&1 || true
+fi
 
 if [ "$mode" = test ]; then
   kc=test/kurento-client
