@@ -52,14 +52,14 @@ function request(method: string, n: number, contentType: string | undefined, bod
   return (
     `${method} sip:echo@127.0.0.1:${sipPort} SIP/2.0\r\n` +
     `Via: SIP/2.0/UDP 127.0.0.1:${myPort};branch=z9hG4bKctype${n}\r\n` +
-    "Max-Forwards: 70\r\n" +
+    `Max-Forwards: 70\r\n` +
     `From: <sip:attacker@127.0.0.1>;tag=ct${n}\r\n` +
     `To: <sip:echo@127.0.0.1:${sipPort}>\r\n` +
     `Call-ID: ctype-${n}@127.0.0.1\r\n` +
     `CSeq: 1 ${method}\r\n` +
-    `Contact: <sip:attacker@127.0.0.1:${myPort}>\r\n` +
-    (contentType === undefined ? "" : `Content-Type: ${contentType}\r\n`) +
-    `Content-Length: ${Buffer.byteLength(body, "latin1")}\r\n\r\n${body}`
+    `Contact: <sip:attacker@127.0.0.1:${myPort}>\r\n${
+      contentType === undefined ? "" : `Content-Type: ${contentType}\r\n`
+    }Content-Length: ${Buffer.byteLength(body, "latin1")}\r\n\r\n${body}`
   );
 }
 
