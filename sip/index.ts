@@ -14,6 +14,15 @@ export { getLogger, noopLogger, setLoggerFactory, type Logger, type LoggerFactor
 export { AuthHeader, parseAuthHeader, type AuthParam } from "./message/AuthHeader.js";
 export { CSeq, parseCSeq } from "./message/CSeq.js";
 export { canonicalHeaderName, headerKey } from "./message/headerNames.js";
+export {
+  assertHeaderLine,
+  breaksLine,
+  hasControlChar,
+  isHeaderName,
+  isStackOwnedHeader,
+  SipHeaderTextError,
+  STACK_OWNED_HEADERS,
+} from "./message/headerText.js";
 export { MediaType, parseMediaType } from "./message/MediaType.js";
 export { parseMultipart, serializeMultipart, type BodyPart } from "./message/multipart.js";
 export { NameAddr, parseNameAddr, parseNameAddrList } from "./message/NameAddr.js";

@@ -16,6 +16,7 @@ import { AuthHeader, parseAuthHeader } from "./AuthHeader.js";
 import { CSeq, parseCSeq } from "./CSeq.js";
 import { CH_COMMA, CH_GT, CH_LT, CH_QUOTE, scanQuoted, trimLws } from "./grammar.js";
 import { canonicalHeaderName, headerKey, LIST_HEADERS } from "./headerNames.js";
+import { assertHeaderLine, breaksLine, SipHeaderTextError } from "./headerText.js";
 import { MediaType, parseMediaType, parseMediaTypeAt } from "./MediaType.js";
 import { NameAddr, parseDeltaSeconds, parseNameAddr, parseNameAddrList } from "./NameAddr.js";
 import type { Uri } from "./uri.js";
@@ -386,14 +387,15 @@ export abstract class SipMessage {
   }
 
   /**
-   * Call-ID (RFC 3261 §20.8): `word [ "@" word ]`, compared byte by byte. Only emptiness and whitespace are rejected;
+   * Call-ID (RFC 3261 §20.8): `word [ "@" word ]`, compared byte by byte. Only emptiness, whitespace and NUL (echoed
+   * in every response, where the serializer refuses it) are rejected;
    * RFC 4475 §3.1.1.2 shows how wide the legal character set is.
    * @throws {SipParseError} when missing, repeated or empty.
    */
   get callId(): string {
     return this.#parsed("call-id", () => {
       const v = this.#single("call-id", "Call-ID", true);
-      if (v.length === 0 || /\s/.test(v)) {
+      if (v.length === 0 || /[\s\0]/.test(v)) {
         throw new SipParseError("Invalid Call-ID");
       }
       return v;
@@ -602,11 +604,20 @@ export abstract class SipMessage {
    * The start line and header section, each line ending in CRLF, followed by the blank line (RFC 3261 §7).
    * Content-Length is written at the position of the original line (or last) with the body's real length, so a
    * forwarded or edited message can never announce a wrong size.
+   *
+   * Last line of defence against header injection (headerText.ts): a start line or header value with CR, LF or NUL,
+   * or a header name that is not a token, is never written.
+   * @throws {SipHeaderTextError} for such a line; nothing is rendered.
    */
   headerSection(): string {
-    let out = `${this.startLine}\r\n`;
+    const startLine = this.startLine;
+    if (breaksLine(startLine)) {
+      throw new SipHeaderTextError("start-line", "refusing to send a start line that holds CR, LF or NUL");
+    }
+    let out = `${startLine}\r\n`;
     let wroteLength = false;
     for (const [name, value] of this.headers()) {
+      assertHeaderLine(name, value);
       if (headerKey(name) === "content-length") {
         if (!wroteLength) {
           out += `${name}: ${this.body.length}\r\n`;

@@ -3,7 +3,7 @@
  *
  * One pass splits the start line and the header lines (unfolding continuation lines, §7.3.1), frames the body by
  * Content-Length, and then validates the headers every transaction and dialog needs (Call-ID, From, To, CSeq, Via,
- * Max-Forwards, Contact). Everything else is parsed on first access (see {@link SipMessage}).
+ * Max-Forwards, Contact; a request's Content-Type). Everything else is parsed on first access (see {@link SipMessage}).
  *
  * Errors are {@link SipParseError}s. For a request whose start line could be read, `status` is set (400, or 505 for an
  * unknown SIP version, 501 for an unknown method with a mismatched CSeq, RFC 4475 §3.1.2.16/§3.1.2.18) and `echo`
@@ -41,6 +41,7 @@ import { parseUri } from "./uri.js";
  * | Invalid display name in From             | 400    | baddn                 |
  * | Invalid Contact: URI with headers …      | 400    | regbadct              |
  * | CSeq method does not match Request-Line  | 400 / 501 | mismatch01, mismatch02 |
+ * | Invalid Content-Type (requests)          | 400    | (issue 9, defect 10)  |
  */
 
 /** How the bytes arrived, which decides body framing (RFC 3261 §18.3). */
@@ -341,6 +342,11 @@ function validateCore(message: SipRequest | SipResponse): void {
   void message.topVia;
   void message.maxForwards;
   void message.contacts;
+  if (message instanceof SipRequest) {
+    // A request's Content-Type must parse (RFC 3261 §20.15, §21.4.1): a garbled one is the peer's syntax error,
+    // answered 400 here rather than failing later in the UA core. Responses keep theirs unparsed (read on demand).
+    void message.contentType;
+  }
   if (message instanceof SipRequest && cseq.method !== message.method) {
     // RFC 3261 §8.1.1.5: "The method MUST match that of the request". RFC 4475 §3.1.2.17 → 400,
     // §3.1.2.18 (unknown method) → 501 preferred.

@@ -270,7 +270,14 @@ export abstract class Transaction<TimerName extends string = string> {
    * client transaction SHOULD transition directly to the Terminated state"; §17.2.4 likewise for servers).
    */
   protected send(message: SipMessage): void {
-    this.#transport.send(message, this.#destination).catch((error: unknown) => {
+    let sent: Promise<void>;
+    try {
+      // A transport may serialise synchronously; the serializer's refusal (SipHeaderTextError) is a failure too.
+      sent = this.#transport.send(message, this.#destination);
+    } catch (error) {
+      sent = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    sent.catch((error: unknown) => {
       const err = error instanceof Error ? error : new Error(String(error));
       this.logger.warn("transport error", { id: this.id, error: err.message });
       if (this.#state !== TransactionState.Terminated) {

@@ -183,7 +183,13 @@ export class TransactionLayer {
       this.#logger.warn("no transport for stateless send", { transport: destination.transport });
       return;
     }
-    transport.send(message, destination).catch((error: unknown) => {
+    let sent: Promise<void>;
+    try {
+      sent = transport.send(message, destination);
+    } catch (error) {
+      sent = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    sent.catch((error: unknown) => {
       this.#logger.warn("stateless send failed", { error: error instanceof Error ? error.message : String(error) });
     });
   }

@@ -49,7 +49,12 @@ export function handleInbound(
     // Step 2: answer statelessly when the error says so (requests), otherwise drop (responses, RFC 3261 §18.1.2).
     const response = createStatelessErrorResponse(error);
     if (response) {
-      reply(response);
+      try {
+        reply(response);
+      } catch (replyError) {
+        // The serializer refuses echoed header text that would break a line (headerText.ts): no answer then.
+        logger.info("stateless answer not sent", { reason: error.reason, error: String(replyError) });
+      }
     }
     logger.info(response ? "rejected SIP request" : "dropped SIP message", {
       reason: error.reason,

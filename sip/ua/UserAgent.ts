@@ -16,6 +16,7 @@
 import { SdpParseError, SessionDescription } from "../../sdp/index.js";
 import type { DigestCredentials } from "../auth/index.js";
 import { requestDialogKey, dialogKey, uriDestination, type Dialog } from "../dialog/Dialog.js";
+import { SipParseError } from "../errors.js";
 import { getLogger } from "../logger.js";
 import { NameAddr } from "../message/NameAddr.js";
 import { createResponse, generateBranch, generateTag } from "../message/responses.js";
@@ -241,12 +242,20 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     if (destination === undefined) {
       throw new UserAgentError(`no route to ${target}`);
     }
+    let fromUri;
+    let toUri;
+    try {
+      fromUri = parseUri(options.from, "From");
+      toUri = parseUri(options.to ?? target, "To");
+    } catch (error) {
+      throw new UserAgentError(`bad From or To: ${String(error)}`);
+    }
     const invite = new SipRequest("INVITE", uri);
     invite.setHeader("Max-Forwards", "70");
-    const from = new NameAddr(parseUri(options.from, "From"), options.displayName);
+    const from = new NameAddr(fromUri, options.displayName);
     from.tag = generateTag();
     invite.setHeader("From", from.toString());
-    invite.setHeader("To", new NameAddr(parseUri(options.to ?? target, "To")).toString());
+    invite.setHeader("To", new NameAddr(toUri).toString());
     invite.setHeader("Call-ID", `${generateTag()}${generateTag()}@${this.#options.host}`);
     invite.setHeader("CSeq", "1 INVITE");
     invite.setHeader("Contact", this.#contact(destination));
@@ -373,8 +382,17 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     this.emit("terminated", session, info);
   }
 
-  #reply(request: SipRequest, tx: ServerTransaction, status: number, headers: [string, string][] = []): void {
-    const response: SipResponse = createResponse(request, status, { toTag: request.to.tag ?? generateTag() });
+  #reply(
+    request: SipRequest,
+    tx: ServerTransaction,
+    status: number,
+    headers: [string, string][] = [],
+    reason?: string,
+  ): void {
+    const response: SipResponse = createResponse(request, status, {
+      toTag: request.to.tag ?? generateTag(),
+      ...(reason === undefined ? {} : { reason }),
+    });
     for (const [name, value] of headers) {
       response.addHeader(name, value);
     }
@@ -389,8 +407,17 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     try {
       this.#dispatch(request, tx, source);
     } catch (error) {
+      const open = tx.state === TransactionState.Trying || tx.state === TransactionState.Proceeding;
+      if (error instanceof SipParseError) {
+        // A header parsed on demand was malformed: the peer's fault, answered 400 naming it (RFC 3261 §21.4.1).
+        this.#logger.info("rejected a malformed request", { method: request.method, reason: error.reason });
+        if (open) {
+          this.#reply(request, tx, 400, [], `Bad Request (${error.reason})`);
+        }
+        return;
+      }
       this.#logger.error("request handling failed", { method: request.method, callId: request.callId, error });
-      if (tx.state === TransactionState.Trying || tx.state === TransactionState.Proceeding) {
+      if (open) {
         this.#reply(request, tx, 500);
       }
     }

@@ -100,6 +100,15 @@ export class DialPlan {
           return;
       }
     } catch (err) {
+      if (pending.session.termination !== undefined) {
+        // CANCEL raced the action, or the caller is gone: nothing failed on our side.
+        this.#routing.delete(pending.callId);
+        this.#log.debug(
+          { callId: pending.callId, err: String(err) },
+          "sip: dial plan: the call ended during its action",
+        );
+        return;
+      }
       this.#log.warn({ callId: pending.callId, err: String(err) }, "sip: dial plan action failed");
       this.#routing.delete(pending.callId);
       this.#reject(pending, 500, "Dial plan failure");

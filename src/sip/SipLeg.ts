@@ -13,6 +13,7 @@ import {
   DtmfInfoError,
   formatDtmfRelay,
   parseDtmfInfo,
+  TransactionStateError,
   type InviteSession,
   type MediaHandler,
   type OfferRequest,
@@ -204,7 +205,15 @@ export class SipLeg {
   /** Answers the claimed incoming call (200 OK with our SDP answer). */
   async answer(): Promise<void> {
     const s = this.#inbound("answer");
-    await s.answer();
+    try {
+      await s.answer();
+    } catch (err) {
+      // The caller went away (CANCEL raced the answer, or the INVITE transaction ended): not a server fault.
+      if (s.termination !== undefined || err instanceof TransactionStateError) {
+        throw new SipLegError("answer(): the call already ended (cancelled, or the caller is gone)");
+      }
+      throw err;
+    }
   }
 
   /** Rejects the claimed incoming call with `status` (default 486). */

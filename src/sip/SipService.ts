@@ -18,7 +18,12 @@ import { lookup } from "node:dns/promises";
 import { networkInterfaces } from "node:os";
 import { DTMF_OUT_EVENT, type JsonObject, type JsonValue } from "../../media/index.js";
 import {
+  hasControlChar,
+  isHeaderName,
+  isStackOwnedHeader,
+  parseUri,
   SessionStateError,
+  SipParseError,
   SipRequest,
   SipResponse,
   stampReceived,
@@ -142,6 +147,108 @@ interface KmdCallOptions {
 }
 
 const WILDCARDS = new Set(["0.0.0.0", "::", ""]);
+
+/** Most extra headers one `call()` may carry, and the longest name and value (issue 9, defect 5). */
+export const CALL_HEADER_LIMITS = { count: 32, nameLength: 64, valueLength: 2048 } as const;
+
+/**
+ * Validates the application text of `call(uri, options)` before any of it reaches a SIP message (issue 9, defect 5):
+ * text that cannot be written into a header (a wrong type, a header name that is not a token, CR, LF, NUL or
+ * another control character) is refused with MARSHALL_ERROR (40001), text that is well-formed but not allowed (a
+ * header the stack owns such as Call-ID or Via, a URI carrying `?headers`, over the limits) with
+ * MEDIA_OBJECT_ILLEGAL_PARAM_ERROR (40107). Each message names the parameter or header.
+ * @returns the extra headers as `[name, value]` pairs.
+ * @throws {KurentoError}
+ */
+export function validateCallText(uri: string, o: Record<string, unknown>): [string, string][] {
+  const text = (name: string, v: unknown): void => {
+    if (v !== undefined && typeof v !== "string") {
+      throw new KurentoError("MARSHALL_ERROR", `'${name}' parameter should be a String`);
+    }
+    if (typeof v === "string" && hasControlChar(v)) {
+      throw new KurentoError("MARSHALL_ERROR", `'${name}' holds CR, LF, NUL or another control character`);
+    }
+  };
+  text("uri", uri);
+  for (const key of ["from", "displayName", "trunk"]) {
+    text(`options.${key}`, o[key]);
+  }
+  const from = o["from"];
+  if (typeof from === "string" && from !== "") {
+    let parsed;
+    try {
+      parsed = parseUri(from, "From");
+    } catch (err) {
+      throw new KurentoError(
+        "MARSHALL_ERROR",
+        `'options.from' is not a SIP URI: ${err instanceof SipParseError ? err.reason : String(err)}`,
+      );
+    }
+    if (parsed.kind === "generic") {
+      throw new KurentoError("MARSHALL_ERROR", "'options.from' is not a sip:, sips: or tel: URI");
+    }
+    if (parsed.kind === "sip" && parsed.headers.size > 0) {
+      throw new KurentoError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", "'options.from' may not carry URI headers (?…)");
+    }
+  }
+  if (/^sips?:/i.test(uri)) {
+    try {
+      const target = parseUri(uri, "target");
+      if (target.kind === "sip" && target.headers.size > 0) {
+        throw new KurentoError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", "'uri' may not carry URI headers (?…)");
+      }
+    } catch (err) {
+      if (err instanceof KurentoError) {
+        throw err;
+      }
+      // an unparsable target keeps its own error (UserAgentError → 40107)
+    }
+  }
+  const raw = o["headers"];
+  if (raw === undefined) {
+    return [];
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new KurentoError("MARSHALL_ERROR", "'options.headers' parameter should be a String<> map");
+  }
+  const entries = Object.entries(raw);
+  if (entries.length > CALL_HEADER_LIMITS.count) {
+    throw new KurentoError(
+      "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR",
+      `'options.headers' has ${entries.length} headers; at most ${CALL_HEADER_LIMITS.count} are allowed`,
+    );
+  }
+  const out: [string, string][] = [];
+  for (const [name, value] of entries) {
+    const shown = JSON.stringify(name);
+    if (!isHeaderName(name) || name.length > CALL_HEADER_LIMITS.nameLength) {
+      throw new KurentoError("MARSHALL_ERROR", `options.headers: header name ${shown} is not a SIP token`);
+    }
+    if (typeof value !== "string") {
+      throw new KurentoError("MARSHALL_ERROR", `options.headers: header ${name} should be a String`);
+    }
+    if (hasControlChar(value)) {
+      throw new KurentoError(
+        "MARSHALL_ERROR",
+        `options.headers: header ${name} holds CR, LF, NUL or another control character`,
+      );
+    }
+    if (value.length > CALL_HEADER_LIMITS.valueLength) {
+      throw new KurentoError(
+        "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR",
+        `options.headers: header ${name} is longer than ${CALL_HEADER_LIMITS.valueLength} characters`,
+      );
+    }
+    if (isStackOwnedHeader(name)) {
+      throw new KurentoError(
+        "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR",
+        `options.headers: header ${name} is set by Korus and cannot be given (use from/displayName for From)`,
+      );
+    }
+    out.push([name, value]);
+  }
+  return out;
+}
 
 export class SipService {
   readonly ua: UserAgent;
@@ -499,7 +606,9 @@ export class SipService {
     if (this.#stopping) {
       throw new KurentoError("NOT_ENOUGH_RESOURCES", "the SIP service is shutting down");
     }
-    const o = (typeof raw === "object" && raw !== null && !Array.isArray(raw) ? raw : {}) as KmdCallOptions;
+    const given = typeof raw === "object" && raw !== null && !Array.isArray(raw) ? raw : {};
+    const headers = validateCallText(uri, given);
+    const o = given as KmdCallOptions;
     let trunk: TrunkDefinition | undefined;
     if (typeof o.trunk === "string" && o.trunk !== "") {
       trunk = this.trunks.find((t) => t.name === o.trunk);
@@ -523,7 +632,6 @@ export class SipService {
         : this.#config.defaultFrom !== ""
           ? this.#config.defaultFrom
           : `sip:korus@${this.publicHost}`;
-    const headers: [string, string][] = Object.entries(o.headers ?? {}).map(([k, v]) => [k, String(v)]);
     const cdrId = this.#cdr === undefined ? undefined : randomUUID();
     const start: LegStart = {
       direction: CdrDirection.Outbound,
@@ -770,7 +878,12 @@ export class SipService {
       case "reject":
         return guarded(() => {
           const status = typeof args["status"] === "number" ? args["status"] : 486;
-          leg.reject(status, typeof args["reason"] === "string" ? args["reason"] : undefined);
+          const reason = args["reason"];
+          if (typeof reason === "string" && hasControlChar(reason)) {
+            // It becomes the text of the Reason header (RFC 3326).
+            throw new KurentoError("MARSHALL_ERROR", "'reason' holds CR, LF, NUL or another control character");
+          }
+          leg.reject(status, typeof reason === "string" ? reason : undefined);
           return null;
         });
       case "hangup":
