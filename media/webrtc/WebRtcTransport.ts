@@ -46,7 +46,12 @@ import {
 import type { Logger } from "../logger.js";
 import type { InboundCounters } from "../rtp/RtpCounters.js";
 import { FastRtpPath } from "./FastRtpPath.js";
-import { InboundGuard, type DtlsSocketLike, type GuardCounters, type IceConnectionLike as GuardedConnection } from "./InboundGuard.js";
+import {
+  InboundGuard,
+  type DtlsSocketLike,
+  type GuardCounters,
+  type IceConnectionLike as GuardedConnection,
+} from "./InboundGuard.js";
 import { RtcpSession } from "./RtcpSession.js";
 import type { RtpHeaderFields } from "./SrtpTransform.js";
 
