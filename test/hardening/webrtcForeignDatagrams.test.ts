@@ -67,15 +67,15 @@ function hostileDatagram(ufrag: string): Buffer {
       stun[0] = randomInt(4);
       return stun;
     }
-    case 3:
-      // A well-formed binding request whose integrity is not made with our password.
-      return new Message(1, 0)
-        .setAttribute("USERNAME", `${ufrag}:evil`)
-        .setAttribute("PRIORITY", 1)
-        .setAttribute("ICE-CONTROLLED", BigInt("0xffffffffffffffff"))
-        .setAttribute("USE-CANDIDATE", null)
-        .addMessageIntegrity(Buffer.from("not-the-password"))
-        .addFingerprint().bytes;
+    case 3: {
+      // A well-formed binding request whose integrity is not made with our password (werift answered it, and
+      // acted on its ICE-CONTROLLED / USE-CANDIDATE).
+      const m = new Message(1, 0).setAttribute("USERNAME", `${ufrag}:evil`).setAttribute("PRIORITY", 1);
+      if (randomInt(2) === 0) {
+        m.setAttribute("ICE-CONTROLLED", BigInt("0xffffffffffffffff")).setAttribute("USE-CANDIDATE", null);
+      }
+      return m.addMessageIntegrity(Buffer.from("not-the-password")).addFingerprint().bytes;
+    }
     default:
       return hostileRecord();
   }
@@ -193,6 +193,10 @@ t.test("a foreign address flooding the ICE port never ends the call's media", as
   t.setTimeout(60_000);
   const call = await liveCall(t);
   const attacker = dgram.createSocket("udp4");
+  let stunReplies = 0;
+  attacker.on("message", (m) => {
+    stunReplies += m[0]! < 4 ? 1 : 0;
+  });
   await new Promise<void>((r) => attacker.bind(0, "127.0.0.1", r));
   t.teardown(() => attacker.close());
   let port = 0;
@@ -204,6 +208,10 @@ t.test("a foreign address flooding the ICE port never ends the call's media", as
   );
   t.ok(sent >= 5000, `sent ${sent} hostile datagrams from a foreign address`);
   await mediaIntact(t, call, "after the foreign flood");
+  t.equal(stunReplies, 0, "no forged STUN request was answered");
+  const refused = call.web.refusedDatagrams;
+  t.ok(refused !== undefined && refused.foreign > 0 && refused.unknown > 0 && refused.stun > 0, "refusals counted");
+  t.comment(`refused: ${JSON.stringify(refused)}`);
 });
 
 t.test("unauthenticated DTLS records from the peer's own address never close the session", async (t) => {
@@ -213,4 +221,6 @@ t.test("unauthenticated DTLS records from the peer's own address never close the
   const spoofed = await flood((b) => own.send(b, call.ports[0]!, "127.0.0.1"), hostileRecord, 1000, 1000);
   t.ok(spoofed >= 900, `sent ${spoofed} forged DTLS records from the peer's own address`);
   await mediaIntact(t, call, "after forged records from the peer's address");
+  t.ok((call.web.refusedDatagrams?.badRecord ?? 0) > 0, "refused records counted");
+  t.comment(`refused: ${JSON.stringify(call.web.refusedDatagrams)}`);
 });
