@@ -31,6 +31,7 @@ import { endpointRecord, latencyStat, rtpStreamRecord } from "../rtp/kurentoStat
 import { StreamRewriter } from "../rtp/StreamRewriter.js";
 import { isKeyframe } from "../rtp/keyframe.js";
 import type { SinkAudioCaps } from "../transcode/format.js";
+import type { GuardCounters } from "../webrtc/InboundGuard.js";
 import { isValidCandidate, presentSdp, rewriteCandidate, validateSdp } from "../webrtc/sdpText.js";
 import {
   WebRtcTransport,
@@ -232,6 +233,11 @@ export class WebRtcEndpoint extends MediaElement {
     } finally {
       this.#busy = false;
     }
+  }
+
+  /** Inbound datagrams refused at the socket edge (not from the selected ICE pair, forged STUN/DTLS), if negotiated. */
+  get refusedDatagrams(): GuardCounters | undefined {
+    return this.#transport?.dropped;
   }
 
   /** getLocalSessionDescriptor; @throws MediaOperationError SDP_END_POINT_NO_LOCAL_SDP_ERROR before negotiation. */

@@ -9,9 +9,10 @@
  * Once werift's DTLS handshake has produced SRTP keys, this path:
  *
  * - IN: wraps the `onData` callback of the nominated pair's UDP socket wrapper. SRTP packets (RFC 5761 §4: first
- *   byte 128–191, payload type outside 64–95) are authenticated and decrypted by {@link SrtpTransform} straight
- *   from the datagram and handed on as header fields plus the plain payload. Everything else (STUN consent checks,
- *   DTLS, SRTCP) goes to werift's original callback unchanged.
+ *   byte 128–191, payload type outside 64–95) from the selected pair's remote address are authenticated and
+ *   decrypted by {@link SrtpTransform} straight from the datagram and handed on as header fields plus the plain
+ *   payload; from any other address they are dropped unread. Everything else (STUN consent checks, DTLS, SRTCP)
+ *   goes to werift's original callback, where InboundGuard filters it.
  * - OUT: protects a packet from raw fields into one buffer and sends it with the pair's own dgram socket.
  *
  * RTCP stays on werift's SRTCP path; {@link RtcpSession} does the reports and NACKs werift's sender and receiver
@@ -34,6 +35,7 @@ interface UdpTransportLike {
 interface PairLike {
   protocol: { transport?: UdpTransportLike };
   remoteAddr: [string, number];
+  remoteCandidate: { host: string; port: number };
 }
 interface ConnectionLike {
   nominated?: PairLike;
@@ -82,6 +84,8 @@ export class FastRtpPath {
   #closed = false;
   /** Inbound packets refused by SRTP (authentication, replay, malformed). */
   dropped = 0;
+  /** Inbound RTP-looking datagrams dropped because they did not come from the selected pair's remote address. */
+  foreign = 0;
 
   /** The fast path for `dtls`, or undefined when its SRTP profile is not one this path implements. */
   static create(dtls: DtlsTransportLike, onRtp: FastRtpHandler, log: Logger): FastRtpPath | undefined {
@@ -190,7 +194,7 @@ export class FastRtpPath {
     this.#original = original;
     this.#socket = t.socket;
     t.onData = (data, addr): void => {
-      if (!this.#receive(data)) {
+      if (!this.#receive(data, addr)) {
         original(data, addr);
       }
     };
@@ -206,8 +210,12 @@ export class FastRtpPath {
     this.#pair = undefined;
   }
 
-  /** Handles an SRTP packet; returns false for anything werift must see (STUN, DTLS, SRTCP). */
-  #receive(data: Buffer): boolean {
+  /**
+   * Handles an SRTP packet; returns false for anything werift must see (STUN, DTLS, SRTCP), where InboundGuard
+   * filters it. SRTP is taken only from the selected pair's remote address on this socket (a few field reads, no
+   * allocation); from anywhere else it is dropped unread.
+   */
+  #receive(data: Buffer, addr: [string, number]): boolean {
     if (data.length < 12) {
       return false;
     }
@@ -215,6 +223,16 @@ export class FastRtpPath {
     const pt = data[1]! & 0x7f;
     if (b0 < 128 || b0 > 191 || (pt >= 64 && pt <= 95)) {
       return false;
+    }
+    const n = this.#conn.nominated;
+    if (
+      n === undefined ||
+      n.protocol.transport !== this.#transport ||
+      addr[1] !== n.remoteCandidate.port ||
+      addr[0] !== n.remoteCandidate.host
+    ) {
+      this.foreign++;
+      return true;
     }
     try {
       const payload = this.#in.unprotect(data, this.#h);

@@ -46,6 +46,12 @@ import {
 import type { Logger } from "../logger.js";
 import type { InboundCounters } from "../rtp/RtpCounters.js";
 import { FastRtpPath } from "./FastRtpPath.js";
+import {
+  InboundGuard,
+  type DtlsSocketLike,
+  type GuardCounters,
+  type IceConnectionLike as GuardedConnection,
+} from "./InboundGuard.js";
 import { RtcpSession } from "./RtcpSession.js";
 import type { RtpHeaderFields } from "./SrtpTransform.js";
 
@@ -173,6 +179,8 @@ export class WebRtcTransport {
   #dtlsState: DtlsTransportState = "new";
   #iceState: IceTransportState = "new";
   readonly #stunPatched = new WeakSet<object>();
+  /** The socket-edge filter of each ICE connection (one with BUNDLE), see InboundGuard. */
+  readonly #guards = new Map<object, InboundGuard>();
   /** The RTP hot path beside werift, once DTLS-SRTP is up (see FastRtpPath). */
   #fast: FastRtpPath | undefined;
   readonly #rtcp: RtcpSession;
@@ -474,6 +482,10 @@ export class WebRtcTransport {
         conn.stunServer = undefined;
         this.#stunPatched.add(conn);
       }
+      if (!this.#guards.has(conn)) {
+        const socket = (): DtlsSocketLike | undefined => (dtls as unknown as { dtls?: DtlsSocketLike }).dtls;
+        this.#guards.set(conn, new InboundGuard(conn as unknown as GuardedConnection, socket, this.#log));
+      }
       if (this.#hooked.has(dtls)) {
         continue;
       }
@@ -492,6 +504,7 @@ export class WebRtcTransport {
       });
       dtls.iceTransport.onStateChange.subscribe((s) => {
         this.#iceState = s;
+        this.#hookGuards();
         this.#safe(() => this.#h.iceState(s));
       });
     }
@@ -503,9 +516,29 @@ export class WebRtcTransport {
     }
   }
 
+  /** Filters the sockets werift opened since the last call (see InboundGuard.hook). */
+  #hookGuards(): void {
+    for (const g of this.#guards.values()) {
+      g.hook();
+    }
+  }
+
+  /** Inbound datagrams refused at the socket edge, summed over this transport's ICE connections. */
+  get dropped(): GuardCounters {
+    const sum: GuardCounters = { foreign: this.#fast?.foreign ?? 0, unknown: 0, stun: 0, badRecord: 0 };
+    for (const g of this.#guards.values()) {
+      sum.foreign += g.counters.foreign;
+      sum.unknown += g.counters.unknown;
+      sum.stun += g.counters.stun;
+      sum.badRecord += g.counters.badRecord;
+    }
+    return sum;
+  }
+
   /** Peer-level events: local candidates (already carrying sdpMid/sdpMLineIndex), gathering end, connection state. */
   #subscribePeer(): void {
     this.#pc.onIceCandidate.subscribe((c) => {
+      this.#hookGuards(); // werift adds a protocol (socket) before it announces that socket's candidate
       if (c === undefined) {
         return;
       }
@@ -514,6 +547,7 @@ export class WebRtcTransport {
       );
     });
     this.#pc.iceGatheringStateChange.subscribe((s) => {
+      this.#hookGuards();
       if (s === "complete") {
         this.#safe(() => this.#h.gatheringDone());
       }

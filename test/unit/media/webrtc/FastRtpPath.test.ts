@@ -96,7 +96,7 @@ async function connect(a: RTCPeerConnection, b: RTCPeerConnection, profile: numb
 interface UdpLike {
   type?: string;
   onData: (data: Buffer, addr: [string, number]) => void;
-  socket: { address(): { port: number } };
+  socket: { address(): { port: number }; send(data: Buffer, port: number, host: string): void };
 }
 
 /** The UDP socket wrapper of the nominated ICE pair inside werift (what FastRtpPath hooks). */
@@ -254,21 +254,28 @@ for (const [name, profile] of [
     t.equal(gotB.length, 200, "RTCP did not reach the fast RTP handler");
     t.equal(fastB.dropped, 0, "and was not counted as a dropped RTP packet");
 
-    // ---- Forged and replayed datagrams from another socket: authenticated by the fast path and dropped.
-    const intruder = createSocket("udp4");
-    sockets.push(intruder);
-    await new Promise<void>((r) => intruder.bind(0, "127.0.0.1", r));
+    // ---- Forged and replayed datagrams from A's own address: authenticated by the fast path and dropped.
+    const tA = nominatedTransport(dtlsA);
     const portB = tB.socket.address().port;
     const replay = sentA[150]!;
     const forged = Buffer.from(sentA[199]!);
     forged.writeUInt16BE(100, 2); // next sequence numbers after the 200th, with a stale tag
     forged[forged.length - 1]! ^= 0xff;
     for (const d of [replay, forged]) {
-      intruder.send(d, portB, "127.0.0.1");
+      tA.socket.send(d, portB, "127.0.0.1");
     }
     await waitFor(() => fastB.dropped >= 2, `2 drops at B (dropped ${fastB.dropped})`);
     t.equal(fastB.dropped, 2, "replayed and forged packets dropped");
-    t.equal(gotB.length, 200, "neither reached the handler");
+    // ---- The same from another socket: not the selected pair's address, dropped unread.
+    const intruder = createSocket("udp4");
+    sockets.push(intruder);
+    await new Promise<void>((r) => intruder.bind(0, "127.0.0.1", r));
+    for (const d of [replay, forged, sentA[199]!]) {
+      intruder.send(d, portB, "127.0.0.1");
+    }
+    await waitFor(() => fastB.foreign >= 3, `3 foreign drops at B (foreign ${fastB.foreign})`);
+    t.equal(fastB.dropped, 2, "foreign packets were not even authenticated");
+    t.equal(gotB.length, 200, "none reached the handler");
     t.equal(weriftRtpB.length, 0, "nor werift");
     // Genuine traffic still flows after the forgery (its index was not recorded).
     fastA.send(SSRC_A, 96, 100, 0, false, payloadOf("FAST", 200));
