@@ -713,6 +713,12 @@ export class SipService {
     if (cdrId === undefined || this.#cdr === undefined) {
       return;
     }
+    if (isMalformedInbound(tracked?.start, info)) {
+      // Issue 9 §9: an INVITE whose request or offer Korus could not use never became a call: no CDR, a counter.
+      this.#cdr.discard(cdrId);
+      this.#stats.malformed++;
+      return;
+    }
     const leg = tracked?.leg;
     const stats = leg === undefined ? Promise.resolve<FinalMedia>({}) : this.#statsOf(leg);
     const cdr = this.#cdr;
@@ -966,6 +972,19 @@ export class SipService {
     await this.ua.close();
     await Promise.all(this.#owned.map((t) => t.close().catch(() => undefined)));
   }
+}
+
+/**
+ * True for an inbound INVITE refused by Korus itself, before any answer, because the request or its offer was
+ * unusable (400 Bad Request, 488 Not Acceptable Here): garbage, not a call.
+ */
+function isMalformedInbound(start: LegStart | undefined, info: TerminationInfo): boolean {
+  return (
+    start?.direction === CdrDirection.Inbound &&
+    info.by === "local" &&
+    info.answeredAt === undefined &&
+    (info.status === 400 || info.status === 488)
+  );
 }
 
 /** The first non-internal IPv4 address (as RtpEndpoint announces in SDP), else 127.0.0.1. */
