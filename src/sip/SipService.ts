@@ -408,10 +408,14 @@ export class SipService {
         this.ua.receive(inbound);
         return;
       }
-      const inDialog = message.to.tag !== undefined || message.method === "ACK" || message.method === "CANCEL";
       // Admission by real capacity (issue 9 §9): while the event loop lags, new work is refused before anything is
       // classified or created; ACKs, CANCELs, in-dialog requests and responses keep flowing so calls can end.
-      if (this.#load.overloaded && !inDialog) {
+      if (
+        this.#load.overloaded &&
+        message.method !== "ACK" &&
+        message.method !== "CANCEL" &&
+        message.to.tag === undefined
+      ) {
         this.#stats.overloadRejected++;
         const r = statelessResponse(message, 503, [["Retry-After", String(this.#load.retryAfterS)]]);
         if (r !== undefined) {
@@ -422,13 +426,6 @@ export class SipService {
       // Classifying is a stateless lookup; the trunk decides which bucket the source draws from.
       const c = this.#table.classify(source);
       const trusted = c.kind === "trunk" && !c.challenge;
-      if (!trusted && source.transport === "UDP") {
-        // Issue 9 §6: an unauthenticated UDP request cannot steer where Korus answers (maddr, a Via naming another
-        // transport): every answer goes back to the packet's source over UDP (RFC 3261 §18.2.2, RFC 3581 §4).
-        const via = message.topVia;
-        via.params.delete("maddr");
-        via.transport = "UDP";
-      }
       const rate = (trusted ? this.#trunkLimiter : this.#limiter).admit(source.host, message);
       if (rate.action !== "accept") {
         this.#stats.rateLimited++;
@@ -445,6 +442,14 @@ export class SipService {
         }
         return;
       }
+      if (!trusted && source.transport === "UDP") {
+        // Issue 9 §6: an unauthenticated UDP request that reaches the user agent cannot steer where its transaction answers (maddr, a Via naming another
+        // transport): every answer goes back to the packet's source over UDP (RFC 3261 §18.2.2, RFC 3581 §4).
+        const via = message.topVia;
+        via.params.delete("maddr");
+        via.transport = "UDP";
+      }
+      const inDialog = message.to.tag !== undefined || message.method === "ACK" || message.method === "CANCEL";
       if (c.kind === "trunk" && !c.challenge) {
         this.#trunkOfRequest.set(message, c.trunk);
         this.ua.receive(inbound);
