@@ -119,7 +119,9 @@ export async function startServer(
     pipelines: k.objects.pipelines().length,
     sessions: k.sessions.size,
     uptimeSeconds: Math.round(process.uptime()),
-    ...(sip === undefined ? {} : { sip: { pendingCalls: sip.pendingCalls, trunks: sip.trunkStates() } }),
+    ...(sip === undefined
+      ? {}
+      : { sip: { pendingCalls: sip.pendingCalls, trunks: sip.trunkStates(), stats: sip.stats() } }),
   }));
   logger.info(
     { port: address.port, host: config.server.host, path: config.kurento.path, workers, sipPort: sip?.port },

@@ -18,6 +18,11 @@ export interface SipDestination {
   readonly host: string;
   readonly port: number;
   readonly transport: TransportProtocol;
+  /**
+   * Stream transports only: send on an existing connection or fail, never dial a new one (stateless answers to
+   * unauthenticated requests, issue 9 §6: Korus must not open connections on a stranger's behalf).
+   */
+  readonly noDial?: boolean;
 }
 
 /** A sending transport. */

@@ -15,11 +15,12 @@ import type { SipMessage } from "../message/SipMessage.js";
 import type { SipStreamFramerOptions } from "../message/SipStreamFramer.js";
 import type { InboundHandlers } from "./inbound.js";
 import type { SipDestination, SipTransport } from "./SipTransport.js";
-import { StreamConnections } from "./StreamConnections.js";
+import { StreamConnections, type StreamAdmission, type StreamConnectionLimits } from "./StreamConnections.js";
 
 /*
- * Not yet here (issue 3 follow-ups): idle connection timeouts, RFC 5626 outbound flows with keep-alive scheduling,
- * and RFC 5923 alias handling. TLS is TlsTransport.
+ * Not yet here (issue 3 follow-ups): RFC 5626 outbound flows with keep-alive scheduling, and RFC 5923 alias handling.
+ * TLS is TlsTransport. Connection limits, the accept-time ACL and the idle/partial-message timeouts are in
+ * StreamConnections.
  */
 
 /** Options of {@link TcpTransport.listen}. */
@@ -30,6 +31,10 @@ export interface TcpTransportOptions extends InboundHandlers {
   readonly port?: number;
   /** Framing limits per connection. */
   readonly limits?: Pick<SipStreamFramerOptions, "maxMessageSize" | "maxHeaderCount">;
+  /** Connection limits and timeouts (issue 9 §3). */
+  readonly connectionLimits?: StreamConnectionLimits;
+  /** Accept-time ACL and refusal reporting. */
+  readonly admission?: StreamAdmission;
 }
 
 /** Opens a plain TCP connection; resolves once connected. */
@@ -58,8 +63,14 @@ export class TcpTransport implements SipTransport {
       handlers: options,
       limits: options.limits,
       logger: this.#logger,
+      connectionLimits: options.connectionLimits,
+      admission: options.admission,
     });
-    server.on("connection", (socket) => this.#connections.adopt(socket));
+    server.on("connection", (socket) => {
+      if (this.#connections.accept(socket)) {
+        this.#connections.adopt(socket, true);
+      }
+    });
     server.on("error", (error) => this.#logger.warn("TCP server error", { error: error.message }));
   }
 

@@ -21,7 +21,12 @@ import type { SipMessage } from "../message/SipMessage.js";
 import type { SipStreamFramerOptions } from "../message/SipStreamFramer.js";
 import type { InboundHandlers } from "./inbound.js";
 import type { SipDestination, SipTransport } from "./SipTransport.js";
-import { StreamConnections, connectionKey } from "./StreamConnections.js";
+import {
+  StreamConnections,
+  connectionKey,
+  type StreamAdmission,
+  type StreamConnectionLimits,
+} from "./StreamConnections.js";
 
 /** Options of {@link TlsTransport.listen}. */
 export interface TlsTransportOptions extends InboundHandlers {
@@ -47,6 +52,10 @@ export interface TlsTransportOptions extends InboundHandlers {
   readonly maxConnections?: number;
   /** Framing limits per connection. */
   readonly limits?: Pick<SipStreamFramerOptions, "maxMessageSize" | "maxHeaderCount">;
+  /** Connection limits and timeouts (issue 9 §3); `idleTimeoutMs` here wins over the option above. */
+  readonly connectionLimits?: StreamConnectionLimits;
+  /** Accept-time ACL (checked before the handshake) and refusal reporting. */
+  readonly admission?: StreamAdmission;
 }
 
 /**
@@ -150,8 +159,14 @@ export class TlsTransport implements SipTransport {
       limits: options.limits,
       logger: this.#logger,
       idleTimeoutMs: options.idleTimeoutMs ?? 0,
+      connectionLimits: options.connectionLimits,
+      admission: options.admission,
     });
-    server.on("secureConnection", (socket) => this.#connections.adopt(socket));
+    // The ACL and the limits apply to the raw TCP socket, before any handshake work.
+    server.on("connection", (socket: net.Socket) => {
+      this.#connections.accept(socket);
+    });
+    server.on("secureConnection", (socket) => this.#connections.adopt(socket, true));
     // Handshake failures (bad client certificate, plain TCP garbage, timeouts) never reach the SIP layer.
     server.on("tlsClientError", (error, socket) => {
       this.#logger.info("TLS handshake failed", { error: error.message, peer: socket.remoteAddress });
@@ -175,7 +190,7 @@ export class TlsTransport implements SipTransport {
       handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
       minVersion: "TLSv1.2",
     });
-    server.maxConnections = options.maxConnections ?? 10_000;
+    server.maxConnections = options.maxConnections ?? options.connectionLimits?.maxTotal ?? 10_000;
     const transport = new TlsTransport(server, options, credentials);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);

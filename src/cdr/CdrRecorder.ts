@@ -387,6 +387,14 @@ export class CdrRecorder {
     return record;
   }
 
+  /**
+   * Forgets an open leg without a record (a malformed request that never became a call, issue 9 §9).
+   * @returns false when the leg is unknown or already ended.
+   */
+  discard(legId: string): boolean {
+    return this.legs.delete(legId);
+  }
+
   /** Ends every open leg (shutdown) with the same end facts, oldest first. */
   endAll(end: LegEnd): CdrRecord[] {
     return this.endWhere(() => true, end);

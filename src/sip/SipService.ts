@@ -26,7 +26,6 @@ import {
   SipParseError,
   SipRequest,
   SipResponse,
-  stampReceived,
   UserAgent,
   UserAgentError,
   type InboundMessage,
@@ -43,12 +42,16 @@ import {
   parseTrunkDefinitions,
   RegisterClient,
   SourceRateLimiter,
+  statelessResponse,
   transactionSender,
   TrunkState,
   TrunkTable,
   type TrunkDefinition,
 } from "../../sip/trunk/index.js";
+import { connectionCap, openFileSoftLimit } from "../../sip/transport/fdLimit.js";
+import type { StreamAdmission, StreamConnectionLimits } from "../../sip/transport/StreamConnections.js";
 import { TcpTransport } from "../../sip/transport/TcpTransport.js";
+import { LoadMonitor } from "../../sip/trunk/LoadMonitor.js";
 import { TlsTransport } from "../../sip/transport/TlsTransport.js";
 import { UdpTransport } from "../../sip/transport/UdpTransport.js";
 import {
@@ -250,6 +253,20 @@ export function validateCallText(uri: string, o: Record<string, unknown>): [stri
   return out;
 }
 
+/** Admission counters (issue 9), exposed in `/health` under `sip.stats`. */
+export interface SipAdmissionStats {
+  /** Messages that did not parse or broke stream framing (answered 400/513 or dropped; never a call, never a CDR). */
+  malformed: number;
+  /** New requests answered 503 + Retry-After because the event loop lagged beyond `sip.overloadLagMs`. */
+  overloadRejected: number;
+  /** Requests and answers refused by a per-source rate bucket (503 or silent drop). */
+  rateLimited: number;
+  /** Requests from sources that match no trunk, answered `unknownSourceStatus` statelessly. */
+  unknownSourceRejected: number;
+  /** TCP/TLS connections closed at accept (ACL, per-source or total limit). */
+  connectionsRefused: number;
+}
+
 export class SipService {
   readonly ua: UserAgent;
   readonly trunks: readonly TrunkDefinition[];
@@ -276,6 +293,8 @@ export class SipService {
   readonly #webrtcLegs = new Set<string>();
   readonly #dialPlan: DialPlan;
   readonly #client: InternalClient;
+  readonly #stats: SipAdmissionStats;
+  readonly #load: LoadMonitor;
   #stopping = false;
 
   private constructor(
@@ -285,7 +304,11 @@ export class SipService {
     trunks: TrunkDefinition[],
     owned: { close(): Promise<void> }[],
     publicHost: string,
+    stats: SipAdmissionStats,
   ) {
+    this.#stats = stats;
+    this.#load = new LoadMonitor({ thresholdMs: options.config.overloadLagMs });
+    this.#load.start();
     this.#config = options.config;
     this.#k = options.kurento;
     this.#log = options.logger.child({ ns: "sip" });
@@ -344,13 +367,53 @@ export class SipService {
     const onMessage = (m: InboundMessage): void => {
       holder.service?.admit(m);
     };
+    // Issue 9 §3/§9: counters, the accept-time ACL and connection limits sized under the open-file limit.
+    const stats: SipAdmissionStats = {
+      malformed: 0,
+      overloadRejected: 0,
+      rateLimited: 0,
+      unknownSourceRejected: 0,
+      connectionsRefused: 0,
+    };
+    const onParseError = (): void => {
+      stats.malformed++;
+    };
+    const cl = cfg.connections;
+    const soft = openFileSoftLimit();
+    const maxTotal = connectionCap(cl.maxTotal, cl.fdReserve, soft);
+    if (maxTotal < cl.maxTotal) {
+      options.logger.warn(
+        { maxTotal, configured: cl.maxTotal, openFileLimit: soft, fdReserve: cl.fdReserve },
+        "sip: connection limit lowered to keep a descriptor reserve under the open-file limit",
+      );
+    }
+    const connectionLimits: StreamConnectionLimits = {
+      maxTotal,
+      maxPerSource: cl.maxPerSource,
+      idleTimeoutMs: cl.idleTimeoutS * 1000,
+      partialMessageTimeoutMs: cl.partialMessageTimeoutMs,
+    };
+    const admission: StreamAdmission = {
+      // A source every request of which would be refused anyway gets no connection (nor a TLS handshake).
+      acceptSource: (host, transport) => table.classify({ host, port: 0, transport }).kind !== "reject",
+      onRefused: () => {
+        stats.connectionsRefused++;
+      },
+    };
     const owned: { close(): Promise<void> }[] = [];
     const transports: SipTransport[] = [];
     try {
-      const udp = await UdpTransport.listen({ host: cfg.host, port: cfg.port, onMessage });
+      const udp = await UdpTransport.listen({ host: cfg.host, port: cfg.port, onMessage, onParseError });
       owned.push(udp);
       transports.push(udp);
-      const tcp = await TcpTransport.listen({ host: cfg.host, port: udp.address.port, onMessage });
+      const tcp = await TcpTransport.listen({
+        host: cfg.host,
+        port: udp.address.port,
+        onMessage,
+        onParseError,
+        connectionLimits,
+        admission,
+      });
       owned.push(tcp);
       transports.push(tcp);
       if (cfg.tls.port !== 0) {
@@ -362,6 +425,9 @@ export class SipService {
           ...(cfg.tls.caFile === "" ? {} : { caFile: cfg.tls.caFile }),
           requestClientCert: cfg.tls.requestClientCert,
           onMessage,
+          onParseError,
+          connectionLimits,
+          admission,
         });
         owned.push(tls);
         transports.push(tls);
@@ -373,7 +439,7 @@ export class SipService {
         port,
         createMediaHandler: (call) => holder.service?.claimable(call) ?? new ClaimableMedia(),
       });
-      const service = new SipService(options, ua, table, trunks, owned, publicHost);
+      const service = new SipService(options, ua, table, trunks, owned, publicHost, stats);
       holder.service = service;
       service.#wire();
       options.logger.info(
@@ -404,6 +470,11 @@ export class SipService {
       out[t.name] = this.#keepalives.get(t.name)?.state ?? TrunkState.Unknown;
     }
     return out;
+  }
+
+  /** Admission counters since start (a copy), and the event-loop lag the overload guard last measured. */
+  stats(): SipAdmissionStats & { lagMs: number; overloaded: boolean } {
+    return { ...this.#stats, lagMs: Math.round(this.#load.lagMs), overloaded: this.#load.overloaded };
   }
 
   #wire(): void {
@@ -444,22 +515,46 @@ export class SipService {
         this.ua.receive(inbound);
         return;
       }
+      // Admission by real capacity (issue 9 §9): while the event loop lags, new work is refused before anything is
+      // classified or created; ACKs, CANCELs, in-dialog requests and responses keep flowing so calls can end.
+      if (
+        this.#load.overloaded &&
+        message.method !== "ACK" &&
+        message.method !== "CANCEL" &&
+        message.to.tag === undefined
+      ) {
+        this.#stats.overloadRejected++;
+        const r = statelessResponse(message, 503, [["Retry-After", String(this.#load.retryAfterS)]]);
+        if (r !== undefined) {
+          this.#sendStateless(source, r);
+        }
+        return;
+      }
       // Classifying is a stateless lookup; the trunk decides which bucket the source draws from.
       const c = this.#table.classify(source);
       const trusted = c.kind === "trunk" && !c.challenge;
       const rate = (trusted ? this.#trunkLimiter : this.#limiter).admit(source.host, message);
       if (rate.action !== "accept") {
+        this.#stats.rateLimited++;
         if (rate.action === "reject" && rate.response !== undefined) {
-          this.#sendStateless(message, source, rate.response);
+          this.#sendStateless(source, rate.response);
         }
         return;
       }
       if (c.kind === "reject") {
+        this.#stats.unknownSourceRejected++;
         const r = this.#table.rejectResponse(message, c.status);
         if (r !== undefined) {
-          this.#sendStateless(message, source, r);
+          this.#sendStateless(source, r);
         }
         return;
+      }
+      if (!trusted && source.transport === "UDP") {
+        // Issue 9 §6: an unauthenticated UDP request that reaches the user agent cannot steer where its transaction answers (maddr, a Via naming another
+        // transport): every answer goes back to the packet's source over UDP (RFC 3261 §18.2.2, RFC 3581 §4).
+        const via = message.topVia;
+        via.params.delete("maddr");
+        via.transport = "UDP";
       }
       const inDialog = message.to.tag !== undefined || message.method === "ACK" || message.method === "CANCEL";
       if (c.kind === "trunk" && !c.challenge) {
@@ -474,7 +569,7 @@ export class SipService {
       }
       const verdict = this.#digest.authenticate(message);
       if (!verdict.ok) {
-        this.#sendStateless(message, source, verdict.response);
+        this.#sendStateless(source, verdict.response);
         return;
       }
       const candidates = c.kind === "trunk" ? [c.trunk] : c.candidates;
@@ -488,11 +583,18 @@ export class SipService {
     }
   }
 
-  #sendStateless(request: SipRequest, source: InboundMessage["source"], response: SipResponse): void {
-    if (source.transport === "UDP") {
-      stampReceived(request, source);
-    }
-    this.ua.layer.sendStateless(response, this.ua.layer.responseDestination(request, source));
+  /**
+   * A stateless answer (rate limit, overload, ACL, digest challenge) goes to the packet's source address, port and
+   * transport only, never to a Via `maddr`/`received` the client wrote (issue 9 §6; RFC 3261 §18.2.2 with RFC 3581's
+   * defence), and over a stream only on the connection the request came on: Korus never dials for a stranger.
+   */
+  #sendStateless(source: InboundMessage["source"], response: SipResponse): void {
+    this.ua.layer.sendStateless(response, {
+      host: source.host,
+      port: source.port,
+      transport: source.transport,
+      noDial: true,
+    });
   }
 
   // ============================================================================================== inbound calls
@@ -730,6 +832,12 @@ export class SipService {
     if (cdrId === undefined || this.#cdr === undefined) {
       return;
     }
+    if (isMalformedInbound(tracked?.start, info)) {
+      // Issue 9 §9: an INVITE whose request or offer Korus could not use never became a call: no CDR, a counter.
+      this.#cdr.discard(cdrId);
+      this.#stats.malformed++;
+      return;
+    }
     const leg = tracked?.leg;
     const stats = leg === undefined ? Promise.resolve<FinalMedia>({}) : this.#statsOf(leg);
     const cdr = this.#cdr;
@@ -958,6 +1066,7 @@ export class SipService {
       return;
     }
     this.#stopping = true;
+    this.#load.stop();
     this.#k.setExtension(undefined);
     for (const p of [...this.#pending.values()]) {
       this.#unpend(p);
@@ -987,6 +1096,20 @@ export class SipService {
     await this.ua.close();
     await Promise.all(this.#owned.map((t) => t.close().catch(() => undefined)));
   }
+}
+
+/**
+ * True for an inbound INVITE refused by Korus itself with 400 Bad Request before any answer: a malformed request,
+ * garbage, not a call. A well-formed offer that cannot be served (488 Not Acceptable Here, no common codec) is a
+ * failed call attempt, and keeps its FAILED CDR: carriers count those.
+ */
+function isMalformedInbound(start: LegStart | undefined, info: TerminationInfo): boolean {
+  return (
+    start?.direction === CdrDirection.Inbound &&
+    info.by === "local" &&
+    info.answeredAt === undefined &&
+    info.status === 400
+  );
 }
 
 /** The first non-internal IPv4 address (as RtpEndpoint announces in SDP), else 127.0.0.1. */

@@ -151,15 +151,17 @@ t.test("framing across records, CRLF pong, stateless 400, size limit and broken 
   t.equal(inbox[0]?.message.cseq.seq, 102);
   t.equal(Buffer.concat(c1.received).toString(), "\r\n", "RFC 5626 pong");
 
-  // A request missing Call-ID gets a stateless 400 naming the fault, and the connection stays up.
+  // A request missing Call-ID gets a stateless 400 naming the fault, then the connection is closed (issue 9 §3: a
+  // stream that carried garbage is out of step with its peer).
   c1.received.length = 0;
   c1.socket.write(INVITE.replace(/Call-ID: [^\r]+\r\n/, ""));
-  await until(() => c1.received.length > 0);
+  await until(() => c1.received.length > 0 && c1.closed());
   t.match(Buffer.concat(c1.received).toString(), /^SIP\/2\.0 400 Bad Request \(Missing Call-ID\)\r\n/);
-  t.equal(c1.closed(), false);
 
-  c1.socket.write(torture("ncl.dat"));
-  await until(() => c1.closed());
+  const c0 = await connect();
+  t.teardown(() => c0.socket.destroy());
+  c0.socket.write(torture("ncl.dat"));
+  await until(() => c0.closed());
   t.pass("a negative Content-Length closes the stream");
 
   const c2 = await connect();
@@ -294,17 +296,20 @@ t.test("a flood of bad requests is answered but logged at a bounded rate", async
   t.teardown(() => setLoggerFactory(undefined));
   const a = await TlsTransport.listen({ host: "127.0.0.1", port: 0, ...server, onMessage: () => undefined });
   t.teardown(() => a.close());
-  const socket = tls.connect({ host: "127.0.0.1", port: a.address.port, ca: await readCa() });
-  t.teardown(() => socket.destroy());
-  await new Promise((resolve) => socket.once("secureConnect", resolve));
+  // Each connection carries one bad request: the connection is closed after its 400 (issue 9 §3).
+  const ca = await readCa();
   let answers = 0;
-  socket.on("data", (d: Buffer) => (answers += (d.toString().match(/SIP\/2\.0 400 /g) ?? []).length));
   const bad = INVITE.replace(/Call-ID: [^\r]+\r\n/, "");
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < 40; i++) {
+    const socket = tls.connect({ host: "127.0.0.1", port: a.address.port, ca });
+    socket.on("error", () => undefined);
+    t.teardown(() => socket.destroy());
+    await new Promise((resolve) => socket.once("secureConnect", resolve));
+    socket.on("data", (d: Buffer) => (answers += (d.toString().match(/SIP\/2\.0 400 /g) ?? []).length));
     socket.write(bad);
   }
-  await until(() => answers === 300);
-  t.equal(answers, 300, "every answerable request got its stateless 400");
+  await until(() => answers === 40);
+  t.equal(answers, 40, "every answerable request got its stateless 400");
   const rejected = lines.filter((l) => l === "rejected SIP request").length;
   t.equal(rejected, 20, "but only 20 log lines in the window");
 });
