@@ -203,6 +203,34 @@ export function checkAttribute(attr: Attribute, line: number): void {
 }
 
 /**
+ * Refuses an RTP section whose ports run past 65535: `m=audio 65535 RTP/AVP 0` without `a=rtcp-mux` (RFC 5761) or
+ * `a=rtcp` (RFC 3605) puts RTCP at 65536 (RFC 3550 §11), and `<port>/<count>` covers `count` RTP/RTCP pairs
+ * (RFC 8866 §5.14). Port 0 (a rejected or disabled stream) is always fine.
+ *
+ * @throws {SdpParseError} naming the port that falls outside 1-65535.
+ */
+function checkPortRange(m: MediaLine, lines: readonly SdpLine[], text: string, line: number): void {
+  if (m.port === 0 || !isRtpProto(m.proto)) {
+    return;
+  }
+  const count = m.portCount ?? 1;
+  const lastRtp = m.port + 2 * (Math.max(count, 1) - 1);
+  if (count < 1 || lastRtp > 65535) {
+    throw new SdpParseError(`m= ports ${m.port}/${count} run past 65535`, line, text);
+  }
+  if (lastRtp + 1 > 65535) {
+    const ownRtcp = lines.some((l) => l.type === "a" && (l.value === "rtcp-mux" || l.value.startsWith("rtcp:")));
+    if (!ownRtcp) {
+      throw new SdpParseError(
+        `m= port ${lastRtp} puts RTCP at ${lastRtp + 1}, outside 1-65535 (no a=rtcp-mux or a=rtcp)`,
+        line,
+        text,
+      );
+    }
+  }
+}
+
+/**
  * One `m=` section of a {@link SessionDescription}.
  */
 export class MediaDescription {
@@ -219,10 +247,11 @@ export class MediaDescription {
     if (first?.type !== "m") {
       throw new SdpParseError("a media description must start with m=", first?.number ?? 0);
     }
-    parseMediaLine(first.value, first.number);
+    const m = parseMediaLine(first.value, first.number);
     for (const l of lines.slice(1)) {
       validateLine(l);
     }
+    checkPortRange(m, lines, formatLine(first).trimEnd(), first.number);
     this.#lines = [...lines];
     this.#context = context;
   }

@@ -12,6 +12,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc8866#section-5
  */
 import { SdpParseError } from "./errors.js";
+import { checkSdpBounds } from "./limits.js";
 import type { Attribute, Bandwidth, Connection, SdpLine } from "./lines.js";
 import { formatConnection, formatLine, parseBandwidth, parseConnection, parseInteger, splitLines } from "./lines.js";
 import { MediaDescription, sessionAttributes, sessionDirection, validateLine } from "./MediaDescription.js";
@@ -105,6 +106,8 @@ export class SessionDescription {
    * @throws {SdpParseError} with the 1-based line number of the first offending line.
    */
   static parse(text: string): SessionDescription {
+    // 0. Size limits first, so a hostile description costs one cheap scan and no parse (sdp/limits.ts).
+    checkSdpBounds(text);
     if (text.trim() === "") {
       throw new SdpParseError("empty session description", 1, "");
     }

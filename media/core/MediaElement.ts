@@ -456,9 +456,13 @@ export abstract class MediaElement extends MediaObject {
   }
 
   protected override onRelease(): void {
-    this.disconnectAll();
-    this.#transcoder?.close();
-    this.releaseResources();
+    try {
+      this.disconnectAll();
+      this.#transcoder?.close();
+    } finally {
+      // Sockets, peers and ports go back even when unwiring threw (MediaObject.release logs the error).
+      this.releaseResources();
+    }
   }
 
   /** Frees the element's own resources (sockets, peers, ports). Must not throw. */

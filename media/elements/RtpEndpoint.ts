@@ -1474,14 +1474,23 @@ export class RtpEndpoint extends MediaElement {
 
   /** Sends RTCP BYE, closes the sockets and returns the ports. Idempotent; never throws. */
   protected override releaseResources(): void {
+    // Each step is guarded: the timers stop, the sockets close and the ports return whatever the RTCP BYE threw
+    // (issue 9, defect 2: a BYE to port 65536 threw before the sockets closed).
+    const guarded = (what: string, step: () => void): void => {
+      try {
+        step();
+      } catch (err) {
+        this.ctx.logger.warn(`${what} on release failed`, { elementId: this.id, error: String(err) });
+      }
+    };
     if (this.#state === RtpNegotiation.Negotiated) {
-      this.#sendReports(true);
+      guarded("RTCP BYE", () => this.#sendReports(true));
     }
     if (this.#state !== RtpNegotiation.Released) {
-      this.#transition(RtpNegotiation.Released);
+      guarded("stopping timers", () => this.#transition(RtpNegotiation.Released));
     }
     for (const s of [...this.#streams.values()]) {
-      this.#closeStream(s);
+      guarded("closing a stream", () => this.#closeStream(s));
     }
     this.#offer = undefined;
   }

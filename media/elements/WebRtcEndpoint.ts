@@ -25,7 +25,8 @@ import { MediaElement } from "../core/MediaElement.js";
 import type { Operation } from "../core/MediaObject.js";
 import type { MediaPacket, RtpMediaKind } from "../core/types.js";
 import { MediaOperationError } from "../errors.js";
-import { RateLimitedLog } from "../logger.js";
+import { SDP_LIMITS, SdpParseError, SessionDescription } from "../../sdp/index.js";
+import { RateLimitedLog, type Logger } from "../logger.js";
 import { InboundCounters, OutboundCounters } from "../rtp/RtpCounters.js";
 import { endpointRecord, latencyStat, rtpStreamRecord } from "../rtp/kurentoStats.js";
 import { StreamRewriter } from "../rtp/StreamRewriter.js";
@@ -93,6 +94,8 @@ export class WebRtcEndpoint extends MediaElement {
   #gatheringDoneEmitted = false;
   readonly #bufferedCandidates: LocalCandidate[] = [];
   readonly #pendingRemote: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }[] = [];
+  /** Remote candidates taken through addIceCandidate; capped at SDP_LIMITS.maxTrickledCandidates. */
+  #trickled = 0;
   #iceState: IceComponentState = "DISCONNECTED";
   /** werift has started connectivity checks / has connected at least once. */
   #iceChecking = false;
@@ -159,7 +162,7 @@ export class WebRtcEndpoint extends MediaElement {
     if (this.#negotiation !== "NEW" || this.#busy) {
       throw new MediaOperationError("SDP_END_POINT_ALREADY_NEGOTIATED", "Endpoint already negotiated");
     }
-    const sdp = validateSdp(offer, "processOffer");
+    const sdp = remoteSdp(offer, "offer");
     this.#busy = true;
     try {
       const t = this.#ensureTransport();
@@ -170,7 +173,7 @@ export class WebRtcEndpoint extends MediaElement {
       this.#afterLocalDescription();
       return this.#present(t.localSdp ?? "");
     } catch (err) {
-      throw asOperationError(err, "SDP_END_POINT_PROCESS_OFFER_ERROR");
+      throw asOperationError(err, "SDP_END_POINT_PROCESS_OFFER_ERROR", this.ctx.logger);
     } finally {
       this.#busy = false;
     }
@@ -200,7 +203,7 @@ export class WebRtcEndpoint extends MediaElement {
       this.#afterLocalDescription();
       return this.#present(t.localSdp ?? "");
     } catch (err) {
-      throw asOperationError(err, "SDP_END_POINT_GENERATE_OFFER_ERROR");
+      throw asOperationError(err, "SDP_END_POINT_GENERATE_OFFER_ERROR", this.ctx.logger);
     } finally {
       this.#busy = false;
     }
@@ -219,7 +222,7 @@ export class WebRtcEndpoint extends MediaElement {
     if (this.#negotiation === "NEGOTIATED" || this.#busy) {
       throw new MediaOperationError("SDP_END_POINT_ANSWER_ALREADY_PROCCESED", "Answer already processed");
     }
-    const sdp = validateSdp(answer, "processAnswer");
+    const sdp = remoteSdp(answer, "answer");
     const t = this.#ensureTransport();
     this.#busy = true;
     try {
@@ -229,7 +232,7 @@ export class WebRtcEndpoint extends MediaElement {
       await this.#flushRemoteCandidates();
       return this.#present(t.localSdp ?? "");
     } catch (err) {
-      throw asOperationError(err, "SDP_END_POINT_PROCESS_ANSWER_ERROR");
+      throw asOperationError(err, "SDP_END_POINT_PROCESS_ANSWER_ERROR", this.ctx.logger);
     } finally {
       this.#busy = false;
     }
@@ -382,7 +385,8 @@ export class WebRtcEndpoint extends MediaElement {
   /**
    * WebRtcEndpoint.addIceCandidate: validates the IceCandidate and applies it, or queues it until the remote SDP is
    * in place (browsers often trickle before the app has called processOffer).
-   * @throws MediaOperationError MEDIA_OBJECT_ILLEGAL_PARAM_ERROR for anything that is not a candidate.
+   * @throws MediaOperationError MEDIA_OBJECT_ILLEGAL_PARAM_ERROR for anything that is not a candidate,
+   *   ICE_ADD_CANDIDATE_ERROR beyond SDP_LIMITS.maxTrickledCandidates remote candidates.
    */
   async #addIceCandidate(arg: unknown): Promise<null> {
     const c = isObject(arg) ? arg : undefined;
@@ -403,6 +407,13 @@ export class WebRtcEndpoint extends MediaElement {
     if (candidate === "") {
       return null; // End of candidates: nothing to do for a full-ICE agent that keeps checking.
     }
+    if (this.#trickled >= SDP_LIMITS.maxTrickledCandidates) {
+      throw new MediaOperationError(
+        "ICE_ADD_CANDIDATE_ERROR",
+        `addIceCandidate refused: this endpoint already has ${SDP_LIMITS.maxTrickledCandidates} remote candidates`,
+      );
+    }
+    this.#trickled++;
     const entry = {
       candidate,
       sdpMid: typeof sdpMid === "string" ? sdpMid : undefined,
@@ -952,6 +963,35 @@ export class WebRtcEndpoint extends MediaElement {
 
 // ------------------------------------------------------------------------------------------------ helpers
 
+/**
+ * A remote offer or answer, read by Korus's own parser before werift sees it: the size limits of sdp/limits.ts
+ * (length, lines, m= sections, candidates) in one cheap scan, then the SDP grammar and port ranges. werift parses
+ * only what passed, so a hostile description costs the worker microseconds and never reaches werift's parser.
+ * @throws MediaOperationError SDP_PARSE_ERROR with Korus's message naming the line or the limit.
+ */
+function remoteSdp(v: unknown, what: "offer" | "answer"): string {
+  if (typeof v === "string" && v.trim() !== "") {
+    let parsed: SessionDescription;
+    try {
+      parsed = SessionDescription.parse(v);
+    } catch (err) {
+      if (err instanceof SdpParseError) {
+        throw new MediaOperationError("SDP_PARSE_ERROR", `invalid SDP ${what}: ${err.message}`);
+      }
+      throw err;
+    }
+    // ICE is mandatory in WebRTC (RFC 8829 §5.8); werift dereferences the credentials without checking them.
+    const index = parsed.media.findIndex((m) => m.port !== 0 && m.ice === undefined);
+    if (index !== -1) {
+      throw new MediaOperationError(
+        "SDP_PARSE_ERROR",
+        `invalid SDP ${what}: m= section ${index} has no a=ice-ufrag/a=ice-pwd (ICE is mandatory in WebRTC)`,
+      );
+    }
+  }
+  return validateSdp(v, what === "offer" ? "processOffer" : "processAnswer");
+}
+
 function isObject(v: unknown): v is JsonObject {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -1007,15 +1047,29 @@ export function parseTurnUrl(url: string): TurnServer | undefined {
   };
 }
 
-/** Keeps our own named errors; wraps werift's (often message-less) ones into the operation's Kurento error. */
+/**
+ * Keeps our own named errors; werift's never reach the client as they are (issue 9, item 10: its internal text
+ * leaked as 40205). Its text is logged at debug; the client gets Korus's message: SDP_PARSE_ERROR when werift
+ * tripped over the description (a TypeError/RangeError from its parser), else the operation's error.
+ */
 function asOperationError(
   err: unknown,
   type:
     "SDP_END_POINT_PROCESS_OFFER_ERROR" | "SDP_END_POINT_GENERATE_OFFER_ERROR" | "SDP_END_POINT_PROCESS_ANSWER_ERROR",
+  logger: Logger,
 ): Error {
   if (err instanceof MediaOperationError || (err instanceof Error && err.name === "InvalidStateError")) {
     return err;
   }
-  const msg = err instanceof Error && err.message !== "" ? err.message : String(err);
-  return new MediaOperationError(type, `SDP negotiation failed: ${msg}`);
+  logger.debug("werift refused the session description", { operation: type, error: String(err) });
+  const what = type === "SDP_END_POINT_PROCESS_ANSWER_ERROR" ? "answer" : "offer";
+  if (type !== "SDP_END_POINT_GENERATE_OFFER_ERROR" && (err instanceof TypeError || err instanceof RangeError)) {
+    return new MediaOperationError("SDP_PARSE_ERROR", `invalid SDP ${what}: the WebRTC stack cannot use it`);
+  }
+  return new MediaOperationError(
+    type,
+    type === "SDP_END_POINT_GENERATE_OFFER_ERROR"
+      ? "SDP negotiation failed: the WebRTC stack could not create an offer"
+      : `SDP negotiation failed: the WebRTC stack refused the ${what}`,
+  );
 }

@@ -18,8 +18,9 @@
  * next RTP calls `onResume`.
  *
  * Ports are returned on every path: a failed bind quarantines the pair and tries the next; {@link close} (idempotent)
- * closes both sockets and releases the pair. The receive path never throws: a handler exception is logged at a
- * bounded rate and the datagram dropped.
+ * closes both sockets and releases the pair, whatever a last send did (a send that throws is counted as failed,
+ * never left pending). The receive path never throws: a handler exception is logged at a bounded rate and the
+ * datagram dropped.
  */
 import dgram from "node:dgram";
 import { UnsupportedError } from "../errors.js";
@@ -81,6 +82,10 @@ function bind(sock: dgram.Socket, port: number, address: string): Promise<void> 
     });
   });
 }
+
+/** A destination we can send to: not hold (port 0, 0.0.0.0, ::) and a port within 1-65535. */
+const usable = (a: UdpAddress | undefined): UdpAddress | undefined =>
+  a === undefined || !(a.port >= 1 && a.port <= 65535) || a.address === "0.0.0.0" || a.address === "::" ? undefined : a;
 
 const same = (a: UdpAddress | undefined, b: UdpAddress): boolean => a?.port === b.port && a.address === b.address;
 
@@ -174,17 +179,16 @@ export class RtpSocket {
 
   /**
    * Applies the remote description: where to send until latched, whether RTCP is muxed. A changed address resets
-   * latching; the media timeout is (re)armed. `rtp` undefined (or port 0 / 0.0.0.0, i.e. hold) sends nothing.
+   * latching; the media timeout is (re)armed. `rtp` undefined (or port 0 / 0.0.0.0, i.e. hold) sends nothing, and
+   * so does a port outside 1-65535 (RTCP of an RTP port 65535 included), which the SDP layer already refuses.
    */
   setRemote(rtp: UdpAddress | undefined, rtcp: UdpAddress | undefined, rtcpMux: boolean): void {
-    const usable = (a: UdpAddress | undefined): UdpAddress | undefined =>
-      a === undefined || a.port === 0 || a.address === "0.0.0.0" || a.address === "::" ? undefined : a;
     const newRtp = usable(rtp);
     const changed =
       newRtp?.address !== this.#sdpRtp?.address || newRtp?.port !== this.#sdpRtp?.port || rtcpMux !== this.#rtcpMux;
     this.#sdpRtp = newRtp;
     this.#sdpRtcp =
-      usable(rtcp) ?? (newRtp === undefined ? undefined : { address: newRtp.address, port: newRtp.port + 1 });
+      usable(rtcp) ?? (newRtp === undefined ? undefined : usable({ address: newRtp.address, port: newRtp.port + 1 }));
     this.#rtcpMux = rtcpMux;
     if (changed) {
       for (const l of [this.#rtpLatch, this.#rtcpLatch]) {
@@ -294,18 +298,28 @@ export class RtpSocket {
       return false;
     }
     this.#pending++;
-    sock.send(packet, to.port, to.address, (err) => {
-      this.#pending--;
-      if (this.#closed && this.#pending === 0) {
-        this.#closeSockets();
-      }
-      if (err !== null) {
-        this.stats.sendErrors++;
-        this.#log.warn("rtp-send", "RTP send failed", { error: String(err) });
-      }
-    });
+    try {
+      sock.send(packet, to.port, to.address, this.#sent);
+    } catch (err) {
+      // A synchronous throw (bad port or address, socket closed under us) never calls back: undo the count so
+      // close() still closes the sockets (issue 9: an RTCP BYE to port 65536 kept both sockets bound for good).
+      this.#sent(err instanceof Error ? err : new Error(String(err)));
+      return false;
+    }
     return true;
   }
+
+  /** Completion of a send (one bound callback for all packets: no closure per packet). */
+  readonly #sent = (err: Error | null): void => {
+    this.#pending--;
+    if (this.#closed && this.#pending === 0) {
+      this.#closeSockets();
+    }
+    if (err !== null) {
+      this.stats.sendErrors++;
+      this.#log.warn("rtp-send", "RTP send failed", { error: String(err) });
+    }
+  };
 
   /**
    * Stops receiving, returns the port pair and closes both sockets (once sends in flight, such as a final RTCP

@@ -54,6 +54,9 @@ export function parseRtcp(value: string, line = 0): RtcpAttribute {
   const text = `a=rtcp:${value}`;
   const [port = "", netType, addressType, address, ...extra] = value.trim().split(/ +/);
   const p = parseInteger(port, "rtcp port", line, text);
+  if (p < 1 || p > 65535) {
+    throw new SdpParseError(`rtcp port ${p} is outside 1-65535`, line, text);
+  }
   if (netType === undefined) {
     return { port: p };
   }
