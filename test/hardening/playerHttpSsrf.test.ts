@@ -4,8 +4,8 @@
  * `httpMedia`, checks every hop before connecting, and ffmpeg only reads a pipe.
  *
  * A "forbidden target" listens on 127.0.0.1 (and ::1) and counts TCP connections; it would serve a tone to anyone.
- * - Default config: URLs to it by IPv4, decimal IPv4, `localhost`, `[::1]` and `[::ffff:127.0.0.1]` raise
- *   RESOURCE_ERROR_NOT_AUTHORIZED; ftp:, gopher:, data:, concat:, subfile: are refused as unsupported URIs; the
+ * - Default config: URLs to it by IPv4, decimal IPv4, `localhost`, `[::1]` and `[::ffff:127.0.0.1]`, and to
+ *   link-local (169.254.169.254, fe80::), private, ULA and multicast addresses raise RESOURCE_ERROR_NOT_AUTHORIZED; ftp:, gopher:, data:, concat:, subfile: are refused as unsupported URIs; the
  *   target gets no connection at all.
  * - `allowNetworks: [127.0.0.2/32]`, `allowHosts: [127.0.0.2, localhost]`: an allowed origin on 127.0.0.2 plays
  *   (800 Hz at the phone); its redirects to 127.0.0.1 (host not allowed) and to localhost (allowed name, refused
@@ -61,6 +61,15 @@ t.test("default config: loopback in every spelling and other schemes are refused
     `http://[::1]:${p}/a.wav`,
     `http://[::ffff:127.0.0.1]:${p}/a.wav`,
     `http://0.0.0.0:${p}/a.wav`,
+    // Never connected to (refused before any connection): link-local (cloud metadata), private, multicast, ULA.
+    "http://169.254.169.254/latest/meta-data/",
+    "http://10.0.0.1/a.wav",
+    "http://192.168.1.1/a.wav",
+    "http://224.0.0.1/a.wav",
+    "http://[fe80::1]/a.wav",
+    "http://[fd00::1]/a.wav",
+    "http://[ff02::1]/a.wav",
+    "http://[::ffff:a9fe:a9fe]/a.wav",
   ]) {
     const got = await s.play(uri);
     t.match(got.error, { type: "RESOURCE_ERROR_NOT_AUTHORIZED", errorCode: 15 }, `${uri}: NOT_AUTHORIZED`);
