@@ -83,6 +83,9 @@ export function playerSource(uri: unknown): PlayerSource {
   throw new PlayerUriError(`unsupported URI '${uri}': Korus plays file:// URIs, paths and http(s) URLs`);
 }
 
+/** Media ready for ffmpeg; `fh` is the player's own handle of an opened file, closed once ffmpeg has its copy. */
+type OpenedMedia = DecoderInput & { fh?: { close(): Promise<void> } };
+
 /** The Error event kind for a failure to open the media (the one place these errors are mapped). */
 function openErrorKind(err: unknown): { type: string; errorCode: number } {
   if (err instanceof HttpMediaRefusedError) {
@@ -213,7 +216,7 @@ export class PlayerEndpoint extends MediaElement {
     const abort = new AbortController();
     this.#abort = abort;
     const access = this.ctx.settings.mediaAccess ?? NO_ACCESS;
-    const opening: Promise<DecoderInput> =
+    const opening: Promise<OpenedMedia> =
       source.kind === "file"
         ? openConfined(source.uri, access.mediaRoots).then((fh) => ({ label: this.uri, fd: fh.fd, fh }))
         : openHttpMedia(
@@ -237,7 +240,7 @@ export class PlayerEndpoint extends MediaElement {
   }
 
   /** The media is open: start ffmpeg on it, unless the player was stopped or released meanwhile. */
-  #opened(input: DecoderInput & { fh?: { close(): Promise<void> } }, generation: number): void {
+  #opened(input: OpenedMedia, generation: number): void {
     if (generation !== this.#generation || this.released || this.#state === PlayerState.Stop) {
       void input.fh?.close().catch(() => undefined);
       if ("body" in input) {
