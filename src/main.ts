@@ -6,6 +6,7 @@
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { MEDIA_WORKER_URL } from "../media/index.js";
 import { CdrService, cdrServiceConfig, HangupSide } from "./cdr/index.js";
@@ -53,6 +54,9 @@ export async function startServer(
   workerScript: URL = MEDIA_WORKER_URL,
 ): Promise<RunningServer> {
   mkdirSync(config.data.dir, { recursive: true });
+  // File media and recordings are confined to these folders (media/files/confine.ts); relative to data.dir.
+  const mediaRoots = config.files.mediaRoots.map((r) => path.resolve(config.data.dir, r));
+  const recordingsRoot = path.resolve(config.data.dir, config.files.recordingsRoot);
   const kmd = KmdRegistry.load();
   const workers = config.media.workers === 0 ? os.availableParallelism() : config.media.workers;
   // The pool's callbacks reach the Kurento server, which needs the started pool: a late-bound reference.
@@ -66,6 +70,12 @@ export async function startServer(
         webrtc: config.webrtc,
         flowTimeoutMs: config.media.flowTimeoutMs,
         loadReportMs: config.media.loadReportMs,
+        mediaAccess: {
+          mediaRoots,
+          recordingsRoot,
+          httpAllowHosts: config.httpMedia.allowHosts,
+          httpAllowNetworks: config.httpMedia.allowNetworks,
+        },
       },
       rtpPortMin: config.rtp.portMin,
       rtpPortMax: config.rtp.portMax,

@@ -31,6 +31,18 @@ export interface WebRtcSettings {
   turnPassword: string;
 }
 
+/** Where file media may be read and recordings written, and what http(s) media may reach (config files, httpMedia). */
+export interface MediaAccessSettings {
+  /** Absolute folders file media may be read from (compared by real path); relative URIs resolve against the first. */
+  mediaRoots: string[];
+  /** Absolute folder recordings are written under. */
+  recordingsRoot: string;
+  /** Host names http(s) media may be fetched from ("example.org", "*.example.org"); empty = any host. */
+  httpAllowHosts: string[];
+  /** CIDRs that http(s) media may reach although private, loopback or link-local. */
+  httpAllowNetworks: string[];
+}
+
 /** Configuration handed to a worker by value in `workerData`; workers never import src/config. */
 export interface WorkerSettings {
   workerIndex: number;
@@ -43,6 +55,8 @@ export interface WorkerSettings {
   flowTimeoutMs: number;
   /** Interval of the periodic load report (element count, event-loop utilisation). */
   loadReportMs: number;
+  /** Absent (tests, benchmarks): no media roots, and http(s) media under the default policy. */
+  mediaAccess?: MediaAccessSettings;
 }
 
 export interface ConnectParams {

@@ -2,31 +2,36 @@
  * PlayerEndpoint (Kurento elements), audio only: plays a file into the pipeline as Opus (48 kHz, payload type 111,
  * 20 ms packets, continuous sequence numbers and timestamps).
  *
- * - ctor `{mediaPipeline, uri, useEncodedMedia?, networkCache?}`; `uri` is `file:///abs/path`, an absolute path,
- *   or an `http://` / `https://` URL (fetched by ffmpeg, as KMS fetches it with GStreamer).
+ * - ctor `{mediaPipeline, uri, useEncodedMedia?, networkCache?}`; `uri` is `file:///abs/path`, a path (relative
+ *   paths resolve against the first media root), or an `http://` / `https://` URL.
+ * - Files are confined to `files.mediaRoots` (media/files/confine.ts): opened and checked by Korus, then given to
+ *   ffmpeg as an open descriptor. A file outside the roots, missing or unreadable raises the same
+ *   `Error {type: RESOURCE_ERROR_NOT_FOUND, description: "file not found: <uri>"}`.
+ * - http(s) media is fetched by Korus under `httpMedia` (media/files/httpMedia.ts: host allow-list, no private,
+ *   loopback or link-local address, redirects followed and checked hop by hop) and streamed into ffmpeg's stdin; a
+ *   refused URL raises `Error {type: RESOURCE_ERROR_NOT_AUTHORIZED}` before any connection to it is made.
  * - `play()` starts (or resumes) playing; `pause()` holds the position; `stop()` rewinds (ffmpeg is killed, the
  *   next `play()` starts from the beginning). State and `UriEndpointStateChanged {state}` follow Kurento's
  *   UriEndpointState: STOP, START, PAUSE.
  * - The file is decoded by ffmpeg in a child process of the worker (media/mixer/FileDecoder.ts); 20 ms frames are
  *   paced by a timer scheduled against performance.now().
- * - At the end of the file: `EndOfStream`, then state STOP. A missing or undecodable file, or an unsupported URI,
- *   raises `Error {description, errorCode, type}` with a message that says what went wrong, then state STOP.
+ * - At the end of the file: `EndOfStream`, then state STOP. A missing or undecodable file, a failed fetch, or an
+ *   unsupported URI (ftp:, data:, concat:…) raises `Error {description, errorCode, type}`, then state STOP.
  * - ffmpeg is killed on stop, on release and on error, on every path.
  *
  * Video in the file is ignored (`-vn`); media connected into a PlayerEndpoint is ignored.
  */
-import { existsSync } from "node:fs";
-import { isAbsolute } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { JsonObject } from "../channel/protocol.js";
+import type { JsonObject, MediaAccessSettings } from "../channel/protocol.js";
 import { createEncoder, type AudioEncoder } from "../codecs/index.js";
 import type { Connection, ElementContext } from "../core/MediaElement.js";
 import { MediaElement } from "../core/MediaElement.js";
 import type { Operation } from "../core/MediaObject.js";
 import type { MediaPacket } from "../core/types.js";
 import { InvalidStateError } from "../errors.js";
+import { MediaFileNotFoundError, openConfined } from "../files/confine.js";
+import { CompiledHttpPolicy, HttpMediaError, HttpMediaRefusedError, openHttpMedia } from "../files/httpMedia.js";
 import { PlayerUriError } from "../mixer/errors.js";
-import { FILE_RATE, FileDecoder } from "../mixer/FileDecoder.js";
+import { FILE_RATE, FileDecoder, type DecoderInput } from "../mixer/FileDecoder.js";
 
 /** Kurento's UriEndpointState. */
 export enum PlayerState {
@@ -42,6 +47,15 @@ const PREROLL = 4 * FRAME;
 /** GStreamer error codes as KMS reports them in Error events. */
 const NOT_FOUND = { type: "RESOURCE_ERROR_NOT_FOUND", errorCode: 3 };
 const DECODE = { type: "STREAM_ERROR_DECODE", errorCode: 7 };
+const OPEN_READ = { type: "RESOURCE_ERROR_OPEN_READ", errorCode: 5 };
+const NOT_AUTHORIZED = { type: "RESOURCE_ERROR_NOT_AUTHORIZED", errorCode: 15 };
+/** Without settings (tests): no media roots, default http policy. */
+const NO_ACCESS: MediaAccessSettings = {
+  mediaRoots: [],
+  recordingsRoot: "",
+  httpAllowHosts: [],
+  httpAllowNetworks: [],
+};
 
 const TRANSITIONS: Record<PlayerState, readonly PlayerState[]> = {
   [PlayerState.Stop]: [PlayerState.Start],
@@ -49,28 +63,38 @@ const TRANSITIONS: Record<PlayerState, readonly PlayerState[]> = {
   [PlayerState.Pause]: [PlayerState.Start, PlayerState.Stop],
 };
 
+/** Where a PlayerEndpoint's media comes from: a file (confined to the media roots) or an http(s) URL. */
+export type PlayerSource = { kind: "file"; uri: string } | { kind: "http"; url: string };
+
 /**
- * What ffmpeg reads for a PlayerEndpoint URI: a file path, or the http(s) URL itself.
- * @throws PlayerUriError for anything but file:// URIs, absolute paths and http(s) URLs.
+ * Classifies a PlayerEndpoint URI; nothing is opened here.
+ * @throws PlayerUriError for an empty URI and any scheme but file:, http: and https:.
  */
-export function playerPath(uri: unknown): string {
+export function playerSource(uri: unknown): PlayerSource {
   if (typeof uri !== "string" || uri === "") {
     throw new PlayerUriError("PlayerEndpoint needs a 'uri'");
   }
-  if (uri.startsWith("file:")) {
-    try {
-      return fileURLToPath(uri);
-    } catch (err) {
-      throw new PlayerUriError(`bad file URI '${uri}': ${(err as Error).message}`);
-    }
+  if (/^https?:/i.test(uri)) {
+    return { kind: "http", url: uri };
   }
-  if (isAbsolute(uri)) {
-    return uri;
+  if (/^file:/i.test(uri) || !/^[a-z][a-z0-9+.-]*:/i.test(uri)) {
+    return { kind: "file", uri };
   }
-  if (/^https?:\/\/[^/]/i.test(uri)) {
-    return uri;
+  throw new PlayerUriError(`unsupported URI '${uri}': Korus plays file:// URIs, paths and http(s) URLs`);
+}
+
+/** Media ready for ffmpeg; `fh` is the player's own handle of an opened file, closed once ffmpeg has its copy. */
+type OpenedMedia = DecoderInput & { fh?: { close(): Promise<void> } };
+
+/** The Error event kind for a failure to open the media (the one place these errors are mapped). */
+function openErrorKind(err: unknown): { type: string; errorCode: number } {
+  if (err instanceof HttpMediaRefusedError) {
+    return NOT_AUTHORIZED;
   }
-  throw new PlayerUriError(`unsupported URI '${uri}': Korus plays file:// URIs, absolute paths and http(s) URLs`);
+  if (err instanceof HttpMediaError) {
+    return err.status === 404 || err.status === 410 ? NOT_FOUND : OPEN_READ;
+  }
+  return NOT_FOUND; // MediaFileNotFoundError, PlayerUriError
 }
 
 export class PlayerEndpoint extends MediaElement {
@@ -87,6 +111,9 @@ export class PlayerEndpoint extends MediaElement {
   #marker = true;
   #pausedAt = 0;
   #playedFrames = 0;
+  /** Bumped on every start, stop and release: an open that finishes for an older one is discarded. */
+  #generation = 0;
+  #abort: AbortController | undefined;
   /** Packets sent (tests, diagnostics). */
   packetsSent = 0;
 
@@ -163,6 +190,7 @@ export class PlayerEndpoint extends MediaElement {
       }
       case PlayerState.Stop: {
         this.#disarm();
+        this.#cancelOpen();
         this.#decoder?.close();
         this.#decoder = undefined;
         break;
@@ -176,28 +204,77 @@ export class PlayerEndpoint extends MediaElement {
   #start(): void {
     this.#playedFrames = 0;
     this.#marker = true;
-    let path: string;
+    let source: PlayerSource;
     try {
-      path = playerPath(this.uri);
+      source = playerSource(this.uri);
     } catch (err) {
       this.#fail((err as Error).message, NOT_FOUND);
       return;
     }
-    if (isAbsolute(path) && !existsSync(path)) {
-      this.#fail(`file not found: ${path}`, NOT_FOUND);
+    this.#cancelOpen();
+    const generation = this.#generation;
+    const abort = new AbortController();
+    this.#abort = abort;
+    const access = this.ctx.settings.mediaAccess ?? NO_ACCESS;
+    const opening: Promise<OpenedMedia> =
+      source.kind === "file"
+        ? openConfined(source.uri, access.mediaRoots).then((fh) => ({ label: this.uri, fd: fh.fd, fh }))
+        : openHttpMedia(
+            source.url,
+            new CompiledHttpPolicy({ allowHosts: access.httpAllowHosts, allowNetworks: access.httpAllowNetworks }),
+            abort.signal,
+          ).then((body) => ({ label: this.uri, body }));
+    opening.then(
+      (input) => this.#opened(input, generation),
+      (err: unknown) => {
+        if (generation !== this.#generation || this.released) {
+          return;
+        }
+        if (err instanceof MediaFileNotFoundError) {
+          this.ctx.logger.warn("player file refused", { elementId: this.id, reason: err.reason });
+        }
+        this.#fail((err as Error).message, openErrorKind(err));
+      },
+    );
+    this.#arm(performance.now());
+  }
+
+  /** The media is open: start ffmpeg on it, unless the player was stopped or released meanwhile. */
+  #opened(input: OpenedMedia, generation: number): void {
+    if (generation !== this.#generation || this.released || this.#state === PlayerState.Stop) {
+      void input.fh?.close().catch(() => undefined);
+      if ("body" in input) {
+        input.body.close();
+      }
       return;
     }
-    this.#encoder ??= createEncoder("opus", { sampleRate: FILE_RATE, frameMs: FRAME_MS });
-    const decoder = new FileDecoder(path, {
-      onEnd: (error) => {
-        if (error !== undefined && this.#decoder === decoder) {
-          this.#fail(error, DECODE);
-        }
-        // A clean end is noticed by the pacer once the FIFO runs dry.
-      },
-    });
-    this.#decoder = decoder;
-    this.#arm(performance.now());
+    try {
+      this.#encoder ??= createEncoder("opus", { sampleRate: FILE_RATE, frameMs: FRAME_MS });
+      const decoder = new FileDecoder(input, {
+        onEnd: (error) => {
+          if (error !== undefined && this.#decoder === decoder) {
+            this.#fail(error, DECODE);
+          }
+          // A clean end is noticed by the pacer once the FIFO runs dry.
+        },
+      });
+      this.#decoder = decoder;
+    } catch (err) {
+      if ("body" in input) {
+        input.body.close();
+      }
+      this.#fail(`playing '${this.uri}' failed: ${String(err)}`, DECODE);
+    } finally {
+      // ffmpeg holds its own copy of the descriptor.
+      void input.fh?.close().catch(() => undefined);
+    }
+  }
+
+  /** Forgets an open in progress (its result is discarded and closed) and aborts an http fetch. */
+  #cancelOpen(): void {
+    this.#generation++;
+    this.#abort?.abort();
+    this.#abort = undefined;
   }
 
   /** Raises Error and stops, after the current call returns (play() itself succeeds, as in KMS). */
@@ -301,6 +378,7 @@ export class PlayerEndpoint extends MediaElement {
 
   protected override releaseResources(): void {
     this.#disarm();
+    this.#cancelOpen();
     this.#decoder?.close();
     this.#decoder = undefined;
     this.#encoder?.close();

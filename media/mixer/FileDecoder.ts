@@ -1,14 +1,17 @@
 /**
- * Decodes an audio file to 48 kHz mono s16le with an ffmpeg child process (`ffmpeg -i <file> -f s16le -ac 1 -ar
- * 48000 -`), into a bounded {@link PcmFifo}. Reading pauses when the FIFO holds more than a second and resumes
+ * Decodes audio to 48 kHz mono s16le with an ffmpeg child process (`ffmpeg -protocol_whitelist pipe -i pipe:0 -f
+ * s16le -ac 1 -ar 48000 -`), into a bounded {@link PcmFifo}. ffmpeg never gets a path or a URL: its stdin is either
+ * a file descriptor opened (and confined) by the caller, or a pipe fed with an http(s) body the caller fetched
+ * (media/files/). `-protocol_whitelist pipe` keeps ffmpeg from opening anything else, even when the input is a
+ * playlist (HLS, concat) that names other files or URLs. Reading pauses when the FIFO holds more than a second and resumes
  * when the player has drained it below half a second, so a long file never sits in memory.
  *
  * The process is killed (SIGKILL) by {@link close} on every path; `onEnd` is called exactly once, with undefined
  * when the file was decoded to its end, or with a clear message when it could not be (missing file, not audio,
  * ffmpeg absent, ffmpeg failing mid-way).
  */
-import { spawn, type ChildProcessByStdio } from "node:child_process";
-import type { Readable } from "node:stream";
+import { spawn, type ChildProcess } from "node:child_process";
+import type { Readable, Writable } from "node:stream";
 import { PcmFifo } from "./PcmFifo.js";
 
 export const FILE_RATE = 48000;
@@ -22,9 +25,22 @@ export interface FileDecoderEvents {
   onEnd(error: string | undefined): void;
 }
 
+/**
+ * What ffmpeg reads: an open file descriptor (given to ffmpeg as its stdin; the caller may close its own copy once
+ * the decoder is built), or a body streamed into ffmpeg's stdin. `label` names the media in messages.
+ */
+export type DecoderInput =
+  | { label: string; fd: number }
+  | {
+      label: string;
+      body: { pipeInto(sink: Writable, done: (error: string | undefined) => void): void; close(): void };
+    };
+
 export class FileDecoder {
   readonly fifo = new PcmFifo(2 * FILE_RATE);
-  readonly #proc: ChildProcessByStdio<null, Readable, Readable>;
+  readonly #proc: ChildProcess;
+  readonly #out: Readable;
+  readonly #input: DecoderInput;
   readonly #events: FileDecoderEvents;
   #stderr = "";
   /** An odd byte left over between stdout chunks. */
@@ -34,30 +50,45 @@ export class FileDecoder {
   #closed = false;
   #samples = 0;
 
-  constructor(path: string, events: FileDecoderEvents, ffmpeg = "ffmpeg") {
+  constructor(input: DecoderInput, events: FileDecoderEvents, ffmpeg = "ffmpeg") {
     this.#events = events;
-    this.#proc = spawn(
-      ffmpeg,
-      [
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-i",
-        path,
-        "-vn",
-        "-f",
-        "s16le",
-        "-ac",
-        "1",
-        "-ar",
-        "48000",
-        "-",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    this.#proc.stdout.on("data", (chunk: Buffer) => this.#onData(chunk));
-    this.#proc.stderr.on("data", (chunk: Buffer) => {
+    this.#input = input;
+    const label = input.label;
+    const args = [
+      "-hide_banner",
+      "-nostdin",
+      "-loglevel",
+      "error",
+      "-protocol_whitelist",
+      "pipe",
+      "-i",
+      "pipe:0",
+      "-vn",
+      "-f",
+      "s16le",
+      "-ac",
+      "1",
+      "-ar",
+      "48000",
+      "-",
+    ];
+    const proc = spawn(ffmpeg, args, { stdio: ["fd" in input ? input.fd : "pipe", "pipe", "pipe"] });
+    this.#proc = proc;
+    const { stdin, stdout, stderr } = proc;
+    if (stdout === null || stderr === null) {
+      throw new TypeError("ffmpeg was spawned without stdout/stderr pipes");
+    }
+    this.#out = stdout;
+    if ("body" in input && stdin !== null) {
+      input.body.pipeInto(stdin, (error) => {
+        if (error !== undefined) {
+          this.#end(error);
+          this.close();
+        }
+      });
+    }
+    stdout.on("data", (chunk: Buffer) => this.#onData(chunk));
+    stderr.on("data", (chunk: Buffer) => {
       this.#stderr = (this.#stderr + chunk.toString("utf8")).slice(-STDERR_KEEP);
     });
     this.#proc.on("error", (err) => this.#end(`cannot run ffmpeg: ${err.message}`));
@@ -66,7 +97,7 @@ export class FileDecoder {
         this.#end(undefined);
       } else {
         const last = this.#stderr.trim().split("\n").at(-1)?.trim() ?? "";
-        this.#end(`ffmpeg could not decode '${path}' (${signal ?? `exit ${code}`})${last === "" ? "" : `: ${last}`}`);
+        this.#end(`ffmpeg could not decode '${label}' (${signal ?? `exit ${code}`})${last === "" ? "" : `: ${last}`}`);
       }
     });
   }
@@ -84,7 +115,7 @@ export class FileDecoder {
   drained(): void {
     if (this.#paused && this.fifo.size < LOW_WATER) {
       this.#paused = false;
-      this.#proc.stdout.resume();
+      this.#out.resume();
     }
   }
 
@@ -94,8 +125,12 @@ export class FileDecoder {
       return;
     }
     this.#closed = true;
-    this.#proc.stdout.destroy();
-    this.#proc.stderr.destroy();
+    if ("body" in this.#input) {
+      this.#input.body.close();
+    }
+    this.#proc.stdin?.destroy();
+    this.#out.destroy();
+    this.#proc.stderr?.destroy();
     if (this.#proc.exitCode === null && this.#proc.signalCode === null) {
       this.#proc.kill("SIGKILL");
     }
@@ -126,7 +161,7 @@ export class FileDecoder {
     this.fifo.write(pcm);
     if (!this.#paused && this.fifo.size > HIGH_WATER) {
       this.#paused = true;
-      this.#proc.stdout.pause();
+      this.#out.pause();
     }
   }
 

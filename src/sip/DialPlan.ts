@@ -10,7 +10,9 @@
  * - `room {room}`: an audio conference, one Composite per room name (its pipeline lives while the room has
  *   participants), one HubPort per participant, who hears everyone but themself; WebRTC participants join the same
  *   Composite through SipGateway.getRoom(name);
- * - `play {file}`: answers and plays the file (PlayerEndpoint), then hangs up at its end.
+ * - `play {file}`: answers and plays the file (PlayerEndpoint), then hangs up at its end. The file is confined to
+ *   `files.mediaRoots` like any player's (a relative `file` resolves against the first root); when the player
+ *   raises Error (file outside the roots, missing, undecodable) the failure is logged and the call is hung up.
  *
  * No matching rule: `unmatchedStatus` (default 404). Each pipeline is released when its calls end.
  */
@@ -222,6 +224,10 @@ export class DialPlan {
       }
     });
     await this.#client.on(player, "EndOfStream", () => {
+      void this.#client.invoke(leg, "hangup").catch(() => undefined);
+    });
+    await this.#client.on(player, "Error", (d) => {
+      this.#log.warn({ file, type: d["type"], description: d["description"] }, "dial plan: play failed, hanging up");
       void this.#client.invoke(leg, "hangup").catch(() => undefined);
     });
     await this.#client.invoke(player, "connect", { sink: leg, mediaType: "AUDIO" });

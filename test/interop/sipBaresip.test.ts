@@ -58,6 +58,7 @@ const k = await startKorus(undefined, {
       ],
     },
     data: { dir: dataDir },
+    files: { mediaRoots: [work] },
   },
 });
 t.teardown(() => k.stop());

@@ -45,7 +45,7 @@ t.test("kurento-client: a Composite room of two phones and a player", async (t) 
     ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=800:duration=3", "-y", wav],
     { timeout: 20_000 },
   );
-  const server = await startKorus(t, { workers: 1 });
+  const server = await startKorus(t, { workers: 1, config: { files: { mediaRoots: [dir] } } });
   const { client } = await connectClient(t, server.url);
   const pipeline = await createPipeline(client);
   const hub = (await cb<MediaElement>((done) => pipeline.create("Composite", done))) as unknown as Hub;

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import t from "tap";
-import { PlayerEndpoint, PlayerState, playerPath } from "../../../../media/elements/PlayerEndpoint.js";
+import { PlayerEndpoint, PlayerState, playerSource } from "../../../../media/elements/PlayerEndpoint.js";
 import { measureFrequency, toneLevelDb } from "../../../helpers/tone.js";
 import { Phone, RtpHarness, invoke, until } from "../rtp/fixtures/rtpHarness.js";
 import { continuous, decodeReceived, packetsOf, sleep } from "../transcode/fixtures/audio.js";
@@ -27,10 +27,11 @@ execFileSync(
   { timeout: 20_000 },
 );
 
-/** ffmpeg processes whose command line mentions `path` (the player's decoders for that file). */
-function ffmpegFor(path: string): number {
+/** The ffmpeg children of this process (the players' decoders). */
+function ffmpegs(): number {
   try {
-    const out = execFileSync("pgrep", ["-f", `ffmpeg .*-i ${path}`], { encoding: "utf8" });
+    // ffmpeg reads the opened file on its stdin (pipe:0), so its command line no longer names the file.
+    const out = execFileSync("pgrep", ["-P", String(process.pid), "-f", "ffmpeg .*-i pipe:0"], { encoding: "utf8" });
     return out.split("\n").filter((l) => l.trim() !== "").length;
   } catch {
     return 0; // pgrep exits 1 when nothing matches
@@ -43,6 +44,18 @@ function desc(e: Record<string, unknown> | undefined): string {
   return typeof d === "string" ? d : "";
 }
 
+/** A harness whose worker settings confine file media to `dir` and let http media reach loopback. */
+async function harness(): Promise<RtpHarness> {
+  const h = await RtpHarness.create();
+  h.settings.mediaAccess = {
+    mediaRoots: [dir],
+    recordingsRoot: dir,
+    httpAllowHosts: [],
+    httpAllowNetworks: ["127.0.0.0/8"],
+  };
+  return h;
+}
+
 async function pcmuLeg(h: RtpHarness): Promise<{ ep: Awaited<ReturnType<RtpHarness["rtp"]>>; phone: Phone }> {
   const ep = await h.rtp();
   const phone = await Phone.open();
@@ -52,7 +65,7 @@ async function pcmuLeg(h: RtpHarness): Promise<{ ep: Awaited<ReturnType<RtpHarne
 }
 
 t.test("a 2 s 800 Hz WAV plays into an RtpEndpoint: 800 Hz at the phone, EndOfStream, STOP", async (t) => {
-  const h = await RtpHarness.create();
+  const h = await harness();
   const { ep, phone } = await pcmuLeg(h);
   t.teardown(() => {
     phone.close();
@@ -82,10 +95,10 @@ t.test("a 2 s 800 Hz WAV plays into an RtpEndpoint: 800 Hz at the phone, EndOfSt
   const f = measureFrequency(mid, 8000);
   t.ok(Math.abs(f - 800) < 10, `the phone hears ${f.toFixed(1)} Hz`);
   t.ok(toneLevelDb(mid, 8000, 800) > -30, `800 Hz level ${toneLevelDb(mid, 8000, 800).toFixed(1)} dB`);
-  t.equal(ffmpegFor(wav), 0, "ffmpeg has exited");
+  t.equal(ffmpegs(), 0, "ffmpeg has exited");
 });
 
-t.test("an http:// URI is fetched by ffmpeg: 800 Hz at the phone, EndOfStream", async (t) => {
+t.test("an http:// URI is fetched by Korus and streamed to ffmpeg: 800 Hz at the phone, EndOfStream", async (t) => {
   const body = readFileSync(wav);
   const server = createServer((req, res) => {
     if (req.url === "/tone.wav") {
@@ -97,7 +110,7 @@ t.test("an http:// URI is fetched by ffmpeg: 800 Hz at the phone, EndOfStream", 
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
-  const h = await RtpHarness.create();
+  const h = await harness();
   const { ep, phone } = await pcmuLeg(h);
   t.teardown(() => {
     phone.close();
@@ -118,11 +131,12 @@ t.test("an http:// URI is fetched by ffmpeg: 800 Hz at the phone, EndOfStream", 
   const missing = await h.element(PlayerEndpoint, "PlayerEndpoint", { uri: `http://127.0.0.1:${port}/none.wav` });
   await invoke(missing, "play");
   const err = await Promise.race([h.waitEvent(missing, "Error"), sleep(8000).then(() => undefined)]);
-  t.match(desc(err), /ffmpeg could not decode .*none\.wav.*404/, `HTTP 404: ${desc(err)}`);
+  t.match(err, { type: "RESOURCE_ERROR_NOT_FOUND", errorCode: 3 }, "HTTP 404: RESOURCE_ERROR_NOT_FOUND");
+  t.match(desc(err), /HTTP 404 from .*none\.wav/, `HTTP 404: ${desc(err)}`);
 });
 
 t.test("pause holds, play resumes, stop and release kill ffmpeg", async (t) => {
-  const h = await RtpHarness.create();
+  const h = await harness();
   const { ep, phone } = await pcmuLeg(h);
   t.teardown(() => {
     phone.close();
@@ -141,20 +155,20 @@ t.test("pause holds, play resumes, stop and release kill ffmpeg", async (t) => {
   t.ok(await until(() => player.packetsSent >= held + 10), "resumed");
   await invoke(player, "stop");
   t.equal(player.state, "STOP");
-  t.ok(await until(() => ffmpegFor(wav) === 0), "stop killed ffmpeg");
+  t.ok(await until(() => ffmpegs() === 0), "stop killed ffmpeg");
   const stopped = player.packetsSent;
   await sleep(100);
   t.equal(player.packetsSent, stopped, "no packets after stop");
   await invoke(player, "play");
-  t.ok(await until(() => ffmpegFor(wav) === 1 || player.packetsSent > stopped), "play after stop restarts");
+  t.ok(await until(() => ffmpegs() === 1 || player.packetsSent > stopped), "play after stop restarts");
   player.release();
-  t.ok(await until(() => ffmpegFor(wav) === 0), "release killed ffmpeg");
+  t.ok(await until(() => ffmpegs() === 0), "release killed ffmpeg");
   t.equal(h.eventsOf(player, "EndOfStream").length, 0, "no EndOfStream when stopped early");
   await t.rejects(invoke(player, "play"), { name: "InvalidStateError" }, "released player refuses play");
 });
 
 t.test("a missing file, a file that is not audio and a bad URI raise Error events, no crash", async (t) => {
-  const h = await RtpHarness.create();
+  const h = await harness();
   t.teardown(() => h.close());
   const missing = await h.element(PlayerEndpoint, "PlayerEndpoint", { uri: `file://${join(dir, "nope.wav")}` });
   await invoke(missing, "play");
@@ -177,7 +191,7 @@ t.test("a missing file, a file that is not audio and a bad URI raise Error event
   await invoke(rel, "play");
   const e3 = await h.waitEvent(rel, "Error");
   t.match(desc(e3), /unsupported URI/, "an unsupported scheme is refused with a clear message");
-  t.throws(() => playerPath("relative/path.wav"), { name: "PlayerUriError" });
-  t.equal(playerPath("file:///tmp/a%20b.wav"), "/tmp/a b.wav", "file URIs are decoded");
-  t.equal(playerPath("https://h/a.wav"), "https://h/a.wav", "http(s) URLs go to ffmpeg as they are");
+  t.throws(() => playerSource("ftp://h/a.wav"), { name: "PlayerUriError" });
+  t.same(playerSource("relative/path.wav"), { kind: "file", uri: "relative/path.wav" }, "relative: a file");
+  t.same(playerSource("https://h/a.wav"), { kind: "http", url: "https://h/a.wav" }, "http(s) URLs are fetched");
 });
