@@ -57,6 +57,13 @@ export async function startServer(
   // File media and recordings are confined to these folders (media/files/confine.ts); relative to data.dir.
   const mediaRoots = config.files.mediaRoots.map((r) => path.resolve(config.data.dir, r));
   const recordingsRoot = path.resolve(config.data.dir, config.files.recordingsRoot);
+  // The default roots live in data.dir: create them, so `npm start` can play a file dropped into data/media. A root
+  // the operator named outside data.dir is theirs to create.
+  for (const root of [...mediaRoots, recordingsRoot]) {
+    if (!path.relative(path.resolve(config.data.dir), root).startsWith("..")) {
+      mkdirSync(root, { recursive: true });
+    }
+  }
   const kmd = KmdRegistry.load();
   const workers = config.media.workers === 0 ? os.availableParallelism() : config.media.workers;
   // The pool's callbacks reach the Kurento server, which needs the started pool: a late-bound reference.
