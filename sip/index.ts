@@ -144,7 +144,7 @@ export {
   type SessionTimerConfig,
   type TerminationInfo,
 } from "./ua/InviteSession.js";
-export type { MediaHandler, OfferRequest } from "./ua/MediaHandler.js";
+export { MediaUnavailableError, type MediaHandler, type OfferRequest } from "./ua/MediaHandler.js";
 export { OfferAnswerState, SessionState } from "./ua/SessionState.js";
 export {
   DTMF_RELAY_TYPE,

@@ -39,7 +39,7 @@ import {
   SUPPORTED_OPTIONS,
   type CallIdentity,
 } from "./headers.js";
-import type { MediaHandler, OfferRequest } from "./MediaHandler.js";
+import { MediaUnavailableError, type MediaHandler, type OfferRequest } from "./MediaHandler.js";
 import { OfferAnswerState, SessionState } from "./SessionState.js";
 import { TypedEmitter } from "./TypedEmitter.js";
 
@@ -141,6 +141,8 @@ export interface EndOptions {
   /** Q.850 cause for the Reason header (RFC 3326). Default 16 (normal clearing). */
   readonly cause?: number;
   readonly text?: string;
+  /** With reject(): a Retry-After header, in seconds (RFC 3261 §20.33). */
+  readonly retryAfterS?: number;
 }
 
 /** Options of an outgoing call's INVITE (set by {@link UserAgent.call}). */
@@ -551,8 +553,7 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
       try {
         sdp = await this.#ensureAnswer();
       } catch (error) {
-        this.#logger.info("offer not acceptable", { callId: this.callId, error: String(error) });
-        this.reject(488);
+        this.#refuseOffer(error);
         return;
       }
     }
@@ -648,8 +649,7 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
         offer = true;
       }
     } catch (error) {
-      this.#logger.info("offer not acceptable", { callId: this.callId, error: String(error) });
-      this.reject(488);
+      this.#refuseOffer(error);
       return;
     }
     if (this.#state !== S.Incoming && this.#state !== S.Early) {
@@ -721,10 +721,27 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
     const response = this.#response(this.#invite, status);
     const cause = options.cause ?? statusToQ850(status);
     response.setHeader("Reason", formatQ850Reason(cause, options.text));
+    if (options.retryAfterS !== undefined) {
+      response.setHeader("Retry-After", String(options.retryAfterS));
+    }
     if (tx.state === TransactionState.Proceeding) {
       tx.respond(response);
     }
     this.#end(this.#info(status, "rejected", "local", cause, options.text));
+  }
+
+  /**
+   * The media handler could not answer the initial offer: 503 + Retry-After (cause 34) when media resources ran out,
+   * else 488 Not Acceptable Here.
+   */
+  #refuseOffer(error: unknown): void {
+    if (error instanceof MediaUnavailableError) {
+      this.#logger.warn("no media resources for the call", { callId: this.callId, error: error.message });
+      this.reject(503, { cause: 34, text: "No media resources", retryAfterS: error.retryAfterS });
+      return;
+    }
+    this.#logger.info("offer not acceptable", { callId: this.callId, error: String(error) });
+    this.reject(488);
   }
 
   /** @internal Rejects the incoming call with 480 (cause 19) unless it is answered or ended within `ms`. */

@@ -19,6 +19,22 @@ export interface OfferRequest {
   readonly refresh?: boolean;
 }
 
+/**
+ * Thrown by a {@link MediaHandler} when the offer is acceptable but the media resources to serve it are exhausted
+ * (no free RTP port): the session answers 503 Service Unavailable with Retry-After and Q.850 cause 34 ("no
+ * circuit/channel available"), so a carrier retries elsewhere, instead of 488, which would blame its codecs.
+ */
+export class MediaUnavailableError extends Error {
+  override readonly name = "MediaUnavailableError";
+  /** Seconds the peer should wait before it retries (the Retry-After header). */
+  readonly retryAfterS: number;
+  constructor(message: string, retryAfterS = 5) {
+    super(message);
+    this.retryAfterS = retryAfterS;
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
 export interface MediaHandler {
   /** Our offer (initial INVITE, re-INVITE, UPDATE, or the offer in a 2xx to an offerless INVITE). */
   getOffer(request: OfferRequest): Promise<string> | string;
@@ -26,7 +42,7 @@ export interface MediaHandler {
   setAnswer(sdp: string): Promise<void> | void;
   /**
    * The peer's offer; returns our answer. Throwing (e.g. an `SdpNegotiationError`) makes the session answer 488 Not
-   * Acceptable Here to that offer.
+   * Acceptable Here to that offer; throwing {@link MediaUnavailableError} makes it answer 503 with Retry-After.
    */
   processOffer(sdp: string): Promise<string> | string;
   /** The session ended: release ports and streams. Called exactly once. */

@@ -12,6 +12,7 @@ import {
   DTMF_RELAY_TYPE,
   DtmfInfoError,
   formatDtmfRelay,
+  MediaUnavailableError,
   parseDtmfInfo,
   TransactionStateError,
   type InviteSession,
@@ -109,7 +110,7 @@ export class SipLeg {
     const allowed = (): readonly string[] => this.#trunk?.codecs ?? [];
     return {
       getOffer: async (request: OfferRequest) => {
-        const sdp = await this.#ctx.invoke("sipOffer", { refresh: request.refresh === true });
+        const sdp = await this.#ctx.invoke("sipOffer", { refresh: request.refresh === true }).catch(noResources);
         return restrictCodecs(text(sdp), allowed());
       },
       setAnswer: async (sdp: string) => {
@@ -117,7 +118,8 @@ export class SipLeg {
         await this.#ctx.invoke("sipAnswer", { answer: sdp });
       },
       processOffer: async (sdp: string) => {
-        const answer = text(await this.#ctx.invoke("sipProcessOffer", { offer: restrictCodecs(sdp, allowed()) }));
+        const offer = restrictCodecs(sdp, allowed());
+        const answer = text(await this.#ctx.invoke("sipProcessOffer", { offer }).catch(noResources));
         this.answerSdp = answer;
         return answer;
       },
@@ -248,4 +250,19 @@ function text(v: JsonValue): string {
     throw new SipLegError("the media worker returned no SDP");
   }
   return v;
+}
+
+/**
+ * A worker's NOT_ENOUGH_RESOURCES (no free RTP port) becomes the SIP stack's MediaUnavailableError, which answers an
+ * inbound call 503 + Retry-After instead of 488; every other error passes unchanged.
+ */
+function noResources(err: unknown): never {
+  if (
+    typeof err === "object" &&
+    err !== null &&
+    (err as { kurentoType?: unknown }).kurentoType === "NOT_ENOUGH_RESOURCES"
+  ) {
+    throw new MediaUnavailableError((err as Error).message);
+  }
+  throw err;
 }

@@ -5,6 +5,7 @@
  */
 
 import {
+  MediaUnavailableError,
   parseMessage,
   SipRequest,
   stampReceived,
@@ -154,8 +155,8 @@ export class TestMedia implements MediaHandler {
   readonly port: number;
   /** Last remote description applied. */
   remote: string | undefined;
-  /** Make processOffer fail (488). */
-  refuse = false;
+  /** Make processOffer fail: `true` with a plain error (488), `"resources"` with MediaUnavailableError (503). */
+  refuse: boolean | "resources" = false;
 
   constructor(address = "192.0.2.100", port = 40000) {
     this.address = address;
@@ -186,6 +187,9 @@ export class TestMedia implements MediaHandler {
 
   processOffer(sdp: string): string {
     this.calls.push("processOffer");
+    if (this.refuse === "resources") {
+      throw new MediaUnavailableError("no free RTP port pair in 40000-40009", 7);
+    }
     if (this.refuse) {
       throw new Error("no common codec");
     }
