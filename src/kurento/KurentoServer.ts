@@ -154,7 +154,7 @@ export class KurentoServer {
         : createHash("sha256")
             .update(`${req.method}\0${JSON.stringify(req.params ?? null)}`)
             .digest("base64");
-    if (cached !== undefined && cached.fingerprint === fingerprint) {
+    if (cached?.fingerprint === fingerprint) {
       return JSON.parse(cached.response) as RpcResponse;
     }
     let response: RpcResponse;
