@@ -8,11 +8,12 @@ import "../helpers/loopbackNamespace.js";
 import t from "tap";
 import { RpcClient } from "../helpers/rpcClient.js";
 import { startTestServer } from "../helpers/inProcessServer.js";
+import { freeTcpPort } from "../helpers/ports.js";
 
 t.setTimeout(60_000);
 
 t.test("release of a singleton is refused with 40111", async (t) => {
-  const server = await startTestServer({ sip: { enabled: true, port: 0 } });
+  const server = await startTestServer({ sip: { enabled: true, port: await freeTcpPort() } });
   t.teardown(() => server.stop());
   const c = await RpcClient.open(server.url);
   t.teardown(() => c.close());
