@@ -97,6 +97,12 @@ t.test("the duplicate cache answers repeats only: same id, same session, same re
   const first = await c.call("create", { type: "MediaPipeline" }, 77);
   const repeat = await c.call("create", { type: "MediaPipeline" }, 77);
   t.same(repeat, first, "a repeat gets the identical answer");
-  const other = await c.call("invoke", { object: "manager_ServerManager", operation: "getPipelines" }, 77);
-  t.same(other.result?.["value"], [first.result?.["value"]], "another request reusing the id is executed");
+  const name = await c.call("invoke", { object: "manager_ServerManager", operation: "getName" }, 78);
+  t.equal(name.result?.["value"], "manager_ServerManager");
+  const other = await c.call("invoke", { object: "manager_ServerManager", operation: "getPipelines" }, 78);
+  t.same(
+    other.result?.["value"],
+    [first.result?.["value"]],
+    "another request reusing the id (same method) is executed",
+  );
 });
