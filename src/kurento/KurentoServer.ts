@@ -293,7 +293,7 @@ export class KurentoServer {
 
   /** With isolation, a session sees singletons and its own application's objects only. */
   #sees(session: Session, obj: KObject): boolean {
-    return !this.#isolated || obj.application === null || obj.application === session.application;
+    return !this.#isolated || session.internal || obj.application === null || obj.application === session.application;
   }
 
   /**
@@ -436,7 +436,8 @@ export class KurentoServer {
       return { sessionId: session.id, value: singleton };
     }
     if (cls.name === "MediaPipeline") {
-      id = await this.#createPipeline(cls, session.application);
+      // The server's own clients (a dial-plan room) create pipelines every application may join.
+      id = await this.#createPipeline(cls, session.internal ? null : session.application);
     } else {
       id = await this.#createElement(cls, ctor);
     }
@@ -445,7 +446,7 @@ export class KurentoServer {
     return { sessionId: session.id, value: id };
   }
 
-  async #createPipeline(cls: ClassInfo, application: string): Promise<string> {
+  async #createPipeline(cls: ClassInfo, application: string | null): Promise<string> {
     let worker: MediaWorkerHandle;
     try {
       worker = this.#pool.pick();

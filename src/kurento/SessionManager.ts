@@ -41,6 +41,11 @@ export interface Session {
   readonly application: string;
   /** The address of the client that created it ("" for in-process clients). */
   readonly address: string;
+  /**
+   * Created by one of the server's own in-process clients (the SIP dial plan, the gateway demo): it sees every
+   * application's objects, and the pipelines it creates (a dial-plan room) are shared by all applications.
+   */
+  readonly internal: boolean;
   conn: ClientConnection | null;
   alive: boolean;
   readonly refs: Set<string>;
@@ -101,6 +106,7 @@ export class SessionManager {
         id: sid,
         application: owner?.application ?? "",
         address,
+        internal: owner !== undefined && owner.application === undefined && owner.address === undefined,
         conn: null,
         alive: true,
         refs: new Set(),
