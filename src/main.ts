@@ -17,6 +17,7 @@ import { KurentoServer } from "./kurento/KurentoServer.js";
 import { createRootLogger, type Logger } from "./logging/logger.js";
 import { WorkerPool } from "./pool/WorkerPool.js";
 import { adminRoute } from "./rpc/adminRoute.js";
+import { resolveAuth, TokenAuth } from "./rpc/auth.js";
 import { JsonRpcServer } from "./rpc/JsonRpcServer.js";
 import { SipService } from "./sip/SipService.js";
 
@@ -64,6 +65,11 @@ export async function startServer(
       mkdirSync(root, { recursive: true });
     }
   }
+  // Read before anything starts: a missing certificate fails start-up with nothing to clean up.
+  const tls =
+    config.server.tlsCertFile === ""
+      ? undefined
+      : { cert: readFileSync(config.server.tlsCertFile), key: readFileSync(config.server.tlsKeyFile) };
   const kmd = KmdRegistry.load();
   const workers = config.media.workers === 0 ? os.availableParallelism() : config.media.workers;
   // The pool's callbacks reach the Kurento server, which needs the started pool: a late-bound reference.
@@ -101,8 +107,23 @@ export async function startServer(
   );
   await pool.start();
   const serverVersion = version();
-  const k = new KurentoServer(kmd, pool, logger, { version: serverVersion, gcPeriodMs: config.kurento.gcPeriodMs });
+  const k = new KurentoServer(kmd, pool, logger, {
+    version: serverVersion,
+    gcPeriodMs: config.kurento.gcPeriodMs,
+    isolation: config.kurento.isolation,
+    maxSessionsPerConnection: config.kurento.maxSessionsPerConnection,
+    maxSessionsPerAddress: config.kurento.maxSessionsPerAddress,
+  });
   late.kurento = k;
+  const auth = resolveAuth(config.kurento.auth, config.server.host, config.kurento.tokens);
+  if (auth.exposed) {
+    logger.warn(
+      { host: config.server.host, port: config.server.port, auth: config.kurento.auth },
+      "SECURITY: the Kurento endpoint listens beyond loopback WITHOUT authentication: anyone who reaches this port " +
+        "can create, use and release media objects. Set kurento.tokens (and kurento.auth: tokens) or bind server.host to 127.0.0.1",
+    );
+  }
+
   const rpc = new JsonRpcServer(
     {
       host: config.server.host,
@@ -110,6 +131,10 @@ export async function startServer(
       path: config.kurento.path,
       maxFrameBytes: config.server.maxFrameBytes,
       demo: config.demo.enabled && { allowRemote: config.demo.allowRemote },
+      auth: new TokenAuth(auth.mode, config.kurento.tokens),
+      ...(tls === undefined ? {} : { tls }),
+      maxConnections: config.server.maxConnections,
+      maxConnectionsPerAddress: config.server.maxConnectionsPerAddress,
     },
     k,
     logger,
@@ -141,7 +166,15 @@ export async function startServer(
       : { sip: { pendingCalls: sip.pendingCalls, trunks: sip.trunkStates(), stats: sip.stats() } }),
   }));
   logger.info(
-    { port: address.port, host: config.server.host, path: config.kurento.path, workers, sipPort: sip?.port },
+    {
+      port: address.port,
+      host: config.server.host,
+      path: config.kurento.path,
+      workers,
+      sipPort: sip?.port,
+      auth: auth.mode,
+      tls: tls !== undefined,
+    },
     "korus ready",
   );
   let stopping: Promise<void> | undefined;

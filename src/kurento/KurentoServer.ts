@@ -6,14 +6,23 @@
  * Objects run in media workers; this class validates every parameter against the kmd descriptors before anything
  * crosses the channel, keeps the MediaObject-level properties itself, and turns worker events into `onEvent`
  * notifications for the subscribed sessions.
+ *
+ * Isolation (`isolation: "application"`): every session and every pipeline belongs to the application of the
+ * connection that created it; another application's objects and sessions answer exactly as missing ones do (40101,
+ * 40007, or a no-op release), and `getPipelines`/`getSessions` list only the caller's own. Server-wide singletons
+ * (ServerManager, SipGateway) are seen by everyone and cannot be released.
+ *
+ * Bounds (issue 9, defect 4): session ids are short tokens, a connection may create or join at most
+ * `maxSessionsPerConnection` sessions and an address hold `maxSessionsPerAddress`; echoed text is clipped; the
+ * duplicate-request cache is keyed by (request id, session) and bounded in characters (SessionManager).
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import os from "node:os";
 import type { JsonObject, JsonValue } from "../../media/index.js";
 import type { Logger } from "../logging/logger.js";
 import type { MediaWorkerHandle } from "../pool/MediaWorkerHandle.js";
 import type { WorkerPool } from "../pool/WorkerPool.js";
-import { KurentoError, toKurentoError, type JsonRpcErrorBody } from "./errors.js";
+import { clip, KurentoError, toKurentoError, type JsonRpcErrorBody } from "./errors.js";
 import type { ClassInfo, KmdRegistry, Operation } from "./kmd.js";
 import { newObjectId, ObjectRegistry, SERVER_MANAGER_ID, type KObject } from "./ObjectRegistry.js";
 import { SessionManager, type ClientConnection, type Session } from "./SessionManager.js";
@@ -50,13 +59,37 @@ export interface KurentoExtension {
 export interface KurentoServerOptions {
   version: string;
   gcPeriodMs: number;
+  /** "application" (default): sessions see only their application's objects and sessions; "shared": KMS. */
+  isolation?: "application" | "shared";
+  /** Sessions one connection may create or join (default 16). */
+  maxSessionsPerConnection?: number;
+  /** Sessions one client address may hold (default 1000). */
+  maxSessionsPerAddress?: number;
 }
+
+/** A session id a client may name: KMS's are UUIDs; anything longer or stranger is refused as unknown (40007). */
+const SESSION_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+/** Subscriptions one session may hold. */
+export const MAX_SUBSCRIPTIONS_PER_SESSION = 4096;
+/** MediaObject name and tag bounds (a shared singleton's tags would otherwise grow without end). */
+export const MAX_NAME_CHARS = 1024;
+export const MAX_TAGS = 64;
+export const MAX_TAG_KEY_CHARS = 256;
+export const MAX_TAG_VALUE_CHARS = 4096;
 
 /** Methods that create a session when the request has none (kurento-protocol.md §3 rule 2). */
 const SESSION_METHODS = new Set(["create", "describe", "invoke", "subscribe", "release", "transaction", "connect"]);
 const NEWREF = "newref:";
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** `text` when it has at most `max` characters, else 40107 naming the parameter. */
+function bounded(text: string, max: number, name: string): string {
+  if (text.length > max) {
+    throw new KurentoError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", `'${name}' is longer than ${max} characters`);
+  }
+  return text;
+}
 
 export class KurentoServer {
   readonly serverId = randomUUID();
@@ -110,10 +143,19 @@ export class KurentoServer {
     // Duplicate-request cache: a repeated (id, sessionId) gets the identical response.
     const sidParam = typeof params["sessionId"] === "string" ? params["sessionId"] : undefined;
     const cacheSession = sidParam !== undefined && req.id != null ? this.sessions.get(sidParam) : undefined;
-    const cacheKey = `${String(req.id)}|${req.method}`;
-    const cached = cacheSession?.answered.get(cacheKey);
-    if (cached !== undefined) {
-      return JSON.parse(cached) as RpcResponse;
+    // KMS keys the cache by (request id, sessionId): the session is the map, the key the id with its JSON type
+    // (1 and "1" are different requests). The method is not part of it: a repeat is the same request.
+    const cacheKey = typeof req.id === "number" ? `n${req.id}` : `s${String(req.id)}`;
+    const cached =
+      cacheSession === undefined || !this.#mayUse(conn, cacheSession) ? undefined : cacheSession.answered.get(cacheKey);
+    const fingerprint =
+      req.id == null || req.method === "ping"
+        ? ""
+        : createHash("sha256")
+            .update(`${req.method}\0${JSON.stringify(req.params ?? null)}`)
+            .digest("base64");
+    if (cached?.fingerprint === fingerprint) {
+      return JSON.parse(cached.response) as RpcResponse;
     }
     let response: RpcResponse;
     try {
@@ -121,7 +163,10 @@ export class KurentoServer {
       response = { jsonrpc: "2.0", id, result };
       if (isObj(result) && typeof result["sessionId"] === "string") {
         // Rule 3: the session in a successful result becomes the socket's session.
-        this.sessions.bind(this.sessions.obtain(result["sessionId"]), conn);
+        const bound = this.sessions.get(result["sessionId"]);
+        if (bound !== undefined) {
+          this.sessions.bind(bound, conn);
+        }
       }
     } catch (err) {
       response = { jsonrpc: "2.0", id, error: this.#errorBody(err, req.method) };
@@ -133,8 +178,8 @@ export class KurentoServer {
       isObj(response) && "result" in response && isObj(response.result) ? response.result["sessionId"] : sidParam;
     if (typeof sid === "string" && req.method !== "ping") {
       const s = this.sessions.get(sid);
-      if (s !== undefined) {
-        this.sessions.rememberAnswer(s, cacheKey, JSON.stringify(response));
+      if (s !== undefined && this.#mayUse(conn, s)) {
+        this.sessions.rememberAnswer(s, cacheKey, fingerprint, JSON.stringify(response));
       }
     }
     return response;
@@ -143,7 +188,7 @@ export class KurentoServer {
   #errorBody(err: unknown, method: string): JsonRpcErrorBody {
     const ke = toKurentoError(err);
     if (ke.kind === "UNEXPECTED_ERROR") {
-      this.#logger.warn({ err, method }, "request failed unexpectedly");
+      this.#logger.warn({ err, method: clip(method) }, "request failed unexpectedly");
     }
     return ke.toJson();
   }
@@ -170,9 +215,9 @@ export class KurentoServer {
       return this.#connect(conn, params);
     }
     if (method === "keepAlive" || method === "closeSession" || method === "ref" || method === "unref") {
-      session = this.#existingSession(params);
+      session = this.#existingSession(conn, params);
     } else if (SESSION_METHODS.has(method)) {
-      session = this.sessions.obtain(typeof params["sessionId"] === "string" ? params["sessionId"] : undefined);
+      session = this.#sessionFor(conn, params["sessionId"]);
     }
     switch (method) {
       case "describe": {
@@ -188,7 +233,7 @@ export class KurentoServer {
         return this.#subscribe(this.#need(session), params);
       }
       case "unsubscribe": {
-        return this.#unsubscribe(params);
+        return this.#unsubscribe(conn, params);
       }
       case "release": {
         return this.#release(this.#need(session), params);
@@ -203,7 +248,7 @@ export class KurentoServer {
       case "ref":
       case "unref": {
         const s = this.#need(session);
-        const obj = this.#object(params);
+        const obj = this.#object(params, s);
         if (method === "ref") {
           s.refs.add(obj.id);
         } else {
@@ -215,7 +260,7 @@ export class KurentoServer {
         return this.#closeSession(this.#need(session), params);
       }
       default: {
-        throw new KurentoError("METHOD_NOT_FOUND", `Method not found: '${method}'`);
+        throw new KurentoError("METHOD_NOT_FOUND", `Method not found: '${clip(method)}'`);
       }
     }
   }
@@ -227,13 +272,78 @@ export class KurentoServer {
     return session;
   }
 
-  #existingSession(params: Record<string, unknown>): Session {
+  #existingSession(conn: ClientConnection, params: Record<string, unknown>): Session {
     const sid = params["sessionId"];
     const s = typeof sid === "string" ? this.sessions.get(sid) : undefined;
-    if (s === undefined) {
+    if (s === undefined || !this.#mayUse(conn, s)) {
       throw new KurentoError("INVALID_SESSION", "Invalid session");
     }
+    this.#admit(conn, s);
     return s;
+  }
+
+  get #isolated(): boolean {
+    return this.#opts.isolation !== "shared";
+  }
+
+  /** With isolation, only connections of the session's application may use it (others see it as unknown). */
+  #mayUse(conn: ClientConnection, session: Session): boolean {
+    return !this.#isolated || session.application === (conn.application ?? "");
+  }
+
+  /** With isolation, a session sees singletons and its own application's objects only. */
+  #sees(session: Session, obj: KObject): boolean {
+    return !this.#isolated || session.internal || obj.application === null || obj.application === session.application;
+  }
+
+  /**
+   * The session a request names, or a new one (`sid` absent or not a string; or a well-formed unknown id, which
+   * KMS creates too, so a client resumes after a restart). Another application's session is unknown (40007).
+   */
+  #sessionFor(conn: ClientConnection, sid: unknown): Session {
+    if (typeof sid !== "string") {
+      return this.#newSession(conn);
+    }
+    if (!SESSION_ID.test(sid)) {
+      throw new KurentoError("INVALID_SESSION", "Invalid session");
+    }
+    const known = this.sessions.get(sid);
+    if (known === undefined) {
+      return this.#newSession(conn, sid);
+    }
+    if (!this.#mayUse(conn, known)) {
+      throw new KurentoError("INVALID_SESSION", "Invalid session");
+    }
+    this.#admit(conn, known);
+    return known;
+  }
+
+  /** A connection joins an existing session: counted against maxSessionsPerConnection. */
+  #admit(conn: ClientConnection, session: Session): void {
+    if (this.sessions.hasJoined(conn, session)) {
+      return;
+    }
+    this.#checkConnectionLimit(conn);
+    this.sessions.join(session, conn);
+  }
+
+  #checkConnectionLimit(conn: ClientConnection): void {
+    const max = this.#opts.maxSessionsPerConnection ?? 16;
+    if (this.sessions.joinedBy(conn) >= max) {
+      this.#logger.warn({ conn: conn.id, address: conn.address, max }, "session refused: connection limit");
+      throw new KurentoError("NOT_ENOUGH_RESOURCES", `Too many sessions on this connection (at most ${max})`);
+    }
+  }
+
+  #newSession(conn: ClientConnection, sid?: string): Session {
+    this.#checkConnectionLimit(conn);
+    const address = conn.address ?? "";
+    const max = this.#opts.maxSessionsPerAddress ?? 1000;
+    if (address !== "" && this.sessions.heldBy(address) >= max) {
+      this.#logger.warn({ conn: conn.id, address, max }, "session refused: address limit");
+      throw new KurentoError("NOT_ENOUGH_RESOURCES", `Too many sessions from this address (at most ${max})`);
+    }
+    return this.sessions.obtain(sid, conn);
   }
 
   /** A `newref:` id outside its transaction → 40109. */
@@ -242,7 +352,7 @@ export class KurentoServer {
       if (v.startsWith(NEWREF)) {
         throw new KurentoError(
           "MEDIA_OBJECT_NOT_FOUND_TRANSACTION_NO_COMMIT",
-          `Object '${v}' not found: newref ids are only valid inside their transaction`,
+          `Object '${clip(v)}' not found: newref ids are only valid inside their transaction`,
         );
       }
     } else if (Array.isArray(v)) {
@@ -259,31 +369,33 @@ export class KurentoServer {
     let session: Session;
     if (typeof sid === "string") {
       const known = this.sessions.get(sid);
-      if (known === undefined) {
+      if (known === undefined || !this.#mayUse(conn, known)) {
         throw new KurentoError("INVALID_SESSION", "Invalid session");
       }
+      this.#admit(conn, known);
       session = known;
     } else {
-      session = this.sessions.obtain();
+      session = this.#newSession(conn);
     }
     this.sessions.bind(session, conn);
     return { sessionId: session.id, serverId: this.serverId };
   }
 
-  #object(params: Record<string, unknown>, key = "object"): KObject {
+  /** The object `params[key]` names, as `session` may see it: another application's is "not found" (40101). */
+  #object(params: Record<string, unknown>, session: Session, key = "object"): KObject {
     const id = params[key];
     if (typeof id !== "string") {
       throw new KurentoError("SERVER_ERROR", `'${key}' parameter is required`);
     }
     const obj = this.objects.get(id);
-    if (obj === undefined) {
-      throw new KurentoError("MEDIA_OBJECT_NOT_FOUND", `Object '${id}' not found`);
+    if (obj === undefined || !this.#sees(session, obj)) {
+      throw new KurentoError("MEDIA_OBJECT_NOT_FOUND", `Object '${clip(id)}' not found`);
     }
     return obj;
   }
 
   #describe(session: Session, params: Record<string, unknown>): JsonObject {
-    const obj = this.#object(params);
+    const obj = this.#object(params, session);
     session.refs.add(obj.id);
     return {
       sessionId: session.id,
@@ -293,7 +405,13 @@ export class KurentoServer {
     };
   }
 
-  #classOf = (id: string): string | undefined => this.objects.get(id)?.cls.name;
+  /** Resolves object ids in parameters as `session` may see them. */
+  #resolver(session: Session): (id: string) => string | undefined {
+    return (id) => {
+      const o = this.objects.get(id);
+      return o !== undefined && this.#sees(session, o) ? o.cls.name : undefined;
+    };
+  }
 
   async #create(session: Session, params: Record<string, unknown>): Promise<JsonObject> {
     const type = params["type"];
@@ -302,13 +420,13 @@ export class KurentoServer {
     }
     const cls = this.kmd.classByType(type);
     if (cls === undefined || cls.abstract || cls.name === "ServerManager") {
-      throw new KurentoError("MEDIA_OBJECT_NOT_AVAILABLE", `Factory '${type}' not found`);
+      throw new KurentoError("MEDIA_OBJECT_NOT_AVAILABLE", `Factory '${clip(type)}' not found`);
     }
     // Properties are ignored, as KMS does.
     const ctor = this.#validator.params(
       cls.constructorParams,
       params["constructorParams"],
-      this.#classOf,
+      this.#resolver(session),
       "constructorParams",
     );
     let id: string;
@@ -318,16 +436,17 @@ export class KurentoServer {
       return { sessionId: session.id, value: singleton };
     }
     if (cls.name === "MediaPipeline") {
-      id = await this.#createPipeline(cls);
+      // The server's own clients (a dial-plan room) create pipelines every application may join.
+      id = await this.#createPipeline(cls, session.internal ? null : session.application);
     } else {
       id = await this.#createElement(cls, ctor);
     }
     session.refs.add(id);
-    this.#raise(SERVER_MANAGER_ID, "ObjectCreated", { object: id });
+    this.#raise(SERVER_MANAGER_ID, "ObjectCreated", { object: id }, this.objects.get(id)?.application);
     return { sessionId: session.id, value: id };
   }
 
-  async #createPipeline(cls: ClassInfo): Promise<string> {
+  async #createPipeline(cls: ClassInfo, application: string | null): Promise<string> {
     let worker: MediaWorkerHandle;
     try {
       worker = this.#pool.pick();
@@ -342,7 +461,7 @@ export class KurentoServer {
       worker.pipelines.delete(id);
       throw err;
     }
-    this.objects.add({ id, cls, pipelineId: id, parentId: null, worker });
+    this.objects.add({ id, cls, pipelineId: id, parentId: null, worker, application });
     this.#logger.debug({ pipelineId: id, worker: worker.index }, "pipeline created");
     return id;
   }
@@ -380,6 +499,7 @@ export class KurentoServer {
       pipelineId: parent.pipelineId,
       parentId: parent.id,
       worker: parent.worker,
+      application: parent.application,
     });
     if (this.#ext?.elementCreated !== undefined) {
       try {
@@ -393,7 +513,7 @@ export class KurentoServer {
   }
 
   async #invoke(session: Session, params: Record<string, unknown>): Promise<JsonObject> {
-    const obj = this.#object(params);
+    const obj = this.#object(params, session);
     session.refs.add(obj.id);
     const opName = params["operation"];
     if (typeof opName !== "string") {
@@ -403,30 +523,30 @@ export class KurentoServer {
     const op = obj.cls.operations.get(opName);
     if (op === undefined) {
       const n = isObj(given) ? Object.keys(given).length : 0;
-      throw new KurentoError("MALFORMED_TRANSACTION", `Method '${opName}' with ${n} parameters not found`);
+      throw new KurentoError("MALFORMED_TRANSACTION", `Method '${clip(opName)}' with ${n} parameters not found`);
     }
-    const value = await this.#operate(obj, opName, op, given);
+    const value = await this.#operate(session, obj, opName, op, given);
     return { sessionId: session.id, value };
   }
 
-  #args(op: Operation, given: unknown): JsonObject {
+  #args(session: Session, op: Operation, given: unknown): JsonObject {
     if (op.kind === "method") {
-      return this.#validator.params(op.method.params, given, this.#classOf, "operationParams");
+      return this.#validator.params(op.method.params, given, this.#resolver(session), "operationParams");
     }
     if (op.kind === "set") {
       return this.#validator.params(
         [{ name: op.property.name, type: op.property.type }],
         given,
-        this.#classOf,
+        this.#resolver(session),
         "operationParams",
       );
     }
     return {};
   }
 
-  async #operate(obj: KObject, opName: string, op: Operation, given: unknown): Promise<JsonValue> {
-    const args = this.#args(op, given);
-    const local = this.#localOperation(obj, opName, op, args);
+  async #operate(session: Session, obj: KObject, opName: string, op: Operation, given: unknown): Promise<JsonValue> {
+    const args = this.#args(session, op, given);
+    const local = this.#localOperation(session, obj, opName, op, args);
     if (local !== undefined) {
       return local();
     }
@@ -438,6 +558,7 @@ export class KurentoServer {
 
   /** Operations answered on the main thread: MediaObject basics, connect/disconnect, ServerManager. */
   #localOperation(
+    session: Session,
     obj: KObject,
     opName: string,
     op: Operation,
@@ -451,7 +572,7 @@ export class KurentoServer {
       return () => this.#mediaObjectOperation(obj, opName, args);
     }
     if (op.owner === "ServerManager") {
-      return () => this.#serverManagerOperation(opName, args);
+      return () => this.#serverManagerOperation(session, opName, args);
     }
     if (op.owner === "MediaElement" && (opName === "connect" || opName === "disconnect")) {
       return () => this.#connectElements(obj, opName, args);
@@ -481,7 +602,7 @@ export class KurentoServer {
         return obj.name;
       }
       case "setName": {
-        obj.name = str("name");
+        obj.name = bounded(str("name"), MAX_NAME_CHARS, "name");
         return null;
       }
       case "getSendTagsInEvents": {
@@ -495,7 +616,12 @@ export class KurentoServer {
         return obj.creationTime;
       }
       case "addTag": {
-        obj.tags.set(str("key"), str("value"));
+        const key = bounded(str("key"), MAX_TAG_KEY_CHARS, "key");
+        const value = bounded(str("value"), MAX_TAG_VALUE_CHARS, "value");
+        if (!obj.tags.has(key) && obj.tags.size >= MAX_TAGS) {
+          throw new KurentoError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", `An object holds at most ${MAX_TAGS} tags`);
+        }
+        obj.tags.set(key, value);
         return null;
       }
       case "removeTag": {
@@ -526,7 +652,7 @@ export class KurentoServer {
     const sinkId = typeof args["sink"] === "string" ? args["sink"] : "";
     const sink = this.objects.get(sinkId);
     if (sink === undefined) {
-      throw new KurentoError("MEDIA_OBJECT_NOT_FOUND", `Object '${sinkId}' not found`);
+      throw new KurentoError("MEDIA_OBJECT_NOT_FOUND", `Object '${clip(sinkId)}' not found`);
     }
     if (sink.pipelineId !== source.pipelineId || source.worker === null) {
       throw new KurentoError("CONNECT_ERROR", "Media elements do not share pipeline");
@@ -543,16 +669,21 @@ export class KurentoServer {
     return null;
   }
 
-  #serverManagerOperation(opName: string, args: JsonObject): JsonValue {
+  #serverManagerOperation(session: Session, opName: string, args: JsonObject): JsonValue {
     switch (opName) {
       case "getInfo": {
         return this.info();
       }
       case "getPipelines": {
-        return this.objects.pipelines().map((p) => p.id);
+        return this.objects
+          .pipelines()
+          .filter((p) => this.#sees(session, p))
+          .map((p) => p.id);
       }
       case "getSessions": {
-        return this.sessions.ids();
+        return this.sessions
+          .ids()
+          .filter((id) => !this.#isolated || this.sessions.get(id)?.application === session.application);
       }
       case "getMetadata": {
         return JSON.stringify({ serverId: this.serverId, workers: this.#pool.workers.length });
@@ -561,7 +692,7 @@ export class KurentoServer {
         const moduleName = typeof args["moduleName"] === "string" ? args["moduleName"] : "";
         const kmd = this.kmd.kmd(moduleName);
         if (kmd === undefined) {
-          throw new KurentoError("SERVER_MANAGER_ERROR_KMD_NOT_FOUND", `Module '${moduleName}' not found`);
+          throw new KurentoError("SERVER_MANAGER_ERROR_KMD_NOT_FOUND", `Module '${clip(moduleName)}' not found`);
         }
         return kmd;
       }
@@ -606,27 +737,33 @@ export class KurentoServer {
   }
 
   #subscribe(session: Session, params: Record<string, unknown>): JsonObject {
-    const obj = this.#object(params);
+    const obj = this.#object(params, session);
     const type = params["type"];
     if (typeof type !== "string") {
       throw new KurentoError("SERVER_ERROR", "'type' parameter should be a string");
     }
     const event = this.kmd.canonicalEvent(obj.cls, type);
     if (event === undefined) {
-      throw new KurentoError("MEDIA_OBJECT_EVENT_NOT_SUPPORTED", `Event '${type}' not supported`);
+      throw new KurentoError("MEDIA_OBJECT_EVENT_NOT_SUPPORTED", `Event '${clip(type)}' not supported`);
+    }
+    if (session.subscriptions.size >= MAX_SUBSCRIPTIONS_PER_SESSION) {
+      throw new KurentoError(
+        "NOT_ENOUGH_RESOURCES",
+        `A session holds at most ${MAX_SUBSCRIPTIONS_PER_SESSION} subscriptions`,
+      );
     }
     const sub = this.sessions.subscribe(session, obj.id, event, type);
     return { sessionId: session.id, value: sub.id };
   }
 
-  #unsubscribe(params: Record<string, unknown>): JsonObject {
+  #unsubscribe(conn: ClientConnection, params: Record<string, unknown>): JsonObject {
     const sid = params["sessionId"];
     const session = typeof sid === "string" ? this.sessions.get(sid) : undefined;
     const subId = params["subscription"];
-    if (session !== undefined && typeof subId === "string") {
+    if (session !== undefined && this.#mayUse(conn, session) && typeof subId === "string") {
       this.sessions.unsubscribe(session, subId);
     }
-    return typeof sid === "string" ? { sessionId: sid } : {};
+    return typeof sid === "string" && session !== undefined ? { sessionId: session.id } : {};
   }
 
   async #release(session: Session, params: Record<string, unknown>): Promise<JsonObject> {
@@ -634,7 +771,19 @@ export class KurentoServer {
     if (typeof id !== "string") {
       throw new KurentoError("SERVER_ERROR", "'object' parameter is required");
     }
-    await this.releaseObject(id);
+    const obj = this.objects.get(id);
+    if (obj?.pipelineId === null) {
+      // KMS answers success and keeps the ServerManager (MediaSet only drops the sessions' references); Korus
+      // says plainly that a server-wide singleton (ServerManager, SipGateway) cannot be released.
+      throw new KurentoError(
+        "MEDIA_OBJECT_OPERATION_NOT_SUPPORTED",
+        `Object '${clip(id)}' is a server singleton and cannot be released`,
+      );
+    }
+    // Another application's object is released as an unknown id is: a no-op that reveals nothing.
+    if (obj !== undefined && this.#sees(session, obj)) {
+      await this.releaseObject(id);
+    }
     return { sessionId: session.id };
   }
 
@@ -671,7 +820,7 @@ export class KurentoServer {
       obj.worker?.pipelines.delete(id);
     }
     for (const r of removed) {
-      this.#raise(SERVER_MANAGER_ID, "ObjectDestroyed", { objectId: r });
+      this.#raise(SERVER_MANAGER_ID, "ObjectDestroyed", { objectId: r }, obj?.application);
       this.sessions.objectGone(r);
     }
     return removed;
@@ -721,7 +870,7 @@ export class KurentoServer {
       const idx = Number(v.slice(NEWREF.length));
       const ref = Number.isInteger(idx) ? refs.get(idx) : undefined;
       if (ref === undefined) {
-        throw new KurentoError("MALFORMED_TRANSACTION", `Reference '${v}' not found in the transaction`);
+        throw new KurentoError("MALFORMED_TRANSACTION", `Reference '${clip(v)}' not found in the transaction`);
       }
       return ref;
     }
@@ -754,8 +903,11 @@ export class KurentoServer {
     this.#raise(objectId, event, data);
   }
 
-  /** Sends `event` to every session subscribed to it on `objectId`. */
-  #raise(objectId: string, event: string, data: JsonObject): void {
+  /**
+   * Sends `event` to every session subscribed to it on `objectId`. `audience`: with isolation, an event about an
+   * application's object (ObjectCreated/ObjectDestroyed on the ServerManager) reaches only that application.
+   */
+  #raise(objectId: string, event: string, data: JsonObject, audience?: string | null): void {
     const subs = this.sessions.subscribersOf(objectId, event);
     if (subs.length === 0) {
       return;
@@ -768,8 +920,12 @@ export class KurentoServer {
       type: event,
     };
     for (const sub of subs) {
-      const conn = this.sessions.get(sub.sessionId)?.conn;
+      const session = this.sessions.get(sub.sessionId);
+      const conn = session?.conn;
       if (conn?.open !== true) {
+        continue;
+      }
+      if (typeof audience === "string" && this.#isolated && session?.application !== audience) {
         continue;
       }
       const payload = {

@@ -24,6 +24,11 @@ export interface KObject {
   /** Seconds since the epoch. */
   readonly creationTime: number;
   readonly worker: MediaWorkerHandle | null;
+  /**
+   * The application whose session created the pipeline (elements inherit it): with isolation, only that
+   * application's sessions see the object. null for server-wide singletons (ServerManager, SipGateway), seen by all.
+   */
+  readonly application: string | null;
 }
 
 export function newObjectId(cls: ClassInfo, parentId: string | null): string {
@@ -49,9 +54,11 @@ export class ObjectRegistry {
     pipelineId: string | null;
     parentId: string | null;
     worker: MediaWorkerHandle | null;
+    application?: string | null;
   }): KObject {
     const obj: KObject = {
       ...o,
+      application: o.application ?? null,
       children: new Set(),
       name: o.id,
       tags: new Map(),

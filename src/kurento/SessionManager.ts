@@ -6,12 +6,20 @@
  * Garbage collection follows KMS's MediaSet: every `gcPeriodMs` the references of sessions not marked alive are
  * dropped, and objects left without any reference are released. A session with an open socket is alive; `connect`
  * and `keepAlive` also mark it alive.
+ *
+ * Bounds (issue 9, defect 4): a session belongs to the application and the client address that created it; the
+ * manager counts the sessions each connection created or joined and each address holds, so the caller can refuse
+ * one more; the duplicate-answer cache of a session is bounded in characters as well as in entries.
  */
 import { randomUUID } from "node:crypto";
 
 export interface ClientConnection {
   readonly id: number;
   sessionId: string | null;
+  /** The application the connection authenticated as ("" when authentication is off or for in-process clients). */
+  readonly application?: string;
+  /** The client's address (for per-address limits); undefined for in-process clients. */
+  readonly address?: string;
   readonly open: boolean;
   send(text: string): void;
   close(code: number, reason: string): void;
@@ -29,20 +37,49 @@ export interface Subscription {
 
 export interface Session {
   readonly id: string;
+  /** The application that created the session; only its connections may use it. */
+  readonly application: string;
+  /** The address of the client that created it ("" for in-process clients). */
+  readonly address: string;
+  /**
+   * Created by one of the server's own in-process clients (the SIP dial plan, the gateway demo): it sees every
+   * application's objects, and the pipelines it creates (a dial-plan room) are shared by all applications.
+   */
+  readonly internal: boolean;
   conn: ClientConnection | null;
   alive: boolean;
   readonly refs: Set<string>;
   readonly subscriptions: Map<string, Subscription>;
-  /** Duplicate-request cache: request id → serialised response (KMS answers a repeat identically). */
-  readonly answered: Map<string, string>;
+  /**
+   * Duplicate-request cache: request id → the request's fingerprint and serialised response. KMS answers a repeat
+   * (same id, same session) identically; the fingerprint makes sure it is a repeat, not another request that
+   * reuses the id (a new client instance resuming the session numbers its requests from 0 again).
+   */
+  readonly answered: Map<string, CachedAnswer>;
+  /** Characters held by `answered` (keys and responses). */
+  answeredChars: number;
 }
 
-const ANSWERED_CACHE = 64;
+export interface CachedAnswer {
+  readonly fingerprint: string;
+  readonly response: string;
+}
+
+/** Most answers one session's duplicate-request cache keeps. */
+export const ANSWERED_MAX_ENTRIES = 64;
+/** Most characters (keys + serialised responses) one session's cache keeps; the oldest answers go first. */
+export const ANSWERED_MAX_CHARS = 32 * 1024;
+/** A larger answer is not cached (a repeat of it is executed again, like getKmd, which is harmless). */
+export const ANSWERED_MAX_ENTRY_CHARS = 16 * 1024;
 
 export class SessionManager {
   readonly #sessions = new Map<string, Session>();
   /** objectId → subscriptions on it, for event dispatch. */
   readonly #byObject = new Map<string, Set<Subscription>>();
+  /** Sessions each open connection created or joined. */
+  readonly #byConn = new Map<ClientConnection, Set<string>>();
+  /** Sessions held per client address. */
+  readonly #byAddress = new Map<string, number>();
 
   get size(): number {
     return this.#sessions.size;
@@ -56,15 +93,61 @@ export class SessionManager {
     return this.#sessions.get(id);
   }
 
-  /** Returns the session `id`, creating it (with a fresh UUID when `id` is undefined). */
-  obtain(id?: string): Session {
+  /**
+   * Returns the session `id`, creating it (with a fresh UUID when `id` is undefined) for `owner`'s application and
+   * address. An existing session is returned whoever owns it: the caller checks ownership and limits first.
+   */
+  obtain(id?: string, owner?: ClientConnection): Session {
     const sid = id ?? randomUUID();
     let s = this.#sessions.get(sid);
     if (s === undefined) {
-      s = { id: sid, conn: null, alive: true, refs: new Set(), subscriptions: new Map(), answered: new Map() };
+      const address = owner?.address ?? "";
+      s = {
+        id: sid,
+        application: owner?.application ?? "",
+        address,
+        internal: owner !== undefined && owner.application === undefined && owner.address === undefined,
+        conn: null,
+        alive: true,
+        refs: new Set(),
+        subscriptions: new Map(),
+        answered: new Map(),
+        answeredChars: 0,
+      };
       this.#sessions.set(sid, s);
+      if (address !== "") {
+        this.#byAddress.set(address, (this.#byAddress.get(address) ?? 0) + 1);
+      }
+      if (owner !== undefined) {
+        this.join(s, owner);
+      }
     }
     return s;
+  }
+
+  /** Sessions `conn` created or joined. */
+  joinedBy(conn: ClientConnection): number {
+    return this.#byConn.get(conn)?.size ?? 0;
+  }
+
+  /** True when `conn` already created or joined `session`. */
+  hasJoined(conn: ClientConnection, session: Session): boolean {
+    return this.#byConn.get(conn)?.has(session.id) === true;
+  }
+
+  /** Counts `session` among those `conn` uses (for maxSessionsPerConnection). */
+  join(session: Session, conn: ClientConnection): void {
+    let set = this.#byConn.get(conn);
+    if (set === undefined) {
+      set = new Set();
+      this.#byConn.set(conn, set);
+    }
+    set.add(session.id);
+  }
+
+  /** Sessions created from `address` and not yet dropped. */
+  heldBy(address: string): number {
+    return this.#byAddress.get(address) ?? 0;
   }
 
   /** Binds `session` to `conn`: events now go there; a previous socket loses it. */
@@ -82,6 +165,7 @@ export class SessionManager {
 
   /** A socket closed: its session stays for reconnection until GC. */
   detach(conn: ClientConnection): void {
+    this.#byConn.delete(conn);
     if (conn.sessionId === null) {
       return;
     }
@@ -91,13 +175,30 @@ export class SessionManager {
     }
   }
 
-  rememberAnswer(session: Session, requestId: string, response: string): void {
-    session.answered.set(requestId, response);
-    if (session.answered.size > ANSWERED_CACHE) {
-      const oldest = session.answered.keys().next();
-      if (oldest.done !== true) {
-        session.answered.delete(oldest.value);
+  /**
+   * Keeps `response` for a repeat of request `key` in `session`, within {@link ANSWERED_MAX_ENTRIES} answers and
+   * {@link ANSWERED_MAX_CHARS} characters (the oldest answers are evicted first).
+   */
+  rememberAnswer(session: Session, key: string, fingerprint: string, response: string): void {
+    const size = key.length + fingerprint.length + response.length;
+    const previous = session.answered.get(key);
+    if (previous !== undefined) {
+      session.answered.delete(key);
+      session.answeredChars -= key.length + previous.fingerprint.length + previous.response.length;
+    }
+    if (size > ANSWERED_MAX_ENTRY_CHARS) {
+      return;
+    }
+    session.answered.set(key, { fingerprint, response });
+    session.answeredChars += size;
+    while (session.answered.size > ANSWERED_MAX_ENTRIES || session.answeredChars > ANSWERED_MAX_CHARS) {
+      const oldest = session.answered.entries().next();
+      if (oldest.done === true) {
+        break;
       }
+      const [k, v] = oldest.value;
+      session.answered.delete(k);
+      session.answeredChars -= k.length + v.fingerprint.length + v.response.length;
     }
   }
 
@@ -160,7 +261,17 @@ export class SessionManager {
     for (const id of [...session.subscriptions.keys()]) {
       this.unsubscribe(session, id);
     }
-    this.#sessions.delete(session.id);
+    if (this.#sessions.delete(session.id) && session.address !== "") {
+      const n = (this.#byAddress.get(session.address) ?? 1) - 1;
+      if (n <= 0) {
+        this.#byAddress.delete(session.address);
+      } else {
+        this.#byAddress.set(session.address, n);
+      }
+    }
+    if (session.conn !== null) {
+      this.#byConn.get(session.conn)?.delete(session.id);
+    }
     if (session.conn !== null && session.conn.sessionId === session.id) {
       session.conn.sessionId = null;
     }

@@ -57,12 +57,25 @@ export interface JsonRpcErrorBody {
   data?: { type: string };
 }
 
-/** An error answered to the client with a Kurento code. */
+/** Longest client-supplied text (an id, a type or method name) echoed in an error message. */
+export const MAX_ECHO_CHARS = 128;
+/** Longest error message answered to a client (worker messages included). */
+export const MAX_MESSAGE_CHARS = 512;
+
+/**
+ * Client-supplied text as it may appear in an error message or a log line: at most {@link MAX_ECHO_CHARS}
+ * characters, with an ellipsis and the full length when cut (a 900 KiB id must not come back 900 KiB long).
+ */
+export function clip(text: string, max = MAX_ECHO_CHARS): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…(${text.length} chars)`;
+}
+
+/** An error answered to the client with a Kurento code. Its message is cut at {@link MAX_MESSAGE_CHARS}. */
 export class KurentoError extends Error {
   override readonly name = "KurentoError";
   readonly kind: KurentoErrorName;
   constructor(kind: KurentoErrorName, message: string) {
-    super(message);
+    super(clip(message, MAX_MESSAGE_CHARS));
     this.kind = kind;
     Object.setPrototypeOf(this, new.target.prototype);
   }

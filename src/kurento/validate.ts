@@ -6,7 +6,7 @@
  * (40101) and are of the declared class.
  */
 import type { JsonObject, JsonValue } from "../../media/index.js";
-import { KurentoError } from "./errors.js";
+import { clip, KurentoError } from "./errors.js";
 import type { KmdParam, KmdRegistry } from "./kmd.js";
 
 /** Resolves an object id to its class name, or undefined when unknown. */
@@ -61,7 +61,7 @@ export class ParamValidator {
       }
       const out: JsonObject = {};
       for (const [k, x] of Object.entries(v)) {
-        out[k] = this.value(type.slice(0, -2), x, `${field}.${k}`, resolve);
+        out[k] = this.value(type.slice(0, -2), x, `${field}.${clip(k)}`, resolve);
       }
       return out;
     }
@@ -108,11 +108,11 @@ export class ParamValidator {
       }
       const cls = resolve(v);
       if (cls === undefined) {
-        throw new KurentoError("MEDIA_OBJECT_NOT_FOUND", `Object '${v}' not found`);
+        throw new KurentoError("MEDIA_OBJECT_NOT_FOUND", `Object '${clip(v)}' not found`);
       }
       const info = this.#kmd.classByType(cls);
       if (info === undefined || !this.#kmd.isA(info, type)) {
-        throw new KurentoError("MARSHALL_ERROR", `'${field}' parameter should be a ${type}, '${v}' is a ${cls}`);
+        throw new KurentoError("MARSHALL_ERROR", `'${field}' parameter should be a ${type}, '${clip(v)}' is a ${cls}`);
       }
       return v;
     }
@@ -136,7 +136,7 @@ export class ParamValidator {
     if (declared !== undefined && declared !== type && !this.#extendsType(declared, type)) {
       throw new KurentoError(
         "UNEXPECTED_ERROR",
-        `'${field}' has __type__ '${JSON.stringify(declared)}', expected ${type}`,
+        `'${field}' has __type__ '${clip(JSON.stringify(declared) ?? "")}', expected ${type}`,
       );
     }
     const out: JsonObject = { __module__: v["__module__"] === "korus" ? "korus" : "kurento", __type__: type };

@@ -7,17 +7,25 @@
  * - Framing errors answer as KMS: unparsable JSON → -32700 with id null; a batch, a bad `jsonrpc`, an array/object
  *   id or no method → -32600 with id null. Frames over `maxFrameBytes` are refused (close 1009).
  * - `GET /health` answers 200 with a JSON status once the server accepts work, 503 before.
- * - Extra HTTP routes (admin) are registered with {@link route}.
+ * - Extra HTTP routes (admin) are registered with {@link route}; with token authentication they need a token too.
  * - The gateway demo (`GET /demo/gateway`, its script and its relay WebSocket `/demo/gateway/ws`, src/demo/) is
  *   served unless `demo: false` is given.
+ * - Every request is routed, and guarded, on one normalised path (httpPath.ts); `req.url` is rewritten to it.
+ * - With `tls`, the listener speaks HTTPS/WSS only.
+ * - A Kurento WebSocket upgrade without a valid token (auth "tokens") gets HTTP 401; over `maxConnections` 503,
+ *   over `maxConnectionsPerAddress` 429; none of them is upgraded.
  */
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { ClientConnection } from "../kurento/SessionManager.js";
 import type { RpcRequest, RpcResponse } from "../kurento/KurentoServer.js";
 import type { Logger } from "../logging/logger.js";
 import { GatewayDemo } from "../demo/GatewayDemo.js";
+import { isLoopbackAddress, TokenAuth } from "./auth.js";
+import { normaliseRequestUrl, pathOf } from "./httpPath.js";
 
 export interface RpcHandler {
   handle(conn: ClientConnection, req: RpcRequest): Promise<RpcResponse | null>;
@@ -36,20 +44,51 @@ export interface JsonRpcServerOptions {
    * the demo places SIP calls, so an open HTTP port must not make it a free dialler (config `demo.*`).
    */
   demo?: boolean | { allowRemote: boolean };
+  /** Who may connect (default: anyone, KMS behaviour). */
+  auth?: TokenAuth;
+  /** PEM certificate and key: HTTPS/WSS only. */
+  tls?: { cert: Buffer; key: Buffer };
+  /** Kurento WebSocket connections at once (default 2000); more get HTTP 503. */
+  maxConnections?: number;
+  /** Kurento WebSocket connections at once from one address (default 200); more get HTTP 429. */
+  maxConnectionsPerAddress?: number;
 }
 
-const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+/** At most one log line a second for refused connections, with the number of refusals it stands for. */
+class RefusalLog {
+  #last = 0;
+  #count = 0;
+  constructor(readonly logger: Logger) {}
+
+  note(fields: Record<string, unknown>, msg: string): void {
+    this.#count++;
+    const now = Date.now();
+    if (now - this.#last >= 1000) {
+      this.logger.warn({ ...fields, refused: this.#count }, msg);
+      this.#last = now;
+      this.#count = 0;
+    }
+  }
+}
+
+const refuse = (socket: Duplex, status: string, extra = ""): void => {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n${extra}Content-Length: 0\r\n\r\n`);
+};
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 class WsConnection implements ClientConnection {
   readonly id: number;
   sessionId: string | null = null;
+  readonly application: string;
+  readonly address: string;
   readonly #ws: WebSocket;
 
-  constructor(id: number, ws: WebSocket) {
+  constructor(id: number, ws: WebSocket, application: string, address: string) {
     this.id = id;
     this.#ws = ws;
+    this.application = application;
+    this.address = address;
   }
 
   get open(): boolean {
@@ -75,6 +114,11 @@ export class JsonRpcServer {
   readonly #wss: WebSocketServer;
   readonly #routes: Route[] = [];
   readonly #connections = new Set<WebSocket>();
+  readonly #auth: TokenAuth;
+  readonly #refusals: RefusalLog;
+  /** Kurento sockets (upgrading or open) per client address, and in total. */
+  readonly #perAddress = new Map<string, number>();
+  #sockets = 0;
   #nextConnId = 1;
   #ready = false;
   #health: () => Record<string, unknown> = () => ({});
@@ -84,41 +128,99 @@ export class JsonRpcServer {
     this.#opts = opts;
     this.#handler = handler;
     this.#logger = logger.child({ ns: "rpc" });
+    this.#auth = opts.auth ?? new TokenAuth("none", []);
+    this.#refusals = new RefusalLog(this.#logger);
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes });
     this.#demo =
       opts.demo === false
         ? undefined
         : new GatewayDemo({ handler, logger: this.#logger, nextConnId: () => this.#nextConnId++ });
-    this.#http = http.createServer((req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       this.#serveHttp(req, res).catch((err: unknown) => {
         this.#logger.error({ err }, "HTTP handler failed");
         if (!res.headersSent) {
           res.writeHead(500).end();
         }
       });
-    });
-    this.#http.on("upgrade", (req, socket, head) => {
-      socket.on("error", () => undefined);
-      if (this.#isDemoPath(req) && !this.#demoAllowed(req)) {
-        socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-        return;
-      }
-      if (this.#demo?.upgrade(req, socket, head) === true) {
-        return;
-      }
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onSocket(ws, req));
-    });
-    this.#http.on("clientError", (_err, socket) => socket.destroy());
+    };
+    this.#http =
+      opts.tls === undefined
+        ? http.createServer(onRequest)
+        : https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, onRequest);
+    this.#http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.#onUpgrade(req, socket, head),
+    );
+    this.#http.on("clientError", (_err, socket: Duplex) => socket.destroy());
+    // A TLS handshake that fails is the client's problem, never the process's.
+    this.#http.on("tlsClientError", (_err, socket: Duplex) => socket.destroy());
   }
 
+  /** Rewrites `req.url` to its normalised form; false when it cannot be read (answer 400). */
+  static #normalise(req: IncomingMessage): boolean {
+    const url = normaliseRequestUrl(req.url ?? "/");
+    if (url === null) {
+      return false;
+    }
+    req.url = url;
+    return true;
+  }
+
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", () => undefined);
+    if (!JsonRpcServer.#normalise(req)) {
+      refuse(socket, "400 Bad Request");
+      return;
+    }
+    if (this.#isDemoPath(req) && !this.#demoAllowed(req)) {
+      refuse(socket, "403 Forbidden");
+      return;
+    }
+    if (this.#demo?.upgrade(req, socket, head) === true) {
+      return;
+    }
+    const address = req.socket.remoteAddress ?? "";
+    const application = this.#auth.authenticate(req);
+    if (application === null) {
+      this.#refusals.note({ remote: address }, "websocket refused: no valid token (HTTP 401)");
+      refuse(socket, "401 Unauthorized", 'WWW-Authenticate: Bearer realm="korus"\r\n');
+      return;
+    }
+    const perAddress = this.#perAddress.get(address) ?? 0;
+    if (this.#sockets >= (this.#opts.maxConnections ?? 2000)) {
+      this.#refusals.note({ remote: address, open: this.#sockets }, "websocket refused: connection limit (HTTP 503)");
+      refuse(socket, "503 Service Unavailable", "Retry-After: 5\r\n");
+      return;
+    }
+    if (perAddress >= (this.#opts.maxConnectionsPerAddress ?? 200)) {
+      this.#refusals.note({ remote: address, open: perAddress }, "websocket refused: per-address limit (HTTP 429)");
+      refuse(socket, "429 Too Many Requests", "Retry-After: 5\r\n");
+      return;
+    }
+    // Counted from the upgrade until the TCP socket closes, whatever happens to the handshake.
+    this.#sockets++;
+    this.#perAddress.set(address, perAddress + 1);
+    socket.once("close", () => {
+      this.#sockets--;
+      const n = (this.#perAddress.get(address) ?? 1) - 1;
+      if (n <= 0) {
+        this.#perAddress.delete(address);
+      } else {
+        this.#perAddress.set(address, n);
+      }
+    });
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onSocket(ws, req, application));
+  }
+
+  /** Every path the demo serves starts with /demo/ (or is /demo): the guard covers them all. */
   #isDemoPath(req: IncomingMessage): boolean {
-    return this.#demo !== undefined && (req.url ?? "").startsWith("/demo/");
+    const path = pathOf(req.url ?? "/");
+    return this.#demo !== undefined && (path === "/demo" || path.startsWith("/demo/"));
   }
 
   /** Remote clients reach the demo only with `allowRemote`. */
   #demoAllowed(req: IncomingMessage): boolean {
     const d = this.#opts.demo;
-    return (typeof d === "object" && d.allowRemote) || LOOPBACK.test(req.socket.remoteAddress ?? "");
+    return (typeof d === "object" && d.allowRemote) || isLoopbackAddress(req.socket.remoteAddress ?? "");
   }
 
   /** Registers an HTTP route; a route returns true when it answered. */
@@ -144,8 +246,12 @@ export class JsonRpcServer {
   }
 
   async #serveHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://localhost");
-    if (url.pathname === "/health" && req.method === "GET") {
+    if (!JsonRpcServer.#normalise(req)) {
+      res.writeHead(400, { "content-type": "text/plain" }).end("Bad request target\n");
+      return;
+    }
+    const path = pathOf(req.url ?? "/");
+    if (path === "/health" && req.method === "GET") {
       const body = JSON.stringify(this.#ready ? { status: "ok", ...this.#health() } : { status: "starting" });
       res.writeHead(this.#ready ? 200 : 503, { "content-type": "application/json" }).end(body);
       return;
@@ -157,6 +263,13 @@ export class JsonRpcServer {
     if (this.#demo?.route(req, res) === true) {
       return;
     }
+    if (this.#routes.length > 0 && this.#auth.authenticate(req) === null) {
+      this.#refusals.note({ remote: req.socket.remoteAddress, path }, "HTTP request refused: no valid token (401)");
+      res
+        .writeHead(401, { "content-type": "text/plain", "www-authenticate": 'Bearer realm="korus"' })
+        .end("Unauthorized\n");
+      return;
+    }
     for (const r of this.#routes) {
       if (await r(req, res)) {
         return;
@@ -165,15 +278,15 @@ export class JsonRpcServer {
     res.writeHead(404, { "content-type": "text/plain" }).end("Not found\n");
   }
 
-  #onSocket(ws: WebSocket, req: IncomingMessage): void {
-    const path = (req.url ?? "/").split("?")[0];
+  #onSocket(ws: WebSocket, req: IncomingMessage, application: string): void {
+    const path = pathOf(req.url ?? "/");
     if (path !== this.#opts.path) {
       ws.close(1002, "Invalid path");
       return;
     }
-    const conn = new WsConnection(this.#nextConnId++, ws);
+    const conn = new WsConnection(this.#nextConnId++, ws, application, req.socket.remoteAddress ?? "");
     this.#connections.add(ws);
-    this.#logger.debug({ conn: conn.id, remote: req.socket.remoteAddress }, "client connected");
+    this.#logger.debug({ conn: conn.id, remote: conn.address, application }, "client connected");
     ws.on("message", (data, isBinary) => this.#onFrame(conn, data, isBinary));
     ws.on("error", (err) => this.#logger.warn({ err, conn: conn.id }, "websocket error"));
     ws.on("close", (code) => {
