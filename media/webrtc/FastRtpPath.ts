@@ -65,6 +65,7 @@ const keysOf = (c: SrtpContextLike): SrtpSessionKeys => ({
 
 export class FastRtpPath {
   readonly #conn: ConnectionLike;
+  readonly #isPeer: ((protocol: unknown, addr: [string, number]) => boolean) | undefined;
   readonly #in: SrtpTransform;
   readonly #out: SrtpTransform;
   readonly #onRtp: FastRtpHandler;
@@ -88,7 +89,16 @@ export class FastRtpPath {
   foreign = 0;
 
   /** The fast path for `dtls`, or undefined when its SRTP profile is not one this path implements. */
-  static create(dtls: DtlsTransportLike, onRtp: FastRtpHandler, log: Logger): FastRtpPath | undefined {
+  /**
+   * `isPeer`, when given, decides about SRTP from an address other than the selected pair's remote one (see
+   * InboundGuard.isPeer: a validated pair the controlling peer nominated); without it such packets are dropped.
+   */
+  static create(
+    dtls: DtlsTransportLike,
+    onRtp: FastRtpHandler,
+    log: Logger,
+    isPeer?: (protocol: unknown, addr: [string, number]) => boolean,
+  ): FastRtpPath | undefined {
     const srtp = dtls.srtp as SrtpSessionLike | undefined;
     const profile = PROFILES[srtp?.config?.profile ?? -1];
     if (profile === undefined || srtp?.localContext === undefined || srtp.remoteContext === undefined) {
@@ -100,6 +110,7 @@ export class FastRtpPath {
       new SrtpTransform(profile, keysOf(srtp.localContext)),
       onRtp,
       log,
+      isPeer,
     );
   }
 
@@ -109,7 +120,9 @@ export class FastRtpPath {
     outbound: SrtpTransform,
     onRtp: FastRtpHandler,
     log: Logger,
+    isPeer: ((protocol: unknown, addr: [string, number]) => boolean) | undefined,
   ) {
+    this.#isPeer = isPeer;
     this.#conn = conn;
     this.#in = inbound;
     this.#out = outbound;
@@ -226,10 +239,11 @@ export class FastRtpPath {
     }
     const n = this.#conn.nominated;
     if (
-      n === undefined ||
-      n.protocol.transport !== this.#transport ||
-      addr[1] !== n.remoteCandidate.port ||
-      addr[0] !== n.remoteCandidate.host
+      (n === undefined ||
+        n.protocol.transport !== this.#transport ||
+        addr[1] !== n.remoteCandidate.port ||
+        addr[0] !== n.remoteCandidate.host) &&
+      this.#isPeer?.(this.#pair?.protocol, addr) !== true
     ) {
       this.foreign++;
       return true;

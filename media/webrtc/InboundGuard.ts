@@ -13,9 +13,12 @@
  *   §7.3; werift answers and acts on requests without checking it: a forged ICE-CONTROLLED or USE-CANDIDATE would
  *   switch our role or pair); responses and indications go on (werift matches a response to its transaction and
  *   checks its integrity); what is not a STUN message at all is dropped;
- * - 20–63 (DTLS) and 128–191 (RTP/RTCP) go on only from the selected pair's remote address on that pair's
- *   protocol; before ICE has selected a pair, only from the remote address of a pair whose connectivity check
- *   succeeded;
+ * - 20–63 (DTLS) and 128–191 (RTP/RTCP) go on only from a validated remote address on its protocol: the selected
+ *   pair's (the fast case, a few field reads), a pair whose connectivity check succeeded, or an address that sent us
+ *   a binding request authenticated with our ICE password. The last is how RFC 8445 §7.3.1.4 validates a pair in
+ *   the controlled role: a browser may nominate a pair whose local side is another of its interfaces (Chromium on a
+ *   host with a LAN address sends from it to our 127.0.0.1 candidate) while werift keeps its first selected pair;
+ *   media then arrives from an address werift never selected, and it is the peer's all the same;
  * - everything else (4–19, 64–127, 192–255) is nobody's and is dropped;
  * - a DTLS datagram goes on only if it is a whole sequence of records of content types 20–23; once the handshake is
  *   done an alert must be authenticated (epoch > 0 and decrypting with the session's keys): an unauthenticated
@@ -33,6 +36,8 @@ const PAIR_SUCCEEDED = 3;
 const LOG_INTERVAL_MS = 10_000;
 const RECORD_HEADER = 13;
 const CT_ALERT = 21;
+/** Remote addresses remembered from authenticated binding requests (oldest forgotten first). */
+const MAX_AUTHENTICATED = 8;
 
 /** The shapes of werift internals this guard touches (not in its public typings). */
 type Receive = (data: Buffer, addr: [string, number]) => void;
@@ -92,6 +97,8 @@ export class InboundGuard {
   readonly #log: Logger;
   readonly #hooked = new WeakSet<object>();
   readonly counters: GuardCounters = { foreign: 0, unknown: 0, stun: 0, badRecord: 0 };
+  /** Sources of binding requests that carried our ICE password's MESSAGE-INTEGRITY, newest last. */
+  readonly #authenticated: { protocol: unknown; host: string; port: number }[] = [];
   #loggedAt = -Infinity;
 
   /** `dtls` returns werift's current DTLS socket of this connection, if any (read when an alert arrives). */
@@ -133,13 +140,13 @@ export class InboundGuard {
       return this.#drop("unknown");
     }
     if (b0 < 4) {
-      return this.#stunOk(data);
+      return this.#stunOk(protocol, data, addr);
     }
     const dtls = b0 >= 20 && b0 <= 63;
     if (!dtls && (b0 < 128 || b0 > 191)) {
       return this.#drop("unknown");
     }
-    if (!this.#fromPeer(protocol, addr)) {
+    if (!this.isPeer(protocol, addr)) {
       return this.#drop("foreign");
     }
     if (dtls && !this.#recordsOk(data)) {
@@ -149,7 +156,7 @@ export class InboundGuard {
   }
 
   /** A STUN message; if a request, one authenticated with our (current or an earlier generation's) password. */
-  #stunOk(data: Buffer): boolean {
+  #stunOk(protocol: unknown, data: Buffer, addr: [string, number]): boolean {
     if (!isStunMessage(data)) {
       return this.#drop("unknown");
     }
@@ -158,22 +165,51 @@ export class InboundGuard {
     }
     const conn = this.#conn;
     if (parseMessage(data, Buffer.from(conn.localPassword, "utf8")) !== undefined) {
-      return true;
+      return this.#authenticatedFrom(protocol, addr);
     }
     for (const ufrag in conn.userHistory) {
       const pwd = conn.userHistory[ufrag];
       if (pwd !== undefined && pwd !== conn.localPassword && parseMessage(data, Buffer.from(pwd, "utf8"))) {
-        return true;
+        return this.#authenticatedFrom(protocol, addr);
       }
     }
     return this.#drop("stun");
   }
 
-  /** The selected pair's remote address on its protocol; before selection, a succeeded pair's. */
-  #fromPeer(protocol: unknown, addr: [string, number]): boolean {
+  /** Remembers the source of an authenticated binding request as the peer's (RFC 8445 §7.3.1.4). */
+  #authenticatedFrom(protocol: unknown, addr: [string, number]): true {
+    const known = this.#authenticated;
+    for (const a of known) {
+      if (a.protocol === protocol && a.port === addr[1] && a.host === addr[0]) {
+        return true;
+      }
+    }
+    if (known.length >= MAX_AUTHENTICATED) {
+      known.shift();
+    }
+    known.push({ protocol, host: addr[0], port: addr[1] });
+    return true;
+  }
+
+  /**
+   * True when `addr` on `protocol` is the peer's: the selected pair's remote address (checked first: the common
+   * case), a succeeded pair's, or the source of a binding request authenticated with our password.
+   */
+  isPeer(protocol: unknown, addr: [string, number]): boolean {
     const n = this.#conn.nominated;
-    if (n !== undefined && n !== null) {
-      return n.protocol === protocol && addr[1] === n.remoteCandidate.port && addr[0] === n.remoteCandidate.host;
+    if (
+      n !== undefined &&
+      n !== null &&
+      n.protocol === protocol &&
+      addr[1] === n.remoteCandidate.port &&
+      addr[0] === n.remoteCandidate.host
+    ) {
+      return true;
+    }
+    for (const a of this.#authenticated) {
+      if (a.protocol === protocol && a.port === addr[1] && a.host === addr[0]) {
+        return true;
+      }
     }
     for (const p of this.#conn.checkList) {
       if (

@@ -563,7 +563,13 @@ export class WebRtcTransport {
     if (this.#closed || this.#fast !== undefined) {
       return;
     }
-    const fast = FastRtpPath.create(dtls, (h, payload, arrivalMs) => this.#onFastRtp(h, payload, arrivalMs), this.#log);
+    const guard = this.#guards.get(dtls.iceTransport.connection);
+    const fast = FastRtpPath.create(
+      dtls,
+      (h, payload, arrivalMs) => this.#onFastRtp(h, payload, arrivalMs),
+      this.#log,
+      guard === undefined ? undefined : (protocol, addr) => guard.isPeer(protocol, addr),
+    );
     if (fast === undefined) {
       this.#log.info("SRTP profile without a fast path: RTP stays on werift's path");
       return;
