@@ -328,6 +328,11 @@ export class KurentoServer {
   }
 
   #checkConnectionLimit(conn: ClientConnection): void {
+    if (conn.application === undefined && conn.address === undefined) {
+      // The server's own in-process clients (the dial plan: one session per call; the gateway demo relay) are no
+      // stranger: their sessions are bounded by the calls and pages they serve, not by a per-connection cap.
+      return;
+    }
     const max = this.#opts.maxSessionsPerConnection ?? 16;
     if (this.sessions.joinedBy(conn) >= max) {
       this.#logger.warn({ conn: conn.id, address: conn.address, max }, "session refused: connection limit");
