@@ -90,6 +90,11 @@ export interface TrunkDefinition {
   readonly codecs: readonly TrunkCodec[];
   readonly dtmf: DtmfMode;
   readonly keepalive: TrunkKeepalive;
+  /**
+   * The Kurento application (`kurento.tokens[].application`) whose sessions are told of this trunk's inbound calls
+   * (SipGateway IncomingCall) and may claim them; undefined: every application.
+   */
+  readonly application: string | undefined;
 }
 
 type Raw = Record<string, unknown>;
@@ -115,6 +120,7 @@ const KNOWN_KEYS = new Set([
   "optionsIntervalS",
   "optionsUpAfter",
   "optionsDownAfter",
+  "application",
 ]);
 
 const HOSTNAME =
@@ -316,6 +322,7 @@ export function parseTrunkDefinition(raw: unknown, path: string): TrunkDefinitio
     codecs,
     dtmf,
     keepalive,
+    application: applicationOf(raw, path),
   };
   if (keepalive.intervalMs > 0 && keepaliveTarget(trunk) === undefined) {
     throw new TrunkConfigError(
@@ -324,6 +331,17 @@ export function parseTrunkDefinition(raw: unknown, path: string): TrunkDefinitio
     );
   }
   return trunk;
+}
+
+function applicationOf(raw: Raw, path: string): string | undefined {
+  const v = raw["application"];
+  if (v === undefined) {
+    return undefined;
+  }
+  if (typeof v !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(v)) {
+    throw new TrunkConfigError(`${path}.application`, "must be an application name (1-64 of A-Z a-z 0-9 _ . -)");
+  }
+  return v;
 }
 
 /** Where a trunk's OPTIONS probes go: its registrar, else its first single-address or host-name peer. */

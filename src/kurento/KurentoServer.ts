@@ -121,8 +121,28 @@ export class KurentoServer {
   }
 
   /** Raises `event` on `objectId` for its subscribers, as a worker event would (used by extensions). */
-  emitEvent(objectId: string, event: string, data: JsonObject): void {
-    this.#raise(objectId, event, data);
+  emitEvent(objectId: string, event: string, data: JsonObject, audience?: string): void {
+    this.#raise(objectId, event, data, audience);
+  }
+
+  /**
+   * True when an object of `application` may act on something meant for `audience` (a trunk's application): always
+   * without an audience, with isolation off, or for the server's own objects (application null).
+   */
+  reaches(application: string | null, audience?: string): boolean {
+    return audience === undefined || !this.#isolated || application === null || application === audience;
+  }
+
+  /**
+   * The sessions subscribed to `event` on `objectId` that an event for `audience` reaches (all of them without an
+   * audience, or when isolation is off).
+   */
+  audienceOf(objectId: string, event: string, audience?: string): number {
+    const subs = this.sessions.subscribersOf(objectId, event);
+    if (audience === undefined || !this.#isolated) {
+      return subs.length;
+    }
+    return subs.filter((s) => this.sessions.get(s.sessionId)?.application === audience).length;
   }
 
   // ================================================================================================ entry point

@@ -635,15 +635,22 @@ export class SipService {
         headers[name] = v.join(", ");
       }
     }
-    const listeners = this.#k.sessions.subscribersOf(SIP_GATEWAY_ID, "IncomingCall").length;
-    this.#k.emitEvent(SIP_GATEWAY_ID, "IncomingCall", {
-      callId: session.callId,
-      trunk: trunk?.name ?? "",
-      from: id.from.uri.toString(),
-      to: id.to.uri.toString(),
-      pai: id.assertedIdentity[0]?.uri.toString() ?? "",
-      headers,
-    });
+    // A trunk bound to an application announces its calls to that application's sessions only (isolation).
+    const audience = trunk?.application;
+    const listeners = this.#k.audienceOf(SIP_GATEWAY_ID, "IncomingCall", audience);
+    this.#k.emitEvent(
+      SIP_GATEWAY_ID,
+      "IncomingCall",
+      {
+        callId: session.callId,
+        trunk: trunk?.name ?? "",
+        from: id.from.uri.toString(),
+        to: id.to.uri.toString(),
+        pai: id.assertedIdentity[0]?.uri.toString() ?? "",
+        headers,
+      },
+      audience,
+    );
     const route = (): void => {
       if (this.#pending.get(pending.callId) === pending) {
         this.#unpend(pending);
@@ -670,9 +677,13 @@ export class SipService {
    * The dial plan claims calls the same way (through the public API), after the claim timeout removed them from the
    * pending table; it passes them back through {@link adopt}.
    */
-  #claim(leg: SipLeg, callId: string): void {
+  #claim(leg: SipLeg, callId: string, application: string | null = null): void {
     const pending = this.#pending.get(callId) ?? this.#dialPlan.adoptable(callId);
-    if (pending === undefined || pending.session.termination !== undefined) {
+    if (
+      pending === undefined ||
+      pending.session.termination !== undefined ||
+      !this.#k.reaches(application, pending.trunk?.application) // another application's call looks like none
+    ) {
       throw new KurentoError(
         "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR",
         `no incoming call with callId '${callId}' waits to be claimed`,
@@ -941,7 +952,7 @@ export class SipService {
     });
     const callId = ctor["callId"];
     if (typeof callId === "string" && callId !== "") {
-      this.#claim(leg, callId);
+      this.#claim(leg, callId, obj.application);
     }
     this.#legs.set(obj.id, leg);
   }
