@@ -704,7 +704,10 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
         this.#transition(S.Confirmed);
       }
       this.#transition(S.Terminating);
-      this.#sendBye({ cause: 102, text: "ACK timeout" }, undefined, () => this.#end(info));
+      // A peer that never ACKed for 64·T1 is gone or hostile: the BYE goes out (RFC 3261 §13.3.1.4), but the call
+      // ends now, not after the BYE's own 32 s transaction, so its media and ports are freed at once.
+      this.#sendBye({ cause: 102, text: "ACK timeout" });
+      this.#end(info);
     });
   }
 

@@ -7,6 +7,7 @@ import dgram from "node:dgram";
 import { createDecoder } from "../../media/codecs/index.js";
 import { ffmpegSync } from "../helpers/ffmpeg.js";
 import { RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
+import { measureFrequency } from "../helpers/tone.js";
 
 export interface PlayerOutcome {
   /** `Error` event data, or undefined. */
@@ -62,6 +63,26 @@ export class PlayerSession {
     const v = ev?.params?.["value"] as { type?: string; data?: Record<string, unknown> } | undefined;
     await this.rpc.value("release", { object: id });
     return { error: v?.type === "Error" ? v.data : undefined, endOfStream: v?.type === "EndOfStream" };
+  }
+
+  /**
+   * Plays `uri` into a new {@link Phone} of this pipeline; returns the outcome, the packets the phone received and
+   * the main frequency of the middle 60 % of what it decoded.
+   */
+  async playToPhone(uri: string): Promise<PlayerOutcome & { packets: number; hz: number }> {
+    const phone = await Phone.open(this);
+    const id = await this.player(uri);
+    await this.rpc.value("invoke", {
+      object: id,
+      operation: "connect",
+      operationParams: { sink: phone.endpoint, mediaType: "AUDIO" },
+    });
+    const got = await this.playId(id, 6000);
+    phone.close();
+    await this.rpc.value("release", { object: phone.endpoint });
+    const pcm = phone.pcm();
+    const mid = pcm.subarray(Math.floor(pcm.length * 0.2), Math.floor(pcm.length * 0.8));
+    return { ...got, packets: phone.packets, hz: mid.length >= 64 ? measureFrequency(mid, 8000) : NaN };
   }
 
   async close(): Promise<void> {

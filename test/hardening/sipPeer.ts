@@ -4,33 +4,13 @@
  * media is checked by content, and raw SIP request text.
  */
 import dgram from "node:dgram";
-import { UdpTransport, UserAgent, type InviteSession, type MediaHandler } from "../../sip/index.js";
-import { ended } from "../helpers/sipUa.js";
+import type { InviteSession, MediaHandler, UserAgent } from "../../sip/index.js";
+import { ended, localUa } from "../helpers/sipUa.js";
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A UA on UDP `host:port` (our stack), for calls from a trunk address. */
-export async function uaAt(host: string, port: number): Promise<{ ua: UserAgent; close: () => Promise<void> }> {
-  const holder: { ua?: UserAgent } = {};
-  const udp = await UdpTransport.listen({ host, port, onMessage: (m) => holder.ua?.receive(m) });
-  const ua = new UserAgent({
-    transports: [udp],
-    host,
-    port,
-    sessionTimer: { enabled: false },
-    createMediaHandler: () => {
-      throw new Error("this test UA takes no calls");
-    },
-  });
-  holder.ua = ua;
-  return {
-    ua,
-    close: async () => {
-      await ua.close();
-      await udp.close();
-    },
-  };
-}
+export const uaAt = (host: string, port: number): ReturnType<typeof localUa> => localUa(port, undefined, host);
 
 /** A raw SIP request (CRLF line ends, Content-Length filled in unless given in `headers`). */
 export function rawRequest(method: string, uri: string, headers: string[], body = ""): string {

@@ -1,5 +1,5 @@
 /**
- * A SIP user agent of Korus's own stack (sip/) in the test process, on UDP 127.0.0.1:`port`, for tests that need a
+ * A SIP user agent of Korus's own stack (sip/) in the test process, on UDP `host`:`port` (default 127.0.0.1), for tests that need a
  * carrier or caller whose messages they control. It takes no calls unless `createMediaHandler` is given.
  */
 import {
@@ -15,12 +15,13 @@ export async function localUa(
   createMediaHandler: UserAgentOptions["createMediaHandler"] = () => {
     throw new Error("this test UA takes no calls");
   },
+  host = "127.0.0.1",
 ): Promise<{ ua: UserAgent; close: () => Promise<void> }> {
   const holder: { ua?: UserAgent } = {};
-  const udp = await UdpTransport.listen({ host: "127.0.0.1", port, onMessage: (m) => holder.ua?.receive(m) });
+  const udp = await UdpTransport.listen({ host, port, onMessage: (m) => holder.ua?.receive(m) });
   const ua = new UserAgent({
     transports: [udp],
-    host: "127.0.0.1",
+    host,
     port,
     sessionTimer: { enabled: false },
     createMediaHandler,

@@ -198,15 +198,25 @@ t.test("UAS retransmits its 2xx until the ACK (T1 doubling to T2), then stops", 
 });
 
 t.test("UAS gives up after 64*T1 without ACK and sends BYE", async (t) => {
-  const { clock, net, a, b } = pair();
+  const { clock, net, a, b, mediaB } = pair();
   let info: TerminationInfo | undefined;
+  let endedAt: number | undefined;
   b.on("incomingCall", (session) => {
     void session.answer();
-    session.on("terminated", (i) => (info = i));
+    session.on("terminated", (i) => {
+      info = i;
+      endedAt = clock.now();
+    });
   });
-  net.drop = (w) => w.what === "ACK";
+  net.drop = (w) => w.what === "ACK" || w.what === "200 BYE";
   a.call(TARGET, { from: FROM, media: new TestMedia() });
   await clock.run(40000);
+  const byeAt = net.log.find((w) => w.what === "BYE")?.at;
+  t.ok(
+    byeAt !== undefined && endedAt !== undefined && endedAt - byeAt < 10,
+    "the call ends with its BYE, not 32 s later",
+  );
+  t.equal(mediaB[0]?.closed, 1, "and its media is closed");
   const okTimes = net.log.filter((w) => w.what === "200 INVITE").map((w) => w.at - 1);
   t.same(okTimes.slice(0, 7), [0, 500, 1500, 3500, 7500, 11500, 15500], "doubling capped at T2 = 4 s");
   t.ok(net.what().includes("BYE"), "BYE after giving up");
