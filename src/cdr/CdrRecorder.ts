@@ -343,6 +343,23 @@ export class CdrRecorder {
     return true;
   }
 
+  /**
+   * Takes an answer back: our 2xx to an inbound call was never acknowledged (RFC 3261 §13.3.1.4, the caller never
+   * saw the call connect), so the leg is not billed. Returns false for an unknown leg.
+   */
+  unanswered(legId: string): boolean {
+    const leg = this.legs.get(legId);
+    if (leg === undefined) {
+      return false;
+    }
+    if (leg.answerMs !== null) {
+      leg.answerMs = null;
+      leg.answerStatus = null;
+      this.journalWrite(leg, (j, e, now) => j.update(e, now));
+    }
+    return true;
+  }
+
   /** Codec, transcoding and recording updates (any time before the end). Returns false for an unknown leg. */
   media(legId: string, update: LegMedia): boolean {
     const leg = this.legs.get(legId);

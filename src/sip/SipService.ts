@@ -849,6 +849,10 @@ export class SipService {
       this.#stats.malformed++;
       return;
     }
+    const noAck = info.ending === "no-ack";
+    if (noAck) {
+      this.#cdr.unanswered(cdrId); // our 2xx was never ACKed: the caller never saw the call connect; not billed
+    }
     const leg = tracked?.leg;
     const stats = leg === undefined ? Promise.resolve<FinalMedia>({}) : this.#statsOf(leg);
     const cdr = this.#cdr;
@@ -863,7 +867,7 @@ export class SipService {
       const system = leg?.endCause?.cause === 41 || this.#stopping;
       cdr.ended(cdrId, {
         hangupSide: system ? HangupSide.System : info.by === "local" ? HangupSide.Local : HangupSide.Remote,
-        sipStatus: info.status,
+        sipStatus: noAck ? 408 : info.status,
         q850Cause: info.cause,
         endReason: leg?.endCause !== undefined ? "worker-died" : this.#stopping ? "shutdown" : info.ending,
         ...(s === undefined ? {} : { stats: s }),

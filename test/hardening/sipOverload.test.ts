@@ -160,6 +160,13 @@ t.test("a flood of mutated INVITEs from a trunk address", async (t) => {
   t.ok(call.answered, `a real call after the flood is answered (status ${call.status})`);
   t.ok(call.echoed >= 1, `and its RTP is echoed byte for byte (${call.echoed})`);
 
+  // Every flood call ends: those answered but never ACKed by the ACK timeout (64·T1 = 32 s after their 2xx).
+  let pipelines = -1;
+  for (let n = 0; n < 60 && pipelines !== 0; n++) {
+    await sleep(1000);
+    pipelines = ((await (await fetch(`${k.httpUrl}/health`)).json()) as { pipelines: number }).pipelines;
+  }
+  t.equal(pipelines, 0, "every flood call has ended and released its pipeline");
   await sleep(1000);
   const dataDir = join(k.dataDir, "data");
   const r = spawnSync(
@@ -170,7 +177,10 @@ t.test("a flood of mutated INVITEs from a trunk address", async (t) => {
   const cdrs = r.stdout
     .split("\n")
     .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as { callId: string | null; disposition: string; sipStatus: number | null });
+    .map(
+      (l) =>
+        JSON.parse(l) as { callId: string | null; disposition: string; sipStatus: number | null; endReason: string },
+    );
   const flood = cdrs.filter((c) => c.callId?.startsWith("flood-") === true);
   const byDisposition = new Map<string, number>();
   for (const c of flood) {
@@ -190,13 +200,16 @@ t.test("a flood of mutated INVITEs from a trunk address", async (t) => {
     [],
     "no CDR for a request answered 400, shed with 503 or not answered",
   );
+  // A well-formed flood INVITE that Korus answered is a failed attempt too: the flood never ACKs, so the call ends by
+  // the ACK timeout (RFC 3261 §13.3.1.4), unbilled: NO ANSWER, 408, end reason no-ack.
+  const attempt = (c: (typeof flood)[number]): boolean =>
+    c.sipStatus === 488 ||
+    (c.sipStatus === 503 && finalOf.get(c.callId?.replace(/@.*/, "") ?? "") === 534) ||
+    (c.sipStatus === 408 && c.endReason === "no-ack" && c.disposition === "NO ANSWER");
+  t.equal(flood.filter((c) => c.disposition === "ANSWERED").length, 0, "no flood call is billed: none was ACKed");
   t.same(
-    flood
-      .filter(
-        (c) => c.sipStatus !== 488 && !(c.sipStatus === 503 && finalOf.get(c.callId?.replace(/@.*/, "") ?? "") === 534),
-      )
-      .map((c) => `${c.callId}/${c.disposition}/${c.sipStatus}`),
+    flood.filter((c) => !attempt(c)).map((c) => `${c.callId}/${c.disposition}/${c.sipStatus}/${c.endReason}`),
     [],
-    "the only flood CDRs are failed attempts with a well-formed offer that could not be served (488, or 503 for want of an RTP port)",
+    "the flood's only CDRs are failed attempts with a well-formed INVITE (488; 503 for want of an RTP port; no ACK)",
   );
 });

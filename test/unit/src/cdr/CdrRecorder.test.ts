@@ -132,6 +132,22 @@ t.test("an outbound call that is never answered generates an icid and derives th
   t.equal(committed.length, 1);
 });
 
+t.test("an inbound call whose 2xx is never ACKed is taken back: NO ANSWER (408), not billed", async (t) => {
+  const { rec, clock } = setup();
+  rec.started("in", { direction: CdrDirection.Inbound, callId: "c3" });
+  clock.now += 1_000;
+  rec.answered("in");
+  clock.now += 32_000;
+  t.equal(rec.unanswered("in"), true);
+  t.equal(rec.unanswered("nope"), false, "an unknown leg");
+  const r = rec.ended("in", { hangupSide: HangupSide.Local, sipStatus: 408, q850Cause: 102, endReason: "no-ack" })!;
+  t.equal(r.disposition, Disposition.NoAnswer, "the caller never saw the call connect");
+  t.equal(r.answerTime, null);
+  t.equal(r.billsecMs, 0, "nothing billed");
+  t.equal(r.durationMs, 33_000);
+  t.equal(r.endReason, "no-ack");
+});
+
 t.test("ring timeout and caller CANCEL", async (t) => {
   const { rec, clock } = setup();
   rec.started("a", { direction: CdrDirection.Outbound });
