@@ -2,7 +2,7 @@
  * Hardening guard (issue 9): the hot-path cost of two builds of Korus, measured in the same run and alternated
  * round by round, so that the machine's noise falls on both alike.
  *
- *   node dist/bench/hardeningGuard.js --before <tree> [--rounds 3]
+ *   node dist/bench/hardeningGuard.js --before <tree> [--rounds 3] [--only forwarding|sip] [--extra '<yaml>']
  *
  * `<tree>` is a checkout of the commit before the change, built (`npm run build` there; a git worktree works). The
  * "after" build is this tree's. Each round starts each build's server as a child process with one media worker and
@@ -90,16 +90,23 @@ async function sipCalls(server: BenchServer, sipPort: number, calls: number, rat
   return { fwdUs: NaN, delivered: NaN, callUs: cpu / calls, calls, failed: code === 0 ? 0 : code };
 }
 
+/** `--only forwarding|sip` measures one part; `--extra '<yaml section>'` adds configuration to both servers. */
+const ONLY = arg("--only");
+const EXTRA = arg("--extra");
+
 async function measure(tree: string, label: string): Promise<Figures> {
   const sipPort = 25060 + (process.pid % 500);
   const server = await startServer({
     main: path.join(tree, "dist/src/main.js"),
     workers: 1,
-    extra: [`sip: { host: 127.0.0.1, port: ${sipPort} }`],
+    extra: [`sip: { host: 127.0.0.1, port: ${sipPort} }`, ...(EXTRA === undefined ? [] : [EXTRA])],
   });
   try {
-    const f = await forwarding(server);
-    const s = await sipCalls(server, sipPort, 1000, 50);
+    const f = ONLY === "sip" ? { us: NaN, delivered: NaN } : await forwarding(server);
+    const s =
+      ONLY === "forwarding"
+        ? { fwdUs: NaN, delivered: NaN, callUs: NaN, calls: 0, failed: 0 }
+        : await sipCalls(server, sipPort, 1000, 50);
     const out = { ...s, fwdUs: f.us, delivered: f.delivered };
     console.log(
       `${label}: forwarding ${out.fwdUs.toFixed(1)} us/packet (${(out.delivered * 100).toFixed(1)}% delivered); ` +

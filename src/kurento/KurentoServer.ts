@@ -160,20 +160,21 @@ export class KurentoServer {
       params["sessionId"] = conn.sessionId;
       injected = true;
     }
-    // Duplicate-request cache: a repeated (id, sessionId) gets the identical response.
+    // Duplicate-request cache: a repeated (id, sessionId) gets the identical response. The server's own in-process
+    // clients never repeat a request (no transport to lose it), so they skip it and its fingerprint.
+    const dedup = req.id != null && req.method !== "ping" && !inProcess(conn);
     const sidParam = typeof params["sessionId"] === "string" ? params["sessionId"] : undefined;
-    const cacheSession = sidParam !== undefined && req.id != null ? this.sessions.get(sidParam) : undefined;
+    const cacheSession = sidParam !== undefined && dedup ? this.sessions.get(sidParam) : undefined;
     // KMS keys the cache by (request id, sessionId): the session is the map, the key the id with its JSON type
     // (1 and "1" are different requests). The method is not part of it: a repeat is the same request.
     const cacheKey = typeof req.id === "number" ? `n${req.id}` : `s${String(req.id)}`;
     const cached =
       cacheSession === undefined || !this.#mayUse(conn, cacheSession) ? undefined : cacheSession.answered.get(cacheKey);
-    const fingerprint =
-      req.id == null || req.method === "ping"
-        ? ""
-        : createHash("sha256")
-            .update(`${req.method}\0${JSON.stringify(req.params ?? null)}`)
-            .digest("base64");
+    const fingerprint = !dedup
+      ? ""
+      : createHash("sha256")
+          .update(`${req.method}\0${JSON.stringify(req.params ?? null)}`)
+          .digest("base64");
     if (cached?.fingerprint === fingerprint) {
       return JSON.parse(cached.response) as RpcResponse;
     }
@@ -196,7 +197,7 @@ export class KurentoServer {
     }
     const sid =
       isObj(response) && "result" in response && isObj(response.result) ? response.result["sessionId"] : sidParam;
-    if (typeof sid === "string" && req.method !== "ping") {
+    if (typeof sid === "string" && dedup) {
       const s = this.sessions.get(sid);
       if (s !== undefined && this.#mayUse(conn, s)) {
         this.sessions.rememberAnswer(s, cacheKey, fingerprint, JSON.stringify(response));
@@ -348,7 +349,7 @@ export class KurentoServer {
   }
 
   #checkConnectionLimit(conn: ClientConnection): void {
-    if (conn.application === undefined && conn.address === undefined) {
+    if (inProcess(conn)) {
       // The server's own in-process clients (the dial plan: one session per call; the gateway demo relay) are no
       // stranger: their sessions are bounded by the calls and pages they serve, not by a per-connection cap.
       return;
@@ -1025,4 +1026,9 @@ export class KurentoServer {
     clearInterval(this.#gcTimer);
     await Promise.all(this.objects.pipelines().map((p) => this.releaseObject(p.id)));
   }
+}
+
+/** The server's own in-process clients (the SIP dial plan, the gateway demo relay): no application, no address. */
+function inProcess(conn: ClientConnection): boolean {
+  return conn.application === undefined && conn.address === undefined;
 }
