@@ -17,7 +17,7 @@
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { attach, cpuUs, median, Peer, sleep, startServer, type BenchServer } from "./lib/korus.js";
+import { connectedPair, cpuUs, median, sleep, startServer, type BenchServer } from "./lib/korus.js";
 import { RpcClient } from "./lib/RpcClient.js";
 
 interface Figures {
@@ -37,18 +37,8 @@ async function forwarding(server: BenchServer): Promise<{ us: number; delivered:
   const pid = server.proc.pid ?? 0;
   const rpc = await RpcClient.open(`ws://127.0.0.1:${server.port}/kurento`);
   const pl = (await rpc.value("create", { type: "MediaPipeline" })) as string;
-  const tx = new Peer();
-  const rx = new Peer();
+  const { tx, rx } = await connectedPair(rpc, pl);
   try {
-    const epTx = await attach(rpc, pl, tx);
-    const epRx = await attach(rpc, pl, rx);
-    await rpc.value("invoke", {
-      object: epTx,
-      operation: "connect",
-      operationParams: { sink: epRx, mediaType: "AUDIO" },
-    });
-    tx.goFast();
-    rx.goFast();
     tx.sendFast(4000);
     await sleep(1500);
     const c0 = cpuUs(pid);

@@ -37,7 +37,7 @@ import dgram from "node:dgram";
 import { WebSocketServer } from "ws";
 import { run as runCodecs } from "./codecs.js";
 import { run as runDtmfTones } from "./dtmfTones.js";
-import { attach, cpuUs, median, Peer, pct, rssKiB, sleep, startServer } from "./lib/korus.js";
+import { attach, connectedPair, cpuUs, median, Peer, pct, rssKiB, sleep, startServer } from "./lib/korus.js";
 import { RpcClient } from "./lib/RpcClient.js";
 import { run as runGateway } from "./gateway.js";
 import { run as runSipCalls } from "./sipCalls.js";
@@ -203,18 +203,7 @@ async function main(): Promise<void> {
     const pairs: { pipeline: string; tx: Peer; rx: Peer }[] = [];
     for (let i = 0; i < 8; i++) {
       const pipeline = (await rpc.value("create", { type: "MediaPipeline" })) as string;
-      const tx = new Peer();
-      const rx = new Peer();
-      const epTx = await attach(rpc, pipeline, tx);
-      const epRx = await attach(rpc, pipeline, rx);
-      await rpc.value("invoke", {
-        object: epTx,
-        operation: "connect",
-        operationParams: { sink: epRx, mediaType: "AUDIO" },
-      });
-      tx.goFast();
-      rx.goFast();
-      pairs.push({ pipeline, tx, rx });
+      pairs.push({ pipeline, ...(await connectedPair(rpc, pipeline)) });
     }
     const workersNow = async (): Promise<{ index: number; pipelines: number; load: { elu: number } }[]> =>
       (

@@ -4,7 +4,7 @@
  * that negotiates with a WebRtcEndpoint and can send through Korus's own FastRtpPath (a cheap load generator).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,8 +12,6 @@ import { MediaStreamTrack, RTCPeerConnection, RtpHeader, RtpPacket, useOPUS, use
 import { createLogger } from "../../media/logger.js";
 import { FastRtpPath } from "../../media/webrtc/FastRtpPath.js";
 import type { RpcClient } from "./RpcClient.js";
-
-const TICK_US = 1_000_000 / 100; // USER_HZ
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 export const median = (xs: number[]): number => {
@@ -25,15 +23,7 @@ export const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] ?? NaN;
 };
 
-/** CPU time (µs) of a process, all its threads, from /proc. */
-export function cpuUs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(f[11]) + Number(f[12])) * TICK_US;
-}
-export function rssKiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return Number(m?.[1] ?? NaN);
-}
+export { cpuUs, rssKiB } from "./proc.js";
 
 /** The built server of this tree. */
 export const MAIN_JS = fileURLToPath(new URL("../../src/main.js", import.meta.url));
@@ -239,4 +229,23 @@ export async function attach(rpc: RpcClient, pipeline: string, peer: Peer): Prom
     throw new Error("peer did not connect");
   }
   return ep;
+}
+
+/**
+ * Two werift peers negotiated with two WebRtcEndpoints of `pipeline`, the first's audio connected to the second's,
+ * both switched to the fast path: the forwarding load unit of the benchmarks.
+ */
+export async function connectedPair(rpc: RpcClient, pipeline: string): Promise<{ tx: Peer; rx: Peer }> {
+  const tx = new Peer();
+  const rx = new Peer();
+  const epTx = await attach(rpc, pipeline, tx);
+  const epRx = await attach(rpc, pipeline, rx);
+  await rpc.value("invoke", {
+    object: epTx,
+    operation: "connect",
+    operationParams: { sink: epRx, mediaType: "AUDIO" },
+  });
+  tx.goFast();
+  rx.goFast();
+  return { tx, rx };
 }

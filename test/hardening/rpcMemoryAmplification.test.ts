@@ -10,17 +10,12 @@
  * - a repeated request id with a different request is executed, not answered from the cache.
  */
 import "../helpers/loopbackNamespace.js";
-import { readFileSync } from "node:fs";
 import t from "tap";
 import { RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
+import { rssKiB } from "../../bench/lib/proc.js";
 import { startKorus } from "../helpers/server.js";
 
 t.setTimeout(120_000);
-
-const rssKiB = (pid: number): number => {
-  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return Number(m?.[1] ?? 0);
-};
 
 t.test("made-up sessions with huge ids neither exist nor cost memory", async (t) => {
   const server = await startKorus(t, { workers: 1, config: { kurento: { maxSessionsPerAddress: 40 } } });

@@ -10,9 +10,9 @@
 import "../helpers/loopbackNamespace.js";
 import { spawnSync } from "node:child_process";
 import dgram from "node:dgram";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import t from "tap";
+import { rssKiB } from "../../bench/lib/proc.js";
 import { freeTcpPort, reserveRtpRange } from "../helpers/ports.js";
 import { ROOT, startKorus } from "../helpers/server.js";
 import { echoCall, rawRequest, sleep, uaAt } from "./sipPeer.js";
@@ -78,8 +78,6 @@ function mutated(i: number, rnd: () => number, sipPort: number): Buffer {
   return Buffer.from(text, "latin1");
 }
 
-const rssKb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
-
 t.test("a flood of mutated INVITEs from a trunk address", async (t) => {
   const sipPort = await freeTcpPort();
   const k = await startKorus(undefined, {
@@ -94,7 +92,7 @@ t.test("a flood of mutated INVITEs from a trunk address", async (t) => {
   });
   t.teardown(() => k.stop());
   await sleep(500);
-  const baseline = rssKb(k.pid);
+  const baseline = rssKiB(k.pid);
 
   const flooder = dgram.createSocket({ type: "udp4", recvBufferSize: 4 << 20 });
   await new Promise<void>((r) => flooder.bind(5070, TRUNK, () => r()));
@@ -119,7 +117,7 @@ t.test("a flood of mutated INVITEs from a trunk address", async (t) => {
 
   let peak = baseline;
   const sampler = setInterval(() => {
-    peak = Math.max(peak, rssKb(k.pid));
+    peak = Math.max(peak, rssKiB(k.pid));
   }, 100);
   t.teardown(() => clearInterval(sampler));
   const rnd = prng(0x9e3779b9);
@@ -133,7 +131,7 @@ t.test("a flood of mutated INVITEs from a trunk address", async (t) => {
   const floodMs = Date.now() - started;
   await sleep(3000);
   clearInterval(sampler);
-  peak = Math.max(peak, rssKb(k.pid));
+  peak = Math.max(peak, rssKiB(k.pid));
   const summary = [...statuses].map(([s, n]) => `${s}×${n}`).join(" ");
   t.comment(`flood of ${FLOOD} in ${floodMs} ms; answers ${summary}; RSS ${baseline} → peak ${peak} kB`);
 
