@@ -1,8 +1,10 @@
 /**
  * The journal of open calls (issue 9 §8): a record of every leg that started and has not ended yet, so that a
- * crash or `kill -9` does not lose it. The recorder writes an entry when a leg starts, rewrites it when the leg is
- * answered (at once: an answered call must never be lost) and when other facts change (batched), and marks all its
- * entries alive in one batched write every few seconds. The store's commit of the final record removes the entry
+ * crash or `kill -9` does not lose it. The recorder writes a leg's entry with the batch after it starts (every
+ * `cdr.journalIntervalMs`, one transaction for all the legs that started or changed), at once when the leg is
+ * answered or its answer is taken back (an answered call must never be lost), and marks all its entries alive in
+ * the same batched write. A leg that starts and ends between two batches never touches the journal; an unanswered
+ * attempt younger than one interval at a crash is the only thing a crash can lose. The store's commit of the final record removes the entry
  * in the same transaction. At start-up, the entries a previous run left behind become final records with end
  * reason `server-crash` (CdrRecorder.recover).
  *
@@ -25,11 +27,9 @@ export interface LeftOpenEntry extends JournalEntry {
 }
 
 export interface CdrJournal {
-  /** A leg started: one insert. */
-  open(entry: JournalEntry, nowMs: number): void;
-  /** A leg's facts changed (the answer): one update. */
-  update(entry: JournalEntry, nowMs: number): void;
-  /** One batched write: every entry of this journal is alive at `nowMs`; `changed` entries are rewritten. */
+  /** Writes one entry now (inserted, or replacing the leg's earlier entry): the answer, or its taking back. */
+  write(entry: JournalEntry, nowMs: number): void;
+  /** One batched write: `changed` entries are written (inserted or replaced), and every entry is alive at `nowMs`. */
   heartbeat(nowMs: number, changed: readonly JournalEntry[]): void;
   /** Entries written by earlier runs (never this one's), oldest first. */
   leftOpen(): LeftOpenEntry[];

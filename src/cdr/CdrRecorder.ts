@@ -3,8 +3,9 @@
  * WebRTC session) as they happen; `ended()` produces the final record, hands it to `commit` (the SQLite store),
  * and forgets the leg. It owns no timers and does no I/O itself, so it is unit-tested with a fake clock.
  *
- * With a {@link CdrJournal}, every open leg is also journaled (issue 9 §8): written when it starts, rewritten when
- * it is answered, and rewritten in the periodic batch (`flushJournal`, timed by CdrService) when other facts changed.
+ * With a {@link CdrJournal}, every open leg is also journaled (issue 9 §8): written at once when it is answered (or
+ * the answer is taken back), and otherwise by the periodic batch (`flushJournal`, timed by CdrService) after it
+ * started or other facts changed.
  * `recover` turns the entries a crashed run left open into final records.
  *
  * Each leg may end only once: a second `ended()` (e.g. a Kurento release racing a SIP BYE) returns null, so every
@@ -207,13 +208,13 @@ export class CdrRecorder {
     };
   }
 
-  private journalWrite(leg: OpenLeg, write: (j: CdrJournal, e: JournalEntry, now: number) => void): void {
+  private journalWrite(leg: OpenLeg): void {
     if (this.journal === undefined) {
       return;
     }
     this.changed.delete(leg);
     try {
-      write(this.journal, this.entry(leg), this.now());
+      this.journal.write(this.entry(leg), this.now());
     } catch (err) {
       this.changed.add(leg); // retried by the next flush
       this.onJournalError?.(err, leg.recordId);
@@ -302,7 +303,9 @@ export class CdrRecorder {
       media: { peerCodec: null, pipelineCodec: null, transcoded: null, recording: null },
     };
     this.legs.set(legId, leg);
-    this.journalWrite(leg, (j, e, now) => j.open(e, now));
+    if (this.journal !== undefined) {
+      this.changed.add(leg); // written by the next batch (CdrJournal.ts)
+    }
     return recordId;
   }
 
@@ -338,7 +341,7 @@ export class CdrRecorder {
     if (leg.answerMs === null) {
       leg.answerMs = Math.max(leg.startMs, this.time(at));
       leg.answerStatus = sipStatus;
-      this.journalWrite(leg, (j, e, now) => j.update(e, now));
+      this.journalWrite(leg);
     }
     return true;
   }
@@ -355,7 +358,7 @@ export class CdrRecorder {
     if (leg.answerMs !== null) {
       leg.answerMs = null;
       leg.answerStatus = null;
-      this.journalWrite(leg, (j, e, now) => j.update(e, now));
+      this.journalWrite(leg);
     }
     return true;
   }

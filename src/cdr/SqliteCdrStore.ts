@@ -343,9 +343,7 @@ export class SqliteCdrStore {
 
 /** {@link CdrJournal} in the CDR database: one prepared statement per write, the heartbeat in one transaction. */
 class SqliteCdrJournal implements CdrJournal {
-  private readonly insertStmt: Database.Statement;
-  private readonly updateStmt: Database.Statement;
-  private readonly touchStmt: Database.Statement;
+  private readonly upsertStmt: Database.Statement;
   private readonly heartbeatTx: (nowMs: number, changed: readonly JournalEntry[]) => void;
 
   constructor(
@@ -353,26 +351,21 @@ class SqliteCdrJournal implements CdrJournal {
     private readonly owner: string,
     private readonly deleteStmt: Database.Statement,
   ) {
-    this.insertStmt = db.prepare(
+    this.upsertStmt = db.prepare(
       `INSERT OR REPLACE INTO cdr_journal (record_id, owner, direction, start_ms, answer_ms, last_activity_ms, state_json)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.updateStmt = db.prepare(
-      "UPDATE cdr_journal SET answer_ms = ?, last_activity_ms = max(last_activity_ms, ?), state_json = ? WHERE record_id = ?",
-    );
-    this.touchStmt = db.prepare("UPDATE cdr_journal SET last_activity_ms = ? WHERE owner = ?");
-    const update = this.updateStmt;
-    const touch = this.touchStmt;
+    const touch = db.prepare("UPDATE cdr_journal SET last_activity_ms = ? WHERE owner = ?");
     this.heartbeatTx = db.transaction((nowMs: number, changed: readonly JournalEntry[]) => {
       for (const e of changed) {
-        update.run(e.answerMs, nowMs, e.state, e.recordId);
+        this.write(e, nowMs);
       }
       touch.run(nowMs, owner);
     });
   }
 
-  open(e: JournalEntry, nowMs: number): void {
-    this.insertStmt.run(
+  write(e: JournalEntry, nowMs: number): void {
+    this.upsertStmt.run(
       e.recordId,
       this.owner,
       e.direction,
@@ -381,10 +374,6 @@ class SqliteCdrJournal implements CdrJournal {
       Math.max(nowMs, e.startMs),
       e.state,
     );
-  }
-
-  update(e: JournalEntry, nowMs: number): void {
-    this.updateStmt.run(e.answerMs, nowMs, e.state, e.recordId);
   }
 
   heartbeat(nowMs: number, changed: readonly JournalEntry[]): void {

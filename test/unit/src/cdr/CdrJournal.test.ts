@@ -60,7 +60,10 @@ t.test("open legs are journaled and closed as server-crash by the next run", asy
   const answered = rec.started("leg-a", start);
   const ringing = rec.started("leg-r", { direction: CdrDirection.Outbound, callId: "r@x" });
   rec.started("leg-e", { direction: CdrDirection.WebRtc });
-  t.equal(first.journalCount(), 3, "each start is journaled");
+  t.equal(first.journalCount(), 0, "starts wait for the batch");
+  clock.now = T0 + 500;
+  rec.flushJournal();
+  t.equal(first.journalCount(), 3, "the batch journals each start");
   clock.now = T0 + 1_000;
   rec.ringing("leg-a");
   rec.ringing("leg-r");
@@ -72,6 +75,11 @@ t.test("open legs are journaled and closed as server-crash by the next run", asy
     null,
     "ringing waits for the batch",
   );
+  rec.started("leg-short", { direction: CdrDirection.Inbound });
+  rec.answered("leg-short");
+  t.equal(first.journalCount(), 4, "an answer is written at once, even before its start's batch");
+  rec.ended("leg-short", { hangupSide: HangupSide.Remote, endReason: "bye" });
+  t.equal(first.journalCount(), 3, "and removed with its final record");
   rec.media("leg-a", { peerCodec: "PCMA", pipelineCodec: "opus" });
   start.from = "<sip:+1666@a>"; // kept by reference, then touched
   rec.touched("leg-a");
@@ -127,7 +135,7 @@ t.test("open legs are journaled and closed as server-crash by the next run", asy
   }
   t.equal(second.journalCount(), 0, "the journal is empty");
   t.same(run(second, "run-3", clock).recover(), [], "a later run finds nothing to close");
-  t.equal(second.count(), 3);
+  t.equal(second.count(), 4);
   first.close();
   second.close();
 });
@@ -139,9 +147,10 @@ t.test("the current run's own entries are not closed; a damaged state still yiel
   t.teardown(() => store.close());
   const rec = run(store, "me", clock);
   rec.started("mine", { direction: CdrDirection.Inbound });
+  rec.flushJournal();
   t.same(rec.recover(), [], "own open legs stay open");
   const other = store.journal("crashed");
-  other.open(
+  other.write(
     {
       recordId: "11111111-1111-4111-8111-111111111111",
       direction: CdrDirection.Inbound,
@@ -161,10 +170,7 @@ t.test("a failing journal write is reported and the call goes on", async (t) => 
   const committed: CdrRecord[] = [];
   const errors: string[] = [];
   const failing: CdrJournal = {
-    open: () => {
-      throw new Error("disk full");
-    },
-    update: () => {
+    write: () => {
       throw new Error("disk full");
     },
     heartbeat: () => {
@@ -182,7 +188,7 @@ t.test("a failing journal write is reported and the call goes on", async (t) => 
   rec.answered("l");
   rec.flushJournal();
   rec.ended("l", { hangupSide: HangupSide.Remote, endReason: "bye" });
-  t.equal(errors.length, 3, "each failed write is reported");
+  t.equal(errors.length, 2, "each failed write (the answer, the batch) is reported");
   t.match(committed, [{ disposition: "ANSWERED", endReason: "bye" }], "the record is still committed");
 });
 
