@@ -41,14 +41,15 @@ export function refine<S extends TSchema>(schema: S, rule: (value: Static<S>) =>
   return schema;
 }
 
-const text = (schema: TSchema, key: string): string | undefined => {
+/** A string annotation of the schema (`expected`, `env`, `defaultText`…), if set. */
+export function annotation(schema: TSchema, key: string): string | undefined {
   const v: unknown = schema[key];
   return typeof v === "string" ? v : undefined;
-};
+}
 
 /** `must be …` in words, from the schema's keywords (or its `expected` annotation). */
 export function expectedOf(schema: TSchema): string {
-  const annotated = text(schema, "expected");
+  const annotated = annotation(schema, "expected");
   if (annotated !== undefined) {
     return annotated;
   }
@@ -152,7 +153,7 @@ export function checkSchema<S extends TSchema>(schema: S, input: unknown, path: 
   if (error !== undefined) {
     const at = dotted(path, error.path);
     if (error.type === ValueErrorType.ObjectAdditionalProperties) {
-      const noun = text(error.schema, "keyNoun") ?? "key";
+      const noun = annotation(error.schema, "keyNoun") ?? "key";
       const known = KindGuard.IsObject(error.schema) ? Object.keys(error.schema.properties).join(", ") : "";
       return { ok: false, issue: { path: at, reason: `unknown ${noun} (known: ${known})` } };
     }
