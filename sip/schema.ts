@@ -96,22 +96,35 @@ function given(schema: TSchema, value: unknown): string {
   return `, got ${value === undefined ? "nothing" : JSON.stringify(value)}`;
 }
 
-/** Deletes `null` values of keys that have a default, so that the default applies (YAML `key:` means "default"). */
-function dropNulls(schema: TSchema, value: unknown): void {
+/**
+ * Prepares a value for `Value.Default`: deletes `null` values of keys that have a default, so that the default
+ * applies (YAML `key:` means "default"), and reports a list where a mapping belongs (`Value.Default` would merge
+ * the list's items into the mapping's default as keys "0", "1"…).
+ */
+function prepare(schema: TSchema, value: unknown, path: string): SchemaIssue | undefined {
   if (KindGuard.IsArray(schema) && Array.isArray(value)) {
-    for (const item of value) {
-      dropNulls(schema.items, item);
+    for (let i = 0; i < value.length; i++) {
+      const issue = prepare(schema.items, value[i], `${path}[${i}]`);
+      if (issue !== undefined) {
+        return issue;
+      }
     }
+  } else if (KindGuard.IsObject(schema) && Array.isArray(value)) {
+    return { path: path || "(root)", reason: `must be ${expectedOf(schema)}${given(schema, value)}` };
   } else if (KindGuard.IsObject(schema) && typeof value === "object" && value !== null) {
     const record: Record<string, unknown> = { ...value };
     for (const [key, child] of Object.entries(schema.properties)) {
       if (record[key] === null && "default" in child) {
         Reflect.deleteProperty(value, key);
-      } else {
-        dropNulls(child, record[key]);
+        continue;
+      }
+      const issue = prepare(child, record[key], path === "" ? key : `${path}.${key}`);
+      if (issue !== undefined) {
+        return issue;
       }
     }
   }
+  return undefined;
 }
 
 /** Runs the refinement rules over a structurally valid value, children first; the first issue wins. */
@@ -147,7 +160,10 @@ export type SchemaResult<S extends TSchema> =
  */
 export function checkSchema<S extends TSchema>(schema: S, input: unknown, path: string): SchemaResult<S> {
   const copy: unknown = input === undefined || input === null ? undefined : Value.Clone(input);
-  dropNulls(schema, copy);
+  const shape = prepare(schema, copy, path);
+  if (shape !== undefined) {
+    return { ok: false, issue: shape };
+  }
   const value: unknown = Value.Default(schema, copy);
   const error = Value.Errors(schema, value).First();
   if (error !== undefined) {

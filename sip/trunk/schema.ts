@@ -49,8 +49,7 @@ export const TrunkSchema = Type.Object(
       Type.String({
         pattern: '^[^"\\\\\\r\\n]+$',
         expected: "a non-empty string without quotes or line breaks",
-        description:
-          "`digest`: the realm Korus challenges with (default `sip.digest.realm`); `register`: the realm to answer (default any)",
+        description: "realm of the credentials of `digest` and `register` trunks (absent = any realm)",
       }),
     ),
     digestAlgorithms: Type.Array(
@@ -77,7 +76,7 @@ export const TrunkSchema = Type.Object(
       Type.String({
         pattern: "^[sS][iI][pP][sS]?:",
         expected: "a sip: or sips: URI",
-        defaultText: "sip:<user>@<registrar>",
+        defaultText: "`sip:<user>@<registrar>`",
         description: "`register`: the address-of-record to register",
       }),
     ),
