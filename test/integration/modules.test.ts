@@ -84,6 +84,22 @@ t.test("the example module, copied outside the repository, measures a real tone'
   const described = (await app.call("describe", { object: filter, sessionId })).result;
   t.equal(described?.["type"], "AudioLevelFilter");
   t.ok(String(described?.["hierarchy"]).includes("kurento.Filter"), "describe knows its kmd hierarchy");
+  const info = (await call("invoke", { object: "manager_ServerManager", operation: "getInfo" })) as {
+    modules: { name: string; factories: string[] }[];
+  };
+  t.same(
+    info.modules.find((m) => m.name === "audiolevel")?.factories,
+    ["AudioLevelFilter"],
+    "getInfo lists the module and its factory",
+  );
+  const kmdText = String(
+    await call("invoke", {
+      object: "manager_ServerManager",
+      operation: "getKmd",
+      operationParams: { moduleName: "audiolevel" },
+    }),
+  );
+  t.match(JSON.parse(kmdText), { name: "audiolevel", events: [{ name: "AudioLevel" }] }, "getKmd serves its kmd");
   const bad = await app.call("create", {
     type: "AudioLevelFilter",
     constructorParams: { mediaPipeline: pipeline, period: "fast" },
