@@ -107,9 +107,9 @@ class Halver extends AudioFilter {
   }
 }
 
-async function wire<T extends MediaElement>(
-  cls: new (ctx: ElementContext, ctor: JsonObject) => T,
-): Promise<{ src: Source; filter: T; sink: Sink; pipeline: MediaPipeline }> {
+async function wire(
+  cls: new (ctx: ElementContext, ctor: JsonObject) => MediaElement,
+): Promise<{ src: Source; filter: MediaElement; sink: Sink; pipeline: MediaPipeline }> {
   const { pipeline, ctx } = harness();
   const src = await pipeline.createElement(Source, ctx("src", "Source"), {});
   const filter = await pipeline.createElement(cls, ctx("f", "Filter"), {});
@@ -125,7 +125,7 @@ t.test("analyze: frames at the rate and size asked for, the level of the tone; p
   for (const p of packets) {
     src.push(p);
   }
-  const m = filter;
+  const m = filter as Meter;
   t.ok(m.frames.length >= 45, `10 ms frames of 0.5 s (${m.frames.length})`);
   t.ok(
     m.frames.every((f) => f.length === 160),
@@ -177,7 +177,7 @@ t.test("DTMF and video pass through untouched; release clears timers and dispose
   pipeline.connect(filter, sink, "VIDEO", "default", "default");
   src.push(video);
   t.same(sink.got, [dtmf, video]);
-  const m = filter;
+  const m = filter as Meter;
   t.equal(m.frames.length, 0, "nothing was decoded");
   let ticks = 0;
   m.context.timers.setInterval(() => ticks++, 1);

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import t from "tap";
+import t, { type Test } from "tap";
 import { KORUS_KMD } from "../../../../src/kurento/korusKmd.js";
 import { korusModule, ModuleError, resolveModules, workerModules } from "../../../../src/modules/index.js";
 
@@ -63,7 +63,7 @@ t.test("modules load dependencies first; their types join Kurento's and Korus's"
   t.end();
 });
 
-const refuses = (t: Tap, specs: string[], module: string, why: RegExp): void => {
+const refuses = (t: Test, specs: string[], module: string, why: RegExp): void => {
   try {
     resolveModules(builtin, specs, dir);
     t.fail("expected a ModuleError");
@@ -73,7 +73,6 @@ const refuses = (t: Tap, specs: string[], module: string, why: RegExp): void => 
     t.match((err as Error).message, why);
   }
 };
-type Tap = typeof t;
 
 t.test("every refusal names the module", (t) => {
   refuses(t, [mod("gamma", { deps: ["delta"] })], "gamma", /depends on module 'delta', which is not loaded/);
