@@ -1,8 +1,9 @@
 /**
  * Korus's own interface descriptor, in the kmd.json format of Kurento's modules, module name "korus".
  *
- * It is loaded by the same machinery as Kurento's descriptors (kmd.ts), so `getInfo`, `getKmd("korus")`,
- * `describe`, parameter validation and `subscribe` know its types. Types are added here as Korus grows
+ * It is the descriptor of Korus's built-in module "korus" (src/modules/builtin.ts), loaded through the module door
+ * like a third party's (docs/modules.md), so `getInfo`, `getKmd("korus")`, `describe`, parameter validation and
+ * `subscribe` know its types. Types are added here as Korus grows
  * (SipEndpoint and the SIP gateway land with the SIP issues). `extensions` adds Korus methods, constructor
  * parameters and events to classes Kurento describes (see KmdClassExtension).
  */
