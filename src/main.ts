@@ -12,8 +12,8 @@ import { MEDIA_WORKER_URL } from "../media/index.js";
 import { CdrService, cdrServiceConfig, HangupSide } from "./cdr/index.js";
 import { configPathFromArgs, loadConfig } from "./config/load.js";
 import { ConfigError, type KorusConfig } from "./config/schema.js";
-import { KmdRegistry } from "./kurento/kmd.js";
 import { KurentoServer } from "./kurento/KurentoServer.js";
+import { korusModule, loadControlEntries, resolveModules, workerModules } from "./modules/index.js";
 import { createRootLogger, type Logger } from "./logging/logger.js";
 import { WorkerPool } from "./pool/WorkerPool.js";
 import { adminRoute } from "./rpc/adminRoute.js";
@@ -70,7 +70,8 @@ export async function startServer(
     config.server.tlsCertFile === ""
       ? undefined
       : { cert: readFileSync(config.server.tlsCertFile), key: readFileSync(config.server.tlsKeyFile) };
-  const kmd = KmdRegistry.load();
+  // Korus's own module first, then the configured ones; a module that cannot load stops start-up here, naming it.
+  const { modules, kmd } = resolveModules([korusModule(workerScript)], config.modules);
   const workers = config.media.workers === 0 ? os.availableParallelism() : config.media.workers;
   // The pool's callbacks reach the Kurento server, which needs the started pool: a late-bound reference.
   const late: { kurento?: KurentoServer } = {};
@@ -83,6 +84,7 @@ export async function startServer(
         webrtc: config.webrtc,
         flowTimeoutMs: config.media.flowTimeoutMs,
         loadReportMs: config.media.loadReportMs,
+        modules: workerModules(modules),
         mediaAccess: {
           mediaRoots,
           recordingsRoot,
@@ -148,7 +150,14 @@ export async function startServer(
     sip = config.sip.enabled
       ? await SipService.start({ config: config.sip, kurento: k, logger, cdr: cdr?.recorder })
       : undefined;
+    // The modules' control hooks join the SIP service's (module "korus") in the same lists, in module order.
+    await loadControlEntries(modules, k, logger);
+    for (const route of k.hooks.routes()) {
+      rpc.route(route);
+    }
+    await k.hooks.start();
   } catch (err) {
+    await sip?.stop();
     await pool.close();
     await cdr?.close();
     throw err;
@@ -189,6 +198,7 @@ export async function startServer(
     stop: () => {
       stopping ??= (async () => {
         logger.info("shutting down: ending calls, releasing pipelines");
+        await k.hooks.shutdown();
         await sip?.stop();
         await k.releaseAll();
         await rpc.close();

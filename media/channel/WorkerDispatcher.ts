@@ -6,13 +6,13 @@
  * control plane never sees an event before the response that caused it.
  */
 import { performance } from "node:perf_hooks";
-import { ELEMENT_CLASSES } from "../elements/index.js";
 import { MediaElement, type ElementContext } from "../core/MediaElement.js";
 import { MediaPipeline } from "../core/MediaPipeline.js";
 import type { MediaObject } from "../core/MediaObject.js";
 import { InvalidStateError, serializeError, UnsupportedError } from "../errors.js";
 import { createLogger, type Logger } from "../logger.js";
 import { PortAllocator } from "../net/PortAllocator.js";
+import type { ElementRegistry } from "../sdk/ElementRegistry.js";
 import type {
   ConnectParams,
   FromWorker,
@@ -40,6 +40,7 @@ export class WorkerDispatcher {
   readonly #post: Post;
   readonly #ports: PortAllocator;
   readonly #logger: Logger;
+  readonly #registry: ElementRegistry;
   readonly #objects = new Map<string, MediaObject>();
   readonly #pipelines = new Map<string, MediaPipeline>();
   #held: FromWorker[] | null = null;
@@ -47,8 +48,10 @@ export class WorkerDispatcher {
   #loadTimer: NodeJS.Timeout | undefined;
   #elu = performance.eventLoopUtilization();
 
-  constructor(settings: WorkerSettings, post: Post) {
+  /** `registry`: the element types of this worker (built-in ones and every module's), filled before any request. */
+  constructor(settings: WorkerSettings, post: Post, registry: ElementRegistry) {
     this.#settings = settings;
+    this.#registry = registry;
     this.#post = post;
     this.#ports = new PortAllocator(settings.rtpPortMin, settings.rtpPortMax);
     this.#logger = createLogger("media.worker", { worker: settings.workerIndex });
@@ -181,6 +184,10 @@ export class WorkerDispatcher {
       ports: this.#ports,
       logger: this.#logger.child({ pipelineId, elementId: id === pipelineId ? undefined : id }),
       emit: (event, data) => this.#emit(id, event, data),
+      lookup: (other) => {
+        const o = this.#objects.get(other);
+        return o?.pipelineId === pipelineId ? o : undefined;
+      },
     };
   }
 
@@ -206,7 +213,7 @@ export class WorkerDispatcher {
     if (this.#objects.has(elementId)) {
       throw new TypeError(`Object '${elementId}' already exists`);
     }
-    const cls = ELEMENT_CLASSES[type];
+    const cls = this.#registry.get(type);
     if (cls === undefined) {
       throw new UnsupportedError(`Korus does not implement element type '${type}'`);
     }

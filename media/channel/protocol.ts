@@ -57,6 +57,17 @@ export interface WorkerSettings {
   loadReportMs: number;
   /** Absent (tests, benchmarks): no media roots, and http(s) media under the default policy. */
   mediaAccess?: MediaAccessSettings;
+  /** Korus modules whose worker entries this worker imports at start-up, in order (docs/modules.md). */
+  modules?: WorkerModule[];
+}
+
+/** A module as a media worker loads it: its name, its worker entry and the element types its kmd describes. */
+export interface WorkerModule {
+  name: string;
+  /** `file:` URL of the ESM worker entry. */
+  worker: string;
+  /** Concrete remote classes of its descriptor: the only types its entry may register. */
+  types: string[];
 }
 
 export interface ConnectParams {

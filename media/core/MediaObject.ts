@@ -19,6 +19,11 @@ export interface ObjectContext {
   readonly logger: Logger;
   /** Raises a Kurento event on this object; the control plane adds source, tags and timestamp. */
   emit(event: string, data: JsonObject): void;
+  /**
+   * Another live object of the same pipeline in this worker (the pipeline itself included), by id; undefined for
+   * unknown ids and for objects of other pipelines. Absent in harnesses that build elements alone.
+   */
+  lookup?(id: string): MediaObject | undefined;
 }
 
 export type Operation = (args: JsonObject) => JsonValue | Promise<JsonValue>;

@@ -166,6 +166,11 @@ export interface KorusConfig {
     /** Period of the batched journal write that marks open calls alive (their end time after a crash). */
     journalIntervalMs: number;
   };
+  /**
+   * Korus modules to load at start-up, in order (docs/modules.md): paths to a module's folder (absolute, or
+   * starting with "." and relative to the working directory) or names of installed npm packages.
+   */
+  modules: string[];
 }
 
 export type KurentoAuthMode = "auto" | "none" | "tokens";
@@ -233,6 +238,7 @@ export const DEFAULT_CONFIG: KorusConfig = {
   log: { level: "info" },
   demo: { enabled: true, allowRemote: false },
   admin: { enabled: false },
+  modules: [],
   cdr: {
     enabled: true,
     synchronous: "normal",
@@ -372,7 +378,10 @@ const tokens: Check = (v, f) => {
   });
 };
 
-const SCHEMA: { [S in keyof KorusConfig]: { [K in keyof KorusConfig[S]]: Check } } = {
+/** The top-level keys that are lists, not sections. */
+type ListKey = "modules";
+
+const SCHEMA: { [S in Exclude<keyof KorusConfig, ListKey>]: { [K in keyof KorusConfig[S]]: Check } } = {
   server: {
     host: str(false),
     port: int(0, 65535),
@@ -470,11 +479,14 @@ export function validateConfig(input: unknown): KorusConfig {
   }
   const out: Record<string, Record<string, unknown>> = {};
   for (const key of Object.keys(input)) {
-    if (!(key in SCHEMA)) {
-      throw new ConfigError(key, `unknown section (known: ${Object.keys(SCHEMA).join(", ")})`);
+    if (!(key in SCHEMA) && key !== "modules") {
+      throw new ConfigError(key, `unknown section (known: ${[...Object.keys(SCHEMA), "modules"].join(", ")})`);
     }
   }
-  for (const [section, fields] of Object.entries(SCHEMA) as [keyof KorusConfig, Record<string, Check>][]) {
+  for (const [section, fields] of Object.entries(SCHEMA) as [
+    Exclude<keyof KorusConfig, ListKey>,
+    Record<string, Check>,
+  ][]) {
     const given: unknown = input[section] ?? {};
     if (!isObj(given)) {
       throw new ConfigError(section, "must be a mapping");
@@ -492,6 +504,10 @@ export function validateConfig(input: unknown): KorusConfig {
     out[section] = sec;
   }
   const cfg = out as unknown as KorusConfig;
+  cfg.modules = strList((m) => m !== "", "a module path or npm package name")(
+    input["modules"] ?? DEFAULT_CONFIG.modules,
+    "modules",
+  ) as string[];
   if (cfg.rtp.portMax - cfg.rtp.portMin < 3) {
     throw new ConfigError(
       "rtp.portMax",

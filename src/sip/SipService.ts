@@ -502,7 +502,7 @@ export class SipService {
     if (cls !== undefined && !this.#k.objects.has(SIP_GATEWAY_ID)) {
       this.#k.objects.add({ id: SIP_GATEWAY_ID, cls, pipelineId: null, parentId: null, worker: null });
     }
-    this.#k.setExtension(this.#extension());
+    this.#k.hooks.add("korus", this.#extension());
   }
 
   // ============================================================================================== admission
@@ -1082,7 +1082,7 @@ export class SipService {
     }
     this.#stopping = true;
     this.#load.stop();
-    this.#k.setExtension(undefined);
+    this.#k.hooks.remove("korus");
     for (const p of [...this.#pending.values()]) {
       this.#unpend(p);
       try {
