@@ -10,13 +10,17 @@
  *   lib/events.js                the events' documentation
  *   lib/peer.js                  the application's kurento-client (see moduleFiles.ts renderPeer)
  *
- * The descriptor: `korus` (Korus's own, src/kurento/korusKmd.ts), a kmd JSON file, or a module folder whose
- * package.json names its kmd file in its `korus` field (`"korus": {"kmd": "x.kmd.json", …}` or `"korus": "x.kmd.json"`).
+ * The descriptor: `korus` (Korus's own, src/kurento/korusKmd.ts), a kmd JSON file, or a module (a folder or an
+ * installed npm package whose package.json names its kmd file in `korus.kmd`, read as the server reads a `modules:`
+ * entry: src/modules/manifest.ts).
  */
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { KmdRegistry, type KmdModule } from "../../kurento/kmd.js";
 import { KORUS_KMD } from "../../kurento/korusKmd.js";
+import { checkDescriptor } from "../descriptor.js";
+import { readModule } from "../manifest.js";
+import { ModuleError } from "../ModuleError.js";
 import { renderComplexType } from "./complexType.js";
 import { renderEvents, renderIndex, renderPackageJson, renderPeer, renderSubIndex } from "./moduleFiles.js";
 import { renderReadme } from "./readme.js";
@@ -59,7 +63,7 @@ export function nodeNameOf(kmd: KmdModule): string {
  * @throws TypeError when the descriptor refers to an unknown type or a class has no parent
  */
 export function generateClient(kmd: KmdModule, options: ClientOptions = {}): Map<string, string> {
-  const types = new TypeIndex(kmd, options.known ?? KmdRegistry.load().modules);
+  const types = new TypeIndex(kmd, options.known ?? [...KmdRegistry.official(), KORUS_KMD]);
   const nodeName = nodeNameOf(kmd);
   const desc = jsCode(kmd).npmDescription;
   const description = typeof desc === "string" && desc !== "" ? desc : `Korus module ${kmd.name}`;
@@ -107,66 +111,6 @@ export function writeClient(outDir: string, files: ReadonlyMap<string, string>):
   }
 }
 
-function isStringArray(v: unknown): boolean {
-  return Array.isArray(v) && v.every((x) => typeof x === "string");
-}
-
-/** Checks the shape of a parsed kmd file. @throws TypeError naming `where` */
-export function asKmd(value: unknown, where: string): KmdModule {
-  const v = value as Partial<Record<keyof KmdModule, unknown>> | null;
-  if (v === null || typeof v !== "object" || Array.isArray(v)) {
-    throw new TypeError(`${where}: a kmd descriptor must be a JSON object`);
-  }
-  if (typeof v.name !== "string" || !/^[A-Za-z][A-Za-z0-9_]*$/.test(v.name)) {
-    throw new TypeError(`${where}: kmd 'name' must be a module name`);
-  }
-  if (typeof v.version !== "string") {
-    throw new TypeError(`${where}: kmd 'version' must be a string`);
-  }
-  for (const key of ["remoteClasses", "complexTypes", "events"] as const) {
-    const list = v[key];
-    if (
-      list !== undefined &&
-      !(Array.isArray(list) && list.every((x) => typeof (x as { name?: unknown }).name === "string"))
-    ) {
-      throw new TypeError(`${where}: kmd '${key}' must be a list of named entries`);
-    }
-  }
-  for (const c of (v.remoteClasses ?? []) as { name: string; events?: unknown }[]) {
-    if (c.events !== undefined && !isStringArray(c.events)) {
-      throw new TypeError(`${where}: kmd class '${c.name}' events must be a list of event names`);
-    }
-  }
-  return {
-    ...(v as KmdModule),
-    remoteClasses: (v.remoteClasses ?? []) as KmdModule["remoteClasses"],
-    complexTypes: (v.complexTypes ?? []) as KmdModule["complexTypes"],
-    events: (v.events ?? []) as KmdModule["events"],
-  };
-}
-
-function readJson(file: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, "utf8")) as unknown;
-  } catch (err) {
-    throw new TypeError(`${file}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-/** The kmd file a module folder names in its package.json `korus` field. @throws TypeError */
-function kmdFileOfFolder(dir: string): string {
-  const pkgFile = path.join(dir, "package.json");
-  const pkg = readJson(pkgFile) as { korus?: unknown } | null;
-  const field = pkg?.korus;
-  const kmd = typeof field === "string" ? field : (field as { kmd?: unknown } | null | undefined)?.kmd;
-  if (typeof kmd !== "string") {
-    throw new TypeError(
-      `${pkgFile}: no "korus" field naming the module's kmd file (e.g. "korus": {"kmd": "x.kmd.json"})`,
-    );
-  }
-  return path.resolve(dir, kmd);
-}
-
 /**
  * The descriptor named on the command line: `korus`, a kmd JSON file or a module folder. `korusUsage` is the README
  * usage text of Korus's own module.
@@ -177,21 +121,24 @@ export function loadClientSource(spec: string, korusUsage?: string): ClientSourc
     return {
       kmd: KORUS_KMD,
       options: {
+        // The object id of the SipGateway singleton (src/sip: SIP_GATEWAY_ID), for getMediaobjectById.
         constants: { SIP_GATEWAY_ID: "korus_SipGateway" },
         ...(korusUsage === undefined ? {} : { usage: korusUsage }),
       },
     };
   }
-  let file = path.resolve(spec);
-  try {
-    if (statSync(file).isDirectory()) {
-      file = kmdFileOfFolder(file);
+  if (spec.endsWith(".json")) {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(spec, "utf8"));
+    } catch (err) {
+      throw new ModuleError(
+        spec,
+        `descriptor is not readable JSON: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
-  } catch (err) {
-    if (err instanceof TypeError) {
-      throw err;
-    }
-    throw new TypeError(`${spec}: no such module folder or kmd file`);
+    return { kmd: checkDescriptor(json, spec), options: {} };
   }
-  return { kmd: asKmd(readJson(file), file), options: {} };
+  // A module folder or an installed npm package, read as the server reads a `modules:` entry.
+  return { kmd: readModule(existsSync(spec) ? path.resolve(spec) : spec).kmd, options: {} };
 }

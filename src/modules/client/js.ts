@@ -22,10 +22,16 @@ export function arrayLiteral(items: readonly string[], prefix: string, suffix: s
   return `${indent}${prefix}[\n${items.map((i) => `${indent}  ${i},\n`).join("")}${indent}]${suffix}`;
 }
 
-/** The text of a kmd element's `doc` (kmd elements may carry one; Korus's TypeScript types do not declare it). */
+/**
+ * The text of a kmd element's `doc` (kmd elements may carry one; Korus's TypeScript types do not declare it), with
+ * Kurento's Sphinx roles (:rom:cls:`MediaPipeline`, :rom:evt:`AudioLevel`) turned into JSDoc links.
+ */
 export function docOf(element: object): string | undefined {
   const doc = (element as { doc?: unknown }).doc;
-  return typeof doc === "string" && doc.trim() !== "" ? doc.trim() : undefined;
+  if (typeof doc !== "string" || doc.trim() === "") {
+    return undefined;
+  }
+  return doc.trim().replace(/:rom:[a-z]+:`([^`]+)`/g, "{@link $1}");
 }
 
 /** Wraps `text` into JSDoc lines (` * ` prefix plus `indent` spaces), as the module creator's docstring macro. */

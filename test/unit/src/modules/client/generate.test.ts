@@ -19,7 +19,7 @@ import t from "tap";
 import { main } from "../../../../../src/cli.js";
 import type { KmdModule } from "../../../../../src/kurento/kmd.js";
 import { korusUsage, parseModuleClientArgs } from "../../../../../src/modules/client/cli.js";
-import { asKmd, generateClient, loadClientSource, writeClient } from "../../../../../src/modules/client/generate.js";
+import { generateClient, loadClientSource, writeClient } from "../../../../../src/modules/client/generate.js";
 
 const ROOT = new URL("../../../../../", import.meta.url);
 const EXAMPLE = fileURLToPath(new URL("examples/kurento-module-korus/", ROOT));
@@ -35,6 +35,7 @@ const DEMO: KmdModule = {
     {
       name: "DemoBase",
       abstract: true,
+      constructor: { params: [] },
       extends: "MediaElement",
       properties: [{ name: "level", type: "float" }],
       methods: [],
@@ -116,12 +117,16 @@ t.test("the committed examples/kurento-module-korus is the generator's output fo
   t.ok(files.get("README.md")?.includes("## Install"), "the README carries korus's hand-written usage text");
 });
 
-t.test("the output is Prettier-stable (korus and a third-party module)", async (t) => {
+t.test("the output is Prettier-stable (korus, the example audiolevel module, a third-party module)", async (t) => {
   const config = JSON.parse(readFileSync(new URL(".prettierrc.json", ROOT), "utf8")) as prettier.Options;
   const korus = loadClientSource("korus", korusUsage(ROOT));
   for (const [name, files] of [
     ["korus", generateClient(korus.kmd, korus.options)],
     ["demo", generateClient(DEMO)],
+    [
+      "audiolevel",
+      generateClient(loadClientSource(fileURLToPath(new URL("examples/korus-module-audiolevel", ROOT))).kmd),
+    ],
   ] as const) {
     for (const [rel, text] of files) {
       t.equal(await prettier.format(text, { ...config, filepath: rel }), text, `${name}: ${rel}`);
@@ -249,11 +254,11 @@ t.test("a generated third-party module behaves like Kurento's generated modules 
 
 t.test("descriptors the generator cannot use are rejected with the module, type or file named", async (t) => {
   t.throws(
-    () => generateClient({ ...DEMO, remoteClasses: [{ name: "X", extends: "Nope" }] }),
+    () => generateClient({ ...DEMO, remoteClasses: [{ name: "X", extends: "Nope", constructor: { params: [] } }] }),
     /module 'demo' refers to unknown type 'Nope'/,
   );
   t.throws(
-    () => generateClient({ ...DEMO, remoteClasses: [{ name: "X" }] }),
+    () => generateClient({ ...DEMO, remoteClasses: [{ name: "X", constructor: { params: [] } }] }),
     /remote class 'X' of module 'demo' extends nothing/,
   );
   t.throws(
@@ -264,21 +269,31 @@ t.test("descriptors the generator cannot use are rejected with the module, type 
       }),
     /enum 'DemoMode' of module 'demo' has no values/,
   );
-  t.throws(() => asKmd([], "x.json"), /x\.json: a kmd descriptor must be a JSON object/);
-  t.throws(() => asKmd({ name: "a b", version: "1" }, "x.json"), /x\.json: kmd 'name'/);
-  t.throws(() => asKmd({ name: "a", version: "1", remoteClasses: [{}] }, "x.json"), /'remoteClasses' must be a list/);
-
   const dir = mkdtempSync(path.join(tmpdir(), "korus-client-src-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(path.join(dir, "demo.kmd.json"), JSON.stringify(DEMO));
   t.equal(loadClientSource(path.join(dir, "demo.kmd.json")).kmd.name, "demo", "a kmd file");
+  writeFileSync(path.join(dir, "bad.kmd.json"), "[]");
+  t.throws(() => loadClientSource(path.join(dir, "bad.kmd.json")), /bad\.kmd\.json': descriptor: not a JSON object/);
+  writeFileSync(path.join(dir, "broken.kmd.json"), "{");
+  t.throws(
+    () => loadClientSource(path.join(dir, "broken.kmd.json")),
+    /broken\.kmd\.json': descriptor is not readable JSON/,
+  );
   mkdirSync(path.join(dir, "pkg"));
-  writeFileSync(path.join(dir, "pkg/package.json"), JSON.stringify({ name: "m", korus: { kmd: "../demo.kmd.json" } }));
-  t.equal(loadClientSource(path.join(dir, "pkg")).kmd.name, "demo", "a module folder naming its kmd in package.json");
+  writeFileSync(path.join(dir, "pkg/worker.js"), "export default function register() {}\n");
+  writeFileSync(
+    path.join(dir, "pkg/package.json"),
+    JSON.stringify({ name: "m", korus: { kmd: "../demo.kmd.json", worker: "./worker.js" } }),
+  );
+  t.equal(loadClientSource(path.join(dir, "pkg")).kmd.name, "demo", "a module folder (package.json korus.kmd)");
   mkdirSync(path.join(dir, "bare"));
   writeFileSync(path.join(dir, "bare/package.json"), "{}");
-  t.throws(() => loadClientSource(path.join(dir, "bare")), /package\.json: no "korus" field/);
-  t.throws(() => loadClientSource(path.join(dir, "missing")), /no such module folder or kmd file/);
+  t.throws(() => loadClientSource(path.join(dir, "bare")), /has no 'korus' object/);
+  t.throws(
+    () => loadClientSource("korus-no-such-module-package"),
+    /korus-no-such-module-package': npm package not found/,
+  );
 });
 
 t.test("korus module client: arguments and exit status", async (t) => {
