@@ -16,8 +16,8 @@ export default function control(api) {
   /** @type {Set<string>} */
   const live = new Set();
   return {
-    objectCreated(obj) {
-      if (obj.type === "AudioLevelFilter") {
+    elementCreated(obj) {
+      if (obj.cls.name === "AudioLevelFilter") {
         live.add(obj.id);
       }
     },
