@@ -17,3 +17,4 @@ exports.SipEndpoint = SipEndpoint;
 exports.SipGateway = SipGateway;
 
 exports.complexTypes = require("./complexTypes");
+require("./extensions");

@@ -8,6 +8,7 @@
  *   lib/<Class>.js               one file per remote class (lib/abstracts/<Class>.js if abstract)
  *   lib/complexTypes/<Type>.js   enums (their checker) and registers (constructor + check)
  *   lib/events.js                the events' documentation
+ *   lib/extensions.js            additions to other modules' classes (kmd `extensions`, Korus's), if any
  *   lib/peer.js                  the application's kurento-client (see moduleFiles.ts renderPeer)
  *
  * The descriptor: `korus` (Korus's own, src/kurento/korusKmd.ts), a kmd JSON file, or a module (a folder or an
@@ -22,6 +23,7 @@ import { checkDescriptor } from "../descriptor.js";
 import { readModule } from "../manifest.js";
 import { ModuleError } from "../ModuleError.js";
 import { renderComplexType } from "./complexType.js";
+import { renderExtensions } from "./extensions.js";
 import { renderEvents, renderIndex, renderPackageJson, renderPeer, renderSubIndex } from "./moduleFiles.js";
 import { renderReadme } from "./readme.js";
 import { remoteClassPath, renderRemoteClass } from "./remoteClass.js";
@@ -94,6 +96,10 @@ export function generateClient(kmd: KmdModule, options: ClientOptions = {}): Map
   }
   if (kmd.events.length > 0) {
     files.set("lib/events.js", renderEvents(kmd, types));
+  }
+  const extensions = renderExtensions(kmd, types);
+  if (extensions !== undefined) {
+    files.set("lib/extensions.js", extensions);
   }
   return files;
 }

@@ -42,6 +42,10 @@ export function renderIndex(kmd: KmdModule, constants: Readonly<Record<string, s
   if (kmd.complexTypes.length > 0) {
     tail.push('exports.complexTypes = require("./complexTypes");');
   }
+  if ((kmd.extensions ?? []).length > 0) {
+    // Not exported: kurento-client.register() would take an exported value for a class or a type list.
+    tail.push('require("./extensions");');
+  }
   if (tail.length > 0) {
     parts.push(tail.join("\n"));
   }

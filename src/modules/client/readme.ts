@@ -70,6 +70,22 @@ export function renderReadme(kmd: KmdModule, nodeName: string, description: stri
       ),
     );
   }
+  const extensions = kmd.extensions ?? [];
+  if (extensions.length > 0) {
+    out.push(
+      "## Additions to other modules' classes",
+      "Loading the module adds these to the classes kurento-client already has (the descriptor's `extensions`).",
+      mdTable(
+        ["class", "constructor", "methods", "events"],
+        extensions.map((e) => [
+          code(e.class),
+          params(e.constructorParams ?? []),
+          (e.methods ?? []).map((m) => `${m.name}(${params(m.params)})`).join(", "),
+          (e.events ?? []).join(", "),
+        ]),
+      ),
+    );
+  }
   if (usage !== undefined && usage.trim() !== "") {
     out.push(usage.trim());
   }

@@ -16,14 +16,14 @@ import type { KmdMethod, KmdParam, KmdProperty, KmdRemoteClass } from "../../kur
 import { arrayLiteral, banner, docLines, docOf, jsdoc, str } from "./js.js";
 import { parseTypeRef, type TypeIndex } from "./types.js";
 
-interface Ctx {
+export interface Ctx {
   cls: KmdRemoteClass;
   types: TypeIndex;
   module: string;
   namepath: string;
 }
 
-const NOOP = `function noop(error, result) {
+export const NOOP = `function noop(error, result) {
   if (error) console.trace(error);
 
   return result;
@@ -170,7 +170,7 @@ function setter(ctx: Ctx, p: KmdProperty): string {
   return `${doc}\n${ctx.cls.name}.prototype.${name} = function (${p.name}, callback) {\n${argumentsBlock(ctx, [param])}\n${invokeReturn(name, true, false)}\n};\n${jsdoc([` * @callback ${ctx.namepath}~${name}Callback`, " * @param {external:Error} error"])}`;
 }
 
-function method(ctx: Ctx, m: KmdMethod): string {
+export function method(ctx: Ctx, m: KmdMethod): string {
   const paramDocs = m.params.flatMap((p) => {
     const ref = parseTypeRef(p.type);
     const type = ref.isMap ? `Object.<string, ${ctx.types.namepath(ref.name)}>` : ctx.types.namepath(ref.name);

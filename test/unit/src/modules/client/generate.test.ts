@@ -252,6 +252,39 @@ t.test("a generated third-party module behaves like Kurento's generated modules 
   t.throws(() => kurento.checkType["DemoFilter"]!("el", {}), /el param should be a DemoFilter/);
 });
 
+t.test(
+  "korus's extensions add sendDtmf, DtmfReceived and Korus's parameters to kurento-client's RtpEndpoint",
+  async (t) => {
+    const dir = mkdtempSync(path.join(tmpdir(), "korus-client-ext-"));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const source = loadClientSource("korus");
+    writeClient(dir, generateClient(source.kmd, source.options));
+    const kurento = requireKc("kurento-client") as Kc;
+    const Rtp = kurento.register.classes["RtpEndpoint"]!;
+    t.notOk(Rtp.events.includes("DtmfReceived"), "kurento-client's own RtpEndpoint has no DtmfReceived");
+    kurento.register(requireKc(dir));
+    t.ok(Rtp.events.includes("DtmfReceived"), "subscribing to DtmfReceived on an RtpEndpoint is allowed");
+    t.same(Rtp.constructorParams["mediaTimeoutMs"], { type: "int" });
+    const pipeline = new kurento.register.classes["MediaPipeline"]!();
+    pipeline.emit("_id", null, "p1");
+    const created: { constructorParams: Record<string, unknown> }[] = [];
+    pipeline.on("_create", (_tx, params) => created.push(params as { constructorParams: Record<string, unknown> }));
+    t.throws(() => pipeline["create"]!("RtpEndpoint", { mediaTimeoutMs: "long" }, () => undefined), /mediaTimeoutMs/);
+    pipeline["create"]!("RtpEndpoint", { mediaTimeoutMs: 5000 }, () => undefined);
+    t.equal(created[0]?.constructorParams["mediaTimeoutMs"], 5000, "Korus's constructor parameter is sent");
+    const rtp = new Rtp();
+    rtp.emit("_id", null, "p1/r1");
+    const ops: unknown[] = [];
+    rtp.on("_rpc", (...args: unknown[]) => {
+      ops.push(JSON.parse(JSON.stringify(args[2])));
+      (args[3] as (e: null, r: unknown) => void)(null, {});
+    });
+    await new Promise((resolve) => rtp["sendDtmf"]!("12", resolve));
+    t.match(ops[0], { operation: "sendDtmf", operationParams: { digits: "12" } });
+    t.throws(() => rtp["sendDtmf"]!(12, () => undefined), /digits param should be a String/);
+  },
+);
+
 t.test("descriptors the generator cannot use are rejected with the module, type or file named", async (t) => {
   t.throws(
     () => generateClient({ ...DEMO, remoteClasses: [{ name: "X", extends: "Nope", constructor: { params: [] } }] }),
