@@ -150,6 +150,7 @@ interface Kc {
     modules: string[];
   };
   checkType: Record<string, (key: string, value: unknown) => void>;
+  TransactionsManager: { Transaction: { prototype: object } };
 }
 
 t.test("a generated third-party module behaves like Kurento's generated modules in kurento-client", async (t) => {
@@ -192,15 +193,15 @@ t.test("a generated third-party module behaves like Kurento's generated modules 
   // Methods: Transaction/callback handling, arity, checks, conversion of plain objects to the module's type.
   const f = new Filter();
   f.emit("_id", null, "p1/f1");
-  const rpcs: { method: string; params: Record<string, unknown> }[] = [];
+  const rpcs: { tx: unknown; method: string; params: Record<string, unknown> }[] = [];
   f.on("_rpc", (...args: unknown[]) => {
-    const [, method, params, callback] = args as [
+    const [tx, method, params, callback] = args as [
       unknown,
       string,
       Record<string, unknown>,
       (e: null, r: unknown) => void,
     ];
-    rpcs.push({ method, params: JSON.parse(JSON.stringify(params)) as Record<string, unknown> });
+    rpcs.push({ tx, method, params: JSON.parse(JSON.stringify(params)) as Record<string, unknown> });
     callback(null, { value: params["operation"] === "twin" ? "p1/f2" : 0.5 });
   });
   const configured = await new Promise<unknown>((resolve) =>
@@ -216,6 +217,14 @@ t.test("a generated third-party module behaves like Kurento's generated modules 
     },
   });
   t.same(rpcs[0]?.params["operationParams"], { settings: { gain: 2, __module__: "demo", __type__: "DemoSettings" } });
+  // A leading Transaction shifts the named parameters (sloppy-mode `arguments`, as in Kurento's generated code).
+  // (kurento-client 7.3.0 cannot construct one on today's Node: its parent, domain.Domain, is a class.)
+  const tx: unknown = Object.create(kurento.TransactionsManager.Transaction.prototype);
+  await new Promise((resolve) => f["configure"]!(tx, { gain: 3 }, resolve));
+  t.equal(rpcs.at(-1)?.tx, tx, "the Transaction is passed on");
+  t.same(rpcs.at(-1)?.params["operationParams"], {
+    settings: { gain: 3, __module__: "demo", __type__: "DemoSettings" },
+  });
   t.throws(() => f["configure"]!(), RangeError, "a missing required parameter is a RangeError");
   t.throws(() => f["configure"]!({ gain: 1 }, [1], 3, () => undefined), /not in range \[1-2\]/);
   t.throws(() => f["configure"]!({ gain: "x" }, () => undefined), /demoSettingsDict\.gain param should be a Number/);
