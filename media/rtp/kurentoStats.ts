@@ -1,9 +1,10 @@
 /**
  * The records of Kurento's `getStats` shape (kurento-protocol.md §8) that every RTP endpoint returns: one
- * `inboundrtp` / `outboundrtp` record per SSRC and the element's `endpoint` record with its E2E latencies. The
- * endpoints fill in their own counters on top of {@link rtpStreamRecord}.
+ * `inboundrtp` / `outboundrtp` record per SSRC, computed from the stream statistics (RtpStreamStats.ts), and the
+ * element's `endpoint` record with its E2E latencies.
  */
 import type { JsonObject, MediaKind } from "../channel/protocol.js";
+import type { RecvStreamStats, SendStreamStats } from "./RtpStreamStats.js";
 
 /** The fields an RTCInbound/OutboundRTPStreamStats record always has, with Kurento's defaults. */
 export function rtpStreamRecord(
@@ -29,6 +30,54 @@ export function rtpStreamRecord(
     nackCount: 0,
     sliCount: 0,
     remb: 0,
+  };
+}
+
+/**
+ * The `inboundrtp` record of a stream we receive: RFC 3550 loss and jitter, and the keyframe requests and NACKs
+ * *we* sent about it. `fractionLost` (0..1) is the endpoint's choice of interval.
+ */
+export function inboundRecord(
+  st: RecvStreamStats,
+  timestampMillis: number,
+  transportId: string,
+  fractionLost: number,
+): JsonObject {
+  return {
+    ...rtpStreamRecord(st.ssrc, "inboundrtp", timestampMillis, transportId),
+    packetsReceived: st.packets,
+    bytesReceived: st.bytes,
+    jitter: st.jitterSeconds,
+    packetsLost: st.cumulativeLost,
+    fractionLost,
+    firCount: st.firSent,
+    pliCount: st.pliSent,
+    nackCount: st.nackSent,
+  };
+}
+
+/**
+ * The `outboundrtp` record of a stream we send: counts, the peer's reported loss, the RTT (`roundTripTime`, s; the
+ * endpoint may pass another measurement) and the PLI/FIR/NACK/REMB the peer sent about it.
+ */
+export function outboundRecord(
+  st: SendStreamStats,
+  timestampMillis: number,
+  transportId: string,
+  roundTripTime = st.roundTripTime,
+): JsonObject {
+  return {
+    ...rtpStreamRecord(st.ssrc, "outboundrtp", timestampMillis, transportId),
+    packetsSent: st.packets,
+    bytesSent: st.bytes,
+    targetBitrate: st.remb,
+    roundTripTime,
+    packetsLost: st.remoteCumulativeLost,
+    fractionLost: st.remoteFractionLost,
+    firCount: st.firReceived,
+    pliCount: st.pliReceived,
+    nackCount: st.nackReceived,
+    remb: st.remb,
   };
 }
 

@@ -1,22 +1,24 @@
 /**
- * Per-stream RTP statistics as RFC 3550 defines them, for RtpEndpoint's getStats, its RTCP reports and, later,
- * CDR quality figures.
+ * The one RFC 3550 statistics model of Korus, for every endpoint: one {@link RecvStreamStats} per SSRC we receive
+ * and one {@link SendStreamStats} per SSRC we send (mediasoup's RtpStreamRecv / RtpStreamSend). getStats
+ * (kurentoStats.ts), the RTCP reports (RtcpSession.ts) and the CDR quality figures read them.
  *
- * {@link RtpReceiverStats} (one per remote SSRC):
+ * {@link RecvStreamStats}:
  * - sequence validation and extended highest sequence number with wrap counting (Appendix A.1: MAX_DROPOUT 3000,
  *   MAX_MISORDER 100; a big jump is accepted only when the next packet confirms it, which counts a reset);
- * - cumulative loss and the fraction lost per report interval (A.3);
+ * - cumulative loss and the fraction lost per interval (A.3), for the report blocks and for getStats;
  * - interarrival jitter (A.8), in timestamp units;
  * - LSR/DLSR bookkeeping for the report blocks we send (§6.4.1);
  * - anomaly counters: duplicates, sequence resets, wraps and timestamp jumps (a timestamp that moved more than
  *   {@link TIMESTAMP_JUMP_SECONDS} away from what the arrival time predicts).
  *
- * {@link RtpSenderStats} (one per local SSRC): packets and octets for our SR, and what the peer's report blocks
- * say about our stream: loss, jitter and the round-trip time from LSR/DLSR (§6.4.1: RTT = A − LSR − DLSR).
+ * {@link SendStreamStats}: packets and octets for our SR, and what the peer's RTCP says about our stream: loss,
+ * jitter, the round-trip time (computed by the RTCP session from LSR/DLSR) and the feedback it sent.
  *
- * All updates are O(1) with plain numbers: no allocation per packet.
+ * Per packet: a few integer and float operations on fields, no allocation. Derived values (loss, fraction,
+ * report blocks) are computed when a report or getStats asks.
  */
-import { ntpFromMs, ntpMiddle, type ReportBlock } from "./Rtcp.js";
+import type { ReportBlock } from "./Rtcp.js";
 
 const SEQ_MOD = 0x1_0000;
 const MAX_DROPOUT = 3000;
@@ -24,44 +26,64 @@ const MAX_MISORDER = 100;
 /** A timestamp further than this from the arrival-time prediction counts as a jump (and restarts jitter). */
 export const TIMESTAMP_JUMP_SECONDS = 10;
 
-/** What {@link RtpReceiverStats.update} made of a packet. */
+export type StreamKind = "AUDIO" | "VIDEO";
+
+/** What {@link RecvStreamStats.update} made of a packet. */
 export type SeqVerdict = "ok" | "duplicate" | "reset" | "jump-pending";
 
-export class RtpReceiverStats {
+/** What the two directions share: identity, clock, packet and payload-octet counts. */
+abstract class RtpStreamStats {
   readonly ssrc: number;
+  readonly kind: StreamKind;
   clockRate: number;
-  /** Every packet accepted from this SSRC (including duplicates and late ones). */
   packets = 0;
-  /** Payload bytes of those packets. */
+  /** Payload octets (RFC 3550 §6.4.1 sender's octet count). */
   bytes = 0;
+
+  constructor(ssrc: number, kind: StreamKind, clockRate: number) {
+    this.ssrc = ssrc >>> 0;
+    this.kind = kind;
+    this.clockRate = clockRate;
+  }
+}
+
+/** Expected and received counts at the start of an interval (A.3). */
+interface Priors {
+  expected: number;
+  received: number;
+  fraction: number;
+}
+
+export class RecvStreamStats extends RtpStreamStats {
   duplicates = 0;
   /** Times the sequence jumped by more than MAX_DROPOUT and the stream was re-synchronised (A.1 bad_seq). */
   seqResets = 0;
   /** Times the 16-bit sequence number wrapped. */
   seqWraps = 0;
   timestampJumps = 0;
+  /** Keyframe requests and NACK packets we sent about this stream. */
+  pliSent = 0;
+  firSent = 0;
+  nackSent = 0;
   // A.1 state
   #baseSeq = 0;
   #maxSeq = 0;
   #badSeq = SEQ_MOD + 1;
   #cycles = 0;
   #received = 0;
-  #expectedPrior = 0;
-  #receivedPrior = 0;
+  #initialised = false;
+  /** Interval starts: one for our report blocks, one for getStats. */
+  readonly #report: Priors = { expected: 0, received: 0, fraction: 0 };
+  readonly #stats: Priors = { expected: 0, received: 0, fraction: 0 };
   // A.8 state
   #jitter = 0;
-  #lastTransit: number | undefined;
+  #hasTransit = false;
+  #lastTransit = 0;
   #lastTs = 0;
   #lastArrivalMs = 0;
   // SR bookkeeping
   #lastSr = 0;
   #lastSrArrivalMs = 0;
-  #initialised = false;
-
-  constructor(ssrc: number, clockRate: number) {
-    this.ssrc = ssrc;
-    this.clockRate = clockRate;
-  }
 
   #initSeq(seq: number): void {
     this.#baseSeq = seq;
@@ -69,8 +91,8 @@ export class RtpReceiverStats {
     this.#badSeq = SEQ_MOD + 1;
     this.#cycles = 0;
     this.#received = 0;
-    this.#expectedPrior = 0;
-    this.#receivedPrior = 0;
+    this.#report.expected = this.#report.received = 0;
+    this.#stats.expected = this.#stats.received = 0;
   }
 
   /**
@@ -95,16 +117,15 @@ export class RtpReceiverStats {
         }
         this.#maxSeq = seq;
       } else if (udelta <= SEQ_MOD - MAX_MISORDER) {
-        if (seq === this.#badSeq) {
-          // Two sequential packets after the jump: the source restarted its numbering (A.1).
-          this.seqResets++;
-          this.#initSeq(seq);
-          this.#lastTransit = undefined;
-          verdict = "reset";
-        } else {
+        if (seq !== this.#badSeq) {
           this.#badSeq = (seq + 1) % SEQ_MOD;
           return "jump-pending";
         }
+        // Two sequential packets after the jump: the source restarted its numbering (A.1).
+        this.seqResets++;
+        this.#initSeq(seq);
+        this.#hasTransit = false;
+        verdict = "reset";
       }
       // else: a late or reordered packet within MAX_MISORDER: counted, max unchanged.
     }
@@ -117,21 +138,22 @@ export class RtpReceiverStats {
 
   #jitterUpdate(timestamp: number, arrivalMs: number): void {
     const rate = this.clockRate;
-    if (this.#lastTransit !== undefined) {
+    if (this.#hasTransit) {
       // Timestamp jump check: elapsed RTP time vs elapsed wall time, in seconds (signed 32-bit RTP difference).
       const dTs = ((timestamp - this.#lastTs) | 0) / rate;
       const dWall = (arrivalMs - this.#lastArrivalMs) / 1000;
       if (Math.abs(dTs - dWall) > TIMESTAMP_JUMP_SECONDS) {
         this.timestampJumps++;
-        this.#lastTransit = undefined;
+        this.#hasTransit = false;
       }
     }
     const arrivalTs = Math.floor((arrivalMs * rate) / 1000) % 0x1_0000_0000;
     const transit = (arrivalTs - timestamp) >>> 0;
-    if (this.#lastTransit !== undefined) {
+    if (this.#hasTransit) {
       const d = Math.abs((transit - this.#lastTransit) | 0);
       this.#jitter += (d - this.#jitter) / 16;
     }
+    this.#hasTransit = true;
     this.#lastTransit = transit;
     this.#lastTs = timestamp;
     this.#lastArrivalMs = arrivalMs;
@@ -150,75 +172,101 @@ export class RtpReceiverStats {
     return this.expected - this.#received;
   }
 
-  /** Interarrival jitter in timestamp units. */
+  /** Interarrival jitter in timestamp units (fractional). */
   get jitter(): number {
     return this.#jitter;
   }
 
+  /** Interarrival jitter as a report block carries it: whole timestamp units. */
+  get jitterTimestampUnits(): number {
+    return Math.floor(this.#jitter);
+  }
+
+  /** Jitter in seconds, the unit of W3C and Kurento stats. */
   get jitterSeconds(): number {
     return this.clockRate > 0 ? this.#jitter / this.clockRate : 0;
   }
 
-  /** Fraction lost over the last report interval (0..1), the value the last {@link reportBlock} carried. */
-  fractionLost = 0;
+  /** Fraction lost (0..1) carried by the last {@link reportBlock}. */
+  get fractionLost(): number {
+    return this.#report.fraction / 256;
+  }
 
-  /** Records an SR from this source: its NTP time becomes the LSR of our next report blocks. */
-  onSenderReport(ntpSeconds: number, ntpFraction: number, arrivalMs: number): void {
-    this.#lastSr = ntpMiddle(ntpSeconds, ntpFraction);
+  /**
+   * Loss fraction (0..1) over the interval since the previous call, for getStats; the first call covers everything
+   * so far, and a call with no new packet repeats the previous value.
+   */
+  takeFractionLost(): number {
+    const p = this.#stats;
+    const expected = this.expected;
+    const expectedInterval = expected - p.expected;
+    const lostInterval = expectedInterval - (this.#received - p.received);
+    p.expected = expected;
+    p.received = this.#received;
+    if (expectedInterval > 0) {
+      p.fraction = lostInterval <= 0 ? 0 : lostInterval / expectedInterval;
+    }
+    return p.fraction;
+  }
+
+  /** Records an SR from this source: its NTP time (middle 32 bits) becomes the LSR of our next report blocks. */
+  onSenderReport(ntpMiddle32: number, arrivalMs: number): void {
+    this.#lastSr = ntpMiddle32 >>> 0;
     this.#lastSrArrivalMs = arrivalMs;
   }
 
   /**
    * A report block about this source for our next SR/RR (A.3: the fraction covers the interval since the
-   * previous call). `nowMs` is the same monotonic clock as the arrivals.
+   * previous call). `nowMs` is the same monotonic clock as the arrivals. The cumulative loss is sent as 0 when
+   * duplicates made it negative.
    */
   reportBlock(nowMs: number): ReportBlock {
+    const p = this.#report;
     const expected = this.expected;
-    const expectedInterval = expected - this.#expectedPrior;
-    const receivedInterval = this.#received - this.#receivedPrior;
-    this.#expectedPrior = expected;
-    this.#receivedPrior = this.#received;
-    const lostInterval = expectedInterval - receivedInterval;
-    const fraction =
-      expectedInterval <= 0 || lostInterval <= 0 ? 0 : Math.floor((lostInterval * 256) / expectedInterval);
-    this.fractionLost = fraction / 256;
+    const expectedInterval = expected - p.expected;
+    const lostInterval = expectedInterval - (this.#received - p.received);
+    p.expected = expected;
+    p.received = this.#received;
+    p.fraction =
+      expectedInterval <= 0 || lostInterval <= 0
+        ? 0
+        : Math.min(255, Math.floor((lostInterval * 256) / expectedInterval));
     const dlsr = this.#lastSr === 0 ? 0 : Math.floor(((nowMs - this.#lastSrArrivalMs) / 1000) * 65536);
     return {
       ssrc: this.ssrc,
-      fractionLost: Math.min(255, fraction),
-      cumulativeLost: this.cumulativeLost,
+      fractionLost: p.fraction,
+      cumulativeLost: Math.max(0, this.cumulativeLost),
       extendedHighestSeq: this.extendedHighestSeq >>> 0,
-      jitter: Math.round(this.#jitter),
+      jitter: this.jitterTimestampUnits,
       lastSr: this.#lastSr,
       delaySinceLastSr: dlsr >>> 0,
     };
   }
 }
 
-export class RtpSenderStats {
-  readonly ssrc: number;
-  packets = 0;
-  /** Payload octets (RFC 3550 §6.4.1 sender's octet count). */
-  octets = 0;
+export class SendStreamStats extends RtpStreamStats {
   /** From the peer's report blocks about this stream. */
   remoteFractionLost = 0;
   remoteCumulativeLost = 0;
   remoteJitter = 0;
-  /** Seconds; 0 until a report block with an LSR arrived. */
+  /** Seconds, from LSR/DLSR (set by the RTCP session); 0 until measured, see {@link hasRoundTripTime}. */
   roundTripTime = 0;
+  hasRoundTripTime = false;
+  /** Feedback the peer sent about this stream. */
+  pliReceived = 0;
+  firReceived = 0;
+  nackReceived = 0;
+  /** Last REMB the peer sent (bps), 0 if none. */
+  remb = 0;
+  /** Packets dropped because their codec is not negotiated with the peer (no transcoding there). */
+  dropped = 0;
   #lastTs = 0;
   #lastSendMs = 0;
-  clockRate: number;
 
-  constructor(ssrc: number, clockRate: number) {
-    this.ssrc = ssrc;
-    this.clockRate = clockRate;
-  }
-
-  /** Counts a sent packet. */
+  /** Counts a sent packet: its RTP timestamp as on the wire, payload size and a monotonic send time. */
   sent(timestamp: number, payloadBytes: number, nowMs: number): void {
     this.packets++;
-    this.octets += payloadBytes;
+    this.bytes += payloadBytes;
     this.#lastTs = timestamp;
     this.#lastSendMs = nowMs;
   }
@@ -228,21 +276,16 @@ export class RtpSenderStats {
     return (this.#lastTs + Math.round(((nowMs - this.#lastSendMs) * this.clockRate) / 1000)) >>> 0;
   }
 
-  /**
-   * Applies a report block about our stream. `wallMs` is Date.now() at arrival: the RTT is the NTP middle word of
-   * the arrival time minus LSR minus DLSR, in 1/65536 s (RFC 3550 §6.4.1, Figure 2).
-   */
-  onReportBlock(block: ReportBlock, wallMs: number): void {
+  /** Applies what a report block says about this stream (the RTT is the session's job). */
+  onReportBlock(block: ReportBlock): void {
     this.remoteFractionLost = block.fractionLost / 256;
     this.remoteCumulativeLost = block.cumulativeLost;
     this.remoteJitter = block.jitter;
-    if (block.lastSr !== 0) {
-      const [s, f] = ntpFromMs(wallMs);
-      const rtt = (ntpMiddle(s, f) - block.lastSr - block.delaySinceLastSr) >>> 0;
-      // An RTT above ~18 hours is a wrapped negative value (clock skew): ignore it.
-      if (rtt < 0x8000_0000) {
-        this.roundTripTime = rtt / 65536;
-      }
-    }
+  }
+
+  /** Sets a round-trip time (seconds) measured from one of our SRs. */
+  setRoundTripTime(seconds: number): void {
+    this.roundTripTime = seconds;
+    this.hasRoundTripTime = true;
   }
 }
