@@ -55,7 +55,7 @@ import { RtpSocket } from "../net/RtpSocket.js";
 import { RtcpSession } from "../rtp/RtcpSession.js";
 import { RtpHeaderReader, buildRtp, rtpHeaderLength } from "../rtp/RtpPacket.js";
 import { RecvStreamStats, SendStreamStats } from "../rtp/RtpStreamStats.js";
-import { endpointRecord, inboundRecord, latencyStat, outboundRecord } from "../rtp/kurentoStats.js";
+import { endpointRecord, latencyStat, streamRecord } from "../rtp/kurentoStats.js";
 import { StreamRewriter } from "../rtp/StreamRewriter.js";
 import { DtmfDetector, dtmfPackets } from "../rtp/dtmf.js";
 import { isKeyframe } from "../rtp/keyframe.js";
@@ -1327,7 +1327,7 @@ export class RtpEndpoint extends MediaElement {
     s.rtcp.requestKeyframe(s.currentRemoteSsrc, "pli");
     const st = s.receivers.get(s.currentRemoteSsrc);
     if (st !== undefined) {
-      st.pliSent++;
+      st.feedback.pli++;
     }
   }
 
@@ -1347,11 +1347,11 @@ export class RtpEndpoint extends MediaElement {
         continue;
       }
       for (const r of s.receivers.values()) {
-        records[String(r.ssrc)] = inboundRecord(r, now, "", r.fractionLost);
+        records[String(r.ssrc)] = streamRecord(r, now, "");
       }
       const tx = s.sender;
       if (tx !== undefined) {
-        records[String(tx.ssrc)] = outboundRecord(tx, now, "");
+        records[String(tx.ssrc)] = streamRecord(tx, now, "");
       }
       if (s.e2eMs !== undefined) {
         e2e.push(latencyStat(s.kind, s.e2eMs));

@@ -28,7 +28,7 @@ import { MediaOperationError } from "../errors.js";
 import { SDP_LIMITS, SdpParseError, SessionDescription } from "../../sdp/index.js";
 import { RateLimitedLog, type Logger } from "../logger.js";
 import { RecvStreamStats, type SendStreamStats } from "../rtp/RtpStreamStats.js";
-import { endpointRecord, inboundRecord, latencyStat, outboundRecord } from "../rtp/kurentoStats.js";
+import { endpointRecord, latencyStat, streamRecord } from "../rtp/kurentoStats.js";
 import { StreamRewriter } from "../rtp/StreamRewriter.js";
 import { isKeyframe } from "../rtp/keyframe.js";
 import type { SinkAudioCaps } from "../transcode/format.js";
@@ -310,7 +310,7 @@ export class WebRtcEndpoint extends MediaElement {
         nackSent: (ssrc) => {
           const c = this.#inbound.get(ssrc);
           if (c !== undefined) {
-            c.nackSent++;
+            c.feedback.nack++;
           }
         },
         receivers: () => this.#inbound,
@@ -724,9 +724,9 @@ export class WebRtcEndpoint extends MediaElement {
     for (const c of this.#inbound.values()) {
       if (c.kind === "VIDEO") {
         if (sent === "pli") {
-          c.pliSent++;
+          c.feedback.pli++;
         } else {
-          c.firSent++;
+          c.feedback.fir++;
         }
       }
     }
@@ -749,7 +749,7 @@ export class WebRtcEndpoint extends MediaElement {
       if (kind !== undefined && c.kind !== kind) {
         continue;
       }
-      records[String(c.ssrc)] = inboundRecord(c, now, transportId, c.takeFractionLost());
+      records[String(c.ssrc)] = streamRecord(c, now, transportId, { fractionLost: c.takeFractionLost() });
     }
     for (const kindKey of ["AUDIO", "VIDEO"] as const) {
       if (kind !== undefined && kind !== kindKey) {
@@ -760,7 +760,7 @@ export class WebRtcEndpoint extends MediaElement {
         continue;
       }
       o.roundTripTime = t?.roundTripTime(kindKey) ?? o.roundTripTime;
-      records[String(o.ssrc)] = outboundRecord(o, now, transportId);
+      records[String(o.ssrc)] = streamRecord(o, now, transportId);
     }
     // E2E latency: from arrival at the source element's edge to the hand-off to our peer.
     const e2e: JsonObject[] = [];

@@ -200,14 +200,14 @@ export class RtcpSession {
     if (s === undefined) {
       return;
     }
-    s.onReportBlock(block);
+    s.report = block;
     if (block.lastSr === 0 || !this.#srSent.has(block.lastSr)) {
       return;
     }
     const [sec, frac] = ntpFromMs(Date.now());
     const rtt = ((ntpMiddle(sec, frac) - block.lastSr - block.delaySinceLastSr) >>> 0) / 65536;
     if (rtt < MAX_RTT_SECONDS) {
-      s.setRoundTripTime(rtt);
+      s.roundTripTime = rtt;
     }
   }
 
@@ -215,7 +215,7 @@ export class RtcpSession {
     if (p.packetType === RTCP_RTPFB && p.count === FMT_NACK) {
       const s = this.#sender(p.mediaSsrc);
       if (s !== undefined) {
-        s.nackReceived++;
+        s.feedback.nack++;
       }
       this.onNack(p.mediaSsrc, nackLost(p));
     } else if (p.packetType === RTCP_PSFB && (p.count === FMT_PLI || p.count === FMT_FIR)) {
@@ -226,9 +226,9 @@ export class RtcpSession {
         if (s !== undefined) {
           kind = s.kind;
           if (p.count === FMT_PLI) {
-            s.pliReceived++;
+            s.feedback.pli++;
           } else {
-            s.firReceived++;
+            s.feedback.fir++;
           }
         }
       }
@@ -266,7 +266,7 @@ export class RtcpSession {
   /** Round-trip time (s) of our stream `ssrc`, once a report block echoed one of our SRs. */
   roundTripTime(ssrc: number): number | undefined {
     const s = this.#sender(ssrc);
-    return s?.hasRoundTripTime === true ? s.roundTripTime : undefined;
+    return s?.roundTripTime;
   }
 
   #sender(ssrc: number): SendStreamStats | undefined {
@@ -281,7 +281,7 @@ export class RtcpSession {
   #maxRtt(): number {
     let m = 0;
     for (const s of this.#hooks.senders()) {
-      m = Math.max(m, s.roundTripTime);
+      m = Math.max(m, s.roundTripTime ?? 0);
     }
     return m;
   }

@@ -31,7 +31,14 @@ export type StreamKind = "AUDIO" | "VIDEO";
 /** What {@link RecvStreamStats.update} made of a packet. */
 export type SeqVerdict = "ok" | "duplicate" | "reset" | "jump-pending";
 
-/** What the two directions share: identity, clock, packet and payload-octet counts. */
+/** Keyframe requests (PLI, FIR) and NACK packets about one stream. */
+export interface FeedbackCounts {
+  pli: number;
+  fir: number;
+  nack: number;
+}
+
+/** What the two directions share: identity, clock, packet and payload-octet counts, feedback. */
 abstract class RtpStreamStats {
   readonly ssrc: number;
   readonly kind: StreamKind;
@@ -39,6 +46,11 @@ abstract class RtpStreamStats {
   packets = 0;
   /** Payload octets (RFC 3550 §6.4.1 sender's octet count). */
   bytes = 0;
+  /**
+   * Feedback about this stream, Kurento's firCount/pliCount/nackCount: what *we* sent about a stream we receive,
+   * what the peer sent about a stream we send.
+   */
+  readonly feedback: FeedbackCounts = { pli: 0, fir: 0, nack: 0 };
 
   constructor(ssrc: number, kind: StreamKind, clockRate: number) {
     this.ssrc = ssrc >>> 0;
@@ -61,10 +73,6 @@ export class RecvStreamStats extends RtpStreamStats {
   /** Times the 16-bit sequence number wrapped. */
   seqWraps = 0;
   timestampJumps = 0;
-  /** Keyframe requests and NACK packets we sent about this stream. */
-  pliSent = 0;
-  firSent = 0;
-  nackSent = 0;
   // A.1 state
   #baseSeq = 0;
   #maxSeq = 0;
@@ -197,16 +205,21 @@ export class RecvStreamStats extends RtpStreamStats {
    * so far, and a call with no new packet repeats the previous value.
    */
   takeFractionLost(): number {
-    const p = this.#stats;
+    const f = this.#nextInterval(this.#stats);
+    if (f >= 0) {
+      this.#stats.fraction = f;
+    }
+    return this.#stats.fraction;
+  }
+
+  /** Moves `p` to now: the fraction (0..1) lost since it was last moved, or -1 when no packet was expected. */
+  #nextInterval(p: Priors): number {
     const expected = this.expected;
     const expectedInterval = expected - p.expected;
     const lostInterval = expectedInterval - (this.#received - p.received);
     p.expected = expected;
     p.received = this.#received;
-    if (expectedInterval > 0) {
-      p.fraction = lostInterval <= 0 ? 0 : lostInterval / expectedInterval;
-    }
-    return p.fraction;
+    return expectedInterval <= 0 ? -1 : Math.max(0, lostInterval) / expectedInterval;
   }
 
   /** Records an SR from this source: its NTP time (middle 32 bits) becomes the LSR of our next report blocks. */
@@ -222,15 +235,7 @@ export class RecvStreamStats extends RtpStreamStats {
    */
   reportBlock(nowMs: number): ReportBlock {
     const p = this.#report;
-    const expected = this.expected;
-    const expectedInterval = expected - p.expected;
-    const lostInterval = expectedInterval - (this.#received - p.received);
-    p.expected = expected;
-    p.received = this.#received;
-    p.fraction =
-      expectedInterval <= 0 || lostInterval <= 0
-        ? 0
-        : Math.min(255, Math.floor((lostInterval * 256) / expectedInterval));
+    p.fraction = Math.min(255, Math.floor(Math.max(0, this.#nextInterval(p)) * 256));
     const dlsr = this.#lastSr === 0 ? 0 : Math.floor(((nowMs - this.#lastSrArrivalMs) / 1000) * 65536);
     return {
       ssrc: this.ssrc,
@@ -245,17 +250,10 @@ export class RecvStreamStats extends RtpStreamStats {
 }
 
 export class SendStreamStats extends RtpStreamStats {
-  /** From the peer's report blocks about this stream. */
-  remoteFractionLost = 0;
-  remoteCumulativeLost = 0;
-  remoteJitter = 0;
-  /** Seconds, from LSR/DLSR (set by the RTCP session); 0 until measured, see {@link hasRoundTripTime}. */
-  roundTripTime = 0;
-  hasRoundTripTime = false;
-  /** Feedback the peer sent about this stream. */
-  pliReceived = 0;
-  firReceived = 0;
-  nackReceived = 0;
+  /** The peer's last report block about this stream (loss, jitter), undefined before the first. */
+  report: ReportBlock | undefined;
+  /** Seconds, from LSR/DLSR (the RTCP session measures it); undefined until measured. */
+  roundTripTime: number | undefined;
   /** Last REMB the peer sent (bps), 0 if none. */
   remb = 0;
   /** Packets dropped because their codec is not negotiated with the peer (no transcoding there). */
@@ -276,16 +274,13 @@ export class SendStreamStats extends RtpStreamStats {
     return (this.#lastTs + Math.round(((nowMs - this.#lastSendMs) * this.clockRate) / 1000)) >>> 0;
   }
 
-  /** Applies what a report block says about this stream (the RTT is the session's job). */
-  onReportBlock(block: ReportBlock): void {
-    this.remoteFractionLost = block.fractionLost / 256;
-    this.remoteCumulativeLost = block.cumulativeLost;
-    this.remoteJitter = block.jitter;
+  /** The peer's loss fraction (0..1) of its last report interval. */
+  get remoteFractionLost(): number {
+    return (this.report?.fractionLost ?? 0) / 256;
   }
 
-  /** Sets a round-trip time (seconds) measured from one of our SRs. */
-  setRoundTripTime(seconds: number): void {
-    this.roundTripTime = seconds;
-    this.hasRoundTripTime = true;
+  /** The peer's cumulative loss count (signed, as it sent it). */
+  get remoteCumulativeLost(): number {
+    return this.report?.cumulativeLost ?? 0;
   }
 }

@@ -4,7 +4,7 @@
  * element's `endpoint` record with its E2E latencies.
  */
 import type { JsonObject, MediaKind } from "../channel/protocol.js";
-import type { RecvStreamStats, SendStreamStats } from "./RtpStreamStats.js";
+import { RecvStreamStats, type SendStreamStats } from "./RtpStreamStats.js";
 
 /** The fields an RTCInbound/OutboundRTPStreamStats record always has, with Kurento's defaults. */
 export function rtpStreamRecord(
@@ -34,49 +34,38 @@ export function rtpStreamRecord(
 }
 
 /**
- * The `inboundrtp` record of a stream we receive: RFC 3550 loss and jitter, and the keyframe requests and NACKs
- * *we* sent about it. `fractionLost` (0..1) is the endpoint's choice of interval.
+ * The `inboundrtp` record of a stream we receive (RFC 3550 loss and jitter, and the keyframe requests and NACKs
+ * *we* sent about it; `fractionLost`, 0..1, is the endpoint's choice of interval) or the `outboundrtp` record of a
+ * stream we send (counts, the peer's reported loss, the round-trip time in seconds, which the endpoint may take
+ * from elsewhere, and the PLI/FIR/NACK/REMB the peer sent).
  */
-export function inboundRecord(
-  st: RecvStreamStats,
+export function streamRecord(
+  st: RecvStreamStats | SendStreamStats,
   timestampMillis: number,
   transportId: string,
-  fractionLost: number,
+  measured: { fractionLost?: number; roundTripTime?: number | undefined } = {},
 ): JsonObject {
-  return {
-    ...rtpStreamRecord(st.ssrc, "inboundrtp", timestampMillis, transportId),
-    packetsReceived: st.packets,
-    bytesReceived: st.bytes,
-    jitter: st.jitterSeconds,
-    packetsLost: st.cumulativeLost,
-    fractionLost,
-    firCount: st.firSent,
-    pliCount: st.pliSent,
-    nackCount: st.nackSent,
+  const inbound = st instanceof RecvStreamStats;
+  const { pli, fir, nack } = st.feedback;
+  const common = {
+    ...rtpStreamRecord(st.ssrc, inbound ? "inboundrtp" : "outboundrtp", timestampMillis, transportId),
+    firCount: fir,
+    pliCount: pli,
+    nackCount: nack,
   };
-}
-
-/**
- * The `outboundrtp` record of a stream we send: counts, the peer's reported loss, the RTT (`roundTripTime`, s; the
- * endpoint may pass another measurement) and the PLI/FIR/NACK/REMB the peer sent about it.
- */
-export function outboundRecord(
-  st: SendStreamStats,
-  timestampMillis: number,
-  transportId: string,
-  roundTripTime = st.roundTripTime,
-): JsonObject {
+  if (inbound) {
+    const fractionLost = measured.fractionLost ?? st.fractionLost;
+    const { packets: packetsReceived, bytes: bytesReceived, jitterSeconds: jitter, cumulativeLost } = st;
+    return { ...common, packetsReceived, bytesReceived, jitter, packetsLost: cumulativeLost, fractionLost };
+  }
   return {
-    ...rtpStreamRecord(st.ssrc, "outboundrtp", timestampMillis, transportId),
+    ...common,
     packetsSent: st.packets,
     bytesSent: st.bytes,
     targetBitrate: st.remb,
-    roundTripTime,
+    roundTripTime: measured.roundTripTime ?? st.roundTripTime ?? 0,
     packetsLost: st.remoteCumulativeLost,
     fractionLost: st.remoteFractionLost,
-    firCount: st.firReceived,
-    pliCount: st.pliReceived,
-    nackCount: st.nackReceived,
     remb: st.remb,
   };
 }

@@ -4,13 +4,11 @@
  * stream we send, so a NACK can be answered with the very bytes sent (no RTX).
  */
 
-/** Packets kept per video stream for retransmission. */
-const CACHE_SIZE = 1024;
-/** A lost packet is asked for at most this many times, and not after this age. */
-const MAX_TRIES = 3;
-const MAX_AGE_MS = 1000;
-/** At most this many sequence numbers are tracked as missing per stream (a bigger gap is a new start). */
-const MAX_MISSING = 256;
+/**
+ * A lost packet is asked for at most `maxTries` times and not after `maxAgeMs`; at most `maxMissing` sequence
+ * numbers are tracked per stream (a bigger gap is a new start).
+ */
+const LIMITS = { maxTries: 3, maxAgeMs: 1000, maxMissing: 256 } as const;
 
 interface Missing {
   firstMs: number;
@@ -41,12 +39,12 @@ export class NackGenerator {
       return false;
     }
     if (d < 0x8000) {
-      if (d > 1 && d <= MAX_MISSING) {
+      if (d > 1 && d <= LIMITS.maxMissing) {
         for (let s = (this.#highest + 1) & 0xffff; s !== seq; s = (s + 1) & 0xffff) {
           m.set(s, { firstMs: nowMs, lastTryMs: 0, tries: 0 });
         }
         for (const first of m.keys()) {
-          if (m.size <= MAX_MISSING) {
+          if (m.size <= LIMITS.maxMissing) {
             break;
           }
           m.delete(first);
@@ -61,12 +59,12 @@ export class NackGenerator {
 
   /**
    * The missing sequence numbers to ask for now (not asked within `retryMs`), in order; forgets those asked
-   * {@link MAX_TRIES} times or older than {@link MAX_AGE_MS}.
+   * `maxTries` times or older than `maxAgeMs`.
    */
   due(nowMs: number, retryMs: number): number[] {
     const lost: number[] = [];
     for (const [seq, m] of this.#missing) {
-      if (nowMs - m.firstMs > MAX_AGE_MS || m.tries >= MAX_TRIES) {
+      if (nowMs - m.firstMs > LIMITS.maxAgeMs || m.tries >= LIMITS.maxTries) {
         this.#missing.delete(seq);
       } else if (nowMs - m.lastTryMs >= retryMs) {
         m.tries++;
@@ -79,18 +77,20 @@ export class NackGenerator {
 }
 
 export class NackCache {
-  readonly #packets = new Array<Buffer | undefined>(CACHE_SIZE);
-  readonly #seqs = new Int32Array(CACHE_SIZE).fill(-1);
+  /** Packets kept per video stream for retransmission. */
+  static readonly SIZE = 1024;
+  readonly #packets = new Array<Buffer | undefined>(NackCache.SIZE);
+  readonly #seqs = new Int32Array(NackCache.SIZE).fill(-1);
 
   put(seq: number, packet: Buffer): void {
-    const slot = seq % CACHE_SIZE;
+    const slot = seq % NackCache.SIZE;
     this.#packets[slot] = packet;
     this.#seqs[slot] = seq;
   }
 
   /** The packet sent with 16-bit sequence number `seq`, if still cached. */
   get(seq: number): Buffer | undefined {
-    const slot = seq % CACHE_SIZE;
+    const slot = seq % NackCache.SIZE;
     return this.#seqs[slot] === seq ? this.#packets[slot] : undefined;
   }
 }

@@ -91,12 +91,12 @@ t.test("LSR/DLSR in our report blocks; what the sender keeps of the peer's block
   t.equal(rb.lastSr, ntpMiddle(s, f));
   t.equal(rb.delaySinceLastSr, 32768);
   const tx = new SendStreamStats(5, "AUDIO", 8000);
-  tx.onReportBlock({ ...rb, fractionLost: 64, cumulativeLost: -3, jitter: 12 });
+  t.equal(tx.remoteFractionLost, 0, "no report yet");
+  tx.report = { ...rb, fractionLost: 64, cumulativeLost: -3, jitter: 12 };
   t.equal(tx.remoteFractionLost, 0.25);
   t.equal(tx.remoteCumulativeLost, -3, "signed, as the peer sent it");
-  t.equal(tx.remoteJitter, 12);
-  t.equal(tx.hasRoundTripTime, false, "no RTT from the block alone");
-  tx.onReportBlock(rb);
+  t.equal(tx.roundTripTime, undefined, "no RTT from the block alone");
+  tx.report = rb;
   t.equal(tx.remoteFractionLost, 0);
   tx.sent(1000, 160, 0);
   t.equal(tx.rtpTimestampAt(20), 1160);
