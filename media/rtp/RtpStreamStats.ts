@@ -87,8 +87,6 @@ export class RecvStreamStats extends RtpStreamStats {
   #jitter = 0;
   #hasTransit = false;
   #lastTransit = 0;
-  #lastTs = 0;
-  #lastArrivalMs = 0;
   // SR bookkeeping
   #lastSr = 0;
   #lastSrArrivalMs = 0;
@@ -109,62 +107,77 @@ export class RecvStreamStats extends RtpStreamStats {
    *   next one confirms the new numbering ("reset").
    */
   update(seq: number, timestamp: number, payloadBytes: number, arrivalMs: number): SeqVerdict {
+    const udelta = (seq - this.#maxSeq) & 0xffff;
+    if (udelta === 0 || udelta >= MAX_DROPOUT || !this.#initialised) {
+      return this.#unusual(seq, udelta, timestamp, payloadBytes, arrivalMs);
+    }
+    // In order, possibly after a gap: the common case.
+    if (seq < this.#maxSeq) {
+      this.#cycles += SEQ_MOD;
+      this.seqWraps++;
+    }
+    this.#maxSeq = seq;
+    this.#count(timestamp, payloadBytes, arrivalMs);
+    return "ok";
+  }
+
+  /** The first packet, a duplicate, a late one, or a jump (A.1). */
+  #unusual(seq: number, udelta: number, timestamp: number, payloadBytes: number, arrivalMs: number): SeqVerdict {
     let verdict: SeqVerdict = "ok";
     if (!this.#initialised) {
       this.#initialised = true;
       this.#initSeq(seq);
-    } else {
-      const udelta = (seq - this.#maxSeq + SEQ_MOD) % SEQ_MOD;
-      if (udelta === 0) {
-        this.duplicates++;
-        verdict = "duplicate";
-      } else if (udelta < MAX_DROPOUT) {
-        if (seq < this.#maxSeq) {
-          this.#cycles += SEQ_MOD;
-          this.seqWraps++;
-        }
-        this.#maxSeq = seq;
-      } else if (udelta <= SEQ_MOD - MAX_MISORDER) {
-        if (seq !== this.#badSeq) {
-          this.#badSeq = (seq + 1) % SEQ_MOD;
-          return "jump-pending";
-        }
-        // Two sequential packets after the jump: the source restarted its numbering (A.1).
-        this.seqResets++;
-        this.#initSeq(seq);
-        this.#hasTransit = false;
-        verdict = "reset";
+    } else if (udelta === 0) {
+      this.duplicates++;
+      verdict = "duplicate";
+    } else if (udelta <= SEQ_MOD - MAX_MISORDER) {
+      if (seq !== this.#badSeq) {
+        this.#badSeq = (seq + 1) & 0xffff;
+        return "jump-pending";
       }
-      // else: a late or reordered packet within MAX_MISORDER: counted, max unchanged.
+      // Two sequential packets after the jump: the source restarted its numbering (A.1).
+      this.seqResets++;
+      this.#initSeq(seq);
+      this.#hasTransit = false;
+      verdict = "reset";
     }
+    // else: a late or reordered packet within MAX_MISORDER: counted, max unchanged.
+    this.#count(timestamp, payloadBytes, arrivalMs);
+    return verdict;
+  }
+
+  #count(timestamp: number, payloadBytes: number, arrivalMs: number): void {
     this.#received++;
     this.packets++;
     this.bytes += payloadBytes;
     this.#jitterUpdate(timestamp, arrivalMs);
-    return verdict;
   }
 
+  /**
+   * A.8 with the arrival time in timestamp units. The transit difference D is also the timestamp jump check: D is
+   * the RTP time elapsed minus the wall time elapsed, so |D| over {@link TIMESTAMP_JUMP_SECONDS} is a jump, which
+   * restarts the jitter from this packet instead of feeding it. D is taken modulo 2^32 (the RTP timestamp wraps);
+   * plain float arithmetic, as a 32-bit truncation of a large arrival time would leave V8's fast path.
+   */
   #jitterUpdate(timestamp: number, arrivalMs: number): void {
     const rate = this.clockRate;
+    const transit = arrivalMs * rate * 0.001 - timestamp;
     if (this.#hasTransit) {
-      // Timestamp jump check: elapsed RTP time vs elapsed wall time, in seconds (signed 32-bit RTP difference).
-      const dTs = ((timestamp - this.#lastTs) | 0) / rate;
-      const dWall = (arrivalMs - this.#lastArrivalMs) / 1000;
-      if (Math.abs(dTs - dWall) > TIMESTAMP_JUMP_SECONDS) {
-        this.timestampJumps++;
-        this.#hasTransit = false;
+      let d = transit - this.#lastTransit;
+      if (d > 0x8000_0000) {
+        d -= 0x1_0000_0000;
+      } else if (d < -0x8000_0000) {
+        d += 0x1_0000_0000;
       }
-    }
-    const arrivalTs = Math.floor((arrivalMs * rate) / 1000) % 0x1_0000_0000;
-    const transit = (arrivalTs - timestamp) >>> 0;
-    if (this.#hasTransit) {
-      const d = Math.abs((transit - this.#lastTransit) | 0);
-      this.#jitter += (d - this.#jitter) / 16;
+      d = d < 0 ? -d : d;
+      if (d > TIMESTAMP_JUMP_SECONDS * rate) {
+        this.timestampJumps++;
+      } else {
+        this.#jitter += (d - this.#jitter) / 16;
+      }
     }
     this.#hasTransit = true;
     this.#lastTransit = transit;
-    this.#lastTs = timestamp;
-    this.#lastArrivalMs = arrivalMs;
   }
 
   get extendedHighestSeq(): number {

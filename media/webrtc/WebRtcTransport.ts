@@ -315,18 +315,22 @@ export class WebRtcTransport {
     return this.#transceiver(kind)?.sender.ssrc;
   }
 
-  /** Statistics of our `kind` stream (made when its m-line's sender SSRC is known); undefined before. */
+  /**
+   * Statistics of our `kind` stream, made once its m-line's sender exists (its SSRC never changes); undefined
+   * before. Per packet this is one field read.
+   */
   sendStats(kind: RtpKind): SendStreamStats | undefined {
+    const known = this.#sendStats[kind];
+    if (known !== undefined) {
+      return known;
+    }
     const sender = this.#transceiver(kind)?.sender;
     if (sender === undefined) {
       return undefined;
     }
-    let st = this.#sendStats[kind];
-    if (st?.ssrc !== sender.ssrc >>> 0) {
-      st = new SendStreamStats(sender.ssrc, kind, sender.codec?.clockRate ?? (kind === "AUDIO" ? 48_000 : 90_000));
-      this.#sendStats[kind] = st;
-      this.#senders = [this.#sendStats.AUDIO, this.#sendStats.VIDEO].filter((x) => x !== undefined);
-    }
+    const st = new SendStreamStats(sender.ssrc, kind, sender.codec?.clockRate ?? (kind === "AUDIO" ? 48_000 : 90_000));
+    this.#sendStats[kind] = st;
+    this.#senders = [this.#sendStats.AUDIO, this.#sendStats.VIDEO].filter((x) => x !== undefined);
     return st;
   }
 
@@ -380,7 +384,7 @@ export class WebRtcTransport {
       // werift writes `sender.codec.payloadType` into every packet: point it at the codec of this packet.
       sender.codec = target;
     }
-    const stats = this.#sendStats[kind] ?? this.sendStats(kind);
+    const stats = this.sendStats(kind);
     if (stats !== undefined) {
       stats.clockRate = target.clockRate;
     }
