@@ -128,7 +128,7 @@ export class RtcpSession {
       g = new NackGenerator(ssrc);
       this.#nacks.set(ssrc, g);
     }
-    if (g.onPacket(seq, performance.now())) {
+    if (g.onPacket(seq)) {
       this.#nack(g);
     }
   }

@@ -26,8 +26,11 @@ export class NackGenerator {
     this.ssrc = ssrc;
   }
 
-  /** Tracks one received sequence number. @returns true when packets are missing (call {@link due}). */
-  onPacket(seq: number, nowMs: number): boolean {
+  /**
+   * Tracks one received sequence number; a new gap is stamped with `performance.now()` (read only then).
+   * @returns true when packets are missing (call {@link due}).
+   */
+  onPacket(seq: number): boolean {
     if (!this.#started) {
       this.#started = true;
       this.#highest = seq;
@@ -40,6 +43,7 @@ export class NackGenerator {
     }
     if (d < 0x8000) {
       if (d > 1 && d <= LIMITS.maxMissing) {
+        const nowMs = performance.now();
         for (let s = (this.#highest + 1) & 0xffff; s !== seq; s = (s + 1) & 0xffff) {
           m.set(s, { firstMs: nowMs, lastTryMs: 0, tries: 0 });
         }
