@@ -52,20 +52,10 @@ import type { MediaPacket, RtpMediaKind } from "../core/types.js";
 import { InvalidStateError, MediaOperationError } from "../errors.js";
 import { RateLimitedLog } from "../logger.js";
 import { RtpSocket } from "../net/RtpSocket.js";
-import {
-  RTCP_PSFB,
-  buildBye,
-  buildReceiverReport,
-  buildSdes,
-  buildSenderReport,
-  cnameChunk,
-  ntpFromMs,
-  parseRtcp,
-  type ReportBlock,
-} from "../rtp/Rtcp.js";
+import { RtcpSession } from "../rtp/RtcpSession.js";
 import { RtpHeaderReader, buildRtp, rtpHeaderLength } from "../rtp/RtpPacket.js";
-import { RtpReceiverStats, RtpSenderStats } from "../rtp/RtpStats.js";
-import { endpointRecord, latencyStat, rtpStreamRecord } from "../rtp/kurentoStats.js";
+import { RecvStreamStats, SendStreamStats } from "../rtp/RtpStreamStats.js";
+import { endpointRecord, latencyStat, streamRecord } from "../rtp/kurentoStats.js";
 import { StreamRewriter } from "../rtp/StreamRewriter.js";
 import { DtmfDetector, dtmfPackets } from "../rtp/dtmf.js";
 import { isKeyframe } from "../rtp/keyframe.js";
@@ -193,7 +183,7 @@ export interface RtpDiagnostics {
   dtmfDigits: number;
 }
 
-/** One audio or video m-line: its socket, codecs, SRTP sessions and stats. */
+/** One audio or video m-line: its socket, codecs, SRTP sessions, stats and RTCP session. */
 class RtpStream {
   readonly kind: RtpMediaKind;
   readonly index: number;
@@ -206,9 +196,10 @@ class RtpStream {
   /** The remote key parameter srtpIn was made from. */
   srtpInKey: string | undefined;
   srtpOut: SrtpSession | undefined;
-  readonly receivers = new Map<number, RtpReceiverStats>();
+  readonly receivers = new Map<number, RecvStreamStats>();
   currentRemoteSsrc: number | undefined;
-  sender: RtpSenderStats | undefined;
+  sender: SendStreamStats | undefined;
+  readonly rtcp: RtcpSession;
   readonly rewriter = new StreamRewriter();
   readonly dtmf = new DtmfDetector();
   /** E2E latency EWMA (ms) from a source element's edge to our socket. */
@@ -216,10 +207,25 @@ class RtpStream {
   /** What the peer takes on this (audio) stream, for the transcoder; rebuilt at each negotiation. */
   caps: SinkAudioCaps | undefined;
 
-  constructor(kind: RtpMediaKind, index: number, socket: RtpSocket) {
+  constructor(kind: RtpMediaKind, index: number, socket: RtpSocket, cname: string, keyframeRequested: () => void) {
     this.kind = kind;
     this.index = index;
     this.socket = socket;
+    this.rtcp = new RtcpSession(
+      {
+        send: (pkt) => {
+          const out = this.srtpOut === undefined ? pkt : this.srtpOut.protectRtcp(pkt);
+          if (typeof out !== "string") {
+            this.socket.sendRtcp(out);
+          }
+        },
+        cname: () => cname,
+        receivers: () => this.receivers,
+        senders: () => (this.sender === undefined ? [] : [this.sender]),
+        keyframeRequested: () => (kind === "VIDEO" ? keyframeRequested() : undefined),
+      },
+      { reporterSsrc: this.localSsrc, reducedSize: false, reportWhenIdle: true },
+    );
   }
 }
 
@@ -416,7 +422,7 @@ export class RtpEndpoint extends MediaElement {
       socket.close();
       throw new InvalidStateError(`Object '${this.id}' is released`);
     }
-    stream.s = new RtpStream(kind, index, socket);
+    stream.s = new RtpStream(kind, index, socket, this.#cname, () => this.requestKeyframeUpstream());
     this.#streams.set(index, stream.s);
     return stream.s;
   }
@@ -741,7 +747,7 @@ export class RtpEndpoint extends MediaElement {
           s.receivers.delete(oldest.value);
         }
       }
-      st = new RtpReceiverStats(ssrc, codec.clockRate);
+      st = new RecvStreamStats(ssrc, s.kind, codec.clockRate);
       s.receivers.set(ssrc, st);
     }
     s.currentRemoteSsrc = ssrc;
@@ -841,9 +847,8 @@ export class RtpEndpoint extends MediaElement {
       }
       plain = r;
     }
-    let packets;
     try {
-      packets = parseRtcp(plain);
+      s.rtcp.receive(plain);
     } catch (err) {
       this.diagnostics.malformedRtcp++;
       this.#log.warn("rtcp-malformed", "dropping a malformed RTCP datagram", {
@@ -851,24 +856,6 @@ export class RtpEndpoint extends MediaElement {
         error: String(err),
       });
       return false;
-    }
-    const now = performance.now();
-    const wall = Date.now();
-    for (const p of packets) {
-      if (p.type === "sr" || p.type === "rr") {
-        if (p.type === "sr") {
-          s.receivers.get(p.ssrc)?.onSenderReport(p.ntpSeconds, p.ntpFraction, now);
-        }
-        for (const b of p.reports) {
-          if (b.ssrc === s.localSsrc) {
-            s.sender?.onReportBlock(b, wall);
-          }
-        }
-      } else if (p.type === "other" && p.packetType === RTCP_PSFB && (p.count === 1 || p.count === 4)) {
-        if (s.kind === "VIDEO") {
-          this.requestKeyframeUpstream();
-        }
-      }
     }
     return true;
   }
@@ -967,7 +954,7 @@ export class RtpEndpoint extends MediaElement {
       out = r;
     }
     if (s.socket.sendRtp(out)) {
-      s.sender ??= new RtpSenderStats(s.localSsrc, p.clockRate);
+      s.sender ??= new SendStreamStats(s.localSsrc, s.kind, p.clockRate);
       s.sender.clockRate = p.clockRate;
       s.sender.sent(s.rewriter.timestamp, p.payload.byteLength, now);
       const lat = now - arrivalMs;
@@ -1309,42 +1296,11 @@ export class RtpEndpoint extends MediaElement {
 
   // ---------------------------------------------------------------------------------------------- RTCP out
 
-  /** Per stream: SR (if we sent since negotiation) or RR, with a block per remote SSRC, + SDES CNAME. */
+  /** Per stream: SR (if we sent since negotiation) or RR, with a block per remote SSRC, + SDES CNAME (+ BYE). */
   #sendReports(bye = false): void {
-    const now = performance.now();
     for (const s of this.#streams.values()) {
       try {
-        const blocks: ReportBlock[] = [...s.receivers.values()].map((r) => r.reportBlock(now));
-        const parts: Buffer[] = [];
-        if (s.sender !== undefined && s.sender.packets > 0) {
-          const [sec, frac] = ntpFromMs(Date.now());
-          parts.push(
-            buildSenderReport({
-              ssrc: s.localSsrc,
-              ntpSeconds: sec,
-              ntpFraction: frac,
-              rtpTimestamp: s.sender.rtpTimestampAt(now),
-              packetCount: s.sender.packets,
-              octetCount: s.sender.octets,
-              reports: blocks,
-            }),
-          );
-        } else {
-          parts.push(buildReceiverReport({ ssrc: s.localSsrc, reports: blocks }));
-        }
-        parts.push(buildSdes([cnameChunk(s.localSsrc, this.#cname)]));
-        if (bye) {
-          parts.push(buildBye([s.localSsrc]));
-        }
-        let pkt: Buffer = Buffer.concat(parts);
-        if (s.srtpOut !== undefined) {
-          const r = s.srtpOut.protectRtcp(pkt);
-          if (typeof r === "string") {
-            continue;
-          }
-          pkt = r;
-        }
-        s.socket.sendRtcp(pkt);
+        s.rtcp.report(bye);
       } catch (err) {
         this.#log.warn("rtcp-send", "building RTCP failed", { elementId: this.id, error: String(err) });
       }
@@ -1368,22 +1324,11 @@ export class RtpEndpoint extends MediaElement {
       this.#keyframePending = true;
       return;
     }
-    const pli = Buffer.alloc(12);
-    pli[0] = 0x81;
-    pli[1] = RTCP_PSFB;
-    pli.writeUInt16BE(2, 2);
-    pli.writeUInt32BE(s.localSsrc, 4);
-    pli.writeUInt32BE(s.currentRemoteSsrc, 8);
-    const rr = buildReceiverReport({ ssrc: s.localSsrc, reports: [] });
-    let pkt: Buffer = Buffer.concat([rr, pli]);
-    if (s.srtpOut !== undefined) {
-      const r = s.srtpOut.protectRtcp(pkt);
-      if (typeof r === "string") {
-        return;
-      }
-      pkt = r;
+    s.rtcp.requestKeyframe(s.currentRemoteSsrc, "pli");
+    const st = s.receivers.get(s.currentRemoteSsrc);
+    if (st !== undefined) {
+      st.feedback.pli++;
     }
-    s.socket.sendRtcp(pkt);
   }
 
   // ---------------------------------------------------------------------------------------------- stats
@@ -1402,26 +1347,11 @@ export class RtpEndpoint extends MediaElement {
         continue;
       }
       for (const r of s.receivers.values()) {
-        records[String(r.ssrc)] = {
-          ...rtpStreamRecord(r.ssrc, "inboundrtp", now),
-          packetsReceived: r.packets,
-          bytesReceived: r.bytes,
-          jitter: r.jitterSeconds,
-          packetsLost: r.cumulativeLost,
-          fractionLost: r.fractionLost,
-        };
+        records[String(r.ssrc)] = streamRecord(r, now, "");
       }
       const tx = s.sender;
       if (tx !== undefined) {
-        records[String(tx.ssrc)] = {
-          ...rtpStreamRecord(tx.ssrc, "outboundrtp", now),
-          packetsSent: tx.packets,
-          bytesSent: tx.octets,
-          targetBitrate: 0,
-          roundTripTime: tx.roundTripTime,
-          packetsLost: tx.remoteCumulativeLost,
-          fractionLost: tx.remoteFractionLost,
-        };
+        records[String(tx.ssrc)] = streamRecord(tx, now, "");
       }
       if (s.e2eMs !== undefined) {
         e2e.push(latencyStat(s.kind, s.e2eMs));

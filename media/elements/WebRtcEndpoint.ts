@@ -27,8 +27,8 @@ import type { MediaPacket, RtpMediaKind } from "../core/types.js";
 import { MediaOperationError } from "../errors.js";
 import { SDP_LIMITS, SdpParseError, SessionDescription } from "../../sdp/index.js";
 import { RateLimitedLog, type Logger } from "../logger.js";
-import { InboundCounters, OutboundCounters } from "../rtp/RtpCounters.js";
-import { endpointRecord, latencyStat, rtpStreamRecord } from "../rtp/kurentoStats.js";
+import { RecvStreamStats, type SendStreamStats } from "../rtp/RtpStreamStats.js";
+import { endpointRecord, latencyStat, streamRecord } from "../rtp/kurentoStats.js";
 import { StreamRewriter } from "../rtp/StreamRewriter.js";
 import { isKeyframe } from "../rtp/keyframe.js";
 import type { SinkAudioCaps } from "../transcode/format.js";
@@ -42,7 +42,6 @@ import {
   type LocalCandidate,
   type MediaDirection,
   type PeerConnectionState,
-  type PeerFeedback,
   type TurnServer,
 } from "../webrtc/WebRtcTransport.js";
 
@@ -126,8 +125,7 @@ export class WebRtcEndpoint extends MediaElement {
   #iceTcp = false;
   // Media state.
   readonly #rewriters = new Map<RtpMediaKind, StreamRewriter>();
-  readonly #inbound = new Map<number, InboundCounters>();
-  readonly #outbound = new Map<RtpMediaKind, OutboundCounters>();
+  readonly #inbound = new Map<number, RecvStreamStats>();
   readonly #e2e = new Map<RtpMediaKind, number>();
 
   constructor(ctx: ElementContext, ctor: JsonObject) {
@@ -308,14 +306,14 @@ export class WebRtcEndpoint extends MediaElement {
         dtlsState: (s, id) => this.#onDtlsState(s, id),
         connectionState: (s) => this.#onConnectionState(s),
         rtp: (p) => this.#onPeerRtp(p),
-        feedback: (f) => this.#onFeedback(f),
+        keyframeRequested: () => this.requestKeyframeUpstream(),
         nackSent: (ssrc) => {
           const c = this.#inbound.get(ssrc);
           if (c !== undefined) {
-            c.nackSent++;
+            c.feedback.nack++;
           }
         },
-        inbound: (ssrc) => this.#inbound.get(ssrc),
+        receivers: () => this.#inbound,
       },
     );
     return this.#transport;
@@ -564,10 +562,11 @@ export class WebRtcEndpoint extends MediaElement {
     this.#setMediaState("CONNECTED");
     let c = this.#inbound.get(p.ssrc);
     if (c === undefined) {
-      c = new InboundCounters(p.ssrc, p.kind, p.clockRate);
+      c = new RecvStreamStats(p.ssrc, p.kind, p.clockRate);
       this.#inbound.set(p.ssrc, c);
     }
-    c.add(p.sequenceNumber, p.timestamp, p.payload.byteLength, p.clockRate, p.arrivalMs);
+    c.clockRate = p.clockRate;
+    c.update(p.sequenceNumber, p.timestamp, p.payload.byteLength, p.arrivalMs);
     const keyframe = p.kind === "VIDEO" && isKeyframe(p.codec, p.payload);
     if (this.#keyframePending && p.kind === "VIDEO") {
       this.#keyframePending = false;
@@ -589,41 +588,6 @@ export class WebRtcEndpoint extends MediaElement {
       arrivalMs: p.arrivalMs,
     };
     this.sendToSinks(packet);
-  }
-
-  /** RTCP feedback from our peer about what we send it. */
-  #onFeedback(f: PeerFeedback): void {
-    const out = [...this.#outbound.values()].find((o) => o.ssrc === f.ssrc);
-    switch (f.type) {
-      case "pli":
-      case "fir":
-        if (out !== undefined) {
-          if (f.type === "pli") {
-            out.pliReceived++;
-          } else {
-            out.firReceived++;
-          }
-        }
-        // The peer lost the picture: whoever feeds our video pad must produce a keyframe.
-        this.requestKeyframeUpstream();
-        break;
-      case "nack":
-        if (out !== undefined) {
-          out.nackReceived++; // werift's sender answers it from its retransmission cache.
-        }
-        break;
-      case "remb":
-        if (out !== undefined) {
-          out.remb = f.bitrate;
-        }
-        break;
-      case "report":
-        if (out !== undefined) {
-          out.packetsLost = f.packetsLost;
-          out.fractionLost = f.fractionLost;
-        }
-        break;
-    }
   }
 
   // ---------------------------------------------------------------------------------------------- media out
@@ -681,10 +645,6 @@ export class WebRtcEndpoint extends MediaElement {
       if (packet.kind === "VIDEO") {
         this.#videoGate.open = true;
       }
-      if (out !== undefined) {
-        out.packets++;
-        out.bytes += packet.payload.byteLength;
-      }
       const prev = this.#e2e.get(packet.kind);
       const lat = now - packet.arrivalMs;
       this.#e2e.set(packet.kind, prev === undefined ? lat : prev + (lat - prev) / 16);
@@ -734,17 +694,9 @@ export class WebRtcEndpoint extends MediaElement {
     return false;
   }
 
-  #outboundFor(kind: RtpMediaKind): OutboundCounters | undefined {
-    let out = this.#outbound.get(kind);
-    if (out === undefined) {
-      const ssrc = this.#transport?.localSsrc(kind);
-      if (ssrc === undefined) {
-        return undefined;
-      }
-      out = new OutboundCounters(ssrc, kind);
-      this.#outbound.set(kind, out);
-    }
-    return out;
+  /** The statistics of what we send on `kind` (the transport counts; PLI/FIR/NACK/REMB come from its RTCP). */
+  #outboundFor(kind: RtpMediaKind): SendStreamStats | undefined {
+    return this.#transport?.sendStats(kind);
   }
 
   // ---------------------------------------------------------------------------------------------- keyframes
@@ -772,9 +724,9 @@ export class WebRtcEndpoint extends MediaElement {
     for (const c of this.#inbound.values()) {
       if (c.kind === "VIDEO") {
         if (sent === "pli") {
-          c.pliSent++;
+          c.feedback.pli++;
         } else {
-          c.firSent++;
+          c.feedback.fir++;
         }
       }
     }
@@ -797,17 +749,7 @@ export class WebRtcEndpoint extends MediaElement {
       if (kind !== undefined && c.kind !== kind) {
         continue;
       }
-      records[String(c.ssrc)] = {
-        ...rtpStreamRecord(c.ssrc, "inboundrtp", now, transportId),
-        packetsReceived: c.packets,
-        bytesReceived: c.bytes,
-        jitter: c.jitterSeconds,
-        packetsLost: c.packetsLost,
-        fractionLost: c.takeFractionLost(),
-        firCount: c.firSent,
-        pliCount: c.pliSent,
-        nackCount: c.nackSent,
-      };
+      records[String(c.ssrc)] = streamRecord(c, now, transportId, { fractionLost: c.takeFractionLost() });
     }
     for (const kindKey of ["AUDIO", "VIDEO"] as const) {
       if (kind !== undefined && kind !== kindKey) {
@@ -818,19 +760,7 @@ export class WebRtcEndpoint extends MediaElement {
         continue;
       }
       o.roundTripTime = t?.roundTripTime(kindKey) ?? o.roundTripTime;
-      records[String(o.ssrc)] = {
-        ...rtpStreamRecord(o.ssrc, "outboundrtp", now, transportId),
-        packetsSent: o.packets,
-        bytesSent: o.bytes,
-        targetBitrate: o.remb,
-        roundTripTime: o.roundTripTime,
-        packetsLost: o.packetsLost,
-        fractionLost: o.fractionLost,
-        firCount: o.firReceived,
-        pliCount: o.pliReceived,
-        nackCount: o.nackReceived,
-        remb: o.remb,
-      };
+      records[String(o.ssrc)] = streamRecord(o, now, transportId);
     }
     // E2E latency: from arrival at the source element's edge to the hand-off to our peer.
     const e2e: JsonObject[] = [];

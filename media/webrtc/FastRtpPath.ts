@@ -15,8 +15,9 @@
  *   goes to werift's original callback, where InboundGuard filters it.
  * - OUT: protects a packet from raw fields into one buffer and sends it with the pair's own dgram socket.
  *
- * RTCP stays on werift's SRTCP path; {@link RtcpSession} does the reports and NACKs werift's sender and receiver
- * no longer see. When the selected pair is not plain UDP (TCP, TURN) the caller keeps werift's path.
+ * RTCP stays on werift's SRTCP path; the RTCP session (media/rtp/RtcpSession.ts, driven by WebRtcTransport) does
+ * the reports and NACKs werift's sender and receiver no longer see. When the selected pair is not plain UDP (TCP,
+ * TURN) the caller keeps werift's path.
  */
 import type { Socket } from "node:dgram";
 import type { Logger } from "../logger.js";

@@ -1,16 +1,17 @@
 /**
- * RtcpSession (the fast path's own RTCP): what it sends is serialised with werift's RTCP classes, exactly as
- * WebRtcTransport hands it to DTLS, and parsed back here with Korus's independent RTCP parser (media/rtp/Rtcp.ts);
- * NACK FCIs (RFC 4585 §6.2.1) are decoded by hand. Report blocks are checked against the RFC 3550 counters of
- * InboundCounters fed with the same packets.
+ * RtcpSession, as WebRtcTransport drives it (reduced-size feedback from reporter SSRC 1, no report when idle; the
+ * {@link Session} adapter below makes the send statistics per SSRC as the transport does per kind): what it sends
+ * is the plain compound packet handed to the transport callback, parsed back here with parseRtcp (Rtcp.test.ts
+ * checks that codec against rtp.js and werift); NACK FCIs (RFC 4585 §6.2.1) are decoded by hand. Report blocks are
+ * checked against the RFC 3550 statistics of RecvStreamStats fed with the same packets. The RtpEndpoint flavour
+ * (compound feedback, idle reports, BYE) and the parsing of the peer's RTCP are at the end.
  *
  * RtcpSession reads `performance.now()` (loss ages, DLSR, RTP timestamp extrapolation) and `Date.now()` (NTP
  * timestamps, RTT). Each test runs synchronously with both replaced by a manual clock and restored before it
  * returns, so nothing depends on the machine's speed.
  */
 import t from "tap";
-import { RtcpPacketConverter, type RtcpPacket as WeriftRtcpPacket } from "werift";
-import { InboundCounters } from "../../../../media/rtp/RtpCounters.js";
+import { RtcpPacketConverter } from "werift";
 import {
   ntpFromMs,
   ntpMiddle,
@@ -21,7 +22,8 @@ import {
   type RtcpSdes,
   type RtcpSenderReport,
 } from "../../../../media/rtp/Rtcp.js";
-import { RtcpSession } from "../../../../media/webrtc/RtcpSession.js";
+import { RtcpSession } from "../../../../media/rtp/RtcpSession.js";
+import { RecvStreamStats, SendStreamStats } from "../../../../media/rtp/RtpStreamStats.js";
 
 const REPORTER = 0x0000_0001;
 const CNAME = "korus-test-cname";
@@ -53,20 +55,75 @@ interface Capture {
   datagrams: Buffer[];
   resent: Buffer[];
   nackSent: number[];
-  counters: Map<number, InboundCounters>;
+  counters: Map<number, RecvStreamStats>;
+  keyframeRequests: string[];
 }
 
-function makeSession(): { s: RtcpSession; cap: Capture } {
-  const cap: Capture = { datagrams: [], resent: [], nackSent: [], counters: new Map() };
-  const s = new RtcpSession(
-    {
-      sendRtcp: (packets: WeriftRtcpPacket[]) => cap.datagrams.push(Buffer.concat(packets.map((p) => p.serialize()))),
-      resend: (p) => cap.resent.push(p),
-      inbound: (ssrc) => cap.counters.get(ssrc),
-      nackSent: (ssrc) => cap.nackSent.push(ssrc),
-      cname: () => CNAME,
-    },
-    REPORTER,
+/**
+ * The session under test, called the way the WebRTC transport calls it: `onSent` with the stream's SSRC, clock
+ * rate and kind (the statistics object is made here on first use), `onSenderReport` with the 64-bit NTP time,
+ * `onReportBlock` with the block's SSRC, LSR and DLSR.
+ */
+class Session {
+  readonly rtcp: RtcpSession;
+  readonly senders = new Map<number, SendStreamStats>();
+
+  constructor(rtcp: (senders: () => Iterable<SendStreamStats>) => RtcpSession) {
+    this.rtcp = rtcp(() => this.senders.values());
+  }
+
+  onSent(ssrc: number, clockRate: number, seq: number, ts: number, bytes: number, video: boolean, p: Buffer): void {
+    let st = this.senders.get(ssrc);
+    if (st === undefined) {
+      st = new SendStreamStats(ssrc, video ? "VIDEO" : "AUDIO", clockRate);
+      this.senders.set(ssrc, st);
+    }
+    st.clockRate = clockRate;
+    this.rtcp.onSent(st, seq, ts, bytes, performance.now(), p);
+  }
+
+  onReceived(ssrc: number, seq: number, video: boolean): void {
+    this.rtcp.onReceived(ssrc, seq, video);
+  }
+
+  onSenderReport(ssrc: number, ntp: bigint): void {
+    this.rtcp.onSenderReport(ssrc, Number(ntp >> 32n), Number(ntp & 0xffff_ffffn));
+  }
+
+  onReportBlock(ssrc: number, lastSr: number, delaySinceLastSr: number): void {
+    const rest = { fractionLost: 0, cumulativeLost: 0, extendedHighestSeq: 0, jitter: 0 };
+    this.rtcp.onReportBlock({ ssrc, ...rest, lastSr, delaySinceLastSr });
+  }
+
+  onNack(ssrc: number, lost: readonly number[]): number {
+    return this.rtcp.onNack(ssrc, lost);
+  }
+
+  roundTripTime(ssrc: number): number | undefined {
+    return this.rtcp.roundTripTime(ssrc);
+  }
+
+  report(bye = false): void {
+    this.rtcp.report(bye);
+  }
+}
+
+function makeSession(rtpEndpoint = false): { s: Session; cap: Capture } {
+  const cap: Capture = { datagrams: [], resent: [], nackSent: [], counters: new Map(), keyframeRequests: [] };
+  const s = new Session(
+    (senders) =>
+      new RtcpSession(
+        {
+          send: (p) => cap.datagrams.push(p),
+          cname: () => CNAME,
+          receivers: () => cap.counters,
+          senders,
+          keyframeRequested: (kind) => cap.keyframeRequests.push(kind),
+          resend: (p) => cap.resent.push(p),
+          nackSent: (ssrc) => cap.nackSent.push(ssrc),
+        },
+        { reporterSsrc: REPORTER, reducedSize: !rtpEndpoint, reportWhenIdle: rtpEndpoint },
+      ),
   );
   return { s, cap };
 }
@@ -112,7 +169,7 @@ const isSdes = (p: RtcpPacket | undefined): p is RtcpSdes => p?.type === "sdes";
 function receive(
   clock: Clock,
   cap: Capture,
-  s: RtcpSession,
+  s: Session,
   ssrc: number,
   seq: number,
   ts: number,
@@ -121,10 +178,10 @@ function receive(
 ): void {
   let c = cap.counters.get(ssrc);
   if (c === undefined) {
-    c = new InboundCounters(ssrc, video ? "VIDEO" : "AUDIO", clockRate);
+    c = new RecvStreamStats(ssrc, video ? "VIDEO" : "AUDIO", clockRate);
     cap.counters.set(ssrc, c);
   }
-  c.add(seq & 0xffff, ts >>> 0, 100, clockRate, clock.perf);
+  c.update(seq & 0xffff, ts >>> 0, 100, clock.perf);
   s.onReceived(ssrc, seq & 0xffff, video);
 }
 
@@ -192,7 +249,7 @@ t.test("SR: packet and octet counts, RTP timestamp extrapolated (across 2^32), N
 
 // ------------------------------------------------------------------------------------------- receiver reports
 
-t.test("RR: fraction lost per interval, cumulative loss, highest sequence, jitter from InboundCounters", (t) => {
+t.test("RR: fraction lost per interval, cumulative loss, highest sequence, jitter from RecvStreamStats", (t) => {
   const clock = new Clock();
   clock.run(() => {
     const { s, cap } = makeSession();
@@ -223,7 +280,7 @@ t.test("RR: fraction lost per interval, cumulative loss, highest sequence, jitte
       t.equal(b.cumulativeLost, 10);
       t.equal(b.extendedHighestSeq, 1099);
       t.ok(b.jitter > 0, `jitter ${b.jitter} > 0 with uneven arrival`);
-      t.equal(b.jitter, c.jitterTimestampUnits, "jitter in timestamp units, as InboundCounters computes it");
+      t.equal(b.jitter, c.jitterTimestampUnits, "jitter in timestamp units, as RecvStreamStats computes it");
       t.equal(b.lastSr, 0, "no SR from the peer yet");
       t.equal(b.delaySinceLastSr, 0);
     } else {
