@@ -66,7 +66,7 @@ export abstract class MediaElement extends MediaObject {
   #forwardingKeyframeRequest = false;
   #forwarding = false;
   /** Transcodes this element's audio for sinks that need another codec; created at the first such packet. */
-  #transcoder: AudioTranscoder | undefined;
+  #transcoder: AudioTranscoder<Connection> | undefined;
   /** The codec of the last audio a source of this element sent it, before any transcoding (for CDRs). */
   #pipelineAudioCodec: string | null = null;
 
@@ -256,8 +256,8 @@ export abstract class MediaElement extends MediaObject {
     }
   }
 
-  #transcoderFor(): AudioTranscoder {
-    this.#transcoder ??= new AudioTranscoder({
+  #transcoderFor(): AudioTranscoder<Connection> {
+    this.#transcoder ??= new AudioTranscoder<Connection>({
       id: this.id,
       logger: this.ctx.logger,
       emit: (event, data) => {

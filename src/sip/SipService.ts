@@ -291,7 +291,7 @@ export class SipService {
   readonly #keepalives = new Map<string, OptionsKeepalive>();
   readonly #registers: RegisterClient[] = [];
   readonly #webrtcLegs = new Set<string>();
-  readonly #dialPlan: DialPlan;
+  readonly #dialPlan: DialPlan<PendingCall>;
   readonly #client: InternalClient;
   readonly #stats: SipAdmissionStats;
   readonly #load: LoadMonitor;
@@ -334,7 +334,7 @@ export class SipService {
             nonceTtlMs: d.nonceTtlS * 1000,
           });
     this.#client = new InternalClient(this.#k);
-    this.#dialPlan = new DialPlan({
+    this.#dialPlan = new DialPlan<PendingCall>({
       rules: options.config.dialplan,
       unmatchedStatus: options.config.unmatchedStatus,
       client: this.#client,

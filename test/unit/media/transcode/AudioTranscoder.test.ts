@@ -42,7 +42,7 @@ async function setup(
   const events: string[] = [];
   const noop = (): void => undefined;
   const logger: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, child: () => logger };
-  const tx = new AudioTranscoder({
+  const tx = new AudioTranscoder<Connection>({
     id: "tx",
     logger,
     emit: (e, d) => events.push(`${e}:${d["state"]}`),
