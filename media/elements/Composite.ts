@@ -44,7 +44,7 @@ export class Composite extends MediaElement implements Hub {
     // A hub takes no media itself: its ports do.
   }
 
-  protected override releaseResources(): void {
+  protected override dispose(): void {
     unregisterHub(this);
     for (const p of [...this.#ports.values()]) {
       p.release();

@@ -45,7 +45,7 @@ export class HubPort extends MediaElement implements HubMember {
     }
   }
 
-  protected override releaseResources(): void {
+  protected override dispose(): void {
     this.#leave();
   }
 }

@@ -35,6 +35,7 @@ import {
   type Reframer,
 } from "../codecs/index.js";
 import type { MediaPacket } from "../core/types.js";
+import type { ElementEventData } from "../core/events.js";
 import { RateLimitedLog, type Logger } from "../logger.js";
 import { rescaleDuration } from "../rtp/dtmf.js";
 import { TranscodeError } from "./errors.js";
@@ -63,7 +64,7 @@ export interface TranscodeTarget {
 export interface TranscoderHost<Connection extends TranscodeTarget = TranscodeTarget> {
   readonly id: string;
   readonly logger: Logger;
-  emit(event: string, data: Record<string, string>): void;
+  emit(event: "MediaTranscodingStateChanged", data: ElementEventData<"MediaTranscodingStateChanged">): void;
   /** The fmtp of the codec the source receives with `payloadType` (AMR packing), if known. */
   sourceParameters(payloadType: number): string | undefined;
   /** Hands a transcoded packet to a sink (through the graph, so flow states and errors are handled there). */

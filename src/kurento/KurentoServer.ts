@@ -18,7 +18,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import os from "node:os";
-import type { JsonObject, JsonValue } from "../../media/index.js";
+import type { FinalMedia, JsonObject, JsonValue } from "../../media/index.js";
 import type { Logger } from "../logging/logger.js";
 import type { MediaWorkerHandle } from "../pool/MediaWorkerHandle.js";
 import type { WorkerPool } from "../pool/WorkerPool.js";
@@ -50,8 +50,16 @@ export interface KurentoExtension {
   elementCreated?(obj: KObject, ctor: JsonObject): Promise<void> | void;
   /** An operation about to run: a runner to take it over, or undefined to proceed as usual. */
   operation?(obj: KObject, opName: string, args: JsonObject): (() => JsonValue | Promise<JsonValue>) | undefined;
-  /** Objects left the registry: released by a client, or gone with their media worker. */
-  objectsGone?(objects: readonly KObject[], reason: "released" | "worker-died"): void;
+  /**
+   * Objects left the registry: released by a client, or gone with their media worker. `final` settles with the
+   * final media facts of the released elements, by id, which the worker returns with the release itself (empty
+   * when the worker died or failed); it never rejects. See docs/closures.md.
+   */
+  objectsGone?(
+    objects: readonly KObject[],
+    reason: "released" | "worker-died",
+    final: Promise<Readonly<Record<string, FinalMedia>>>,
+  ): void;
   /** An event a worker raised on an object: true when the extension consumed it (an internal event). */
   workerEvent?(objectId: string, event: string, data: JsonObject): boolean;
 }
@@ -813,26 +821,55 @@ export class KurentoServer {
     return { sessionId: session.id };
   }
 
-  /** Releases an object and its subtree; unknown ids are not an error (KMS). */
+  /**
+   * Releases an object and its subtree with one request to its worker, which closes the children silently and
+   * answers with their final media facts (docs/closures.md). Unknown ids are not an error (KMS).
+   */
   async releaseObject(id: string): Promise<void> {
     const obj = this.objects.get(id);
     // Objects outside any pipeline (ServerManager, extension singletons) live as long as the server.
     if (obj === undefined || obj.pipelineId === null) {
       return;
     }
-    // Forget first, so that concurrent calls see 40101 at once; then release in the worker.
-    this.#forget(obj.id);
-    if (obj.worker !== null && !obj.worker.dead) {
-      try {
-        await obj.worker.request("object.release", { objectId: obj.id });
-      } catch (err) {
-        this.#logger.warn({ err, objectId: obj.id }, "worker release failed");
+    const worker = obj.worker !== null && !obj.worker.dead ? obj.worker : null;
+    const released =
+      worker === null
+        ? Promise.resolve<Readonly<Record<string, FinalMedia>>>({})
+        : worker.request("object.release", { objectId: obj.id }).then(
+            (r) => r.final,
+            (err: unknown) => {
+              this.#logger.warn({ err, objectId: obj.id }, "worker release failed");
+              return {};
+            },
+          );
+    // Forgotten in the same turn, so that concurrent calls see 40101 at once.
+    this.#forget(obj.id, "released", released);
+    await released;
+  }
+
+  /**
+   * The ids of `ids` that are not inside another of them: releasing those releases all, a pipeline with one request
+   * rather than child by child (session GC, closeSession).
+   */
+  #topmost(ids: Iterable<string>): string[] {
+    const set = new Set(ids);
+    const inside = (id: string): boolean => {
+      for (let p = this.objects.get(id)?.parentId ?? null; p !== null; p = this.objects.get(p)?.parentId ?? null) {
+        if (set.has(p)) {
+          return true;
+        }
       }
-    }
+      return false;
+    };
+    return [...set].filter((id) => !inside(id));
   }
 
   /** Removes an object and its subtree from the registry, with ObjectDestroyed for each. */
-  #forget(id: string, reason: "released" | "worker-died" = "released"): string[] {
+  #forget(
+    id: string,
+    reason: "released" | "worker-died",
+    final: Promise<Readonly<Record<string, FinalMedia>>> = Promise.resolve({}),
+  ): string[] {
     const obj = this.objects.get(id);
     const gone = this.#ext?.objectsGone === undefined ? [] : [...this.#subtree(id)].map((x) => this.objects.get(x));
     const removed = this.objects.remove(id);
@@ -840,6 +877,7 @@ export class KurentoServer {
       this.#ext?.objectsGone?.(
         gone.filter((o): o is KObject => o !== undefined),
         reason,
+        final,
       );
     }
     if (obj?.pipelineId === id) {
@@ -912,7 +950,7 @@ export class KurentoServer {
   async #closeSession(session: Session, params: Record<string, unknown>): Promise<null> {
     const refs = this.sessions.drop(session);
     if (params["release"] === true) {
-      for (const id of refs) {
+      for (const id of this.#topmost(refs)) {
         await this.releaseObject(id);
       }
     }
@@ -971,7 +1009,7 @@ export class KurentoServer {
 
   /** A worker released an object on its own. */
   onWorkerReleased(objectId: string): void {
-    this.#forget(objectId);
+    this.#forget(objectId, "released");
   }
 
   /** A worker died: its pipelines are gone. Subscribers get an Error event, then ObjectDestroyed. */
@@ -1009,15 +1047,12 @@ export class KurentoServer {
     this.sessions.detach(conn);
   }
 
-  /** One GC round (also run by the timer). */
+  /** One GC round (also run by the timer): a pipeline no session references goes with one request. */
   collectGarbage(): void {
     const orphans = this.sessions.collect((id) => this.objects.has(id) && id !== SERVER_MANAGER_ID);
-    for (const id of orphans) {
-      // Children go with their pipeline; skip ids already gone.
-      if (this.objects.has(id)) {
-        this.#logger.info({ objectId: id }, "releasing object no session references");
-        void this.releaseObject(id);
-      }
+    for (const id of this.#topmost(orphans)) {
+      this.#logger.info({ objectId: id }, "releasing object no session references");
+      void this.releaseObject(id);
     }
   }
 
