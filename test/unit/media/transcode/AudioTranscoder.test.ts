@@ -45,7 +45,7 @@ async function setup(
   const tx = new AudioTranscoder<Connection>({
     id: "tx",
     logger,
-    emit: (e, d) => events.push(`${e}:${d["state"]}`),
+    emit: (e, d) => events.push(`${e}:${d.state}`),
     sourceParameters: () => undefined,
     deliver: (p, conn) => out.push({ p, conn }),
   });
