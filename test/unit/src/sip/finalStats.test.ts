@@ -51,10 +51,10 @@ t.test("a SIP leg released with its pipeline: the CDR counts its packets, no sta
   const requests: string[] = [];
   for (const w of server.pool.workers) {
     const send = w.request.bind(w);
-    w.request = (<M extends MediaMethod>(method: M, params: MediaParams<M>) => {
+    w.request = <M extends MediaMethod>(method: M, params: MediaParams<M>) => {
       requests.push("operation" in params ? `${method} ${params.operation}` : method);
       return send(method, params);
-    });
+    };
   }
 
   // The caller: a UA of Korus's own SIP stack, its RTP from a plain UDP socket.
