@@ -74,7 +74,7 @@ export class WorkerDispatcher {
     this.#held = held;
     let result: Promise<JsonValue>;
     try {
-      result = Promise.resolve(this.#dispatch(raw as unknown as ToWorker));
+      result = Promise.resolve(this.#dispatch(raw as ToWorker));
     } catch (err) {
       result = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     } finally {
