@@ -5,11 +5,11 @@
  * isMediaTranscoding or getFinalMedia racing the release.
  */
 import dgram from "node:dgram";
-import t from "tap";
+import t, { type Test } from "tap";
 import type { MediaMethod, MediaParams } from "../../../../media/index.js";
-import type { MediaHandler } from "../../../../sip/index.js";
+import type { InviteSession, MediaHandler } from "../../../../sip/index.js";
 import type { CdrRecord } from "../../../../src/cdr/index.js";
-import { startTestServer } from "../../../helpers/inProcessServer.js";
+import { startTestServer, type TestServer } from "../../../helpers/inProcessServer.js";
 import { freeTcpPort } from "../../../helpers/ports.js";
 import { RpcClient, type RpcMessage } from "../../../helpers/rpcClient.js";
 import { ended, localUa } from "../../../helpers/sipUa.js";
@@ -28,7 +28,18 @@ async function until(cond: () => boolean, ms: number): Promise<void> {
 const isIncoming = (m: RpcMessage): boolean =>
   (m.params?.["value"] as { type?: string } | undefined)?.type === "IncomingCall";
 
-t.test("a SIP leg released with its pipeline: the CDR counts its packets, no stats request races", async (t) => {
+/**
+ * An in-process server with SIP, a call from a local UA claimed by a SipEndpoint and answered, and 30 PCMA packets
+ * sent to it; the CDR records and the worker requests are recorded.
+ */
+async function answeredCall(t: Test): Promise<{
+  server: TestServer;
+  app: RpcClient;
+  pipeline: string;
+  call: InviteSession;
+  records: CdrRecord[];
+  requests: string[];
+}> {
   const sipPort = await freeTcpPort();
   const server = await startTestServer({
     media: { workers: 1 },
@@ -111,6 +122,11 @@ t.test("a SIP leg released with its pipeline: the CDR counts its packets, no sta
   }
   await sleep(300);
 
+  return { server, app, pipeline, call, records, requests };
+}
+
+t.test("a SIP leg released with its pipeline: the CDR counts its packets, no stats request races", async (t) => {
+  const { app, pipeline, call, records, requests } = await answeredCall(t);
   requests.length = 0;
   await app.value("release", { object: pipeline });
   await ended(call);
@@ -120,4 +136,12 @@ t.test("a SIP leg released with its pipeline: the CDR counts its packets, no sta
   t.equal(records[0]?.media.transcoded, false, "and the media facts that came with them");
   await sleep(200);
   t.same(requests, ["object.release"], "one request to the worker: the release, which returned the final stats");
+});
+
+t.test("shutdown: the CDR of a live call is written, with its stats, before stop() resolves", async (t) => {
+  const { server, records } = await answeredCall(t);
+  await server.stop();
+  t.equal(records.length, 1, "the call's CDR was written by the time stop() resolved");
+  t.equal(records[0]?.endReason, "shutdown");
+  t.equal(records[0]?.media.rx.packets, 30, "with the caller's 30 packets");
 });
