@@ -4,6 +4,7 @@
  */
 export type {
   ConnectParams,
+  FinalMedia,
   FromWorker,
   JsonObject,
   JsonValue,
@@ -12,6 +13,7 @@ export type {
   MediaParams,
   MediaRequest,
   MediaResults,
+  ReleaseResult,
   ToWorker,
   WebRtcSettings,
   WorkerDump,

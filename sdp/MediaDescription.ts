@@ -42,14 +42,17 @@ import { STATIC_PAYLOAD_TYPES, parseRtpmap } from "./attributes/rtpmap.js";
 import type { SsrcAttribute, SsrcGroup } from "./attributes/ssrc.js";
 import { parseSsrc, parseSsrcGroup } from "./attributes/ssrc.js";
 
-/** Media types of RFC 8866 §5.14 (`audio`, `video`, `text`, `application`, `message`); others are kept as written. */
-export type MediaKind = "audio" | "video" | "text" | "application" | "message" | (string & {});
+/**
+ * Media types of RFC 8866 §5.14 (`audio`, `video`, `text`, `application`, `message`); others are kept as written.
+ * Not Kurento's MediaType (`AUDIO`/`VIDEO`/`DATA`, media/'s `MediaKind`): the m-line's own word.
+ */
+export type SdpMediaType = "audio" | "video" | "text" | "application" | "message" | (string & {});
 
 /**
  * The fields of an `m=<media> <port>[/<number of ports>] <proto> <fmt> ...` line (RFC 8866 §5.14).
  */
 export interface MediaLine {
-  readonly kind: MediaKind;
+  readonly kind: SdpMediaType;
   readonly port: number;
   readonly portCount?: number;
   /** `RTP/AVP`, `RTP/SAVP`, `RTP/AVPF`, `RTP/SAVPF`, `UDP/TLS/RTP/SAVPF`, `UDP/DTLS/SCTP`, ... */
@@ -303,7 +306,7 @@ export class MediaDescription {
   }
 
   /** `audio`, `video`, `application`, ... */
-  get kind(): MediaKind {
+  get kind(): SdpMediaType {
     return this.mediaLine.kind;
   }
 

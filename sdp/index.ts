@@ -17,7 +17,7 @@ export { SDP_LIMITS, checkSdpBounds } from "./limits.js";
 export { SessionDescription, formatOrigin, parseOrigin, parseTiming } from "./SessionDescription.js";
 export type { Origin, Timing } from "./SessionDescription.js";
 export { MediaDescription, formatMediaLine, isRtpProto, parseMediaLine } from "./MediaDescription.js";
-export type { Codec, MediaKind, MediaLine, SessionContext } from "./MediaDescription.js";
+export type { Codec, SdpMediaType, MediaLine, SessionContext } from "./MediaDescription.js";
 // Raw line layer and the c= / b= fields shared by both levels.
 export {
   addressTypeOf,

@@ -163,7 +163,7 @@ export {
   parseDtmfInfo,
   type DtmfInfoDigit,
 } from "./ua/dtmfRelay.js";
-export { TypedEmitter } from "./ua/TypedEmitter.js";
+export { TypedEmitter, type EventMap } from "./TypedEmitter.js";
 export {
   UserAgent,
   UserAgentError,

@@ -204,8 +204,8 @@ export async function startServer(
         await rpc.close();
         await pool.close();
         if (cdr !== undefined) {
-          // Let the final getStats of released legs settle, then close whatever is still open.
-          await new Promise((r) => setTimeout(r, 100));
+          // Every leg that ended above has its CDR already: a released element's final stats came with the release
+          // response, a hung-up call's from a request posted before the releases (docs/closures.md). Close the rest.
           cdr.recorder.endAll({ hangupSide: HangupSide.System, endReason: "shutdown" });
           await cdr.close();
         }

@@ -19,6 +19,7 @@ import type {
   JsonObject,
   JsonValue,
   MediaKind,
+  ReleaseResult,
   ToWorker,
   WorkerSettings,
 } from "./protocol.js";
@@ -76,7 +77,7 @@ export class WorkerDispatcher {
     this.#held = held;
     let result: Promise<JsonValue>;
     try {
-      result = Promise.resolve(this.#dispatch(raw as unknown as ToWorker));
+      result = Promise.resolve(this.#dispatch(raw as ToWorker));
     } catch (err) {
       result = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     } finally {
@@ -130,8 +131,7 @@ export class WorkerDispatcher {
         return this.#connect(msg.method === "element.connect", this.#connectParams(p));
       }
       case "object.release": {
-        this.#objects.get(str(p, "objectId"))?.release();
-        return null;
+        return this.#release(str(p, "objectId"));
       }
       case "worker.dump": {
         let elements = 0;
@@ -184,6 +184,7 @@ export class WorkerDispatcher {
       ports: this.#ports,
       logger: this.#logger.child({ pipelineId, elementId: id === pipelineId ? undefined : id }),
       emit: (event, data) => this.#emit(id, event, data),
+      emitDescribed: (event, data) => this.#emit(id, event, data),
       lookup: (other) => {
         const o = this.#objects.get(other);
         return o?.pipelineId === pipelineId ? o : undefined;
@@ -198,7 +199,7 @@ export class WorkerDispatcher {
     const pipeline = new MediaPipeline(this.#context(pipelineId, pipelineId));
     this.#objects.set(pipelineId, pipeline);
     this.#pipelines.set(pipelineId, pipeline);
-    pipeline.onReleased(() => {
+    pipeline.whenReleased(() => {
       this.#objects.delete(pipelineId);
       this.#pipelines.delete(pipelineId);
     });
@@ -221,8 +222,27 @@ export class WorkerDispatcher {
     // Registered once init has finished; a pipeline released meanwhile is caught inside createElement().
     const element = await pipeline.createElement(cls, ctx, isObject(ctor) ? (ctor as JsonObject) : {});
     this.#objects.set(elementId, element);
-    element.onReleased(() => this.#objects.delete(elementId));
+    element.whenReleased(() => this.#objects.delete(elementId));
     return null;
+  }
+
+  /**
+   * One request releases an object and its subtree (a pipeline: every element, silently). The answer carries the
+   * final media facts of the elements it closed, taken just before, for the CDRs of their legs (docs/closures.md).
+   */
+  #release(objectId: string): ReleaseResult {
+    const o = this.#objects.get(objectId);
+    if (o === undefined) {
+      return { final: {} };
+    }
+    let final: ReleaseResult["final"] = {};
+    try {
+      final = o instanceof MediaPipeline ? o.finalMedia() : o instanceof MediaElement ? { [o.id]: o.finalMedia() } : {};
+    } catch (err) {
+      this.#logger.warn("final media facts failed", { objectId, error: String(err) });
+    }
+    o.release();
+    return { final };
   }
 
   #connect(connect: boolean, p: ConnectParams): null {

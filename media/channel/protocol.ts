@@ -79,6 +79,19 @@ export interface ConnectParams {
   sinkDescription: string;
 }
 
+/**
+ * What an element's audio looked like when it was released, for the CDR of its leg (docs/closures.md): its
+ * getStats(AUDIO) records, whether it transcoded, and the codec the pipeline last fed it (MediaPacket spelling).
+ */
+export type FinalMedia = {
+  stats: JsonObject;
+  transcoding: boolean;
+  pipelineAudioCodec: string | null;
+};
+
+/** The answer to `object.release`: the final media facts of every element the release closed, by element id. */
+export type ReleaseResult = { final: Record<string, FinalMedia> };
+
 export type MediaRequest =
   | { method: "pipeline.create"; params: { pipelineId: string } }
   | {
@@ -103,7 +116,7 @@ export interface MediaResults {
   "object.invoke": JsonValue;
   "element.connect": null;
   "element.disconnect": null;
-  "object.release": null;
+  "object.release": ReleaseResult;
   "worker.dump": WorkerDump;
 }
 

@@ -43,7 +43,7 @@ export class Composite extends MediaElement implements Hub {
     // A hub takes no media itself: its ports do.
   }
 
-  protected override releaseResources(): void {
+  protected override dispose(): void {
     for (const p of [...this.#ports.values()]) {
       p.release();
     }

@@ -52,7 +52,7 @@ export class HubPort extends MediaElement implements HubMember {
     }
   }
 
-  protected override releaseResources(): void {
+  protected override dispose(): void {
     this.#leave();
   }
 }

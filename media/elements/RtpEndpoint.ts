@@ -1403,7 +1403,7 @@ export class RtpEndpoint extends MediaElement {
   // ---------------------------------------------------------------------------------------------- release
 
   /** Sends RTCP BYE, closes the sockets and returns the ports. Idempotent; never throws. */
-  protected override releaseResources(): void {
+  protected override dispose(): void {
     // Each step is guarded: the timers stop, the sockets close and the ports return whatever the RTCP BYE threw
     // (issue 9, defect 2: a BYE to port 65536 threw before the sockets closed).
     const guarded = (what: string, step: () => void): void => {

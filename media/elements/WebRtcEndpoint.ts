@@ -874,7 +874,7 @@ export class WebRtcEndpoint extends MediaElement {
   // ---------------------------------------------------------------------------------------------- release
 
   /** Closes the peer connection, returns the port pair, drops queued state. Idempotent; never throws. */
-  protected override releaseResources(): void {
+  protected override dispose(): void {
     try {
       this.#transport?.close();
     } catch (err) {

@@ -135,11 +135,15 @@ export class AudioFilter<E extends EventMap = EventMap> extends Element<E> {
     return this.#encoder;
   }
 
-  protected override releaseResources(): void {
-    this.#decoder?.close();
-    this.#encoder?.close();
-    this.#decoder = undefined;
-    this.#encoder = undefined;
-    super.releaseResources();
+  /** The codec states go with the connections and timers, before the subclass's `dispose()`. */
+  protected override unlink(): void {
+    try {
+      super.unlink();
+    } finally {
+      this.#decoder?.close();
+      this.#encoder?.close();
+      this.#decoder = undefined;
+      this.#encoder = undefined;
+    }
   }
 }

@@ -53,7 +53,7 @@ export class Element<E extends EventMap = EventMap> extends MediaElement {
       logger: ctx.logger,
       emit: (name, data) => {
         if (!this.released) {
-          ctx.emit(name, data);
+          ctx.emitDescribed(name, data);
         }
       },
       lookup: (id) => ctx.lookup?.(id),
@@ -67,16 +67,16 @@ export class Element<E extends EventMap = EventMap> extends MediaElement {
   }
 
   /** Frees what the element opened. Runs once, on release, after it was disconnected and its timers cleared. */
-  protected dispose(): void {
+  protected override dispose(): void {
     // Subclasses override.
   }
 
-  protected override releaseResources(): void {
-    this.context.timers.closeAll();
+  /** Release, first step (MediaObject's contract): the graph connections go, then this element's timers. */
+  protected override unlink(): void {
     try {
-      this.dispose();
-    } catch (err) {
-      this.context.logger.error("element dispose failed", { error: String(err) });
+      super.unlink();
+    } finally {
+      this.context.timers.closeAll();
     }
   }
 }

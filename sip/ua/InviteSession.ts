@@ -41,7 +41,7 @@ import {
 } from "./headers.js";
 import { MediaUnavailableError, type MediaHandler, type OfferRequest } from "./MediaHandler.js";
 import { OfferAnswerState, SessionState } from "./SessionState.js";
-import { TypedEmitter } from "./TypedEmitter.js";
+import { TypedEmitter } from "../TypedEmitter.js";
 
 /** Raised when an operation is not valid in the session's current state. */
 export class SessionStateError extends Error {

@@ -18,7 +18,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import os from "node:os";
-import type { JsonObject, JsonValue } from "../../media/index.js";
+import type { FinalMedia, JsonObject, JsonValue } from "../../media/index.js";
 import type { Logger } from "../logging/logger.js";
 import type { MediaWorkerHandle } from "../pool/MediaWorkerHandle.js";
 import type { WorkerPool } from "../pool/WorkerPool.js";
@@ -801,26 +801,55 @@ export class KurentoServer {
     return { sessionId: session.id };
   }
 
-  /** Releases an object and its subtree; unknown ids are not an error (KMS). */
+  /**
+   * Releases an object and its subtree with one request to its worker, which closes the children silently and
+   * answers with their final media facts (docs/closures.md). Unknown ids are not an error (KMS).
+   */
   async releaseObject(id: string): Promise<void> {
     const obj = this.objects.get(id);
     // Objects outside any pipeline (ServerManager, extension singletons) live as long as the server.
     if (obj === undefined || obj.pipelineId === null) {
       return;
     }
-    // Forget first, so that concurrent calls see 40101 at once; then release in the worker.
-    this.#forget(obj.id);
-    if (obj.worker !== null && !obj.worker.dead) {
-      try {
-        await obj.worker.request("object.release", { objectId: obj.id });
-      } catch (err) {
-        this.#logger.warn({ err, objectId: obj.id }, "worker release failed");
+    const worker = obj.worker !== null && !obj.worker.dead ? obj.worker : null;
+    const released =
+      worker === null
+        ? Promise.resolve<Readonly<Record<string, FinalMedia>>>({})
+        : worker.request("object.release", { objectId: obj.id }).then(
+            (r) => r.final,
+            (err: unknown) => {
+              this.#logger.warn({ err, objectId: obj.id }, "worker release failed");
+              return {};
+            },
+          );
+    // Forgotten in the same turn, so that concurrent calls see 40101 at once.
+    this.#forget(obj.id, "released", released);
+    await released;
+  }
+
+  /**
+   * The ids of `ids` that are not inside another of them: releasing those releases all, a pipeline with one request
+   * rather than child by child (session GC, closeSession).
+   */
+  #topmost(ids: Iterable<string>): string[] {
+    const set = new Set(ids);
+    const inside = (id: string): boolean => {
+      for (let p = this.objects.get(id)?.parentId ?? null; p !== null; p = this.objects.get(p)?.parentId ?? null) {
+        if (set.has(p)) {
+          return true;
+        }
       }
-    }
+      return false;
+    };
+    return [...set].filter((id) => !inside(id));
   }
 
   /** Removes an object and its subtree from the registry, with ObjectDestroyed for each. */
-  #forget(id: string, reason: "released" | "worker-died" = "released"): string[] {
+  #forget(
+    id: string,
+    reason: "released" | "worker-died",
+    final: Promise<Readonly<Record<string, FinalMedia>>> = Promise.resolve({}),
+  ): string[] {
     const obj = this.objects.get(id);
     const gone = this.hooks.has("objectsGone") ? [...this.#subtree(id)].map((x) => this.objects.get(x)) : [];
     const removed = this.objects.remove(id);
@@ -828,6 +857,7 @@ export class KurentoServer {
       this.hooks.objectsGone(
         gone.filter((o): o is KObject => o !== undefined),
         reason,
+        final,
       );
     }
     if (obj?.pipelineId === id) {
@@ -901,7 +931,7 @@ export class KurentoServer {
     const refs = this.sessions.drop(session);
     this.hooks.sessionClosed(session.id);
     if (params["release"] === true) {
-      for (const id of refs) {
+      for (const id of this.#topmost(refs)) {
         await this.releaseObject(id);
       }
     }
@@ -960,7 +990,7 @@ export class KurentoServer {
 
   /** A worker released an object on its own. */
   onWorkerReleased(objectId: string): void {
-    this.#forget(objectId);
+    this.#forget(objectId, "released");
   }
 
   /** A worker died: its pipelines are gone. Subscribers get an Error event, then ObjectDestroyed. */
@@ -998,7 +1028,7 @@ export class KurentoServer {
     this.sessions.detach(conn);
   }
 
-  /** One GC round (also run by the timer). */
+  /** One GC round (also run by the timer): a pipeline no session references goes with one request. */
   collectGarbage(): void {
     const before = this.hooks.has("sessionClosed") ? this.sessions.ids() : [];
     const orphans = this.sessions.collect((id) => this.objects.has(id) && id !== SERVER_MANAGER_ID);
@@ -1007,12 +1037,9 @@ export class KurentoServer {
         this.hooks.sessionClosed(sid);
       }
     }
-    for (const id of orphans) {
-      // Children go with their pipeline; skip ids already gone.
-      if (this.objects.has(id)) {
-        this.#logger.info({ objectId: id }, "releasing object no session references");
-        void this.releaseObject(id);
-      }
+    for (const id of this.#topmost(orphans)) {
+      this.#logger.info({ objectId: id }, "releasing object no session references");
+      void this.releaseObject(id);
     }
   }
 

@@ -2,7 +2,7 @@
  * The control plane's hook lists (docs/modules.md, fastify's model): one entry per module, in registration order.
  * The answer rules of each hook are in types.ts.
  */
-import type { JsonObject, JsonValue } from "../../media/index.js";
+import type { FinalMedia, JsonObject, JsonValue } from "../../media/index.js";
 import type { ClassInfo } from "../kurento/kmd.js";
 import type { KObject } from "../kurento/ObjectRegistry.js";
 import type { Logger } from "../logging/logger.js";
@@ -73,10 +73,14 @@ export class HookLists {
     return undefined;
   }
 
-  objectsGone(objects: readonly KObject[], reason: GoneReason): void {
+  objectsGone(
+    objects: readonly KObject[],
+    reason: GoneReason,
+    final: Promise<Readonly<Record<string, FinalMedia>>>,
+  ): void {
     for (const e of this.#entries) {
       try {
-        e.hooks.objectsGone?.(objects, reason);
+        e.hooks.objectsGone?.(objects, reason, final);
       } catch (err) {
         this.#logger.error({ err, module: e.module }, "module hook objectsGone failed");
       }

@@ -13,7 +13,7 @@
  * - `routes`: every module's HTTP routes, tried in order after Korus's own; the first that returns true answered.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { JsonObject, JsonValue } from "../../media/index.js";
+import type { FinalMedia, JsonObject, JsonValue } from "../../media/index.js";
 import type { ClassInfo } from "../kurento/kmd.js";
 import type { KObject } from "../kurento/ObjectRegistry.js";
 import type { Logger } from "../logging/logger.js";
@@ -32,8 +32,16 @@ export interface ControlHooks {
   elementCreated?(obj: KObject, ctor: JsonObject): Promise<void> | void;
   /** An operation about to run: a runner that takes it over, or undefined to let it proceed. */
   operation?(obj: KObject, opName: string, args: JsonObject): (() => JsonValue | Promise<JsonValue>) | undefined;
-  /** Objects left the registry: released by a client, or gone with their media worker. */
-  objectsGone?(objects: readonly KObject[], reason: GoneReason): void;
+  /**
+   * Objects left the registry: released by a client, or gone with their media worker. `final` settles with the
+   * final media facts of the released elements, by id, which the worker returns with the release itself (empty
+   * when the worker died or failed); it never rejects. See docs/closures.md.
+   */
+  objectsGone?(
+    objects: readonly KObject[],
+    reason: GoneReason,
+    final: Promise<Readonly<Record<string, FinalMedia>>>,
+  ): void;
   /** An event a worker raised on an object: true consumes it (an internal event no client sees). */
   workerEvent?(objectId: string, event: string, data: JsonObject): boolean;
   /** A Kurento session ended (closeSession, or dropped by garbage collection). */

@@ -21,7 +21,8 @@ import type { Logger } from "../logging/logger.js";
 import { CallState } from "./CallState.js";
 import type { DialPlanRule } from "./config.js";
 import { InternalRpcError, type InternalClient } from "./InternalClient.js";
-import type { PendingCall } from "./SipService.js";
+import type { IncomingCall, InviteSession } from "../../sip/index.js";
+import type { TrunkDefinition } from "../../sip/trunk/index.js";
 
 export interface DialPlanOptions {
   readonly rules: readonly DialPlanRule[];
@@ -41,7 +42,15 @@ export interface CompiledRule {
 /** The outcome of matching, for logs and tests. */
 export type DialPlanMatch = { readonly rule: DialPlanRule; readonly groups: readonly string[] } | undefined;
 
-export class DialPlan {
+/** What the dial plan needs of an unclaimed call (SipService's pending call has more; no import of it: no cycle). */
+export interface RoutedCall {
+  readonly callId: string;
+  readonly session: InviteSession;
+  readonly call: IncomingCall;
+  readonly trunk: TrunkDefinition | undefined;
+}
+
+export class DialPlan<PendingCall extends RoutedCall = RoutedCall> {
   readonly #rules: readonly CompiledRule[];
   readonly #unmatched: number;
   readonly #client: InternalClient;

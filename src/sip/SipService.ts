@@ -16,7 +16,12 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { networkInterfaces } from "node:os";
-import { DTMF_OUT_EVENT, type JsonObject, type JsonValue } from "../../media/index.js";
+import {
+  DTMF_OUT_EVENT,
+  type FinalMedia as ElementFinalMedia,
+  type JsonObject,
+  type JsonValue,
+} from "../../media/index.js";
 import {
   hasControlChar,
   isHeaderName,
@@ -291,7 +296,7 @@ export class SipService {
   readonly #keepalives = new Map<string, OptionsKeepalive>();
   readonly #registers: RegisterClient[] = [];
   readonly #webrtcLegs = new Set<string>();
-  readonly #dialPlan: DialPlan;
+  readonly #dialPlan: DialPlan<PendingCall>;
   readonly #client: InternalClient;
   readonly #stats: SipAdmissionStats;
   readonly #load: LoadMonitor;
@@ -334,7 +339,7 @@ export class SipService {
             nonceTtlMs: d.nonceTtlS * 1000,
           });
     this.#client = new InternalClient(this.#k);
-    this.#dialPlan = new DialPlan({
+    this.#dialPlan = new DialPlan<PendingCall>({
       rules: options.config.dialplan,
       unmatchedStatus: options.config.unmatchedStatus,
       client: this.#client,
@@ -876,7 +881,10 @@ export class SipService {
     });
   }
 
-  /** The leg's RTP stats: the final ones taken at release, or fresh ones from the live element. */
+  /**
+   * The leg's RTP stats: the final ones its element's release returned (docs/closures.md), or, when the call ended
+   * while the element lives (a BYE from the peer), the element's own.
+   */
   #statsOf(leg: SipLeg): Promise<FinalMedia> {
     const final = this.#finalStats.get(leg.elementId);
     if (final !== undefined) {
@@ -888,28 +896,38 @@ export class SipService {
   }
 
   /**
-   * getStats and isMediaTranscoding of the element in its worker, for the CDR; empty when the element or its worker
-   * is gone. Both requests are posted at once, so they precede a release that follows in the same turn.
+   * The final media facts of a live element (one internal `getFinalMedia` request: the same facts a release
+   * returns), for the CDR; empty when the element or its worker is gone. Posted at once, so it precedes a release
+   * that follows.
    */
   async #fetchStats(obj: KObject): Promise<FinalMedia> {
     if (obj.worker === null || obj.worker.dead) {
       return {};
     }
-    const ask = (operation: string): Promise<JsonValue | undefined> =>
-      obj.worker === null
-        ? Promise.resolve(undefined)
-        : obj.worker
-            .request("object.invoke", { objectId: obj.id, operation, args: { mediaType: "AUDIO" } })
-            .catch(() => undefined);
-    const [stats, transcoding, pipelineCodec] = await Promise.all([
-      ask("getStats"),
-      ask("isMediaTranscoding"),
-      ask("getPipelineAudioCodec"),
-    ]);
+    const v = await obj.worker
+      .request("object.invoke", { objectId: obj.id, operation: "getFinalMedia", args: {} })
+      .catch(() => undefined);
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+      return {};
+    }
+    const { stats, transcoding, pipelineAudioCodec } = v;
+    return this.#cdrMedia({
+      stats: typeof stats === "object" && stats !== null && !Array.isArray(stats) ? stats : {},
+      transcoding: transcoding === true,
+      pipelineAudioCodec: typeof pipelineAudioCodec === "string" ? pipelineAudioCodec : null,
+    });
+  }
+
+  /** An element's final media facts → what the CDR takes. */
+  #cdrMedia(f: ElementFinalMedia | undefined): FinalMedia {
+    if (f === undefined) {
+      return {};
+    }
+    const stats = toLegStats(f.stats);
     return {
-      ...(stats === undefined ? {} : { stats: toLegStats(stats) }),
-      ...(typeof transcoding === "boolean" ? { transcoded: transcoding } : {}),
-      ...(typeof pipelineCodec === "string" ? { pipelineCodec: sdpCodecName(pipelineCodec) } : {}),
+      ...(stats === undefined ? {} : { stats }),
+      transcoded: f.transcoding,
+      ...(f.pipelineAudioCodec === null ? {} : { pipelineCodec: sdpCodecName(f.pipelineAudioCodec) }),
     };
   }
 
@@ -920,7 +938,7 @@ export class SipService {
       createSingleton: (cls: ClassInfo) => (cls.name === "SipGateway" ? SIP_GATEWAY_ID : undefined),
       elementCreated: (obj, ctor) => this.#elementCreated(obj, ctor),
       operation: (obj, op, args) => this.#operation(obj, op, args),
-      objectsGone: (objects, reason) => this.#objectsGone(objects, reason),
+      objectsGone: (objects, reason, final) => this.#objectsGone(objects, reason, final),
       workerEvent: (objectId, event, data) => this.#workerEvent(objectId, event, data),
     };
   }
@@ -1034,12 +1052,20 @@ export class SipService {
     }
   }
 
-  #objectsGone(objects: readonly KObject[], reason: "released" | "worker-died"): void {
+  /**
+   * Objects left the registry. A WebRTC leg's CDR ends, and a SIP leg hangs up, with the final media facts the
+   * worker returned with the release itself (`final`; empty when the worker died): no request races the release.
+   */
+  #objectsGone(
+    objects: readonly KObject[],
+    reason: "released" | "worker-died",
+    final: Promise<Readonly<Record<string, ElementFinalMedia>>>,
+  ): void {
     for (const obj of objects) {
       if (this.#webrtcLegs.delete(obj.id)) {
         const cdr = this.#cdr;
-        const final = reason === "released" ? this.#fetchStats(obj) : Promise.resolve<FinalMedia>({});
-        void final.then(({ stats: s, transcoded, pipelineCodec }) => {
+        void final.then((all) => {
+          const { stats: s, transcoded, pipelineCodec } = this.#cdrMedia(all[obj.id]);
           cdr?.media(obj.id, {
             peerCodec: "opus",
             ...(pipelineCodec === undefined ? {} : { pipelineCodec }),
@@ -1060,9 +1086,12 @@ export class SipService {
       this.#legs.delete(obj.id);
       if (reason === "worker-died") {
         leg.endCause = { cause: 41, text: "Media worker died" };
-      } else if (leg.session !== undefined && leg.state !== CallState.Terminated) {
-        // Asked before the worker's release request, so the worker answers it first.
-        this.#finalStats.set(obj.id, this.#fetchStats(obj));
+      } else if (this.#cdr !== undefined && leg.session !== undefined && leg.state !== CallState.Terminated) {
+        // The call ends with the hang-up below; its CDR takes the facts the release returns.
+        this.#finalStats.set(
+          obj.id,
+          final.then((all) => this.#cdrMedia(all[obj.id])),
+        );
       }
       if (leg.state !== CallState.Terminated) {
         leg.hangup();

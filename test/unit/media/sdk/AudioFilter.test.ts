@@ -31,6 +31,7 @@ function harness(): { pipeline: MediaPipeline; ctx: (id: string, type: string) =
     ports: new PortAllocator(50000, 50001),
     logger,
     emit: (event, data) => events.push({ id, event, data }),
+    emitDescribed: (event, data) => events.push({ id, event, data }),
     lookup: (other) => (other === "p" ? holder.pipeline : holder.pipeline?.elements.get(other)),
   });
   const pipeline = new MediaPipeline(ctx("p", "MediaPipeline"));
@@ -46,7 +47,7 @@ class Source extends MediaElement {
   protected override onMedia(): void {
     // A source takes nothing.
   }
-  protected override releaseResources(): void {
+  protected override dispose(): void {
     // Nothing of its own.
   }
 }
@@ -55,7 +56,7 @@ class Sink extends MediaElement {
   protected override onMedia(p: MediaPacket, _conn: Connection): void {
     this.got.push(p);
   }
-  protected override releaseResources(): void {
+  protected override dispose(): void {
     // Nothing of its own.
   }
 }

@@ -103,7 +103,7 @@ t.test("objectsGone, sessionClosed and shutdown run every hook; failures are log
     },
     routes: [() => true],
   });
-  hooks.objectsGone([obj], "worker-died");
+  hooks.objectsGone([obj], "worker-died", Promise.resolve({}));
   hooks.sessionClosed("s1");
   await hooks.shutdown();
   await new Promise((r) => setImmediate(r));
