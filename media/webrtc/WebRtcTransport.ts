@@ -53,7 +53,7 @@ import {
   type IceConnectionLike as GuardedConnection,
 } from "./InboundGuard.js";
 import { RtcpSession } from "./RtcpSession.js";
-import type { RtpHeaderFields } from "./SrtpTransform.js";
+import type { RtpHeaderFields } from "../srtp/rtpHeader.js";
 
 export type MediaDirection = "sendrecv" | "sendonly" | "recvonly" | "inactive";
 export type RtpKind = "AUDIO" | "VIDEO";
