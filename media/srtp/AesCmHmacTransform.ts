@@ -9,7 +9,7 @@
  */
 import { createCipheriv, createHmac, timingSafeEqual, type Cipher } from "node:crypto";
 import type { SessionKeys } from "./keyDerivation.js";
-import type { SrtpTransform } from "./transform.js";
+import type { PacketIndex, SrtpTransform } from "./transform.js";
 
 /** The keystream generator of one session encryption key and salt. */
 class AesCm {
@@ -105,42 +105,24 @@ export class AesCmHmacTransform implements SrtpTransform {
     return h.digest();
   }
 
-  protectRtp(
-    out: Buffer,
-    headerLength: number,
-    src: Uint8Array,
-    from: number,
-    to: number,
-    ssrc: number,
-    roc: number,
-    seq: number,
-  ): void {
-    const end = headerLength + to - from;
-    this.#rtp.apply(ssrc, roc, seq, src, from, to, out, headerLength);
-    this.#hmac(this.#rtpAuth, out, end, roc).copy(out, end, 0, this.rtpTagLength);
+  protectRtp(out: Buffer, headerLength: number, src: Uint8Array, from: number, p: PacketIndex): void {
+    const end = headerLength + src.length - from;
+    this.#rtp.apply(p.ssrc, p.roc, p.seq, src, from, src.length, out, headerLength);
+    this.#hmac(this.#rtpAuth, out, end, p.roc).copy(out, end, 0, this.rtpTagLength);
   }
 
-  unprotectRtp(
-    packet: Uint8Array,
-    headerLength: number,
-    end: number,
-    ssrc: number,
-    roc: number,
-    seq: number,
-    withHeader: boolean,
-  ): Buffer | undefined {
-    const tag = this.#hmac(this.#rtpAuth, packet, end, roc);
+  unprotectRtp(packet: Uint8Array, headerLength: number, p: PacketIndex, withHeader: boolean): Buffer | undefined {
+    const end = packet.length - this.rtpTagLength;
+    const tag = this.#hmac(this.#rtpAuth, packet, end, p.roc);
     if (!timingSafeEqual(tag.subarray(0, this.rtpTagLength), packet.subarray(end))) {
       return undefined;
     }
-    if (withHeader) {
-      const out = Buffer.allocUnsafe(end);
-      out.set(packet.subarray(0, headerLength), 0);
-      this.#rtp.apply(ssrc, roc, seq, packet, headerLength, end, out, headerLength);
-      return out;
+    const at = withHeader ? headerLength : 0;
+    const out = Buffer.allocUnsafe(end - headerLength + at);
+    for (let i = 0; i < at; i++) {
+      out[i] = packet[i]!;
     }
-    const out = Buffer.allocUnsafe(end - headerLength);
-    this.#rtp.apply(ssrc, roc, seq, packet, headerLength, end, out, 0);
+    this.#rtp.apply(p.ssrc, p.roc, p.seq, packet, headerLength, end, out, at);
     return out;
   }
 

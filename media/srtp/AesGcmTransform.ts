@@ -11,7 +11,7 @@
  */
 import { createCipheriv, createDecipheriv, type CipherGCMTypes } from "node:crypto";
 import type { SessionKeys } from "./keyDerivation.js";
-import type { SrtpTransform } from "./transform.js";
+import type { PacketIndex, SrtpTransform } from "./transform.js";
 
 const TAG = 16;
 
@@ -33,59 +33,36 @@ export class AesGcmTransform implements SrtpTransform {
     this.#rtcpSalt = rtcp.salt;
   }
 
-  /** salt XOR (00 00 ‖ ssrc ‖ hi ‖ lo): the RTP IV with hi = ROC, lo = SEQ; the RTCP IV with hi = 0, lo = index. */
-  #ivOf(salt: Buffer, ssrc: number, hi: number, lo: number, loBytes: 2 | 4): Buffer {
+  /** RTP (§8.1): salt XOR (00 00 ‖ SSRC ‖ ROC ‖ SEQ); RTCP (§9.1): salt XOR (00 00 ‖ SSRC ‖ 00 00 ‖ index). */
+  #ivOf(salt: Buffer, ssrc: number, rtp: PacketIndex | undefined, index: number): Buffer {
     const iv = this.#iv;
-    iv[0] = salt[0]!;
-    iv[1] = salt[1]!;
-    iv[2] = salt[2]! ^ (ssrc >>> 24);
-    iv[3] = salt[3]! ^ ((ssrc >>> 16) & 0xff);
-    iv[4] = salt[4]! ^ ((ssrc >>> 8) & 0xff);
-    iv[5] = salt[5]! ^ (ssrc & 0xff);
-    if (loBytes === 2) {
-      iv[6] = salt[6]! ^ (hi >>> 24);
-      iv[7] = salt[7]! ^ ((hi >>> 16) & 0xff);
-      iv[8] = salt[8]! ^ ((hi >>> 8) & 0xff);
-      iv[9] = salt[9]! ^ (hi & 0xff);
+    iv.writeUInt16BE(0, 0);
+    iv.writeUInt32BE(ssrc >>> 0, 2);
+    if (rtp === undefined) {
+      iv.writeUInt16BE(0, 6);
+      iv.writeUInt32BE(index >>> 0, 8);
     } else {
-      iv[6] = salt[6]!;
-      iv[7] = salt[7]!;
-      iv[8] = salt[8]! ^ (lo >>> 24);
-      iv[9] = salt[9]! ^ ((lo >>> 16) & 0xff);
+      iv.writeUInt32BE(rtp.roc >>> 0, 6);
+      iv.writeUInt16BE(rtp.seq & 0xffff, 10);
     }
-    iv[10] = salt[10]! ^ ((lo >>> 8) & 0xff);
-    iv[11] = salt[11]! ^ (lo & 0xff);
+    for (let i = 0; i < 12; i++) {
+      iv[i]! ^= salt[i]!;
+    }
     return iv;
   }
 
-  protectRtp(
-    out: Buffer,
-    headerLength: number,
-    src: Uint8Array,
-    from: number,
-    to: number,
-    ssrc: number,
-    roc: number,
-    seq: number,
-  ): void {
-    const cipher = createCipheriv(this.#algorithm, this.#rtpKey, this.#ivOf(this.#rtpSalt, ssrc, roc, seq, 2));
+  protectRtp(out: Buffer, headerLength: number, src: Uint8Array, from: number, p: PacketIndex): void {
+    const cipher = createCipheriv(this.#algorithm, this.#rtpKey, this.#ivOf(this.#rtpSalt, p.ssrc, p, 0));
     cipher.setAAD(out.subarray(0, headerLength));
-    const enc = cipher.update(from === 0 && to === src.length ? src : src.subarray(from, to));
+    const enc = cipher.update(from === 0 ? src : src.subarray(from));
     cipher.final();
     enc.copy(out, headerLength);
-    cipher.getAuthTag().copy(out, headerLength + to - from);
+    cipher.getAuthTag().copy(out, headerLength + enc.length);
   }
 
-  unprotectRtp(
-    packet: Uint8Array,
-    headerLength: number,
-    end: number,
-    ssrc: number,
-    roc: number,
-    seq: number,
-    withHeader: boolean,
-  ): Buffer | undefined {
-    const decipher = createDecipheriv(this.#algorithm, this.#rtpKey, this.#ivOf(this.#rtpSalt, ssrc, roc, seq, 2));
+  unprotectRtp(packet: Uint8Array, headerLength: number, p: PacketIndex, withHeader: boolean): Buffer | undefined {
+    const end = packet.length - TAG;
+    const decipher = createDecipheriv(this.#algorithm, this.#rtpKey, this.#ivOf(this.#rtpSalt, p.ssrc, p, 0));
     decipher.setAAD(packet.subarray(0, headerLength));
     decipher.setAuthTag(packet.subarray(end));
     const plain = decipher.update(packet.subarray(headerLength, end));
@@ -108,7 +85,7 @@ export class AesGcmTransform implements SrtpTransform {
     const out = Buffer.allocUnsafe(n + TAG + 4);
     out.set(packet.subarray(0, 8), 0);
     out.writeUInt32BE((0x8000_0000 | index) >>> 0, n + TAG);
-    const cipher = createCipheriv(this.#algorithm, this.#rtcpKey, this.#ivOf(this.#rtcpSalt, ssrc, 0, index, 4));
+    const cipher = createCipheriv(this.#algorithm, this.#rtcpKey, this.#ivOf(this.#rtcpSalt, ssrc, undefined, index));
     cipher.setAAD(Buffer.concat([packet.subarray(0, 8), out.subarray(n + TAG)]));
     cipher.update(packet.subarray(8)).copy(out, 8);
     cipher.final();
@@ -123,7 +100,11 @@ export class AesGcmTransform implements SrtpTransform {
   unprotectRtcp(packet: Uint8Array, ssrc: number, index: number, encrypted: boolean): Buffer | undefined {
     const indexAt = packet.length - 4;
     const tagAt = indexAt - TAG;
-    const decipher = createDecipheriv(this.#algorithm, this.#rtcpKey, this.#ivOf(this.#rtcpSalt, ssrc, 0, index, 4));
+    const decipher = createDecipheriv(
+      this.#algorithm,
+      this.#rtcpKey,
+      this.#ivOf(this.#rtcpSalt, ssrc, undefined, index),
+    );
     const word = packet.subarray(indexAt);
     decipher.setAAD(Buffer.concat([packet.subarray(0, encrypted ? 8 : tagAt), word]));
     decipher.setAuthTag(packet.subarray(tagAt, indexAt));

@@ -23,7 +23,7 @@ import { deriveKeys, type DerivedKeys, type SessionKeys } from "./keyDerivation.
 import { REPLAY_WINDOW, ReplayWindow } from "./ReplayWindow.js";
 import { readRtpHeader, type RtpHeaderFields } from "./rtpHeader.js";
 import { SrtpConfigError, type SrtpSuite } from "./SrtpSuite.js";
-import type { SrtpTransform } from "./transform.js";
+import type { PacketIndex, SrtpTransform } from "./transform.js";
 
 export type SrtpFailure = "too-short" | "malformed" | "auth-failed" | "replay" | "too-old" | "key-expired";
 
@@ -32,10 +32,12 @@ export const SOFT_LIMIT_MARGIN = 0x1_0000;
 const SRTP_MAX_PACKETS = 2 ** 48;
 const RTP_HEADER = 12;
 
-/** What we send on one SSRC: the rollover counter, the highest sequence number sent, the next SRTCP index. */
-interface SendStream {
+/**
+ * What we send on one SSRC: the rollover counter, the highest sequence number sent and the next SRTCP index; with
+ * the sequence number of the packet being protected it is that packet's {@link PacketIndex}.
+ */
+interface SendStream extends PacketIndex {
   readonly ssrc: number;
-  roc: number;
   highestSeq: number;
   rtcpIndex: number;
 }
@@ -65,17 +67,20 @@ export class SrtpSession {
   readonly #keys: DerivedKeys;
   readonly #transform: SrtpTransform;
   readonly #tagLength: number;
-  readonly #window: number;
+  /** Streams by SSRC; the last one used is kept beside its map. */
   readonly #send = new Map<number, SendStream>();
-  readonly #receive = new Map<number, ReceiveStream>();
-  readonly #rtcpReceive = new Map<number, ReplayWindow>();
   #lastSend: SendStream | undefined;
+  readonly #receive = new Map<number, ReceiveStream>();
   #lastReceive: ReceiveStream | undefined;
+  readonly #rtcpReceive = new Map<number, ReplayWindow>();
+  /** The index of the packet being unprotected, handed to the transform (one object, reused). */
+  readonly #index: PacketIndex = { ssrc: 0, roc: 0, seq: 0 };
+  readonly #window: number;
+  #uses = 0;
   readonly #lifetime: number;
   readonly #softAt: number;
-  readonly #onSoftLimit: (() => void) | undefined;
-  #uses = 0;
   #softFired = false;
+  readonly #onSoftLimit: (() => void) | undefined;
 
   /**
    * @param keySalt master key followed by the master salt (the decoded `inline:` value, or the DTLS-SRTP exporter's
@@ -139,23 +144,33 @@ export class SrtpSession {
     return true;
   }
 
-  /** The send stream of `ssrc` with its ROC advanced for `seq` (§3.3.1: it increments when the sequence wraps). */
-  #sent(ssrc: number, seq: number): SendStream {
+  /** The send stream of `ssrc`, created at sequence number `seq`. */
+  #sendStream(ssrc: number, seq: number): SendStream {
     let s = this.#lastSend;
     if (s?.ssrc !== ssrc) {
       s = this.#send.get(ssrc);
       if (s === undefined) {
-        s = { ssrc, roc: 0, highestSeq: seq, rtcpIndex: 0 };
+        s = { ssrc, roc: 0, seq, highestSeq: seq, rtcpIndex: 0 };
         this.#send.set(ssrc, s);
       }
       this.#lastSend = s;
     }
+    return s;
+  }
+
+  /**
+   * The send stream of `ssrc` with its ROC advanced for RTP sequence number `seq` (§3.3.1: it increments when the
+   * sequence wraps), as the index of the packet to protect.
+   */
+  #sent(ssrc: number, seq: number): SendStream {
+    const s = this.#sendStream(ssrc, seq);
     if (seq < s.highestSeq && s.highestSeq - seq > 0x8000) {
       s.roc = (s.roc + 1) >>> 0;
       s.highestSeq = seq;
     } else if (seq > s.highestSeq) {
       s.highestSeq = seq;
     }
+    s.seq = seq;
     return s;
   }
 
@@ -168,42 +183,32 @@ export class SrtpSession {
     if (!this.#use()) {
       return "key-expired";
     }
-    const seq = (packet[2]! << 8) | packet[3]!;
-    const ssrc = readU32(packet, 8);
-    const s = this.#sent(ssrc, seq);
+    const p = this.#sent(readU32(packet, 8), (packet[2]! << 8) | packet[3]!);
     const out = Buffer.allocUnsafe(packet.length + this.#tagLength);
     for (let i = 0; i < headerLength; i++) {
       out[i] = packet[i]!;
     }
-    this.#transform.protectRtp(out, headerLength, packet, headerLength, packet.length, ssrc, s.roc, seq);
+    this.#transform.protectRtp(out, headerLength, packet, headerLength, p);
     return out;
   }
 
   /**
-   * Builds one SRTP packet: a 12-byte header (no CSRC, no extension) from the fields, then the protected payload
-   * and the tag.
+   * Builds one SRTP packet: a 12-byte header (no CSRC, no extension) from the fields of `h` (its payloadOffset is
+   * not used), then the protected payload and the tag.
    * @returns the SRTP packet, or "key-expired" at the hard limit.
    */
-  protect(
-    ssrc: number,
-    payloadType: number,
-    seq: number,
-    timestamp: number,
-    marker: boolean,
-    payload: Uint8Array,
-  ): Buffer | "key-expired" {
+  protect(h: RtpHeaderFields, payload: Uint8Array): Buffer | "key-expired" {
     if (!this.#use()) {
       return "key-expired";
     }
-    seq &= 0xffff;
-    const s = this.#sent(ssrc, seq);
+    const p = this.#sent(h.ssrc >>> 0, h.sequenceNumber & 0xffff);
     const out = Buffer.allocUnsafe(RTP_HEADER + payload.length + this.#tagLength);
     out[0] = 0x80;
-    out[1] = (marker ? 0x80 : 0) | (payloadType & 0x7f);
-    out.writeUInt16BE(seq, 2);
-    out.writeUInt32BE(timestamp >>> 0, 4);
-    out.writeUInt32BE(ssrc >>> 0, 8);
-    this.#transform.protectRtp(out, RTP_HEADER, payload, 0, payload.length, ssrc, s.roc, seq);
+    out[1] = (h.marker ? 0x80 : 0) | (h.payloadType & 0x7f);
+    out.writeUInt16BE(p.seq, 2);
+    out.writeUInt32BE(h.timestamp >>> 0, 4);
+    out.writeUInt32BE(p.ssrc, 8);
+    this.#transform.protectRtp(out, RTP_HEADER, payload, 0, p);
     return out;
   }
 
@@ -220,95 +225,48 @@ export class SrtpSession {
     return s;
   }
 
-  /** The packet index of `seq` estimated from the stream's ROC and s_l (Appendix A), checked against replay. */
-  static #index(s: ReceiveStream | undefined, seq: number): number | "replay" | "too-old" {
-    if (s === undefined) {
-      return seq;
-    }
-    let v = s.roc;
-    if (s.highestSeq < 0x8000) {
-      if (seq - s.highestSeq > 0x8000) {
-        v = s.roc - 1;
+  /**
+   * Unprotects SRTP packet (ssrc, seq) (§3.3): estimates the index from the stream's ROC and s_l (Appendix A),
+   * checks replay, verifies the tag and decrypts, then advances the ROC and the replay window. With `payloadOnly`
+   * it returns the plain payload without RTP padding (an impossible padding count is "malformed"), else the whole
+   * plain packet. A refused packet leaves ROC and replay window as they were.
+   */
+  #unprotect(
+    packet: Uint8Array,
+    headerLength: number,
+    ssrc: number,
+    seq: number,
+    payloadOnly: boolean,
+  ): Buffer | SrtpFailure {
+    const s = this.#received(ssrc);
+    let roc = 0;
+    if (s !== undefined) {
+      roc = s.roc;
+      if (s.highestSeq < 0x8000) {
+        if (seq - s.highestSeq > 0x8000) {
+          roc--;
+        }
+      } else if (s.highestSeq - 0x8000 > seq) {
+        roc++;
       }
-    } else if (s.highestSeq - 0x8000 > seq) {
-      v = s.roc + 1;
+      if (roc < 0) {
+        return "too-old";
+      }
     }
-    if (v < 0) {
-      return "too-old";
+    const index = roc * 0x1_0000 + seq;
+    const verdict = s?.replay.check(index) ?? "ok";
+    if (verdict !== "ok") {
+      return verdict;
     }
-    const index = v * 0x1_0000 + seq;
-    const verdict = s.replay.check(index);
-    return verdict === "ok" ? index : verdict;
-  }
-
-  /** After authentication: counts the use, records the index and advances ROC and s_l; false at the hard limit. */
-  #accept(s: ReceiveStream | undefined, ssrc: number, index: number, seq: number): boolean {
-    if (!this.#use()) {
-      return false;
-    }
-    const roc = Math.floor(index / 0x1_0000);
-    if (s === undefined) {
-      s = { ssrc, roc, highestSeq: seq, replay: new ReplayWindow(this.#window) };
-      this.#receive.set(ssrc, s);
-      this.#lastReceive = s;
-    } else if (index > s.roc * 0x1_0000 + s.highestSeq) {
-      s.roc = roc;
-      s.highestSeq = seq;
-    }
-    s.replay.accept(index);
-    return true;
-  }
-
-  /**
-   * Unprotects an SRTP packet whose header (CSRCs and extension included) is `headerLength` bytes (§3.3): estimates
-   * the index from the ROC, checks replay, verifies the tag, decrypts, then advances the ROC and the replay window.
-   * @returns the plain RTP packet, or why it was refused.
-   */
-  unprotectRtp(packet: Uint8Array, headerLength: number): Buffer | SrtpFailure {
-    const tagLength = this.#tagLength;
-    if (packet.length < headerLength + tagLength || packet.length < RTP_HEADER + tagLength) {
-      return "too-short";
-    }
-    const seq = (packet[2]! << 8) | packet[3]!;
-    const ssrc = readU32(packet, 8);
-    const s = this.#received(ssrc);
-    const index = SrtpSession.#index(s, seq);
-    if (typeof index === "string") {
-      return index;
-    }
-    const end = packet.length - tagLength;
-    const roc = Math.floor(index / 0x1_0000);
-    const out = this.#transform.unprotectRtp(packet, headerLength, end, ssrc, roc, seq, true);
-    if (out === undefined) {
-      return "auth-failed";
-    }
-    return this.#accept(s, ssrc, index, seq) ? out : "key-expired";
-  }
-
-  /**
-   * Reads the header into `h`, authenticates and decrypts one SRTP packet, and returns its plain payload without
-   * RTP padding; or why it was refused ("malformed": not an RTP packet with room for the tag, or an impossible
-   * padding count). A refused packet leaves ROC and replay window as they were.
-   */
-  unprotect(packet: Uint8Array, h: RtpHeaderFields): Buffer | SrtpFailure {
-    const tagLength = this.#tagLength;
-    if (!readRtpHeader(packet, tagLength, h)) {
-      return "malformed";
-    }
-    const seq = h.sequenceNumber;
-    const ssrc = h.ssrc;
-    const s = this.#received(ssrc);
-    const index = SrtpSession.#index(s, seq);
-    if (typeof index === "string") {
-      return index;
-    }
-    const end = packet.length - tagLength;
-    const roc = Math.floor(index / 0x1_0000);
-    let plain = this.#transform.unprotectRtp(packet, h.payloadOffset, end, ssrc, roc, seq, false);
+    const p = this.#index;
+    p.ssrc = ssrc;
+    p.roc = roc;
+    p.seq = seq;
+    let plain = this.#transform.unprotectRtp(packet, headerLength, p, !payloadOnly);
     if (plain === undefined) {
       return "auth-failed";
     }
-    if ((packet[0]! & 0x20) !== 0) {
+    if (payloadOnly && (packet[0]! & 0x20) !== 0) {
       // RFC 3550 §5.1: the last octet counts the padding, itself included.
       const pad = plain.length === 0 ? 0 : plain[plain.length - 1]!;
       if (pad === 0 || pad > plain.length) {
@@ -316,7 +274,45 @@ export class SrtpSession {
       }
       plain = plain.subarray(0, plain.length - pad);
     }
-    return this.#accept(s, ssrc, index, seq) ? plain : "key-expired";
+    if (!this.#use()) {
+      return "key-expired";
+    }
+    if (s === undefined) {
+      const created = { ssrc, roc, highestSeq: seq, replay: new ReplayWindow(this.#window) };
+      created.replay.accept(index);
+      this.#receive.set(ssrc, created);
+      this.#lastReceive = created;
+    } else {
+      s.replay.accept(index);
+      if (index > s.roc * 0x1_0000 + s.highestSeq) {
+        s.roc = roc;
+        s.highestSeq = seq;
+      }
+    }
+    return plain;
+  }
+
+  /**
+   * Unprotects an SRTP packet whose header (CSRCs and extension included) is `headerLength` bytes.
+   * @returns the plain RTP packet, or why it was refused.
+   */
+  unprotectRtp(packet: Uint8Array, headerLength: number): Buffer | SrtpFailure {
+    if (packet.length < headerLength + this.#tagLength || packet.length < RTP_HEADER + this.#tagLength) {
+      return "too-short";
+    }
+    return this.#unprotect(packet, headerLength, readU32(packet, 8), (packet[2]! << 8) | packet[3]!, false);
+  }
+
+  /**
+   * Reads the header into `h`, then authenticates and decrypts one SRTP packet.
+   * @returns its plain payload without RTP padding, or why it was refused ("malformed": not an RTP packet with room
+   *   for the tag, or an impossible padding count).
+   */
+  unprotect(packet: Uint8Array, h: RtpHeaderFields): Buffer | SrtpFailure {
+    if (!readRtpHeader(packet, this.#tagLength, h)) {
+      return "malformed";
+    }
+    return this.#unprotect(packet, h.payloadOffset, h.ssrc, h.sequenceNumber, true);
   }
 
   /**
@@ -331,7 +327,7 @@ export class SrtpSession {
       return "key-expired";
     }
     const ssrc = readU32(packet, 4);
-    const s = this.#sent(ssrc, 0);
+    const s = this.#sendStream(ssrc, 0);
     const index = s.rtcpIndex;
     s.rtcpIndex = (index + 1) & 0x7fff_ffff;
     return this.#transform.protectRtcp(packet, ssrc, index);

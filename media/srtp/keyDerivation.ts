@@ -8,12 +8,6 @@
 import { createCipheriv } from "node:crypto";
 import type { SrtpSuite } from "./SrtpSuite.js";
 
-const LABEL_RTP_ENCRYPTION = 0;
-const LABEL_RTP_AUTH = 1;
-const LABEL_RTP_SALT = 2;
-const LABEL_RTCP_ENCRYPTION = 3;
-const LABEL_RTCP_AUTH = 4;
-const LABEL_RTCP_SALT = 5;
 /** HMAC-SHA1 key length (RFC 3711 §8.2: n_a = 160 bits). */
 const AUTH_KEY_LENGTH = 20;
 
@@ -53,13 +47,11 @@ export function deriveSessionKey(masterKey: Buffer, masterSalt: Buffer, label: n
 /** The SRTP and SRTCP session keys of `suite` from its master key and salt. */
 export function deriveKeys(suite: SrtpSuite, masterKey: Buffer, masterSalt: Buffer): DerivedKeys {
   const authLength = suite.cipher === "cm" ? AUTH_KEY_LENGTH : 0;
-  const derive = (enc: number, auth: number, salt: number): SessionKeys => ({
-    encryption: deriveSessionKey(masterKey, masterSalt, enc, suite.keyLength),
-    auth: deriveSessionKey(masterKey, masterSalt, auth, authLength),
-    salt: deriveSessionKey(masterKey, masterSalt, salt, suite.saltLength),
+  // §4.3.1 labels: encryption key, authentication key, salt; 0, 1, 2 for SRTP and 3, 4, 5 for SRTCP.
+  const derive = (first: number): SessionKeys => ({
+    encryption: deriveSessionKey(masterKey, masterSalt, first, suite.keyLength),
+    auth: deriveSessionKey(masterKey, masterSalt, first + 1, authLength),
+    salt: deriveSessionKey(masterKey, masterSalt, first + 2, suite.saltLength),
   });
-  return {
-    rtp: derive(LABEL_RTP_ENCRYPTION, LABEL_RTP_AUTH, LABEL_RTP_SALT),
-    rtcp: derive(LABEL_RTCP_ENCRYPTION, LABEL_RTCP_AUTH, LABEL_RTCP_SALT),
-  };
+  return { rtp: derive(0), rtcp: derive(3) };
 }

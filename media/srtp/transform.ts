@@ -5,6 +5,13 @@
  * encrypts and authenticates one packet whose index it is given.
  */
 
+/** Which packet a transform works on: its SSRC, rollover counter and sequence number (index = ROC · 2^16 + SEQ). */
+export interface PacketIndex {
+  ssrc: number;
+  roc: number;
+  seq: number;
+}
+
 export interface SrtpTransform {
   /** Bytes the SRTP authentication tag adds to an RTP packet. */
   readonly rtpTagLength: number;
@@ -12,34 +19,17 @@ export interface SrtpTransform {
   readonly rtcpTrailerLength: number;
 
   /**
-   * Protects the RTP payload `src[from, to)`. `out` holds the RTP header in `[0, headerLength)` and has room for the
-   * payload and the tag after it; the encrypted payload goes at `headerLength`, the tag after it.
+   * Protects the RTP payload `src[from, src.length)` of packet `p`. `out` holds the RTP header in `[0, headerLength)`
+   * and has room for the payload and the tag after it; the encrypted payload goes at `headerLength`, the tag after it.
    */
-  protectRtp(
-    out: Buffer,
-    headerLength: number,
-    src: Uint8Array,
-    from: number,
-    to: number,
-    ssrc: number,
-    roc: number,
-    seq: number,
-  ): void;
+  protectRtp(out: Buffer, headerLength: number, src: Uint8Array, from: number, p: PacketIndex): void;
 
   /**
-   * Authenticates and decrypts an SRTP packet whose tag starts at `end` (the last byte before it is the last byte of
-   * the payload). Returns the plain packet (header and payload) when `withHeader`, else only the plain payload; or
-   * undefined when authentication fails. Never throws for any input.
+   * Authenticates and decrypts SRTP packet `p` (its tag is its last {@link rtpTagLength} bytes). Returns the plain
+   * packet (header and payload) when `withHeader`, else only the plain payload; or undefined when authentication
+   * fails. Never throws for any input.
    */
-  unprotectRtp(
-    packet: Uint8Array,
-    headerLength: number,
-    end: number,
-    ssrc: number,
-    roc: number,
-    seq: number,
-    withHeader: boolean,
-  ): Buffer | undefined;
+  unprotectRtp(packet: Uint8Array, headerLength: number, p: PacketIndex, withHeader: boolean): Buffer | undefined;
 
   /** Protects a (compound) RTCP packet with the E flag set and SRTCP index `index` (RFC 3711 §3.4). */
   protectRtcp(packet: Uint8Array, ssrc: number, index: number): Buffer;

@@ -71,6 +71,8 @@ export class FastRtpPath {
   readonly #onRtp: FastRtpHandler;
   readonly #log: Logger;
   readonly #h: RtpHeaderFields = rtpHeaderFields();
+  /** The header fields of the packet being sent (one object, reused). */
+  readonly #sendFields: RtpHeaderFields = rtpHeaderFields();
   #pair: PairLike | undefined;
   #transport: UdpTransportLike | undefined;
   #original: ((data: Buffer, addr: [string, number]) => void) | undefined;
@@ -156,7 +158,13 @@ export class FastRtpPath {
     if (socket === undefined || pair === undefined) {
       return undefined;
     }
-    const packet = this.#out.protect(ssrc, payloadType, seq, timestamp, marker, payload);
+    const h = this.#sendFields;
+    h.ssrc = ssrc;
+    h.payloadType = payloadType;
+    h.sequenceNumber = seq;
+    h.timestamp = timestamp;
+    h.marker = marker;
+    const packet = this.#out.protect(h, payload);
     if (typeof packet === "string") {
       return undefined; // "key-expired" takes 2^48 packets (millennia at 1,000/s); werift's path would then send it
     }

@@ -30,7 +30,7 @@ const suite = (n: string): SrtpSuite => {
 function keystream(key: Buffer, salt: Buffer, ssrc: number, roc: number, seq: number, length: number): Buffer {
   const keys = { encryption: key, auth: Buffer.alloc(20), salt };
   const out = Buffer.alloc(length + 10);
-  new AesCmHmacTransform(keys, keys, 10, 10).protectRtp(out, 0, Buffer.alloc(length), 0, length, ssrc, roc, seq);
+  new AesCmHmacTransform(keys, keys, 10, 10).protectRtp(out, 0, Buffer.alloc(length), 0, { ssrc, roc, seq });
   return out.subarray(0, length);
 }
 

@@ -22,6 +22,7 @@ import {
   prng,
   reason,
   referenceProtect,
+  rtp,
   sealed,
   text,
 } from "./fixtures/srtpPeers.js";
@@ -83,9 +84,9 @@ t.test("a forged packet far ahead (failing auth) does not move the ROC or the re
     const tx = d.session();
     const rx = d.session();
     const h = fields();
-    t.equal(bytes(rx.unprotect(sealed(tx.protect(1, 96, 60000, 0, false, Buffer.from("a"))), h))?.toString(), "a");
+    t.equal(bytes(rx.unprotect(sealed(tx.protect(rtp(1, 96, 60000, 0, false), Buffer.from("a"))), h))?.toString(), "a");
     // The same packet with seq 100: taken as ROC 1 (index 65,636, far ahead), but it fails authentication.
-    const forged = sealed(tx.protect(1, 96, 60001, 0, false, Buffer.from("b")));
+    const forged = sealed(tx.protect(rtp(1, 96, 60001, 0, false), Buffer.from("b")));
     const genuine = Buffer.from(forged);
     forged.writeUInt16BE(100, 2);
     const rRx = rx.unprotect(forged, h);
@@ -105,7 +106,7 @@ t.test("replay: the same packet twice, reordering within the window once each, o
     const tx = d.session();
     const pkts = new Map<number, Buffer>();
     for (let s = 900; s <= 1100; s++) {
-      pkts.set(s, sealed(tx.protect(0x77, 96, s, s * 10, false, Buffer.from(`p${s}`))));
+      pkts.set(s, sealed(tx.protect(rtp(0x77, 96, s, s * 10, false), Buffer.from(`p${s}`))));
     }
     const rx = d.session();
     const h = fields();
@@ -149,7 +150,7 @@ t.test("replay window shifts of 1..70 against a model (bit positions 0..63, word
     const tx = d.session();
     const pkts: Buffer[] = [];
     for (let s = 0; s < 3000; s++) {
-      pkts.push(sealed(tx.protect(5, 96, s, 0, false, Buffer.from([s & 0xff]))));
+      pkts.push(sealed(tx.protect(rtp(5, 96, s, 0, false), Buffer.from([s & 0xff]))));
     }
     let mismatches = 0;
     for (let shift = 1; shift <= 70; shift++) {
@@ -186,7 +187,10 @@ t.test("random traffic across two sequence wraps: verdicts equal the RFC 3711 §
       const index = start + i;
       sent.push(
         sealed(
-          tx.protect(0xabc, 96, index & 0xffff, index * 3, false, Buffer.from([index & 0xff, (index >> 8) & 0xff])),
+          tx.protect(
+            rtp(0xabc, 96, index & 0xffff, index * 3, false),
+            Buffer.from([index & 0xff, (index >> 8) & 0xff]),
+          ),
         ),
       );
     }
@@ -253,10 +257,10 @@ t.test("SSRCs keep separate ROC and replay state", (t) => {
     const tx = d.session();
     const rx = d.session();
     const h = fields();
-    const a1 = sealed(tx.protect(1, 96, 65535, 0, false, Buffer.from("a1")));
-    const a2 = sealed(tx.protect(1, 96, 0, 0, false, Buffer.from("a2"))); // ROC 1 for SSRC 1
-    const b1 = sealed(tx.protect(2, 96, 0, 0, false, Buffer.from("b1"))); // ROC 0 for SSRC 2
-    const b2 = sealed(tx.protect(2, 96, 1, 0, false, Buffer.from("b2")));
+    const a1 = sealed(tx.protect(rtp(1, 96, 65535, 0, false), Buffer.from("a1")));
+    const a2 = sealed(tx.protect(rtp(1, 96, 0, 0, false), Buffer.from("a2"))); // ROC 1 for SSRC 1
+    const b1 = sealed(tx.protect(rtp(2, 96, 0, 0, false), Buffer.from("b1"))); // ROC 0 for SSRC 2
+    const b2 = sealed(tx.protect(rtp(2, 96, 1, 0, false), Buffer.from("b2")));
     const got = [a1, b1, a2, b2, b1].map((p) => text(rx.unprotect(p, h)));
     t.same(got, ["a1", "b1", "a2", "b2", "replay"], profile);
   }
@@ -389,7 +393,7 @@ t.test("fuzz: 30,000 random and mutated datagrams never throw and never authenti
   for (const profile of PROFILES) {
     const d = direction(profile, 25);
     const tx = d.session();
-    const genuine = sealed(tx.protect(8, 96, 100, 0, false, randomBytes(60)));
+    const genuine = sealed(tx.protect(rtp(8, 96, 100, 0, false), randomBytes(60)));
     const rx = d.session();
     const h = fields();
     const rand = prng(99);

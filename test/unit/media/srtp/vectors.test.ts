@@ -9,7 +9,7 @@ import { createHmac } from "node:crypto";
 import { rtpHeaderFields } from "../../../../media/srtp/rtpHeader.js";
 import { SrtpSession } from "../../../../media/srtp/SrtpSession.js";
 import { GCM_SUITES, findSuite, type SrtpSuite } from "../../../../media/srtp/SrtpSuite.js";
-import { hex, sealed, sessionKeys } from "./fixtures/srtpPeers.js";
+import { hex, rtp, sealed, sessionKeys } from "./fixtures/srtpPeers.js";
 
 const GCM128 = GCM_SUITES[0]!;
 const GCM256 = GCM_SUITES[1]!;
@@ -54,7 +54,7 @@ for (const v of VECTORS) {
     t.equal(tx.tagLength, 16);
     t.equal(sealed(tx.protectRtp(RTP, 12)).toString("hex"), v.srtp.toString("hex"), "whole-packet protect");
     const tx2 = new SrtpSession(v.suite, keys);
-    const fields = sealed(tx2.protect(0x5501a0b2, 64, 0xf17b, 0x8041f8d3, false, Buffer.from(GALLIA, "ascii")));
+    const fields = sealed(tx2.protect(rtp(0x5501a0b2, 64, 0xf17b, 0x8041f8d3, false), Buffer.from(GALLIA, "ascii")));
     t.equal(fields.toString("hex"), v.srtp.toString("hex"), "protect from header fields");
     const rx = new SrtpSession(v.suite, keys);
     const plain = rx.unprotectRtp(v.srtp, 12);
@@ -109,7 +109,7 @@ t.test("RFC 3711 B.2: AES-CM keystream for SSRC 0, index 0, and the 80-bit HMAC-
   const keys = sessionKeys(hex("2B7E151628AED2A6ABF7158809CF4F3C"), hex("F0F1F2F3F4F5F6F7F8F9FAFBFCFD"), authKey);
   const tx = new SrtpSession(suite, keys);
   t.equal(tx.tagLength, 10);
-  const out = sealed(tx.protect(0, 0, 0, 0, false, Buffer.alloc(48)));
+  const out = sealed(tx.protect(rtp(0, 0, 0, 0, false), Buffer.alloc(48)));
   t.equal(out.length, 12 + 48 + 10);
   t.equal(
     out.subarray(12, 60).toString("hex").toUpperCase(),

@@ -18,6 +18,7 @@ import {
   direction,
   hex,
   referenceProtect,
+  rtp,
   sealed,
   text,
   type PlainRtp,
@@ -55,7 +56,7 @@ t.test("our protect → werift unprotect, sizes across AES block and counter-buf
       const payload = randomBytes(size);
       const pt = i % 2 === 0 ? 111 : 96;
       const ts = (0xfffff000 + i * 960) >>> 0;
-      const out = sealed(tx.protect(0xcafe0001, pt, seq, ts, i % 3 === 0, payload));
+      const out = sealed(tx.protect(rtp(0xcafe0001, pt, seq, ts, i % 3 === 0), payload));
       t.equal(out.length, 12 + size + d.tagLength, `${profile} ${size}: length`);
       const dec = d.wRx.decrypt(out);
       const wh = RtpHeader.deSerialize(dec);
@@ -193,7 +194,7 @@ t.test("sequence wrap: ROC follows on both sides over 8,000 packets, with werift
     for (let i = 0; i < 8000; i++) {
       const seq = (62_000 + i) & 0xffff;
       const payload = Buffer.from(`n${i}`);
-      const out = sealed(tx.protect(0x99, 111, seq, i * 960, false, payload));
+      const out = sealed(tx.protect(rtp(0x99, 111, seq, i * 960, false), payload));
       if (bytes(rx.unprotect(out, h))?.equals(payload) === true && h.sequenceNumber === seq) {
         okOurs++;
       }
@@ -223,10 +224,10 @@ t.test("sequence wrap: ROC follows on both sides over 8,000 packets, with werift
     // Reordered across the wrap: 0 before 65535 at the receiver.
     const tx3 = d.session();
     const rx3 = d.session();
-    const p65534 = sealed(tx3.protect(3, 96, 65534, 0, false, Buffer.from("a")));
-    const p65535 = sealed(tx3.protect(3, 96, 65535, 0, false, Buffer.from("b")));
-    const p0 = sealed(tx3.protect(3, 96, 0, 0, false, Buffer.from("c")));
-    const p1 = sealed(tx3.protect(3, 96, 1, 0, false, Buffer.from("d")));
+    const p65534 = sealed(tx3.protect(rtp(3, 96, 65534, 0, false), Buffer.from("a")));
+    const p65535 = sealed(tx3.protect(rtp(3, 96, 65535, 0, false), Buffer.from("b")));
+    const p0 = sealed(tx3.protect(rtp(3, 96, 0, 0, false), Buffer.from("c")));
+    const p1 = sealed(tx3.protect(rtp(3, 96, 1, 0, false), Buffer.from("d")));
     const got = [p65534, p0, p65535, p1, p0, p65535].map((p) => text(rx3.unprotect(p, h)));
     t.same(got, ["a", "c", "b", "d", "replay", "replay"], `${profile}: late 65535 after 0 uses ROC 0`);
   }
