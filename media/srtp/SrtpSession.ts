@@ -13,12 +13,11 @@
  * header here and allocates nothing but the output). Unprotect returns the plain packet or an {@link SrtpFailure}
  * string and never throws: it runs on every received datagram, and a flood of forged packets must cost no exception.
  *
- * Key limits (§9.2): a master key may protect at most 2^48 SRTP packets (2^31 SRTCP), or the lifetime from the
- * `a=crypto` key parameter. When fewer than {@link SOFT_LIMIT_MARGIN} uses remain the soft-limit callback fires
- * once (Kurento's OnKeySoftLimit, like libsrtp's `srtp_event_key_soft_limit`); at the hard limit protect refuses.
+ * Key limits (§9.2, soft and hard) are counted by {@link KeyLimit}.
  */
 import { AesCmHmacTransform } from "./AesCmHmacTransform.js";
 import { AesGcmTransform } from "./AesGcmTransform.js";
+import { KeyLimit } from "./KeyLimit.js";
 import { deriveKeys, type DerivedKeys, type SessionKeys } from "./keyDerivation.js";
 import { REPLAY_WINDOW, ReplayWindow } from "./ReplayWindow.js";
 import { readRtpHeader, type RtpHeaderFields } from "./rtpHeader.js";
@@ -27,9 +26,6 @@ import type { PacketIndex, SrtpTransform } from "./transform.js";
 
 export type SrtpFailure = "too-short" | "malformed" | "auth-failed" | "replay" | "too-old" | "key-expired";
 
-/** Uses left when the soft-limit callback fires (libsrtp's 0x10000). */
-export const SOFT_LIMIT_MARGIN = 0x1_0000;
-const SRTP_MAX_PACKETS = 2 ** 48;
 const RTP_HEADER = 12;
 
 /**
@@ -53,7 +49,7 @@ interface ReceiveStream {
 export interface SrtpSessionOptions {
   /** Key lifetime in packets (from `inline:...|2^20`); default and maximum 2^48. */
   readonly lifetime?: number;
-  /** Called once when the key gets within {@link SOFT_LIMIT_MARGIN} uses of its limit. */
+  /** Called once when the key gets within SOFT_LIMIT_MARGIN uses of its limit (see KeyLimit). */
   readonly onSoftLimit?: () => void;
   /** Replay window in packets, SRTP and SRTCP (default {@link REPLAY_WINDOW}; the WebRTC path keeps 64). */
   readonly replayWindow?: number;
@@ -76,11 +72,7 @@ export class SrtpSession {
   /** The index of the packet being unprotected, handed to the transform (one object, reused). */
   readonly #index: PacketIndex = { ssrc: 0, roc: 0, seq: 0 };
   readonly #window: number;
-  #uses = 0;
-  readonly #lifetime: number;
-  readonly #softAt: number;
-  #softFired = false;
-  readonly #onSoftLimit: (() => void) | undefined;
+  readonly #key: KeyLimit;
 
   /**
    * @param keySalt master key followed by the master salt (the decoded `inline:` value, or the DTLS-SRTP exporter's
@@ -107,9 +99,7 @@ export class SrtpSession {
     if (this.#window < 32 || this.#window % 32 !== 0) {
       throw new SrtpConfigError(`replay window of ${this.#window} packets: a multiple of 32 is needed`);
     }
-    this.#lifetime = Math.min(options.lifetime ?? SRTP_MAX_PACKETS, SRTP_MAX_PACKETS);
-    this.#softAt = Math.max(0, this.#lifetime - Math.min(SOFT_LIMIT_MARGIN, Math.floor(this.#lifetime / 2)));
-    this.#onSoftLimit = options.onSoftLimit;
+    this.#key = new KeyLimit(options.lifetime, options.onSoftLimit);
   }
 
   /** The derived SRTP session keys (for tests against RFC 3711 B.3). */
@@ -128,20 +118,7 @@ export class SrtpSession {
 
   /** Packets (SRTP + SRTCP) this key has protected or unprotected. */
   get uses(): number {
-    return this.#uses;
-  }
-
-  /** Counts one use of the key; false at the hard limit. */
-  #use(): boolean {
-    if (this.#uses >= this.#lifetime) {
-      return false;
-    }
-    this.#uses++;
-    if (!this.#softFired && this.#uses >= this.#softAt) {
-      this.#softFired = true;
-      this.#onSoftLimit?.();
-    }
-    return true;
+    return this.#key.uses;
   }
 
   /** The send stream of `ssrc`, created at sequence number `seq`. */
@@ -180,7 +157,7 @@ export class SrtpSession {
    * @returns the SRTP packet, or "key-expired" at the hard limit.
    */
   protectRtp(packet: Uint8Array, headerLength: number): Buffer | "key-expired" {
-    if (!this.#use()) {
+    if (!this.#key.use()) {
       return "key-expired";
     }
     const p = this.#sent(readU32(packet, 8), (packet[2]! << 8) | packet[3]!);
@@ -198,7 +175,7 @@ export class SrtpSession {
    * @returns the SRTP packet, or "key-expired" at the hard limit.
    */
   protect(h: RtpHeaderFields, payload: Uint8Array): Buffer | "key-expired" {
-    if (!this.#use()) {
+    if (!this.#key.use()) {
       return "key-expired";
     }
     const p = this.#sent(h.ssrc >>> 0, h.sequenceNumber & 0xffff);
@@ -274,7 +251,7 @@ export class SrtpSession {
       }
       plain = plain.subarray(0, plain.length - pad);
     }
-    if (!this.#use()) {
+    if (!this.#key.use()) {
       return "key-expired";
     }
     if (s === undefined) {
@@ -323,7 +300,7 @@ export class SrtpSession {
     if (packet.length < 8) {
       return "too-short";
     }
-    if (!this.#use()) {
+    if (!this.#key.use()) {
       return "key-expired";
     }
     const ssrc = readU32(packet, 4);
@@ -351,7 +328,7 @@ export class SrtpSession {
     if (out === undefined) {
       return "auth-failed";
     }
-    if (!this.#use()) {
+    if (!this.#key.use()) {
       return "key-expired";
     }
     if (replay === undefined) {
