@@ -50,7 +50,7 @@ import {
   type GuardCounters,
   type IceConnectionLike as GuardedConnection,
 } from "./InboundGuard.js";
-import type { RtpHeaderFields } from "./SrtpTransform.js";
+import type { RtpHeaderFields } from "../srtp/rtpHeader.js";
 
 export type MediaDirection = "sendrecv" | "sendonly" | "recvonly" | "inactive";
 export type RtpKind = "AUDIO" | "VIDEO";
