@@ -8,6 +8,7 @@
  * element stays until the application releases it, like KMS endpoints. Releasing the element hangs up.
  */
 import type { JsonObject, JsonValue } from "../../media/index.js";
+import { firstAudioCodec, restrictCodecs, SessionDescription } from "../../sdp/index.js";
 import {
   DTMF_RELAY_TYPE,
   DtmfInfoError,
@@ -23,7 +24,6 @@ import {
 } from "../../sip/index.js";
 import type { TrunkDefinition } from "../../sip/trunk/index.js";
 import { CallState, callStateAllows } from "./CallState.js";
-import { restrictCodecs } from "./codecs.js";
 
 /** What a leg needs from the SIP service. */
 export interface LegContext {
@@ -82,6 +82,15 @@ export class SipLeg {
     return this.#remoteIdentity;
   }
 
+  /** The codec the latest negotiation settled on (first real audio codec of the answer, for the CDR), or null. */
+  get answerCodec(): string | null {
+    try {
+      return this.answerSdp === undefined ? null : firstAudioCodec(SessionDescription.parse(this.answerSdp));
+    } catch {
+      return null;
+    }
+  }
+
   /**
    * The only place the call state changes: validates the move, then raises CallStateChanged (and the
    * MediaSession events). A move the diagram lacks (a 180 after a 183, a repeated state) is ignored.
@@ -111,14 +120,14 @@ export class SipLeg {
     return {
       getOffer: async (request: OfferRequest) => {
         const sdp = await this.#ctx.invoke("sipOffer", { refresh: request.refresh === true }).catch(noResources);
-        return restrictCodecs(text(sdp), allowed());
+        return restricted(text(sdp), allowed());
       },
       setAnswer: async (sdp: string) => {
         this.answerSdp = sdp;
         await this.#ctx.invoke("sipAnswer", { answer: sdp });
       },
       processOffer: async (sdp: string) => {
-        const offer = restrictCodecs(sdp, allowed());
+        const offer = restricted(sdp, allowed());
         const answer = text(await this.#ctx.invoke("sipProcessOffer", { offer }).catch(noResources));
         this.answerSdp = answer;
         return answer;
@@ -242,6 +251,19 @@ export class SipLeg {
     }
     return s;
   }
+}
+
+/**
+ * `sdp` limited to a trunk's codecs (the sdp/ codec policy); unchanged without a list.
+ * @throws {NoAllowedCodecError} when an audio section keeps no codec; {SdpParseError} for text that is not SDP.
+ */
+function restricted(sdp: string, allowed: readonly string[]): string {
+  if (allowed.length === 0) {
+    return sdp;
+  }
+  const description = SessionDescription.parse(sdp);
+  restrictCodecs(description, allowed);
+  return description.toString();
 }
 
 /** An SDP returned by the worker. @throws {SipLegError} for anything but a string. */

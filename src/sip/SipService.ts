@@ -69,7 +69,6 @@ import type { KurentoExtension, KurentoServer } from "../kurento/KurentoServer.j
 import type { KObject } from "../kurento/ObjectRegistry.js";
 import type { Logger } from "../logging/logger.js";
 import { CallState } from "./CallState.js";
-import { firstAudioCodec } from "./codecs.js";
 import { DialPlan } from "./DialPlan.js";
 import { InternalClient, InternalRpcError } from "./InternalClient.js";
 import { SipLeg, SipLegError } from "./SipLeg.js";
@@ -859,7 +858,7 @@ export class SipService {
     void stats.then(({ stats: s, transcoded, pipelineCodec }) => {
       if (leg !== undefined) {
         cdr.media(cdrId, {
-          peerCodec: firstAudioCodec(leg.answerSdp),
+          peerCodec: leg.answerCodec,
           ...(pipelineCodec === undefined ? {} : { pipelineCodec }),
           ...(transcoded === undefined ? {} : { transcoded }),
         });
