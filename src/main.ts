@@ -10,8 +10,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { MEDIA_WORKER_URL } from "../media/index.js";
 import { CdrService, cdrServiceConfig, HangupSide } from "./cdr/index.js";
+import { webrtcCdrHooks } from "./cdr/webrtcCdr.js";
 import { configPathFromArgs, loadConfig } from "./config/load.js";
 import { ConfigError, type KorusConfig } from "./config/schema.js";
+import { ExtensionHooks } from "./kurento/ExtensionHooks.js";
 import { KmdRegistry } from "./kurento/kmd.js";
 import { KurentoServer } from "./kurento/KurentoServer.js";
 import { createRootLogger, type Logger } from "./logging/logger.js";
@@ -143,10 +145,13 @@ export async function startServer(
     rpc.route(adminRoute(pool));
   }
   const cdr = config.cdr.enabled ? new CdrService(cdrServiceConfig(config), logger.child({ ns: "cdr" })) : undefined;
+  // The control-plane hooks: WebRTC legs' CDRs (with or without SIP), then the SIP service's.
+  const hooks = new ExtensionHooks(k);
+  const removeWebRtcCdr = cdr === undefined ? undefined : hooks.add(webrtcCdrHooks(cdr.recorder));
   let sip: SipService | undefined;
   try {
     sip = config.sip.enabled
-      ? await SipService.start({ config: config.sip, kurento: k, logger, cdr: cdr?.recorder })
+      ? await SipService.start({ config: config.sip, kurento: k, hooks, logger, cdr: cdr?.recorder })
       : undefined;
   } catch (err) {
     await pool.close();
@@ -189,6 +194,7 @@ export async function startServer(
     stop: () => {
       stopping ??= (async () => {
         logger.info("shutting down: ending calls, releasing pipelines");
+        removeWebRtcCdr?.(); // open WebRTC legs end as `shutdown` below, like SIP legs
         await sip?.stop();
         await k.releaseAll();
         await rpc.close();

@@ -24,11 +24,12 @@ import {
 } from "../../sip/index.js";
 import type { TrunkDefinition } from "../../sip/trunk/index.js";
 import { CallState, callStateAllows } from "./CallState.js";
+import type { SipEndpointMedia } from "./SipEndpointMedia.js";
 
 /** What a leg needs from the SIP service. */
 export interface LegContext {
-  /** Runs an internal operation of the element in its worker. */
-  invoke(operation: string, args: JsonObject): Promise<JsonValue>;
+  /** The element's media half in its worker. */
+  readonly media: SipEndpointMedia;
   /** Raises a Kurento event on the element. */
   emit(event: string, data: JsonObject): void;
   /** Logs a fault of the peer's (a malformed DTMF INFO, an INFO the peer refused). */
@@ -119,16 +120,16 @@ export class SipLeg {
     const allowed = (): readonly string[] => this.#trunk?.codecs ?? [];
     return {
       getOffer: async (request: OfferRequest) => {
-        const sdp = await this.#ctx.invoke("sipOffer", { refresh: request.refresh === true }).catch(noResources);
+        const sdp = await this.#ctx.media.offer(request.refresh === true).catch(noResources);
         return restricted(text(sdp), allowed());
       },
       setAnswer: async (sdp: string) => {
         this.answerSdp = sdp;
-        await this.#ctx.invoke("sipAnswer", { answer: sdp });
+        await this.#ctx.media.answer(sdp);
       },
       processOffer: async (sdp: string) => {
         const offer = restricted(sdp, allowed());
-        const answer = text(await this.#ctx.invoke("sipProcessOffer", { offer }).catch(noResources));
+        const answer = text(await this.#ctx.media.processOffer(offer).catch(noResources));
         this.answerSdp = answer;
         return answer;
       },
@@ -161,7 +162,7 @@ export class SipLeg {
     session.on("info", (request) => this.#onInfo(request));
     if (trunk !== undefined && trunk.dtmf !== "rfc4733") {
       // Sent before any SDP operation of this call, so the worker knows the mode before media flows.
-      void this.#ctx.invoke("sipDtmfMode", { mode: trunk.dtmf }).catch((err: unknown) => {
+      void this.#ctx.media.setDtmfMode(trunk.dtmf).catch((err: unknown) => {
         this.#ctx.warn("sip: could not set the DTMF mode", { trunk: trunk.name, error: String(err) });
       });
     }
@@ -174,11 +175,9 @@ export class SipLeg {
       if (d !== undefined) {
         this.#ctx.emit("DtmfReceived", { digit: d.digit, durationMs: d.durationMs ?? 0 });
         // On into the pipeline as RFC 4733, e.g. towards a bridged leg on an RFC 4733 trunk.
-        void this.#ctx
-          .invoke("sipInjectDtmf", { digit: d.digit, durationMs: d.durationMs ?? 0 })
-          .catch((err: unknown) => {
-            this.#ctx.warn("sip: a DTMF INFO digit could not be forwarded into the pipeline", { error: String(err) });
-          });
+        void this.#ctx.media.injectDtmf(d.digit, d.durationMs ?? 0).catch((err: unknown) => {
+          this.#ctx.warn("sip: a DTMF INFO digit could not be forwarded into the pipeline", { error: String(err) });
+        });
       }
     } catch (err) {
       // Already answered 200 (RFC 6086 §4.2.2 leaves the body to the application): the fault is only logged.
