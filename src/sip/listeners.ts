@@ -10,7 +10,7 @@ import { TcpTransport } from "../../sip/transport/TcpTransport.js";
 import { TlsTransport } from "../../sip/transport/TlsTransport.js";
 import { UdpTransport } from "../../sip/transport/UdpTransport.js";
 import type { Logger } from "../logging/logger.js";
-import type { SipConfig } from "./SipService.js";
+import type { KorusConfig } from "../config/schema.js";
 
 /** What the listeners hand their messages to. */
 export interface ListenerAdmission {
@@ -33,7 +33,7 @@ export interface SipListeners {
  * @throws on a port already in use or unreadable TLS files.
  */
 export async function openListeners(
-  cfg: SipConfig,
+  cfg: KorusConfig["sip"],
   admission: ListenerAdmission,
   logger: Logger,
 ): Promise<SipListeners> {
