@@ -159,6 +159,7 @@ export class SipService {
     const publicHost = cfg.publicHost !== "" ? cfg.publicHost : WILDCARDS.has(cfg.host) ? firstLanAddress() : cfg.host;
     // Admission comes before the user agent that it feeds; it reaches it through this late-bound reference.
     const late: { ua?: UserAgent } = {};
+    const log = options.logger.child({ ns: "sip" });
     const admission = new SipAdmission({
       config: cfg,
       table,
@@ -166,20 +167,26 @@ export class SipService {
       target: {
         receive: (m) => late.ua?.receive(m),
         sendStateless: (r, to) => late.ua?.layer.sendStateless(r, to),
-        warn: (message, context) => options.logger.warn(context, message),
+        warn: (message, context) => log.warn(context, message),
       },
     });
     const { transports, owned, port } = await openListeners(cfg, admission, options.logger);
-    const ua = new UserAgent({ transports, host: publicHost, port, createMediaHandler: () => new ClaimableMedia() });
-    late.ua = ua;
-    const service = new SipService(options, ua, admission, trunks, owned, publicHost);
-    admission.start();
-    service.#wire();
-    options.logger.info(
-      { host: cfg.host, port, publicHost, tls: cfg.tls.port, trunks: trunks.map((t) => t.name) },
-      "sip: listening",
-    );
-    return service;
+    try {
+      const ua = new UserAgent({ transports, host: publicHost, port, createMediaHandler: () => new ClaimableMedia() });
+      late.ua = ua;
+      const service = new SipService(options, ua, admission, trunks, owned, publicHost);
+      admission.start();
+      service.#wire();
+      options.logger.info(
+        { host: cfg.host, port, publicHost, tls: cfg.tls.port, trunks: trunks.map((t) => t.name) },
+        "sip: listening",
+      );
+      return service;
+    } catch (err) {
+      admission.stop();
+      await Promise.all(owned.map((t) => t.close().catch(() => undefined)));
+      throw err;
+    }
   }
 
   /** The port UDP and TCP listen on. */
