@@ -13,6 +13,8 @@ export { SdpNegotiationError, SdpParseError } from "./errors.js";
 export type { SdpNegotiationReason } from "./errors.js";
 // Size limits checked before any parse (SDP_LIMITS: length, lines, m= sections, candidates per section).
 export { SDP_LIMITS, checkSdpBounds } from "./limits.js";
+// A trunk's codec policy (allowed encoding names) applied to a description in place.
+export { NoAllowedCodecError, firstAudioCodec, restrictCodecs } from "./codecPolicy.js";
 // The model (RFC 8866 §5): a session and its media sections, byte-exact, with typed accessors and edits.
 export { SessionDescription, formatOrigin, parseOrigin, parseTiming } from "./SessionDescription.js";
 export type { Origin, Timing } from "./SessionDescription.js";

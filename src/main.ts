@@ -10,6 +10,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { MEDIA_WORKER_URL } from "../media/index.js";
 import { CdrService, cdrServiceConfig, HangupSide } from "./cdr/index.js";
+import { webrtcCdrHooks } from "./cdr/webrtcCdr.js";
+
 import { configPathFromArgs, loadConfig } from "./config/load.js";
 import { ConfigError, type KorusConfig } from "./config/schema.js";
 import { KurentoServer } from "./kurento/KurentoServer.js";
@@ -20,6 +22,9 @@ import { adminRoute } from "./rpc/adminRoute.js";
 import { resolveAuth, TokenAuth } from "./rpc/auth.js";
 import { JsonRpcServer } from "./rpc/JsonRpcServer.js";
 import { SipService } from "./sip/SipService.js";
+
+/** The name the WebRTC legs' CDR hooks carry in the hook lists (they belong to no loadable module). */
+const WEBRTC_CDR_HOOKS = "korus.cdr";
 
 /** The project root, whether running from src/ (tests) or dist/src/ (built). */
 const ROOT = new URL("../", import.meta.url).pathname.endsWith("/dist/")
@@ -145,6 +150,11 @@ export async function startServer(
     rpc.route(adminRoute(pool));
   }
   const cdr = config.cdr.enabled ? new CdrService(cdrServiceConfig(config), logger.child({ ns: "cdr" })) : undefined;
+  // The control-plane hooks: WebRTC legs' CDRs (with or without SIP), then the SIP service's (module "korus"), then
+  // the modules'.
+  if (cdr !== undefined) {
+    k.hooks.add(WEBRTC_CDR_HOOKS, webrtcCdrHooks(cdr.recorder));
+  }
   let sip: SipService | undefined;
   try {
     sip = config.sip.enabled
@@ -199,6 +209,7 @@ export async function startServer(
       stopping ??= (async () => {
         logger.info("shutting down: ending calls, releasing pipelines");
         await k.hooks.shutdown();
+        k.hooks.remove(WEBRTC_CDR_HOOKS); // open WebRTC legs end as `shutdown` below, like SIP legs
         await sip?.stop();
         await k.releaseAll();
         await rpc.close();

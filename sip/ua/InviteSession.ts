@@ -293,6 +293,11 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
     return this.#serverTx?.id;
   }
 
+  /** The media handler this session negotiates through (SIP.js's `Session.sessionDescriptionHandler`). */
+  get media(): MediaHandler {
+    return this.#media;
+  }
+
   /** Current call state. */
   get state(): SessionState {
     return this.#state;
