@@ -22,6 +22,9 @@ function checkPeriod(v) {
 
 /** @param {WorkerSdk} sdk */
 export default function register(sdk) {
+  /** The configured period (section `audiolevel`, validated by Korus against config.schema.json). */
+  const defaultPeriod = sdk.config["period"];
+
   /** @extends {sdk.AudioFilter<AudioLevelEvents>} */
   class AudioLevelFilter extends sdk.AudioFilter {
     /** Samples per event at 8 kHz (period × 8). */
@@ -35,7 +38,7 @@ export default function register(sdk) {
      */
     constructor(ctx, params) {
       super(ctx, params);
-      this.#samplesPerEvent = checkPeriod(params["period"] ?? 200) * 8;
+      this.#samplesPerEvent = checkPeriod(params["period"] ?? defaultPeriod) * 8;
     }
 
     /** Narrowband is enough for a level: 8 kHz, 20 ms frames, observed only. */
