@@ -211,3 +211,61 @@ t.test("a module whose worker entry throws refuses start, naming it", async (t) 
   writeFileSync(path.join(dir, "worker.js"), 'export default function register() { throw new Error("boom"); }\n');
   await refused(t, [dir], "audiolevel", /boom/);
 });
+
+t.test("the module's configuration section reaches its worker and control entries", async (t) => {
+  const dir = copyExample(t);
+  const k = await startKorus(t, { workers: 1, config: { modules: [dir], audiolevel: { period: 500 } } });
+  const app = await RpcClient.open(k.url);
+  t.teardown(() => app.close());
+  const first = await app.call("create", { type: "MediaPipeline", constructorParams: {} });
+  const sessionId = first.result?.["sessionId"] as string;
+  const call = async (method: string, params: Record<string, unknown>): Promise<unknown> =>
+    app.value(method, { ...params, sessionId });
+  const pipeline = first.result?.["value"] as string;
+  const filter = String(
+    await call("create", { type: "AudioLevelFilter", constructorParams: { mediaPipeline: pipeline } }),
+  );
+  t.equal(
+    await call("invoke", { object: filter, operation: "getPeriod" }),
+    500,
+    "the configured period is the default",
+  );
+  const route = (await (await fetch(`${k.httpUrl}/audiolevel/filters`)).json()) as { period?: number };
+  t.equal(route.period, 500, "the control entry received the section too");
+  await call("subscribe", { object: filter, type: "AudioLevel" });
+  const rtp = String(await call("create", { type: "RtpEndpoint", constructorParams: { mediaPipeline: pipeline } }));
+  await call("invoke", { object: rtp, operation: "connect", operationParams: { sink: filter, mediaType: "AUDIO" } });
+  const offer =
+    "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendonly\r\n";
+  const answer = String(await call("invoke", { object: rtp, operation: "processOffer", operationParams: { offer } }));
+  const port = Number(/m=audio (\d+)/.exec(answer)?.[1]);
+  await sendTone(port, 8000, 2.2, { n: 1 });
+  await new Promise((r) => setTimeout(r, 200));
+  // 2.2 s of audio at one event per 500 ms: 4 events (at 200 ms, the example's own default, it would be 11).
+  const n = levels(app, filter).length;
+  t.ok(n >= 3 && n <= 5, `AudioLevel events at the configured period (${n} in 2.2 s, expected 4)`);
+  await call("release", { object: pipeline });
+});
+
+/** Starts Korus with the example module and `section` as its configuration; expects exit status 2 and `why`. */
+async function refusedConfig(t: Test, section: Record<string, unknown>, why: RegExp): Promise<void> {
+  const dir = copyExample(t);
+  const err = await startKorus(undefined, {
+    workers: 1,
+    config: { modules: [dir], audiolevel: section },
+    startTimeoutMs: 15_000,
+  }).then(
+    async (k) => {
+      await k.stop();
+      return undefined;
+    },
+    (e: unknown) => e as Error,
+  );
+  t.match(err?.message ?? "start-up did not fail", /korus exited during start-up \(code 2,/, "exit status 2");
+  t.match(err?.message ?? "", why, "the output names the key path and the reason");
+}
+
+t.test("an invalid or unknown key in a module's section refuses start with its path", async (t) => {
+  await refusedConfig(t, { period: 5 }, /config: audiolevel\.period: must be an integer from 20 to 10000, got 5/);
+  await refusedConfig(t, { perod: 300 }, /config: audiolevel\.perod: unknown key \(known: period\)/);
+});
