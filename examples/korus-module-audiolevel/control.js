@@ -4,8 +4,8 @@
  * main thread and adds the hooks it returns to its hook lists (docs/modules.md). This one counts the live
  * AudioLevelFilters and serves the count, with the configured default period, at GET /audiolevel/filters.
  *
- * @typedef {import("../../src/modules/types.js").ControlApi} ControlApi
- * @typedef {import("../../src/modules/types.js").ControlHooks} ControlHooks
+ * @typedef {import("korus/sdk/control").ControlApi} ControlApi
+ * @typedef {import("korus/sdk/control").ControlHooks} ControlHooks
  */
 
 /**

@@ -3,9 +3,9 @@
  * Worker entry of the audiolevel module: Korus imports it in every media worker and calls its default export with the
  * element SDK (docs/modules.md). It imports nothing from Korus: the base class comes from `sdk`.
  *
- * @typedef {import("../../media/sdk/index.js").WorkerSdk} WorkerSdk
- * @typedef {import("../../media/sdk/index.js").ElementContext} ElementContext
- * @typedef {import("../../media/sdk/index.js").JsonObject} JsonObject
+ * @typedef {import("korus/sdk").WorkerSdk} WorkerSdk
+ * @typedef {import("korus/sdk").ElementContext} ElementContext
+ * @typedef {import("korus/sdk").JsonObject} JsonObject
  * @typedef {{ AudioLevel: { level: number } }} AudioLevelEvents
  */
 
