@@ -10,8 +10,8 @@ import type { ModuleDefinition } from "./manifest.js";
 import { ModuleError } from "./ModuleError.js";
 import type { ControlApi, ControlEntry } from "./types.js";
 
-/** @internal exported for its test. */
-export function controlApi(module: string, k: KurentoServer, logger: Logger, config: JsonObject = {}): ControlApi {
+/** The API handed to module `module`'s control entry; `config`: its validated section. */
+function controlApi(module: string, k: KurentoServer, logger: Logger, config: JsonObject = {}): ControlApi {
   return {
     module,
     config,

@@ -269,3 +269,76 @@ t.test("an invalid or unknown key in a module's section refuses start with its p
   await refusedConfig(t, { period: 5 }, /config: audiolevel\.period: must be an integer from 20 to 10000, got 5/);
   await refusedConfig(t, { perod: 300 }, /config: audiolevel\.perod: unknown key \(known: period\)/);
 });
+
+/** A module without element types whose control entry serves `ControlApi.invoke` at GET /probe/invoke. */
+function probeModule(t: Test): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "korus-probe-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const korus = { kmd: "./probe.kmd.json", worker: "./worker.js", control: "./control.js" };
+  writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "probe", type: "module", korus }));
+  writeFileSync(
+    path.join(dir, "probe.kmd.json"),
+    JSON.stringify({ name: "probe", version: "1.0.0", remoteClasses: [], complexTypes: [], events: [] }),
+  );
+  writeFileSync(path.join(dir, "worker.js"), "export default function register() {}\n");
+  writeFileSync(
+    path.join(dir, "control.js"),
+    `export default function control(api) {
+  const route = async (req, res) => {
+    const url = new URL(req.url, "http://korus");
+    if (url.pathname !== "/probe/invoke") return false;
+    const q = url.searchParams;
+    let body;
+    try {
+      body = { value: await api.invoke(q.get("id"), q.get("op"), JSON.parse(q.get("args") ?? "{}")) };
+    } catch (err) {
+      body = { error: { name: err.name, code: err.code, message: err.message } };
+    }
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+    return true;
+  };
+  return { routes: [route] };
+}
+`,
+  );
+  return dir;
+}
+
+t.test("ControlApi.invoke runs an operation on a live object in its worker", async (t) => {
+  const k = await startKorus(t, { workers: 1, config: { modules: [copyExample(t), probeModule(t)] } });
+  const app = await RpcClient.open(k.url);
+  t.teardown(() => app.close());
+  const first = await app.call("create", { type: "MediaPipeline", constructorParams: {} });
+  const sessionId = first.result?.["sessionId"] as string;
+  const pipeline = first.result?.["value"] as string;
+  const filter = String(
+    await app.value("create", {
+      type: "AudioLevelFilter",
+      constructorParams: { mediaPipeline: pipeline, period: 300 },
+      sessionId,
+    }),
+  );
+  type Answer = { value?: unknown; error?: { name?: string; code?: number; message?: string } };
+  const invoke = async (id: string, op: string, args: Record<string, unknown> = {}): Promise<Answer> => {
+    const q = new URLSearchParams({ id, op, args: JSON.stringify(args) });
+    return (await (await fetch(`${k.httpUrl}/probe/invoke?${q.toString()}`)).json()) as Answer;
+  };
+  t.same(await invoke(filter, "getPeriod"), { value: 300 }, "a getter answers its value");
+  t.same(await invoke(filter, "setPeriod", { period: 600 }), { value: null }, "a setter answers null");
+  t.equal(
+    await app.value("invoke", { object: filter, operation: "getPeriod", sessionId }),
+    600,
+    "the operation ran on the element clients see",
+  );
+  const rejected = await invoke(filter, "setPeriod", { period: 5 });
+  t.match(rejected.error?.message, /20 to 10000/, "the worker's error is the rejection");
+  t.equal(await app.value("invoke", { object: filter, operation: "getPeriod", sessionId }), 600, "and changed nothing");
+  t.match(
+    await invoke("no-such-object", "getPeriod"),
+    { error: { name: "KurentoError", code: 40101 } },
+    "an unknown object rejects MEDIA_OBJECT_NOT_FOUND",
+  );
+  await app.value("release", { object: filter, sessionId });
+  t.match(await invoke(filter, "getPeriod"), { error: { code: 40101 } }, "so does a released one");
+  await app.value("release", { object: pipeline, sessionId });
+});
