@@ -9,6 +9,7 @@ import path from "node:path";
 import t from "tap";
 import { ConfigError, DEFAULT_CONFIG } from "../../../../src/config/schema.js";
 import { registeredSections } from "../../../../src/config/sections.js";
+import { loadConfig } from "../../../../src/config/load.js";
 import { configureStart, ModuleError, workerModules } from "../../../../src/modules/index.js";
 import { sectionSchema } from "../../../../src/modules/sectionSchema.js";
 import { validateSection } from "../../../../src/config/sections.js";
@@ -153,4 +154,16 @@ t.test("sectionSchema keeps JSON Schema's meaning", async (t) => {
     "exclusiveMinimum",
   );
   t.same(validateSection("m", s, { n: 0.5 }), { n: 0.5 });
+});
+
+t.test("loadConfig (every command's reader) accepts a file with a module's section", async (t) => {
+  const level = mod("level", LEVEL_SCHEMA);
+  const file = path.join(dir, "korus.yaml");
+  writeFileSync(file, `modules: [${JSON.stringify(level)}]\nlevel:\n  name: x\ndata:\n  dir: /tmp/korus-x\n`);
+  t.equal(loadConfig(file, {}).data.dir, "/tmp/korus-x");
+  writeFileSync(file, "level:\n  name: x\n");
+  t.match(
+    messageOf(() => loadConfig(file, {})),
+    /^ConfigError: config: level: unknown section/,
+  );
 });
