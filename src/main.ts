@@ -11,11 +11,18 @@ import { fileURLToPath } from "node:url";
 import { MEDIA_WORKER_URL } from "../media/index.js";
 import { CdrService, cdrServiceConfig, HangupSide } from "./cdr/index.js";
 import { webrtcCdrHooks } from "./cdr/webrtcCdr.js";
-
-import { configPathFromArgs, loadConfig } from "./config/load.js";
+import { configPathFromArgs, loadConfigDocument } from "./config/load.js";
 import { ConfigError, type KorusConfig } from "./config/schema.js";
 import { KurentoServer } from "./kurento/KurentoServer.js";
-import { korusModule, loadControlEntries, resolveModules, workerModules } from "./modules/index.js";
+import {
+  configureStart,
+  korusModule,
+  loadControlEntries,
+  ModuleError,
+  resolveModules,
+  workerModules,
+  type ModuleDefinition,
+} from "./modules/index.js";
 import { createRootLogger, type Logger } from "./logging/logger.js";
 import { WorkerPool } from "./pool/WorkerPool.js";
 import { adminRoute } from "./rpc/adminRoute.js";
@@ -53,11 +60,15 @@ function version(): string {
   }
 }
 
-/** Starts a Korus server from a validated configuration. */
+/**
+ * Starts a Korus server from a validated configuration. `configured`: the `modules:` entries already read with their
+ * sections' values (configureStart); by default they are read from `config`, their sections taking their defaults.
+ */
 export async function startServer(
   config: KorusConfig,
   logger: Logger,
   workerScript: URL = MEDIA_WORKER_URL,
+  configured: readonly ModuleDefinition[] = configureStart(config).modules,
 ): Promise<RunningServer> {
   mkdirSync(config.data.dir, { recursive: true });
   // File media and recordings are confined to these folders (media/files/confine.ts); relative to data.dir.
@@ -76,7 +87,7 @@ export async function startServer(
       ? undefined
       : { cert: readFileSync(config.server.tlsCertFile), key: readFileSync(config.server.tlsKeyFile) };
   // Korus's own module first, then the configured ones; a module that cannot load stops start-up here, naming it.
-  const { modules, kmd } = resolveModules([korusModule(workerScript)], config.modules);
+  const { modules, kmd } = resolveModules([korusModule(workerScript)], configured);
   const workers = config.media.workers === 0 ? os.availableParallelism() : config.media.workers;
   // The pool's callbacks reach the Kurento server, which needs the started pool: a late-bound reference.
   const late: { kurento?: KurentoServer } = {};
@@ -229,11 +240,13 @@ export async function startServer(
 
 async function main(): Promise<void> {
   let config: KorusConfig;
+  let modules: readonly ModuleDefinition[];
   try {
     const file = configPathFromArgs(process.argv.slice(2), fileURLToPath(new URL("config/default.yaml", ROOT)));
-    config = loadConfig(file);
+    // The order of docs/configuration.md: the document, its modules and their sections, then every key validated.
+    ({ config, modules } = configureStart(loadConfigDocument(file)));
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof ModuleError) {
       process.stderr.write(`korus: ${err.message}\n`);
       process.exit(2);
     }
@@ -248,7 +261,7 @@ async function main(): Promise<void> {
   });
   let server: RunningServer;
   try {
-    server = await startServer(config, logger);
+    server = await startServer(config, logger, MEDIA_WORKER_URL, modules);
   } catch (err) {
     logger.fatal({ err }, "start-up failed");
     logger.flush();

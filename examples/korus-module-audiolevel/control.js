@@ -2,10 +2,10 @@
 /**
  * Control-plane entry of the audiolevel module (optional in a module): Korus calls its default export once on the
  * main thread and adds the hooks it returns to its hook lists (docs/modules.md). This one counts the live
- * AudioLevelFilters and serves the count at GET /audiolevel/filters.
+ * AudioLevelFilters and serves the count, with the configured default period, at GET /audiolevel/filters.
  *
- * @typedef {import("../../src/modules/types.js").ControlApi} ControlApi
- * @typedef {import("../../src/modules/types.js").ControlHooks} ControlHooks
+ * @typedef {import("korus/sdk/control").ControlApi} ControlApi
+ * @typedef {import("korus/sdk/control").ControlHooks} ControlHooks
  */
 
 /**
@@ -31,7 +31,9 @@ export default function control(api) {
         if (req.method !== "GET" || req.url !== "/audiolevel/filters") {
           return false;
         }
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ filters: live.size }));
+        res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify({ filters: live.size, period: api.config["period"] }));
         return true;
       },
     ],

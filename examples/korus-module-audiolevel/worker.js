@@ -3,9 +3,9 @@
  * Worker entry of the audiolevel module: Korus imports it in every media worker and calls its default export with the
  * element SDK (docs/modules.md). It imports nothing from Korus: the base class comes from `sdk`.
  *
- * @typedef {import("../../media/sdk/index.js").WorkerSdk} WorkerSdk
- * @typedef {import("../../media/sdk/index.js").ElementContext} ElementContext
- * @typedef {import("../../media/sdk/index.js").JsonObject} JsonObject
+ * @typedef {import("korus/sdk").WorkerSdk} WorkerSdk
+ * @typedef {import("korus/sdk").ElementContext} ElementContext
+ * @typedef {import("korus/sdk").JsonObject} JsonObject
  * @typedef {{ AudioLevel: { level: number } }} AudioLevelEvents
  */
 
@@ -22,6 +22,9 @@ function checkPeriod(v) {
 
 /** @param {WorkerSdk} sdk */
 export default function register(sdk) {
+  /** The configured period (section `audiolevel`, validated by Korus against config.schema.json). */
+  const defaultPeriod = sdk.config["period"];
+
   /** @extends {sdk.AudioFilter<AudioLevelEvents>} */
   class AudioLevelFilter extends sdk.AudioFilter {
     /** Samples per event at 8 kHz (period × 8). */
@@ -35,7 +38,7 @@ export default function register(sdk) {
      */
     constructor(ctx, params) {
       super(ctx, params);
-      this.#samplesPerEvent = checkPeriod(params["period"] ?? 200) * 8;
+      this.#samplesPerEvent = checkPeriod(params["period"] ?? defaultPeriod) * 8;
     }
 
     /** Narrowband is enough for a level: 8 kHz, 20 ms frames, observed only. */

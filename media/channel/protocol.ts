@@ -68,6 +68,8 @@ export interface WorkerModule {
   worker: string;
   /** Concrete remote classes of its descriptor: the only types its entry may register. */
   types: string[];
+  /** Its configuration section, validated on the main thread (`{}` when it declares none): `WorkerSdk.config`. */
+  settings?: JsonObject;
 }
 
 export interface ConnectParams {

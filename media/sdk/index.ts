@@ -9,6 +9,7 @@
  *     }
  */
 import type { ElementClass } from "../core/MediaPipeline.js";
+import type { JsonObject } from "../channel/protocol.js";
 import type { Logger } from "../logger.js";
 import { AudioFilter } from "./AudioFilter.js";
 import { Element } from "./Element.js";
@@ -33,6 +34,11 @@ export interface WorkerSdk {
   readonly version: number;
   /** The module's name (its kmd `name`). */
   readonly module: string;
+  /**
+   * The module's configuration section, validated by Korus against the schema its manifest's `korus.config` names,
+   * defaults applied; `{}` when it declares none. The same value in every worker and in the control entry.
+   */
+  readonly config: JsonObject;
   /** Plain element base: forwards media unless `onMedia` is overridden. */
   readonly Element: typeof Element;
   /** Filter base that receives decoded audio frames. */
@@ -59,10 +65,12 @@ export function createWorkerSdk(
   module: string,
   types: readonly string[] | undefined,
   logger: Logger,
+  config: JsonObject = {},
 ): WorkerSdk {
   return {
     version: SDK_VERSION,
     module,
+    config,
     Element,
     AudioFilter,
     logger,
@@ -83,7 +91,7 @@ export function createWorkerSdk(
  */
 export async function loadWorkerModules(
   registry: ElementRegistry,
-  modules: readonly { name: string; worker: string; types: string[] }[],
+  modules: readonly { name: string; worker: string; types: string[]; settings?: JsonObject }[],
   logger: Logger,
 ): Promise<void> {
   for (const m of modules) {
@@ -100,7 +108,9 @@ export async function loadWorkerModules(
       throw new Error(`module '${m.name}': its worker entry ${m.worker} has no default export function`);
     }
     try {
-      await (entry as WorkerEntry)(createWorkerSdk(registry, m.name, m.types, logger.child({ module: m.name })));
+      await (entry as WorkerEntry)(
+        createWorkerSdk(registry, m.name, m.types, logger.child({ module: m.name }), m.settings),
+      );
     } catch (err) {
       throw new Error(`module '${m.name}': its worker entry failed: ${String(err)}`, { cause: err });
     }

@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { KindGuard, type TSchema } from "@sinclair/typebox";
 import { annotation } from "../../sip/index.js";
-import { ConfigError, ConfigSchema, validateConfig, type KorusConfig } from "./schema.js";
+import { configureStart } from "../modules/configure.js";
+import { ConfigError, ConfigSchema, type KorusConfig } from "./schema.js";
 
 /** Environment variable → [section, key, kind], from the `env:` annotations of the schema. */
 export const ENV_OVERRIDES: Readonly<Record<string, readonly [string, string, "int" | "string"]>> = envOverrides();
@@ -29,10 +30,13 @@ function envOverrides(): Record<string, readonly [string, string, "int" | "strin
 }
 
 /**
+ * Korus's own configuration from `file`, its modules' sections checked too (src/modules/configure.ts), so that a
+ * file with a module's section reads the same for every command (`korus cdr export`) as for the server.
  * @throws ConfigError for an unreadable or invalid file, or a bad environment value (naming the variable).
+ * @throws ModuleError for a `modules:` entry that cannot be read.
  */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): KorusConfig {
-  return validateConfig(loadConfigDocument(file, env));
+  return configureStart(loadConfigDocument(file, env)).config;
 }
 
 /**

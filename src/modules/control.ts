@@ -2,6 +2,7 @@
  * Control entries of the modules (docs/modules.md): each is imported on the main thread, its default export called
  * once with a {@link ControlApi}, and the hooks it returns appended to the Kurento server's hook lists.
  */
+import type { JsonObject } from "../../media/index.js";
 import type { KurentoServer } from "../kurento/KurentoServer.js";
 import type { Logger } from "../logging/logger.js";
 import { KurentoError } from "../kurento/errors.js";
@@ -9,9 +10,11 @@ import type { ModuleDefinition } from "./manifest.js";
 import { ModuleError } from "./ModuleError.js";
 import type { ControlApi, ControlEntry } from "./types.js";
 
-function api(module: string, k: KurentoServer, logger: Logger): ControlApi {
+/** The API handed to module `module`'s control entry; `config`: its validated section. */
+function controlApi(module: string, k: KurentoServer, logger: Logger, config: JsonObject = {}): ControlApi {
   return {
     module,
+    config,
     logger: logger.child({ module }),
     emitEvent: (objectId, event, data) => k.emitEvent(objectId, event, data),
     invoke: async (objectId, operation, args) => {
@@ -48,7 +51,7 @@ export async function loadControlEntries(
     }
     let hooks: unknown;
     try {
-      hooks = await (entry as ControlEntry)(api(m.name, k, logger));
+      hooks = await (entry as ControlEntry)(controlApi(m.name, k, logger, m.settings));
     } catch (err) {
       throw new ModuleError(m.name, `control entry failed: ${String(err)}`, { cause: err });
     }

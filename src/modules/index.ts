@@ -1,6 +1,7 @@
 /** The module door of the control plane (docs/modules.md). */
 export { HookLists } from "./HookLists.js";
 export { loadControlEntries } from "./control.js";
+export { configureStart, type ConfiguredStart } from "./configure.js";
 export { checkDescriptor } from "./descriptor.js";
 export { resolveModules, workerModules, type ResolvedModules } from "./loader.js";
 export { readModule, type ModuleDefinition } from "./manifest.js";

@@ -22,16 +22,16 @@ export interface ResolvedModules {
 
 /**
  * @param builtin Korus's own modules (first, in this order).
- * @param specs the configuration's `modules:` entries.
+ * @param specs the configuration's `modules:` entries, or their definitions already read (configure.ts).
  * @throws ModuleError naming the first module that cannot be loaded.
  */
 export function resolveModules(
   builtin: readonly ModuleDefinition[],
-  specs: readonly string[],
+  specs: readonly (string | ModuleDefinition)[],
   cwd: string = process.cwd(),
 ): ResolvedModules {
   const official = KmdRegistry.official();
-  const all = [...builtin, ...specs.map((s) => readModule(s, cwd))];
+  const all = [...builtin, ...specs.map((s) => (typeof s === "string" ? readModule(s, cwd) : s))];
   const byName = new Map<string, ModuleDefinition>();
   for (const m of all) {
     const had = byName.get(m.name);
@@ -99,5 +99,6 @@ export function workerModules(modules: readonly ModuleDefinition[]): WorkerModul
     name: m.name,
     worker: m.worker,
     types: m.kmd.remoteClasses.filter((c) => c.abstract !== true).map((c) => c.name),
+    settings: m.settings ?? {},
   }));
 }

@@ -5,6 +5,7 @@
  *       "kmd": "./audiolevel.kmd.json",   descriptor, Kurento's kmd JSON format (its `name` is the module's name)
  *       "worker": "./worker.js",          ESM; default export register(sdk: WorkerSdk), run in every media worker
  *       "control": "./control.js",        optional; ESM; default export (api: ControlApi) => ControlHooks
+ *       "config": "./config.schema.json", optional; JSON Schema of its configuration section (key: the module's name)
  *       "dependencies": ["other"]         optional; names of modules that must load first
  *     }
  *
@@ -15,9 +16,12 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import type { TSchema } from "@sinclair/typebox";
+import type { JsonObject } from "../../media/index.js";
 import type { KmdModule } from "../kurento/kmd.js";
 import { checkDescriptor } from "./descriptor.js";
 import { ModuleError } from "./ModuleError.js";
+import { sectionSchema } from "./sectionSchema.js";
 
 /** A module ready to load: its descriptor read and checked, its entries located. */
 export interface ModuleDefinition {
@@ -32,6 +36,10 @@ export interface ModuleDefinition {
   readonly control: string | undefined;
   /** Modules that must load first: the manifest's `dependencies` and the kmd's `imports`. */
   readonly dependencies: readonly string[];
+  /** The schema of its configuration section (top-level key: its name), from the manifest's `config`; or none. */
+  readonly configSchema?: TSchema | undefined;
+  /** Its section's validated value with defaults (`{}` without a section), once configured (configure.ts). */
+  readonly settings?: JsonObject | undefined;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -98,6 +106,17 @@ export function readModule(spec: string, cwd: string = process.cwd()): ModuleDef
   if (!Array.isArray(deps) || !deps.every((d) => typeof d === "string")) {
     throw new ModuleError(name, "package.json: korus.dependencies must be an array of module names");
   }
+  let configSchema: TSchema | undefined;
+  if (manifest["config"] !== undefined) {
+    const schemaFile = file(name, dir, manifest, "config");
+    let schema: unknown;
+    try {
+      schema = JSON.parse(readFileSync(schemaFile, "utf8"));
+    } catch (err) {
+      throw new ModuleError(name, `config schema ${schemaFile} is not valid JSON: ${String(err)}`, { cause: err });
+    }
+    configSchema = sectionSchema(name, schema);
+  }
   const imports = (kmd.imports ?? []).map((i) => (isObj(i) && typeof i["name"] === "string" ? i["name"] : ""));
   return {
     name,
@@ -106,5 +125,6 @@ export function readModule(spec: string, cwd: string = process.cwd()): ModuleDef
     worker: pathToFileURL(file(name, dir, manifest, "worker")).href,
     control: manifest["control"] === undefined ? undefined : pathToFileURL(file(name, dir, manifest, "control")).href,
     dependencies: [...new Set([...deps, ...imports.filter((i) => i !== "")])],
+    configSchema,
   };
 }

@@ -59,6 +59,11 @@ export interface ControlApi {
   /** The module's name (its kmd `name`). */
   readonly module: string;
   readonly logger: Logger;
+  /**
+   * The module's configuration section (the top-level key named after the module), validated against the schema its
+   * manifest's `korus.config` names, defaults applied; `{}` when it declares none.
+   */
+  readonly config: JsonObject;
   /** Raises `event` on `objectId` for its subscribers, as a worker event would. */
   emitEvent(objectId: string, event: string, data: JsonObject): void;
   /**

@@ -211,3 +211,134 @@ t.test("a module whose worker entry throws refuses start, naming it", async (t) 
   writeFileSync(path.join(dir, "worker.js"), 'export default function register() { throw new Error("boom"); }\n');
   await refused(t, [dir], "audiolevel", /boom/);
 });
+
+t.test("the module's configuration section reaches its worker and control entries", async (t) => {
+  const dir = copyExample(t);
+  const k = await startKorus(t, { workers: 1, config: { modules: [dir], audiolevel: { period: 500 } } });
+  const app = await RpcClient.open(k.url);
+  t.teardown(() => app.close());
+  const first = await app.call("create", { type: "MediaPipeline", constructorParams: {} });
+  const sessionId = first.result?.["sessionId"] as string;
+  const call = async (method: string, params: Record<string, unknown>): Promise<unknown> =>
+    app.value(method, { ...params, sessionId });
+  const pipeline = first.result?.["value"] as string;
+  const filter = String(
+    await call("create", { type: "AudioLevelFilter", constructorParams: { mediaPipeline: pipeline } }),
+  );
+  t.equal(
+    await call("invoke", { object: filter, operation: "getPeriod" }),
+    500,
+    "the configured period is the default",
+  );
+  const route = (await (await fetch(`${k.httpUrl}/audiolevel/filters`)).json()) as { period?: number };
+  t.equal(route.period, 500, "the control entry received the section too");
+  await call("subscribe", { object: filter, type: "AudioLevel" });
+  const rtp = String(await call("create", { type: "RtpEndpoint", constructorParams: { mediaPipeline: pipeline } }));
+  await call("invoke", { object: rtp, operation: "connect", operationParams: { sink: filter, mediaType: "AUDIO" } });
+  const offer =
+    "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendonly\r\n";
+  const answer = String(await call("invoke", { object: rtp, operation: "processOffer", operationParams: { offer } }));
+  const port = Number(/m=audio (\d+)/.exec(answer)?.[1]);
+  await sendTone(port, 8000, 2.2, { n: 1 });
+  await new Promise((r) => setTimeout(r, 200));
+  // 2.2 s of audio at one event per 500 ms: 4 events (at 200 ms, the example's own default, it would be 11).
+  const n = levels(app, filter).length;
+  t.ok(n >= 3 && n <= 5, `AudioLevel events at the configured period (${n} in 2.2 s, expected 4)`);
+  await call("release", { object: pipeline });
+});
+
+/** Starts Korus with the example module and `section` as its configuration; expects exit status 2 and `why`. */
+async function refusedConfig(t: Test, section: Record<string, unknown>, why: RegExp): Promise<void> {
+  const dir = copyExample(t);
+  const err = await startKorus(undefined, {
+    workers: 1,
+    config: { modules: [dir], audiolevel: section },
+    startTimeoutMs: 15_000,
+  }).then(
+    async (k) => {
+      await k.stop();
+      return undefined;
+    },
+    (e: unknown) => e as Error,
+  );
+  t.match(err?.message ?? "start-up did not fail", /korus exited during start-up \(code 2,/, "exit status 2");
+  t.match(err?.message ?? "", why, "the output names the key path and the reason");
+}
+
+t.test("an invalid or unknown key in a module's section refuses start with its path", async (t) => {
+  await refusedConfig(t, { period: 5 }, /config: audiolevel\.period: must be an integer from 20 to 10000, got 5/);
+  await refusedConfig(t, { perod: 300 }, /config: audiolevel\.perod: unknown key \(known: period\)/);
+});
+
+/** A module without element types whose control entry serves `ControlApi.invoke` at GET /probe/invoke. */
+function probeModule(t: Test): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "korus-probe-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const korus = { kmd: "./probe.kmd.json", worker: "./worker.js", control: "./control.js" };
+  writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "probe", type: "module", korus }));
+  writeFileSync(
+    path.join(dir, "probe.kmd.json"),
+    JSON.stringify({ name: "probe", version: "1.0.0", remoteClasses: [], complexTypes: [], events: [] }),
+  );
+  writeFileSync(path.join(dir, "worker.js"), "export default function register() {}\n");
+  writeFileSync(
+    path.join(dir, "control.js"),
+    `export default function control(api) {
+  const route = async (req, res) => {
+    const url = new URL(req.url, "http://korus");
+    if (url.pathname !== "/probe/invoke") return false;
+    const q = url.searchParams;
+    let body;
+    try {
+      body = { value: await api.invoke(q.get("id"), q.get("op"), JSON.parse(q.get("args") ?? "{}")) };
+    } catch (err) {
+      body = { error: { name: err.name, code: err.code, message: err.message } };
+    }
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+    return true;
+  };
+  return { routes: [route] };
+}
+`,
+  );
+  return dir;
+}
+
+t.test("ControlApi.invoke runs an operation on a live object in its worker", async (t) => {
+  const k = await startKorus(t, { workers: 1, config: { modules: [copyExample(t), probeModule(t)] } });
+  const app = await RpcClient.open(k.url);
+  t.teardown(() => app.close());
+  const first = await app.call("create", { type: "MediaPipeline", constructorParams: {} });
+  const sessionId = first.result?.["sessionId"] as string;
+  const pipeline = first.result?.["value"] as string;
+  const filter = String(
+    await app.value("create", {
+      type: "AudioLevelFilter",
+      constructorParams: { mediaPipeline: pipeline, period: 300 },
+      sessionId,
+    }),
+  );
+  type Answer = { value?: unknown; error?: { name?: string; code?: number; message?: string } };
+  const invoke = async (id: string, op: string, args: Record<string, unknown> = {}): Promise<Answer> => {
+    const q = new URLSearchParams({ id, op, args: JSON.stringify(args) });
+    return (await (await fetch(`${k.httpUrl}/probe/invoke?${q.toString()}`)).json()) as Answer;
+  };
+  t.same(await invoke(filter, "getPeriod"), { value: 300 }, "a getter answers its value");
+  t.same(await invoke(filter, "setPeriod", { period: 600 }), { value: null }, "a setter answers null");
+  t.equal(
+    await app.value("invoke", { object: filter, operation: "getPeriod", sessionId }),
+    600,
+    "the operation ran on the element clients see",
+  );
+  const rejected = await invoke(filter, "setPeriod", { period: 5 });
+  t.match(rejected.error?.message, /20 to 10000/, "the worker's error is the rejection");
+  t.equal(await app.value("invoke", { object: filter, operation: "getPeriod", sessionId }), 600, "and changed nothing");
+  t.match(
+    await invoke("no-such-object", "getPeriod"),
+    { error: { name: "KurentoError", code: 40101 } },
+    "an unknown object rejects MEDIA_OBJECT_NOT_FOUND",
+  );
+  await app.value("release", { object: filter, sessionId });
+  t.match(await invoke(filter, "getPeriod"), { error: { code: 40101 } }, "so does a released one");
+  await app.value("release", { object: pipeline, sessionId });
+});

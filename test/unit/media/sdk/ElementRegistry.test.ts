@@ -55,3 +55,15 @@ t.test("loadWorkerModules names the module whose entry fails to import or has no
     /module 'thrower'.*bad/,
   );
 });
+
+t.test("a module's entry receives its configuration section as sdk.config ({} without one)", async (t) => {
+  const r = new ElementRegistry();
+  t.same(createWorkerSdk(r, "plain", [], logger).config, {}, "no section: {}");
+  const entry = `data:text/javascript,${encodeURIComponent(
+    "export default (sdk) => { if (sdk.config.period !== 500) throw new Error('period ' + sdk.config.period); };",
+  )}`;
+  await t.resolves(
+    loadWorkerModules(r, [{ name: "level", worker: entry, types: [], settings: { period: 500 } }], logger),
+  );
+  await t.rejects(loadWorkerModules(r, [{ name: "level", worker: entry, types: [] }], logger), /period undefined/);
+});

@@ -57,6 +57,7 @@ t.test("modules load dependencies first; their types join Kurento's and Korus's"
     name: "korus",
     worker: "file:///korus/dist/media/elements/sipModule.js",
     types: ["SipEndpoint", "SipGateway"],
+    settings: {},
   });
   t.match(workerModules(modules)[2], { name: "beta", types: ["BetaFilter"], worker: /^file:\/\/.*worker\.js$/ });
   t.equal(KORUS_KMD.name, "korus");
