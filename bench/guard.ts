@@ -21,7 +21,7 @@
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { connectedPair, cpuUs, median, Peer, sleep, startServer, type BenchServer } from "./lib/korus.js";
+import { connectedPair, cpuUs, helloWorldSetups, median, sleep, startServer, type BenchServer } from "./lib/korus.js";
 import { RpcClient } from "./lib/RpcClient.js";
 
 interface Figures {
@@ -66,27 +66,11 @@ async function forwarding(server: BenchServer): Promise<{ us: number; delivered:
 /** Median wall-clock ms of the hello-world set-up (pipeline + WebRtcEndpoint + processOffer + connect). */
 async function setup(server: BenchServer, iterations = 30): Promise<number> {
   const rpc = await RpcClient.open(`ws://127.0.0.1:${server.port}/kurento`);
-  const times: number[] = [];
   try {
-    for (let i = 0; i < iterations; i++) {
-      const peer = new Peer();
-      const offer = await peer.offer();
-      const s0 = performance.now();
-      const p = (await rpc.value("create", { type: "MediaPipeline" })) as string;
-      const ep = (await rpc.value("create", {
-        type: "WebRtcEndpoint",
-        constructorParams: { mediaPipeline: p },
-      })) as string;
-      await rpc.value("invoke", { object: ep, operation: "processOffer", operationParams: { offer } });
-      await rpc.value("invoke", { object: ep, operation: "connect", operationParams: { sink: ep } });
-      times.push(performance.now() - s0);
-      await rpc.value("release", { object: p });
-      await peer.close();
-    }
+    return median(await helloWorldSetups(rpc, iterations));
   } finally {
     await rpc.close();
   }
-  return median(times);
 }
 
 /** SIPp's built-in uac towards the echo rule: `calls` calls at `rate`/s, each 1 s long. */

@@ -37,7 +37,18 @@ import dgram from "node:dgram";
 import { WebSocketServer } from "ws";
 import { run as runCodecs } from "./codecs.js";
 import { run as runDtmfTones } from "./dtmfTones.js";
-import { attach, connectedPair, cpuUs, median, Peer, pct, rssKiB, sleep, startServer } from "./lib/korus.js";
+import {
+  attach,
+  connectedPair,
+  cpuUs,
+  helloWorldSetups,
+  median,
+  Peer,
+  pct,
+  rssKiB,
+  sleep,
+  startServer,
+} from "./lib/korus.js";
 import { RpcClient } from "./lib/RpcClient.js";
 import { run as runGateway } from "./gateway.js";
 import { run as runSipCalls } from "./sipCalls.js";
@@ -142,22 +153,7 @@ async function main(): Promise<void> {
       await rpc.value("release", { object: p });
     }
 
-    const setup: number[] = [];
-    for (let i = 0; i < 30; i++) {
-      const peer = new Peer();
-      const offer = await peer.offer();
-      const s0 = performance.now();
-      const p = (await rpc.value("create", { type: "MediaPipeline" })) as string;
-      const ep = (await rpc.value("create", {
-        type: "WebRtcEndpoint",
-        constructorParams: { mediaPipeline: p },
-      })) as string;
-      await rpc.value("invoke", { object: ep, operation: "processOffer", operationParams: { offer } });
-      await rpc.value("invoke", { object: ep, operation: "connect", operationParams: { sink: ep } });
-      setup.push(performance.now() - s0);
-      await rpc.value("release", { object: p });
-      await peer.close();
-    }
+    const setup = await helloWorldSetups(rpc, 30);
     out(
       "hello-world set-up (pipeline + endpoint + processOffer + connect)",
       `median ${median(setup).toFixed(1)} ms, p90 ${pct(setup, 90).toFixed(1)} ms (target: median < 50 ms; ${(median(setup) / echoMs).toFixed(0)}x a WS echo round trip)`,

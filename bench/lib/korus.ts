@@ -249,3 +249,27 @@ export async function connectedPair(rpc: RpcClient, pipeline: string): Promise<{
   rx.goFast();
   return { tx, rx };
 }
+
+/**
+ * The hello-world set-up, `iterations` times: create pipeline + WebRtcEndpoint + processOffer of a werift offer +
+ * connect (to itself), each timed in wall-clock ms; the pipeline is released after each. Returns the times.
+ */
+export async function helloWorldSetups(rpc: RpcClient, iterations: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const peer = new Peer();
+    const offer = await peer.offer();
+    const s0 = performance.now();
+    const p = (await rpc.value("create", { type: "MediaPipeline" })) as string;
+    const ep = (await rpc.value("create", {
+      type: "WebRtcEndpoint",
+      constructorParams: { mediaPipeline: p },
+    })) as string;
+    await rpc.value("invoke", { object: ep, operation: "processOffer", operationParams: { offer } });
+    await rpc.value("invoke", { object: ep, operation: "connect", operationParams: { sink: ep } });
+    times.push(performance.now() - s0);
+    await rpc.value("release", { object: p });
+    await peer.close();
+  }
+  return times;
+}
