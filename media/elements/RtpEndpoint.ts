@@ -30,8 +30,6 @@
 import { randomBytes, randomInt } from "node:crypto";
 import os from "node:os";
 import {
-  SdpNegotiationError,
-  SdpParseError,
   SessionDescription,
   createAnswer,
   createOffer,
@@ -44,9 +42,8 @@ import {
   type Direction,
   type NegotiatedMedia,
 } from "../../sdp/index.js";
-import { DTMF_OUT_EVENT, type JsonObject, type JsonValue, type MediaKind } from "../channel/protocol.js";
+import { DTMF_OUT_EVENT, type JsonObject, type MediaKind } from "../channel/protocol.js";
 import type { Connection, ElementContext } from "../core/MediaElement.js";
-import { MediaElement } from "../core/MediaElement.js";
 import type { Operation } from "../core/MediaObject.js";
 import type { MediaPacket, RtpMediaKind } from "../core/types.js";
 import { InvalidStateError, MediaOperationError } from "../errors.js";
@@ -73,17 +70,8 @@ import { SrtpSession } from "../srtp/SrtpSession.js";
 import type { SinkAudioCaps } from "../transcode/format.js";
 import { InbandDtmfReceiver } from "../transcode/InbandDtmfReceiver.js";
 import { InbandDtmfSender, type InbandFormat } from "../transcode/InbandDtmfSender.js";
+import { BaseRtpEndpoint } from "../endpoint/BaseRtpEndpoint.js";
 import { SrtpConfigError, decodeKeySalt, findSuite, parseLifetime, type SrtpSuite } from "../srtp/SrtpSuite.js";
-
-/** Negotiation states; see the module comment for the transitions. */
-export enum RtpNegotiation {
-  New = "NEW",
-  Offered = "OFFERED",
-  Negotiated = "NEGOTIATED",
-  Released = "RELEASED",
-}
-
-type ConnState = "CONNECTED" | "DISCONNECTED";
 
 /** No RTP for this long after negotiation → MediaStateChanged DISCONNECTED (ctor `mediaTimeoutMs` overrides). */
 export const DEFAULT_MEDIA_TIMEOUT_MS = 30_000;
@@ -115,28 +103,6 @@ const VIDEO_CAPABILITIES: readonly CodecCapability[] = [
     preferredPayloadType: 102,
   },
 ];
-
-/** BaseRtpEndpoint properties Korus stores and reports but does not enforce (as WebRtcEndpoint). */
-const RTP_PROPERTY_DEFAULTS: Record<string, JsonValue> = {
-  minVideoRecvBandwidth: 0,
-  minVideoSendBandwidth: 100,
-  maxVideoSendBandwidth: 500,
-  maxAudioRecvBandwidth: 0,
-  maxVideoRecvBandwidth: 0,
-  mtu: 1200,
-  rembParams: {
-    __module__: "kurento",
-    __type__: "RembParams",
-    packetsRecvIntervalTop: 100,
-    exponentialFactor: 0.04,
-    linealFactorMin: 50000,
-    linealFactorGrade: 30,
-    decrementFactor: 0.5,
-    thresholdFactor: 0.8,
-    upLosses: 12,
-    rembOnConnect: 300000,
-  },
-};
 
 /** RFC 4733 §2.5.1.2: updates of a long event every 50 ms. */
 const DTMF_INTERVAL_MS = 50;
@@ -223,7 +189,7 @@ class RtpStream {
   }
 }
 
-export class RtpEndpoint extends MediaElement {
+export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
   readonly #useIpv6: boolean;
   readonly #suite: SrtpSuite | undefined;
   readonly #localKey: Buffer | undefined;
@@ -233,21 +199,19 @@ export class RtpEndpoint extends MediaElement {
   readonly #rtcpIntervalMs: number;
   readonly #keyLifetime: number | undefined;
   readonly #log: RateLimitedLog;
-  readonly #rtpProps = new Map<string, JsonValue>();
   readonly #address: string;
   readonly #bindAddress: string;
   readonly #cname = `korus-${randomBytes(6).toString("hex")}`;
   readonly #sessionId = String(Date.now());
   #sessionVersion = 0;
-  #state: RtpNegotiation = RtpNegotiation.New;
-  #busy = false;
+  /** NEGOTIATED and not released: media flows (a field, read per packet). */
+  #negotiated = false;
   #localSdp: string | undefined;
   #remoteSdp: string | undefined;
   /** Our offer while OFFERED, to read the answer against. */
   #offer: SessionDescription | undefined;
   readonly #streams = new Map<number, RtpStream>();
   #rtcpTimer: NodeJS.Timeout | undefined;
-  #mediaState: ConnState = "DISCONNECTED";
   /** Generated DTMF (sendDtmf): the packets still to send, the generator's own numbering and timer. */
   readonly #dtmfQueue: DtmfOut[] = [];
   /** The generator counts as its own source for the StreamRewriter, so numbering stays continuous around it. */
@@ -292,7 +256,6 @@ export class RtpEndpoint extends MediaElement {
   #lastAudio8k: { ts: number; atMs: number } | undefined;
   /** A keyframe was wanted before the peer's video SSRC was known: ask at its first non-key packet. */
   #keyframePending = false;
-  #connectionState: ConnState = "DISCONNECTED";
   readonly #reader = new RtpHeaderReader();
   readonly diagnostics: RtpDiagnostics = {
     malformedRtp: 0,
@@ -330,50 +293,52 @@ export class RtpEndpoint extends MediaElement {
     return this.#suite !== undefined;
   }
 
-  get state(): RtpNegotiation {
-    return this.#state;
+  // ---------------------------------------------------------------------------------------------- negotiation
+
+  /** A re-offer once NEGOTIATED (hold, resume, a new address or codec set) reuses the ports. */
+  protected override acceptsReoffer(): boolean {
+    return true;
   }
 
-  // ---------------------------------------------------------------------------------------------- state machine
-
-  /**
-   * The only place the negotiation state changes. Validates the transition and owns the timers: the RTCP timer runs
-   * in NEGOTIATED; it and the DTMF sender's timer stop on release.
-   * @throws InvalidStateError for a transition the diagram does not have (a bug, not a client error).
-   */
-  #transition(to: RtpNegotiation): void {
-    const from = this.#state;
-    const allowed: Record<RtpNegotiation, readonly RtpNegotiation[]> = {
-      [RtpNegotiation.New]: [RtpNegotiation.Offered, RtpNegotiation.Negotiated, RtpNegotiation.Released],
-      [RtpNegotiation.Offered]: [RtpNegotiation.Negotiated, RtpNegotiation.Released],
-      [RtpNegotiation.Negotiated]: [RtpNegotiation.Negotiated, RtpNegotiation.Released],
-      [RtpNegotiation.Released]: [],
-    };
-    if (!allowed[from].includes(to)) {
-      throw new InvalidStateError(`RtpEndpoint ${this.id}: no transition ${from} → ${to}`);
-    }
-    this.#state = to;
-    if (to === RtpNegotiation.Negotiated && this.#rtcpTimer === undefined) {
+  /** The RTCP timer runs from the first negotiation to the release. */
+  protected override onNegotiated(): void {
+    this.#negotiated = true;
+    if (this.#rtcpTimer === undefined) {
       this.#scheduleRtcp();
     }
-    if (to === RtpNegotiation.Released) {
-      clearTimeout(this.#rtcpTimer);
-      this.#rtcpTimer = undefined;
-      clearTimeout(this.#dtmfTimer);
-      this.#dtmfTimer = undefined;
-      this.#dtmfQueue.length = 0;
-      this.#stopInband();
-      clearTimeout(this.#inject.timer);
-      this.#inject.timer = undefined;
-      this.#inject.queue.length = 0;
-    }
+  }
+
+  /** Stops every timer of the endpoint (release). */
+  #stopTimers(): void {
+    this.#negotiated = false;
+    clearTimeout(this.#rtcpTimer);
+    this.#rtcpTimer = undefined;
+    clearTimeout(this.#dtmfTimer);
+    this.#dtmfTimer = undefined;
+    this.#dtmfQueue.length = 0;
+    this.#stopInband();
+    clearTimeout(this.#inject.timer);
+    this.#inject.timer = undefined;
+    this.#inject.queue.length = 0;
+  }
+
+  protected override readRemote(sdp: unknown, what: "offer" | "answer"): SessionDescription {
+    return parseSdpArg(sdp, what);
+  }
+
+  protected override localDescriptor(): string | undefined {
+    return this.#localSdp;
+  }
+
+  protected override remoteDescriptor(): string | undefined {
+    return this.#remoteSdp;
   }
 
   #scheduleRtcp(): void {
     const delay = this.#rtcpIntervalMs * (0.5 + Math.random());
     this.#rtcpTimer = setTimeout(() => {
       this.#rtcpTimer = undefined;
-      if (this.#state === RtpNegotiation.Negotiated) {
+      if (this.#negotiated) {
         this.#sendReports();
         this.#scheduleRtcp();
       }
@@ -410,7 +375,7 @@ export class RtpEndpoint extends MediaElement {
       onRtp: (data) => (stream.s === undefined ? false : this.#onRtp(stream.s, data)),
       onRtcp: (data) => (stream.s === undefined ? false : this.#onRtcp(stream.s, data)),
       onTimeout: () => this.#onMediaTimeout(kind),
-      onResume: () => this.#setMediaState("CONNECTED"),
+      onResume: () => this.setMediaState("CONNECTED"),
     });
     if (this.released) {
       socket.close();
@@ -425,15 +390,9 @@ export class RtpEndpoint extends MediaElement {
    * SdpEndpoint.processOffer: answers the peer's offer (RFC 3264) from our codec list, opens one port pair per
    * audio/video m-line and starts sending to the offered address. A second offer once NEGOTIATED is a re-offer
    * (hold, resume, a new address or codec set) and reuses the ports.
-   * @throws MediaOperationError SDP_PARSE_ERROR, SDP_END_POINT_ALREADY_NEGOTIATED (while OFFERED or busy), or
-   *   SDP_END_POINT_PROCESS_OFFER_ERROR (no common codec, SRTP mismatch, no free port).
+   * @throws MediaOperationError SDP_END_POINT_PROCESS_OFFER_ERROR (no common codec, SRTP mismatch, no free port).
    */
-  async #processOffer(offerArg: unknown): Promise<string> {
-    if (this.#state === RtpNegotiation.Offered || this.#busy) {
-      throw new MediaOperationError("SDP_END_POINT_ALREADY_NEGOTIATED", "Endpoint already negotiated");
-    }
-    const offer = parseSdpArg(offerArg, "offer");
-    this.#busy = true;
+  protected override async applyOffer(offer: SessionDescription): Promise<void> {
     const opened: RtpStream[] = [];
     try {
       if (this.#suite !== undefined && !offer.media.some((m) => m.proto === "RTP/SAVP" || m.proto === "RTP/SAVPF")) {
@@ -467,32 +426,23 @@ export class RtpEndpoint extends MediaElement {
       this.#apply(answer.media, true, offer);
       this.#remoteSdp = offer.toString();
       this.#localSdp = answer.sdp.toString();
-      this.#transition(RtpNegotiation.Negotiated);
-      return this.#localSdp;
     } catch (err) {
       for (const s of opened) {
         this.#closeStream(s);
       }
-      throw asOperationError(err, "SDP_END_POINT_PROCESS_OFFER_ERROR");
-    } finally {
-      this.#busy = false;
+      throw err;
     }
   }
 
   /**
    * SdpEndpoint.generateOffer: RTP/AVP (RTP/SAVP with crypto) with one audio and one video m-line;
    * OfferOptions{offerToReceiveAudio, offerToReceiveVideo} (default true) leave a kind out when false.
-   * @throws MediaOperationError SDP_END_POINT_ALREADY_NEGOTIATED or SDP_END_POINT_GENERATE_OFFER_ERROR.
+   * @throws MediaOperationError SDP_END_POINT_GENERATE_OFFER_ERROR.
    */
-  async #generateOffer(options: unknown): Promise<string> {
-    if (this.#state !== RtpNegotiation.New || this.#busy) {
-      throw new MediaOperationError("SDP_END_POINT_ALREADY_NEGOTIATED", "Endpoint already negotiated");
-    }
-    const o = isObject(options) ? options : {};
+  protected override async makeOffer(o: JsonObject): Promise<void> {
     const media = (["audio", "video"] as const).filter(
       (k) => o[k === "audio" ? "offerToReceiveAudio" : "offerToReceiveVideo"] !== false,
     );
-    this.#busy = true;
     try {
       if (media.length === 0) {
         throw new MediaOperationError("SDP_END_POINT_GENERATE_OFFER_ERROR", "the offer would have no media");
@@ -515,63 +465,44 @@ export class RtpEndpoint extends MediaElement {
       });
       this.#offer = offer;
       this.#localSdp = offer.toString();
-      this.#transition(RtpNegotiation.Offered);
-      return this.#localSdp;
     } catch (err) {
       for (const s of [...this.#streams.values()]) {
         this.#closeStream(s);
       }
-      throw asOperationError(err, "SDP_END_POINT_GENERATE_OFFER_ERROR");
-    } finally {
-      this.#busy = false;
+      throw err;
     }
   }
 
   /**
    * SdpEndpoint.processAnswer: reads the peer's answer to our offer; media starts at once.
-   * @returns our local SDP, as KMS does.
-   * @throws MediaOperationError SDP_END_POINT_NOT_OFFER_GENERATED, SDP_END_POINT_ANSWER_ALREADY_PROCCESED,
-   *   SDP_PARSE_ERROR or SDP_END_POINT_PROCESS_ANSWER_ERROR.
+   * @throws MediaOperationError SDP_END_POINT_NOT_OFFER_GENERATED or SDP_END_POINT_PROCESS_ANSWER_ERROR.
    */
-  #processAnswer(answerArg: unknown): string {
-    if (this.#state === RtpNegotiation.New) {
-      throw new MediaOperationError("SDP_END_POINT_NOT_OFFER_GENERATED", "processAnswer called before generateOffer");
-    }
-    if (this.#state !== RtpNegotiation.Offered || this.#busy) {
-      throw new MediaOperationError("SDP_END_POINT_ANSWER_ALREADY_PROCCESED", "Answer already processed");
-    }
-    const answer = parseSdpArg(answerArg, "answer");
+  protected override applyAnswer(answer: SessionDescription): void {
     const offer = this.#offer;
     if (offer === undefined) {
       throw new MediaOperationError("SDP_END_POINT_NOT_OFFER_GENERATED", "no offer to match the answer with");
     }
-    try {
-      const media = processAnswer(offer, answer).map((m) => {
-        // processAnswer reads no SDES: take the answer's crypto line for our offered suite (RFC 4568 §7.1.3).
-        const crypto = answer.media[m.index]?.crypto.find((c) => c.suite === this.#suite?.name);
-        return crypto === undefined || this.#suite === undefined || this.#localKey === undefined
-          ? m
-          : {
-              ...m,
-              crypto: {
-                remote: crypto,
-                local: {
-                  tag: crypto.tag,
-                  suite: crypto.suite,
-                  keyParams: [`inline:${this.#localKey.toString("base64")}`],
-                  sessionParams: [],
-                },
+    const media = processAnswer(offer, answer).map((m) => {
+      // processAnswer reads no SDES: take the answer's crypto line for our offered suite (RFC 4568 §7.1.3).
+      const crypto = answer.media[m.index]?.crypto.find((c) => c.suite === this.#suite?.name);
+      return crypto === undefined || this.#suite === undefined || this.#localKey === undefined
+        ? m
+        : {
+            ...m,
+            crypto: {
+              remote: crypto,
+              local: {
+                tag: crypto.tag,
+                suite: crypto.suite,
+                keyParams: [`inline:${this.#localKey.toString("base64")}`],
+                sessionParams: [],
               },
-            };
-      });
-      this.#apply(media, false, answer);
-      this.#remoteSdp = answer.toString();
-      this.#offer = undefined;
-      this.#transition(RtpNegotiation.Negotiated);
-      return this.#localSdp ?? "";
-    } catch (err) {
-      throw asOperationError(err, "SDP_END_POINT_PROCESS_ANSWER_ERROR");
-    }
+            },
+          };
+    });
+    this.#apply(media, false, answer);
+    this.#remoteSdp = answer.toString();
+    this.#offer = undefined;
   }
 
   /**
@@ -664,7 +595,7 @@ export class RtpEndpoint extends MediaElement {
         m.rtcpMux,
       );
       if (addr !== undefined && stream.socket.rtpTarget !== undefined) {
-        this.#setConnState("CONNECTED");
+        this.setConnectionState("CONNECTED");
       }
     }
   }
@@ -689,7 +620,7 @@ export class RtpEndpoint extends MediaElement {
 
   /** One datagram of RTP from the peer (the socket already checked the source address). Never throws. */
   #onRtp(s: RtpStream, data: Buffer): boolean {
-    if (this.#state !== RtpNegotiation.Negotiated) {
+    if (!this.#negotiated) {
       return false;
     }
     let plain: Buffer = data;
@@ -765,7 +696,7 @@ export class RtpEndpoint extends MediaElement {
     if (verdict === "jump-pending") {
       return true; // held back until the next packet confirms the new numbering (RFC 3550 A.1)
     }
-    this.#setMediaState("CONNECTED");
+    this.setMediaState("CONNECTED");
     const payload = plain.subarray(rd.payloadOffset, rd.payloadOffset + rd.payloadLength);
     const keyframe = s.kind === "VIDEO" && isKeyframe(codec.codec, payload);
     if (this.#keyframePending && s.kind === "VIDEO") {
@@ -828,7 +759,7 @@ export class RtpEndpoint extends MediaElement {
 
   /** A (compound) RTCP datagram from the peer: SR/RR feed the stats, PLI/FIR ask upstream for a keyframe. */
   #onRtcp(s: RtpStream, data: Buffer): boolean {
-    if (this.#state !== RtpNegotiation.Negotiated) {
+    if (!this.#negotiated) {
       return false;
     }
     let plain: Buffer = data;
@@ -875,23 +806,7 @@ export class RtpEndpoint extends MediaElement {
 
   #onMediaTimeout(kind: RtpMediaKind): void {
     this.#log.warn("media-timeout", `no ${kind} RTP for ${this.#mediaTimeoutMs} ms`, { elementId: this.id });
-    this.#setMediaState("DISCONNECTED");
-  }
-
-  #setMediaState(state: ConnState): void {
-    if (state !== this.#mediaState) {
-      const oldState = this.#mediaState;
-      this.#mediaState = state;
-      this.ctx.emit("MediaStateChanged", { oldState, newState: state });
-    }
-  }
-
-  #setConnState(state: ConnState): void {
-    if (state !== this.#connectionState) {
-      const oldState = this.#connectionState;
-      this.#connectionState = state;
-      this.ctx.emit("ConnectionStateChanged", { oldState, newState: state });
-    }
+    this.setMediaState("DISCONNECTED");
   }
 
   // ---------------------------------------------------------------------------------------------- media out
@@ -902,7 +817,7 @@ export class RtpEndpoint extends MediaElement {
   }
 
   override audioSinkCaps(): SinkAudioCaps | undefined {
-    const caps = this.#state === RtpNegotiation.Negotiated ? this.#streamOf("AUDIO")?.caps : undefined;
+    const caps = this.#negotiated ? this.#streamOf("AUDIO")?.caps : undefined;
     if (caps === undefined || this.#dtmfMode === "rfc4733" || caps.telephoneEvents.length > 0) {
       return caps;
     }
@@ -919,7 +834,7 @@ export class RtpEndpoint extends MediaElement {
 
   /** A packet from a source pad → our peer, on the negotiated payload type, with continuous numbering. */
   protected override onMedia(packet: MediaPacket, conn: Connection): void {
-    if (this.#state !== RtpNegotiation.Negotiated) {
+    if (!this.#negotiated) {
       return;
     }
     const s = this.#streamOf(packet.kind);
@@ -1000,7 +915,7 @@ export class RtpEndpoint extends MediaElement {
     if (typeof gap !== "number" || gap < 0 || gap > 5000) {
       throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", "gapMs must be 0..5000");
     }
-    if (this.#state !== RtpNegotiation.Negotiated) {
+    if (!this.#negotiated) {
       throw new MediaOperationError("SDP_END_POINT_NO_REMOTE_SDP_ERROR", "sendDtmf before negotiation");
     }
     if (this.#dtmfMode !== "rfc4733") {
@@ -1073,7 +988,7 @@ export class RtpEndpoint extends MediaElement {
         continue;
       }
       this.#dtmfSending = true;
-      if (this.#state === RtpNegotiation.Negotiated && sends(next.stream.direction)) {
+      if (this.#negotiated && sends(next.stream.direction)) {
         this.#sendOut(
           next.stream,
           next.pt,
@@ -1249,7 +1164,7 @@ export class RtpEndpoint extends MediaElement {
   protected injectDtmf(digit: string, durationMs: number): void {
     const duration = Math.min(5000, Math.max(40, durationMs > 0 ? durationMs : 100));
     dtmfPackets(digit, duration, 8000); // validates the digit before it is queued
-    if (this.#state !== RtpNegotiation.Negotiated) {
+    if (!this.#negotiated) {
       return;
     }
     this.#inject.queue.push({ digit, durationMs: duration });
@@ -1354,17 +1269,13 @@ export class RtpEndpoint extends MediaElement {
   // ---------------------------------------------------------------------------------------------- keyframes
 
   /** A sink of ours needs a keyframe: ask our peer with a PLI (RFC 4585 §6.3.1) on the video stream. */
-  override handleKeyframeRequest(): void {
-    this.#sendPli();
-  }
-
-  protected override onKeyframeNeededFromPeer(): void {
+  protected override askPeerForKeyframe(): void {
     this.#sendPli();
   }
 
   #sendPli(): void {
     const s = this.#streamOf("VIDEO");
-    if (s?.currentRemoteSsrc === undefined || this.#state !== RtpNegotiation.Negotiated) {
+    if (s?.currentRemoteSsrc === undefined || !this.#negotiated) {
       this.#keyframePending = true;
       return;
     }
@@ -1436,37 +1347,8 @@ export class RtpEndpoint extends MediaElement {
   protected override operations(): Record<string, Operation> {
     const ops: Record<string, Operation> = {
       ...super.operations(),
-      processOffer: (a) => this.#processOffer(a["offer"]),
-      generateOffer: (a) => this.#generateOffer(a["options"]),
-      processAnswer: (a) => this.#processAnswer(a["answer"]),
-      getLocalSessionDescriptor: () => {
-        if (this.#localSdp === undefined) {
-          throw new MediaOperationError("SDP_END_POINT_NO_LOCAL_SDP_ERROR", "No local SDP negotiated yet");
-        }
-        return this.#localSdp;
-      },
-      getRemoteSessionDescriptor: () => {
-        if (this.#remoteSdp === undefined) {
-          throw new MediaOperationError("SDP_END_POINT_NO_REMOTE_SDP_ERROR", "No remote SDP negotiated yet");
-        }
-        return this.#remoteSdp;
-      },
-      getMediaState: () => this.#mediaState,
-      getConnectionState: () => this.#connectionState,
       sendDtmf: (a) => this.#sendDtmf(a),
-      requestKeyframe: () => {
-        this.#sendPli();
-        return null;
-      },
     };
-    for (const [name, def] of Object.entries(RTP_PROPERTY_DEFAULTS)) {
-      const cap = name.charAt(0).toUpperCase() + name.slice(1);
-      ops[`get${cap}`] = () => this.#rtpProps.get(name) ?? def;
-      ops[`set${cap}`] = (a) => {
-        this.#rtpProps.set(name, a[name] ?? def);
-        return null;
-      };
-    }
     return ops;
   }
 
@@ -1483,12 +1365,10 @@ export class RtpEndpoint extends MediaElement {
         this.ctx.logger.warn(`${what} on release failed`, { elementId: this.id, error: String(err) });
       }
     };
-    if (this.#state === RtpNegotiation.Negotiated) {
+    if (this.#negotiated) {
       guarded("RTCP BYE", () => this.#sendReports(true));
     }
-    if (this.#state !== RtpNegotiation.Released) {
-      guarded("stopping timers", () => this.#transition(RtpNegotiation.Released));
-    }
+    guarded("stopping timers", () => this.#stopTimers());
     for (const s of [...this.#streams.values()]) {
       guarded("closing a stream", () => this.#closeStream(s));
     }
@@ -1605,25 +1485,4 @@ function parseSdpArg(v: unknown, what: string): SessionDescription {
       `invalid SDP ${what}: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
-}
-
-/** Keeps our named errors; turns SDP negotiation failures into the operation's Kurento error. */
-function asOperationError(
-  err: unknown,
-  type:
-    "SDP_END_POINT_PROCESS_OFFER_ERROR" | "SDP_END_POINT_GENERATE_OFFER_ERROR" | "SDP_END_POINT_PROCESS_ANSWER_ERROR",
-): Error {
-  if (err instanceof MediaOperationError || err instanceof InvalidStateError) {
-    return err;
-  }
-  if (err instanceof SdpParseError) {
-    return new MediaOperationError("SDP_PARSE_ERROR", err.message);
-  }
-  if (err instanceof SdpNegotiationError || err instanceof SrtpConfigError) {
-    return new MediaOperationError(type, err.message);
-  }
-  if (err instanceof Error && err.name === "UnsupportedError") {
-    return new MediaOperationError("NOT_ENOUGH_RESOURCES", err.message);
-  }
-  return new MediaOperationError(type, `SDP negotiation failed: ${err instanceof Error ? err.message : String(err)}`);
 }

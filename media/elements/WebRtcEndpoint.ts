@@ -19,11 +19,12 @@
  * The werift peer connection itself is created lazily at the first offer/answer so that the per-endpoint network
  * setters (STUN, TURN, interfaces) can still be applied.
  */
-import type { JsonObject, JsonValue, MediaKind } from "../channel/protocol.js";
+import type { JsonObject, MediaKind } from "../channel/protocol.js";
 import type { Connection, ElementContext } from "../core/MediaElement.js";
-import { MediaElement } from "../core/MediaElement.js";
 import type { Operation } from "../core/MediaObject.js";
 import type { MediaPacket, RtpMediaKind } from "../core/types.js";
+import { BaseRtpEndpoint } from "../endpoint/BaseRtpEndpoint.js";
+import { NegotiationState, type SdpOperationError } from "../endpoint/SdpEndpoint.js";
 import { MediaOperationError } from "../errors.js";
 import { SDP_LIMITS, SdpParseError, SessionDescription } from "../../sdp/index.js";
 import { RateLimitedLog, type Logger } from "../logger.js";
@@ -46,49 +47,23 @@ import {
   type TurnServer,
 } from "../webrtc/WebRtcTransport.js";
 
-type Negotiation = "NEW" | "OFFERED" | "NEGOTIATED";
 type IceComponentState = "DISCONNECTED" | "GATHERING" | "CONNECTING" | "CONNECTED" | "READY" | "FAILED";
-type ConnState = "CONNECTED" | "DISCONNECTED";
 
 /** KMS numbers the (single, BUNDLEd) ICE stream 1 and its RTP component 1. */
 const STREAM_ID = 1;
 const COMPONENT_ID = 1;
 
-/** BaseRtpEndpoint / SdpEndpoint properties Korus stores and reports but does not enforce (yet). */
-const RTP_PROPERTY_DEFAULTS: Record<string, JsonValue> = {
-  minVideoRecvBandwidth: 0,
-  minVideoSendBandwidth: 100,
-  maxVideoSendBandwidth: 500,
-  maxAudioRecvBandwidth: 0,
-  maxVideoRecvBandwidth: 0,
-  mtu: 1200,
-  rembParams: {
-    __module__: "kurento",
-    __type__: "RembParams",
-    packetsRecvIntervalTop: 100,
-    exponentialFactor: 0.04,
-    linealFactorMin: 50000,
-    linealFactorGrade: 30,
-    decrementFactor: 0.5,
-    thresholdFactor: 0.8,
-    upLosses: 12,
-    rembOnConnect: 300000,
-  },
-};
-
 /** Minimum spacing of keyframe requests sent to the peer (KMS throttles them too). */
 const KEYFRAME_REQUEST_MIN_MS = 200;
 
-export class WebRtcEndpoint extends MediaElement {
+export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   readonly #recvonly: boolean;
   readonly #sendonly: boolean;
   readonly #drops: RateLimitedLog;
-  readonly #rtpProps = new Map<string, JsonValue>();
   #transport: WebRtcTransport | undefined;
   #port: number | undefined;
-  #negotiation: Negotiation = "NEW";
-  /** True while a processOffer/generateOffer/processAnswer is running (they are not reentrant). */
-  #busy = false;
+  /** NEGOTIATED (a field: read per packet). */
+  #negotiated = false;
   #gatherRequested = false;
   #gatheringDone = false;
   #gatheringDoneEmitted = false;
@@ -101,8 +76,6 @@ export class WebRtcEndpoint extends MediaElement {
   #iceChecking = false;
   #iceEverConnected = false;
   #dtlsState: DtlsTransportState = "new";
-  #connectionState: ConnState = "DISCONNECTED";
-  #mediaState: ConnState = "DISCONNECTED";
   #sessionStarted = false;
   #lastKeyframeRequest = -Infinity;
   /** A keyframe was wanted before the peer's video SSRC was known: ask as soon as its first packet arrives. */
@@ -153,89 +126,62 @@ export class WebRtcEndpoint extends MediaElement {
   // ---------------------------------------------------------------------------------------------- signalling
 
   /**
-   * SdpEndpoint.processOffer: applies the peer's offer and returns our answer (BUNDLE, rtcp-mux, a=setup:active to
+   * SdpEndpoint.processOffer: applies the peer's offer and makes our answer (BUNDLE, rtcp-mux, a=setup:active to
    * an actpass offer, ICE controlled). Candidates queued by addIceCandidate are applied right after.
-   * @throws MediaOperationError SDP_END_POINT_ALREADY_NEGOTIATED, SDP_PARSE_ERROR, or
-   *   SDP_END_POINT_PROCESS_OFFER_ERROR when werift refuses the description (e.g. no common codec).
+   * @throws MediaOperationError SDP_END_POINT_PROCESS_OFFER_ERROR when werift refuses the description (e.g. no
+   *   common codec).
    */
-  async #processOffer(offer: unknown): Promise<string> {
-    if (this.#negotiation !== "NEW" || this.#busy) {
-      throw new MediaOperationError("SDP_END_POINT_ALREADY_NEGOTIATED", "Endpoint already negotiated");
-    }
-    const sdp = remoteSdp(offer, "offer");
-    this.#busy = true;
-    try {
-      const t = this.#ensureTransport();
-      await t.processOffer(sdp, this.#direction());
-      this.assertAlive();
-      this.#negotiation = "NEGOTIATED";
-      await this.#flushRemoteCandidates();
-      this.#afterLocalDescription();
-      return this.#present(t.localSdp ?? "");
-    } catch (err) {
-      throw asOperationError(err, "SDP_END_POINT_PROCESS_OFFER_ERROR", this.ctx.logger);
-    } finally {
-      this.#busy = false;
-    }
+  protected override async applyOffer(sdp: string): Promise<void> {
+    const t = this.#ensureTransport();
+    await t.processOffer(sdp, this.#direction());
+    this.assertAlive();
   }
 
   /**
    * SdpEndpoint.generateOffer: one audio and one video m-line (KMS numAudioMedias/numVideoMedias = 1), actpass,
    * ICE controlling. OfferOptions{offerToReceiveAudio, offerToReceiveVideo} default to true.
-   * @throws MediaOperationError SDP_END_POINT_ALREADY_NEGOTIATED or SDP_END_POINT_GENERATE_OFFER_ERROR.
+   * @throws MediaOperationError SDP_END_POINT_GENERATE_OFFER_ERROR.
    */
-  async #generateOffer(options: unknown): Promise<string> {
-    if (this.#negotiation !== "NEW" || this.#busy) {
-      throw new MediaOperationError("SDP_END_POINT_ALREADY_NEGOTIATED", "Endpoint already negotiated");
-    }
-    const o = isObject(options) ? options : {};
+  protected override async makeOffer(o: JsonObject): Promise<void> {
     const wantAudio = o["offerToReceiveAudio"] !== false;
     const wantVideo = o["offerToReceiveVideo"] !== false;
-    this.#busy = true;
-    try {
-      const t = this.#ensureTransport();
-      // offerToReceive*=false keeps the m-line but only sends on it (or drops it for a recvonly endpoint).
-      const dir = (want: boolean): MediaDirection | undefined =>
-        want ? this.#direction() : this.#recvonly ? undefined : "sendonly";
-      await t.createOffer(dir(wantAudio), dir(wantVideo));
-      this.assertAlive();
-      this.#negotiation = "OFFERED";
-      this.#afterLocalDescription();
-      return this.#present(t.localSdp ?? "");
-    } catch (err) {
-      throw asOperationError(err, "SDP_END_POINT_GENERATE_OFFER_ERROR", this.ctx.logger);
-    } finally {
-      this.#busy = false;
-    }
+    const t = this.#ensureTransport();
+    // offerToReceive*=false keeps the m-line but only sends on it (or drops it for a recvonly endpoint).
+    const dir = (want: boolean): MediaDirection | undefined =>
+      want ? this.#direction() : this.#recvonly ? undefined : "sendonly";
+    await t.createOffer(dir(wantAudio), dir(wantVideo));
+    this.assertAlive();
   }
 
   /**
    * SdpEndpoint.processAnswer: applies the peer's answer to our offer; ICE and DTLS start at once.
-   * @returns our local SDP, as KMS does.
-   * @throws MediaOperationError SDP_END_POINT_NOT_OFFER_GENERATED, SDP_END_POINT_ANSWER_ALREADY_PROCCESED,
-   *   SDP_PARSE_ERROR or SDP_END_POINT_PROCESS_ANSWER_ERROR.
+   * @throws MediaOperationError SDP_END_POINT_PROCESS_ANSWER_ERROR.
    */
-  async #processAnswer(answer: unknown): Promise<string> {
-    if (this.#negotiation === "NEW") {
-      throw new MediaOperationError("SDP_END_POINT_NOT_OFFER_GENERATED", "processAnswer called before generateOffer");
-    }
-    if (this.#negotiation === "NEGOTIATED" || this.#busy) {
-      throw new MediaOperationError("SDP_END_POINT_ANSWER_ALREADY_PROCCESED", "Answer already processed");
-    }
-    const sdp = remoteSdp(answer, "answer");
+  protected override async applyAnswer(sdp: string): Promise<void> {
     const t = this.#ensureTransport();
-    this.#busy = true;
-    try {
-      await t.processAnswer(sdp);
-      this.assertAlive();
-      this.#negotiation = "NEGOTIATED";
+    await t.processAnswer(sdp);
+    this.assertAlive();
+  }
+
+  protected override onNegotiated(): void {
+    this.#negotiated = true;
+  }
+
+  /** Once negotiated, the remote candidates queued by addIceCandidate; then the local ones gathering released. */
+  protected override async afterNegotiationStep(): Promise<void> {
+    if (this.#negotiated) {
       await this.#flushRemoteCandidates();
-      return this.#present(t.localSdp ?? "");
-    } catch (err) {
-      throw asOperationError(err, "SDP_END_POINT_PROCESS_ANSWER_ERROR", this.ctx.logger);
-    } finally {
-      this.#busy = false;
     }
+    this.#afterLocalDescription();
+  }
+
+  protected override readRemote(sdp: unknown, what: "offer" | "answer"): string {
+    return remoteSdp(sdp, what);
+  }
+
+  /** werift's errors never reach the client as they are (see weriftError). */
+  protected override foreignSdpError(err: unknown, type: SdpOperationError): Error {
+    return weriftError(err, type, this.ctx.logger);
   }
 
   /** Inbound datagrams refused at the socket edge (not from the selected ICE pair, forged STUN/DTLS), if negotiated. */
@@ -243,22 +189,14 @@ export class WebRtcEndpoint extends MediaElement {
     return this.#transport?.dropped;
   }
 
-  /** getLocalSessionDescriptor; @throws MediaOperationError SDP_END_POINT_NO_LOCAL_SDP_ERROR before negotiation. */
-  #localDescriptor(): string {
+  /** Our description as KMS shows it (see #present); undefined before there is one. */
+  protected override localDescriptor(): string | undefined {
     const sdp = this.#transport?.localSdp;
-    if (sdp === undefined) {
-      throw new MediaOperationError("SDP_END_POINT_NO_LOCAL_SDP_ERROR", "No local SDP negotiated yet");
-    }
-    return this.#present(sdp);
+    return sdp === undefined ? undefined : this.#present(sdp);
   }
 
-  /** getRemoteSessionDescriptor; @throws MediaOperationError SDP_END_POINT_NO_REMOTE_SDP_ERROR before negotiation. */
-  #remoteDescriptor(): string {
-    const sdp = this.#negotiation === "NEW" ? undefined : this.#transport?.remoteSdp;
-    if (sdp === undefined) {
-      throw new MediaOperationError("SDP_END_POINT_NO_REMOTE_SDP_ERROR", "No remote SDP negotiated yet");
-    }
-    return sdp;
+  protected override remoteDescriptor(): string | undefined {
+    return this.negotiationState === NegotiationState.New ? undefined : this.#transport?.remoteSdp;
   }
 
   /** werift's SDP as KMS would show it (see sdpText.presentSdp); candidates only once gathering was requested. */
@@ -419,7 +357,7 @@ export class WebRtcEndpoint extends MediaElement {
       sdpMid: typeof sdpMid === "string" ? sdpMid : undefined,
       sdpMLineIndex: typeof index === "number" ? index : undefined,
     };
-    if (this.#transport?.remoteSdp === undefined || this.#busy) {
+    if (this.#transport?.remoteSdp === undefined || this.negotiating) {
       this.#pendingRemote.push(entry);
       return null;
     }
@@ -523,34 +461,18 @@ export class WebRtcEndpoint extends MediaElement {
    */
   #onConnectionState(s: PeerConnectionState): void {
     if (s === "connected") {
-      this.#setConnState("CONNECTED");
+      this.setConnectionState("CONNECTED");
       if (!this.#sessionStarted) {
         this.#sessionStarted = true;
         this.ctx.emit("MediaSessionStarted", {});
       }
     } else if (s === "disconnected" || s === "failed" || s === "closed") {
-      this.#setConnState("DISCONNECTED");
-      this.#setMediaState("DISCONNECTED");
+      this.setConnectionState("DISCONNECTED");
+      this.setMediaState("DISCONNECTED");
       if (this.#sessionStarted && s !== "disconnected") {
         this.#sessionStarted = false;
         this.ctx.emit("MediaSessionTerminated", {});
       }
-    }
-  }
-
-  #setConnState(state: ConnState): void {
-    if (state !== this.#connectionState) {
-      const oldState = this.#connectionState;
-      this.#connectionState = state;
-      this.ctx.emit("ConnectionStateChanged", { oldState, newState: state });
-    }
-  }
-
-  #setMediaState(state: ConnState): void {
-    if (state !== this.#mediaState) {
-      const oldState = this.#mediaState;
-      this.#mediaState = state;
-      this.ctx.emit("MediaStateChanged", { oldState, newState: state });
     }
   }
 
@@ -561,7 +483,7 @@ export class WebRtcEndpoint extends MediaElement {
     if (this.released) {
       return;
     }
-    this.#setMediaState("CONNECTED");
+    this.setMediaState("CONNECTED");
     let c = this.#inbound.get(p.ssrc);
     if (c === undefined) {
       c = new InboundCounters(p.ssrc, p.kind, p.clockRate);
@@ -572,7 +494,7 @@ export class WebRtcEndpoint extends MediaElement {
     if (this.#keyframePending && p.kind === "VIDEO") {
       this.#keyframePending = false;
       if (!keyframe) {
-        this.#askPeerForKeyframe();
+        this.askPeerForKeyframe();
       }
     }
     const packet: MediaPacket = {
@@ -637,7 +559,7 @@ export class WebRtcEndpoint extends MediaElement {
    */
   override audioSinkCaps(): SinkAudioCaps | undefined {
     const t = this.#transport;
-    if (t === undefined || this.#negotiation !== "NEGOTIATED") {
+    if (t === undefined || !this.#negotiated) {
       return undefined;
     }
     const remote = t.remoteSdp; // the same string object until the next negotiation
@@ -662,7 +584,7 @@ export class WebRtcEndpoint extends MediaElement {
   /** A packet from a source pad → our peer, on the negotiated codec, with continuous numbering. */
   protected override onMedia(packet: MediaPacket, conn: Connection): void {
     const t = this.#transport;
-    if (t === undefined || this.#negotiation !== "NEGOTIATED" || this.#recvonly) {
+    if (t === undefined || !this.#negotiated || this.#recvonly) {
       return;
     }
     let rw = this.#rewriters.get(packet.kind);
@@ -750,15 +672,7 @@ export class WebRtcEndpoint extends MediaElement {
   // ---------------------------------------------------------------------------------------------- keyframes
 
   /** A sink of ours needs a keyframe: ask our peer (PLI, or FIR when only that was negotiated). */
-  override handleKeyframeRequest(): void {
-    this.#askPeerForKeyframe();
-  }
-
-  protected override onKeyframeNeededFromPeer(): void {
-    this.#askPeerForKeyframe();
-  }
-
-  #askPeerForKeyframe(): void {
+  protected override askPeerForKeyframe(): void {
     const now = performance.now();
     if (now - this.#lastKeyframeRequest < KEYFRAME_REQUEST_MIN_MS) {
       return;
@@ -848,19 +762,8 @@ export class WebRtcEndpoint extends MediaElement {
   protected override operations(): Record<string, Operation> {
     const ops: Record<string, Operation> = {
       ...super.operations(),
-      processOffer: (a) => this.#processOffer(a["offer"]),
-      generateOffer: (a) => this.#generateOffer(a["options"]),
-      processAnswer: (a) => this.#processAnswer(a["answer"]),
-      getLocalSessionDescriptor: () => this.#localDescriptor(),
-      getRemoteSessionDescriptor: () => this.#remoteDescriptor(),
       gatherCandidates: () => this.#gatherCandidates(),
       addIceCandidate: (a) => this.#addIceCandidate(a["candidate"]),
-      requestKeyframe: () => {
-        this.#askPeerForKeyframe();
-        return null;
-      },
-      getMediaState: () => this.#mediaState,
-      getConnectionState: () => this.#connectionState,
       getICECandidatePairs: () => [...this.#selectedPairs],
       getIceConnectionState: () =>
         this.#transport === undefined
@@ -930,14 +833,6 @@ export class WebRtcEndpoint extends MediaElement {
         return null;
       },
     };
-    for (const [name, def] of Object.entries(RTP_PROPERTY_DEFAULTS)) {
-      const cap = name.charAt(0).toUpperCase() + name.slice(1);
-      ops[`get${cap}`] = () => this.#rtpProps.get(name) ?? def;
-      ops[`set${cap}`] = (a) => {
-        this.#rtpProps.set(name, a[name] ?? def);
-        return null;
-      };
-    }
     return ops;
   }
 
@@ -1048,19 +943,11 @@ export function parseTurnUrl(url: string): TurnServer | undefined {
 }
 
 /**
- * Keeps our own named errors; werift's never reach the client as they are (issue 9, item 10: its internal text
+ * An error of werift (sdpOperationError keeps our named ones) never reaches the client as it is (issue 9, item 10: its internal text
  * leaked as 40205). Its text is logged at debug; the client gets Korus's message: SDP_PARSE_ERROR when werift
  * tripped over the description (a TypeError/RangeError from its parser), else the operation's error.
  */
-function asOperationError(
-  err: unknown,
-  type:
-    "SDP_END_POINT_PROCESS_OFFER_ERROR" | "SDP_END_POINT_GENERATE_OFFER_ERROR" | "SDP_END_POINT_PROCESS_ANSWER_ERROR",
-  logger: Logger,
-): Error {
-  if (err instanceof MediaOperationError || (err instanceof Error && err.name === "InvalidStateError")) {
-    return err;
-  }
+function weriftError(err: unknown, type: SdpOperationError, logger: Logger): Error {
   logger.debug("werift refused the session description", { operation: type, error: String(err) });
   const what = type === "SDP_END_POINT_PROCESS_ANSWER_ERROR" ? "answer" : "offer";
   if (type !== "SDP_END_POINT_GENERATE_OFFER_ERROR" && (err instanceof TypeError || err instanceof RangeError)) {
