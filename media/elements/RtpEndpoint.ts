@@ -8,14 +8,9 @@
  * Negotiation: {@link SdpEndpoint}'s state machine, with re-offers accepted once NEGOTIATED (hold, resume, a new
  * address or codec set, on the same ports); entering NEGOTIATED arms the RTCP timer, the release stops it.
  *
- * Transport: one {@link UdpTransport} per audio/video m-line (even port, RTCP on +1 or rtcp-mux), symmetric RTP
- * with latching, RTCP SR/RR + SDES every ~5 s (RFC 3550 §6.2, randomised 0.5–1.5×) and a BYE on release. Each
- * m-line's packets from the peer run through the stage chain built for its kind (media/endpoint/stages/): audio
- * RFC 4733 DTMF, in-band DTMF, AMR CMR and DTMF injection; video keyframe requests. DTMF towards the peer is
- * {@link DtmfSender}'s.
- * `crypto` (Kurento SDES{key | keyBase64, crypto}) turns the offer/answer into RTP/SAVP with one a=crypto line
- * (RFC 4568); the peer's key unprotects what we receive, ours protects what we send; OnKeySoftLimit{mediaType} is
- * raised when our key nears its limit.
+ * Transport: one {@link UdpTransport} per audio/video m-line (latching, SDES-SRTP when the ctor has `crypto`,
+ * RTCP SR/RR + SDES every ~5 s, RFC 3550 §6.2, randomised 0.5–1.5×, and a BYE on release). Packets from the peer run
+ * through the stage chain of their m-line ({@link UdpStages}); DTMF towards the peer is {@link DtmfSender}'s.
  *
  * Events: MediaStateChanged (CONNECTED at the first valid RTP, DISCONNECTED after the media timeout, CONNECTED again
  * when RTP resumes), ConnectionStateChanged (CONNECTED once negotiated with a usable remote address), OnKeySoftLimit,
@@ -25,35 +20,22 @@
  * rate; nothing from a socket can throw out of the receive path.
  */
 import { randomBytes } from "node:crypto";
-import {
-  SessionDescription,
-  createAnswer,
-  createOffer,
-  parseInlineKey,
-  processAnswer,
-  sends,
-} from "../../sdp/index.js";
-import type { Capabilities, NegotiatedMedia } from "../../sdp/index.js";
+import { SessionDescription, createAnswer, createOffer, processAnswer, sends } from "../../sdp/index.js";
+import type { NegotiatedMedia } from "../../sdp/index.js";
 import type { JsonObject, MediaKind } from "../channel/protocol.js";
 import type { Connection, ElementContext } from "../core/MediaElement.js";
 import type { Operation } from "../core/MediaObject.js";
 import type { MediaPacket, RtpMediaKind } from "../core/types.js";
 import { BaseRtpEndpoint } from "../endpoint/BaseRtpEndpoint.js";
 import { DtmfSender, type DtmfMode } from "../endpoint/DtmfSender.js";
-import type { RtpDiagnostics } from "../endpoint/RecvStream.js";
-import { AmrCmrStage } from "../endpoint/stages/AmrCmrStage.js";
-import { DtmfInjectStage } from "../endpoint/stages/DtmfInjectStage.js";
-import { InbandDtmfStage } from "../endpoint/stages/InbandDtmfStage.js";
-import { KeyframeRequestStage } from "../endpoint/stages/KeyframeRequestStage.js";
-import { Rfc4733DtmfStage } from "../endpoint/stages/Rfc4733DtmfStage.js";
-import { StageChain } from "../endpoint/stages/RtpStage.js";
+import { newDiagnostics, type RtpDiagnostics } from "../endpoint/RecvStream.js";
+import { UdpStages } from "../endpoint/UdpStages.js";
 import { UdpTransport, type UdpTransportOwner } from "../endpoint/UdpTransport.js";
 import {
-  AUDIO_CAPABILITIES,
-  VIDEO_CAPABILITIES,
-  audioCaps,
-  codecTables,
+  CAPABILITIES,
+  withAnswerCrypto,
   localAddresses,
+  nonNegative,
   parseSdes,
   parseSdpArg,
   positive,
@@ -61,9 +43,8 @@ import {
 import { InvalidStateError, MediaOperationError } from "../errors.js";
 import { RateLimitedLog } from "../logger.js";
 import { dtmfPackets } from "../rtp/dtmf.js";
-import { endpointRecord, latencyStat, rtpStreamRecord } from "../rtp/kurentoStats.js";
-import { SrtpSession } from "../srtp/SrtpSession.js";
-import { decodeKeySalt, parseLifetime, type SrtpSuite } from "../srtp/SrtpSuite.js";
+import { endpointRecord } from "../rtp/kurentoStats.js";
+import type { SrtpSuite } from "../srtp/SrtpSuite.js";
 import type { SinkAudioCaps } from "../transcode/format.js";
 
 export type { DtmfMode } from "../endpoint/DtmfSender.js";
@@ -92,28 +73,14 @@ export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
   /** Our offer while OFFERED, to read the answer against. */
   #offer: SessionDescription | undefined;
   readonly #streams = new Map<number, UdpTransport>();
+  #audio: UdpTransport | undefined;
+  #video: UdpTransport | undefined;
   #rtcpTimer: NodeJS.Timeout | undefined;
-  readonly diagnostics: RtpDiagnostics = {
-    malformedRtp: 0,
-    malformedRtcp: 0,
-    unknownPayloadType: 0,
-    srtpFailures: 0,
-    ssrcChanges: 0,
-    seqResets: 0,
-    seqWraps: 0,
-    timestampJumps: 0,
-    droppedNoCodec: 0,
-    dtmfDigits: 0,
-  };
+  readonly diagnostics: RtpDiagnostics = newDiagnostics();
   /** What the transports read and call per packet; `negotiated` is kept current by the negotiation hooks. */
   readonly #owner: UdpTransportOwner;
   readonly #dtmf: DtmfSender;
-  // The stages shared by the chains of this endpoint's m-lines (see #chainFor).
-  readonly #keyframe = new KeyframeRequestStage(() => this.#sendPli());
-  readonly #inband: InbandDtmfStage;
-  readonly #amr = new AmrCmrStage();
-  readonly #inject = new DtmfInjectStage((p) => this.sendToSinks(p));
-  readonly #chains: StageChain[] = [];
+  readonly #stages: UdpStages;
 
   /**
    * @param ctor Kurento ctor params: `crypto` (SDES), `useIpv6`; plus Korus's `mediaTimeoutMs` (0 disables),
@@ -124,9 +91,7 @@ export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
     super(ctx);
     this.#useIpv6 = ctor["useIpv6"] === true;
     this.#log = new RateLimitedLog(ctx.logger);
-    const timeout = ctor["mediaTimeoutMs"];
-    this.#mediaTimeoutMs =
-      typeof timeout === "number" && Number.isFinite(timeout) && timeout >= 0 ? timeout : DEFAULT_MEDIA_TIMEOUT_MS;
+    this.#mediaTimeoutMs = nonNegative(ctor["mediaTimeoutMs"]) ?? DEFAULT_MEDIA_TIMEOUT_MS;
     this.#rtcpIntervalMs = positive(ctor["rtcpIntervalMs"]) ?? RTCP_INTERVAL_MS;
     this.#keyLifetime = positive(ctor["keyLifetime"]);
     [this.#suite, this.#localKey] = parseSdes(ctor["crypto"]);
@@ -152,51 +117,27 @@ export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
       get negotiated() {
         return owner.negotiated;
       },
-      audio: () => this.#streamOf("AUDIO"),
+      audio: () => this.#audio,
       emit: (event, data) => this.ctx.emit(event, data),
-      inbandStopped: () => this.#inband.reset(),
+      inbandStopped: () => this.#stages.inband.reset(),
     });
-    this.#inband = new InbandDtmfStage({
-      formatOf: (pt) => this.#streamOf("AUDIO")?.recv.byRecvPt.get(pt),
-      onDigit: (digit, durationMs) => this.#digitReceived(digit, durationMs),
-      onUnavailable: (err) => {
-        this.#log.warn("dtmf-inband-codec", "no decoder for in-band DTMF detection", {
-          elementId: this.id,
-          error: String(err),
-        });
-        this.setDtmfMode("rfc4733");
+    this.#stages = new UdpStages({
+      elementId: this.id,
+      log: this.#log,
+      digit: (digit, durationMs) => {
+        this.diagnostics.dtmfDigits++;
+        this.ctx.emit("DtmfReceived", { digit, durationMs });
       },
+      askKeyframe: () => this.askPeerForKeyframe(),
+      toSinks: (p) => this.sendToSinks(p),
+      formatOf: (pt) => this.#audio?.recv.byRecvPt.get(pt),
+      inbandUnavailable: () => this.setDtmfMode("rfc4733"),
     });
   }
 
   /** Whether this endpoint speaks SDES-SRTP. */
   get secure(): boolean {
     return this.#suite !== undefined;
-  }
-
-  /** The stage chain of a new m-line's receive stream (built once per stream). */
-  #chainFor(kind: RtpMediaKind): StageChain {
-    const chain = new StageChain(
-      kind === "VIDEO"
-        ? [this.#keyframe]
-        : [
-            new Rfc4733DtmfStage({
-              onDigit: (digit, durationMs) => this.#digitReceived(digit, durationMs),
-              onShortPayload: () =>
-                this.#log.warn("dtmf-short", "short telephone-event payload", { elementId: this.id }),
-            }),
-            this.#inband,
-            this.#amr,
-            this.#inject,
-          ],
-    );
-    this.#chains.push(chain);
-    return chain;
-  }
-
-  #digitReceived(digit: string, durationMs: number): void {
-    this.diagnostics.dtmfDigits++;
-    this.ctx.emit("DtmfReceived", { digit, durationMs });
   }
 
   // ---------------------------------------------------------------------------------------------- negotiation
@@ -238,10 +179,6 @@ export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
     return this.#remoteSdp;
   }
 
-  #capabilities(): Capabilities {
-    return { audio: AUDIO_CAPABILITIES, video: VIDEO_CAPABILITIES };
-  }
-
   #sdes(): Record<string, string> | undefined {
     return this.#suite === undefined || this.#localKey === undefined
       ? undefined
@@ -263,7 +200,7 @@ export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
         bindAddress: this.#bindAddress,
         ipv6: this.#useIpv6,
         mediaTimeoutMs: this.#mediaTimeoutMs,
-        chain: this.#chainFor(kind),
+        chain: this.#stages.chainFor(kind),
       },
       this.#owner,
     );
@@ -272,6 +209,7 @@ export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
       throw new InvalidStateError(`Object '${this.id}' is released`);
     }
     this.#streams.set(index, t);
+    this.#streamsChanged();
     return t;
   }
 
@@ -301,7 +239,7 @@ export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
           ports.set(index, s.socket.port);
         }
       }
-      const answer = createAnswer(offer, this.#capabilities(), {
+      const answer = createAnswer(offer, CAPABILITIES, {
         address: this.#address,
         port: (index) => ports.get(index) ?? 9,
         sessionId: this.#sessionId,
@@ -341,7 +279,7 @@ export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
         ports.push((await this.#socketFor(index, kind === "audio" ? "AUDIO" : "VIDEO")).socket.port);
       }
       const sdes = this.#sdes();
-      const offer = createOffer(this.#capabilities(), {
+      const offer = createOffer(CAPABILITIES, {
         address: this.#address,
         port: (index) => ports[index] ?? 9,
         sessionId: this.#sessionId,
@@ -371,24 +309,7 @@ export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
     if (offer === undefined) {
       throw new MediaOperationError("SDP_END_POINT_NOT_OFFER_GENERATED", "no offer to match the answer with");
     }
-    const media = processAnswer(offer, answer).map((m) => {
-      // processAnswer reads no SDES: take the answer's crypto line for our offered suite (RFC 4568 §7.1.3).
-      const crypto = answer.media[m.index]?.crypto.find((c) => c.suite === this.#suite?.name);
-      return crypto === undefined || this.#suite === undefined || this.#localKey === undefined
-        ? m
-        : {
-            ...m,
-            crypto: {
-              remote: crypto,
-              local: {
-                tag: crypto.tag,
-                suite: crypto.suite,
-                keyParams: [`inline:${this.#localKey.toString("base64")}`],
-                sessionParams: [],
-              },
-            },
-          };
-    });
+    const media = withAnswerCrypto(processAnswer(offer, answer), answer, this.#suite, this.#localKey);
     this.#apply(media, false, answer);
     this.#remoteSdp = answer.toString();
     this.#offer = undefined;
@@ -409,50 +330,16 @@ export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
         this.#closeStream(stream);
         continue;
       }
-      if (this.#suite !== undefined) {
-        const remote = m.crypto?.remote;
-        const key = remote === undefined ? undefined : parseInlineKey(remote.keyParams[0] ?? "");
-        if (remote === undefined || key === undefined || this.#localKey === undefined) {
-          throw new MediaOperationError(
-            answering ? "SDP_END_POINT_PROCESS_OFFER_ERROR" : "SDP_END_POINT_PROCESS_ANSWER_ERROR",
-            `m-line ${m.index}: SDES-SRTP required but the peer sent no usable a=crypto for ${this.#suite.name}`,
-          );
-        }
-        if (key.mki !== undefined) {
-          throw new MediaOperationError(
-            answering ? "SDP_END_POINT_PROCESS_OFFER_ERROR" : "SDP_END_POINT_PROCESS_ANSWER_ERROR",
-            `m-line ${m.index}: SRTP MKI is not supported`,
-          );
-        }
-        const suite = this.#suite;
-        const kind = stream.kind;
-        // A re-offer that keeps the keys keeps the sessions: their rollover counters and replay windows must
-        // survive (a long call has wrapped its sequence numbers; starting over at ROC 0 would fail every packet).
-        if (stream.srtpIn === undefined || stream.srtpInKey !== remote.keyParams[0]) {
-          stream.srtpIn = new SrtpSession(suite, decodeKeySalt(suite, key.key), {
-            lifetime: parseLifetime(key.lifetime),
-          });
-          stream.srtpInKey = remote.keyParams[0];
-        }
-        stream.srtpOut ??= new SrtpSession(suite, this.#localKey, {
-          ...(this.#keyLifetime === undefined ? {} : { lifetime: this.#keyLifetime }),
-          onSoftLimit: () => this.ctx.emit("OnKeySoftLimit", { mediaType: kind }),
+      if (this.#suite !== undefined && this.#localKey !== undefined) {
+        stream.applySdes(m, {
+          suite: this.#suite,
+          localKey: this.#localKey,
+          keyLifetime: this.#keyLifetime,
+          error: answering ? "SDP_END_POINT_PROCESS_OFFER_ERROR" : "SDP_END_POINT_PROCESS_ANSWER_ERROR",
+          onSoftLimit: (mediaType) => this.ctx.emit("OnKeySoftLimit", { mediaType }),
         });
       }
-      const [byRecv, bySend] = codecTables(m.codecs);
-      stream.recv.byRecvPt = byRecv;
-      stream.send.bySendKey = bySend;
-      stream.direction = m.direction;
-      if (stream.kind === "AUDIO") {
-        stream.send.caps = audioCaps(bySend, m.direction, remoteSdp.media[m.index]?.ptime);
-      }
-      const addr = m.remote.address;
-      stream.socket.setRemote(
-        addr === undefined ? undefined : { address: addr, port: m.remote.port },
-        addr === undefined ? undefined : { address: addr, port: m.remote.rtcpPort },
-        m.rtcpMux,
-      );
-      if (addr !== undefined && stream.socket.rtpTarget !== undefined) {
+      if (stream.apply(m, remoteSdp.media[m.index]?.ptime)) {
         this.setConnectionState("CONNECTED");
       }
     }
@@ -462,32 +349,35 @@ export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
     s.close();
     if (this.#streams.get(s.index) === s) {
       this.#streams.delete(s.index);
+      this.#streamsChanged();
     }
   }
 
+  /** The first m-line of `kind` (fields, not a search per packet: kept current as m-lines open and close). */
   #streamOf(kind: RtpMediaKind): UdpTransport | undefined {
-    for (const s of this.#streams.values()) {
-      if (s.kind === kind) {
-        return s;
-      }
-    }
-    return undefined;
+    return kind === "AUDIO" ? this.#audio : this.#video;
+  }
+
+  #streamsChanged(): void {
+    const all = [...this.#streams.values()];
+    this.#audio = all.find((s) => s.kind === "AUDIO");
+    this.#video = all.find((s) => s.kind === "VIDEO");
   }
 
   // ---------------------------------------------------------------------------------------------- media out
 
   /** The AMR mode our peer asked for (CMR), for the transcoder that encodes towards it. */
   override amrModeRequest(): number | undefined {
-    return this.#amr.modeRequest;
+    return this.#stages.amr.modeRequest;
   }
 
   /** What our peer takes for AUDIO (the transcoder reads it); undefined before negotiation. */
   override audioSinkCaps(): SinkAudioCaps | undefined {
-    return this.#dtmf.sinkCaps(this.#owner.negotiated ? this.#streamOf("AUDIO")?.send.caps : undefined);
+    return this.#dtmf.sinkCaps(this.#owner.negotiated ? this.#audio?.send.caps : undefined);
   }
 
   protected override audioSourceParameters(payloadType: number): string | undefined {
-    return this.#streamOf("AUDIO")?.recv.byRecvPt.get(payloadType)?.parameters;
+    return this.#audio?.recv.byRecvPt.get(payloadType)?.parameters;
   }
 
   /** A packet from a source pad → our peer, on the negotiated payload type, with continuous numbering. */
@@ -524,17 +414,13 @@ export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
   /** The endpoint's DTMF mode (SipEndpoint sets it from the trunk); switching drops tones still queued. */
   protected setDtmfMode(mode: DtmfMode): void {
     this.#dtmf.setMode(mode);
-    this.#inband.enabled = mode === "inband";
+    this.#stages.inband.enabled = mode === "inband";
   }
 
-  /**
-   * A digit the peer signalled out of band (SipEndpoint: an INFO), sent on into the pipeline as an RFC 4733 event
-   * (see {@link DtmfInjectStage}).
-   * @throws DtmfParseError for something that is not a DTMF digit.
-   */
+  /** A digit the peer sent out of band (a SIP INFO), into the pipeline (DtmfInjectStage). @throws DtmfParseError */
   protected injectDtmf(digit: string, durationMs: number): void {
     if (this.#owner.negotiated) {
-      this.#inject.inject(digit, durationMs);
+      this.#stages.inject.inject(digit, durationMs);
     } else {
       dtmfPackets(digit, 100, 8000); // validates the digit: a bad one throws even before negotiation
     }
@@ -555,55 +441,22 @@ export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
 
   /** A sink of ours needs a keyframe: ask our peer with a PLI (RFC 4585 §6.3.1) on the video stream. */
   protected override askPeerForKeyframe(): void {
-    this.#sendPli();
-  }
-
-  #sendPli(): void {
-    const s = this.#streamOf("VIDEO");
+    const s = this.#video;
     if (s === undefined || !this.#owner.negotiated || s.requestKeyframe() === undefined) {
-      this.#keyframe.pending = true;
+      this.#stages.keyframe.pending = true;
     }
   }
 
   // ---------------------------------------------------------------------------------------------- stats
 
-  /**
-   * getStats in Kurento's shape (kurento-protocol.md §8), like WebRtcEndpoint: an inboundrtp record per remote
-   * SSRC (RFC 3550 loss and jitter from our own counters), an outboundrtp record per stream we send on (counts,
-   * the peer's RR loss, RTT from LSR/DLSR), and the EndpointStats record.
-   */
+  /** getStats in Kurento's shape (kurento-protocol.md §8): each m-line's records, then the EndpointStats record. */
   protected override stats(kind: MediaKind | undefined): Record<string, JsonObject> {
     const now = Date.now();
     const records: Record<string, JsonObject> = {};
     const e2e: JsonObject[] = [];
     for (const s of this.#streams.values()) {
-      if (kind !== undefined && kind !== s.kind) {
-        continue;
-      }
-      for (const r of s.recv.receivers.values()) {
-        records[String(r.ssrc)] = {
-          ...rtpStreamRecord(r.ssrc, "inboundrtp", now),
-          packetsReceived: r.packets,
-          bytesReceived: r.bytes,
-          jitter: r.jitterSeconds,
-          packetsLost: r.cumulativeLost,
-          fractionLost: r.fractionLost,
-        };
-      }
-      const tx = s.send.sender;
-      if (tx !== undefined) {
-        records[String(tx.ssrc)] = {
-          ...rtpStreamRecord(tx.ssrc, "outboundrtp", now),
-          packetsSent: tx.packets,
-          bytesSent: tx.octets,
-          targetBitrate: 0,
-          roundTripTime: tx.roundTripTime,
-          packetsLost: tx.remoteCumulativeLost,
-          fractionLost: tx.remoteFractionLost,
-        };
-      }
-      if (s.send.e2eMs !== undefined) {
-        e2e.push(latencyStat(s.kind, s.send.e2eMs));
+      if (kind === undefined || kind === s.kind) {
+        s.addStats(records, e2e, now);
       }
     }
     records[this.id] = endpointRecord(this.id, now, e2e);
@@ -621,8 +474,7 @@ export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
 
   /** Sends RTCP BYE, stops the timers and stages, closes the sockets and returns the ports. Never throws. */
   protected override releaseResources(): void {
-    // Each step is guarded: the timers stop, the sockets close and the ports return whatever the RTCP BYE threw
-    // (issue 9, defect 2: a BYE to port 65536 threw before the sockets closed).
+    // Each step is guarded: the sockets close whatever the BYE threw (issue 9, defect 2: a BYE to port 65536).
     const guarded = (what: string, step: () => void): void => {
       try {
         step();
@@ -637,9 +489,7 @@ export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
     clearTimeout(this.#rtcpTimer);
     this.#rtcpTimer = undefined;
     guarded("stopping DTMF", () => this.#dtmf.close());
-    for (const chain of this.#chains.splice(0)) {
-      guarded("closing a stage chain", () => chain.close());
-    }
+    guarded("closing the stages", () => this.#stages.close());
     for (const s of [...this.#streams.values()]) {
       guarded("closing a stream", () => this.#closeStream(s));
     }

@@ -28,6 +28,21 @@ export interface RtpDiagnostics {
   dtmfDigits: number;
 }
 
+export function newDiagnostics(): RtpDiagnostics {
+  return {
+    malformedRtp: 0,
+    malformedRtcp: 0,
+    unknownPayloadType: 0,
+    srtpFailures: 0,
+    ssrcChanges: 0,
+    seqResets: 0,
+    seqWraps: 0,
+    timestampJumps: 0,
+    droppedNoCodec: 0,
+    dtmfDigits: 0,
+  };
+}
+
 /** What a stream reports to, given once at construction. */
 export interface StreamOwner {
   readonly elementId: string;

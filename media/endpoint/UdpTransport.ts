@@ -8,8 +8,8 @@
  * bounded rate): SRTP unprotect → parse the header (one reader, no allocation) → payload type → the receive
  * stream counts it per SSRC → MediaPacket → the stage chain → the sinks.
  */
-import type { Direction } from "../../sdp/index.js";
-import { receives } from "../../sdp/index.js";
+import { parseInlineKey, receives, type Direction, type NegotiatedMedia } from "../../sdp/index.js";
+import type { JsonObject } from "../channel/protocol.js";
 import type { MediaPacket, RtpMediaKind } from "../core/types.js";
 import type { PortAllocator } from "../net/PortAllocator.js";
 import { RtpSocket } from "../net/RtpSocket.js";
@@ -26,11 +26,15 @@ import {
 } from "../rtp/Rtcp.js";
 import { RtpHeaderReader, buildRtp, rtpHeaderLength } from "../rtp/RtpPacket.js";
 import { isKeyframe } from "../rtp/keyframe.js";
-import type { SrtpSession } from "../srtp/SrtpSession.js";
+import { latencyStat, rtpStreamRecord } from "../rtp/kurentoStats.js";
+import { MediaOperationError } from "../errors.js";
+import { SrtpSession } from "../srtp/SrtpSession.js";
+import { decodeKeySalt, parseLifetime, type SrtpSuite } from "../srtp/SrtpSuite.js";
 import { RecvStream, type StreamOwner } from "./RecvStream.js";
 import { SendStream } from "./SendStream.js";
 import type { SendResult, Transport } from "./Transport.js";
 import type { StageChain } from "./stages/RtpStage.js";
+import { audioCaps, codecTables } from "./udpConfig.js";
 
 /** The endpoint as its UDP transports see it: given once, read per packet (no per-packet closure). */
 export interface UdpTransportOwner extends StreamOwner {
@@ -44,6 +48,19 @@ export interface UdpTransportOwner extends StreamOwner {
   keyframeWanted(): void;
   /** No RTP for the media timeout. */
   mediaTimeout(kind: RtpMediaKind): void;
+}
+
+/** The SDES-SRTP parameters of the endpoint (RtpEndpoint ctor `crypto`). */
+export interface SdesConfig {
+  readonly suite: SrtpSuite;
+  /** Our key and salt. */
+  readonly localKey: Buffer;
+  /** Packets our key may protect (default 2^48). */
+  readonly keyLifetime: number | undefined;
+  /** The operation's error for an unusable a=crypto. */
+  readonly error: "SDP_END_POINT_PROCESS_OFFER_ERROR" | "SDP_END_POINT_PROCESS_ANSWER_ERROR";
+  /** Our key nears its limit (OnKeySoftLimit). */
+  onSoftLimit(mediaType: RtpMediaKind): void;
 }
 
 export interface UdpTransportOptions {
@@ -95,6 +112,63 @@ export class UdpTransport implements Transport {
     });
     ref.t = new UdpTransport(o, owner, socket);
     return ref.t;
+  }
+
+  // ---------------------------------------------------------------------------------------------- negotiation
+
+  /**
+   * SDES-SRTP for this m-line (RFC 4568): the peer's a=crypto key unprotects what we receive, ours protects what we
+   * send. A re-offer that keeps the keys keeps the sessions.
+   * @throws MediaOperationError `sdes.error` when the peer sent no usable key for our suite, or an MKI.
+   */
+  applySdes(m: NegotiatedMedia, sdes: SdesConfig): void {
+    const remote = m.crypto?.remote;
+    const key = remote === undefined ? undefined : parseInlineKey(remote.keyParams[0] ?? "");
+    if (remote === undefined || key === undefined) {
+      throw new MediaOperationError(
+        sdes.error,
+        `m-line ${m.index}: SDES-SRTP required but the peer sent no usable a=crypto for ${sdes.suite.name}`,
+      );
+    }
+    if (key.mki !== undefined) {
+      throw new MediaOperationError(sdes.error, `m-line ${m.index}: SRTP MKI is not supported`);
+    }
+    const suite = sdes.suite;
+    const kind = this.kind;
+    // A re-offer that keeps the keys keeps the sessions: their rollover counters and replay windows must
+    // survive (a long call has wrapped its sequence numbers; starting over at ROC 0 would fail every packet).
+    if (this.srtpIn === undefined || this.srtpInKey !== remote.keyParams[0]) {
+      this.srtpIn = new SrtpSession(suite, decodeKeySalt(suite, key.key), {
+        lifetime: parseLifetime(key.lifetime),
+      });
+      this.srtpInKey = remote.keyParams[0];
+    }
+    this.srtpOut ??= new SrtpSession(suite, sdes.localKey, {
+      ...(sdes.keyLifetime === undefined ? {} : { lifetime: sdes.keyLifetime }),
+      onSoftLimit: () => sdes.onSoftLimit(kind),
+    });
+  }
+
+  /**
+   * Applies a negotiated m-line: codecs both ways, direction, the remote address (a hold address sends nothing),
+   * rtcp-mux.
+   * @returns whether there is a remote address to send to (connectionState CONNECTED).
+   */
+  apply(m: NegotiatedMedia, ptimeMs: number | undefined): boolean {
+    const [byRecv, bySend] = codecTables(m.codecs);
+    this.recv.byRecvPt = byRecv;
+    this.send.bySendKey = bySend;
+    this.direction = m.direction;
+    if (this.kind === "AUDIO") {
+      this.send.caps = audioCaps(bySend, m.direction, ptimeMs);
+    }
+    const addr = m.remote.address;
+    this.socket.setRemote(
+      addr === undefined ? undefined : { address: addr, port: m.remote.port },
+      addr === undefined ? undefined : { address: addr, port: m.remote.rtcpPort },
+      m.rtcpMux,
+    );
+    return addr !== undefined && this.socket.rtpTarget !== undefined;
   }
 
   // ---------------------------------------------------------------------------------------------- media in
@@ -296,6 +370,39 @@ export class UdpTransport implements Transport {
       pkt = r;
     }
     this.socket.sendRtcp(pkt);
+  }
+
+  /**
+   * This m-line's getStats records (kurento-protocol.md §8): an inboundrtp record per remote SSRC (RFC 3550 loss
+   * and jitter from our own counters), an outboundrtp record if we send (counts, the peer's RR loss, RTT from
+   * LSR/DLSR); its E2E latency goes to `e2e`.
+   */
+  addStats(records: Record<string, JsonObject>, e2e: JsonObject[], now: number): void {
+    for (const r of this.recv.receivers.values()) {
+      records[String(r.ssrc)] = {
+        ...rtpStreamRecord(r.ssrc, "inboundrtp", now),
+        packetsReceived: r.packets,
+        bytesReceived: r.bytes,
+        jitter: r.jitterSeconds,
+        packetsLost: r.cumulativeLost,
+        fractionLost: r.fractionLost,
+      };
+    }
+    const tx = this.send.sender;
+    if (tx !== undefined) {
+      records[String(tx.ssrc)] = {
+        ...rtpStreamRecord(tx.ssrc, "outboundrtp", now),
+        packetsSent: tx.packets,
+        bytesSent: tx.octets,
+        targetBitrate: 0,
+        roundTripTime: tx.roundTripTime,
+        packetsLost: tx.remoteCumulativeLost,
+        fractionLost: tx.remoteFractionLost,
+      };
+    }
+    if (this.send.e2eMs !== undefined) {
+      e2e.push(latencyStat(this.kind, this.send.e2eMs));
+    }
   }
 
   close(): void {

@@ -7,6 +7,7 @@ import os from "node:os";
 import {
   SessionDescription,
   sends,
+  type Capabilities,
   type CodecCapability,
   type Direction,
   type NegotiatedMedia,
@@ -42,6 +43,9 @@ export const VIDEO_CAPABILITIES: readonly CodecCapability[] = [
   },
 ];
 
+/** What a plain-UDP endpoint offers and accepts. */
+export const CAPABILITIES: Capabilities = { audio: AUDIO_CAPABILITIES, video: VIDEO_CAPABILITIES };
+
 /** A codec of a negotiated stream, keyed for the hot path. */
 export interface StreamCodec {
   /** Lower-case name, as in MediaPacket.codec. */
@@ -64,6 +68,10 @@ export function primaryCodec(bySendKey: ReadonlyMap<string, StreamCodec> | undef
     }
   }
   return undefined;
+}
+
+export function nonNegative(v: unknown): number | undefined {
+  return typeof v === "number" && Number.isFinite(v) && v >= 0 ? v : undefined;
 }
 
 export function positive(v: unknown): number | undefined {
@@ -202,4 +210,33 @@ export function audioCaps(
     ptimeMs,
     continuous: true,
   };
+}
+
+/**
+ * processAnswer reads no SDES: each m-line gets the answer's crypto line for our offered suite (RFC 4568 §7.1.3)
+ * as the remote key, and ours as the local one.
+ */
+export function withAnswerCrypto(
+  media: readonly NegotiatedMedia[],
+  answer: SessionDescription,
+  suite: SrtpSuite | undefined,
+  localKey: Buffer | undefined,
+): NegotiatedMedia[] {
+  return media.map((m) => {
+    const crypto = answer.media[m.index]?.crypto.find((c) => c.suite === suite?.name);
+    return crypto === undefined || suite === undefined || localKey === undefined
+      ? m
+      : {
+          ...m,
+          crypto: {
+            remote: crypto,
+            local: {
+              tag: crypto.tag,
+              suite: crypto.suite,
+              keyParams: [`inline:${localKey.toString("base64")}`],
+              sessionParams: [],
+            },
+          },
+        };
+  });
 }

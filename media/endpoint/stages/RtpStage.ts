@@ -32,7 +32,7 @@ export class StageChain {
   /** Runs the stages in order; false as soon as one holds the packet back. */
   run(packet: MediaPacket): boolean {
     const stages = this.#stages;
-    for (let i = 0; i < stages.length; i++) {
+    for (let i = 0, n = stages.length; i < n; i++) {
       if (!stages[i]!.onRtp(packet)) {
         return false;
       }
