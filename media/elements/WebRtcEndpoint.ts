@@ -24,9 +24,10 @@ import type { Connection, ElementContext } from "../core/MediaElement.js";
 import type { Operation } from "../core/MediaObject.js";
 import type { MediaPacket, RtpMediaKind } from "../core/types.js";
 import { BaseRtpEndpoint } from "../endpoint/BaseRtpEndpoint.js";
+import { IceDtlsTransport } from "../endpoint/IceDtlsTransport.js";
 import { NegotiationState, type SdpOperationError } from "../endpoint/SdpEndpoint.js";
 import { MediaOperationError } from "../errors.js";
-import { SDP_LIMITS, SdpParseError, SessionDescription } from "../../sdp/index.js";
+import { SdpParseError, SessionDescription } from "../../sdp/index.js";
 import { RateLimitedLog, type Logger } from "../logger.js";
 import { InboundCounters, OutboundCounters } from "../rtp/RtpCounters.js";
 import { endpointRecord, latencyStat, rtpStreamRecord } from "../rtp/kurentoStats.js";
@@ -34,24 +35,13 @@ import { StreamRewriter } from "../rtp/StreamRewriter.js";
 import { isKeyframe } from "../rtp/keyframe.js";
 import type { SinkAudioCaps } from "../transcode/format.js";
 import type { GuardCounters } from "../webrtc/InboundGuard.js";
-import { isValidCandidate, presentSdp, rewriteCandidate, validateSdp } from "../webrtc/sdpText.js";
+import { validateSdp } from "../webrtc/sdpText.js";
 import {
-  WebRtcTransport,
-  type DtlsTransportState,
-  type IceTransportState,
   type IncomingRtp,
-  type LocalCandidate,
   type MediaDirection,
   type PeerConnectionState,
   type PeerFeedback,
-  type TurnServer,
 } from "../webrtc/WebRtcTransport.js";
-
-type IceComponentState = "DISCONNECTED" | "GATHERING" | "CONNECTING" | "CONNECTED" | "READY" | "FAILED";
-
-/** KMS numbers the (single, BUNDLEd) ICE stream 1 and its RTP component 1. */
-const STREAM_ID = 1;
-const COMPONENT_ID = 1;
 
 /** Minimum spacing of keyframe requests sent to the peer (KMS throttles them too). */
 const KEYFRAME_REQUEST_MIN_MS = 200;
@@ -60,22 +50,9 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   readonly #recvonly: boolean;
   readonly #sendonly: boolean;
   readonly #drops: RateLimitedLog;
-  #transport: WebRtcTransport | undefined;
-  #port: number | undefined;
+  readonly #ice: IceDtlsTransport;
   /** NEGOTIATED (a field: read per packet). */
   #negotiated = false;
-  #gatherRequested = false;
-  #gatheringDone = false;
-  #gatheringDoneEmitted = false;
-  readonly #bufferedCandidates: LocalCandidate[] = [];
-  readonly #pendingRemote: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }[] = [];
-  /** Remote candidates taken through addIceCandidate; capped at SDP_LIMITS.maxTrickledCandidates. */
-  #trickled = 0;
-  #iceState: IceComponentState = "DISCONNECTED";
-  /** werift has started connectivity checks / has connected at least once. */
-  #iceChecking = false;
-  #iceEverConnected = false;
-  #dtlsState: DtlsTransportState = "new";
   #sessionStarted = false;
   #lastKeyframeRequest = -Infinity;
   /** A keyframe was wanted before the peer's video SSRC was known: ask as soon as its first packet arrives. */
@@ -88,15 +65,6 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     lastAskMs: -Infinity,
     dropped: 0,
   };
-  readonly #selectedPairs: JsonObject[] = [];
-  // Network settings (per endpoint, defaulting to the worker's webrtc settings).
-  #stunAddress: string;
-  #stunPort: number;
-  #turnUrl: string;
-  #networkInterfaces: string;
-  #externalIPv4: string;
-  #externalIPv6 = "";
-  #iceTcp = false;
   // Media state.
   readonly #rewriters = new Map<RtpMediaKind, StreamRewriter>();
   readonly #inbound = new Map<number, InboundCounters>();
@@ -108,18 +76,27 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     this.#recvonly = ctor["recvonly"] === true;
     this.#sendonly = ctor["sendonly"] === true;
     this.#drops = new RateLimitedLog(ctx.logger);
-    const w = ctx.settings.webrtc;
-    const [stunHost, stunPort] = splitHostPort(w.stunServer);
-    this.#stunAddress = stunHost;
-    this.#stunPort = stunPort;
-    this.#turnUrl = turnUrlFromSettings(w.turnServer, w.turnUsername, w.turnPassword);
-    this.#networkInterfaces = w.interfaces.join(",");
-    this.#externalIPv4 = w.externalIPv4;
+    this.#ice = new IceDtlsTransport(ctx.settings.webrtc, {
+      logger: ctx.logger,
+      ports: ctx.ports,
+      emit: (event, data) => this.ctx.emit(event, data),
+      negotiating: () => this.negotiating,
+      connectionState: (st) => this.#onConnectionState(st),
+      rtp: (p) => this.#onPeerRtp(p),
+      feedback: (f) => this.#onFeedback(f),
+      nackSent: (ssrc) => {
+        const c = this.#inbound.get(ssrc);
+        if (c !== undefined) {
+          c.nackSent++;
+        }
+      },
+      inbound: (ssrc) => this.#inbound.get(ssrc),
+    });
   }
 
   /** Reserves this endpoint's ICE port pair from the worker's slice. */
   override init(): Promise<void> {
-    this.#port = this.ctx.ports.allocatePair();
+    this.#ice.reservePorts();
     return Promise.resolve();
   }
 
@@ -132,7 +109,7 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
    *   common codec).
    */
   protected override async applyOffer(sdp: string): Promise<void> {
-    const t = this.#ensureTransport();
+    const t = this.#ice.ensure();
     await t.processOffer(sdp, this.#direction());
     this.assertAlive();
   }
@@ -145,7 +122,7 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   protected override async makeOffer(o: JsonObject): Promise<void> {
     const wantAudio = o["offerToReceiveAudio"] !== false;
     const wantVideo = o["offerToReceiveVideo"] !== false;
-    const t = this.#ensureTransport();
+    const t = this.#ice.ensure();
     // offerToReceive*=false keeps the m-line but only sends on it (or drops it for a recvonly endpoint).
     const dir = (want: boolean): MediaDirection | undefined =>
       want ? this.#direction() : this.#recvonly ? undefined : "sendonly";
@@ -158,7 +135,7 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
    * @throws MediaOperationError SDP_END_POINT_PROCESS_ANSWER_ERROR.
    */
   protected override async applyAnswer(sdp: string): Promise<void> {
-    const t = this.#ensureTransport();
+    const t = this.#ice.ensure();
     await t.processAnswer(sdp);
     this.assertAlive();
   }
@@ -170,9 +147,9 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   /** Once negotiated, the remote candidates queued by addIceCandidate; then the local ones gathering released. */
   protected override async afterNegotiationStep(): Promise<void> {
     if (this.#negotiated) {
-      await this.#flushRemoteCandidates();
+      await this.#ice.flushRemoteCandidates();
     }
-    this.#afterLocalDescription();
+    this.#ice.afterLocalDescription();
   }
 
   protected override readRemote(sdp: unknown, what: "offer" | "answer"): string {
@@ -186,26 +163,17 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
 
   /** Inbound datagrams refused at the socket edge (not from the selected ICE pair, forged STUN/DTLS), if negotiated. */
   get refusedDatagrams(): GuardCounters | undefined {
-    return this.#transport?.dropped;
+    return this.#ice.peer?.dropped;
   }
 
   /** Our description as KMS shows it (see #present); undefined before there is one. */
   protected override localDescriptor(): string | undefined {
-    const sdp = this.#transport?.localSdp;
-    return sdp === undefined ? undefined : this.#present(sdp);
+    const sdp = this.#ice.peer?.localSdp;
+    return sdp === undefined ? undefined : this.#ice.present(sdp);
   }
 
   protected override remoteDescriptor(): string | undefined {
-    return this.negotiationState === NegotiationState.New ? undefined : this.#transport?.remoteSdp;
-  }
-
-  /** werift's SDP as KMS would show it (see sdpText.presentSdp); candidates only once gathering was requested. */
-  #present(sdp: string): string {
-    return presentSdp(sdp, {
-      stripCandidates: !this.#gatherRequested,
-      externalIPv4: this.#externalIPv4,
-      externalIPv6: this.#externalIPv6,
-    });
+    return this.negotiationState === NegotiationState.New ? undefined : this.#ice.peer?.remoteSdp;
   }
 
   /** The m-line direction the ctor flags ask for (recvonly / sendonly; both is meaningless, so inactive). */
@@ -214,244 +182,6 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
       return "inactive";
     }
     return this.#recvonly ? "recvonly" : this.#sendonly ? "sendonly" : "sendrecv";
-  }
-
-  /**
-   * Creates the werift peer connection on first use, with the network settings in force at that moment: the
-   * reserved port pair, interfaces, STUN/TURN (per-endpoint setters over worker settings) and ICE-TCP.
-   */
-  #ensureTransport(): WebRtcTransport {
-    if (this.#transport !== undefined) {
-      return this.#transport;
-    }
-    const port = this.#port;
-    const stun =
-      this.#stunAddress !== "" && this.#stunPort > 0 ? { host: this.#stunAddress, port: this.#stunPort } : undefined;
-    this.#transport = new WebRtcTransport(
-      {
-        interfaces: this.#networkInterfaces
-          .split(",")
-          .map((s) => s.trim())
-          .filter((s) => s !== ""),
-        portRange: port === undefined ? undefined : [port, port + 1],
-        stun,
-        turn: parseTurnUrl(this.#turnUrl),
-        iceTcp: this.#iceTcp,
-        logger: this.ctx.logger,
-      },
-      {
-        candidate: (c) => this.#onLocalCandidate(c),
-        gatheringDone: () => this.#onGatheringDone(),
-        iceState: (s) => this.#onIceState(s),
-        dtlsState: (s, id) => this.#onDtlsState(s, id),
-        connectionState: (s) => this.#onConnectionState(s),
-        rtp: (p) => this.#onPeerRtp(p),
-        feedback: (f) => this.#onFeedback(f),
-        nackSent: (ssrc) => {
-          const c = this.#inbound.get(ssrc);
-          if (c !== undefined) {
-            c.nackSent++;
-          }
-        },
-        inbound: (ssrc) => this.#inbound.get(ssrc),
-      },
-    );
-    return this.#transport;
-  }
-
-  // ---------------------------------------------------------------------------------------------- ICE
-
-  /**
-   * WebRtcEndpoint.gatherCandidates: from now on local candidates are raised as IceCandidateFound, starting with
-   * those werift already gathered, then IceGatheringDone. Idempotent, as in KMS.
-   */
-  #gatherCandidates(): null {
-    if (this.#gatherRequested) {
-      return null;
-    }
-    this.#gatherRequested = true;
-    this.#setIceState("GATHERING");
-    if (this.#iceChecking && !this.#iceEverConnected) {
-      this.#setIceState("CONNECTING"); // werift started its checks with the answer; KMS shows them after gathering
-    }
-    this.#flushLocalCandidates();
-    return null;
-  }
-
-  /** After our description exists: werift has gathered; release what gatherCandidates() asked for. */
-  #afterLocalDescription(): void {
-    if (this.#gatherRequested) {
-      this.#flushLocalCandidates();
-    }
-  }
-
-  #onLocalCandidate(c: LocalCandidate): void {
-    this.#bufferedCandidates.push(c);
-    if (this.#gatherRequested) {
-      this.#flushLocalCandidates();
-    }
-  }
-
-  #onGatheringDone(): void {
-    this.#gatheringDone = true;
-    if (this.#gatherRequested) {
-      this.#flushLocalCandidates();
-    }
-  }
-
-  #flushLocalCandidates(): void {
-    for (const c of this.#bufferedCandidates.splice(0)) {
-      this.ctx.emit("IceCandidateFound", {
-        candidate: {
-          __module__: "kurento",
-          __type__: "IceCandidate",
-          candidate: rewriteCandidate(c.candidate, {
-            externalIPv4: this.#externalIPv4,
-            externalIPv6: this.#externalIPv6,
-          }),
-          sdpMid: c.sdpMid,
-          sdpMLineIndex: c.sdpMLineIndex,
-        },
-      });
-    }
-    if (this.#gatheringDone && !this.#gatheringDoneEmitted) {
-      this.#gatheringDoneEmitted = true;
-      this.ctx.emit("IceGatheringDone", {});
-    }
-  }
-
-  /**
-   * WebRtcEndpoint.addIceCandidate: validates the IceCandidate and applies it, or queues it until the remote SDP is
-   * in place (browsers often trickle before the app has called processOffer).
-   * @throws MediaOperationError MEDIA_OBJECT_ILLEGAL_PARAM_ERROR for anything that is not a candidate,
-   *   ICE_ADD_CANDIDATE_ERROR beyond SDP_LIMITS.maxTrickledCandidates remote candidates.
-   */
-  async #addIceCandidate(arg: unknown): Promise<null> {
-    const c = isObject(arg) ? arg : undefined;
-    const candidate = c?.["candidate"];
-    const sdpMid = c?.["sdpMid"];
-    const index = c?.["sdpMLineIndex"];
-    if (
-      typeof candidate !== "string" ||
-      !isValidCandidate(candidate) ||
-      (sdpMid !== undefined && sdpMid !== null && typeof sdpMid !== "string") ||
-      (index !== undefined && index !== null && (typeof index !== "number" || !Number.isInteger(index) || index < 0))
-    ) {
-      throw new MediaOperationError(
-        "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR",
-        `Invalid IceCandidate: ${JSON.stringify(arg)?.slice(0, 200) ?? "undefined"}`,
-      );
-    }
-    if (candidate === "") {
-      return null; // End of candidates: nothing to do for a full-ICE agent that keeps checking.
-    }
-    if (this.#trickled >= SDP_LIMITS.maxTrickledCandidates) {
-      throw new MediaOperationError(
-        "ICE_ADD_CANDIDATE_ERROR",
-        `addIceCandidate refused: this endpoint already has ${SDP_LIMITS.maxTrickledCandidates} remote candidates`,
-      );
-    }
-    this.#trickled++;
-    const entry = {
-      candidate,
-      sdpMid: typeof sdpMid === "string" ? sdpMid : undefined,
-      sdpMLineIndex: typeof index === "number" ? index : undefined,
-    };
-    if (this.#transport?.remoteSdp === undefined || this.negotiating) {
-      this.#pendingRemote.push(entry);
-      return null;
-    }
-    await this.#applyRemoteCandidate(entry);
-    return null;
-  }
-
-  async #flushRemoteCandidates(): Promise<void> {
-    for (const c of this.#pendingRemote.splice(0)) {
-      await this.#applyRemoteCandidate(c);
-    }
-  }
-
-  async #applyRemoteCandidate(c: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }): Promise<void> {
-    try {
-      await this.#transport?.addIceCandidate(c);
-    } catch (err) {
-      // KMS logs a candidate libnice refuses and carries on; so do we.
-      this.ctx.logger.warn("remote candidate refused", { candidate: c.candidate, error: String(err) });
-    }
-  }
-
-  #setIceState(state: IceComponentState): void {
-    if (state === this.#iceState) {
-      return;
-    }
-    this.#iceState = state;
-    this.ctx.emit("IceComponentStateChanged", { streamId: STREAM_ID, componentId: COMPONENT_ID, state });
-  }
-
-  /**
-   * Maps werift's ICE transport states onto KMS's IceComponentState, in KMS's order: GATHERING (gatherCandidates),
-   * CONNECTING, CONNECTED, READY.
-   *
-   * - werift reports "completed" when its *gathering* ends (Connection.gatherCandidates), not for connectivity:
-   *   ignored.
-   * - werift starts checking as soon as the answer is set, before the application asked to gather; KMS shows no
-   *   ICE state until gatherCandidates(), so CONNECTING waits for GATHERING.
-   * - werift reports "connected" once a pair is nominated, which is KMS's CONNECTED immediately followed by READY;
-   *   the nominated pair is announced in between.
-   */
-  #onIceState(s: IceTransportState): void {
-    switch (s) {
-      case "checking":
-        this.#iceChecking = true;
-        if (this.#gatherRequested) {
-          this.#setIceState("CONNECTING");
-        }
-        break;
-      case "connected": {
-        if (!this.#iceEverConnected && this.#iceState !== "CONNECTING") {
-          this.#setIceState("CONNECTING");
-        }
-        this.#iceEverConnected = true;
-        this.#setIceState("CONNECTED");
-        const pair = this.#transport?.selectedPair();
-        if (pair !== undefined) {
-          const candidatePair: JsonObject = {
-            __module__: "kurento",
-            __type__: "IceCandidatePair",
-            streamId: String(STREAM_ID),
-            componentId: COMPONENT_ID,
-            localCandidate: rewriteCandidate(pair.local, {
-              externalIPv4: this.#externalIPv4,
-              externalIPv6: this.#externalIPv6,
-            }),
-            remoteCandidate: pair.remote,
-          };
-          this.#selectedPairs.splice(0, this.#selectedPairs.length, candidatePair);
-          this.ctx.emit("NewCandidatePairSelected", { candidatePair });
-        }
-        this.#setIceState("READY");
-        break;
-      }
-      case "failed":
-        this.#setIceState("FAILED");
-        break;
-      case "disconnected":
-      case "closed":
-        this.#setIceState("DISCONNECTED");
-        break;
-      default:
-        break;
-    }
-  }
-
-  #onDtlsState(s: DtlsTransportState, connectionId: string): void {
-    this.#dtlsState = s;
-    this.ctx.emit("DtlsConnectionStateChange", {
-      streamId: String(STREAM_ID),
-      componentId: String(COMPONENT_ID),
-      connectionId,
-      state: s.toUpperCase(),
-    });
   }
 
   /**
@@ -558,7 +288,7 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
    * before negotiation. Browsers keep their own RTP flowing rules, so no keep-alive silence (continuous: false).
    */
   override audioSinkCaps(): SinkAudioCaps | undefined {
-    const t = this.#transport;
+    const t = this.#ice.peer;
     if (t === undefined || !this.#negotiated) {
       return undefined;
     }
@@ -583,7 +313,7 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
 
   /** A packet from a source pad → our peer, on the negotiated codec, with continuous numbering. */
   protected override onMedia(packet: MediaPacket, conn: Connection): void {
-    const t = this.#transport;
+    const t = this.#ice.peer;
     if (t === undefined || !this.#negotiated || this.#recvonly) {
       return;
     }
@@ -659,7 +389,7 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   #outboundFor(kind: RtpMediaKind): OutboundCounters | undefined {
     let out = this.#outbound.get(kind);
     if (out === undefined) {
-      const ssrc = this.#transport?.localSsrc(kind);
+      const ssrc = this.#ice.peer?.localSsrc(kind);
       if (ssrc === undefined) {
         return undefined;
       }
@@ -677,7 +407,7 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     if (now - this.#lastKeyframeRequest < KEYFRAME_REQUEST_MIN_MS) {
       return;
     }
-    const sent = this.#transport?.requestKeyframe();
+    const sent = this.#ice.peer?.requestKeyframe();
     if (sent === undefined) {
       this.#keyframePending = true; // not connected or no video received yet
       return;
@@ -705,7 +435,7 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   protected override stats(kind: MediaKind | undefined): Record<string, JsonObject> {
     const now = Date.now();
     const records: Record<string, JsonObject> = {};
-    const t = this.#transport;
+    const t = this.#ice.peer;
     const transportId = t?.dtlsTransportId ?? "";
     for (const c of this.#inbound.values()) {
       if (kind !== undefined && c.kind !== kind) {
@@ -762,76 +492,7 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   protected override operations(): Record<string, Operation> {
     const ops: Record<string, Operation> = {
       ...super.operations(),
-      gatherCandidates: () => this.#gatherCandidates(),
-      addIceCandidate: (a) => this.#addIceCandidate(a["candidate"]),
-      getICECandidatePairs: () => [...this.#selectedPairs],
-      getIceConnectionState: () =>
-        this.#transport === undefined
-          ? []
-          : [
-              {
-                __module__: "kurento",
-                __type__: "IceConnection",
-                streamId: String(STREAM_ID),
-                componentId: COMPONENT_ID,
-                state: this.#iceState,
-              },
-            ],
-      getDtlsConnectionState: () =>
-        this.#transport === undefined
-          ? []
-          : [
-              {
-                __module__: "kurento",
-                __type__: "DtlsConnection",
-                streamId: String(STREAM_ID),
-                componentId: String(COMPONENT_ID),
-                connectionId: this.#transport.dtlsTransportId,
-                state: this.#dtlsState.toUpperCase(),
-              },
-            ],
-      getStunServerAddress: () => this.#stunAddress,
-      setStunServerAddress: (a) => {
-        this.#stunAddress = strArg(a, "stunServerAddress");
-        return null;
-      },
-      getStunServerPort: () => this.#stunPort,
-      setStunServerPort: (a) => {
-        this.#stunPort = intArg(a, "stunServerPort");
-        return null;
-      },
-      getTurnUrl: () => this.#turnUrl,
-      setTurnUrl: (a) => {
-        const url = strArg(a, "turnUrl");
-        if (url !== "" && parseTurnUrl(url) === undefined) {
-          throw new MediaOperationError(
-            "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR",
-            `turnUrl '${url}' is not user:pass@ip:port`,
-          );
-        }
-        this.#turnUrl = url;
-        return null;
-      },
-      getNetworkInterfaces: () => this.#networkInterfaces,
-      setNetworkInterfaces: (a) => {
-        this.#networkInterfaces = strArg(a, "networkInterfaces");
-        return null;
-      },
-      getExternalIPv4: () => this.#externalIPv4,
-      setExternalIPv4: (a) => {
-        this.#externalIPv4 = strArg(a, "externalIPv4");
-        return null;
-      },
-      getExternalIPv6: () => this.#externalIPv6,
-      setExternalIPv6: (a) => {
-        this.#externalIPv6 = strArg(a, "externalIPv6");
-        return null;
-      },
-      getIceTcp: () => this.#iceTcp,
-      setIceTcp: (a) => {
-        this.#iceTcp = a["iceTcp"] === true;
-        return null;
-      },
+      ...this.#ice.operations(),
     };
     return ops;
   }
@@ -840,18 +501,7 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
 
   /** Closes the peer connection, returns the port pair, drops queued state. Idempotent; never throws. */
   protected override releaseResources(): void {
-    try {
-      this.#transport?.close();
-    } catch (err) {
-      this.ctx.logger.warn("closing the peer connection failed", { error: String(err) });
-    }
-    this.#transport = undefined;
-    if (this.#port !== undefined) {
-      this.ctx.ports.release(this.#port);
-      this.#port = undefined;
-    }
-    this.#bufferedCandidates.length = 0;
-    this.#pendingRemote.length = 0;
+    this.#ice.close();
     this.#rewriters.clear();
   }
 }
@@ -885,61 +535,6 @@ function remoteSdp(v: unknown, what: "offer" | "answer"): string {
     }
   }
   return validateSdp(v, what === "offer" ? "processOffer" : "processAnswer");
-}
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function strArg(a: JsonObject, name: string): string {
-  const v = a[name];
-  if (typeof v !== "string") {
-    throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", `${name} must be a string`);
-  }
-  return v;
-}
-
-function intArg(a: JsonObject, name: string): number {
-  const v = a[name];
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 65535) {
-    throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", `${name} must be a port number`);
-  }
-  return v;
-}
-
-/** "host:port" → [host, port]; "" or garbage → ["", 0]. */
-function splitHostPort(s: string): [string, number] {
-  const i = s.lastIndexOf(":");
-  if (s === "" || i <= 0) {
-    return [s, s === "" ? 0 : 3478];
-  }
-  const port = Number(s.slice(i + 1));
-  return [s.slice(0, i), Number.isInteger(port) ? port : 0];
-}
-
-/** The worker's `turn:host:port?transport=…` plus credentials → KMS's `user:pass@host:port?transport=…`. */
-function turnUrlFromSettings(url: string, user: string, pass: string): string {
-  if (url === "") {
-    return "";
-  }
-  const bare = url.replace(/^turns?:/, "");
-  return `${encodeURIComponent(user)}:${encodeURIComponent(pass)}@${bare}`;
-}
-
-/** Parses KMS's `user:pass@ip:port[?transport=udp|tcp|tls]`; undefined when empty or malformed. */
-export function parseTurnUrl(url: string): TurnServer | undefined {
-  const m = /^([^:@]*):([^@]*)@([^:?]+):(\d+)(?:\?transport=(udp|tcp|tls))?$/.exec(url.trim());
-  if (m === null) {
-    return undefined;
-  }
-  const [, user = "", pass = "", host = "", port = "0", transport = "udp"] = m;
-  return {
-    username: decodeURIComponent(user),
-    password: decodeURIComponent(pass),
-    host,
-    port: Number(port),
-    transport: transport as TurnServer["transport"],
-  };
 }
 
 /**
