@@ -5,19 +5,9 @@
  * number and timestamp rewritten so the peer plays across source switches. No transcoding: a packet whose codec
  * was not negotiated is dropped (rate-limited log, counted in stats).
  *
- * Negotiation state (KMS `SdpEndpointImpl`):
- *
- *     NEW ──processOffer──▶ NEGOTIATED
- *      └──generateOffer──▶ OFFERED ──processAnswer──▶ NEGOTIATED
- *
- * processOffer/generateOffer outside NEW → SDP_END_POINT_ALREADY_NEGOTIATED; processAnswer in NEW →
- * SDP_END_POINT_NOT_OFFER_GENERATED, in NEGOTIATED → SDP_END_POINT_ANSWER_ALREADY_PROCCESED.
- *
- * ICE follows KMS's app-driven trickle: werift gathers while producing our description, but candidates are raised
- * as IceCandidateFound only once gatherCandidates() has been called (buffered until then), and SDPs produced before
- * that carry no candidates. Remote candidates are accepted any time and queued until the remote SDP is applied.
- * The werift peer connection itself is created lazily at the first offer/answer so that the per-endpoint network
- * setters (STUN, TURN, interfaces) can still be applied.
+ * Negotiation: {@link SdpEndpoint}'s state machine (no re-offer: processOffer once NEGOTIATED is
+ * SDP_END_POINT_ALREADY_NEGOTIATED, as in KMS). Transport: {@link IceDtlsTransport} (werift, KMS's app-driven
+ * trickle ICE, lazily created so the per-endpoint network setters still apply). Receive stages: keyframe requests.
  */
 import type { JsonObject, MediaKind } from "../channel/protocol.js";
 import type { Connection, ElementContext } from "../core/MediaElement.js";
@@ -25,17 +15,17 @@ import type { Operation } from "../core/MediaObject.js";
 import type { MediaPacket, RtpMediaKind } from "../core/types.js";
 import { BaseRtpEndpoint } from "../endpoint/BaseRtpEndpoint.js";
 import { IceDtlsTransport } from "../endpoint/IceDtlsTransport.js";
+import { KeyframeRequestStage } from "../endpoint/stages/KeyframeRequestStage.js";
+import { StageChain } from "../endpoint/stages/RtpStage.js";
+import { remoteSdp, weriftError } from "../endpoint/iceConfig.js";
 import { NegotiationState, type SdpOperationError } from "../endpoint/SdpEndpoint.js";
-import { MediaOperationError } from "../errors.js";
-import { SdpParseError, SessionDescription } from "../../sdp/index.js";
-import { RateLimitedLog, type Logger } from "../logger.js";
+import { RateLimitedLog } from "../logger.js";
 import { InboundCounters, OutboundCounters } from "../rtp/RtpCounters.js";
 import { endpointRecord, latencyStat, rtpStreamRecord } from "../rtp/kurentoStats.js";
 import { StreamRewriter } from "../rtp/StreamRewriter.js";
 import { isKeyframe } from "../rtp/keyframe.js";
 import type { SinkAudioCaps } from "../transcode/format.js";
 import type { GuardCounters } from "../webrtc/InboundGuard.js";
-import { validateSdp } from "../webrtc/sdpText.js";
 import {
   type IncomingRtp,
   type MediaDirection,
@@ -56,7 +46,10 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   #sessionStarted = false;
   #lastKeyframeRequest = -Infinity;
   /** A keyframe was wanted before the peer's video SSRC was known: ask as soon as its first packet arrives. */
-  #keyframePending = false;
+  /** The receive stages (one chain: the peer's streams share one BUNDLEd transport). */
+  readonly #keyframe = new KeyframeRequestStage(() => this.askPeerForKeyframe());
+  readonly #chain = new StageChain([this.#keyframe]);
+  #lastInbound: InboundCounters | undefined;
   /** Outgoing video waits for a keyframe from its current source (see #passVideoGate). */
   readonly #videoGate = {
     source: undefined as object | undefined,
@@ -66,10 +59,10 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     dropped: 0,
   };
   // Media state.
-  readonly #rewriters = new Map<RtpMediaKind, StreamRewriter>();
   readonly #inbound = new Map<number, InboundCounters>();
-  readonly #outbound = new Map<RtpMediaKind, OutboundCounters>();
-  readonly #e2e = new Map<RtpMediaKind, number>();
+  /** The send side per kind (fields, not Map lookups per packet). */
+  readonly #audioOut = new KindOut("AUDIO");
+  readonly #videoOut = new KindOut("VIDEO");
 
   constructor(ctx: ElementContext, ctor: JsonObject) {
     super(ctx);
@@ -105,8 +98,7 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   /**
    * SdpEndpoint.processOffer: applies the peer's offer and makes our answer (BUNDLE, rtcp-mux, a=setup:active to
    * an actpass offer, ICE controlled). Candidates queued by addIceCandidate are applied right after.
-   * @throws MediaOperationError SDP_END_POINT_PROCESS_OFFER_ERROR when werift refuses the description (e.g. no
-   *   common codec).
+   * @throws MediaOperationError SDP_END_POINT_PROCESS_OFFER_ERROR when werift refuses it (e.g. no common codec).
    */
   protected override async applyOffer(sdp: string): Promise<void> {
     const t = this.#ice.ensure();
@@ -185,9 +177,8 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   }
 
   /**
-   * Peer connection state → ConnectionStateChanged and the media session events: the session starts the first
-   * time ICE+DTLS are up and terminates when the connection fails or closes (a transient "disconnected" only
-   * flips the states).
+   * Peer connection state → ConnectionStateChanged and MediaSessionStarted (ICE+DTLS up the first time) /
+   * MediaSessionTerminated (failed or closed; a transient "disconnected" only flips the states).
    */
   #onConnectionState(s: PeerConnectionState): void {
     if (s === "connected") {
@@ -214,19 +205,18 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
       return;
     }
     this.setMediaState("CONNECTED");
-    let c = this.#inbound.get(p.ssrc);
-    if (c === undefined) {
-      c = new InboundCounters(p.ssrc, p.kind, p.clockRate);
-      this.#inbound.set(p.ssrc, c);
+    // The last SSRC's counters are a field: consecutive packets of one stream skip the Map lookup.
+    let c = this.#lastInbound;
+    if (c?.ssrc !== p.ssrc) {
+      c = this.#inbound.get(p.ssrc);
+      if (c === undefined) {
+        c = new InboundCounters(p.ssrc, p.kind, p.clockRate);
+        this.#inbound.set(p.ssrc, c);
+      }
+      this.#lastInbound = c;
     }
     c.add(p.sequenceNumber, p.timestamp, p.payload.byteLength, p.clockRate, p.arrivalMs);
     const keyframe = p.kind === "VIDEO" && isKeyframe(p.codec, p.payload);
-    if (this.#keyframePending && p.kind === "VIDEO") {
-      this.#keyframePending = false;
-      if (!keyframe) {
-        this.askPeerForKeyframe();
-      }
-    }
     const packet: MediaPacket = {
       kind: p.kind,
       codec: p.codec,
@@ -240,12 +230,14 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
       keyframe,
       arrivalMs: p.arrivalMs,
     };
-    this.sendToSinks(packet);
+    if (this.#chain.run(packet)) {
+      this.sendToSinks(packet);
+    }
   }
 
   /** RTCP feedback from our peer about what we send it. */
   #onFeedback(f: PeerFeedback): void {
-    const out = [...this.#outbound.values()].find((o) => o.ssrc === f.ssrc);
+    const out = [this.#audioOut.out, this.#videoOut.out].find((o) => o?.ssrc === f.ssrc);
     switch (f.type) {
       case "pli":
       case "fir":
@@ -317,18 +309,15 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     if (t === undefined || !this.#negotiated || this.#recvonly) {
       return;
     }
-    let rw = this.#rewriters.get(packet.kind);
-    if (rw === undefined) {
-      rw = new StreamRewriter();
-      this.#rewriters.set(packet.kind, rw);
-    }
+    const k = packet.kind === "AUDIO" ? this.#audioOut : this.#videoOut;
+    const rw = k.rewriter;
     const now = performance.now();
     if (packet.kind === "VIDEO" && !this.#passVideoGate(packet, conn, t.dtlsState === "connected", now)) {
       return;
     }
     rw.rewrite(conn.source, packet.ssrc, packet.sequenceNumber, packet.timestamp, packet.clockRate, now);
     const res = t.sendRtp(packet.kind, packet.codec, rw.seq, rw.timestamp, packet.marker, packet.payload);
-    const out = this.#outboundFor(packet.kind);
+    const out = this.#outboundFor(k);
     if (res === "sent") {
       if (packet.kind === "VIDEO") {
         this.#videoGate.open = true;
@@ -337,9 +326,9 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
         out.packets++;
         out.bytes += packet.payload.byteLength;
       }
-      const prev = this.#e2e.get(packet.kind);
+      const prev = k.e2eMs;
       const lat = now - packet.arrivalMs;
-      this.#e2e.set(packet.kind, prev === undefined ? lat : prev + (lat - prev) / 16);
+      k.e2eMs = prev === undefined ? lat : prev + (lat - prev) / 16;
     } else if (res === "no-codec") {
       if (out !== undefined) {
         out.dropped++;
@@ -359,10 +348,8 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   }
 
   /**
-   * Video to our peer starts on a keyframe, as in KMS: after connect, after a source switch, and until our DTLS is
-   * up, delta frames would only show as corruption (or nothing) at the receiver. While the gate is closed, delta
-   * frames are dropped and a keyframe is asked upstream (at most once a second); the first keyframe packet that
-   * is actually sent (on a negotiated codec) opens it.
+   * Video to our peer starts on a keyframe, as in KMS (after connect, a source switch, until DTLS is up): delta
+   * frames are dropped and a keyframe asked upstream (once a second) until a keyframe packet is actually sent.
    */
   #passVideoGate(packet: MediaPacket, conn: Connection, ready: boolean, now: number): boolean {
     const g = this.#videoGate;
@@ -386,17 +373,14 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     return false;
   }
 
-  #outboundFor(kind: RtpMediaKind): OutboundCounters | undefined {
-    let out = this.#outbound.get(kind);
-    if (out === undefined) {
-      const ssrc = this.#ice.peer?.localSsrc(kind);
-      if (ssrc === undefined) {
-        return undefined;
+  #outboundFor(k: KindOut): OutboundCounters | undefined {
+    if (k.out === undefined) {
+      const ssrc = this.#ice.peer?.localSsrc(k.kind);
+      if (ssrc !== undefined) {
+        k.out = new OutboundCounters(ssrc, k.kind);
       }
-      out = new OutboundCounters(ssrc, kind);
-      this.#outbound.set(kind, out);
     }
-    return out;
+    return k.out;
   }
 
   // ---------------------------------------------------------------------------------------------- keyframes
@@ -409,7 +393,7 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     }
     const sent = this.#ice.peer?.requestKeyframe();
     if (sent === undefined) {
-      this.#keyframePending = true; // not connected or no video received yet
+      this.#keyframe.pending = true; // not connected or no video received yet
       return;
     }
     this.#lastKeyframeRequest = now;
@@ -427,10 +411,9 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   // ---------------------------------------------------------------------------------------------- stats
 
   /**
-   * getStats (kurento-protocol.md §8): an inboundrtp record per SSRC received from the peer (our counters, RFC 3550
-   * loss and jitter; firCount/pliCount/nackCount are the requests *we* sent for it), an outboundrtp record per kind
-   * we send (counts, the peer's RR loss, werift's RTT, and the PLI/FIR/NACK/REMB the peer sent us), and the
-   * EndpointStats record. Records are keyed by SSRC string, as KMS does.
+   * getStats (kurento-protocol.md §8), keyed by SSRC string as KMS does: inboundrtp per peer SSRC (RFC 3550 loss,
+   * jitter; fir/pli/nackCount are the requests *we* sent), outboundrtp per kind we send (the peer's RR loss,
+   * werift's RTT, the PLI/FIR/NACK/REMB the peer sent us), and the EndpointStats record.
    */
   protected override stats(kind: MediaKind | undefined): Record<string, JsonObject> {
     const now = Date.now();
@@ -457,7 +440,7 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
       if (kind !== undefined && kind !== kindKey) {
         continue;
       }
-      const o = this.#outboundFor(kindKey);
+      const o = this.#outboundFor(kindKey === "AUDIO" ? this.#audioOut : this.#videoOut);
       if (o === undefined) {
         continue;
       }
@@ -478,9 +461,9 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     }
     // E2E latency: from arrival at the source element's edge to the hand-off to our peer.
     const e2e: JsonObject[] = [];
-    for (const [k, avgMs] of this.#e2e) {
-      if (kind === undefined || kind === k) {
-        e2e.push(latencyStat(k, avgMs));
+    for (const k of [this.#audioOut, this.#videoOut]) {
+      if (k.e2eMs !== undefined && (kind === undefined || kind === k.kind)) {
+        e2e.push(latencyStat(k.kind, k.e2eMs));
       }
     }
     records[this.id] = endpointRecord(this.id, now, e2e);
@@ -502,56 +485,18 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   /** Closes the peer connection, returns the port pair, drops queued state. Idempotent; never throws. */
   protected override releaseResources(): void {
     this.#ice.close();
-    this.#rewriters.clear();
-  }
-}
-
-// ------------------------------------------------------------------------------------------------ helpers
-
-/**
- * A remote offer or answer, read by Korus's own parser before werift sees it: the size limits of sdp/limits.ts
- * (length, lines, m= sections, candidates) in one cheap scan, then the SDP grammar and port ranges. werift parses
- * only what passed, so a hostile description costs the worker microseconds and never reaches werift's parser.
- * @throws MediaOperationError SDP_PARSE_ERROR with Korus's message naming the line or the limit.
- */
-function remoteSdp(v: unknown, what: "offer" | "answer"): string {
-  if (typeof v === "string" && v.trim() !== "") {
-    let parsed: SessionDescription;
     try {
-      parsed = SessionDescription.parse(v);
+      this.#chain.close();
     } catch (err) {
-      if (err instanceof SdpParseError) {
-        throw new MediaOperationError("SDP_PARSE_ERROR", `invalid SDP ${what}: ${err.message}`);
-      }
-      throw err;
-    }
-    // ICE is mandatory in WebRTC (RFC 8829 §5.8); werift dereferences the credentials without checking them.
-    const index = parsed.media.findIndex((m) => m.port !== 0 && m.ice === undefined);
-    if (index !== -1) {
-      throw new MediaOperationError(
-        "SDP_PARSE_ERROR",
-        `invalid SDP ${what}: m= section ${index} has no a=ice-ufrag/a=ice-pwd (ICE is mandatory in WebRTC)`,
-      );
+      this.ctx.logger.warn("closing the receive stages failed", { error: String(err) });
     }
   }
-  return validateSdp(v, what === "offer" ? "processOffer" : "processAnswer");
 }
 
-/**
- * An error of werift (sdpOperationError keeps our named ones) never reaches the client as it is (issue 9, item 10: its internal text
- * leaked as 40205). Its text is logged at debug; the client gets Korus's message: SDP_PARSE_ERROR when werift
- * tripped over the description (a TypeError/RangeError from its parser), else the operation's error.
- */
-function weriftError(err: unknown, type: SdpOperationError, logger: Logger): Error {
-  logger.debug("werift refused the session description", { operation: type, error: String(err) });
-  const what = type === "SDP_END_POINT_PROCESS_ANSWER_ERROR" ? "answer" : "offer";
-  if (type !== "SDP_END_POINT_GENERATE_OFFER_ERROR" && (err instanceof TypeError || err instanceof RangeError)) {
-    return new MediaOperationError("SDP_PARSE_ERROR", `invalid SDP ${what}: the WebRTC stack cannot use it`);
-  }
-  return new MediaOperationError(
-    type,
-    type === "SDP_END_POINT_GENERATE_OFFER_ERROR"
-      ? "SDP negotiation failed: the WebRTC stack could not create an offer"
-      : `SDP negotiation failed: the WebRTC stack refused the ${what}`,
-  );
+/** What WebRtcEndpoint keeps per kind it sends: the stream rewriter, the counters, the E2E latency EWMA (ms). */
+class KindOut {
+  readonly rewriter = new StreamRewriter();
+  out: OutboundCounters | undefined;
+  e2eMs: number | undefined;
+  constructor(readonly kind: RtpMediaKind) {}
 }

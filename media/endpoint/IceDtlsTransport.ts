@@ -27,10 +27,10 @@ import {
   type IceTransportState,
   type LocalCandidate,
   type TransportHandlers,
-  type TurnServer,
 } from "../webrtc/WebRtcTransport.js";
 import type { SendResult, Transport } from "./Transport.js";
 import { isObject } from "./SdpEndpoint.js";
+import { intArg, parseTurnUrl, splitHostPort, strArg, turnUrlFromSettings } from "./iceConfig.js";
 
 type IceComponentState = "DISCONNECTED" | "GATHERING" | "CONNECTING" | "CONNECTED" | "READY" | "FAILED";
 
@@ -453,57 +453,4 @@ export class IceDtlsTransport implements Transport {
       },
     };
   }
-}
-
-// ------------------------------------------------------------------------------------------------ helpers
-
-function strArg(a: JsonObject, name: string): string {
-  const v = a[name];
-  if (typeof v !== "string") {
-    throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", `${name} must be a string`);
-  }
-  return v;
-}
-
-function intArg(a: JsonObject, name: string): number {
-  const v = a[name];
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 65535) {
-    throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", `${name} must be a port number`);
-  }
-  return v;
-}
-
-/** "host:port" → [host, port]; "" or garbage → ["", 0]. */
-function splitHostPort(s: string): [string, number] {
-  const i = s.lastIndexOf(":");
-  if (s === "" || i <= 0) {
-    return [s, s === "" ? 0 : 3478];
-  }
-  const port = Number(s.slice(i + 1));
-  return [s.slice(0, i), Number.isInteger(port) ? port : 0];
-}
-
-/** The worker's `turn:host:port?transport=…` plus credentials → KMS's `user:pass@host:port?transport=…`. */
-function turnUrlFromSettings(url: string, user: string, pass: string): string {
-  if (url === "") {
-    return "";
-  }
-  const bare = url.replace(/^turns?:/, "");
-  return `${encodeURIComponent(user)}:${encodeURIComponent(pass)}@${bare}`;
-}
-
-/** Parses KMS's `user:pass@ip:port[?transport=udp|tcp|tls]`; undefined when empty or malformed. */
-export function parseTurnUrl(url: string): TurnServer | undefined {
-  const m = /^([^:@]*):([^@]*)@([^:?]+):(\d+)(?:\?transport=(udp|tcp|tls))?$/.exec(url.trim());
-  if (m === null) {
-    return undefined;
-  }
-  const [, user = "", pass = "", host = "", port = "0", transport = "udp"] = m;
-  return {
-    username: decodeURIComponent(user),
-    password: decodeURIComponent(pass),
-    host,
-    port: Number(port),
-    transport: transport as TurnServer["transport"],
-  };
 }
