@@ -470,14 +470,8 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     return records;
   }
 
-  // ---------------------------------------------------------------------------------------------- operations
-
   protected override operations(): Record<string, Operation> {
-    const ops: Record<string, Operation> = {
-      ...super.operations(),
-      ...this.#ice.operations(),
-    };
-    return ops;
+    return { ...super.operations(), ...this.#ice.operations() };
   }
 
   // ---------------------------------------------------------------------------------------------- release
