@@ -284,6 +284,7 @@ async function serve(): Promise<void> {
     ports,
     logger,
     emit: noop,
+    emitDescribed: noop,
   });
   // Processing latency: from a packet's arrival at the source's socket to its hand-over at the sink endpoint.
   const lat = new Float64Array(200_000);

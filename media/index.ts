@@ -4,6 +4,7 @@
  */
 export type {
   ConnectParams,
+  FinalMedia,
   FromWorker,
   JsonObject,
   JsonValue,
@@ -12,9 +13,11 @@ export type {
   MediaParams,
   MediaRequest,
   MediaResults,
+  ReleaseResult,
   ToWorker,
   WebRtcSettings,
   WorkerDump,
+  WorkerModule,
   WorkerSettings,
 } from "./channel/protocol.js";
 export { DTMF_OUT_EVENT, MEDIA_KINDS } from "./channel/protocol.js";
@@ -24,3 +27,8 @@ export type { LogLevel } from "./logger.js";
 
 /** Absolute URL of the compiled worker entry, for `new Worker(...)`. */
 export const MEDIA_WORKER_URL: URL = new URL("./mediaWorker.js", import.meta.url);
+
+/** The worker entry of Korus's own "korus" module (SipEndpoint), next to the worker entry `workerScript`. */
+export function korusModuleWorkerUrl(workerScript: URL): URL {
+  return new URL("./elements/sipModule.js", workerScript);
+}

@@ -42,14 +42,17 @@ import { STATIC_PAYLOAD_TYPES, parseRtpmap } from "./attributes/rtpmap.js";
 import type { SsrcAttribute, SsrcGroup } from "./attributes/ssrc.js";
 import { parseSsrc, parseSsrcGroup } from "./attributes/ssrc.js";
 
-/** Media types of RFC 8866 §5.14 (`audio`, `video`, `text`, `application`, `message`); others are kept as written. */
-export type MediaKind = "audio" | "video" | "text" | "application" | "message" | (string & {});
+/**
+ * Media types of RFC 8866 §5.14 (`audio`, `video`, `text`, `application`, `message`); others are kept as written.
+ * Not Kurento's MediaType (`AUDIO`/`VIDEO`/`DATA`, media/'s `MediaKind`): the m-line's own word.
+ */
+export type SdpMediaType = "audio" | "video" | "text" | "application" | "message" | (string & {});
 
 /**
  * The fields of an `m=<media> <port>[/<number of ports>] <proto> <fmt> ...` line (RFC 8866 §5.14).
  */
 export interface MediaLine {
-  readonly kind: MediaKind;
+  readonly kind: SdpMediaType;
   readonly port: number;
   readonly portCount?: number;
   /** `RTP/AVP`, `RTP/SAVP`, `RTP/AVPF`, `RTP/SAVPF`, `UDP/TLS/RTP/SAVPF`, `UDP/DTLS/SCTP`, ... */
@@ -297,13 +300,14 @@ export class MediaDescription {
   /** The parsed `m=` line. */
   get mediaLine(): MediaLine {
     // Re-parsed on each access: the m= line may have been edited, and parsing one line is cheap. The constructor
-    // validated it, and edits only change the port digits, so this cannot throw.
+    // validated it, and edits only change the port digits or drop formats (never all of them on a live port), so
+    // this cannot throw.
     const m = this.#lines[0];
     return parseMediaLine(m?.value ?? "");
   }
 
   /** `audio`, `video`, `application`, ... */
-  get kind(): MediaKind {
+  get kind(): SdpMediaType {
     return this.mediaLine.kind;
   }
 
@@ -336,6 +340,40 @@ export class MediaDescription {
   /** The `<fmt>` tokens of the `m=` line, in order. */
   get formats(): readonly string[] {
     return this.mediaLine.formats;
+  }
+
+  /**
+   * Keeps only the formats `keep` accepts, in their `m=` order: rewrites the format list of the `m=` line and removes
+   * the `a=rtpmap`, `a=fmtp` and `a=rtcp-fb` lines of the dropped formats (an `a=rtcp-fb:*` line stays). Every other
+   * line stays byte-identical. Returns the kept formats.
+   *
+   * @throws {RangeError} when no format would remain on a port other than 0 (RFC 8866 §5.14 requires one).
+   */
+  retainFormats(keep: (format: string) => boolean): string[] {
+    const m = this.mediaLine;
+    const kept = m.formats.filter(keep);
+    if (kept.length === m.formats.length) {
+      return kept;
+    }
+    if (kept.length === 0 && m.port !== 0) {
+      throw new RangeError(`no format of m=${formatMediaLine(m)} would remain`);
+    }
+    const dropped = new Set(m.formats.filter((f) => !kept.includes(f)));
+    const first = this.#lines[0];
+    const rest = this.#lines.slice(1).filter((l) => {
+      if (l.type !== "a") {
+        return true;
+      }
+      const a = parseAttribute(l.value);
+      if (a.name !== "rtpmap" && a.name !== "fmtp" && a.name !== "rtcp-fb") {
+        return true;
+      }
+      return !dropped.has(a.value?.split(" ", 1)[0] ?? "");
+    });
+    if (first !== undefined) {
+      this.#lines.splice(0, this.#lines.length, { ...first, value: formatMediaLine({ ...m, formats: kept }) }, ...rest);
+    }
+    return kept;
   }
 
   /** The formats as payload types (RTP profiles only; empty for SCTP and other non-RTP protocols). */

@@ -13,11 +13,13 @@ export { SdpNegotiationError, SdpParseError } from "./errors.js";
 export type { SdpNegotiationReason } from "./errors.js";
 // Size limits checked before any parse (SDP_LIMITS: length, lines, m= sections, candidates per section).
 export { SDP_LIMITS, checkSdpBounds } from "./limits.js";
+// A trunk's codec policy (allowed encoding names) applied to a description in place.
+export { NoAllowedCodecError, firstAudioCodec, restrictCodecs } from "./codecPolicy.js";
 // The model (RFC 8866 §5): a session and its media sections, byte-exact, with typed accessors and edits.
 export { SessionDescription, formatOrigin, parseOrigin, parseTiming } from "./SessionDescription.js";
 export type { Origin, Timing } from "./SessionDescription.js";
 export { MediaDescription, formatMediaLine, isRtpProto, parseMediaLine } from "./MediaDescription.js";
-export type { Codec, MediaKind, MediaLine, SessionContext } from "./MediaDescription.js";
+export type { Codec, SdpMediaType, MediaLine, SessionContext } from "./MediaDescription.js";
 // Raw line layer and the c= / b= fields shared by both levels.
 export {
   addressTypeOf,

@@ -14,7 +14,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc3264
  */
 import { SdpNegotiationError } from "./errors.js";
-import type { MediaDescription, MediaKind } from "./MediaDescription.js";
+import type { MediaDescription, SdpMediaType } from "./MediaDescription.js";
 import { isRtpProto } from "./MediaDescription.js";
 import { SessionDescription } from "./SessionDescription.js";
 import { addressTypeOf, isHoldAddress } from "./lines.js";
@@ -107,7 +107,7 @@ export interface DescriptionOptions {
    * RTP port per transport. A function gets the m-line index and kind; a number is used for the first transport
    * and increased by 2 for each further one (RTP/RTCP pairs, RFC 3550 §11).
    */
-  readonly port: number | ((index: number, kind: MediaKind) => number);
+  readonly port: number | ((index: number, kind: SdpMediaType) => number);
   readonly username?: string;
   /** `<sess-id>`; defaults to the current time in milliseconds. */
   readonly sessionId?: string;
@@ -194,7 +194,7 @@ export interface RemoteTransport {
 export interface NegotiatedMedia {
   readonly index: number;
   readonly mid: string | undefined;
-  readonly kind: MediaKind;
+  readonly kind: SdpMediaType;
   readonly proto: string;
   readonly accepted: boolean;
   /** Why a stream was rejected, for logs. */
@@ -232,7 +232,7 @@ function isAuxiliary(name: string): boolean {
 }
 
 /** Audio channel count with the RFC 8866 §6.6 default of 1; video has none. */
-function channelsOf(kind: MediaKind, channels: number | undefined): number | undefined {
+function channelsOf(kind: SdpMediaType, channels: number | undefined): number | undefined {
   return kind === "audio" ? (channels ?? 1) : undefined;
 }
 
@@ -242,7 +242,7 @@ function channelsOf(kind: MediaKind, channels: number | undefined): number | und
  * §8.3.1; H.264 profile and packetization mode, RFC 6184 §8.2.2).
  */
 export function codecMatches(
-  kind: MediaKind,
+  kind: SdpMediaType,
   offered: {
     readonly name: string;
     readonly clockRate: number;
@@ -452,7 +452,7 @@ class Lines {
 
 // The RTP port of the n-th transport: the caller's allocator, or consecutive even ports from a base (RFC 3550 §11
 // recommends an even RTP port with RTCP on the next odd one).
-function portFor(options: DescriptionOptions, transportIndex: number, mLineIndex: number, kind: MediaKind): number {
+function portFor(options: DescriptionOptions, transportIndex: number, mLineIndex: number, kind: SdpMediaType): number {
   return typeof options.port === "function" ? options.port(mLineIndex, kind) : options.port + 2 * transportIndex;
 }
 
@@ -508,7 +508,7 @@ function transportAttributes(
 // written when it is not the default of 1 (RFC 8866 §6.6), so Opus reads "opus/48000/2" and PCMU "PCMU/8000".
 function codecAttributes(
   lines: Lines,
-  kind: MediaKind,
+  kind: SdpMediaType,
   codecs: readonly {
     pt: number;
     name: string;
@@ -878,7 +878,7 @@ interface OfferedCodec {
  * G722 9, CN/8000 13, G729 18, ...), else the preferred dynamic number if free, else the next free one from 96.
  * An `rtx` capability becomes one rtx payload type per primary codec, with `apt=` (RFC 4588 §8.6).
  */
-function assignPayloadTypes(kind: MediaKind, caps: readonly CodecCapability[]): OfferedCodec[] {
+function assignPayloadTypes(kind: SdpMediaType, caps: readonly CodecCapability[]): OfferedCodec[] {
   // Numbers already taken in this m-line; payload types are scoped per m-line (RFC 8866 §6.6), so each kind
   // starts afresh at 96 (BUNDLE would need them unique across m-lines only if the same PT meant different codecs;
   // we only ever reuse a number for the same capability list).

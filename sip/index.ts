@@ -9,6 +9,15 @@
 // Errors and logging seam (architecture.md §4, §5.6).
 export { SipParseError, SipResponseError, TransactionStateError, type SipParseErrorInit } from "./errors.js";
 export { getLogger, noopLogger, setLoggerFactory, type Logger, type LoggerFactory } from "./logger.js";
+export {
+  annotation,
+  anyCasePattern,
+  checkSchema,
+  expectedOf,
+  refine,
+  type RefineIssue,
+  type SchemaIssue,
+} from "./schema.js";
 
 // Message layer: parser, serializer, URIs and header classes (RFC 3261 §7, §19, §20, §25).
 export { AuthHeader, parseAuthHeader, type AuthParam } from "./message/AuthHeader.js";
@@ -154,7 +163,7 @@ export {
   parseDtmfInfo,
   type DtmfInfoDigit,
 } from "./ua/dtmfRelay.js";
-export { TypedEmitter } from "./ua/TypedEmitter.js";
+export { TypedEmitter, type EventMap } from "./TypedEmitter.js";
 export {
   UserAgent,
   UserAgentError,

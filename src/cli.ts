@@ -9,7 +9,11 @@
  * read-only, so it works while the server runs. The data directory is `--data-dir`, else `KORUS_DATA_DIR`, else
  * `data.dir` of the config file (`--config`, default config/default.yaml of the installation).
  *
- * Exit status: 0 done, 1 the export failed (no database, I/O error), 2 bad usage.
+ *   korus module client <module> [--out DIR]
+ *
+ * Generates the kurento-client JavaScript module of a Korus module (src/modules/client/, docs/module-client.md).
+ *
+ * Exit status: 0 done, 1 the command failed (no database, I/O error, bad descriptor), 2 bad usage.
  */
 import { createWriteStream, existsSync, realpathSync } from "node:fs";
 import { Readable } from "node:stream";
@@ -18,6 +22,7 @@ import { fileURLToPath } from "node:url";
 import { EXPORT_FORMATS, exportLines, type ExportFormat } from "./cdr/export.js";
 import { SqliteCdrStore } from "./cdr/SqliteCdrStore.js";
 import { loadConfig } from "./config/load.js";
+import { MODULE_CLIENT_USAGE, moduleClient, parseModuleClientArgs } from "./modules/client/cli.js";
 
 /** Bad command-line usage; the message is printed with the usage text and the exit status is 2. */
 export class CliUsageError extends Error {
@@ -34,7 +39,7 @@ export const USAGE = `usage: korus cdr export [--since ISO] [--until ISO] [--for
   Exports call detail records whose end time is in [since, until) (UTC ISO 8601, e.g. 2026-11-23T00:00:00Z;
   defaults: the beginning of time, now + 1 day). CSV is RFC 4180 with a header row; jsonl is one JSON record
   per line. Works while the server runs (the database is opened read-only).
-`;
+${MODULE_CLIENT_USAGE}`;
 
 export interface ExportArgs {
   sinceMs: number;
@@ -156,6 +161,18 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     return cmd === undefined ? 2 : 0;
   }
   try {
+    if (cmd === "module" && sub === "client") {
+      if (rest.includes("--help") || rest.includes("-h")) {
+        process.stdout.write(USAGE);
+        return 0;
+      }
+      const out = moduleClient(
+        parseModuleClientArgs(rest, (m) => new CliUsageError(m)),
+        ROOT,
+      );
+      process.stdout.write(`korus: wrote ${out}\n`);
+      return 0;
+    }
     if (cmd !== "cdr" || sub !== "export") {
       throw new CliUsageError(`unknown command ${JSON.stringify([cmd, sub].filter(Boolean).join(" "))}`);
     }

@@ -10,16 +10,21 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { MEDIA_WORKER_URL } from "../media/index.js";
 import { CdrService, cdrServiceConfig, HangupSide } from "./cdr/index.js";
+import { webrtcCdrHooks } from "./cdr/webrtcCdr.js";
+
 import { configPathFromArgs, loadConfig } from "./config/load.js";
 import { ConfigError, type KorusConfig } from "./config/schema.js";
-import { KmdRegistry } from "./kurento/kmd.js";
 import { KurentoServer } from "./kurento/KurentoServer.js";
+import { korusModule, loadControlEntries, resolveModules, workerModules } from "./modules/index.js";
 import { createRootLogger, type Logger } from "./logging/logger.js";
 import { WorkerPool } from "./pool/WorkerPool.js";
 import { adminRoute } from "./rpc/adminRoute.js";
 import { resolveAuth, TokenAuth } from "./rpc/auth.js";
 import { JsonRpcServer } from "./rpc/JsonRpcServer.js";
 import { SipService } from "./sip/SipService.js";
+
+/** The name the WebRTC legs' CDR hooks carry in the hook lists (they belong to no loadable module). */
+const WEBRTC_CDR_HOOKS = "korus.cdr";
 
 /** The project root, whether running from src/ (tests) or dist/src/ (built). */
 const ROOT = new URL("../", import.meta.url).pathname.endsWith("/dist/")
@@ -70,7 +75,8 @@ export async function startServer(
     config.server.tlsCertFile === ""
       ? undefined
       : { cert: readFileSync(config.server.tlsCertFile), key: readFileSync(config.server.tlsKeyFile) };
-  const kmd = KmdRegistry.load();
+  // Korus's own module first, then the configured ones; a module that cannot load stops start-up here, naming it.
+  const { modules, kmd } = resolveModules([korusModule(workerScript)], config.modules);
   const workers = config.media.workers === 0 ? os.availableParallelism() : config.media.workers;
   // The pool's callbacks reach the Kurento server, which needs the started pool: a late-bound reference.
   const late: { kurento?: KurentoServer } = {};
@@ -83,6 +89,7 @@ export async function startServer(
         webrtc: config.webrtc,
         flowTimeoutMs: config.media.flowTimeoutMs,
         loadReportMs: config.media.loadReportMs,
+        modules: workerModules(modules),
         mediaAccess: {
           mediaRoots,
           recordingsRoot,
@@ -143,12 +150,24 @@ export async function startServer(
     rpc.route(adminRoute(pool));
   }
   const cdr = config.cdr.enabled ? new CdrService(cdrServiceConfig(config), logger.child({ ns: "cdr" })) : undefined;
+  // The control-plane hooks: WebRTC legs' CDRs (with or without SIP), then the SIP service's (module "korus"), then
+  // the modules'.
+  if (cdr !== undefined) {
+    k.hooks.add(WEBRTC_CDR_HOOKS, webrtcCdrHooks(cdr.recorder));
+  }
   let sip: SipService | undefined;
   try {
     sip = config.sip.enabled
       ? await SipService.start({ config: config.sip, kurento: k, logger, cdr: cdr?.recorder })
       : undefined;
+    // The modules' control hooks join the SIP service's (module "korus") in the same lists, in module order.
+    await loadControlEntries(modules, k, logger);
+    for (const route of k.hooks.routes()) {
+      rpc.route(route);
+    }
+    await k.hooks.start();
   } catch (err) {
+    await sip?.stop();
     await pool.close();
     await cdr?.close();
     throw err;
@@ -189,13 +208,15 @@ export async function startServer(
     stop: () => {
       stopping ??= (async () => {
         logger.info("shutting down: ending calls, releasing pipelines");
+        await k.hooks.shutdown();
+        k.hooks.remove(WEBRTC_CDR_HOOKS); // open WebRTC legs end as `shutdown` below, like SIP legs
         await sip?.stop();
         await k.releaseAll();
         await rpc.close();
         await pool.close();
         if (cdr !== undefined) {
-          // Let the final getStats of released legs settle, then close whatever is still open.
-          await new Promise((r) => setTimeout(r, 100));
+          // Every leg that ended above has its CDR already: a released element's final stats came with the release
+          // response, a hung-up call's from a request posted before the releases (docs/closures.md). Close the rest.
           cdr.recorder.endAll({ hangupSide: HangupSide.System, endReason: "shutdown" });
           await cdr.close();
         }

@@ -1,5 +1,5 @@
 /**
- * Shared pieces of the out-of-process benchmarks (bench/run.ts, bench/hardeningGuard.ts): reading a process's CPU
+ * Shared pieces of the out-of-process benchmarks (bench/run.ts, bench/guard.ts): reading a process's CPU
  * over all its threads from /proc, starting a built Korus server as a child process, and a werift peer on 127.0.0.1
  * that negotiates with a WebRtcEndpoint and can send through Korus's own FastRtpPath (a cheap load generator).
  */

@@ -6,19 +6,20 @@
  * control plane never sees an event before the response that caused it.
  */
 import { performance } from "node:perf_hooks";
-import { ELEMENT_CLASSES } from "../elements/index.js";
 import { MediaElement, type ElementContext } from "../core/MediaElement.js";
 import { MediaPipeline } from "../core/MediaPipeline.js";
 import type { MediaObject } from "../core/MediaObject.js";
 import { InvalidStateError, serializeError, UnsupportedError } from "../errors.js";
 import { createLogger, type Logger } from "../logger.js";
 import { PortAllocator } from "../net/PortAllocator.js";
+import type { ElementRegistry } from "../sdk/ElementRegistry.js";
 import type {
   ConnectParams,
   FromWorker,
   JsonObject,
   JsonValue,
   MediaKind,
+  ReleaseResult,
   ToWorker,
   WorkerSettings,
 } from "./protocol.js";
@@ -40,6 +41,7 @@ export class WorkerDispatcher {
   readonly #post: Post;
   readonly #ports: PortAllocator;
   readonly #logger: Logger;
+  readonly #registry: ElementRegistry;
   readonly #objects = new Map<string, MediaObject>();
   readonly #pipelines = new Map<string, MediaPipeline>();
   #held: FromWorker[] | null = null;
@@ -47,8 +49,10 @@ export class WorkerDispatcher {
   #loadTimer: NodeJS.Timeout | undefined;
   #elu = performance.eventLoopUtilization();
 
-  constructor(settings: WorkerSettings, post: Post) {
+  /** `registry`: the element types of this worker (built-in ones and every module's), filled before any request. */
+  constructor(settings: WorkerSettings, post: Post, registry: ElementRegistry) {
     this.#settings = settings;
+    this.#registry = registry;
     this.#post = post;
     this.#ports = new PortAllocator(settings.rtpPortMin, settings.rtpPortMax);
     this.#logger = createLogger("media.worker", { worker: settings.workerIndex });
@@ -73,7 +77,7 @@ export class WorkerDispatcher {
     this.#held = held;
     let result: Promise<JsonValue>;
     try {
-      result = Promise.resolve(this.#dispatch(raw as unknown as ToWorker));
+      result = Promise.resolve(this.#dispatch(raw as ToWorker));
     } catch (err) {
       result = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     } finally {
@@ -127,8 +131,7 @@ export class WorkerDispatcher {
         return this.#connect(msg.method === "element.connect", this.#connectParams(p));
       }
       case "object.release": {
-        this.#objects.get(str(p, "objectId"))?.release();
-        return null;
+        return this.#release(str(p, "objectId"));
       }
       case "worker.dump": {
         let elements = 0;
@@ -181,6 +184,11 @@ export class WorkerDispatcher {
       ports: this.#ports,
       logger: this.#logger.child({ pipelineId, elementId: id === pipelineId ? undefined : id }),
       emit: (event, data) => this.#emit(id, event, data),
+      emitDescribed: (event, data) => this.#emit(id, event, data),
+      lookup: (other) => {
+        const o = this.#objects.get(other);
+        return o?.pipelineId === pipelineId ? o : undefined;
+      },
     };
   }
 
@@ -191,7 +199,7 @@ export class WorkerDispatcher {
     const pipeline = new MediaPipeline(this.#context(pipelineId, pipelineId));
     this.#objects.set(pipelineId, pipeline);
     this.#pipelines.set(pipelineId, pipeline);
-    pipeline.onReleased(() => {
+    pipeline.whenReleased(() => {
       this.#objects.delete(pipelineId);
       this.#pipelines.delete(pipelineId);
     });
@@ -206,7 +214,7 @@ export class WorkerDispatcher {
     if (this.#objects.has(elementId)) {
       throw new TypeError(`Object '${elementId}' already exists`);
     }
-    const cls = ELEMENT_CLASSES[type];
+    const cls = this.#registry.get(type);
     if (cls === undefined) {
       throw new UnsupportedError(`Korus does not implement element type '${type}'`);
     }
@@ -214,8 +222,27 @@ export class WorkerDispatcher {
     // Registered once init has finished; a pipeline released meanwhile is caught inside createElement().
     const element = await pipeline.createElement(cls, ctx, isObject(ctor) ? (ctor as JsonObject) : {});
     this.#objects.set(elementId, element);
-    element.onReleased(() => this.#objects.delete(elementId));
+    element.whenReleased(() => this.#objects.delete(elementId));
     return null;
+  }
+
+  /**
+   * One request releases an object and its subtree (a pipeline: every element, silently). The answer carries the
+   * final media facts of the elements it closed, taken just before, for the CDRs of their legs (docs/closures.md).
+   */
+  #release(objectId: string): ReleaseResult {
+    const o = this.#objects.get(objectId);
+    if (o === undefined) {
+      return { final: {} };
+    }
+    let final: ReleaseResult["final"] = {};
+    try {
+      final = o instanceof MediaPipeline ? o.finalMedia() : o instanceof MediaElement ? { [o.id]: o.finalMedia() } : {};
+    } catch (err) {
+      this.#logger.warn("final media facts failed", { objectId, error: String(err) });
+    }
+    o.release();
+    return { final };
   }
 
   #connect(connect: boolean, p: ConnectParams): null {

@@ -57,6 +57,17 @@ export interface WorkerSettings {
   loadReportMs: number;
   /** Absent (tests, benchmarks): no media roots, and http(s) media under the default policy. */
   mediaAccess?: MediaAccessSettings;
+  /** Korus modules whose worker entries this worker imports at start-up, in order (docs/modules.md). */
+  modules?: WorkerModule[];
+}
+
+/** A module as a media worker loads it: its name, its worker entry and the element types its kmd describes. */
+export interface WorkerModule {
+  name: string;
+  /** `file:` URL of the ESM worker entry. */
+  worker: string;
+  /** Concrete remote classes of its descriptor: the only types its entry may register. */
+  types: string[];
 }
 
 export interface ConnectParams {
@@ -67,6 +78,19 @@ export interface ConnectParams {
   sourceDescription: string;
   sinkDescription: string;
 }
+
+/**
+ * What an element's audio looked like when it was released, for the CDR of its leg (docs/closures.md): its
+ * getStats(AUDIO) records, whether it transcoded, and the codec the pipeline last fed it (MediaPacket spelling).
+ */
+export type FinalMedia = {
+  stats: JsonObject;
+  transcoding: boolean;
+  pipelineAudioCodec: string | null;
+};
+
+/** The answer to `object.release`: the final media facts of every element the release closed, by element id. */
+export type ReleaseResult = { final: Record<string, FinalMedia> };
 
 export type MediaRequest =
   | { method: "pipeline.create"; params: { pipelineId: string } }
@@ -92,7 +116,7 @@ export interface MediaResults {
   "object.invoke": JsonValue;
   "element.connect": null;
   "element.disconnect": null;
-  "object.release": null;
+  "object.release": ReleaseResult;
   "worker.dump": WorkerDump;
 }
 

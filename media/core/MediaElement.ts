@@ -22,7 +22,7 @@
  * Video sinks need keyframes: when a VIDEO sink is attached, or a sink asks (PLI/FIR from its peer), the request
  * travels upstream through {@link requestKeyframeUpstream} to the element that can ask its own peer.
  */
-import type { JsonObject, JsonValue, MediaKind } from "../channel/protocol.js";
+import type { FinalMedia, JsonObject, JsonValue, MediaKind } from "../channel/protocol.js";
 import { MEDIA_KINDS } from "../channel/protocol.js";
 import { AudioTranscoder, type TranscoderDiagnostics } from "../transcode/AudioTranscoder.js";
 import { sinkAccepts, type SinkAudioCaps } from "../transcode/format.js";
@@ -36,6 +36,8 @@ export interface Connection {
   readonly sourceDescription: string;
   readonly sinkDescription: string;
 }
+
+type FlowEvent = "MediaFlowInStateChanged" | "MediaFlowOutStateChanged";
 
 interface FlowTrack {
   state: MediaFlowState;
@@ -66,7 +68,7 @@ export abstract class MediaElement extends MediaObject {
   #forwardingKeyframeRequest = false;
   #forwarding = false;
   /** Transcodes this element's audio for sinks that need another codec; created at the first such packet. */
-  #transcoder: AudioTranscoder | undefined;
+  #transcoder: AudioTranscoder<Connection> | undefined;
   /** The codec of the last audio a source of this element sent it, before any transcoding (for CDRs). */
   #pipelineAudioCodec: string | null = null;
 
@@ -135,18 +137,17 @@ export abstract class MediaElement extends MediaObject {
     conn.sink.#sources.delete(`${conn.kind}|${conn.sinkDescription}`);
     this.#transcoder?.detach(conn);
     conn.sink.onSourceDetached(conn);
-    if (!this.released) {
-      this.ctx.emit("ElementDisconnected", {
-        sink: conn.sink.id,
-        mediaType: conn.kind,
-        sourceMediaDescription: conn.sourceDescription,
-        sinkMediaDescription: conn.sinkDescription,
-      });
-    }
+    // Dropped when this element is released (its ctx.emit is silent then), or its pipeline is.
+    this.ctx.emit("ElementDisconnected", {
+      sink: conn.sink.id,
+      mediaType: conn.kind,
+      sourceMediaDescription: conn.sourceDescription,
+      sinkMediaDescription: conn.sinkDescription,
+    });
   }
 
   /** Removes every connection of this element, in and out. Used on release. */
-  protected disconnectAll(): void {
+  #disconnectAll(): void {
     for (const conn of [...this.#sinks]) {
       this.#removeConnection(conn);
     }
@@ -256,15 +257,11 @@ export abstract class MediaElement extends MediaObject {
     }
   }
 
-  #transcoderFor(): AudioTranscoder {
-    this.#transcoder ??= new AudioTranscoder({
+  #transcoderFor(): AudioTranscoder<Connection> {
+    this.#transcoder ??= new AudioTranscoder<Connection>({
       id: this.id,
       logger: this.ctx.logger,
-      emit: (event, data) => {
-        if (!this.released) {
-          this.ctx.emit(event, data);
-        }
-      },
+      emit: (event, data) => this.ctx.emit(event, data),
       sourceParameters: (pt) => this.audioSourceParameters(pt),
       deliver: (p, conn) => conn.sink.#receive(p, conn),
     });
@@ -336,7 +333,7 @@ export abstract class MediaElement extends MediaObject {
 
   // ---------------------------------------------------------------------------------------------- flow states
 
-  #markFlow(map: Map<MediaKind, FlowTrack>, kind: MediaKind, event: string): void {
+  #markFlow(map: Map<MediaKind, FlowTrack>, kind: MediaKind, event: FlowEvent): void {
     const now = performance.now();
     const t = map.get(kind);
     if (t === undefined) {
@@ -351,7 +348,7 @@ export abstract class MediaElement extends MediaObject {
     }
   }
 
-  #emitFlow(event: string, kind: MediaKind, state: MediaFlowState): void {
+  #emitFlow(event: FlowEvent, kind: MediaKind, state: MediaFlowState): void {
     this.ctx.emit(event, { state, padName: "default", mediaType: kind });
   }
 
@@ -426,6 +423,8 @@ export abstract class MediaElement extends MediaObject {
       isMediaTranscoding: (a) => this.isTranscoding(kindArg(a) ?? "AUDIO"),
       // Internal (not in any kmd): the codec the pipeline last fed this element's audio in, for CDRs.
       getPipelineAudioCodec: () => this.#pipelineAudioCodec,
+      // Internal: the same facts a release returns (docs/closures.md), for a leg that ends while its element lives.
+      getFinalMedia: () => this.finalMedia(),
       getStats: (a) => this.stats(kindArg(a)),
       setAudioFormat: (a) => this.#setProp("audioFormat", a["caps"] ?? null),
       setVideoFormat: (a) => this.#setProp("videoFormat", a["caps"] ?? null),
@@ -455,16 +454,34 @@ export abstract class MediaElement extends MediaObject {
     return lines.join("\n");
   }
 
-  protected override onRelease(): void {
-    try {
-      this.disconnectAll();
-      this.#transcoder?.close();
-    } finally {
-      // Sockets, peers and ports go back even when unwiring threw (MediaObject.release logs the error).
-      this.releaseResources();
-    }
+  /**
+   * What this element's audio looked like, for the CDR of its leg: its getStats(AUDIO) records, whether it
+   * transcoded and the codec the pipeline fed it. The worker takes it just before a release and returns it with the
+   * release's response (docs/closures.md), so no request races the release for it.
+   */
+  finalMedia(): FinalMedia {
+    return {
+      stats: this.stats("AUDIO"),
+      transcoding: this.isTranscoding("AUDIO"),
+      pipelineAudioCodec: this.#pipelineAudioCodec,
+    };
   }
 
-  /** Frees the element's own resources (sockets, peers, ports). Must not throw. */
-  protected abstract releaseResources(): void;
+  /**
+   * Its pipeline was released (mediasoup's `routerClosed()`): the element closes like {@link release} does, with no
+   * request of its own and no event, since the pipeline drops every event of its elements from the moment it is
+   * released. Internal: called by MediaPipeline only.
+   */
+  pipelineClosed(): void {
+    this.release();
+  }
+
+  /** Disconnects every source and sink (peers still alive raise ElementDisconnected) and stops the transcoder. */
+  protected override unlink(): void {
+    try {
+      this.#disconnectAll();
+    } finally {
+      this.#transcoder?.close();
+    }
+  }
 }

@@ -1,8 +1,13 @@
 /**
  * MediaPipeline: owns its elements, all in this worker. Connecting elements of different pipelines is refused
- * with CONNECT_ERROR (Kurento 40004). Releasing the pipeline releases every element (architecture.md §6, step 2).
+ * with CONNECT_ERROR (Kurento 40004).
+ *
+ * Releasing the pipeline is one request that closes every element through `pipelineClosed()` (architecture.md §6,
+ * step 2; mediasoup's `Router.close()` → `routerClosed()`): sockets, ports, peers and codec states are freed, and no
+ * element raises an event from then on (every element's `ctx.emit` goes through the pipeline, which drops events once
+ * it is released), because the control plane forgot the whole tree when it sent the request.
  */
-import type { JsonObject, MediaKind } from "../channel/protocol.js";
+import type { FinalMedia, JsonObject, MediaKind } from "../channel/protocol.js";
 import { MEDIA_KINDS } from "../channel/protocol.js";
 import { InvalidStateError, MediaOperationError } from "../errors.js";
 import type { ElementContext, MediaElement } from "./MediaElement.js";
@@ -23,9 +28,9 @@ export class MediaPipeline extends MediaObject {
    */
   async createElement(cls: ElementClass, ctx: ElementContext, ctor: JsonObject): Promise<MediaElement> {
     this.assertAlive();
-    const element = new cls(ctx, ctor);
+    const element = new cls(this.#silencedOnRelease(ctx), ctor);
     this.#elements.set(element.id, element);
-    element.onReleased(() => this.#elements.delete(element.id));
+    element.whenReleased(() => this.#elements.delete(element.id));
     try {
       await element.init();
     } catch (err) {
@@ -37,6 +42,27 @@ export class MediaPipeline extends MediaObject {
       throw new InvalidStateError(`MediaPipeline '${this.id}' was released during creation`);
     }
     return element;
+  }
+
+  /** `ctx` whose events are dropped once this pipeline is released (silent teardown). */
+  #silencedOnRelease(ctx: ElementContext): ElementContext {
+    return {
+      ...ctx,
+      emit: (event, data) => {
+        if (!this.released) {
+          ctx.emit(event, data);
+        }
+      },
+    };
+  }
+
+  /** The final media facts of every element, taken just before the pipeline is released (docs/closures.md). */
+  finalMedia(): Record<string, FinalMedia> {
+    const out: Record<string, FinalMedia> = {};
+    for (const e of this.#elements.values()) {
+      out[e.id] = e.finalMedia();
+    }
+    return out;
   }
 
   connect(
@@ -101,9 +127,10 @@ export class MediaPipeline extends MediaObject {
     return lines.join("\n");
   }
 
-  protected override onRelease(): void {
+  /** Closes every element silently (they raise nothing: this pipeline is released already). */
+  protected override dispose(): void {
     for (const e of [...this.#elements.values()]) {
-      e.release();
+      e.pipelineClosed();
     }
     this.#elements.clear();
   }

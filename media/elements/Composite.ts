@@ -6,14 +6,14 @@
  *
  * In Kurento a Hub is a MediaObject, not a MediaElement; here it is a MediaElement that takes no media (the
  * control plane never lets a client connect it, as its kmd type has no `connect`), so that the worker's element
- * factory builds it like any other element. Releasing the Composite releases its ports.
+ * factory builds it like any other element and its HubPorts find it through their context's `lookup(id)`. Releasing the Composite releases its ports.
  */
 import type { JsonObject } from "../channel/protocol.js";
 import type { Connection, ElementContext } from "../core/MediaElement.js";
 import { MediaElement } from "../core/MediaElement.js";
 import type { MediaPacket } from "../core/types.js";
 import { AudioMixer } from "../mixer/AudioMixer.js";
-import { registerHub, unregisterHub, type Hub, type HubMember } from "../mixer/hubRegistry.js";
+import type { Hub, HubMember } from "../mixer/hub.js";
 
 export class Composite extends MediaElement implements Hub {
   readonly mixer: AudioMixer;
@@ -22,7 +22,6 @@ export class Composite extends MediaElement implements Hub {
   constructor(ctx: ElementContext, _ctor: JsonObject) {
     super(ctx);
     this.mixer = new AudioMixer(ctx.id, ctx.logger);
-    registerHub(this);
   }
 
   join(port: HubMember): () => void {
@@ -44,8 +43,7 @@ export class Composite extends MediaElement implements Hub {
     // A hub takes no media itself: its ports do.
   }
 
-  protected override releaseResources(): void {
-    unregisterHub(this);
+  protected override dispose(): void {
     for (const p of [...this.#ports.values()]) {
       p.release();
     }

@@ -11,7 +11,8 @@ import type { JsonObject } from "../channel/protocol.js";
 import type { Connection, ElementContext } from "../core/MediaElement.js";
 import { MediaElement } from "../core/MediaElement.js";
 import type { MediaPacket } from "../core/types.js";
-import { findHub, type Hub, type HubMember } from "../mixer/hubRegistry.js";
+import { InvalidStateError } from "../errors.js";
+import { isHub, type Hub, type HubMember } from "../mixer/hub.js";
 
 export class HubPort extends MediaElement implements HubMember {
   readonly hub: Hub;
@@ -20,7 +21,13 @@ export class HubPort extends MediaElement implements HubMember {
   /** @throws InvalidStateError when `hub` is not a live Composite of this pipeline. */
   constructor(ctx: ElementContext, ctor: JsonObject) {
     super(ctx);
-    this.hub = findHub(ctor["hub"], ctx.pipelineId);
+    const id = ctor["hub"];
+    const hub = typeof id === "string" ? ctx.lookup?.(id) : undefined;
+    if (!isHub(hub) || hub.pipelineId !== ctx.pipelineId) {
+      const label = typeof id === "string" ? id : JSON.stringify(id ?? null);
+      throw new InvalidStateError(`Hub '${label}' not found in pipeline '${ctx.pipelineId}'`);
+    }
+    this.hub = hub;
     this.#leave = this.hub.join(this);
   }
 
@@ -45,7 +52,7 @@ export class HubPort extends MediaElement implements HubMember {
     }
   }
 
-  protected override releaseResources(): void {
+  protected override dispose(): void {
     this.#leave();
   }
 }

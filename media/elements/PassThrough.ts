@@ -10,7 +10,7 @@ export class PassThrough extends MediaElement {
     this.sendToSinks(packet);
   }
 
-  protected override releaseResources(): void {
+  protected override dispose(): void {
     // Nothing of its own.
   }
 }

@@ -376,7 +376,7 @@ export class PlayerEndpoint extends MediaElement {
     // A player is a source only.
   }
 
-  protected override releaseResources(): void {
+  protected override dispose(): void {
     this.#disarm();
     this.#cancelOpen();
     this.#decoder?.close();

@@ -102,6 +102,7 @@ export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
       log: this.#log,
       logger: ctx.logger,
       negotiated: false,
+      cname: this.#cname,
       mediaFlowing: () => this.setMediaState("CONNECTED"),
       deliver: (p) => this.sendToSinks(p),
       keyframeWanted: () => this.requestKeyframeUpstream(),
@@ -432,7 +433,7 @@ export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
   #sendReports(bye = false): void {
     for (const s of this.#streams.values()) {
       try {
-        s.sendReport(this.#cname, bye);
+        s.sendReport(bye);
       } catch (err) {
         this.#log.warn("rtcp-send", "building RTCP failed", { elementId: this.id, error: String(err) });
       }
@@ -473,7 +474,7 @@ export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
   // ---------------------------------------------------------------------------------------------- release
 
   /** Sends RTCP BYE, stops the timers and stages, closes the sockets and returns the ports. Never throws. */
-  protected override releaseResources(): void {
+  protected override dispose(): void {
     // Each step is guarded: the sockets close whatever the BYE threw (issue 9, defect 2: a BYE to port 65536).
     const guarded = (what: string, step: () => void): void => {
       try {

@@ -20,18 +20,13 @@ import { StageChain } from "../endpoint/stages/RtpStage.js";
 import { remoteSdp, weriftError } from "../endpoint/iceConfig.js";
 import { NegotiationState, type SdpOperationError } from "../endpoint/SdpEndpoint.js";
 import { RateLimitedLog } from "../logger.js";
-import { InboundCounters, OutboundCounters } from "../rtp/RtpCounters.js";
-import { endpointRecord, latencyStat, rtpStreamRecord } from "../rtp/kurentoStats.js";
+import { RecvStreamStats, type SendStreamStats } from "../rtp/RtpStreamStats.js";
+import { endpointRecord, latencyStat, streamRecord } from "../rtp/kurentoStats.js";
 import { StreamRewriter } from "../rtp/StreamRewriter.js";
 import { isKeyframe } from "../rtp/keyframe.js";
 import type { SinkAudioCaps } from "../transcode/format.js";
 import type { GuardCounters } from "../webrtc/InboundGuard.js";
-import {
-  type IncomingRtp,
-  type MediaDirection,
-  type PeerConnectionState,
-  type PeerFeedback,
-} from "../webrtc/WebRtcTransport.js";
+import { type IncomingRtp, type MediaDirection, type PeerConnectionState } from "../webrtc/WebRtcTransport.js";
 
 /** Minimum spacing of keyframe requests sent to the peer (KMS throttles them too). */
 const KEYFRAME_REQUEST_MIN_MS = 200;
@@ -49,7 +44,7 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   /** The receive stages (one chain: the peer's streams share one BUNDLEd transport). */
   readonly #keyframe = new KeyframeRequestStage(() => this.askPeerForKeyframe());
   readonly #chain = new StageChain([this.#keyframe]);
-  #lastInbound: InboundCounters | undefined;
+  #lastInbound: RecvStreamStats | undefined;
   /** Outgoing video waits for a keyframe from its current source (see #passVideoGate). */
   readonly #videoGate = {
     source: undefined as object | undefined,
@@ -59,7 +54,7 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     dropped: 0,
   };
   // Media state.
-  readonly #inbound = new Map<number, InboundCounters>();
+  readonly #inbound = new Map<number, RecvStreamStats>();
   /** The send side per kind (fields, not Map lookups per packet). */
   readonly #audioOut = new KindOut("AUDIO");
   readonly #videoOut = new KindOut("VIDEO");
@@ -76,14 +71,14 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
       negotiating: () => this.negotiating,
       connectionState: (st) => this.#onConnectionState(st),
       rtp: (p) => this.#onPeerRtp(p),
-      feedback: (f) => this.#onFeedback(f),
+      keyframeRequested: () => this.requestKeyframeUpstream(),
       nackSent: (ssrc) => {
         const c = this.#inbound.get(ssrc);
         if (c !== undefined) {
-          c.nackSent++;
+          c.feedback.nack++;
         }
       },
-      inbound: (ssrc) => this.#inbound.get(ssrc),
+      receivers: () => this.#inbound,
     });
   }
 
@@ -210,12 +205,13 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     if (c?.ssrc !== p.ssrc) {
       c = this.#inbound.get(p.ssrc);
       if (c === undefined) {
-        c = new InboundCounters(p.ssrc, p.kind, p.clockRate);
+        c = new RecvStreamStats(p.ssrc, p.kind, p.clockRate);
         this.#inbound.set(p.ssrc, c);
       }
       this.#lastInbound = c;
     }
-    c.add(p.sequenceNumber, p.timestamp, p.payload.byteLength, p.clockRate, p.arrivalMs);
+    c.clockRate = p.clockRate;
+    c.update(p.sequenceNumber, p.timestamp, p.payload.byteLength, p.arrivalMs);
     const keyframe = p.kind === "VIDEO" && isKeyframe(p.codec, p.payload);
     const packet: MediaPacket = {
       kind: p.kind,
@@ -232,41 +228,6 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     };
     if (this.#chain.run(packet)) {
       this.sendToSinks(packet);
-    }
-  }
-
-  /** RTCP feedback from our peer about what we send it. */
-  #onFeedback(f: PeerFeedback): void {
-    const out = [this.#audioOut.out, this.#videoOut.out].find((o) => o?.ssrc === f.ssrc);
-    switch (f.type) {
-      case "pli":
-      case "fir":
-        if (out !== undefined) {
-          if (f.type === "pli") {
-            out.pliReceived++;
-          } else {
-            out.firReceived++;
-          }
-        }
-        // The peer lost the picture: whoever feeds our video pad must produce a keyframe.
-        this.requestKeyframeUpstream();
-        break;
-      case "nack":
-        if (out !== undefined) {
-          out.nackReceived++; // werift's sender answers it from its retransmission cache.
-        }
-        break;
-      case "remb":
-        if (out !== undefined) {
-          out.remb = f.bitrate;
-        }
-        break;
-      case "report":
-        if (out !== undefined) {
-          out.packetsLost = f.packetsLost;
-          out.fractionLost = f.fractionLost;
-        }
-        break;
     }
   }
 
@@ -317,19 +278,15 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     }
     rw.rewrite(conn.source, packet.ssrc, packet.sequenceNumber, packet.timestamp, packet.clockRate, now);
     const res = t.sendRtp(packet.kind, packet.codec, rw.seq, rw.timestamp, packet.marker, packet.payload);
-    const out = this.#outboundFor(k);
     if (res === "sent") {
       if (packet.kind === "VIDEO") {
         this.#videoGate.open = true;
-      }
-      if (out !== undefined) {
-        out.packets++;
-        out.bytes += packet.payload.byteLength;
       }
       const prev = k.e2eMs;
       const lat = now - packet.arrivalMs;
       k.e2eMs = prev === undefined ? lat : prev + (lat - prev) / 16;
     } else if (res === "no-codec") {
+      const out = this.#outboundFor(k.kind);
       if (out !== undefined) {
         out.dropped++;
       }
@@ -373,14 +330,9 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     return false;
   }
 
-  #outboundFor(k: KindOut): OutboundCounters | undefined {
-    if (k.out === undefined) {
-      const ssrc = this.#ice.peer?.localSsrc(k.kind);
-      if (ssrc !== undefined) {
-        k.out = new OutboundCounters(ssrc, k.kind);
-      }
-    }
-    return k.out;
+  /** The statistics of what we send on `kind` (the transport counts; PLI/FIR/NACK/REMB come from its RTCP). */
+  #outboundFor(kind: RtpMediaKind): SendStreamStats | undefined {
+    return this.#ice.peer?.sendStats(kind);
   }
 
   // ---------------------------------------------------------------------------------------------- keyframes
@@ -400,9 +352,9 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     for (const c of this.#inbound.values()) {
       if (c.kind === "VIDEO") {
         if (sent === "pli") {
-          c.pliSent++;
+          c.feedback.pli++;
         } else {
-          c.firSent++;
+          c.feedback.fir++;
         }
       }
     }
@@ -424,40 +376,18 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
       if (kind !== undefined && c.kind !== kind) {
         continue;
       }
-      records[String(c.ssrc)] = {
-        ...rtpStreamRecord(c.ssrc, "inboundrtp", now, transportId),
-        packetsReceived: c.packets,
-        bytesReceived: c.bytes,
-        jitter: c.jitterSeconds,
-        packetsLost: c.packetsLost,
-        fractionLost: c.takeFractionLost(),
-        firCount: c.firSent,
-        pliCount: c.pliSent,
-        nackCount: c.nackSent,
-      };
+      records[String(c.ssrc)] = streamRecord(c, now, transportId, { fractionLost: c.takeFractionLost() });
     }
     for (const kindKey of ["AUDIO", "VIDEO"] as const) {
       if (kind !== undefined && kind !== kindKey) {
         continue;
       }
-      const o = this.#outboundFor(kindKey === "AUDIO" ? this.#audioOut : this.#videoOut);
+      const o = this.#outboundFor(kindKey);
       if (o === undefined) {
         continue;
       }
       o.roundTripTime = t?.roundTripTime(kindKey) ?? o.roundTripTime;
-      records[String(o.ssrc)] = {
-        ...rtpStreamRecord(o.ssrc, "outboundrtp", now, transportId),
-        packetsSent: o.packets,
-        bytesSent: o.bytes,
-        targetBitrate: o.remb,
-        roundTripTime: o.roundTripTime,
-        packetsLost: o.packetsLost,
-        fractionLost: o.fractionLost,
-        firCount: o.firReceived,
-        pliCount: o.pliReceived,
-        nackCount: o.nackReceived,
-        remb: o.remb,
-      };
+      records[String(o.ssrc)] = streamRecord(o, now, transportId);
     }
     // E2E latency: from arrival at the source element's edge to the hand-off to our peer.
     const e2e: JsonObject[] = [];
@@ -477,7 +407,7 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   // ---------------------------------------------------------------------------------------------- release
 
   /** Closes the peer connection, returns the port pair, drops queued state. Idempotent; never throws. */
-  protected override releaseResources(): void {
+  protected override dispose(): void {
     this.#ice.close();
     try {
       this.#chain.close();
@@ -487,10 +417,9 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   }
 }
 
-/** What WebRtcEndpoint keeps per kind it sends: the stream rewriter, the counters, the E2E latency EWMA (ms). */
+/** What WebRtcEndpoint keeps per kind it sends: the stream rewriter and the E2E latency EWMA (ms). */
 class KindOut {
   readonly rewriter = new StreamRewriter();
-  out: OutboundCounters | undefined;
   e2eMs: number | undefined;
   constructor(readonly kind: RtpMediaKind) {}
 }

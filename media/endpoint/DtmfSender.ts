@@ -5,6 +5,7 @@
  * SIP INFO (`info`: the control plane sends the requests; the worker hands it the digits as `korus:DtmfOut`). In
  * the inband and info modes, RFC 4733 events from the pipeline are turned back into digits and sent the same way.
  */
+import type { EmitElementEvent } from "../core/events.js";
 import type { JsonObject } from "../channel/protocol.js";
 import type { Connection } from "../core/MediaElement.js";
 import type { MediaPacket } from "../core/types.js";
@@ -50,7 +51,7 @@ export interface DtmfHost {
   readonly negotiated: boolean;
   /** The audio m-line, if negotiated. */
   audio(): UdpTransport | undefined;
-  emit(event: string, data: JsonObject): void;
+  readonly emit: EmitElementEvent;
   /** The in-band sender stopped: the receive side's detector is dropped too (a mode change, the release). */
   inbandStopped(): void;
 }

@@ -12,6 +12,7 @@
  *   DtlsConnectionStateChange;
  * - the WebRtcEndpoint network properties and ICE operations ({@link IceDtlsTransport.operations}).
  */
+import type { EmitElementEvent } from "../core/events.js";
 import type { JsonObject } from "../channel/protocol.js";
 import type { Operation } from "../core/MediaObject.js";
 import type { RtpMediaKind } from "../core/types.js";
@@ -41,11 +42,11 @@ const COMPONENT_ID = 1;
 /** The endpoint as its ICE/DTLS transport sees it; media and feedback go straight to werift's handlers. */
 export interface IceDtlsHooks extends Pick<
   TransportHandlers,
-  "connectionState" | "rtp" | "feedback" | "nackSent" | "inbound"
+  "connectionState" | "rtp" | "keyframeRequested" | "nackSent" | "receivers"
 > {
   readonly logger: Logger;
   readonly ports: PortAllocator;
-  emit(event: string, data: JsonObject): void;
+  readonly emit: EmitElementEvent;
   /** A negotiation step is running (remote candidates wait for it). */
   negotiating(): boolean;
 }
@@ -139,9 +140,9 @@ export class IceDtlsTransport implements Transport {
         dtlsState: (s, id) => this.#onDtlsState(s, id),
         connectionState: this.#h.connectionState,
         rtp: this.#h.rtp,
-        feedback: this.#h.feedback,
+        keyframeRequested: this.#h.keyframeRequested,
         nackSent: this.#h.nackSent,
-        inbound: this.#h.inbound,
+        receivers: this.#h.receivers,
       },
     );
     return this.#transport;

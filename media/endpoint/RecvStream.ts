@@ -3,9 +3,10 @@
  * RFC 3550 statistics of each remote SSRC (a per-SSRC receive stream; bounded against SSRC floods), and the stage
  * chain every packet from the peer runs through before it goes to the sinks (media/endpoint/stages/).
  */
+import type { RtpMediaKind } from "../core/types.js";
 import type { Logger, RateLimitedLog } from "../logger.js";
 import type { RtpHeaderReader } from "../rtp/RtpPacket.js";
-import { RtpReceiverStats } from "../rtp/RtpStats.js";
+import { RecvStreamStats } from "../rtp/RtpStreamStats.js";
 import type { StageChain } from "./stages/RtpStage.js";
 import type { StreamCodec } from "./udpConfig.js";
 
@@ -52,13 +53,15 @@ export interface StreamOwner {
 }
 
 export class RecvStream {
+  readonly kind: RtpMediaKind;
   byRecvPt = new Map<number, StreamCodec>();
-  readonly receivers = new Map<number, RtpReceiverStats>();
+  readonly receivers = new Map<number, RecvStreamStats>();
   currentRemoteSsrc: number | undefined;
   readonly chain: StageChain;
   readonly #owner: StreamOwner;
 
-  constructor(owner: StreamOwner, chain: StageChain) {
+  constructor(kind: RtpMediaKind, owner: StreamOwner, chain: StageChain) {
+    this.kind = kind;
     this.#owner = owner;
     this.chain = chain;
   }
@@ -87,7 +90,7 @@ export class RecvStream {
           this.receivers.delete(oldest.value);
         }
       }
-      st = new RtpReceiverStats(ssrc, codec.clockRate);
+      st = new RecvStreamStats(ssrc, this.kind, codec.clockRate);
       this.receivers.set(ssrc, st);
     }
     this.currentRemoteSsrc = ssrc;

@@ -5,7 +5,7 @@
  */
 import { randomInt } from "node:crypto";
 import type { MediaPacket, RtpMediaKind } from "../core/types.js";
-import { RtpSenderStats } from "../rtp/RtpStats.js";
+import { SendStreamStats } from "../rtp/RtpStreamStats.js";
 import { StreamRewriter } from "../rtp/StreamRewriter.js";
 import type { SinkAudioCaps } from "../transcode/format.js";
 import type { Transport } from "./Transport.js";
@@ -15,7 +15,7 @@ export class SendStream {
   readonly kind: RtpMediaKind;
   readonly localSsrc = randomInt(1, 0xffff_ffff);
   bySendKey = new Map<string, StreamCodec>();
-  sender: RtpSenderStats | undefined;
+  sender: SendStreamStats | undefined;
   readonly rewriter = new StreamRewriter();
   /** E2E latency EWMA (ms) from a source element's edge to our socket. */
   e2eMs: number | undefined;
@@ -38,7 +38,7 @@ export class SendStream {
     const now = performance.now();
     this.rewriter.rewrite(source, p.ssrc, p.sequenceNumber, p.timestamp, p.clockRate, now);
     if (t.sendRtp(this.kind, pt, "", this.rewriter.seq, this.rewriter.timestamp, marker, p.payload) === "sent") {
-      this.sender ??= new RtpSenderStats(this.localSsrc, p.clockRate);
+      this.sender ??= new SendStreamStats(this.localSsrc, this.kind, p.clockRate);
       this.sender.clockRate = p.clockRate;
       this.sender.sent(this.rewriter.timestamp, p.payload.byteLength, now);
       const lat = now - arrivalMs;

@@ -13,20 +13,10 @@ import type { JsonObject } from "../channel/protocol.js";
 import type { MediaPacket, RtpMediaKind } from "../core/types.js";
 import type { PortAllocator } from "../net/PortAllocator.js";
 import { RtpSocket } from "../net/RtpSocket.js";
-import {
-  RTCP_PSFB,
-  buildBye,
-  buildReceiverReport,
-  buildSdes,
-  buildSenderReport,
-  cnameChunk,
-  ntpFromMs,
-  parseRtcp,
-  type ReportBlock,
-} from "../rtp/Rtcp.js";
+import { RtcpSession } from "../rtp/RtcpSession.js";
 import { RtpHeaderReader, buildRtp, rtpHeaderLength } from "../rtp/RtpPacket.js";
 import { isKeyframe } from "../rtp/keyframe.js";
-import { latencyStat, rtpStreamRecord } from "../rtp/kurentoStats.js";
+import { latencyStat, streamRecord } from "../rtp/kurentoStats.js";
 import { MediaOperationError } from "../errors.js";
 import { SrtpSession } from "../srtp/SrtpSession.js";
 import { decodeKeySalt, parseLifetime, type SrtpSuite } from "../srtp/SrtpSuite.js";
@@ -40,6 +30,8 @@ import { audioCaps, codecTables } from "./udpConfig.js";
 export interface UdpTransportOwner extends StreamOwner {
   /** NEGOTIATED and not released (a field the endpoint keeps current). */
   negotiated: boolean;
+  /** Our RTCP CNAME (SDES). */
+  readonly cname: string;
   /** Valid RTP arrived (mediaState CONNECTED). */
   mediaFlowing(): void;
   /** A packet from the peer passed every stage: to the sinks. */
@@ -79,6 +71,8 @@ export class UdpTransport implements Transport {
   readonly socket: RtpSocket;
   readonly recv: RecvStream;
   readonly send: SendStream;
+  /** RFC 3550 reports, the peer's SR/RR and feedback (media/rtp/RtcpSession.ts). */
+  readonly rtcp: RtcpSession;
   direction: Direction = "inactive";
   srtpIn: SrtpSession | undefined;
   /** The remote key parameter srtpIn was made from. */
@@ -92,8 +86,19 @@ export class UdpTransport implements Transport {
     this.index = o.index;
     this.socket = socket;
     this.#owner = owner;
-    this.recv = new RecvStream(owner, o.chain);
+    this.recv = new RecvStream(o.kind, owner, o.chain);
     this.send = new SendStream(o.kind);
+    const kind = o.kind;
+    this.rtcp = new RtcpSession(
+      {
+        send: (pkt) => this.#sendRtcp(pkt),
+        cname: () => owner.cname,
+        receivers: () => this.recv.receivers,
+        senders: () => (this.send.sender === undefined ? [] : [this.send.sender]),
+        keyframeRequested: () => (kind === "VIDEO" ? owner.keyframeWanted() : undefined),
+      },
+      { reporterSsrc: this.send.localSsrc, reducedSize: false, reportWhenIdle: true },
+    );
   }
 
   /** Opens the socket pair. @throws UnsupportedError when the port range is exhausted. */
@@ -258,9 +263,8 @@ export class UdpTransport implements Transport {
       }
       plain = r;
     }
-    let packets;
     try {
-      packets = parseRtcp(plain);
+      this.rtcp.receive(plain);
     } catch (err) {
       o.diagnostics.malformedRtcp++;
       o.log.warn("rtcp-malformed", "dropping a malformed RTCP datagram", {
@@ -268,24 +272,6 @@ export class UdpTransport implements Transport {
         error: String(err),
       });
       return false;
-    }
-    const now = performance.now();
-    const wall = Date.now();
-    for (const p of packets) {
-      if (p.type === "sr" || p.type === "rr") {
-        if (p.type === "sr") {
-          this.recv.receivers.get(p.ssrc)?.onSenderReport(p.ntpSeconds, p.ntpFraction, now);
-        }
-        for (const b of p.reports) {
-          if (b.ssrc === this.send.localSsrc) {
-            this.send.sender?.onReportBlock(b, wall);
-          }
-        }
-      } else if (p.type === "other" && p.packetType === RTCP_PSFB && (p.count === 1 || p.count === 4)) {
-        if (this.kind === "VIDEO") {
-          o.keyframeWanted();
-        }
-      }
     }
     return true;
   }
@@ -315,32 +301,8 @@ export class UdpTransport implements Transport {
   }
 
   /** SR (if we sent since negotiation) or RR, with a block per remote SSRC, + SDES CNAME (+ BYE). */
-  sendReport(cname: string, bye: boolean): void {
-    const now = performance.now();
-    const s = this.send;
-    const blocks: ReportBlock[] = [...this.recv.receivers.values()].map((r) => r.reportBlock(now));
-    const parts: Buffer[] = [];
-    if (s.sender !== undefined && s.sender.packets > 0) {
-      const [sec, frac] = ntpFromMs(Date.now());
-      parts.push(
-        buildSenderReport({
-          ssrc: s.localSsrc,
-          ntpSeconds: sec,
-          ntpFraction: frac,
-          rtpTimestamp: s.sender.rtpTimestampAt(now),
-          packetCount: s.sender.packets,
-          octetCount: s.sender.octets,
-          reports: blocks,
-        }),
-      );
-    } else {
-      parts.push(buildReceiverReport({ ssrc: s.localSsrc, reports: blocks }));
-    }
-    parts.push(buildSdes([cnameChunk(s.localSsrc, cname)]));
-    if (bye) {
-      parts.push(buildBye([s.localSsrc]));
-    }
-    this.#sendRtcp(Buffer.concat(parts));
+  sendReport(bye: boolean): void {
+    this.rtcp.report(bye);
   }
 
   /** A PLI (RFC 4585 §6.3.1) for the peer's current SSRC; undefined before we know it. */
@@ -349,14 +311,11 @@ export class UdpTransport implements Transport {
     if (remote === undefined) {
       return undefined;
     }
-    const pli = Buffer.alloc(12);
-    pli[0] = 0x81;
-    pli[1] = RTCP_PSFB;
-    pli.writeUInt16BE(2, 2);
-    pli.writeUInt32BE(this.send.localSsrc, 4);
-    pli.writeUInt32BE(remote, 8);
-    const rr = buildReceiverReport({ ssrc: this.send.localSsrc, reports: [] });
-    this.#sendRtcp(Buffer.concat([rr, pli]));
+    this.rtcp.requestKeyframe(remote, "pli");
+    const st = this.recv.receivers.get(remote);
+    if (st !== undefined) {
+      st.feedback.pli++;
+    }
     return "pli";
   }
 
@@ -379,26 +338,11 @@ export class UdpTransport implements Transport {
    */
   addStats(records: Record<string, JsonObject>, e2e: JsonObject[], now: number): void {
     for (const r of this.recv.receivers.values()) {
-      records[String(r.ssrc)] = {
-        ...rtpStreamRecord(r.ssrc, "inboundrtp", now),
-        packetsReceived: r.packets,
-        bytesReceived: r.bytes,
-        jitter: r.jitterSeconds,
-        packetsLost: r.cumulativeLost,
-        fractionLost: r.fractionLost,
-      };
+      records[String(r.ssrc)] = streamRecord(r, now, "");
     }
     const tx = this.send.sender;
     if (tx !== undefined) {
-      records[String(tx.ssrc)] = {
-        ...rtpStreamRecord(tx.ssrc, "outboundrtp", now),
-        packetsSent: tx.packets,
-        bytesSent: tx.octets,
-        targetBitrate: 0,
-        roundTripTime: tx.roundTripTime,
-        packetsLost: tx.remoteCumulativeLost,
-        fractionLost: tx.remoteFractionLost,
-      };
+      records[String(tx.ssrc)] = streamRecord(tx, now, "");
     }
     if (this.send.e2eMs !== undefined) {
       e2e.push(latencyStat(this.kind, this.send.e2eMs));

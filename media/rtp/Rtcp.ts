@@ -1,10 +1,14 @@
 /**
- * RTCP sender and receiver reports, SDES and BYE (RFC 3550 §6.4–§6.6), built and parsed as compound packets
- * (§6.1). Feedback packets (RTPFB 205, PSFB 206, RFC 4585) and APP/XR are returned as {@link RtcpOther} with their
- * raw bytes, so a caller can still count PLI/FIR/NACK.
+ * The RTCP codec of Korus: sender and receiver reports, SDES and BYE (RFC 3550 §6.4–§6.6), built and parsed as
+ * compound packets (§6.1). Feedback packets (RTPFB 205, PSFB 206, RFC 4585) and APP/XR are returned as
+ * {@link RtcpOther} with their raw bytes; rtcpFeedback.ts reads and builds NACK, PLI, FIR and REMB.
  *
- * RTCP runs every few seconds per stream, so this module favours clarity over the hot-path style of RtpPacket.ts;
- * parsing still never reads past the datagram and throws only {@link RtcpParseError}.
+ * Why not rtp.js here (libraries.md §4): on the same SR+SDES compound (one report block), building took 2.2–3.6 µs
+ * with this code and 19–22 µs with rtp.js 0.15.5, parsing 0.5–0.7 µs against 5.2–6.2 µs; and rtp.js's
+ * `ReceptionReport.getTotalLost()` masks the 24-bit field with 0x0fff (a loss of 5000 reads as 904). RTP packets
+ * stay on RtpPacket.ts.
+ *
+ * Parsing never reads past the datagram and throws only {@link RtcpParseError}.
  */
 
 export class RtcpParseError extends Error {
@@ -87,7 +91,8 @@ export interface RtcpOther {
 
 export type RtcpPacket = RtcpSenderReport | RtcpReceiverReport | RtcpSdes | RtcpBye | RtcpOther;
 
-const u32 = (b: Uint8Array, o: number): number =>
+/** Reads a big-endian unsigned 32-bit word; bytes past the end read as 0 (callers check lengths first). */
+export const u32 = (b: Uint8Array, o: number): number =>
   (((b[o] ?? 0) << 24) | ((b[o + 1] ?? 0) << 16) | ((b[o + 2] ?? 0) << 8) | (b[o + 3] ?? 0)) >>> 0;
 
 function readReports(b: Uint8Array, off: number, count: number, end: number): ReportBlock[] {
@@ -260,31 +265,28 @@ function writeReports(out: Buffer, off: number, reports: readonly ReportBlock[])
   });
 }
 
+/** An SR or RR: header, SSRC, `info` (the SR's 20 octets of sender info, or none) and up to 31 report blocks. */
+function reportPacket(pt: number, ssrc: number, info: readonly number[], blocks: readonly ReportBlock[]): Buffer {
+  const reports = blocks.slice(0, 31);
+  const start = 8 + 4 * info.length;
+  const len = start + 24 * reports.length;
+  const out = Buffer.alloc(len);
+  header(out, reports.length, pt, len);
+  out.writeUInt32BE(ssrc >>> 0, 4);
+  info.forEach((v, i) => out.writeUInt32BE(v >>> 0, 8 + 4 * i));
+  writeReports(out, start, reports);
+  return out;
+}
+
 /** Builds an SR with up to 31 report blocks. */
 export function buildSenderReport(sr: Omit<RtcpSenderReport, "type">): Buffer {
-  const reports = sr.reports.slice(0, 31);
-  const len = 28 + 24 * reports.length;
-  const out = Buffer.alloc(len);
-  header(out, reports.length, RTCP_SR, len);
-  out.writeUInt32BE(sr.ssrc >>> 0, 4);
-  out.writeUInt32BE(sr.ntpSeconds >>> 0, 8);
-  out.writeUInt32BE(sr.ntpFraction >>> 0, 12);
-  out.writeUInt32BE(sr.rtpTimestamp >>> 0, 16);
-  out.writeUInt32BE(sr.packetCount >>> 0, 20);
-  out.writeUInt32BE(sr.octetCount >>> 0, 24);
-  writeReports(out, 28, reports);
-  return out;
+  const info = [sr.ntpSeconds, sr.ntpFraction, sr.rtpTimestamp, sr.packetCount, sr.octetCount];
+  return reportPacket(RTCP_SR, sr.ssrc, info, sr.reports);
 }
 
 /** Builds an RR with up to 31 report blocks (none is valid: an empty RR heads a compound packet, §6.1). */
 export function buildReceiverReport(rr: Omit<RtcpReceiverReport, "type">): Buffer {
-  const reports = rr.reports.slice(0, 31);
-  const len = 8 + 24 * reports.length;
-  const out = Buffer.alloc(len);
-  header(out, reports.length, RTCP_RR, len);
-  out.writeUInt32BE(rr.ssrc >>> 0, 4);
-  writeReports(out, 8, reports);
-  return out;
+  return reportPacket(RTCP_RR, rr.ssrc, [], rr.reports);
 }
 
 /** Builds an SDES packet; each chunk is its SSRC, its items and an END, padded to 32 bits. */

@@ -1,219 +1,154 @@
 /**
- * SRTP and SRTCP (RFC 3711) for SDES-keyed RTP (RFC 4568) with node:crypto: AES-CM encryption (§4.1.1),
- * HMAC-SHA1 authentication (§4.2.1), the AES-CM key derivation (§4.3.1 and §4.3.3, key derivation rate 0), the
- * rollover counter of each SSRC (§3.3.1, Appendix A), replay protection (§3.3.2) and the SRTCP index with the
- * E flag (§3.4).
+ * SRTP and SRTCP (RFC 3711, RFC 7714) under one master key: the one implementation behind RtpEndpoint (keys from
+ * SDES, RFC 4568) and the WebRTC fast path (keys from the DTLS-SRTP exporter, RFC 5764). It keeps the rollover
+ * counter of each SSRC (§3.3.1, Appendix A), replay protection (§3.3.2), the SRTCP index with the E flag (§3.4) and
+ * the key limits (§9.2); the cipher suite's {@link SrtpTransform} encrypts and authenticates.
  *
- * One {@link SrtpSession} holds one master key, i.e. one direction of an SDES call: our key protects what we send,
- * the peer's key unprotects what we receive. Streams (SSRCs) are tracked inside it.
+ * One session holds one master key, i.e. one direction: our key protects what we send, the peer's key unprotects
+ * what we receive. Streams (SSRCs) are tracked inside it; the last one used is cached, so a call with one stream per
+ * direction looks no SSRC up in a map.
  *
- * Unprotect returns the plain packet or an {@link SrtpFailure} string, never throws: it runs on every received
- * datagram, and a flood of forged packets must cost no exception.
+ * Two shapes of each RTP call: whole packets (`protectRtp`/`unprotectRtp`: RtpEndpoint, which parses the header
+ * itself) and header fields with a payload (`protect`/`unprotect`: the WebRTC fast path, which builds and reads the
+ * header here and allocates nothing but the output). Unprotect returns the plain packet or an {@link SrtpFailure}
+ * string and never throws: it runs on every received datagram, and a flood of forged packets must cost no exception.
  *
- * Key limits (§9.2): a master key may protect at most 2^48 SRTP packets (2^31 SRTCP), or the lifetime from the
- * `a=crypto` key parameter. When fewer than {@link SOFT_LIMIT_MARGIN} uses remain the soft-limit callback fires
- * once (Kurento's OnKeySoftLimit, like libsrtp's `srtp_event_key_soft_limit`); at the hard limit protect refuses.
+ * Key limits (§9.2, soft and hard) are counted by {@link KeyLimit}.
  */
-import { createCipheriv, createHmac, timingSafeEqual, type Cipher } from "node:crypto";
-import { ReplayWindow } from "./ReplayWindow.js";
+import { AesCmHmacTransform } from "./AesCmHmacTransform.js";
+import { AesGcmTransform } from "./AesGcmTransform.js";
+import { KeyLimit } from "./KeyLimit.js";
+import { deriveKeys, type DerivedKeys, type SessionKeys } from "./keyDerivation.js";
+import { REPLAY_WINDOW, ReplayWindow } from "./ReplayWindow.js";
+import { readRtpHeader, type RtpHeaderFields } from "./rtpHeader.js";
 import { SrtpConfigError, type SrtpSuite } from "./SrtpSuite.js";
+import type { PacketIndex, SrtpTransform } from "./transform.js";
 
-export type SrtpFailure = "too-short" | "auth-failed" | "replay" | "too-old" | "key-expired";
+export type SrtpFailure = "too-short" | "malformed" | "auth-failed" | "replay" | "too-old" | "key-expired";
 
-/** Uses left when the soft-limit callback fires (libsrtp's 0x10000). */
-export const SOFT_LIMIT_MARGIN = 0x1_0000;
-const SRTP_MAX_PACKETS = 2 ** 48;
-
-const LABEL_RTP_ENCRYPTION = 0;
-const LABEL_RTP_AUTH = 1;
-const LABEL_RTP_SALT = 2;
-const LABEL_RTCP_ENCRYPTION = 3;
-const LABEL_RTCP_AUTH = 4;
-const LABEL_RTCP_SALT = 5;
-const AUTH_KEY_LENGTH = 20;
+const RTP_HEADER = 12;
 
 /**
- * The AES-CM PRF of RFC 3711 §4.3.1/§4.3.3 with a key derivation rate of 0: `length` bytes of keystream under the
- * master key from IV = (label · 2^48 XOR master salt) · 2^16.
+ * What we send on one SSRC: the rollover counter, the highest sequence number sent and the next SRTCP index; with
+ * the sequence number of the packet being protected it is that packet's {@link PacketIndex}.
  */
-export function deriveSessionKey(masterKey: Buffer, masterSalt: Buffer, label: number, length: number): Buffer {
-  const iv = Buffer.alloc(16);
-  masterSalt.copy(iv, 0, 0, 14);
-  iv[7] = (iv[7] ?? 0) ^ label;
-  return aesCtr(masterKey, iv, Buffer.alloc(length));
+interface SendStream extends PacketIndex {
+  readonly ssrc: number;
+  highestSeq: number;
+  rtcpIndex: number;
 }
 
-/** AES in counter mode (the RFC 3711 §4.1.1 keystream XORed onto `data`), into a new buffer. */
-export function aesCtr(key: Buffer, iv: Buffer, data: Uint8Array): Buffer {
-  const c = createCipheriv(key.length === 32 ? "aes-256-ctr" : "aes-128-ctr", key, iv);
-  const out = c.update(data);
-  c.final();
-  return out;
-}
-
-/** §4.1.1: IV = (k_s · 2^16) XOR (SSRC · 2^64) XOR (i · 2^16), with the 48-bit packet index i, into `out`. */
-export function packetIv(out: Buffer, salt: Buffer, ssrc: number, index: number): Buffer {
-  salt.copy(out, 0, 0, 14);
-  out[14] = 0;
-  out[15] = 0;
-  out[4] = (out[4] ?? 0) ^ ((ssrc >>> 24) & 0xff);
-  out[5] = (out[5] ?? 0) ^ ((ssrc >>> 16) & 0xff);
-  out[6] = (out[6] ?? 0) ^ ((ssrc >>> 8) & 0xff);
-  out[7] = (out[7] ?? 0) ^ (ssrc & 0xff);
-  const hi = Math.floor(index / 0x1_0000_0000);
-  const lo = index >>> 0;
-  out[8] = (out[8] ?? 0) ^ ((hi >>> 8) & 0xff);
-  out[9] = (out[9] ?? 0) ^ (hi & 0xff);
-  out[10] = (out[10] ?? 0) ^ ((lo >>> 24) & 0xff);
-  out[11] = (out[11] ?? 0) ^ ((lo >>> 16) & 0xff);
-  out[12] = (out[12] ?? 0) ^ ((lo >>> 8) & 0xff);
-  out[13] = (out[13] ?? 0) ^ (lo & 0xff);
-  return out;
-}
-
-interface Keys {
-  readonly encryption: Buffer;
-  readonly auth: Buffer;
-  readonly salt: Buffer;
-}
-
-/**
- * AES-CM with one reusable AES-ECB cipher per session key: the counter blocks (IV with the block number in its
- * low 16 bits, RFC 3711 §4.1.1) are encrypted in one call and XORed onto the data. Creating a CTR cipher per packet
- * costs about twice as much (performance.md §3.4).
- */
-class AesCm {
-  readonly #ecb: Cipher;
-  #blocks = Buffer.alloc(16 * 128);
-
-  constructor(key: Buffer) {
-    this.#ecb = createCipheriv(key.length === 32 ? "aes-256-ecb" : "aes-128-ecb", key, null);
-    this.#ecb.setAutoPadding(false);
-  }
-
-  /** XORs the keystream that starts at `iv` (whose low 16 bits are 0) onto `data`, into `out` at `offset`. */
-  apply(iv: Buffer, data: Uint8Array, out: Buffer, offset: number): void {
-    const n = Math.ceil(data.length / 16);
-    if (n === 0) {
-      return;
-    }
-    if (n * 16 > this.#blocks.length) {
-      this.#blocks = Buffer.alloc(n * 16);
-    }
-    const blocks = this.#blocks;
-    for (let b = 0; b < n; b++) {
-      const o = b * 16;
-      iv.copy(blocks, o, 0, 14);
-      blocks[o + 14] = (b >>> 8) & 0xff;
-      blocks[o + 15] = b & 0xff;
-    }
-    const ks = this.#ecb.update(blocks.subarray(0, n * 16));
-    for (let i = 0; i < data.length; i++) {
-      out[offset + i] = (data[i] ?? 0) ^ (ks[i] ?? 0);
-    }
-  }
-}
-
-/** Per-SSRC state: the rollover counter and highest sequence (s_l) of §3.3.1, and the replay window. */
-interface StreamState {
+/** What we received on one SSRC: ROC and highest sequence (s_l) of §3.3.1, and the replay window. */
+interface ReceiveStream {
+  readonly ssrc: number;
   roc: number;
   highestSeq: number;
   readonly replay: ReplayWindow;
-  /** Next SRTCP index to send (sender side). */
-  rtcpIndex: number;
 }
 
 export interface SrtpSessionOptions {
   /** Key lifetime in packets (from `inline:...|2^20`); default and maximum 2^48. */
   readonly lifetime?: number;
-  /** Called once when the key gets within {@link SOFT_LIMIT_MARGIN} uses of its limit. */
+  /** Called once when the key gets within SOFT_LIMIT_MARGIN uses of its limit (see KeyLimit). */
   readonly onSoftLimit?: () => void;
+  /** Replay window in packets, SRTP and SRTCP (default {@link REPLAY_WINDOW}; the WebRTC path keeps 64). */
+  readonly replayWindow?: number;
 }
+
+const readU32 = (b: Uint8Array, at: number): number =>
+  ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 
 export class SrtpSession {
   readonly suite: SrtpSuite;
-  readonly #rtp: Keys;
-  readonly #rtcp: Keys;
-  readonly #rtpCm: AesCm;
-  readonly #rtcpCm: AesCm;
-  readonly #streams = new Map<number, StreamState>();
-  readonly #rtcpStreams = new Map<number, ReplayWindow>();
-  readonly #iv = Buffer.alloc(16);
-  readonly #roc = Buffer.alloc(4);
-  readonly #lifetime: number;
-  readonly #softAt: number;
-  readonly #onSoftLimit: (() => void) | undefined;
-  #uses = 0;
-  #softFired = false;
+  readonly #keys: DerivedKeys;
+  readonly #transform: SrtpTransform;
+  readonly #tagLength: number;
+  /** Streams by SSRC; the last one used is kept beside its map. */
+  readonly #send = new Map<number, SendStream>();
+  #lastSend: SendStream | undefined;
+  readonly #receive = new Map<number, ReceiveStream>();
+  #lastReceive: ReceiveStream | undefined;
+  readonly #rtcpReceive = new Map<number, ReplayWindow>();
+  /** The index of the packet being unprotected, handed to the transform (one object, reused). */
+  readonly #index: PacketIndex = { ssrc: 0, roc: 0, seq: 0 };
+  readonly #window: number;
+  readonly #key: KeyLimit;
 
   /**
-   * @param keySalt master key followed by the 14-byte master salt (the decoded `inline:` value).
+   * @param keySalt master key followed by the master salt (the decoded `inline:` value, or the DTLS-SRTP exporter's
+   *   key and salt of one side); or session keys already derived (RFC 7714's test vectors are stated so).
    * @throws SrtpConfigError when its length does not fit the suite.
    */
-  constructor(suite: SrtpSuite, keySalt: Buffer, options: SrtpSessionOptions = {}) {
-    if (keySalt.length !== suite.keyLength + suite.saltLength) {
-      throw new SrtpConfigError(`${suite.name} needs ${suite.keyLength + suite.saltLength} bytes of key and salt`);
-    }
+  constructor(suite: SrtpSuite, keySalt: Buffer | DerivedKeys, options: SrtpSessionOptions = {}) {
     this.suite = suite;
-    const key = keySalt.subarray(0, suite.keyLength);
-    const salt = keySalt.subarray(suite.keyLength);
-    const derive = (enc: number, auth: number, s: number): Keys => ({
-      encryption: deriveSessionKey(key, salt, enc, suite.keyLength),
-      auth: deriveSessionKey(key, salt, auth, AUTH_KEY_LENGTH),
-      salt: deriveSessionKey(key, salt, s, suite.saltLength),
-    });
-    this.#rtp = derive(LABEL_RTP_ENCRYPTION, LABEL_RTP_AUTH, LABEL_RTP_SALT);
-    this.#rtcp = derive(LABEL_RTCP_ENCRYPTION, LABEL_RTCP_AUTH, LABEL_RTCP_SALT);
-    this.#rtpCm = new AesCm(this.#rtp.encryption);
-    this.#rtcpCm = new AesCm(this.#rtcp.encryption);
-    this.#lifetime = Math.min(options.lifetime ?? SRTP_MAX_PACKETS, SRTP_MAX_PACKETS);
-    this.#softAt = Math.max(0, this.#lifetime - Math.min(SOFT_LIMIT_MARGIN, Math.floor(this.#lifetime / 2)));
-    this.#onSoftLimit = options.onSoftLimit;
+    if (Buffer.isBuffer(keySalt)) {
+      if (keySalt.length !== suite.keyLength + suite.saltLength) {
+        throw new SrtpConfigError(`${suite.name} needs ${suite.keyLength + suite.saltLength} bytes of key and salt`);
+      }
+      this.#keys = deriveKeys(suite, keySalt.subarray(0, suite.keyLength), keySalt.subarray(suite.keyLength));
+    } else {
+      this.#keys = keySalt;
+    }
+    const { rtp, rtcp } = this.#keys;
+    this.#transform =
+      suite.cipher === "gcm"
+        ? new AesGcmTransform(rtp, rtcp)
+        : new AesCmHmacTransform(rtp, rtcp, suite.rtpTagLength, suite.rtcpTagLength);
+    this.#tagLength = this.#transform.rtpTagLength;
+    this.#window = options.replayWindow ?? REPLAY_WINDOW;
+    if (this.#window < 32 || this.#window % 32 !== 0) {
+      throw new SrtpConfigError(`replay window of ${this.#window} packets: a multiple of 32 is needed`);
+    }
+    this.#key = new KeyLimit(options.lifetime, options.onSoftLimit);
   }
 
   /** The derived SRTP session keys (for tests against RFC 3711 B.3). */
-  get rtpKeys(): Keys {
-    return this.#rtp;
+  get rtpKeys(): SessionKeys {
+    return this.#keys.rtp;
   }
 
-  get rtcpKeys(): Keys {
-    return this.#rtcp;
+  get rtcpKeys(): SessionKeys {
+    return this.#keys.rtcp;
+  }
+
+  /** Bytes SRTP adds to an RTP packet. */
+  get tagLength(): number {
+    return this.#tagLength;
   }
 
   /** Packets (SRTP + SRTCP) this key has protected or unprotected. */
   get uses(): number {
-    return this.#uses;
+    return this.#key.uses;
   }
 
-  /** Counts one use of the key; false at the hard limit. */
-  #use(): boolean {
-    if (this.#uses >= this.#lifetime) {
-      return false;
-    }
-    this.#uses++;
-    if (!this.#softFired && this.#uses >= this.#softAt) {
-      this.#softFired = true;
-      this.#onSoftLimit?.();
-    }
-    return true;
-  }
-
-  #stream(ssrc: number, seq: number): StreamState {
-    let s = this.#streams.get(ssrc);
-    if (s === undefined) {
-      s = { roc: 0, highestSeq: seq, replay: new ReplayWindow(), rtcpIndex: 0 };
-      this.#streams.set(ssrc, s);
+  /** The send stream of `ssrc`, created at sequence number `seq`. */
+  #sendStream(ssrc: number, seq: number): SendStream {
+    let s = this.#lastSend;
+    if (s?.ssrc !== ssrc) {
+      s = this.#send.get(ssrc);
+      if (s === undefined) {
+        s = { ssrc, roc: 0, seq, highestSeq: seq, rtcpIndex: 0 };
+        this.#send.set(ssrc, s);
+      }
+      this.#lastSend = s;
     }
     return s;
   }
 
-  #tag(key: Buffer, data: Uint8Array, roc: number | undefined, length: number): Buffer {
-    const h = createHmac("sha1", key).update(data);
-    if (roc !== undefined) {
-      this.#roc.writeUInt32BE(roc >>> 0, 0);
-      h.update(this.#roc);
+  /**
+   * The send stream of `ssrc` with its ROC advanced for RTP sequence number `seq` (§3.3.1: it increments when the
+   * sequence wraps), as the index of the packet to protect.
+   */
+  #sent(ssrc: number, seq: number): SendStream {
+    const s = this.#sendStream(ssrc, seq);
+    if (seq < s.highestSeq && s.highestSeq - seq > 0x8000) {
+      s.roc = (s.roc + 1) >>> 0;
+      s.highestSeq = seq;
+    } else if (seq > s.highestSeq) {
+      s.highestSeq = seq;
     }
-    return h.digest().subarray(0, length);
+    s.seq = seq;
+    return s;
   }
 
   /**
@@ -222,162 +157,185 @@ export class SrtpSession {
    * @returns the SRTP packet, or "key-expired" at the hard limit.
    */
   protectRtp(packet: Uint8Array, headerLength: number): Buffer | "key-expired" {
-    if (!this.#use()) {
+    if (!this.#key.use()) {
       return "key-expired";
     }
-    const seq = ((packet[2] ?? 0) << 8) | (packet[3] ?? 0);
-    const ssrc =
-      (((packet[8] ?? 0) << 24) | ((packet[9] ?? 0) << 16) | ((packet[10] ?? 0) << 8) | (packet[11] ?? 0)) >>> 0;
-    const s = this.#stream(ssrc, seq);
-    // Sender ROC (§3.3.1): increments when the sequence number wraps.
-    if (seq < s.highestSeq && s.highestSeq - seq > 0x8000) {
-      s.roc = (s.roc + 1) >>> 0;
-      s.highestSeq = seq;
-    } else if (seq > s.highestSeq) {
-      s.highestSeq = seq;
+    const p = this.#sent(readU32(packet, 8), (packet[2]! << 8) | packet[3]!);
+    const out = Buffer.allocUnsafe(packet.length + this.#tagLength);
+    for (let i = 0; i < headerLength; i++) {
+      out[i] = packet[i]!;
     }
-    const index = s.roc * 0x1_0000 + seq;
-    const tagLen = this.suite.rtpTagLength;
-    const out = Buffer.allocUnsafe(packet.length + tagLen);
-    out.set(packet.subarray(0, headerLength), 0);
-    this.#rtpCm.apply(
-      packetIv(this.#iv, this.#rtp.salt, ssrc, index),
-      packet.subarray(headerLength),
-      out,
-      headerLength,
-    );
-    const tag = this.#tag(this.#rtp.auth, out.subarray(0, packet.length), s.roc, tagLen);
-    tag.copy(out, packet.length);
+    this.#transform.protectRtp(out, headerLength, packet, headerLength, p);
     return out;
   }
 
   /**
-   * Unprotects an SRTP packet (§3.3): estimates the index from the ROC, checks replay, verifies the tag, decrypts,
-   * then advances the ROC and the replay window.
+   * Builds one SRTP packet: a 12-byte header (no CSRC, no extension) from the fields of `h` (its payloadOffset is
+   * not used), then the protected payload and the tag.
+   * @returns the SRTP packet, or "key-expired" at the hard limit.
+   */
+  protect(h: RtpHeaderFields, payload: Uint8Array): Buffer | "key-expired" {
+    if (!this.#key.use()) {
+      return "key-expired";
+    }
+    const p = this.#sent(h.ssrc >>> 0, h.sequenceNumber & 0xffff);
+    const out = Buffer.allocUnsafe(RTP_HEADER + payload.length + this.#tagLength);
+    out[0] = 0x80;
+    out[1] = (h.marker ? 0x80 : 0) | (h.payloadType & 0x7f);
+    out.writeUInt16BE(p.seq, 2);
+    out.writeUInt32BE(h.timestamp >>> 0, 4);
+    out.writeUInt32BE(p.ssrc, 8);
+    this.#transform.protectRtp(out, RTP_HEADER, payload, 0, p);
+    return out;
+  }
+
+  /** The receive stream of `ssrc`, or undefined before its first authenticated packet. */
+  #received(ssrc: number): ReceiveStream | undefined {
+    const last = this.#lastReceive;
+    if (last?.ssrc === ssrc) {
+      return last;
+    }
+    const s = this.#receive.get(ssrc);
+    if (s !== undefined) {
+      this.#lastReceive = s;
+    }
+    return s;
+  }
+
+  /**
+   * Unprotects SRTP packet (ssrc, seq) (§3.3): estimates the index from the stream's ROC and s_l (Appendix A),
+   * checks replay, verifies the tag and decrypts, then advances the ROC and the replay window. With `payloadOnly`
+   * it returns the plain payload without RTP padding (an impossible padding count is "malformed"), else the whole
+   * plain packet. A refused packet leaves ROC and replay window as they were.
+   */
+  #unprotect(
+    packet: Uint8Array,
+    headerLength: number,
+    ssrc: number,
+    seq: number,
+    payloadOnly: boolean,
+  ): Buffer | SrtpFailure {
+    const s = this.#received(ssrc);
+    let roc = 0;
+    if (s !== undefined) {
+      roc = s.roc;
+      if (s.highestSeq < 0x8000) {
+        if (seq - s.highestSeq > 0x8000) {
+          roc--;
+        }
+      } else if (s.highestSeq - 0x8000 > seq) {
+        roc++;
+      }
+      if (roc < 0) {
+        return "too-old";
+      }
+    }
+    const index = roc * 0x1_0000 + seq;
+    const verdict = s?.replay.check(index) ?? "ok";
+    if (verdict !== "ok") {
+      return verdict;
+    }
+    const p = this.#index;
+    p.ssrc = ssrc;
+    p.roc = roc;
+    p.seq = seq;
+    let plain = this.#transform.unprotectRtp(packet, headerLength, p, !payloadOnly);
+    if (plain === undefined) {
+      return "auth-failed";
+    }
+    if (payloadOnly && (packet[0]! & 0x20) !== 0) {
+      // RFC 3550 §5.1: the last octet counts the padding, itself included.
+      const pad = plain.length === 0 ? 0 : plain[plain.length - 1]!;
+      if (pad === 0 || pad > plain.length) {
+        return "malformed";
+      }
+      plain = plain.subarray(0, plain.length - pad);
+    }
+    if (!this.#key.use()) {
+      return "key-expired";
+    }
+    if (s === undefined) {
+      const created = { ssrc, roc, highestSeq: seq, replay: new ReplayWindow(this.#window) };
+      created.replay.accept(index);
+      this.#receive.set(ssrc, created);
+      this.#lastReceive = created;
+    } else {
+      s.replay.accept(index);
+      if (index > s.roc * 0x1_0000 + s.highestSeq) {
+        s.roc = roc;
+        s.highestSeq = seq;
+      }
+    }
+    return plain;
+  }
+
+  /**
+   * Unprotects an SRTP packet whose header (CSRCs and extension included) is `headerLength` bytes.
    * @returns the plain RTP packet, or why it was refused.
    */
   unprotectRtp(packet: Uint8Array, headerLength: number): Buffer | SrtpFailure {
-    const tagLen = this.suite.rtpTagLength;
-    if (packet.length < headerLength + tagLen || packet.length < 12 + tagLen) {
+    if (packet.length < headerLength + this.#tagLength || packet.length < RTP_HEADER + this.#tagLength) {
       return "too-short";
     }
-    const seq = ((packet[2] ?? 0) << 8) | (packet[3] ?? 0);
-    const ssrc =
-      (((packet[8] ?? 0) << 24) | ((packet[9] ?? 0) << 16) | ((packet[10] ?? 0) << 8) | (packet[11] ?? 0)) >>> 0;
-    const known = this.#streams.get(ssrc);
-    const s = known ?? { roc: 0, highestSeq: seq, replay: new ReplayWindow(), rtcpIndex: 0 };
-    // Index estimation (Appendix A).
-    let v = s.roc;
-    if (s.highestSeq < 0x8000) {
-      if (seq - s.highestSeq > 0x8000) {
-        v = s.roc - 1;
-      }
-    } else if (s.highestSeq - 0x8000 > seq) {
-      v = s.roc + 1;
-    }
-    if (v < 0) {
-      return "too-old";
-    }
-    const index = v * 0x1_0000 + seq;
-    const replay = s.replay.check(index);
-    if (replay !== "ok") {
-      return replay;
-    }
-    const authLen = packet.length - tagLen;
-    const expected = this.#tag(this.#rtp.auth, packet.subarray(0, authLen), v, tagLen);
-    if (!timingSafeEqual(expected, packet.subarray(authLen))) {
-      return "auth-failed";
-    }
-    if (!this.#use()) {
-      return "key-expired";
-    }
-    if (known === undefined) {
-      this.#streams.set(ssrc, s);
-    }
-    s.replay.accept(index);
-    if (v > s.roc) {
-      s.roc = v;
-      s.highestSeq = seq;
-    } else if (v === s.roc && seq > s.highestSeq) {
-      s.highestSeq = seq;
-    }
-    const out = Buffer.allocUnsafe(authLen);
-    out.set(packet.subarray(0, headerLength), 0);
-    this.#rtpCm.apply(
-      packetIv(this.#iv, this.#rtp.salt, ssrc, index),
-      packet.subarray(headerLength, authLen),
-      out,
-      headerLength,
-    );
-    return out;
+    return this.#unprotect(packet, headerLength, readU32(packet, 8), (packet[2]! << 8) | packet[3]!, false);
   }
 
   /**
-   * Protects a (compound) RTCP packet (§3.4): everything after the first 8 bytes is encrypted, then the E flag and
-   * the 31-bit SRTCP index and the tag are appended.
+   * Reads the header into `h`, then authenticates and decrypts one SRTP packet.
+   * @returns its plain payload without RTP padding, or why it was refused ("malformed": not an RTP packet with room
+   *   for the tag, or an impossible padding count).
+   */
+  unprotect(packet: Uint8Array, h: RtpHeaderFields): Buffer | SrtpFailure {
+    if (!readRtpHeader(packet, this.#tagLength, h)) {
+      return "malformed";
+    }
+    return this.#unprotect(packet, h.payloadOffset, h.ssrc, h.sequenceNumber, true);
+  }
+
+  /**
+   * Protects a (compound) RTCP packet (§3.4): everything after the first 8 bytes is encrypted, the E flag and the
+   * 31-bit SRTCP index of the sender SSRC are added, and the tag.
    */
   protectRtcp(packet: Uint8Array): Buffer | "key-expired" | "too-short" {
     if (packet.length < 8) {
       return "too-short";
     }
-    if (!this.#use()) {
+    if (!this.#key.use()) {
       return "key-expired";
     }
-    const ssrc =
-      (((packet[4] ?? 0) << 24) | ((packet[5] ?? 0) << 16) | ((packet[6] ?? 0) << 8) | (packet[7] ?? 0)) >>> 0;
-    const s = this.#stream(ssrc, 0);
+    const ssrc = readU32(packet, 4);
+    const s = this.#sendStream(ssrc, 0);
     const index = s.rtcpIndex;
-    s.rtcpIndex = (s.rtcpIndex + 1) & 0x7fff_ffff;
-    const tagLen = this.suite.rtcpTagLength;
-    const out = Buffer.allocUnsafe(packet.length + 4 + tagLen);
-    out.set(packet.subarray(0, 8), 0);
-    this.#rtcpCm.apply(packetIv(this.#iv, this.#rtcp.salt, ssrc, index), packet.subarray(8), out, 8);
-    out.writeUInt32BE((0x8000_0000 | index) >>> 0, packet.length);
-    this.#tag(this.#rtcp.auth, out.subarray(0, packet.length + 4), undefined, tagLen).copy(out, packet.length + 4);
-    return out;
+    s.rtcpIndex = (index + 1) & 0x7fff_ffff;
+    return this.#transform.protectRtcp(packet, ssrc, index);
   }
 
   /** Unprotects an SRTCP packet; plain RTCP or why it was refused. */
   unprotectRtcp(packet: Uint8Array): Buffer | SrtpFailure {
-    const tagLen = this.suite.rtcpTagLength;
-    if (packet.length < 8 + 4 + tagLen) {
+    const t = this.#transform;
+    if (packet.length < 8 + t.rtcpTrailerLength) {
       return "too-short";
     }
-    const authLen = packet.length - tagLen;
-    const ei =
-      (((packet[authLen - 4] ?? 0) << 24) |
-        ((packet[authLen - 3] ?? 0) << 16) |
-        ((packet[authLen - 2] ?? 0) << 8) |
-        (packet[authLen - 1] ?? 0)) >>>
-      0;
-    const encrypted = (ei & 0x8000_0000) !== 0;
+    const ei = readU32(packet, t.rtcpIndexOffset(packet.length));
     const index = ei & 0x7fff_ffff;
-    const ssrc =
-      (((packet[4] ?? 0) << 24) | ((packet[5] ?? 0) << 16) | ((packet[6] ?? 0) << 8) | (packet[7] ?? 0)) >>> 0;
-    let replay = this.#rtcpStreams.get(ssrc);
+    const ssrc = readU32(packet, 4);
+    let replay = this.#rtcpReceive.get(ssrc);
     const verdict = replay?.check(index) ?? "ok";
     if (verdict !== "ok") {
       return verdict;
     }
-    const expected = this.#tag(this.#rtcp.auth, packet.subarray(0, authLen), undefined, tagLen);
-    if (!timingSafeEqual(expected, packet.subarray(authLen))) {
+    const out = t.unprotectRtcp(packet, ssrc, index, (ei & 0x8000_0000) !== 0);
+    if (out === undefined) {
       return "auth-failed";
     }
-    if (!this.#use()) {
+    if (!this.#key.use()) {
       return "key-expired";
     }
     if (replay === undefined) {
-      replay = new ReplayWindow();
-      this.#rtcpStreams.set(ssrc, replay);
+      replay = new ReplayWindow(this.#window);
+      this.#rtcpReceive.set(ssrc, replay);
     }
     replay.accept(index);
-    const bodyEnd = authLen - 4;
-    if (!encrypted) {
-      return Buffer.from(packet.subarray(0, bodyEnd));
-    }
-    const out = Buffer.allocUnsafe(bodyEnd);
-    out.set(packet.subarray(0, 8), 0);
-    this.#rtcpCm.apply(packetIv(this.#iv, this.#rtcp.salt, ssrc, index), packet.subarray(8, bodyEnd), out, 8);
     return out;
   }
 }

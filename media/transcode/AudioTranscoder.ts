@@ -34,8 +34,8 @@ import {
   type OpusSampleRate,
   type Reframer,
 } from "../codecs/index.js";
-import type { Connection } from "../core/MediaElement.js";
 import type { MediaPacket } from "../core/types.js";
+import type { ElementEventData } from "../core/events.js";
 import { RateLimitedLog, type Logger } from "../logger.js";
 import { rescaleDuration } from "../rtp/dtmf.js";
 import { TranscodeError } from "./errors.js";
@@ -48,11 +48,23 @@ export enum TranscodingState {
   NotTranscoding = "NOT_TRANSCODING",
 }
 
+/**
+ * A connection the transcoder serves, as it sees one: media/core's `Connection` fits (no import of it, so the core
+ * and the transcoder do not import each other). The transcoder keys its chains by these objects and hands them back.
+ */
+export interface TranscodeTarget {
+  readonly sink: {
+    readonly id: string;
+    /** The AMR mode the sink's peer asks for (RFC 4867 CMR), or undefined. */
+    amrModeRequest(): number | undefined;
+  };
+}
+
 /** What the transcoder needs from the element it works for. */
-export interface TranscoderHost {
+export interface TranscoderHost<Connection extends TranscodeTarget = TranscodeTarget> {
   readonly id: string;
   readonly logger: Logger;
-  emit(event: string, data: Record<string, string>): void;
+  emit(event: "MediaTranscodingStateChanged", data: ElementEventData<"MediaTranscodingStateChanged">): void;
   /** The fmtp of the codec the source receives with `payloadType` (AMR packing), if known. */
   sourceParameters(payloadType: number): string | undefined;
   /** Hands a transcoded packet to a sink (through the graph, so flow states and errors are handled there). */
@@ -170,7 +182,7 @@ class DecodeStage {
 }
 
 /** One target format: resampler, re-framer, encoder, numbering, and the sinks it feeds. */
-class Chain {
+class Chain<Connection extends TranscodeTarget> {
   readonly key: string;
   readonly format: SinkAudioFormat;
   readonly ptimeMs: number;
@@ -236,7 +248,7 @@ class Chain {
   }
 }
 
-export class AudioTranscoder {
+export class AudioTranscoder<Connection extends TranscodeTarget = TranscodeTarget> {
   readonly diagnostics: TranscoderDiagnostics = {
     decoded: 0,
     concealed: 0,
@@ -252,10 +264,10 @@ export class AudioTranscoder {
     reordered: 0,
     lost: 0,
   };
-  readonly #host: TranscoderHost;
+  readonly #host: TranscoderHost<Connection>;
   readonly #log: RateLimitedLog;
-  readonly #chains = new Map<string, Chain>();
-  readonly #connChain = new Map<Connection, Chain>();
+  readonly #chains = new Map<string, Chain<Connection>>();
+  readonly #connChain = new Map<Connection, Chain<Connection>>();
   /** The caps object each connection's chain was chosen from: the same object again needs no new choice. */
   readonly #connCaps = new Map<Connection, SinkAudioCaps>();
   #stage: DecodeStage | undefined;
@@ -267,7 +279,7 @@ export class AudioTranscoder {
   /** The packet being decoded, for the latency stamp of what it produces. */
   #arrivalMs = 0;
 
-  constructor(host: TranscoderHost) {
+  constructor(host: TranscoderHost<Connection>) {
     this.#host = host;
     this.#log = new RateLimitedLog(host.logger);
   }
@@ -364,7 +376,7 @@ export class AudioTranscoder {
 
   // ---------------------------------------------------------------------------------------------- set-up
 
-  #chainFor(packet: MediaPacket, conn: Connection, caps: SinkAudioCaps): Chain | undefined {
+  #chainFor(packet: MediaPacket, conn: Connection, caps: SinkAudioCaps): Chain<Connection> | undefined {
     if (this.#connCaps.get(conn) === caps) {
       return this.#connChain.get(conn); // the sink's negotiation did not change: same chain (hot path)
     }
@@ -393,7 +405,7 @@ export class AudioTranscoder {
     let chain = this.#chains.get(key);
     if (chain === undefined) {
       const source = packet.codec === "telephone-event" ? (this.#stage?.codec ?? "pcmu") : packet.codec;
-      chain = new Chain(key, format, ptime, source);
+      chain = new Chain<Connection>(key, format, ptime, source);
       this.#chains.set(key, chain);
       this.diagnostics.encodersCreated++;
       // An Opus decoder running below what the new chain encodes at is restarted at the higher rate.
@@ -568,7 +580,7 @@ export class AudioTranscoder {
     }
   }
 
-  #emitSilence(c: Chain): void {
+  #emitSilence(c: Chain<Connection>): void {
     // Whole packets of silence: for AMR with several frames per packet, as many frames as one packet holds.
     for (let i = 0; i < c.framesPerPacket; i++) {
       this.#encode(c, c.silence, true);
@@ -580,7 +592,7 @@ export class AudioTranscoder {
    * chain's sinks (they share the encoder), mapped into the mode-set (the highest allowed mode not above it); with
    * no request, the highest mode of the set. Changed only at packet boundaries.
    */
-  #followCmr(c: Chain, amr: { readonly modes: readonly number[]; current: number }): void {
+  #followCmr(c: Chain<Connection>, amr: { readonly modes: readonly number[]; current: number }): void {
     let requested: number | undefined;
     for (const conn of c.conns) {
       const r = conn.sink.amrModeRequest();
@@ -597,7 +609,7 @@ export class AudioTranscoder {
     }
   }
 
-  #encode(c: Chain, frame: Int16Array, silence: boolean): void {
+  #encode(c: Chain<Connection>, frame: Int16Array, silence: boolean): void {
     const frameTs = c.ts;
     c.ts = (c.ts + c.ticksPerFrame) >>> 0;
     if (c.frameInPacket === 0) {
@@ -635,7 +647,7 @@ export class AudioTranscoder {
     c.first = false;
   }
 
-  #send(c: Chain, p: MediaPacket): void {
+  #send(c: Chain<Connection>, p: MediaPacket): void {
     c.seq = (c.seq + 1) & 0xffff;
     for (const conn of c.conns) {
       this.#host.deliver(p, conn);
@@ -649,7 +661,7 @@ export class AudioTranscoder {
    * decoded audio packet, rescaled to the chain clock), its durations rescaled to the sink's telephone-event clock,
    * numbered in the chain's sequence. Sent once per chain however many connections it was routed to.
    */
-  #dtmf(c: Chain, p: MediaPacket): void {
+  #dtmf(c: Chain<Connection>, p: MediaPacket): void {
     if (c.lastDtmf === p) {
       return;
     }

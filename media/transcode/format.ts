@@ -4,6 +4,7 @@
  * must keep flowing during silence (SIP peers). Endpoints build one {@link SinkAudioCaps} per negotiation and hand
  * the same object out until the next one, so the per-packet check is a short loop over a few entries.
  */
+import { parseFmtpParameters } from "../../sdp/index.js";
 
 /** One audio format a sink's peer negotiated. */
 export interface SinkAudioFormat {
@@ -40,22 +41,6 @@ export function sinkAccepts(caps: SinkAudioCaps, codec: string, clockRate: numbe
   return false;
 }
 
-/** An fmtp string as a map of lower-case keys to values ("octet-align=1; mode-set=0,2" → {octet-align: "1", …}). */
-export function parseFmtp(fmtp: string | undefined): Map<string, string> {
-  const out = new Map<string, string>();
-  if (fmtp === undefined) {
-    return out;
-  }
-  for (const part of fmtp.split(";")) {
-    const eq = part.indexOf("=");
-    const k = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
-    if (k !== "") {
-      out.set(k, eq < 0 ? "" : part.slice(eq + 1).trim());
-    }
-  }
-  return out;
-}
-
 /** The encoder settings that follow from a format's fmtp (only AMR's matter to the payload). */
 export interface FormatParams {
   readonly octetAligned: boolean;
@@ -66,7 +51,7 @@ export function formatParams(codec: string, fmtp: string | undefined): FormatPar
   if (codec !== "amr" && codec !== "amr-wb") {
     return { octetAligned: false, modeSet: undefined };
   }
-  const p = parseFmtp(fmtp);
+  const p = parseFmtpParameters(fmtp ?? "");
   const ms = p.get("mode-set");
   const modes = ms
     ?.split(",")

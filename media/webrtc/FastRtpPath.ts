@@ -10,20 +10,30 @@
  *
  * - IN: wraps the `onData` callback of the nominated pair's UDP socket wrapper. SRTP packets (RFC 5761 §4: first
  *   byte 128–191, payload type outside 64–95) from the selected pair's remote address are authenticated and
- *   decrypted by {@link SrtpTransform} straight from the datagram and handed on as header fields plus the plain
+ *   decrypted by {@link SrtpSession} (media/srtp) straight from the datagram and handed on as header fields plus the plain
  *   payload; from any other address they are dropped unread. Everything else (STUN consent checks, DTLS, SRTCP)
  *   goes to werift's original callback, where InboundGuard filters it.
  * - OUT: protects a packet from raw fields into one buffer and sends it with the pair's own dgram socket.
  *
- * RTCP stays on werift's SRTCP path; {@link RtcpSession} does the reports and NACKs werift's sender and receiver
- * no longer see. When the selected pair is not plain UDP (TCP, TURN) the caller keeps werift's path.
+ * RTCP stays on werift's SRTCP path; the RTCP session (media/rtp/RtcpSession.ts, driven by WebRtcTransport) does
+ * the reports and NACKs werift's sender and receiver no longer see. When the selected pair is not plain UDP (TCP,
+ * TURN) the caller keeps werift's path.
  */
 import type { Socket } from "node:dgram";
 import type { Logger } from "../logger.js";
-import { SrtpTransform, type RtpHeaderFields, type SrtpProfile, type SrtpSessionKeys } from "./SrtpTransform.js";
+import { rtpHeaderFields, type RtpHeaderFields } from "../srtp/rtpHeader.js";
+import { SrtpSession } from "../srtp/SrtpSession.js";
+import { dtlsProfileSuite } from "../srtp/SrtpSuite.js";
 
-/** werift's protection profile numbers (RFC 5764 §4.1.2, RFC 7714 §14.2). */
-const PROFILES: Record<number, SrtpProfile> = { 1: "AES_CM_128_HMAC_SHA1_80", 7: "AEAD_AES_128_GCM" };
+export type { RtpHeaderFields } from "../srtp/rtpHeader.js";
+
+/**
+ * The protection profiles werift negotiates (its `Profiles`: RFC 5764 §4.1.2 SRTP_AES128_CM_HMAC_SHA1_80 = 1,
+ * RFC 7714 §14.2 SRTP_AEAD_AES_128_GCM = 7); media/srtp implements these and more.
+ */
+const WERIFT_PROFILES: readonly number[] = [1, 7];
+/** The replay window of the WebRTC path, in packets (as before the SRTP implementations were merged). */
+const REPLAY_WINDOW = 64;
 
 /** The shapes of werift internals this path touches (not in its public typings). */
 interface UdpTransportLike {
@@ -40,15 +50,12 @@ interface PairLike {
 interface ConnectionLike {
   nominated?: PairLike;
 }
-interface SrtpContextLike {
-  srtpSessionKey: Buffer;
-  srtpSessionSalt: Buffer;
-  srtpSessionAuthTag: Buffer;
-}
+/** werift's SrtpSession: the negotiated profile and the master keys its DTLS transport exported (RFC 5764 §4.2). */
 interface SrtpSessionLike {
-  config?: { profile?: number };
-  localContext?: SrtpContextLike;
-  remoteContext?: SrtpContextLike;
+  config?: {
+    profile?: number;
+    keys?: { localMasterKey: Buffer; localMasterSalt: Buffer; remoteMasterKey: Buffer; remoteMasterSalt: Buffer };
+  };
 }
 export interface DtlsTransportLike {
   srtp?: unknown;
@@ -57,27 +64,16 @@ export interface DtlsTransportLike {
 
 export type FastRtpHandler = (h: RtpHeaderFields, payload: Buffer, arrivalMs: number) => void;
 
-const keysOf = (c: SrtpContextLike): SrtpSessionKeys => ({
-  key: c.srtpSessionKey,
-  salt: c.srtpSessionSalt,
-  authKey: c.srtpSessionAuthTag,
-});
-
 export class FastRtpPath {
   readonly #conn: ConnectionLike;
   readonly #isPeer: ((protocol: unknown, addr: [string, number]) => boolean) | undefined;
-  readonly #in: SrtpTransform;
-  readonly #out: SrtpTransform;
+  readonly #in: SrtpSession;
+  readonly #out: SrtpSession;
   readonly #onRtp: FastRtpHandler;
   readonly #log: Logger;
-  readonly #h: RtpHeaderFields = {
-    payloadType: 0,
-    marker: false,
-    sequenceNumber: 0,
-    timestamp: 0,
-    ssrc: 0,
-    payloadOffset: 0,
-  };
+  readonly #h: RtpHeaderFields = rtpHeaderFields();
+  /** The header fields of the packet being sent (one object, reused). */
+  readonly #sendFields: RtpHeaderFields = rtpHeaderFields();
   #pair: PairLike | undefined;
   #transport: UdpTransportLike | undefined;
   #original: ((data: Buffer, addr: [string, number]) => void) | undefined;
@@ -99,15 +95,18 @@ export class FastRtpPath {
     log: Logger,
     isPeer?: (protocol: unknown, addr: [string, number]) => boolean,
   ): FastRtpPath | undefined {
-    const srtp = dtls.srtp as SrtpSessionLike | undefined;
-    const profile = PROFILES[srtp?.config?.profile ?? -1];
-    if (profile === undefined || srtp?.localContext === undefined || srtp.remoteContext === undefined) {
+    const config = (dtls.srtp as SrtpSessionLike | undefined)?.config;
+    const profile = config?.profile ?? -1;
+    const suite = WERIFT_PROFILES.includes(profile) ? dtlsProfileSuite(profile) : undefined;
+    const keys = config?.keys;
+    if (suite === undefined || keys === undefined) {
       return undefined;
     }
+    const options = { replayWindow: REPLAY_WINDOW };
     return new FastRtpPath(
       dtls.iceTransport.connection as ConnectionLike,
-      new SrtpTransform(profile, keysOf(srtp.remoteContext)),
-      new SrtpTransform(profile, keysOf(srtp.localContext)),
+      new SrtpSession(suite, Buffer.concat([keys.remoteMasterKey, keys.remoteMasterSalt]), options),
+      new SrtpSession(suite, Buffer.concat([keys.localMasterKey, keys.localMasterSalt]), options),
       onRtp,
       log,
       isPeer,
@@ -116,8 +115,8 @@ export class FastRtpPath {
 
   private constructor(
     conn: ConnectionLike,
-    inbound: SrtpTransform,
-    outbound: SrtpTransform,
+    inbound: SrtpSession,
+    outbound: SrtpSession,
     onRtp: FastRtpHandler,
     log: Logger,
     isPeer: ((protocol: unknown, addr: [string, number]) => boolean) | undefined,
@@ -131,8 +130,9 @@ export class FastRtpPath {
     this.#refresh();
   }
 
-  get profile(): SrtpProfile {
-    return this.#out.profile;
+  /** The SRTP suite's name, e.g. "AES_CM_128_HMAC_SHA1_80" or "AEAD_AES_128_GCM". */
+  get profile(): string {
+    return this.#out.suite.name;
   }
 
   /** True while the selected pair is plain UDP and both directions go through this path. */
@@ -159,7 +159,16 @@ export class FastRtpPath {
     if (socket === undefined || pair === undefined) {
       return undefined;
     }
-    const packet = this.#out.protect(ssrc, payloadType, seq, timestamp, marker, payload);
+    const h = this.#sendFields;
+    h.ssrc = ssrc;
+    h.payloadType = payloadType;
+    h.sequenceNumber = seq;
+    h.timestamp = timestamp;
+    h.marker = marker;
+    const packet = this.#out.protect(h, payload);
+    if (typeof packet === "string") {
+      return undefined; // "key-expired" takes 2^48 packets (millennia at 1,000/s); werift's path would then send it
+    }
     this.#sendRaw(socket, pair, packet);
     return packet;
   }
@@ -250,7 +259,7 @@ export class FastRtpPath {
     }
     try {
       const payload = this.#in.unprotect(data, this.#h);
-      if (payload === undefined) {
+      if (typeof payload === "string") {
         this.dropped++;
         return true;
       }

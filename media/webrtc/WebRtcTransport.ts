@@ -26,8 +26,6 @@ import {
   RTCRtpCodecParameters,
   RtpHeader,
   RtpPacket,
-  PictureLossIndication,
-  RtcpPayloadSpecificFeedback,
   useAbsSendTime,
   useFIR,
   useH264,
@@ -41,10 +39,10 @@ import {
   type RTCDtlsTransport,
   type RTCIceServer,
   type RTCRtpTransceiver,
-  type RtcpPacket,
 } from "werift";
 import type { Logger } from "../logger.js";
-import type { InboundCounters } from "../rtp/RtpCounters.js";
+import { RtcpSession } from "../rtp/RtcpSession.js";
+import { SendStreamStats, type RecvStreamStats } from "../rtp/RtpStreamStats.js";
 import { FastRtpPath } from "./FastRtpPath.js";
 import {
   InboundGuard,
@@ -52,8 +50,7 @@ import {
   type GuardCounters,
   type IceConnectionLike as GuardedConnection,
 } from "./InboundGuard.js";
-import { RtcpSession } from "./RtcpSession.js";
-import type { RtpHeaderFields } from "./SrtpTransform.js";
+import type { RtpHeaderFields } from "../srtp/rtpHeader.js";
 
 export type MediaDirection = "sendrecv" | "sendonly" | "recvonly" | "inactive";
 export type RtpKind = "AUDIO" | "VIDEO";
@@ -84,13 +81,6 @@ export interface IncomingRtp {
   arrivalMs: number;
 }
 
-/** RTCP feedback about one of our outgoing streams, or a receiver report block about it. */
-export type PeerFeedback =
-  | { type: "pli" | "fir"; ssrc: number }
-  | { type: "nack"; ssrc: number; count: number }
-  | { type: "remb"; ssrc: number; bitrate: number }
-  | { type: "report"; ssrc: number; packetsLost: number; fractionLost: number };
-
 export interface TransportHandlers {
   candidate(c: LocalCandidate): void;
   gatheringDone(): void;
@@ -98,11 +88,12 @@ export interface TransportHandlers {
   dtlsState(state: DtlsTransportState, transportId: string): void;
   connectionState(state: PeerConnectionState): void;
   rtp(p: IncomingRtp): void;
-  feedback(f: PeerFeedback): void;
+  /** The peer asked for a keyframe (PLI or FIR) of what we send it. */
+  keyframeRequested(): void;
   /** We asked the peer to retransmit (one NACK packet) on its stream `ssrc`. */
   nackSent(ssrc: number): void;
-  /** RFC 3550 counters of the peer's stream `ssrc`, for our receiver reports. */
-  inbound(ssrc: number): InboundCounters | undefined;
+  /** RFC 3550 statistics of the peer's streams by SSRC, for our receiver reports. */
+  receivers(): ReadonlyMap<number, RecvStreamStats>;
 }
 
 export interface TurnServer {
@@ -174,7 +165,6 @@ export class WebRtcTransport {
   readonly #hooked = new WeakSet<object>();
   /** Last SSRC seen from the peer per kind, the target of keyframe requests. */
   readonly #remoteSsrc = new Map<RtpKind, number>();
-  #firSeq = 0;
   #closed = false;
   #dtlsState: DtlsTransportState = "new";
   #iceState: IceTransportState = "new";
@@ -184,6 +174,9 @@ export class WebRtcTransport {
   /** The RTP hot path beside werift, once DTLS-SRTP is up (see FastRtpPath). */
   #fast: FastRtpPath | undefined;
   readonly #rtcp: RtcpSession;
+  /** Statistics of what we send, per kind (the SSRC of that m-line's sender), and both as a list. */
+  readonly #sendStats: Record<RtpKind, SendStreamStats | undefined> = { AUDIO: undefined, VIDEO: undefined };
+  #senders: SendStreamStats[] = [];
   #reportTimer: NodeJS.Timeout | undefined;
   /** Constant random offsets of our outgoing sequence numbers and timestamps per kind (RFC 3550 §5.1). */
   readonly #seqBase = { AUDIO: randomInt(0x1_0000), VIDEO: randomInt(0x1_0000) };
@@ -224,13 +217,15 @@ export class WebRtcTransport {
     });
     this.#rtcp = new RtcpSession(
       {
-        sendRtcp: (packets) => this.#sendRtcp(packets),
-        resend: (packet) => this.#fast?.resend(packet),
-        inbound: (ssrc) => this.#h.inbound(ssrc),
-        nackSent: (ssrc) => this.#safe(() => this.#h.nackSent(ssrc)),
+        send: (packet) => this.#sendRtcp(packet),
         cname: () => this.#cname(),
+        receivers: () => this.#h.receivers(),
+        senders: () => this.#senders,
+        keyframeRequested: () => this.#safe(() => this.#h.keyframeRequested()),
+        resend: (packet) => this.#fast?.resend(packet),
+        nackSent: (ssrc) => this.#safe(() => this.#h.nackSent(ssrc)),
       },
-      FEEDBACK_SENDER_SSRC,
+      { reporterSsrc: FEEDBACK_SENDER_SSRC, reducedSize: true, reportWhenIdle: false },
     );
     this.#subscribePeer();
   }
@@ -320,6 +315,25 @@ export class WebRtcTransport {
     return this.#transceiver(kind)?.sender.ssrc;
   }
 
+  /**
+   * Statistics of our `kind` stream, made once its m-line's sender exists (its SSRC never changes); undefined
+   * before. Per packet this is one field read.
+   */
+  sendStats(kind: RtpKind): SendStreamStats | undefined {
+    const known = this.#sendStats[kind];
+    if (known !== undefined) {
+      return known;
+    }
+    const sender = this.#transceiver(kind)?.sender;
+    if (sender === undefined) {
+      return undefined;
+    }
+    const st = new SendStreamStats(sender.ssrc, kind, sender.codec?.clockRate ?? (kind === "AUDIO" ? 48_000 : 90_000));
+    this.#sendStats[kind] = st;
+    this.#senders = [this.#sendStats.AUDIO, this.#sendStats.VIDEO].filter((x) => x !== undefined);
+    return st;
+  }
+
   /** Round-trip time (s) werift measured from SR/RR on our `kind` stream, if any. */
   roundTripTime(kind: RtpKind): number | undefined {
     const sender = this.#transceiver(kind)?.sender;
@@ -370,16 +384,23 @@ export class WebRtcTransport {
       // werift writes `sender.codec.payloadType` into every packet: point it at the codec of this packet.
       sender.codec = target;
     }
+    const stats = this.sendStats(kind);
+    if (stats !== undefined) {
+      stats.clockRate = target.clockRate;
+    }
     const fast = this.#fast;
     if (fast !== undefined) {
       const outSeq = (seq + this.#seqBase[kind]) & 0xffff;
       const outTs = (timestamp + this.#tsBase[kind]) >>> 0;
       const packet = fast.send(sender.ssrc, target.payloadType, outSeq, outTs, marker, payload);
       if (packet !== undefined) {
-        this.#rtcp.onSent(sender.ssrc, target.clockRate, outSeq, outTs, payload.byteLength, kind === "VIDEO", packet);
+        if (stats !== undefined) {
+          this.#rtcp.onSent(stats, outSeq, outTs, payload.byteLength, performance.now(), packet);
+        }
         return "sent";
       }
     }
+    stats?.sent(timestamp, payload.byteLength, performance.now());
     const header = new RtpHeader();
     header.sequenceNumber = seq;
     header.timestamp = timestamp;
@@ -405,20 +426,11 @@ export class WebRtcTransport {
     const fb = t.codecs[0]?.rtcpFeedback ?? [];
     const pli = fb.some((f) => f.type === "nack" && f.parameter === "pli");
     const fir = fb.some((f) => f.type === "ccm" && f.parameter === "fir");
-    // Sender SSRC 1, as Chrome's receive-only RTCP does: peers that register our signalled SSRCs as *their*
-    // receivers (werift) would otherwise route the request to a receiver instead of the sender it is meant for.
-    const senderSsrc = FEEDBACK_SENDER_SSRC;
-    let packet: RtcpPacket;
-    if (pli || !fir) {
-      packet = new RtcpPayloadSpecificFeedback({
-        feedback: new PictureLossIndication({ senderSsrc, mediaSsrc: ssrc }),
-      });
-    } else {
-      this.#firSeq = (this.#firSeq + 1) & 0xff;
-      packet = firPacket(senderSsrc, ssrc, this.#firSeq) as unknown as RtcpPacket;
-    }
-    dtls.sendRtcp([packet]).catch((err: unknown) => this.#log.debug("sendRtcp failed", { error: String(err) }));
-    return pli || !fir ? "pli" : "fir";
+    // Sent from FEEDBACK_SENDER_SSRC (1), as Chrome's receive-only RTCP does: peers that register our signalled
+    // SSRCs as *their* receivers (werift) would otherwise route the request to a receiver, not the sender.
+    const how = pli || !fir ? "pli" : "fir";
+    this.#rtcp.requestKeyframe(ssrc, how);
+    return how;
   }
 
   /** Closes the peer connection; idempotent, never throws. */
@@ -491,10 +503,10 @@ export class WebRtcTransport {
       }
       this.#hooked.add(dtls);
       dtls.onRtp.subscribe((rtp) => this.#onRtp(rtp));
-      dtls.onRtcp.subscribe((rtcp) => this.#onRtcp(rtcp));
       dtls.onStateChange.subscribe((s) => {
         this.#dtlsState = s;
         if (s === "connected") {
+          this.#tapRtcp(dtls);
           this.#startFastPath(dtls);
         } else if (s === "closed" || s === "failed") {
           this.#fast?.close();
@@ -642,73 +654,50 @@ export class WebRtcTransport {
     return "korus";
   }
 
-  #sendRtcp(packets: RtcpPacket[]): void {
+  /** The RTCP session's transport: SRTCP-protects a compound packet with werift's keys and sends it. */
+  #sendRtcp(packet: Buffer): void {
     const dtls = this.#pc.dtlsTransports[0];
     if (dtls === undefined || this.#closed || this.#dtlsState !== "connected") {
       return;
     }
-    dtls.sendRtcp(packets).catch((err: unknown) => this.#log.debug("sendRtcp failed", { error: String(err) }));
+    try {
+      const enc = dtls.srtcp.encrypt(packet);
+      dtls.iceTransport.connection.send(enc).catch((err: unknown) => {
+        this.#log.debug("sendRtcp failed", { error: String(err) });
+      });
+    } catch (err) {
+      this.#log.debug("SRTCP protect failed", { error: String(err) });
+    }
+  }
+
+  /**
+   * Hands every SRTCP packet werift decrypts (on its path, for the fast path too) to our RTCP session as plain
+   * bytes, before werift parses it for itself: one RTCP parser (media/rtp/Rtcp.ts) for every endpoint. werift
+   * makes a new SRTCP session at each DTLS start, hence the hook per session object.
+   */
+  #tapRtcp(dtls: RTCDtlsTransport): void {
+    const srtcp = dtls.srtcp as typeof dtls.srtcp | undefined;
+    if (srtcp === undefined || this.#hooked.has(srtcp)) {
+      return;
+    }
+    this.#hooked.add(srtcp);
+    const decrypt = srtcp.decrypt;
+    srtcp.decrypt = (buf: Buffer): Buffer => {
+      const plain = decrypt(buf);
+      if (!this.#closed) {
+        try {
+          this.#rtcp.receive(plain);
+        } catch (err) {
+          this.#log.debug("RTCP from the peer dropped", { error: String(err) });
+        }
+      }
+      return plain;
+    };
   }
 
   /** The RTP tap on werift's path (TCP/TURN pairs): one parsed packet, read field by field, never re-serialized. */
   #onRtp(rtp: RtpPacket): void {
     this.#deliver(rtp.header, rtp.payload, performance.now(), false);
-  }
-
-  /** The RTCP tap: keyframe requests, NACKs, REMB and receiver reports about our streams. */
-  #onRtcp(rtcp: RtcpPacket): void {
-    try {
-      switch (rtcp.type) {
-        case 200:
-        case 201:
-          if (rtcp.type === 200) {
-            this.#rtcp.onSenderReport(rtcp.ssrc, rtcp.senderInfo.ntpTimestamp);
-          }
-          for (const r of rtcp.reports) {
-            this.#rtcp.onReportBlock(r.ssrc, r.lsr, r.dlsr);
-            this.#h.feedback({
-              type: "report",
-              ssrc: r.ssrc,
-              packetsLost: r.packetsLost,
-              fractionLost: r.fractionLost / 256,
-            });
-          }
-          break;
-        case 205: {
-          const fb = rtcp.feedback as { count?: number; mediaSourceSsrc?: number; lost?: number[] } | undefined;
-          if (fb?.count === 1 && typeof fb.mediaSourceSsrc === "number") {
-            this.#rtcp.onNack(fb.mediaSourceSsrc, fb.lost ?? []);
-            this.#h.feedback({ type: "nack", ssrc: fb.mediaSourceSsrc, count: fb.lost?.length ?? 0 });
-          }
-          break;
-        }
-        case 206: {
-          const fb = rtcp.feedback as {
-            count?: number;
-            mediaSsrc?: number;
-            fir?: { ssrc: number }[];
-            bitrate?: bigint;
-            ssrcFeedbacks?: number[];
-          };
-          if (fb.count === 1) {
-            this.#h.feedback({ type: "pli", ssrc: fb.mediaSsrc ?? 0 });
-          } else if (fb.count === 4) {
-            for (const e of fb.fir ?? []) {
-              this.#h.feedback({ type: "fir", ssrc: e.ssrc });
-            }
-          } else if (fb.count === 15 && fb.bitrate !== undefined) {
-            for (const ssrc of fb.ssrcFeedbacks ?? []) {
-              this.#h.feedback({ type: "remb", ssrc, bitrate: Number(fb.bitrate) });
-            }
-          }
-          break;
-        }
-        default:
-          break;
-      }
-    } catch (err) {
-      this.#log.debug("RTCP handler failed", { error: String(err) });
-    }
   }
 
   /** Runs a handler from a werift callback: nothing after close, and never an exception back into werift. */
@@ -737,25 +726,4 @@ function withoutPrematureEnd(sdp: string): string {
     .split(/\r?\n/)
     .filter((l) => l !== "a=end-of-candidates")
     .join("\r\n");
-}
-
-/**
- * A PSFB FIR (RFC 5104 §4.3.1) werift 0.24 does not export: header, sender SSRC, media SSRC 0, one FCI entry.
- * Shaped like werift's RtcpPacket (`serialize()`), which is all `RTCDtlsTransport.sendRtcp` calls.
- */
-function firPacket(senderSsrc: number, mediaSsrc: number, seq: number): { type: number; serialize(): Buffer } {
-  return {
-    type: 206,
-    serialize(): Buffer {
-      const b = Buffer.alloc(20);
-      b[0] = 0x80 | 4; // V=2, FMT=4
-      b[1] = 206;
-      b.writeUInt16BE(4, 2); // length in 32-bit words minus one
-      b.writeUInt32BE(senderSsrc >>> 0, 4);
-      b.writeUInt32BE(0, 8);
-      b.writeUInt32BE(mediaSsrc >>> 0, 12);
-      b[16] = seq & 0xff;
-      return b;
-    },
-  };
 }

@@ -19,6 +19,7 @@ import { canonicalHeaderName, headerKey, LIST_HEADERS } from "./headerNames.js";
 import { assertHeaderLine, breaksLine, SipHeaderTextError } from "./headerText.js";
 import { MediaType, parseMediaType, parseMediaTypeAt } from "./MediaType.js";
 import { NameAddr, parseDeltaSeconds, parseNameAddr, parseNameAddrList } from "./NameAddr.js";
+import type { TrunkDefinition } from "../trunk/Trunk.js";
 import type { Uri } from "./uri.js";
 import { parseViaList, Via } from "./Via.js";
 
@@ -654,6 +655,12 @@ export class SipRequest extends SipMessage {
   method: string;
   /** Request-URI. */
   uri: Uri;
+  /**
+   * The trunk the server's admission (sip/admission) recognised the sender as, by source address or by digest
+   * credentials, before the stack saw the request; undefined otherwise. It travels with the request to the user
+   * agent's incoming call.
+   */
+  trunk: TrunkDefinition | undefined = undefined;
 
   constructor(method: string, uri: Uri, headers?: HeaderInit, body?: Uint8Array | string) {
     super(headers, body);

@@ -24,7 +24,7 @@ import { systemClock, type Clock, type TimerHandle } from "../transaction/timers
 import type { SipDestination, TransportProtocol } from "../transport/SipTransport.js";
 import { buildRequest, generateCallId, type LocalEndpoint } from "./requests.js";
 import { keepaliveTarget, type TrunkDefinition } from "./Trunk.js";
-import { TypedEmitter } from "./TypedEmitter.js";
+import { TypedEmitter } from "../TypedEmitter.js";
 
 /** Reachability of a trunk. */
 export enum TrunkState {
@@ -174,7 +174,7 @@ export class OptionsKeepalive extends TypedEmitter<OptionsKeepaliveEvents> {
       this.#clock.clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    this.safeEmit("stateChanged", { trunk: this.#trunk.name, from, to, probe });
+    this.emit("stateChanged", { trunk: this.#trunk.name, from, to, probe });
   }
 
   #schedule(ms: number): void {
@@ -227,7 +227,7 @@ export class OptionsKeepalive extends TypedEmitter<OptionsKeepaliveEvents> {
     const alive = status !== undefined && status >= 200 && !this.#downStatuses.has(status);
     const rttMs = this.#clock.now() - started;
     const probe: ProbeResult = { trunk: this.#trunk.name, alive, status, detail, rttMs };
-    this.safeEmit("probe", probe);
+    this.emit("probe", probe);
     if (this.#stopped) {
       return; // a listener stopped us
     }

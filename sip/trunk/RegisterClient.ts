@@ -35,7 +35,7 @@ import { DigestChallengeError } from "../auth/errors.js";
 import type { RequestSender, SendOutcome } from "./OptionsKeepalive.js";
 import { buildRequest, generateCallId, type LocalEndpoint } from "./requests.js";
 import type { TrunkDefinition } from "./Trunk.js";
-import { TypedEmitter } from "./TypedEmitter.js";
+import { TypedEmitter } from "../TypedEmitter.js";
 
 /** Registration state. */
 export enum RegistrationState {
@@ -234,7 +234,7 @@ export class RegisterClient extends TypedEmitter<RegisterClientEvents> {
       this.#timer = undefined;
     }
     this.#state = to;
-    this.safeEmit("stateChanged", { from, to });
+    this.emit("stateChanged", { from, to });
     if (to === RegistrationState.Stopped) {
       this.#resolveStopped?.();
     }
@@ -374,7 +374,7 @@ export class RegisterClient extends TypedEmitter<RegisterClientEvents> {
       } catch {
         contacts = [];
       }
-      this.safeEmit("registered", { trunk: this.#trunk.name, expires: g, refreshInMs, contacts });
+      this.emit("registered", { trunk: this.#trunk.name, expires: g, refreshInMs, contacts });
       if (this.#isState(RegistrationState.Registered)) {
         this.#arm(refreshInMs, () => {
           this.#transition(RegistrationState.Registering);
@@ -389,7 +389,7 @@ export class RegisterClient extends TypedEmitter<RegisterClientEvents> {
     const retryInMs = !result.ok && result.retryAfterS !== undefined ? result.retryAfterS * 1000 : backoff;
     this.#failures++;
     this.#transition(RegistrationState.Retrying);
-    this.safeEmit("failed", { trunk: this.#trunk.name, status, reason, retryInMs });
+    this.emit("failed", { trunk: this.#trunk.name, status, reason, retryInMs });
     if (this.#isState(RegistrationState.Retrying)) {
       this.#arm(retryInMs, () => {
         this.#transition(RegistrationState.Registering);
@@ -400,7 +400,7 @@ export class RegisterClient extends TypedEmitter<RegisterClientEvents> {
 
   async #unregister(): Promise<void> {
     const result = await this.#attempt(true);
-    this.safeEmit("unregistered", {
+    this.emit("unregistered", {
       trunk: this.#trunk.name,
       status: result.ok ? result.response.status : result.status,
     });

@@ -6,13 +6,18 @@
  * mode, `auth: digest`, challenges the peer's requests (RFC 3261 §22) with the trunk's credentials; its `peers` may be
  * empty, so a PBX on a dynamic address can still reach Korus after proving the password.
  *
- * {@link parseTrunkDefinition} turns the plain object read from YAML into a {@link TrunkDefinition}, or throws a
- * {@link TrunkConfigError} whose `path` names the field.
+ * {@link parseTrunkDefinition} checks the plain object read from YAML against `TrunkSchema` (./schema.ts: keys,
+ * defaults, checks), derives a {@link TrunkDefinition}, or throws a {@link TrunkConfigError} whose `path` names the
+ * field.
  */
 
 import { DIGEST_ALGORITHMS, type DigestAlgorithm } from "../auth/digest.js";
 import { parseIpAddress, parseCidr, isIpAddress, type CidrRange } from "./address.js";
+import { checkSchema, type RefineIssue } from "../schema.js";
 import { AddressParseError, TrunkConfigError } from "./errors.js";
+import { TRUNK_CODECS, TrunkSchema, type TrunkCodec, type TrunkInput } from "./schema.js";
+
+export { TRUNK_CODECS, type TrunkCodec } from "./schema.js";
 
 /** Transport towards the trunk (RFC 3261 §18). */
 export type TrunkTransport = "udp" | "tcp" | "tls";
@@ -22,10 +27,6 @@ export type TrunkAuthMode = "ip" | "digest" | "register";
 
 /** How DTMF travels on the trunk. */
 export type DtmfMode = "rfc4733" | "inband" | "info";
-
-/** Codec names a trunk may allow (RFC 3551 / RFC 4867 / RFC 4733 encoding names, matched case-insensitively). */
-export const TRUNK_CODECS = ["PCMU", "PCMA", "G722", "G729", "AMR", "AMR-WB", "opus", "telephone-event", "CN"] as const;
-export type TrunkCodec = (typeof TRUNK_CODECS)[number];
 
 /** One entry of `peers`: a single address (optionally with a port), a CIDR range, or a host name to resolve. */
 export type TrunkPeer =
@@ -97,60 +98,16 @@ export interface TrunkDefinition {
   readonly application: string | undefined;
 }
 
-type Raw = Record<string, unknown>;
-
-function isRecord(v: unknown): v is Raw {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-const KNOWN_KEYS = new Set([
-  "name",
-  "peers",
-  "transport",
-  "auth",
-  "username",
-  "password",
-  "realm",
-  "registrar",
-  "registerExpires",
-  "aor",
-  "digestAlgorithms",
-  "codecs",
-  "dtmf",
-  "optionsIntervalS",
-  "optionsUpAfter",
-  "optionsDownAfter",
-  "application",
-]);
-
 const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
-function str(raw: Raw, key: string, path: string, fallback?: string): string {
-  const v = raw[key];
-  if (v === undefined && fallback !== undefined) {
-    return fallback;
+/** The spelling in `allowed` of a value the schema accepted in any case. */
+function canonical<T extends string>(value: string, allowed: readonly T[]): T {
+  const found = allowed.find((k) => k.toLowerCase() === value.toLowerCase());
+  if (found === undefined) {
+    throw new TrunkConfigError("(schema)", `"${value}" passed the schema but is not one of ${allowed.join(", ")}`);
   }
-  if (typeof v !== "string" || v.length === 0) {
-    throw new TrunkConfigError(`${path}.${key}`, "must be a non-empty string");
-  }
-  return v;
-}
-
-function oneOf<T extends string>(raw: Raw, key: string, path: string, allowed: readonly T[], fallback: T): T {
-  const v = raw[key] ?? fallback;
-  if (typeof v !== "string" || !(allowed as readonly string[]).includes(v.toLowerCase())) {
-    throw new TrunkConfigError(`${path}.${key}`, `must be one of ${allowed.join(", ")}`);
-  }
-  return v.toLowerCase() as T;
-}
-
-function int(raw: Raw, key: string, path: string, fallback: number, min: number, max: number): number {
-  const v = raw[key] ?? fallback;
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw new TrunkConfigError(`${path}.${key}`, `must be an integer in ${min}..${max}`);
-  }
-  return v;
+  return found;
 }
 
 function port(text: string, path: string): number {
@@ -214,91 +171,63 @@ function registrarTarget(uri: string, transport: TrunkTransport, path: string): 
 }
 
 /**
- * Validates one trunk from its YAML form (see the README's `sip.trunks` section for the keys).
+ * Validates one trunk from its YAML form against {@link TrunkSchema} (the README's trunk table is generated from it),
+ * then derives the typed definition.
  * @param path where the object sits in the config file, used in error paths (e.g. `sip.trunks[0]`).
  * @throws {TrunkConfigError} naming the first invalid field.
  */
 export function parseTrunkDefinition(raw: unknown, path: string): TrunkDefinition {
-  if (!isRecord(raw)) {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new TrunkConfigError(path, "must be a mapping");
   }
-  for (const key of Object.keys(raw)) {
-    if (!KNOWN_KEYS.has(key)) {
-      throw new TrunkConfigError(`${path}.${key}`, "unknown key");
-    }
+  const checked = checkSchema(TrunkSchema, raw, path);
+  if (!checked.ok) {
+    throw new TrunkConfigError(checked.issue.path, checked.issue.reason);
   }
-  const name = str(raw, "name", path);
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
-    throw new TrunkConfigError(`${path}.name`, "must be 1-64 characters of letters, digits, '_', '.', '-'");
-  }
-  const transport = oneOf(raw, "transport", path, ["udp", "tcp", "tls"] as const, "udp");
-  const auth = oneOf(raw, "auth", path, ["ip", "digest", "register"] as const, "ip");
+  return deriveTrunk(checked.value, path);
+}
 
-  const rawPeers = raw["peers"] ?? [];
-  if (!Array.isArray(rawPeers)) {
-    throw new TrunkConfigError(`${path}.peers`, "must be a list");
-  }
-  const peers = rawPeers.map((p: unknown, i) => {
-    if (typeof p !== "string") {
-      throw new TrunkConfigError(`${path}.peers[${i}]`, "must be a string");
-    }
-    return parseTrunkPeer(p, `${path}.peers[${i}]`);
-  });
+/** The rules between keys, and the parsed forms of peers and registrar. */
+function deriveTrunk(input: TrunkInput, path: string): TrunkDefinition {
+  const transport = canonical(input.transport, ["udp", "tcp", "tls"] as const);
+  const auth = canonical(input.auth, ["ip", "digest", "register"] as const);
+  const peers = input.peers.map((p, i) => parseTrunkPeer(p, `${path}.peers[${i}]`));
   if (auth === "ip" && peers.length === 0) {
     throw new TrunkConfigError(`${path}.peers`, "an ip trunk needs at least one peer address");
   }
 
   let credentials: TrunkCredentials | undefined;
   if (auth !== "ip") {
-    const realm = raw["realm"];
-    if (realm !== undefined && (typeof realm !== "string" || realm.length === 0 || /["\\\r\n]/.test(realm))) {
-      throw new TrunkConfigError(`${path}.realm`, "must be a non-empty string without quotes or line breaks");
+    const { username, password } = input;
+    if (username === undefined) {
+      throw new TrunkConfigError(`${path}.username`, `is required with auth: ${auth}`);
     }
-    credentials = { username: str(raw, "username", path), password: str(raw, "password", path), realm };
+    if (password === undefined) {
+      throw new TrunkConfigError(`${path}.password`, `is required with auth: ${auth}`);
+    }
+    credentials = { username, password, realm: input.realm };
   }
 
   let registration: TrunkRegistration | undefined;
   if (auth === "register") {
-    const registrar = str(raw, "registrar", path);
-    const target = registrarTarget(registrar, transport, `${path}.registrar`);
-    const expires = int(raw, "registerExpires", path, 3600, 60, 86400);
-    const hostPart = target.host.includes(":") ? `[${target.host}]` : target.host;
-    const aor = str(raw, "aor", path, `sip:${credentials?.username ?? ""}@${hostPart}`);
-    if (!/^sips?:/i.test(aor)) {
-      throw new TrunkConfigError(`${path}.aor`, "must be a sip: or sips: URI");
+    const registrar = input.registrar;
+    if (registrar === undefined) {
+      throw new TrunkConfigError(`${path}.registrar`, "is required with auth: register");
     }
-    registration = { registrar, host: target.host, port: target.port, expires, aor };
-  } else if (raw["registrar"] !== undefined) {
+    const target = registrarTarget(registrar, transport, `${path}.registrar`);
+    const hostPart = target.host.includes(":") ? `[${target.host}]` : target.host;
+    const aor = input.aor ?? `sip:${credentials?.username ?? ""}@${hostPart}`;
+    registration = { registrar, host: target.host, port: target.port, expires: input.registerExpires, aor };
+  } else if (input.registrar !== undefined) {
     throw new TrunkConfigError(`${path}.registrar`, "only allowed with auth: register");
   }
 
-  const rawAlgorithms = raw["digestAlgorithms"] ?? ["SHA-256", "MD5"];
-  if (!Array.isArray(rawAlgorithms) || rawAlgorithms.length === 0) {
-    throw new TrunkConfigError(`${path}.digestAlgorithms`, "must be a non-empty list");
-  }
-  const digestAlgorithms = rawAlgorithms.map((a: unknown, i) => {
-    const found = DIGEST_ALGORITHMS.find((k) => typeof a === "string" && k.toLowerCase() === a.toLowerCase());
-    if (found === undefined) {
-      throw new TrunkConfigError(`${path}.digestAlgorithms[${i}]`, `must be one of ${DIGEST_ALGORITHMS.join(", ")}`);
-    }
-    return found;
-  });
-
-  const rawCodecs = raw["codecs"] ?? ["PCMA", "PCMU", "telephone-event"];
-  if (!Array.isArray(rawCodecs) || rawCodecs.length === 0) {
-    throw new TrunkConfigError(`${path}.codecs`, "must be a non-empty list");
-  }
-  const codecs = rawCodecs.map((c: unknown, i) => {
-    const found = TRUNK_CODECS.find((k) => typeof c === "string" && k.toLowerCase() === c.toLowerCase());
-    if (found === undefined) {
-      throw new TrunkConfigError(`${path}.codecs[${i}]`, `must be one of ${TRUNK_CODECS.join(", ")}`);
-    }
-    return found;
-  });
+  const digestAlgorithms = input.digestAlgorithms.map((a) => canonical(a, DIGEST_ALGORITHMS));
+  const codecs = input.codecs.map((c) => canonical(c, TRUNK_CODECS));
   if (new Set(codecs).size !== codecs.length) {
     throw new TrunkConfigError(`${path}.codecs`, "lists a codec twice");
   }
-  const dtmf = oneOf(raw, "dtmf", path, ["rfc4733", "inband", "info"] as const, "rfc4733");
+  const dtmf = canonical(input.dtmf, ["rfc4733", "inband", "info"] as const);
   if (dtmf === "rfc4733" && !codecs.includes("telephone-event")) {
     throw new TrunkConfigError(`${path}.codecs`, "dtmf: rfc4733 needs telephone-event in codecs");
   }
@@ -307,12 +236,12 @@ export function parseTrunkDefinition(raw: unknown, path: string): TrunkDefinitio
   }
 
   const keepalive: TrunkKeepalive = {
-    intervalMs: int(raw, "optionsIntervalS", path, 30, 0, 3600) * 1000,
-    upAfter: int(raw, "optionsUpAfter", path, 1, 1, 100),
-    downAfter: int(raw, "optionsDownAfter", path, 3, 1, 100),
+    intervalMs: input.optionsIntervalS * 1000,
+    upAfter: input.optionsUpAfter,
+    downAfter: input.optionsDownAfter,
   };
   const trunk: TrunkDefinition = {
-    name,
+    name: input.name,
     peers,
     transport,
     auth,
@@ -322,7 +251,7 @@ export function parseTrunkDefinition(raw: unknown, path: string): TrunkDefinitio
     codecs,
     dtmf,
     keepalive,
-    application: applicationOf(raw, path),
+    application: input.application,
   };
   if (keepalive.intervalMs > 0 && keepaliveTarget(trunk) === undefined) {
     throw new TrunkConfigError(
@@ -331,17 +260,6 @@ export function parseTrunkDefinition(raw: unknown, path: string): TrunkDefinitio
     );
   }
   return trunk;
-}
-
-function applicationOf(raw: Raw, path: string): string | undefined {
-  const v = raw["application"];
-  if (v === undefined) {
-    return undefined;
-  }
-  if (typeof v !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(v)) {
-    throw new TrunkConfigError(`${path}.application`, "must be an application name (1-64 of A-Z a-z 0-9 _ . -)");
-  }
-  return v;
 }
 
 /** Where a trunk's OPTIONS probes go: its registrar, else its first single-address or host-name peer. */
@@ -385,4 +303,20 @@ export function parseTrunkDefinitions(raw: unknown, path = "sip.trunks"): TrunkD
     out.push(trunk);
   });
   return out;
+}
+
+/**
+ * The rule `src/config` attaches to `sip.trunks`: each trunk derives (peers, registrar, codecs…) and names are
+ * unique. The issue's `at` is relative to the list (`[1].name`).
+ */
+export function trunkListIssue(list: readonly TrunkInput[]): RefineIssue | undefined {
+  try {
+    parseTrunkDefinitions(list, "");
+  } catch (error) {
+    if (error instanceof TrunkConfigError) {
+      return { at: error.path, reason: error.message.slice(error.path.length + 2) };
+    }
+    throw error;
+  }
+  return undefined;
 }

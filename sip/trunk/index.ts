@@ -21,6 +21,7 @@ export {
   parseTrunkDefinitions,
   parseTrunkPeer,
   TRUNK_CODECS,
+  trunkListIssue,
   type DtmfMode,
   type TrunkAuthMode,
   type TrunkCodec,
@@ -31,6 +32,7 @@ export {
   type TrunkRegistration,
   type TrunkTransport,
 } from "./Trunk.js";
+export { TrunkSchema, type TrunkInput } from "./schema.js";
 export { TrunkTable, type InboundSource, type TrunkClassification, type TrunkTableOptions } from "./TrunkTable.js";
 export {
   OptionsKeepalive,

@@ -41,7 +41,7 @@ import {
 } from "./headers.js";
 import { MediaUnavailableError, type MediaHandler, type OfferRequest } from "./MediaHandler.js";
 import { OfferAnswerState, SessionState } from "./SessionState.js";
-import { TypedEmitter } from "./TypedEmitter.js";
+import { TypedEmitter } from "../TypedEmitter.js";
 
 /** Raised when an operation is not valid in the session's current state. */
 export class SessionStateError extends Error {
@@ -291,6 +291,11 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
   /** Id of the incoming INVITE's server transaction (incoming calls). */
   get inviteTransactionId(): string | undefined {
     return this.#serverTx?.id;
+  }
+
+  /** The media handler this session negotiates through (SIP.js's `Session.sessionDescriptionHandler`). */
+  get media(): MediaHandler {
+    return this.#media;
   }
 
   /** Current call state. */

@@ -45,7 +45,7 @@ import {
 } from "./headers.js";
 import { InviteSession, type SessionHost, type SessionTimerConfig, type TerminationInfo } from "./InviteSession.js";
 import type { MediaHandler } from "./MediaHandler.js";
-import { TypedEmitter } from "./TypedEmitter.js";
+import { TypedEmitter } from "../TypedEmitter.js";
 
 /** What an incoming call carries besides its session. */
 export interface IncomingCall {

@@ -4,25 +4,43 @@
  */
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
-import { ConfigError, validateConfig, type KorusConfig } from "./schema.js";
+import { KindGuard, type TSchema } from "@sinclair/typebox";
+import { annotation } from "../../sip/index.js";
+import { ConfigError, ConfigSchema, validateConfig, type KorusConfig } from "./schema.js";
 
-/** Environment variable → [section, key, kind]. */
-export const ENV_OVERRIDES: Readonly<Record<string, readonly [string, string, "int" | "string"]>> = {
-  KORUS_WS_PORT: ["server", "port", "int"],
-  KORUS_SIP_PORT: ["sip", "port", "int"],
-  KORUS_RTP_MIN: ["rtp", "portMin", "int"],
-  KORUS_RTP_MAX: ["rtp", "portMax", "int"],
-  KORUS_DATA_DIR: ["data", "dir", "string"],
-  KORUS_LOG_LEVEL: ["log", "level", "string"],
-  KORUS_MEDIA_WORKERS: ["media", "workers", "int"],
-  KORUS_CDR_POSTGRES_URL: ["cdr", "postgresUrl", "string"],
-  KORUS_CDR_WEBHOOK_URL: ["cdr", "webhookUrl", "string"],
-};
+/** Environment variable → [section, key, kind], from the `env:` annotations of the schema. */
+export const ENV_OVERRIDES: Readonly<Record<string, readonly [string, string, "int" | "string"]>> = envOverrides();
+
+function envOverrides(): Record<string, readonly [string, string, "int" | "string"]> {
+  const out: Record<string, readonly [string, string, "int" | "string"]> = {};
+  for (const [section, schema] of Object.entries(ConfigSchema.properties)) {
+    if (!KindGuard.IsObject(schema)) {
+      continue;
+    }
+    const fields: Record<string, TSchema> = schema.properties;
+    for (const [key, field] of Object.entries(fields)) {
+      const name = annotation(field, "env");
+      if (name !== undefined) {
+        out[name] = [section, key, KindGuard.IsInteger(field) ? "int" : "string"];
+      }
+    }
+  }
+  return out;
+}
 
 /**
  * @throws ConfigError for an unreadable or invalid file, or a bad environment value (naming the variable).
  */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): KorusConfig {
+  return validateConfig(loadConfigDocument(file, env));
+}
+
+/**
+ * The configuration document as written, with the environment overrides applied and nothing validated: the module
+ * loader reads `modules` and the modules' own sections from it (see sections.ts).
+ * @throws ConfigError for an unreadable file, invalid YAML or a bad environment value.
+ */
+export function loadConfigDocument(file: string, env: NodeJS.ProcessEnv = process.env): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -51,7 +69,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     const sec = raw[section];
     raw[section] = { ...(typeof sec === "object" && sec !== null ? sec : {}), [key]: value };
   }
-  return validateConfig(raw);
+  return raw;
 }
 
 /** Returns the value of `--config FILE` / `--config=FILE`, or the default path. */

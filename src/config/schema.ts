@@ -1,511 +1,322 @@
 /**
- * The configuration model, its defaults and its validation.
- *
- * Every field of config/default.yaml is described here once: its default, and a check that names the field path
- * and the reason when it fails. Validation happens at start-up; an invalid file makes the process exit non-zero.
+ * The configuration as one TypeBox schema (issue 10 §3). Every key of config/default.yaml is declared once, here or
+ * in the schemas it composes (src/sip/config.ts, sip/trunk/schema.ts): its type (`KorusConfig` is derived), its
+ * default (`default:`), its check (keywords, and `refine` rules between keys), its environment variable (`env:`)
+ * and its README description (`description:`; the README's table is generated from it, `npm run docs:config`, and a
+ * test compares them). Validation happens at start-up; an invalid file makes the process exit non-zero, and the
+ * error names the key path, what was expected and what was given. docs/configuration.md explains how to add a key.
  */
-
 import {
-  checkDialPlan,
-  checkConnectionLimits,
-  checkDigest,
-  checkRateLimit,
-  checkTls,
-  checkTrunks,
-  SipConfigError,
-  type DialPlanRule,
-  type SipConnectionLimits,
-  type SipDigestConfig,
-  type SipRateLimitConfig,
-  type SipTlsConfig,
-} from "../sip/config.js";
+  Type,
+  type Static,
+  type TArray,
+  type TBoolean,
+  type TInteger,
+  type TObject,
+  type TProperties,
+  type TString,
+} from "@sinclair/typebox";
+import { checkSchema, refine } from "../../sip/index.js";
+import { SIP_SECTION_PARTS } from "../sip/config.js";
+import { ConfigError } from "./errors.js";
+import { registeredSections, reserveSectionNames, validateSection } from "./sections.js";
 
-export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal";
-const LOG_LEVELS: readonly LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal"];
+export { ConfigError } from "./errors.js";
 
-export interface KorusConfig {
-  server: {
-    /** Address of the HTTP/WebSocket listener. */
-    host: string;
-    /** HTTP/WebSocket port (KORUS_WS_PORT); 0 picks a free port. */
-    port: number;
-    /** Largest WebSocket frame accepted, in bytes; larger frames close the socket with 1009. */
-    maxFrameBytes: number;
-    /** PEM certificate and key: when both are set the listener speaks HTTPS/WSS only. */
-    tlsCertFile: string;
-    tlsKeyFile: string;
-    /** WebSocket connections at once, over all clients; more are refused (HTTP 503). */
-    maxConnections: number;
-    /** WebSocket connections at once from one client address; more are refused (HTTP 429). */
-    maxConnectionsPerAddress: number;
-  };
-  kurento: {
-    /** WebSocket path of the Kurento JSON-RPC endpoint. */
-    path: string;
-    /** Session garbage-collection period (KMS garbageCollectorPeriod). */
-    gcPeriodMs: number;
-    /** Time a request to a media worker may take before it fails. */
-    workerRequestTimeoutMs: number;
-    /**
-     * Client authentication: "none" (KMS behaviour), "tokens" (a bearer token per application), or "auto": "none"
-     * when the listener is loopback-only, else "tokens" when tokens are configured, else "none" with a loud warning.
-     */
-    auth: KurentoAuthMode;
-    /** One token per application (auth "tokens"). */
-    tokens: KurentoToken[];
-    /** "application": a session sees only its own application's objects and sessions; "shared": KMS behaviour. */
-    isolation: "application" | "shared";
-    /** Kurento sessions one WebSocket connection may create or join. */
-    maxSessionsPerConnection: number;
-    /** Kurento sessions that connections from one client address may hold at once. */
-    maxSessionsPerAddress: number;
-  };
-  media: {
-    /** Number of media worker threads; 0 = one per CPU core (KORUS_MEDIA_WORKERS). */
-    workers: number;
-    /** Time without packets before MediaFlow*StateChanged reports NOT_FLOWING. */
-    flowTimeoutMs: number;
-    /** Interval of the workers' load reports used for pipeline placement. */
-    loadReportMs: number;
-  };
-  rtp: {
-    /** First and last UDP port of the RTP range (KORUS_RTP_MIN / KORUS_RTP_MAX), split between workers. */
-    portMin: number;
-    portMax: number;
-  };
-  webrtc: {
-    /** Local IPv4 addresses to gather ICE host candidates on; empty = all non-internal interfaces. */
-    interfaces: string[];
-    /** Public IPv4 announced in candidates instead of the local address (1:1 NAT), "" for none. */
-    externalIPv4: string;
-    /** STUN server "host:port", "" for none. */
-    stunServer: string;
-    /** TURN server URL (turn:host:port?transport=udp), "" for none. */
-    turnServer: string;
-    turnUsername: string;
-    turnPassword: string;
-  };
-  sip: {
-    /** SIP listen address, UDP and TCP. */
-    host: string;
-    /** SIP port for UDP and TCP (KORUS_SIP_PORT). */
-    port: number;
-    /** Address announced in Via and Contact; "" = `host`, or the first non-internal IPv4 when `host` is a wildcard. */
-    publicHost: string;
-    /** Start the SIP service at all. */
-    enabled: boolean;
-    tls: SipTlsConfig;
-    /** Status of the stateless answer to a request from an address no trunk matches. */
-    unknownSourceStatus: number;
-    rateLimit: SipRateLimitConfig;
-    digest: SipDigestConfig;
-    /** Trunk definitions as written (validated by sip/trunk parseTrunkDefinitions). */
-    trunks: unknown[];
-    /** Ordered dial-plan rules for inbound calls no application claims. */
-    dialplan: DialPlanRule[];
-    /** Time an application has to claim an announced inbound call before the dial plan takes it. */
-    claimTimeoutMs: number;
-    /** Status for an inbound call that no dial-plan rule matches. */
-    unmatchedStatus: number;
-    /** From URI of calls Korus places when the application gives none ("" = sip:korus@<publicHost>). */
-    defaultFrom: string;
-    /** TCP/TLS listener limits. */
-    connections: SipConnectionLimits;
-    /** Event-loop lag above which new requests are answered 503 with Retry-After (admission by real capacity). */
-    overloadLagMs: number;
-  };
-  data: {
-    /** Directory for recordings, the CDR database and state (KORUS_DATA_DIR). */
-    dir: string;
-  };
-  files: {
-    /**
-     * Folders that file:// media (PlayerEndpoint, dial-plan play) may be read from, after symlinks are resolved.
-     * Relative entries are relative to data.dir.
-     */
-    mediaRoots: string[];
-    /** Folder that recordings are written under (relative to data.dir unless absolute). */
-    recordingsRoot: string;
-  };
-  httpMedia: {
-    /** Host names that http(s) media may be fetched from ("example.org", or "*.example.org"); empty = any host. */
-    allowHosts: string[];
-    /** Private, loopback and link-local networks (CIDRs) that fetches may reach anyway; by default none. */
-    allowNetworks: string[];
-  };
-  log: {
-    /** pino level (KORUS_LOG_LEVEL). */
-    level: LogLevel;
-  };
-  demo: {
-    /** Serves the WebRTC-to-phone gateway demo at /demo/gateway. */
-    enabled: boolean;
-    /** Serves it to non-loopback clients too (it places SIP calls: keep false on a public HTTP port). */
-    allowRemote: boolean;
-  };
-  admin: {
-    /** Exposes /admin/workers (list, and POST …/<index>/kill for failure drills). Keep off in production. */
-    enabled: boolean;
-  };
-  cdr: {
-    /** Writes one call detail record per SIP leg and WebRTC session to `<data.dir>/cdr.sqlite`. */
-    enabled: boolean;
-    /** SQLite `synchronous` in WAL mode: "normal" survives a process kill, "full" also an OS crash (fsync per commit). */
-    synchronous: "normal" | "full";
-    /** PostgreSQL sink connection string (KORUS_CDR_POSTGRES_URL), "" for none. */
-    postgresUrl: string;
-    /** Table of the PostgreSQL sink (created if missing). */
-    postgresTable: string;
-    /** HTTP webhook sink URL (KORUS_CDR_WEBHOOK_URL), "" for none. */
-    webhookUrl: string;
-    /** Time one webhook POST may take before it counts as failed. */
-    webhookTimeoutMs: number;
-    /** First retry delay of a failed sink delivery; doubles per attempt up to retryMaxMs. */
-    retryMinMs: number;
-    retryMaxMs: number;
-    /** Period of the batched journal write that marks open calls alive (their end time after a crash). */
-    journalIntervalMs: number;
-  };
-}
+type Extra = Record<string, unknown>;
+const int = (minimum: number, maximum: number, def: number, description: string, extra: Extra = {}): TInteger =>
+  Type.Integer({ minimum, maximum, default: def, description, ...extra });
+const str = (def: string, description: string, extra: Extra = {}): TString =>
+  Type.String({ default: def, description, ...extra });
+const bool = (def: boolean, description: string): TBoolean => Type.Boolean({ default: def, description });
+/** A list of strings that each match `pattern`; `one` and `all` name an item and the list in errors. */
+const list = (pattern: string, [one, all]: readonly [string, string], description: string): TArray<TString> =>
+  Type.Array(Type.String({ pattern, expected: one }), { default: [], description, expected: all });
+const section = <P extends TProperties>(properties: P): TObject<P> =>
+  Type.Object(properties, { additionalProperties: false, default: {} });
 
-export type KurentoAuthMode = "auto" | "none" | "tokens";
+const IPV4 = "(25[0-5]|2[0-4]\\d|1?\\d?\\d)(\\.(25[0-5]|2[0-4]\\d|1?\\d?\\d)){3}";
+const CIDR4 = `^${IPV4}\\/(3[0-2]|[12]?\\d)$`;
+const HOST_PATTERN = "^(\\*\\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,62})?)*$";
+const FOLDER = { pattern: "^[^\\u0000]+$", expected: "a folder path" };
+
+export const LogLevelSchema = Type.Union(
+  (["trace", "debug", "info", "warn", "error", "fatal"] as const).map((l) => Type.Literal(l)),
+  {
+    default: "info",
+    env: "KORUS_LOG_LEVEL",
+    description:
+      "`trace`…`fatal`; logs are JSON lines (pino) on stdout with sessionId, pipelineId and elementId context",
+  },
+);
+export type LogLevel = Static<typeof LogLevelSchema>;
+
+const KurentoAuthModeSchema = Type.Union([Type.Literal("auto"), Type.Literal("none"), Type.Literal("tokens")], {
+  default: "auto",
+  description:
+    "`none`, `tokens`, or `auto` (none on a loopback listener; else tokens when configured, else none with a warning); see [Security](#security)",
+});
+export type KurentoAuthMode = Static<typeof KurentoAuthModeSchema>;
 
 /** An application's credential for the Kurento endpoint. */
-export interface KurentoToken {
-  /** Application name ([A-Za-z0-9_.-], 1-64 characters); objects are isolated per application. */
-  application: string;
-  /** The bearer token (at least 16 characters). */
-  token: string;
-}
+const KurentoTokenSchema = Type.Object(
+  {
+    application: Type.String({
+      pattern: "^[A-Za-z0-9_.-]{1,64}$",
+      expected: "1-64 characters of A-Z a-z 0-9 _ . -",
+      description: "application name; objects are isolated per application",
+    }),
+    token: Type.String({
+      pattern: "^[\\x21-\\x7e]{16,512}$",
+      expected: "16-512 printable ASCII characters without spaces",
+      secret: true,
+      description: "the bearer token",
+    }),
+  },
+  { additionalProperties: false },
+);
+export type KurentoToken = Static<typeof KurentoTokenSchema>;
 
-export const DEFAULT_CONFIG: KorusConfig = {
-  server: {
-    host: "0.0.0.0",
-    port: 8888,
-    maxFrameBytes: 1_048_576,
-    tlsCertFile: "",
-    tlsKeyFile: "",
-    maxConnections: 2_000,
-    maxConnectionsPerAddress: 200,
-  },
-  kurento: {
-    path: "/kurento",
-    gcPeriodMs: 240_000,
-    workerRequestTimeoutMs: 15_000,
-    auth: "auto",
-    tokens: [],
-    isolation: "application",
-    maxSessionsPerConnection: 16,
-    maxSessionsPerAddress: 1_000,
-  },
-  media: { workers: 0, flowTimeoutMs: 2_000, loadReportMs: 1_000 },
-  rtp: { portMin: 40_000, portMax: 49_999 },
-  webrtc: { interfaces: [], externalIPv4: "", stunServer: "", turnServer: "", turnUsername: "", turnPassword: "" },
-  sip: {
-    host: "0.0.0.0",
-    port: 5060,
-    publicHost: "",
-    enabled: true,
-    tls: { port: 0, certFile: "", keyFile: "", caFile: "", requestClientCert: false },
-    unknownSourceStatus: 403,
-    rateLimit: { ratePerSecond: 50, burst: 100, trunkRatePerSecond: 5000, trunkBurst: 10000 },
-    digest: { realm: "korus", secret: "", nonceTtlS: 300 },
-    trunks: [{ name: "local", peers: ["127.0.0.1"], transport: "udp", auth: "ip", optionsIntervalS: 0 }],
-    dialplan: [
-      { to: "^sips?:echo@", action: "echo" },
-      { to: "^sips?:room-([A-Za-z0-9_.-]+)@", action: "room", room: "$1" },
-    ],
-    claimTimeoutMs: 3_000,
-    unmatchedStatus: 404,
-    defaultFrom: "",
-    connections: {
-      maxTotal: 4_096,
-      maxPerSource: 64,
-      idleTimeoutS: 300,
-      partialMessageTimeoutMs: 10_000,
-      fdReserve: 256,
-    },
-    overloadLagMs: 200,
-  },
-  data: { dir: "./data" },
-  files: { mediaRoots: ["media"], recordingsRoot: "recordings" },
-  httpMedia: { allowHosts: [], allowNetworks: [] },
-  log: { level: "info" },
-  demo: { enabled: true, allowRemote: false },
-  admin: { enabled: false },
-  cdr: {
-    enabled: true,
-    synchronous: "normal",
-    postgresUrl: "",
-    postgresTable: "korus_cdr",
-    webhookUrl: "",
-    webhookTimeoutMs: 5_000,
-    retryMinMs: 1_000,
-    retryMaxMs: 300_000,
-    journalIntervalMs: 2_000,
-  },
-};
+const server = refine(
+  section({
+    host: Type.String({ minLength: 1, default: "0.0.0.0", description: "address of the HTTP/WebSocket listener" }),
+    port: int(0, 65535, 8888, "HTTP/WebSocket port (0 picks a free port)", { env: "KORUS_WS_PORT" }),
+    maxFrameBytes: int(
+      1024,
+      64 * 1_048_576,
+      1_048_576,
+      "largest WebSocket frame; larger frames close the socket with 1009",
+    ),
+    tlsCertFile: str("", "PEM certificate; with it and `tlsKeyFile` the listener is HTTPS/WSS only"),
+    tlsKeyFile: str("", "PEM private key of `tlsCertFile`"),
+    maxConnections: int(1, 1_000_000, 2000, "WebSocket connections at once in total (more: HTTP 503)"),
+    maxConnectionsPerAddress: int(
+      1,
+      1_000_000,
+      200,
+      "WebSocket connections at once per client address (more: HTTP 429)",
+    ),
+  }),
+  (s) =>
+    (s.tlsCertFile === "") !== (s.tlsKeyFile === "")
+      ? { at: ".tlsKeyFile", reason: "WSS needs both server.tlsCertFile and server.tlsKeyFile" }
+      : undefined,
+);
 
-/** Thrown for an invalid configuration; the message starts with the field path. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-  readonly field: string;
-  constructor(field: string, reason: string) {
-    super(`config: ${field}: ${reason}`);
-    this.field = field;
-    Object.setPrototypeOf(this, new.target.prototype);
-  }
-}
+const kurento = refine(
+  section({
+    path: Type.String({
+      pattern: "^/[A-Za-z0-9._~\\-/]*$",
+      expected: 'a URL path starting with "/"',
+      default: "/kurento",
+      description: "JSON-RPC WebSocket path (query strings allowed; other paths close with 1002)",
+    }),
+    gcPeriodMs: int(1000, 86_400_000, 240_000, "session garbage-collection period (KMS garbageCollectorPeriod)"),
+    workerRequestTimeoutMs: int(100, 600_000, 15_000, "time a media worker may take to answer one request"),
+    auth: KurentoAuthModeSchema,
+    tokens: refine(
+      Type.Array(KurentoTokenSchema, {
+        default: [],
+        description: "`{application, token}` list: one bearer token per application",
+      }),
+      (tokens) => {
+        const index = tokens.findIndex((t, i) => tokens.findIndex((u) => u.token === t.token) !== i);
+        return index < 0
+          ? undefined
+          : { at: `[${index}].token`, reason: "is used twice: each application needs its own token" };
+      },
+    ),
+    isolation: Type.Union([Type.Literal("application"), Type.Literal("shared")], {
+      default: "application",
+      description: "`application`: a session sees only its application's objects and sessions; `shared`: KMS behaviour",
+    }),
+    maxSessionsPerConnection: int(1, 100_000, 16, "Kurento sessions one WebSocket connection may create or join"),
+    maxSessionsPerAddress: int(1, 1_000_000, 1000, "Kurento sessions the connections of one client address may hold"),
+  }),
+  (k) =>
+    k.auth === "tokens" && k.tokens.length === 0
+      ? { at: ".tokens", reason: 'auth "tokens" needs at least one {application, token}' }
+      : undefined,
+);
 
-type Check = (value: unknown, field: string) => unknown;
+const media = section({
+  workers: int(0, 256, 0, "media worker threads; 0 = one per CPU core", { env: "KORUS_MEDIA_WORKERS" }),
+  flowTimeoutMs: int(100, 600_000, 2000, "time without packets before a flow is reported NOT_FLOWING"),
+  loadReportMs: int(100, 60_000, 1000, "interval of the workers' load reports used for pipeline placement"),
+});
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const rtp = refine(
+  section({
+    portMin: int(1024, 65534, 40_000, "first UDP port for RTP and ICE (the range is split into one slice per worker)", {
+      env: "KORUS_RTP_MIN",
+    }),
+    portMax: int(1025, 65535, 49_999, "last UDP port for RTP and ICE", { env: "KORUS_RTP_MAX" }),
+  }),
+  (r) =>
+    r.portMax - r.portMin < 3
+      ? { at: ".portMax", reason: `must be at least rtp.portMin + 3 (got ${r.portMin}-${r.portMax})` }
+      : undefined,
+);
 
-const int =
-  (min: number, max: number): Check =>
-  (v, f) => {
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-      throw new ConfigError(f, `must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
-    }
-    return v;
-  };
-const str =
-  (allowEmpty = true): Check =>
-  (v, f) => {
-    if (typeof v !== "string" || (!allowEmpty && v === "")) {
-      throw new ConfigError(f, `must be a ${allowEmpty ? "" : "non-empty "}string, got ${JSON.stringify(v)}`);
-    }
-    return v;
-  };
-const bool: Check = (v, f) => {
-  if (typeof v !== "boolean") {
-    throw new ConfigError(f, `must be true or false, got ${JSON.stringify(v)}`);
-  }
-  return v;
-};
-const oneOf =
-  (values: readonly string[]): Check =>
-  (v, f) => {
-    if (typeof v !== "string" || !values.includes(v)) {
-      throw new ConfigError(f, `must be one of ${values.join(", ")}, got ${JSON.stringify(v)}`);
-    }
-    return v;
-  };
-const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-const ipv4 =
-  (allowEmpty: boolean): Check =>
-  (v, f) => {
-    if (typeof v !== "string" || (!(allowEmpty && v === "") && !IPV4.test(v))) {
-      throw new ConfigError(f, `must be an IPv4 address${allowEmpty ? ' or ""' : ""}, got ${JSON.stringify(v)}`);
-    }
-    return v;
-  };
-const ipv4List: Check = (v, f) => {
-  if (!Array.isArray(v)) {
-    throw new ConfigError(f, `must be a list of IPv4 addresses, got ${JSON.stringify(v)}`);
-  }
-  return v.map((x, i) => ipv4(false)(x, `${f}[${i}]`));
-};
-/** Runs a nested sip check, turning its SipConfigError into a ConfigError naming the same field. */
-function sipCheck<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof SipConfigError) {
-      throw new ConfigError(err.field, err.message.slice(err.field.length + 2));
-    }
-    throw err;
-  }
-}
+const webrtc = section({
+  interfaces: list(
+    `^${IPV4}$`,
+    ["an IPv4 address", "a list of IPv4 addresses"],
+    "IPv4 addresses for ICE host candidates; empty = all non-internal interfaces (use `[127.0.0.1]` for a single-host test)",
+  ),
+  externalIPv4: str("", "public address announced in candidates (1:1 NAT)", {
+    pattern: `^(${IPV4})?$`,
+    expected: 'an IPv4 address or ""',
+  }),
+  stunServer: str("", "STUN server `host:port`"),
+  turnServer: str("", "TURN server URL (`turn:host:port?transport=udp`)"),
+  turnUsername: str("", "TURN user name"),
+  turnPassword: str("", "TURN password", { secret: true }),
+});
 
-const path: Check = (v, f) => {
-  if (typeof v !== "string" || !/^\/[A-Za-z0-9._~\-/]*$/.test(v)) {
-    throw new ConfigError(f, `must be a URL path starting with "/", got ${JSON.stringify(v)}`);
-  }
-  return v;
-};
+const sip = section({
+  host: Type.String({ minLength: 1, default: "0.0.0.0", description: "SIP listen address, UDP and TCP" }),
+  port: int(1, 65535, 5060, "SIP port, UDP and TCP", { env: "KORUS_SIP_PORT" }),
+  publicHost: str(
+    "",
+    'address in Via/Contact (and RTP SDP); "" = `sip.host`, or the first non-internal IPv4 when that is a wildcard',
+  ),
+  enabled: bool(true, "start the SIP service"),
+  tls: SIP_SECTION_PARTS.tls,
+  unknownSourceStatus: int(400, 699, 403, "stateless answer to sources that match no trunk"),
+  rateLimit: SIP_SECTION_PARTS.rateLimit,
+  digest: SIP_SECTION_PARTS.digest,
+  trunks: SIP_SECTION_PARTS.trunks,
+  dialplan: SIP_SECTION_PARTS.dialplan,
+  claimTimeoutMs: int(0, 600_000, 3000, "time an application has to claim an announced call"),
+  unmatchedStatus: int(400, 699, 404, "status when no dial-plan rule matches"),
+  defaultFrom: str("", 'From of calls Korus places without `from` ("" = `sip:korus@<publicHost>`)'),
+  connections: SIP_SECTION_PARTS.connections,
+  overloadLagMs: int(10, 60_000, 200, "event-loop lag above which new requests get 503 + Retry-After"),
+});
 
-const CIDR4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
-const strList =
-  (each: (s: string) => boolean, what: string): Check =>
-  (v, f) => {
-    if (!Array.isArray(v)) {
-      throw new ConfigError(f, `must be a list of ${what}, got ${JSON.stringify(v)}`);
-    }
-    return v.map((x: unknown, i) => {
-      if (typeof x !== "string" || !each(x)) {
-        throw new ConfigError(`${f}[${i}]`, `must be ${what}, got ${JSON.stringify(x)}`);
-      }
-      return x;
-    });
-  };
-const HOST_PATTERN = /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,62})?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62})?)*$/;
-const APP_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-const tokens: Check = (v, f) => {
-  if (!Array.isArray(v)) {
-    throw new ConfigError(f, `must be a list of {application, token}, got ${JSON.stringify(v)}`);
-  }
-  const seen = new Set<string>();
-  return v.map((raw: unknown, i): KurentoToken => {
-    const g = `${f}[${i}]`;
-    if (!isObj(raw)) {
-      throw new ConfigError(g, "must be a mapping with application and token");
-    }
-    for (const k of Object.keys(raw)) {
-      if (k !== "application" && k !== "token") {
-        throw new ConfigError(`${g}.${k}`, "unknown key (known: application, token)");
-      }
-    }
-    const application = raw["application"];
-    const token = raw["token"];
-    if (typeof application !== "string" || !APP_NAME.test(application)) {
-      throw new ConfigError(`${g}.application`, "must be 1-64 characters of A-Z a-z 0-9 _ . -");
-    }
-    if (typeof token !== "string" || token.length < 16 || token.length > 512 || !/^[\x21-\x7e]+$/.test(token)) {
-      throw new ConfigError(`${g}.token`, "must be 16-512 printable ASCII characters without spaces");
-    }
-    if (seen.has(token)) {
-      throw new ConfigError(`${g}.token`, "is used twice: each application needs its own token");
-    }
-    seen.add(token);
-    return { application, token };
-  });
-};
+const cdr = refine(
+  section({
+    enabled: bool(true, "write CDRs"),
+    synchronous: Type.Union([Type.Literal("normal"), Type.Literal("full")], {
+      default: "normal",
+      description: "`normal`: survives process crash/kill -9; `full`: fsync per commit, also survives OS crash",
+    }),
+    postgresUrl: str("", "PostgreSQL sink; empty = off", { env: "KORUS_CDR_POSTGRES_URL", secret: true }),
+    postgresTable: str("korus_cdr", "table of the PostgreSQL sink", {
+      pattern: "^[a-z_][a-z0-9_]{0,62}$",
+      expected: "a lower-case SQL identifier ([a-z_][a-z0-9_]*)",
+    }),
+    webhookUrl: str("", "webhook sink; empty = off", {
+      env: "KORUS_CDR_WEBHOOK_URL",
+      pattern: "^(https?://[^\\s]+)?$",
+      expected: 'an http:// or https:// URL or ""',
+    }),
+    webhookTimeoutMs: int(100, 600_000, 5000, "time one POST may take"),
+    retryMinMs: int(10, 3_600_000, 1000, "first retry delay of a failed sink delivery (doubles per attempt)"),
+    retryMaxMs: int(10, 86_400_000, 300_000, "longest retry delay of a failed sink delivery"),
+    journalIntervalMs: int(
+      100,
+      60_000,
+      2000,
+      "period of the batched write marking open calls alive (their end time after a crash)",
+    ),
+  }),
+  (c) =>
+    c.retryMaxMs < c.retryMinMs
+      ? { at: ".retryMaxMs", reason: `must be at least cdr.retryMinMs (${c.retryMinMs})` }
+      : undefined,
+);
 
-const SCHEMA: { [S in keyof KorusConfig]: { [K in keyof KorusConfig[S]]: Check } } = {
-  server: {
-    host: str(false),
-    port: int(0, 65535),
-    maxFrameBytes: int(1024, 64 * 1_048_576),
-    tlsCertFile: str(),
-    tlsKeyFile: str(),
-    maxConnections: int(1, 1_000_000),
-    maxConnectionsPerAddress: int(1, 1_000_000),
+export const ConfigSchema = Type.Object(
+  {
+    server,
+    kurento,
+    media,
+    rtp,
+    webrtc,
+    sip,
+    data: section({
+      dir: Type.String({
+        minLength: 1,
+        default: "./data",
+        env: "KORUS_DATA_DIR",
+        description: "recordings, CDR database and state",
+      }),
+    }),
+    files: section({
+      mediaRoots: Type.Array(Type.String(FOLDER), {
+        default: ["media"],
+        expected: "a list of folder paths",
+        description:
+          "folders `file://` media may be read from (relative to `data.dir`); nothing outside, no `..`, no symlink out",
+      }),
+      recordingsRoot: Type.String({
+        ...FOLDER,
+        default: "recordings",
+        description: "folder recordings are written under",
+      }),
+    }),
+    httpMedia: section({
+      allowHosts: list(
+        HOST_PATTERN,
+        ['a host name or "*.domain"', "a list of host names"],
+        "hosts http(s) media may come from (`*.example.org` allowed); empty = any",
+      ),
+      allowNetworks: list(
+        CIDR4,
+        ["an IPv4 CIDR such as 10.0.0.0/8", "a list of IPv4 CIDRs"],
+        "private/loopback/link-local CIDRs fetches may reach anyway (none by default, redirects checked too)",
+      ),
+    }),
+    log: section({ level: LogLevelSchema }),
+    demo: section({
+      enabled: bool(true, "serves the gateway demo at `/demo/gateway`"),
+      allowRemote: bool(false, "serves the demo to non-loopback clients too (it places calls)"),
+    }),
+    admin: section({
+      enabled: bool(
+        false,
+        "exposes `GET /admin/workers` and `POST /admin/workers/<index>/kill` (a failure drill) on the HTTP port",
+      ),
+    }),
+    cdr,
+    modules: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      expected: "a list of package names or paths",
+      description: "Korus modules to load: npm package names or folder paths (see docs/modules.md)",
+    }),
   },
-  kurento: {
-    path,
-    gcPeriodMs: int(1_000, 86_400_000),
-    workerRequestTimeoutMs: int(100, 600_000),
-    auth: oneOf(["auto", "none", "tokens"]),
-    tokens,
-    isolation: oneOf(["application", "shared"]),
-    maxSessionsPerConnection: int(1, 100_000),
-    maxSessionsPerAddress: int(1, 1_000_000),
-  },
-  media: { workers: int(0, 256), flowTimeoutMs: int(100, 600_000), loadReportMs: int(100, 60_000) },
-  rtp: { portMin: int(1024, 65534), portMax: int(1025, 65535) },
-  webrtc: {
-    interfaces: ipv4List,
-    externalIPv4: ipv4(true),
-    stunServer: str(),
-    turnServer: str(),
-    turnUsername: str(),
-    turnPassword: str(),
-  },
-  sip: {
-    host: str(false),
-    port: int(1, 65535),
-    publicHost: str(),
-    enabled: bool,
-    tls: (v, f) => sipCheck(() => checkTls(v, f, DEFAULT_CONFIG.sip.tls)),
-    unknownSourceStatus: int(400, 699),
-    rateLimit: (v, f) => sipCheck(() => checkRateLimit(v, f, DEFAULT_CONFIG.sip.rateLimit)),
-    digest: (v, f) => sipCheck(() => checkDigest(v, f, DEFAULT_CONFIG.sip.digest)),
-    trunks: (v, f) => sipCheck(() => checkTrunks(v, f)),
-    dialplan: (v, f) => sipCheck(() => checkDialPlan(v, f)),
-    claimTimeoutMs: int(0, 600_000),
-    unmatchedStatus: int(400, 699),
-    defaultFrom: str(),
-    connections: (v, f) => sipCheck(() => checkConnectionLimits(v, f, DEFAULT_CONFIG.sip.connections)),
-    overloadLagMs: int(10, 60_000),
-  },
-  data: { dir: str(false) },
-  files: {
-    mediaRoots: strList((x) => x !== "" && !x.includes("\0"), "a folder path"),
-    recordingsRoot: (v, f) => {
-      if (typeof v !== "string" || v === "" || v.includes("\0")) {
-        throw new ConfigError(f, `must be a folder path, got ${JSON.stringify(v)}`);
-      }
-      return v;
-    },
-  },
-  httpMedia: {
-    allowHosts: strList((x) => HOST_PATTERN.test(x), 'a host name or "*.domain"'),
-    allowNetworks: strList((x) => CIDR4.test(x), "an IPv4 CIDR such as 10.0.0.0/8"),
-  },
-  log: { level: oneOf(LOG_LEVELS) },
-  demo: { enabled: bool, allowRemote: bool },
-  admin: { enabled: bool },
-  cdr: {
-    enabled: bool,
-    synchronous: oneOf(["normal", "full"]),
-    postgresUrl: str(),
-    postgresTable: (v, f) => {
-      if (typeof v !== "string" || !/^[a-z_][a-z0-9_]{0,62}$/.test(v)) {
-        throw new ConfigError(f, `must be a lower-case SQL identifier ([a-z_][a-z0-9_]*), got ${JSON.stringify(v)}`);
-      }
-      return v;
-    },
-    webhookUrl: (v, f) => {
-      if (typeof v !== "string" || !(v === "" || /^https?:\/\/[^\s]+$/.test(v))) {
-        throw new ConfigError(f, `must be an http:// or https:// URL or "", got ${JSON.stringify(v)}`);
-      }
-      return v;
-    },
-    webhookTimeoutMs: int(100, 600_000),
-    retryMinMs: int(10, 3_600_000),
-    retryMaxMs: int(10, 86_400_000),
-    journalIntervalMs: int(100, 60_000),
-  },
-};
+  { additionalProperties: false, keyNoun: "section" },
+);
+reserveSectionNames(Object.keys(ConfigSchema.properties));
+
+export type KorusConfig = Static<typeof ConfigSchema>;
 
 /**
- * Merges `input` over the defaults and validates every field.
+ * Fills the defaults into `input` and validates every key, and the sections modules registered (sections.ts).
  * @throws ConfigError naming the first bad field (unknown keys are errors too: they are usually typos).
  */
 export function validateConfig(input: unknown): KorusConfig {
-  input ??= {};
-  if (!isObj(input)) {
-    throw new ConfigError("(root)", "must be a mapping");
-  }
-  const out: Record<string, Record<string, unknown>> = {};
-  for (const key of Object.keys(input)) {
-    if (!(key in SCHEMA)) {
-      throw new ConfigError(key, `unknown section (known: ${Object.keys(SCHEMA).join(", ")})`);
+  let doc = input;
+  const sections = new Map<string, unknown>();
+  if (typeof input === "object" && input !== null && !Array.isArray(input)) {
+    const own: Record<string, unknown> = { ...input };
+    for (const m of registeredSections()) {
+      sections.set(m.name, own[m.name]);
+      Reflect.deleteProperty(own, m.name);
     }
+    doc = own;
   }
-  for (const [section, fields] of Object.entries(SCHEMA) as [keyof KorusConfig, Record<string, Check>][]) {
-    const given: unknown = input[section] ?? {};
-    if (!isObj(given)) {
-      throw new ConfigError(section, "must be a mapping");
-    }
-    for (const key of Object.keys(given)) {
-      if (!(key in fields)) {
-        throw new ConfigError(`${section}.${key}`, `unknown key (known: ${Object.keys(fields).join(", ")})`);
-      }
-    }
-    const defaults = DEFAULT_CONFIG[section] as unknown as Record<string, unknown>;
-    const sec: Record<string, unknown> = {};
-    for (const [key, check] of Object.entries(fields)) {
-      sec[key] = check(given[key] ?? defaults[key], `${section}.${key}`);
-    }
-    out[section] = sec;
+  const checked = checkSchema(ConfigSchema, doc, "");
+  if (!checked.ok) {
+    throw new ConfigError(checked.issue.path, checked.issue.reason);
   }
-  const cfg = out as unknown as KorusConfig;
-  if (cfg.rtp.portMax - cfg.rtp.portMin < 3) {
-    throw new ConfigError(
-      "rtp.portMax",
-      `must be at least rtp.portMin + 3 (got ${cfg.rtp.portMin}-${cfg.rtp.portMax})`,
-    );
+  for (const m of registeredSections()) {
+    validateSection(m.name, m.schema, sections.get(m.name));
   }
-  if ((cfg.server.tlsCertFile === "") !== (cfg.server.tlsKeyFile === "")) {
-    throw new ConfigError("server.tlsKeyFile", "WSS needs both server.tlsCertFile and server.tlsKeyFile");
-  }
-  if (cfg.kurento.auth === "tokens" && cfg.kurento.tokens.length === 0) {
-    throw new ConfigError("kurento.tokens", 'auth "tokens" needs at least one {application, token}');
-  }
-  if (cfg.cdr.retryMaxMs < cfg.cdr.retryMinMs) {
-    throw new ConfigError("cdr.retryMaxMs", `must be at least cdr.retryMinMs (${cfg.cdr.retryMinMs})`);
-  }
-  return cfg;
+  return checked.value;
 }
+
+/** The configuration with every default, as config/default.yaml spells it out. */
+export const DEFAULT_CONFIG: KorusConfig = validateConfig({});

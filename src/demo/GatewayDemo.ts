@@ -12,7 +12,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { Logger } from "../logging/logger.js";
-import type { RpcHandler } from "../rpc/JsonRpcServer.js";
+import type { RpcHandler } from "../rpc/RpcHandler.js";
 import { GatewayRelay } from "./GatewayRelay.js";
 import { GATEWAY_HTML } from "./gatewayPage.js";
 import { GATEWAY_JS } from "./gatewayScript.js";

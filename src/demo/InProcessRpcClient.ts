@@ -4,7 +4,7 @@
  * responses and `onEvent` notifications. The gateway demo's relay drives pipelines with it, so the demo uses the
  * public API only.
  */
-import type { RpcHandler } from "../rpc/JsonRpcServer.js";
+import type { RpcHandler } from "../rpc/RpcHandler.js";
 import type { RpcRequest } from "../kurento/KurentoServer.js";
 import type { ClientConnection } from "../kurento/SessionManager.js";
 

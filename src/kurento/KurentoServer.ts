@@ -18,7 +18,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import os from "node:os";
-import type { JsonObject, JsonValue } from "../../media/index.js";
+import type { FinalMedia, JsonObject, JsonValue } from "../../media/index.js";
 import type { Logger } from "../logging/logger.js";
 import type { MediaWorkerHandle } from "../pool/MediaWorkerHandle.js";
 import type { WorkerPool } from "../pool/WorkerPool.js";
@@ -27,6 +27,8 @@ import type { ClassInfo, KmdRegistry, Operation } from "./kmd.js";
 import { newObjectId, ObjectRegistry, SERVER_MANAGER_ID, type KObject } from "./ObjectRegistry.js";
 import { SessionManager, type ClientConnection, type Session } from "./SessionManager.js";
 import { ParamValidator } from "./validate.js";
+import { HookLists } from "../modules/HookLists.js";
+import type { ControlHooks } from "../modules/types.js";
 
 export interface RpcRequest {
   jsonrpc: "2.0";
@@ -40,21 +42,10 @@ export type RpcResponse =
   | { jsonrpc: "2.0"; id: string | number | null; error: JsonRpcErrorBody };
 
 /**
- * Hooks by which a service of the control plane (the SIP service, src/sip) takes over Korus's own object types
- * (SipEndpoint's call control, the SipGateway singleton). Every hook is optional.
+ * The hooks of one module's control side (src/modules/types.ts). The name is kept for the SIP service, whose hook
+ * table is Korus's own module "korus" entering through the same {@link KurentoServer.hooks} lists a third party uses.
  */
-export interface KurentoExtension {
-  /** A `create` of `cls`: the id of an existing object to answer with (a singleton), or undefined. */
-  createSingleton?(cls: ClassInfo): string | undefined;
-  /** An element was created in its worker; throwing releases it and fails the `create` with that error. */
-  elementCreated?(obj: KObject, ctor: JsonObject): Promise<void> | void;
-  /** An operation about to run: a runner to take it over, or undefined to proceed as usual. */
-  operation?(obj: KObject, opName: string, args: JsonObject): (() => JsonValue | Promise<JsonValue>) | undefined;
-  /** Objects left the registry: released by a client, or gone with their media worker. */
-  objectsGone?(objects: readonly KObject[], reason: "released" | "worker-died"): void;
-  /** An event a worker raised on an object: true when the extension consumed it (an internal event). */
-  workerEvent?(objectId: string, event: string, data: JsonObject): boolean;
-}
+export type KurentoExtension = ControlHooks;
 
 export interface KurentoServerOptions {
   version: string;
@@ -96,13 +87,14 @@ export class KurentoServer {
   readonly kmd: KmdRegistry;
   readonly objects: ObjectRegistry;
   readonly sessions = new SessionManager();
+  /** The modules' control hooks, Korus's own SIP service among them (docs/modules.md). */
+  readonly hooks: HookLists;
   readonly #validator: ParamValidator;
   readonly #pool: WorkerPool;
   readonly #logger: Logger;
   readonly #opts: KurentoServerOptions;
   readonly #gcTimer: NodeJS.Timeout;
   #cpuSample = { usage: process.cpuUsage(), at: performance.now() };
-  #ext: KurentoExtension | undefined;
 
   constructor(kmd: KmdRegistry, pool: WorkerPool, logger: Logger, opts: KurentoServerOptions) {
     this.kmd = kmd;
@@ -110,14 +102,10 @@ export class KurentoServer {
     this.#validator = new ParamValidator(kmd);
     this.#pool = pool;
     this.#logger = logger.child({ ns: "kurento" });
+    this.hooks = new HookLists(this.#logger);
     this.#opts = opts;
     this.#gcTimer = setInterval(() => this.collectGarbage(), opts.gcPeriodMs);
     this.#gcTimer.unref();
-  }
-
-  /** Installs the extension hooks (one extension; a later call replaces it). */
-  setExtension(ext: KurentoExtension | undefined): void {
-    this.#ext = ext;
   }
 
   /** Raises `event` on `objectId` for its subscribers, as a worker event would (used by extensions). */
@@ -456,7 +444,7 @@ export class KurentoServer {
       "constructorParams",
     );
     let id: string;
-    const singleton = this.#ext?.createSingleton?.(cls);
+    const singleton = this.hooks.createSingleton(cls);
     if (singleton !== undefined) {
       session.refs.add(singleton);
       return { sessionId: session.id, value: singleton };
@@ -527,9 +515,9 @@ export class KurentoServer {
       worker: parent.worker,
       application: parent.application,
     });
-    if (this.#ext?.elementCreated !== undefined) {
+    if (this.hooks.has("elementCreated")) {
       try {
-        await this.#ext.elementCreated(obj, ctor);
+        await this.hooks.elementCreated(obj, ctor);
       } catch (err) {
         await this.releaseObject(id);
         throw err;
@@ -590,7 +578,7 @@ export class KurentoServer {
     op: Operation,
     args: JsonObject,
   ): (() => JsonValue | Promise<JsonValue>) | undefined {
-    const taken = this.#ext?.operation?.(obj, opName, args);
+    const taken = this.hooks.operation(obj, opName, args);
     if (taken !== undefined) {
       return taken;
     }
@@ -813,33 +801,63 @@ export class KurentoServer {
     return { sessionId: session.id };
   }
 
-  /** Releases an object and its subtree; unknown ids are not an error (KMS). */
+  /**
+   * Releases an object and its subtree with one request to its worker, which closes the children silently and
+   * answers with their final media facts (docs/closures.md). Unknown ids are not an error (KMS).
+   */
   async releaseObject(id: string): Promise<void> {
     const obj = this.objects.get(id);
     // Objects outside any pipeline (ServerManager, extension singletons) live as long as the server.
     if (obj === undefined || obj.pipelineId === null) {
       return;
     }
-    // Forget first, so that concurrent calls see 40101 at once; then release in the worker.
-    this.#forget(obj.id);
-    if (obj.worker !== null && !obj.worker.dead) {
-      try {
-        await obj.worker.request("object.release", { objectId: obj.id });
-      } catch (err) {
-        this.#logger.warn({ err, objectId: obj.id }, "worker release failed");
+    const worker = obj.worker !== null && !obj.worker.dead ? obj.worker : null;
+    const released =
+      worker === null
+        ? Promise.resolve<Readonly<Record<string, FinalMedia>>>({})
+        : worker.request("object.release", { objectId: obj.id }).then(
+            (r) => r.final,
+            (err: unknown) => {
+              this.#logger.warn({ err, objectId: obj.id }, "worker release failed");
+              return {};
+            },
+          );
+    // Forgotten in the same turn, so that concurrent calls see 40101 at once.
+    this.#forget(obj.id, "released", released);
+    await released;
+  }
+
+  /**
+   * The ids of `ids` that are not inside another of them: releasing those releases all, a pipeline with one request
+   * rather than child by child (session GC, closeSession).
+   */
+  #topmost(ids: Iterable<string>): string[] {
+    const set = new Set(ids);
+    const inside = (id: string): boolean => {
+      for (let p = this.objects.get(id)?.parentId ?? null; p !== null; p = this.objects.get(p)?.parentId ?? null) {
+        if (set.has(p)) {
+          return true;
+        }
       }
-    }
+      return false;
+    };
+    return [...set].filter((id) => !inside(id));
   }
 
   /** Removes an object and its subtree from the registry, with ObjectDestroyed for each. */
-  #forget(id: string, reason: "released" | "worker-died" = "released"): string[] {
+  #forget(
+    id: string,
+    reason: "released" | "worker-died",
+    final: Promise<Readonly<Record<string, FinalMedia>>> = Promise.resolve({}),
+  ): string[] {
     const obj = this.objects.get(id);
-    const gone = this.#ext?.objectsGone === undefined ? [] : [...this.#subtree(id)].map((x) => this.objects.get(x));
+    const gone = this.hooks.has("objectsGone") ? [...this.#subtree(id)].map((x) => this.objects.get(x)) : [];
     const removed = this.objects.remove(id);
     if (gone.length > 0) {
-      this.#ext?.objectsGone?.(
+      this.hooks.objectsGone(
         gone.filter((o): o is KObject => o !== undefined),
         reason,
+        final,
       );
     }
     if (obj?.pipelineId === id) {
@@ -911,8 +929,9 @@ export class KurentoServer {
 
   async #closeSession(session: Session, params: Record<string, unknown>): Promise<null> {
     const refs = this.sessions.drop(session);
+    this.hooks.sessionClosed(session.id);
     if (params["release"] === true) {
-      for (const id of refs) {
+      for (const id of this.#topmost(refs)) {
         await this.releaseObject(id);
       }
     }
@@ -923,7 +942,7 @@ export class KurentoServer {
 
   /** A worker raised `event` on `objectId`. */
   onWorkerEvent(objectId: string, event: string, data: JsonObject): void {
-    if (this.#ext?.workerEvent?.(objectId, event, data) === true) {
+    if (this.hooks.workerEvent(objectId, event, data)) {
       return;
     }
     this.#raise(objectId, event, data);
@@ -971,7 +990,7 @@ export class KurentoServer {
 
   /** A worker released an object on its own. */
   onWorkerReleased(objectId: string): void {
-    this.#forget(objectId);
+    this.#forget(objectId, "released");
   }
 
   /** A worker died: its pipelines are gone. Subscribers get an Error event, then ObjectDestroyed. */
@@ -1009,15 +1028,18 @@ export class KurentoServer {
     this.sessions.detach(conn);
   }
 
-  /** One GC round (also run by the timer). */
+  /** One GC round (also run by the timer): a pipeline no session references goes with one request. */
   collectGarbage(): void {
+    const before = this.hooks.has("sessionClosed") ? this.sessions.ids() : [];
     const orphans = this.sessions.collect((id) => this.objects.has(id) && id !== SERVER_MANAGER_ID);
-    for (const id of orphans) {
-      // Children go with their pipeline; skip ids already gone.
-      if (this.objects.has(id)) {
-        this.#logger.info({ objectId: id }, "releasing object no session references");
-        void this.releaseObject(id);
+    for (const sid of before) {
+      if (this.sessions.get(sid) === undefined) {
+        this.hooks.sessionClosed(sid);
       }
+    }
+    for (const id of this.#topmost(orphans)) {
+      this.#logger.info({ objectId: id }, "releasing object no session references");
+      void this.releaseObject(id);
     }
   }
 

@@ -2,14 +2,14 @@
  * Kurento interface descriptors (`*.kmd.json`) as the single source of truth for the object model.
  *
  * The official descriptors ship in the npm packages kurento-client-core, kurento-client-elements and
- * kurento-client-filters (7.3.0); Korus's own types are in {@link KORUS_KMD} (same format, module "korus"). From
- * them this module builds, per class: the `describe` hierarchy, constructor parameters with defaults, every
+ * kurento-client-filters (7.3.0); every Korus module adds its own (same format; Korus's SIP types are the module "korus",
+ * src/kurento/korusKmd.ts, loaded through the module door like a third party's, docs/modules.md). From them this
+ * module builds, per class: the `describe` hierarchy, constructor parameters with defaults, every
  * method and property (inherited ones included) and the events `subscribe` accepts. Parameter validation
  * (40001 naming the field) is in validate.ts.
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { KORUS_KMD } from "./korusKmd.js";
 
 export interface KmdParam {
   name: string;
@@ -124,13 +124,28 @@ export class KmdRegistry {
 
   constructor(modules: readonly KmdModule[]) {
     this.modules = modules;
+    const events = new Map<string, string>();
     for (const m of modules) {
+      if (this.#kmdText.has(m.name)) {
+        throw new TypeError(`kmd: module '${m.name}' is described twice`);
+      }
       this.#kmdText.set(m.name, JSON.stringify(m));
       for (const c of m.remoteClasses) {
+        KmdRegistry.#unique(
+          m.name,
+          "class",
+          c.name,
+          this.#raw.get(c.name)?.module ?? this.#complex.get(c.name)?.module,
+        );
         this.#raw.set(c.name, { module: m.name, cls: c });
       }
       for (const t of m.complexTypes) {
+        KmdRegistry.#unique(m.name, "type", t.name, this.#raw.get(t.name)?.module ?? this.#complex.get(t.name)?.module);
         this.#complex.set(t.name, { ...t, module: m.name });
+      }
+      for (const e of m.events) {
+        KmdRegistry.#unique(m.name, "event", e.name, events.get(e.name));
+        events.set(e.name, m.name);
       }
     }
     for (const m of modules) {
@@ -156,14 +171,30 @@ export class KmdRegistry {
     }
   }
 
-  /** The official 7.3.0 descriptors plus Korus's own. */
-  static load(): KmdRegistry {
-    return new KmdRegistry([
+  /** @throws TypeError when `name` (a class, complex type or event) is already described by module `had`. */
+  static #unique(module: string, what: string, name: string, had: string | undefined): void {
+    if (had !== undefined) {
+      throw new TypeError(
+        `kmd: module '${module}' describes ${what} '${name}', which module '${had}' already describes`,
+      );
+    }
+  }
+
+  /** Kurento's official 7.3.0 descriptors (modules core, elements and filters). */
+  static official(): KmdModule[] {
+    return [
       loadOfficial("kurento-client-core", "core.kmd.json"),
       loadOfficial("kurento-client-elements", "elements.kmd.json"),
       loadOfficial("kurento-client-filters", "filters.kmd.json"),
-      KORUS_KMD,
-    ]);
+    ];
+  }
+
+  /**
+   * The official descriptors plus the modules' (Korus's own "korus" module first, then the configured ones).
+   * @throws TypeError when two modules describe the same name, or a class extends one nobody describes.
+   */
+  static load(modules: readonly KmdModule[] = []): KmdRegistry {
+    return new KmdRegistry([...KmdRegistry.official(), ...modules]);
   }
 
   static qualify(module: string, name: string): string {

@@ -1,14 +1,14 @@
 /**
  * Korus's own interface descriptor, in the kmd.json format of Kurento's modules, module name "korus".
  *
- * It is loaded by the same machinery as Kurento's descriptors (kmd.ts), so `getInfo`, `getKmd("korus")`,
- * `describe`, parameter validation and `subscribe` know its types. Types are added here as Korus grows
+ * It is the descriptor of Korus's built-in module "korus" (src/modules/builtin.ts), loaded through the module door
+ * like a third party's (docs/modules.md), so `getInfo`, `getKmd("korus")`, `describe`, parameter validation and
+ * `subscribe` know its types. Types are added here as Korus grows
  * (SipEndpoint and the SIP gateway land with the SIP issues). `extensions` adds Korus methods, constructor
  * parameters and events to classes Kurento describes (see KmdClassExtension).
  */
-import type { KmdModule } from "./kmd.js";
-
-export const KORUS_KMD: KmdModule = {
+// No type import of kmd.ts (it imports this file): KmdRegistry.load() checks the shape where it takes it.
+export const KORUS_KMD = {
   name: "korus",
   version: "0.1.0",
   kurentoVersion: "^7.3.0",
@@ -83,12 +83,12 @@ export const KORUS_KMD: KmdModule = {
   complexTypes: [
     {
       name: "CallState",
-      typeFormat: "ENUM",
+      typeFormat: "ENUM" as const,
       values: ["IDLE", "CALLING", "RINGING", "EARLY_MEDIA", "CONNECTED", "TERMINATED"],
     },
     {
       name: "CallOptions",
-      typeFormat: "REGISTER",
+      typeFormat: "REGISTER" as const,
       properties: [
         { name: "from", type: "String", optional: true },
         { name: "displayName", type: "String", optional: true },

@@ -48,6 +48,8 @@ export class WorkerPool {
   readonly #workers: MediaWorkerHandle[] = [];
   readonly #slices: [number, number][];
   #closing = false;
+  /** A worker that dies before the pool started is not replaced: start-up fails instead. */
+  #started = false;
   /** Number of workers that died and were replaced since start. */
   respawns = 0;
 
@@ -62,11 +64,21 @@ export class WorkerPool {
     return this.#workers;
   }
 
+  /**
+   * Starts every worker and waits for each to be ready (its modules loaded).
+   * @throws (rejects) the first worker's failure, e.g. a module whose worker entry fails; the pool is closed then.
+   */
   async start(): Promise<void> {
     for (let i = 0; i < this.#opts.workers; i++) {
       this.#workers.push(this.#spawn(i));
     }
-    await Promise.all(this.#workers.map((w) => w.ready));
+    try {
+      await Promise.all(this.#workers.map((w) => w.ready));
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+    this.#started = true;
     this.#logger.info({ workers: this.#workers.length }, "media workers ready");
   }
 
@@ -90,7 +102,7 @@ export class WorkerPool {
   #onDeath(handle: MediaWorkerHandle, reason: string): void {
     const pipelines = [...handle.pipelines];
     handle.pipelines.clear();
-    if (this.#closing) {
+    if (this.#closing || !this.#started) {
       return;
     }
     this.#logger.error({ worker: handle.index, pipelines: pipelines.length, reason }, "media worker died");

@@ -21,16 +21,14 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { ClientConnection } from "../kurento/SessionManager.js";
-import type { RpcRequest, RpcResponse } from "../kurento/KurentoServer.js";
+import type { RpcRequest } from "../kurento/KurentoServer.js";
 import type { Logger } from "../logging/logger.js";
 import { GatewayDemo } from "../demo/GatewayDemo.js";
 import { isLoopbackAddress, TokenAuth } from "./auth.js";
 import { normaliseRequestUrl, pathOf } from "./httpPath.js";
+import type { RpcHandler } from "./RpcHandler.js";
 
-export interface RpcHandler {
-  handle(conn: ClientConnection, req: RpcRequest): Promise<RpcResponse | null>;
-  onDisconnect(conn: ClientConnection): void;
-}
+export type { RpcHandler } from "./RpcHandler.js";
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 

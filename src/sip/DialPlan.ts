@@ -21,7 +21,7 @@ import type { Logger } from "../logging/logger.js";
 import { CallState } from "./CallState.js";
 import type { DialPlanRule } from "./config.js";
 import { InternalRpcError, type InternalClient } from "./InternalClient.js";
-import type { PendingCall } from "./SipService.js";
+import type { PendingCall } from "./PendingCall.js";
 
 export interface DialPlanOptions {
   readonly rules: readonly DialPlanRule[];
@@ -148,8 +148,8 @@ export class DialPlan {
         void this.#client.release(pipeline);
       }
     });
-    await this.#client.invoke(leg, "connect", { sink: leg });
-    await this.#client.invoke(leg, "answer");
+    await this.#client.connect(leg, leg);
+    await this.#client.answer(leg);
   }
 
   /**
@@ -180,8 +180,8 @@ export class DialPlan {
       return;
     }
     const { pipeline, composite } = await room;
-    const ports = await this.#client.invoke(composite, "getChildren").catch(() => []);
-    if (Array.isArray(ports) && ports.length === 0 && this.#rooms.get(name) === room) {
+    const ports = await this.#client.children(composite).catch((): string[] => []);
+    if (ports?.length === 0 && this.#rooms.get(name) === room) {
       this.#rooms.delete(name);
       await this.#client.release(pipeline);
     }
@@ -207,9 +207,9 @@ export class DialPlan {
         })();
       }
     });
-    await this.#client.invoke(leg, "connect", { sink: port, mediaType: "AUDIO" });
-    await this.#client.invoke(port, "connect", { sink: leg, mediaType: "AUDIO" });
-    await this.#client.invoke(leg, "answer");
+    await this.#client.connect(leg, port, "AUDIO");
+    await this.#client.connect(port, leg, "AUDIO");
+    await this.#client.answer(leg);
   }
 
   async #play(pending: PendingCall, file: string): Promise<void> {
@@ -218,20 +218,20 @@ export class DialPlan {
     await this.#client.on(leg, "CallStateChanged", (d) => {
       const state = stateOf(d);
       if (state === CallState.Connected) {
-        void this.#client.invoke(player, "play").catch(() => undefined);
+        void this.#client.play(player).catch(() => undefined);
       } else if (state === CallState.Terminated) {
         void this.#client.release(pipeline);
       }
     });
     await this.#client.on(player, "EndOfStream", () => {
-      void this.#client.invoke(leg, "hangup").catch(() => undefined);
+      void this.#client.hangup(leg).catch(() => undefined);
     });
     await this.#client.on(player, "Error", (d) => {
       this.#log.warn({ file, type: d["type"], description: d["description"] }, "dial plan: play failed, hanging up");
-      void this.#client.invoke(leg, "hangup").catch(() => undefined);
+      void this.#client.hangup(leg).catch(() => undefined);
     });
-    await this.#client.invoke(player, "connect", { sink: leg, mediaType: "AUDIO" });
-    await this.#client.invoke(leg, "answer");
+    await this.#client.connect(player, leg, "AUDIO");
+    await this.#client.answer(leg);
   }
 
   async #bridge(pending: PendingCall, rule: DialPlanRule, groups: readonly string[], to: string): Promise<void> {
@@ -248,33 +248,31 @@ export class DialPlan {
     await this.#client.on(a, "CallStateChanged", (d) => {
       aState = stateOf(d);
       if (aState === CallState.Terminated) {
-        void this.#client.invoke(b, "hangup").catch(() => undefined);
+        void this.#client.hangup(b).catch(() => undefined);
         finish();
       }
     });
     await this.#client.on(b, "CallStateChanged", (d) => {
       const state = stateOf(d);
       if (state === CallState.Connected && aState !== CallState.Connected) {
-        void this.#client.invoke(a, "answer").catch(() => undefined);
+        void this.#client.answer(a).catch(() => undefined);
       } else if (state === CallState.Terminated) {
         const status = typeof d["sipStatus"] === "number" ? d["sipStatus"] : 0;
         const op =
           aState === CallState.Connected || aState === CallState.Terminated
-            ? this.#client.invoke(a, "hangup")
-            : this.#client.invoke(a, "reject", { status: status >= 300 && status <= 699 ? status : 480 });
+            ? this.#client.hangup(a)
+            : this.#client.reject(a, status >= 300 && status <= 699 ? status : 480);
         void op.catch(() => undefined).finally(finish);
       }
     });
-    await this.#client.invoke(a, "connect", { sink: b });
-    await this.#client.invoke(b, "connect", { sink: a });
+    await this.#client.connect(a, b);
+    await this.#client.connect(b, a);
     const user = /^sips?:([^@;]+)@/.exec(to)?.[1] ?? "";
     const uri = rule.uri === undefined ? user : substitute(rule.uri, groups);
-    const options: JsonObject = { __module__: "korus", __type__: "CallOptions" };
-    if (rule.viaTrunk !== undefined) {
-      options["trunk"] = rule.viaTrunk;
-    }
-    options["from"] = pending.call.identity.from.uri.toString();
-    await this.#client.invoke(b, "call", { uri, options });
+    await this.#client.call(b, uri, {
+      ...(rule.viaTrunk === undefined ? {} : { trunk: rule.viaTrunk }),
+      from: pending.call.identity.from.uri.toString(),
+    });
   }
 }
 

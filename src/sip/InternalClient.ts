@@ -67,6 +67,51 @@ export class InternalClient {
     return this.#call("invoke", { object, operation, operationParams });
   }
 
+  // Typed operations: the one place that names the operations the dial plan uses and builds their Kurento JSON.
+
+  /** `MediaElement.connect`: `source` feeds `sink` (every media type, or only `mediaType`). */
+  async connect(source: string, sink: string, mediaType?: "AUDIO" | "VIDEO"): Promise<void> {
+    await this.invoke(source, "connect", mediaType === undefined ? { sink } : { sink, mediaType });
+  }
+
+  /** `SipEndpoint.call`: places an outgoing call (`options.trunk`, `options.from` as the kmd CallOptions). */
+  async call(leg: string, uri: string, options: { readonly trunk?: string; readonly from?: string }): Promise<void> {
+    const o: JsonObject = { __module__: "korus", __type__: "CallOptions" };
+    if (options.trunk !== undefined) {
+      o["trunk"] = options.trunk;
+    }
+    if (options.from !== undefined) {
+      o["from"] = options.from;
+    }
+    await this.invoke(leg, "call", { uri, options: o });
+  }
+
+  /** `SipEndpoint.answer`: answers the claimed incoming call. */
+  async answer(leg: string): Promise<void> {
+    await this.invoke(leg, "answer");
+  }
+
+  /** `SipEndpoint.reject`: rejects the claimed incoming call with `status`. */
+  async reject(leg: string, status: number): Promise<void> {
+    await this.invoke(leg, "reject", { status });
+  }
+
+  /** `SipEndpoint.hangup`: ends the call. */
+  async hangup(leg: string): Promise<void> {
+    await this.invoke(leg, "hangup");
+  }
+
+  /** `PlayerEndpoint.play`. */
+  async play(player: string): Promise<void> {
+    await this.invoke(player, "play");
+  }
+
+  /** `MediaObject.getChildren`: the ids of the object's children, or undefined when the answer is not a list. */
+  async children(object: string): Promise<string[] | undefined> {
+    const v = await this.invoke(object, "getChildren");
+    return Array.isArray(v) ? v.filter((c): c is string => typeof c === "string") : undefined;
+  }
+
   /** Subscribes to `type` events of `object`; the listener runs for each. */
   async on(object: string, type: string, listener: EventListener): Promise<void> {
     await this.#call("subscribe", { object, type });

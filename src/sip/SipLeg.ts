@@ -8,6 +8,7 @@
  * element stays until the application releases it, like KMS endpoints. Releasing the element hangs up.
  */
 import type { JsonObject, JsonValue } from "../../media/index.js";
+import { firstAudioCodec, restrictCodecs, SessionDescription } from "../../sdp/index.js";
 import {
   DTMF_RELAY_TYPE,
   DtmfInfoError,
@@ -23,12 +24,12 @@ import {
 } from "../../sip/index.js";
 import type { TrunkDefinition } from "../../sip/trunk/index.js";
 import { CallState, callStateAllows } from "./CallState.js";
-import { restrictCodecs } from "./codecs.js";
+import type { SipEndpointMedia } from "./SipEndpointMedia.js";
 
 /** What a leg needs from the SIP service. */
 export interface LegContext {
-  /** Runs an internal operation of the element in its worker. */
-  invoke(operation: string, args: JsonObject): Promise<JsonValue>;
+  /** The element's media half in its worker. */
+  readonly media: SipEndpointMedia;
   /** Raises a Kurento event on the element. */
   emit(event: string, data: JsonObject): void;
   /** Logs a fault of the peer's (a malformed DTMF INFO, an INFO the peer refused). */
@@ -82,6 +83,15 @@ export class SipLeg {
     return this.#remoteIdentity;
   }
 
+  /** The codec the latest negotiation settled on (first real audio codec of the answer, for the CDR), or null. */
+  get answerCodec(): string | null {
+    try {
+      return this.answerSdp === undefined ? null : firstAudioCodec(SessionDescription.parse(this.answerSdp));
+    } catch {
+      return null;
+    }
+  }
+
   /**
    * The only place the call state changes: validates the move, then raises CallStateChanged (and the
    * MediaSession events). A move the diagram lacks (a 180 after a 183, a repeated state) is ignored.
@@ -110,16 +120,16 @@ export class SipLeg {
     const allowed = (): readonly string[] => this.#trunk?.codecs ?? [];
     return {
       getOffer: async (request: OfferRequest) => {
-        const sdp = await this.#ctx.invoke("sipOffer", { refresh: request.refresh === true }).catch(noResources);
-        return restrictCodecs(text(sdp), allowed());
+        const sdp = await this.#ctx.media.offer(request.refresh === true).catch(noResources);
+        return restricted(text(sdp), allowed());
       },
       setAnswer: async (sdp: string) => {
         this.answerSdp = sdp;
-        await this.#ctx.invoke("sipAnswer", { answer: sdp });
+        await this.#ctx.media.answer(sdp);
       },
       processOffer: async (sdp: string) => {
-        const offer = restrictCodecs(sdp, allowed());
-        const answer = text(await this.#ctx.invoke("sipProcessOffer", { offer }).catch(noResources));
+        const offer = restricted(sdp, allowed());
+        const answer = text(await this.#ctx.media.processOffer(offer).catch(noResources));
         this.answerSdp = answer;
         return answer;
       },
@@ -152,7 +162,7 @@ export class SipLeg {
     session.on("info", (request) => this.#onInfo(request));
     if (trunk !== undefined && trunk.dtmf !== "rfc4733") {
       // Sent before any SDP operation of this call, so the worker knows the mode before media flows.
-      void this.#ctx.invoke("sipDtmfMode", { mode: trunk.dtmf }).catch((err: unknown) => {
+      void this.#ctx.media.setDtmfMode(trunk.dtmf).catch((err: unknown) => {
         this.#ctx.warn("sip: could not set the DTMF mode", { trunk: trunk.name, error: String(err) });
       });
     }
@@ -165,11 +175,9 @@ export class SipLeg {
       if (d !== undefined) {
         this.#ctx.emit("DtmfReceived", { digit: d.digit, durationMs: d.durationMs ?? 0 });
         // On into the pipeline as RFC 4733, e.g. towards a bridged leg on an RFC 4733 trunk.
-        void this.#ctx
-          .invoke("sipInjectDtmf", { digit: d.digit, durationMs: d.durationMs ?? 0 })
-          .catch((err: unknown) => {
-            this.#ctx.warn("sip: a DTMF INFO digit could not be forwarded into the pipeline", { error: String(err) });
-          });
+        void this.#ctx.media.injectDtmf(d.digit, d.durationMs ?? 0).catch((err: unknown) => {
+          this.#ctx.warn("sip: a DTMF INFO digit could not be forwarded into the pipeline", { error: String(err) });
+        });
       }
     } catch (err) {
       // Already answered 200 (RFC 6086 §4.2.2 leaves the body to the application): the fault is only logged.
@@ -242,6 +250,19 @@ export class SipLeg {
     }
     return s;
   }
+}
+
+/**
+ * `sdp` limited to a trunk's codecs (the sdp/ codec policy); unchanged without a list.
+ * @throws {NoAllowedCodecError} when an audio section keeps no codec; {SdpParseError} for text that is not SDP.
+ */
+function restricted(sdp: string, allowed: readonly string[]): string {
+  if (allowed.length === 0) {
+    return sdp;
+  }
+  const description = SessionDescription.parse(sdp);
+  restrictCodecs(description, allowed);
+  return description.toString();
 }
 
 /** An SDP returned by the worker. @throws {SipLegError} for anything but a string. */

@@ -26,8 +26,11 @@ export interface StartOptions {
   logLevel?: string;
   gcPeriodMs?: number;
   flowTimeoutMs?: number;
-  /** Extra configuration merged over the generated one (top-level sections are merged one level deep). */
-  config?: Record<string, Record<string, unknown>>;
+  /**
+   * Extra configuration merged over the generated one (top-level sections are merged one level deep; a top-level
+   * list such as `modules` replaces the generated value).
+   */
+  config?: Record<string, Record<string, unknown> | unknown[]>;
   /** Time allowed for /health to answer 200, in ms. */
   startTimeoutMs?: number;
 }
@@ -97,7 +100,7 @@ function waitExit(child: ChildProcess): Promise<void> {
 
 async function launchOnce(rtp: RtpRange, dataDir: string, opts: StartOptions): Promise<KorusProcess> {
   const port = await freeTcpPort();
-  const cfg: Record<string, Record<string, unknown>> = {
+  const cfg: Record<string, Record<string, unknown> | unknown[]> = {
     server: { host: "127.0.0.1", port },
     kurento: { gcPeriodMs: opts.gcPeriodMs ?? 240_000 },
     media: { workers: opts.workers ?? 2, flowTimeoutMs: opts.flowTimeoutMs ?? 2000 },
@@ -109,7 +112,7 @@ async function launchOnce(rtp: RtpRange, dataDir: string, opts: StartOptions): P
     admin: { enabled: true },
   };
   for (const [section, values] of Object.entries(opts.config ?? {})) {
-    cfg[section] = { ...cfg[section], ...values };
+    cfg[section] = Array.isArray(values) ? values : { ...cfg[section], ...values };
   }
   const configFile = path.join(dataDir, "korus.yaml");
   writeFileSync(configFile, stringify(cfg));

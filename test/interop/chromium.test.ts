@@ -139,6 +139,21 @@ if (!existsSync(CHROMIUM)) {
     // --allow-loopback-in-peer-connection, 127.0.0.1 too) and usually prefers its interface address: that socket
     // is the browser's own, and the packets still go through the loopback device (both ends are local addresses).
     t.equal(pair?.remote, "127.0.0.1", `the selected pair reaches Korus on 127.0.0.1 (browser side ${pair?.local})`);
+    // Korus's RTCP as Chromium read it (media/rtp/RtcpSession.ts, sent every second): our SRs become its
+    // remote-outbound-rtp records, the report blocks about its streams its remote-inbound-rtp records.
+    const remote = await page.evaluate(async () => {
+      const pc = (window as unknown as { pc: RTCPeerConnection }).pc;
+      const out: string[] = [];
+      (await pc.getStats()).forEach((s: { type: string; kind?: string; packetsSent?: number }) => {
+        if (s.type === "remote-outbound-rtp" && (s.packetsSent ?? 0) > 0) {
+          out.push(`sr:${s.kind ?? ""}`);
+        } else if (s.type === "remote-inbound-rtp") {
+          out.push(`rr:${s.kind ?? ""}`);
+        }
+      });
+      return out.sort();
+    });
+    t.same(remote, ["rr:audio", "rr:video", "sr:audio", "sr:video"], "Chromium reads our SRs and report blocks");
     await page.screenshot({ path: `/tmp/korus-chromium-${process.pid}.png` });
     t.comment(`screenshot: /tmp/korus-chromium-${process.pid}.png`);
   });

@@ -123,7 +123,7 @@ class TestSource extends MediaElement {
   protected override onMedia(_p: MediaPacket, _c: Connection): void {
     // a pure source
   }
-  protected override releaseResources(): void {
+  protected override dispose(): void {
     // nothing
   }
 }

@@ -5,7 +5,11 @@
  */
 import t from "tap";
 import { TransactionStateError, type InviteSession } from "../../../sip/index.js";
+import type { SipEndpointMedia } from "../../../src/sip/SipEndpointMedia.js";
 import { SipLeg, SipLegError } from "../../../src/sip/SipLeg.js";
+
+const none = (): Promise<null> => Promise.resolve(null);
+const media: SipEndpointMedia = { offer: none, answer: none, processOffer: none, setDtmfMode: none, injectDtmf: none };
 
 function fakeSession(answer: () => Promise<void>, termination: unknown = undefined): InviteSession {
   const s = { role: "uas", callId: "c@x", termination, on: () => s, answer };
@@ -15,7 +19,7 @@ function fakeSession(answer: () => Promise<void>, termination: unknown = undefin
 t.test("answer() on a call whose INVITE transaction ended", async (t) => {
   const warnings: string[] = [];
   const leg = new SipLeg("e", "p", {
-    invoke: () => Promise.resolve(null),
+    media,
     emit: () => undefined,
     warn: (m) => warnings.push(m),
   });
@@ -33,7 +37,7 @@ t.test("answer() on a call whose INVITE transaction ended", async (t) => {
 
 t.test("other failures of answer() still propagate", async (t) => {
   const leg = new SipLeg("e", "p", {
-    invoke: () => Promise.resolve(null),
+    media,
     emit: () => undefined,
     warn: () => undefined,
   });

@@ -58,7 +58,7 @@ class TestEndpoint extends SdpEndpoint<string> {
   protected override onMedia(_p: MediaPacket): void {
     // No media in this test.
   }
-  protected override releaseResources(): void {
+  protected override dispose(): void {
     // Nothing to free.
   }
 }
@@ -75,7 +75,8 @@ function endpoint(): TestEndpoint {
     settings: settingsFor(RANGE),
     ports: new PortAllocator(RANGE.min, RANGE.max),
     logger,
-    emit: (_e: string, _d: JsonObject) => undefined,
+    emit: () => undefined,
+    emitDescribed: (_e: string, _d: JsonObject) => undefined,
   };
   return new TestEndpoint(ctx);
 }

@@ -1,3 +1,11 @@
+import {
+  ByePacket,
+  CompoundPacket,
+  ReceiverReportPacket,
+  SdesChunk,
+  SdesPacket,
+  SenderReportPacket,
+} from "rtp.js/packets";
 import t from "tap";
 import {
   RtcpParseError,
@@ -124,5 +132,89 @@ t.test("NTP helpers", (t) => {
   t.equal(s, 2_208_988_800 + 1000);
   t.equal(f, 0x80000000);
   t.equal(ntpMiddle(0x12345678, 0x9abcdef0), 0x56789abc);
+  t.end();
+});
+
+t.test("an independent parser (rtp.js) reads what Korus builds: SR with blocks, RR, SDES, BYE", (t) => {
+  const sr = buildSenderReport({
+    ssrc: 0x0102_0304,
+    ntpSeconds: 0xe123_4567,
+    ntpFraction: 0x89ab_cdef,
+    rtpTimestamp: 0xffff_fff0,
+    packetCount: 70_000,
+    octetCount: 11_200_000,
+    reports: [block, { ...block, ssrc: 7, cumulativeLost: 4000 }],
+  });
+  const compound = Buffer.concat([
+    sr,
+    buildReceiverReport({ ssrc: 9, reports: [{ ...block, cumulativeLost: 0 }] }),
+    // A second chunk whose SSRC starts with a zero octet would trip rtp.js 0.15.5: its SDES parser takes up to three
+    // zero octets after an END as padding even when the chunk is already aligned (it cannot read its own output).
+    buildSdes([cnameChunk(0x0102_0304, "korus-abc"), cnameChunk(0x9000_0009, "x")]),
+    buildBye([0x0102_0304, 9], "done"),
+  ]);
+  const packets = new CompoundPacket(new DataView(compound.buffer, compound.byteOffset, compound.byteLength));
+  const [a, b, c, d] = packets.getPackets();
+  t.ok(a instanceof SenderReportPacket, "SR");
+  if (a instanceof SenderReportPacket) {
+    t.equal(a.getSsrc(), 0x0102_0304);
+    t.equal(a.getNtpSeconds(), 0xe123_4567);
+    t.equal(a.getNtpFraction(), 0x89ab_cdef);
+    t.equal(a.getRtpTimestamp(), 0xffff_fff0);
+    t.equal(a.getPacketCount(), 70_000);
+    t.equal(a.getOctetCount(), 11_200_000);
+    const [r0, r1] = a.getReports();
+    t.equal(r0?.getSsrc(), block.ssrc);
+    t.equal(r0?.getFractionLost(), 64);
+    t.equal(r0?.getHighestSeqNumber(), 0x1_0005);
+    t.equal(r0?.getJitter(), 123);
+    t.equal(r0?.getLastSRTimestamp(), 0x1234_5678);
+    t.equal(r0?.getDelaySinceLastSR(), 65536);
+    // rtp.js 0.15.5 reads the 24-bit cumulative loss through a 12-bit mask, so check the raw field here.
+    const raw = (v: DataView | undefined): number => (v === undefined ? -1 : v.getUint32(4) & 0xff_ffff);
+    t.equal(raw(r0?.getView()), 0x100_0000 - 3, "-3 as a signed 24-bit field");
+    t.equal(raw(r1?.getView()), 4000);
+  }
+  t.ok(b instanceof ReceiverReportPacket && b.getSsrc() === 9 && b.getReports().length === 1, "RR");
+  t.ok(c instanceof SdesPacket, "SDES");
+  if (c instanceof SdesPacket) {
+    t.same(
+      c.getChunks().map((k) => [k.getSsrc(), k.getItems()]),
+      [
+        [0x0102_0304, [{ type: 1, text: "korus-abc" }]],
+        [0x9000_0009, [{ type: 1, text: "x" }]],
+      ],
+    );
+  }
+  t.ok(d instanceof ByePacket, "BYE");
+  if (d instanceof ByePacket) {
+    t.same(d.getSsrcs(), [0x0102_0304, 9]);
+    t.equal(d.getReason(), "done");
+  }
+  t.end();
+});
+
+t.test("SDES with several chunks is byte for byte what rtp.js serialises", (t) => {
+  const chunks: [number, string][] = [
+    [0x0102_0304, "korus-abc"],
+    [9, "x"],
+    [1, "korus-0123456789ab"],
+  ];
+  const ours = buildSdes(chunks.map(([ssrc, text]) => cnameChunk(ssrc, text)));
+  const theirs = new SdesPacket();
+  for (const [ssrc, text] of chunks) {
+    const c = new SdesChunk();
+    c.setSsrc(ssrc);
+    c.addItem(1, text);
+    theirs.addChunk(c);
+  }
+  theirs.serialize();
+  const v = theirs.getView();
+  t.same(ours, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+  t.same(
+    parseRtcp(ours).flatMap((p) => (p.type === "sdes" ? p.chunks.map((c) => c.ssrc) : [])),
+    [0x0102_0304, 9, 1],
+    "and our parser reads the chunks back",
+  );
   t.end();
 });

@@ -42,10 +42,10 @@ async function setup(
   const events: string[] = [];
   const noop = (): void => undefined;
   const logger: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, child: () => logger };
-  const tx = new AudioTranscoder({
+  const tx = new AudioTranscoder<Connection>({
     id: "tx",
     logger,
-    emit: (e, d) => events.push(`${e}:${d["state"]}`),
+    emit: (e, d) => events.push(`${e}:${d.state}`),
     sourceParameters: () => undefined,
     deliver: (p, conn) => out.push({ p, conn }),
   });

@@ -1,17 +1,18 @@
 /** What sinks declare to the transcoder: fmtp parsing, AMR parameters, target keys shared by equal formats. */
 import t from "tap";
-import { formatParams, parseFmtp, sinkAccepts, targetKey } from "../../../../media/transcode/format.js";
+import { formatParams, sinkAccepts, targetKey } from "../../../../media/transcode/format.js";
+import { parseFmtpParameters } from "../../../../sdp/index.js";
 
-t.test("fmtp parsing and AMR parameters", async (t) => {
+t.test("fmtp parsing (sdp/'s parser, which formatParams uses) and AMR parameters", async (t) => {
   t.same(
-    [...parseFmtp("octet-align=1; mode-set=0,2,4 ;MODE-CHANGE-PERIOD=2")],
+    [...parseFmtpParameters("octet-align=1; mode-set=0,2,4 ;MODE-CHANGE-PERIOD=2")],
     [
       ["octet-align", "1"],
       ["mode-set", "0,2,4"],
       ["mode-change-period", "2"],
     ],
   );
-  t.same([...parseFmtp(undefined)], []);
+  t.same([...parseFmtpParameters("")], []);
   t.same(formatParams("amr-wb", "mode-set=8;octet-align=1"), { octetAligned: true, modeSet: [8] });
   t.same(formatParams("amr", "mode-set=9,x,7"), { octetAligned: false, modeSet: [7] }, "invalid modes ignored");
   t.same(formatParams("opus", "octet-align=1"), { octetAligned: false, modeSet: undefined }, "only AMR's count");

@@ -20,7 +20,7 @@ import {
 } from "werift";
 import { createLogger } from "../../../../media/logger.js";
 import { FastRtpPath } from "../../../../media/webrtc/FastRtpPath.js";
-import type { RtpHeaderFields } from "../../../../media/webrtc/SrtpTransform.js";
+import type { RtpHeaderFields } from "../../../../media/srtp/rtpHeader.js";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -309,28 +309,22 @@ for (const [name, profile] of [
 t.test("create() declines transports without SRTP keys or with a profile it does not implement", (t) => {
   const log = createLogger("test");
   const conn = { iceTransport: { connection: {} } };
-  const ctx = {
-    srtpSessionKey: Buffer.alloc(16),
-    srtpSessionSalt: Buffer.alloc(14),
-    srtpSessionAuthTag: Buffer.alloc(20),
+  // werift's SrtpSession keeps the profile and the master keys its DTLS transport exported in `config`.
+  const keys = {
+    localMasterKey: Buffer.alloc(16),
+    localMasterSalt: Buffer.alloc(14),
+    remoteMasterKey: Buffer.alloc(16),
+    remoteMasterSalt: Buffer.alloc(14),
   };
   const none = (): void => undefined;
   t.equal(FastRtpPath.create({ ...conn }, none, log), undefined, "DTLS not done: no srtp session");
   t.equal(
-    FastRtpPath.create({ ...conn, srtp: { config: { profile: 2 }, localContext: ctx, remoteContext: ctx } }, none, log),
+    FastRtpPath.create({ ...conn, srtp: { config: { profile: 2, keys } } }, none, log),
     undefined,
-    "SRTP_AES128_CM_HMAC_SHA1_32 (2) is not implemented",
+    "SRTP_AES128_CM_HMAC_SHA1_32 (2): werift does not negotiate it",
   );
-  t.equal(
-    FastRtpPath.create({ ...conn, srtp: { config: { profile: 7 }, localContext: ctx } }, none, log),
-    undefined,
-    "no remote context",
-  );
-  const path = FastRtpPath.create(
-    { ...conn, srtp: { config: { profile: 1 }, localContext: ctx, remoteContext: ctx } },
-    none,
-    log,
-  );
+  t.equal(FastRtpPath.create({ ...conn, srtp: { config: { profile: 7 } } }, none, log), undefined, "no master keys");
+  const path = FastRtpPath.create({ ...conn, srtp: { config: { profile: 1, keys } } }, none, log);
   t.equal(path?.profile, "AES_CM_128_HMAC_SHA1_80");
   t.equal(path?.active, false, "no nominated pair: inactive");
   t.equal(path?.send(1, 96, 1, 0, false, Buffer.alloc(1)), undefined, "and send() leaves it to werift");

@@ -1,11 +1,10 @@
 /**
- * The pure parts of the SIP service: dial-plan matching and `$n` substitution, the trunk codec filter on SDP text,
- * the SipEndpoint call-state diagram, and validation of the `sip` config section (errors name the field).
+ * The pure parts of the SIP service: dial-plan matching and `$n` substitution, the SipEndpoint call-state diagram,
+ * and validation of the `sip` config section (errors name the field).
  */
 import t from "tap";
 import { ConfigError, validateConfig } from "../../../../src/config/schema.js";
 import { callStateAllows, CallState } from "../../../../src/sip/CallState.js";
-import { firstAudioCodec, NoAllowedCodecError, restrictCodecs } from "../../../../src/sip/codecs.js";
 import { compileRules, matchRules, substitute } from "../../../../src/sip/DialPlan.js";
 
 t.test("dial plan: first matching rule wins; to/from/trunk regexes; capture groups", async (t) => {
@@ -25,38 +24,6 @@ t.test("dial plan: first matching rule wins; to/from/trunk regexes; capture grou
   t.equal(matchRules(rules, "sip:anything@x", "sip:spam@evil", "local")?.rule.status, 603, "from regex");
   t.equal(matchRules(rules, "sip:nobody@x", "sip:a@b", "local"), undefined, "no rule: unmatched");
   t.equal(substitute("$1-$2-$9", ["all", "x"]), "x--", "missing groups are empty");
-});
-
-const OFFER = [
-  "v=0",
-  "o=- 1 1 IN IP4 127.0.0.1",
-  "s=-",
-  "c=IN IP4 127.0.0.1",
-  "t=0 0",
-  "m=audio 4000 RTP/AVP 111 0 8 101",
-  "a=rtpmap:111 opus/48000/2",
-  "a=fmtp:111 minptime=10",
-  "a=rtpmap:0 PCMU/8000",
-  "a=rtpmap:8 PCMA/8000",
-  "a=rtpmap:101 telephone-event/8000",
-  "a=fmtp:101 0-15",
-  "a=sendrecv",
-  "",
-].join("\r\n");
-
-t.test("trunk codec filter on SDP", async (t) => {
-  const out = restrictCodecs(OFFER, ["PCMA", "telephone-event"]);
-  t.match(out, /m=audio 4000 RTP\/AVP 8 101\r\n/);
-  t.notMatch(out, /opus|PCMU|a=fmtp:111/);
-  t.match(out, /a=fmtp:101 0-15/);
-  t.match(out, /a=sendrecv\r\n$/, "other attributes and CRLF kept");
-  t.equal(restrictCodecs(OFFER, []), OFFER, "an empty list allows everything");
-  t.throws(() => restrictCodecs(OFFER, ["G729", "telephone-event"]), NoAllowedCodecError, "nothing left but DTMF");
-  t.equal(firstAudioCodec(OFFER), "opus");
-  t.equal(firstAudioCodec(out), "PCMA");
-  t.equal(firstAudioCodec("v=0\r\nm=audio 0 RTP/AVP 8\r\n"), null, "rejected stream");
-  t.equal(firstAudioCodec(undefined), null);
-  t.equal(firstAudioCodec("v=0\r\nm=audio 5 RTP/AVP 0\r\n"), "PCMU", "static payload type without rtpmap");
 });
 
 t.test("call states follow the diagram", async (t) => {
