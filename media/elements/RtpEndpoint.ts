@@ -5,20 +5,12 @@
  * peer on the codec negotiated for it, with SSRC, sequence number and timestamp rewritten (StreamRewriter). No
  * transcoding here: a packet whose codec the peer did not negotiate is dropped (counted, rate-limited log).
  *
- * Negotiation state (one validated transition function, which also owns the RTCP timer):
+ * Negotiation: {@link SdpEndpoint}'s state machine, with re-offers accepted once NEGOTIATED (hold, resume, a new
+ * address or codec set, on the same ports); entering NEGOTIATED arms the RTCP timer, the release stops it.
  *
- *     NEW ──processOffer──▶ NEGOTIATED ──processOffer (re-offer: hold, resume, new address)──▶ NEGOTIATED
- *      └──generateOffer──▶ OFFERED ──processAnswer──▶ NEGOTIATED
- *     any ──release──▶ RELEASED
- *
- * generateOffer outside NEW → SDP_END_POINT_ALREADY_NEGOTIATED; processOffer while OFFERED → the same;
- * processAnswer in NEW → SDP_END_POINT_NOT_OFFER_GENERATED, in NEGOTIATED → SDP_END_POINT_ANSWER_ALREADY_PROCCESED.
- *
- * Transport: one {@link RtpSocket} per audio/video m-line (even port, RTCP on +1 or rtcp-mux), symmetric RTP with
- * latching, RTCP SR/RR + SDES every ~5 s (RFC 3550 §6.2, randomised 0.5–1.5×) and a BYE on release.
- * `crypto` (Kurento SDES{key | keyBase64, crypto}) turns the offer/answer into RTP/SAVP with one a=crypto line
- * (RFC 4568); the peer's key unprotects what we receive, ours protects what we send; OnKeySoftLimit{mediaType} is
- * raised when our key nears its limit.
+ * Transport: one {@link UdpTransport} per audio/video m-line (latching, SDES-SRTP when the ctor has `crypto`,
+ * RTCP SR/RR + SDES every ~5 s, RFC 3550 §6.2, randomised 0.5–1.5×, and a BYE on release). Packets from the peer run
+ * through the stage chain of their m-line ({@link UdpStages}); DTMF towards the peer is {@link DtmfSender}'s.
  *
  * Events: MediaStateChanged (CONNECTED at the first valid RTP, DISCONNECTED after the media timeout, CONNECTED again
  * when RTP resumes), ConnectionStateChanged (CONNECTED once negotiated with a usable remote address), OnKeySoftLimit,
@@ -27,291 +19,68 @@
  * changes, sequence resets, timestamp jumps) is counted in {@link RtpEndpoint.diagnostics} and logged at a bounded
  * rate; nothing from a socket can throw out of the receive path.
  */
-import { randomBytes, randomInt } from "node:crypto";
-import os from "node:os";
-import {
-  SdpNegotiationError,
-  SdpParseError,
-  SessionDescription,
-  createAnswer,
-  createOffer,
-  parseInlineKey,
-  processAnswer,
-  sends,
-  receives,
-  type CodecCapability,
-  type Capabilities,
-  type Direction,
-  type NegotiatedMedia,
-} from "../../sdp/index.js";
-import { DTMF_OUT_EVENT, type JsonObject, type JsonValue, type MediaKind } from "../channel/protocol.js";
+import { randomBytes } from "node:crypto";
+import { SessionDescription, createAnswer, createOffer, processAnswer, sends } from "../../sdp/index.js";
+import type { NegotiatedMedia } from "../../sdp/index.js";
+import type { JsonObject, MediaKind } from "../channel/protocol.js";
 import type { Connection, ElementContext } from "../core/MediaElement.js";
-import { MediaElement } from "../core/MediaElement.js";
 import type { Operation } from "../core/MediaObject.js";
 import type { MediaPacket, RtpMediaKind } from "../core/types.js";
+import { BaseRtpEndpoint } from "../endpoint/BaseRtpEndpoint.js";
+import { DtmfSender, type DtmfMode } from "../endpoint/DtmfSender.js";
+import { newDiagnostics, type RtpDiagnostics } from "../endpoint/RecvStream.js";
+import { UdpStages } from "../endpoint/UdpStages.js";
+import { UdpTransport, type UdpTransportOwner } from "../endpoint/UdpTransport.js";
+import {
+  CAPABILITIES,
+  withAnswerCrypto,
+  localAddresses,
+  nonNegative,
+  parseSdes,
+  parseSdpArg,
+  positive,
+} from "../endpoint/udpConfig.js";
 import { InvalidStateError, MediaOperationError } from "../errors.js";
 import { RateLimitedLog } from "../logger.js";
-import { RtpSocket } from "../net/RtpSocket.js";
-import { RtcpSession } from "../rtp/RtcpSession.js";
-import { RtpHeaderReader, buildRtp, rtpHeaderLength } from "../rtp/RtpPacket.js";
-import { RecvStreamStats, SendStreamStats } from "../rtp/RtpStreamStats.js";
-import { endpointRecord, latencyStat, streamRecord } from "../rtp/kurentoStats.js";
-import { StreamRewriter } from "../rtp/StreamRewriter.js";
-import { DtmfDetector, dtmfPackets } from "../rtp/dtmf.js";
-import { isKeyframe } from "../rtp/keyframe.js";
-import { SrtpSession } from "../srtp/SrtpSession.js";
+import { dtmfPackets } from "../rtp/dtmf.js";
+import { endpointRecord } from "../rtp/kurentoStats.js";
+import type { SrtpSuite } from "../srtp/SrtpSuite.js";
 import type { SinkAudioCaps } from "../transcode/format.js";
-import { InbandDtmfReceiver } from "../transcode/InbandDtmfReceiver.js";
-import { InbandDtmfSender, type InbandFormat } from "../transcode/InbandDtmfSender.js";
-import { SrtpConfigError, decodeKeySalt, findSuite, parseLifetime, type SrtpSuite } from "../srtp/SrtpSuite.js";
 
-/** Negotiation states; see the module comment for the transitions. */
-export enum RtpNegotiation {
-  New = "NEW",
-  Offered = "OFFERED",
-  Negotiated = "NEGOTIATED",
-  Released = "RELEASED",
-}
-
-type ConnState = "CONNECTED" | "DISCONNECTED";
+export type { DtmfMode } from "../endpoint/DtmfSender.js";
+export type { RtpDiagnostics } from "../endpoint/RecvStream.js";
 
 /** No RTP for this long after negotiation → MediaStateChanged DISCONNECTED (ctor `mediaTimeoutMs` overrides). */
 export const DEFAULT_MEDIA_TIMEOUT_MS = 30_000;
 /** RTCP report interval (RFC 3550 §6.2 minimum 5 s), randomised 0.5–1.5×. */
 export const RTCP_INTERVAL_MS = 5_000;
-/** Remote SSRCs tracked per stream; older ones are forgotten (bounded memory against SSRC floods). */
-const MAX_REMOTE_SSRCS = 8;
 
-/** Codecs offered and accepted, in preference order (issue 4 §3): audio, then pass-through video. */
-const AUDIO_CAPABILITIES: readonly CodecCapability[] = [
-  { name: "opus", clockRate: 48000, channels: 2, parameters: "minptime=10;useinbandfec=1", preferredPayloadType: 111 },
-  { name: "PCMU", clockRate: 8000 },
-  { name: "PCMA", clockRate: 8000 },
-  { name: "G722", clockRate: 8000 },
-  { name: "AMR-WB", clockRate: 16000, parameters: "octet-align=1", preferredPayloadType: 97 },
-  { name: "AMR-WB", clockRate: 16000, preferredPayloadType: 98 },
-  { name: "AMR", clockRate: 8000, parameters: "octet-align=1", preferredPayloadType: 99 },
-  { name: "AMR", clockRate: 8000, preferredPayloadType: 100 },
-  { name: "telephone-event", clockRate: 8000, parameters: "0-15", preferredPayloadType: 101 },
-  { name: "telephone-event", clockRate: 48000, parameters: "0-15", preferredPayloadType: 110 },
-];
-const VIDEO_CAPABILITIES: readonly CodecCapability[] = [
-  { name: "VP8", clockRate: 90000, rtcpFeedback: ["nack", "nack pli", "ccm fir"], preferredPayloadType: 96 },
-  {
-    name: "H264",
-    clockRate: 90000,
-    parameters: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
-    rtcpFeedback: ["nack", "nack pli", "ccm fir"],
-    preferredPayloadType: 102,
-  },
-];
-
-/** BaseRtpEndpoint properties Korus stores and reports but does not enforce (as WebRtcEndpoint). */
-const RTP_PROPERTY_DEFAULTS: Record<string, JsonValue> = {
-  minVideoRecvBandwidth: 0,
-  minVideoSendBandwidth: 100,
-  maxVideoSendBandwidth: 500,
-  maxAudioRecvBandwidth: 0,
-  maxVideoRecvBandwidth: 0,
-  mtu: 1200,
-  rembParams: {
-    __module__: "kurento",
-    __type__: "RembParams",
-    packetsRecvIntervalTop: 100,
-    exponentialFactor: 0.04,
-    linealFactorMin: 50000,
-    linealFactorGrade: 30,
-    decrementFactor: 0.5,
-    thresholdFactor: 0.8,
-    upLosses: 12,
-    rembOnConnect: 300000,
-  },
-};
-
-/** RFC 4733 §2.5.1.2: updates of a long event every 50 ms. */
-const DTMF_INTERVAL_MS = 50;
-/** Payload formats that travel next to the audio codec rather than being one. */
-const AUX_CODECS = new Set(["telephone-event", "cn", "red"]);
-
-/**
- * How DTMF travels between this endpoint and its peer: RFC 4733 telephone-events (the default, and Kurento's), tones
- * in the audio (`inband`), or SIP INFO (`info`: the control plane sends and receives the INFO requests; the worker
- * hands it the digits to send as `korus:DtmfOut` events).
- */
-export type DtmfMode = "rfc4733" | "inband" | "info";
-
-/** Gap after a digit relayed from the pipeline (RFC 4733 event in, tones or INFO out). */
-const RELAY_GAP_MS = 50;
-
-/** One queued packet of a generated DTMF event (payload undefined: the end of a digit's slot). */
-interface DtmfOut {
-  readonly stream: RtpStream;
-  readonly pt: number;
-  readonly rate: number;
-  readonly ts: number;
-  readonly marker: boolean;
-  readonly payload: Buffer | undefined;
-  /** Offset from the start of the digit's slot. */
-  readonly atMs: number;
-}
-
-/** A codec of a negotiated stream, keyed for the hot path. */
-interface StreamCodec {
-  /** Lower-case name, as in MediaPacket.codec. */
-  readonly codec: string;
-  readonly clockRate: number;
-  readonly recvPt: number;
-  readonly sendPt: number;
-  /** The peer's fmtp for this codec (ours when it sent none). */
-  readonly parameters: string | undefined;
-  readonly channels: number;
-}
-
-/** Counters of bad input and anomalies, per endpoint (tests and logs read them). */
-export interface RtpDiagnostics {
-  malformedRtp: number;
-  malformedRtcp: number;
-  unknownPayloadType: number;
-  srtpFailures: number;
-  ssrcChanges: number;
-  seqResets: number;
-  /** 16-bit sequence wraps (normal in long calls; counted, logged at debug level). */
-  seqWraps: number;
-  timestampJumps: number;
-  /** Packets from the pipeline not sent because the peer did not negotiate their codec. */
-  droppedNoCodec: number;
-  dtmfDigits: number;
-}
-
-/** One audio or video m-line: its socket, codecs, SRTP sessions, stats and RTCP session. */
-class RtpStream {
-  readonly kind: RtpMediaKind;
-  readonly index: number;
-  readonly socket: RtpSocket;
-  readonly localSsrc = randomInt(1, 0xffff_ffff);
-  byRecvPt = new Map<number, StreamCodec>();
-  bySendKey = new Map<string, StreamCodec>();
-  direction: Direction = "inactive";
-  srtpIn: SrtpSession | undefined;
-  /** The remote key parameter srtpIn was made from. */
-  srtpInKey: string | undefined;
-  srtpOut: SrtpSession | undefined;
-  readonly receivers = new Map<number, RecvStreamStats>();
-  currentRemoteSsrc: number | undefined;
-  sender: SendStreamStats | undefined;
-  readonly rtcp: RtcpSession;
-  readonly rewriter = new StreamRewriter();
-  readonly dtmf = new DtmfDetector();
-  /** E2E latency EWMA (ms) from a source element's edge to our socket. */
-  e2eMs: number | undefined;
-  /** What the peer takes on this (audio) stream, for the transcoder; rebuilt at each negotiation. */
-  caps: SinkAudioCaps | undefined;
-
-  constructor(kind: RtpMediaKind, index: number, socket: RtpSocket, cname: string, keyframeRequested: () => void) {
-    this.kind = kind;
-    this.index = index;
-    this.socket = socket;
-    this.rtcp = new RtcpSession(
-      {
-        send: (pkt) => {
-          const out = this.srtpOut === undefined ? pkt : this.srtpOut.protectRtcp(pkt);
-          if (typeof out !== "string") {
-            this.socket.sendRtcp(out);
-          }
-        },
-        cname: () => cname,
-        receivers: () => this.receivers,
-        senders: () => (this.sender === undefined ? [] : [this.sender]),
-        keyframeRequested: () => (kind === "VIDEO" ? keyframeRequested() : undefined),
-      },
-      { reporterSsrc: this.localSsrc, reducedSize: false, reportWhenIdle: true },
-    );
-  }
-}
-
-export class RtpEndpoint extends MediaElement {
+export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
   readonly #useIpv6: boolean;
   readonly #suite: SrtpSuite | undefined;
   readonly #localKey: Buffer | undefined;
   readonly #mediaTimeoutMs: number;
-  /** CMR of the last AMR packet from the peer (15 = no request). */
-  #peerCmr: number | undefined;
   readonly #rtcpIntervalMs: number;
   readonly #keyLifetime: number | undefined;
   readonly #log: RateLimitedLog;
-  readonly #rtpProps = new Map<string, JsonValue>();
   readonly #address: string;
   readonly #bindAddress: string;
   readonly #cname = `korus-${randomBytes(6).toString("hex")}`;
   readonly #sessionId = String(Date.now());
   #sessionVersion = 0;
-  #state: RtpNegotiation = RtpNegotiation.New;
-  #busy = false;
   #localSdp: string | undefined;
   #remoteSdp: string | undefined;
   /** Our offer while OFFERED, to read the answer against. */
   #offer: SessionDescription | undefined;
-  readonly #streams = new Map<number, RtpStream>();
+  readonly #streams = new Map<number, UdpTransport>();
+  #audio: UdpTransport | undefined;
+  #video: UdpTransport | undefined;
   #rtcpTimer: NodeJS.Timeout | undefined;
-  #mediaState: ConnState = "DISCONNECTED";
-  /** Generated DTMF (sendDtmf): the packets still to send, the generator's own numbering and timer. */
-  readonly #dtmfQueue: DtmfOut[] = [];
-  /** The generator counts as its own source for the StreamRewriter, so numbering stays continuous around it. */
-  readonly #dtmfSource = {};
-  #dtmfSeq = 0;
-  #dtmfTs = 0;
-  #dtmfSending = false;
-  #dtmfTimer: NodeJS.Timeout | undefined;
-  #dtmfMode: DtmfMode = "rfc4733";
-  /** inband/info: what the peer's caps become (telephone-events accepted from the pipeline), per negotiated caps. */
-  #relayCaps: { readonly of: SinkAudioCaps; readonly caps: SinkAudioCaps } | undefined;
-  /** inband/info: RFC 4733 events from each source turned back into digits. */
-  readonly #relayDetectors = new WeakMap<object, DtmfDetector>();
-  #inbandOut: InbandDtmfSender | undefined;
-  #inbandIn: InbandDtmfReceiver | undefined;
-  #inbandTimer: NodeJS.Timeout | undefined;
-  /** When the next in-band payload is due (performance.now() ms). */
-  #inbandDue = 0;
-  /**
-   * Digits the peer signalled out of band (SIP INFO), forwarded into the pipeline as RFC 4733 events on a stream of
-   * their own (sinks see a source switch, so numbering stays continuous); the peer's audio is held back meanwhile.
-   */
-  readonly #inject: {
-    readonly ssrc: number;
-    queue: { digit: string; durationMs: number }[];
-    timer: NodeJS.Timeout | undefined;
-    seq: number;
-    /** The 8 kHz timestamp of the last event, and when it was taken. */
-    ts: number;
-    tsAtMs: number;
-    active: boolean;
-  } = {
-    ssrc: randomInt(1, 0xffff_ffff),
-    queue: [],
-    timer: undefined,
-    seq: randomInt(0, 0xffff),
-    ts: randomInt(0, 0x7fff_ffff),
-    tsAtMs: 0,
-    active: false,
-  };
-  /** The peer's last audio packet on an 8 kHz clock (timestamp, arrival), to place injected events in its timeline. */
-  #lastAudio8k: { ts: number; atMs: number } | undefined;
-  /** A keyframe was wanted before the peer's video SSRC was known: ask at its first non-key packet. */
-  #keyframePending = false;
-  #connectionState: ConnState = "DISCONNECTED";
-  readonly #reader = new RtpHeaderReader();
-  readonly diagnostics: RtpDiagnostics = {
-    malformedRtp: 0,
-    malformedRtcp: 0,
-    unknownPayloadType: 0,
-    srtpFailures: 0,
-    ssrcChanges: 0,
-    seqResets: 0,
-    seqWraps: 0,
-    timestampJumps: 0,
-    droppedNoCodec: 0,
-    dtmfDigits: 0,
-  };
+  readonly diagnostics: RtpDiagnostics = newDiagnostics();
+  /** What the transports read and call per packet; `negotiated` is kept current by the negotiation hooks. */
+  readonly #owner: UdpTransportOwner;
+  readonly #dtmf: DtmfSender;
+  readonly #stages: UdpStages;
 
   /**
    * @param ctor Kurento ctor params: `crypto` (SDES), `useIpv6`; plus Korus's `mediaTimeoutMs` (0 disables),
@@ -322,13 +91,49 @@ export class RtpEndpoint extends MediaElement {
     super(ctx);
     this.#useIpv6 = ctor["useIpv6"] === true;
     this.#log = new RateLimitedLog(ctx.logger);
-    const timeout = ctor["mediaTimeoutMs"];
-    this.#mediaTimeoutMs =
-      typeof timeout === "number" && Number.isFinite(timeout) && timeout >= 0 ? timeout : DEFAULT_MEDIA_TIMEOUT_MS;
+    this.#mediaTimeoutMs = nonNegative(ctor["mediaTimeoutMs"]) ?? DEFAULT_MEDIA_TIMEOUT_MS;
     this.#rtcpIntervalMs = positive(ctor["rtcpIntervalMs"]) ?? RTCP_INTERVAL_MS;
     this.#keyLifetime = positive(ctor["keyLifetime"]);
     [this.#suite, this.#localKey] = parseSdes(ctor["crypto"]);
     [this.#address, this.#bindAddress] = localAddresses(ctx, this.#useIpv6);
+    const owner: UdpTransportOwner = {
+      elementId: this.id,
+      diagnostics: this.diagnostics,
+      log: this.#log,
+      logger: ctx.logger,
+      negotiated: false,
+      cname: this.#cname,
+      mediaFlowing: () => this.setMediaState("CONNECTED"),
+      deliver: (p) => this.sendToSinks(p),
+      keyframeWanted: () => this.requestKeyframeUpstream(),
+      mediaTimeout: (kind) => {
+        this.#log.warn("media-timeout", `no ${kind} RTP for ${this.#mediaTimeoutMs} ms`, { elementId: this.id });
+        this.setMediaState("DISCONNECTED");
+      },
+    };
+    this.#owner = owner;
+    this.#dtmf = new DtmfSender({
+      elementId: this.id,
+      log: this.#log,
+      get negotiated() {
+        return owner.negotiated;
+      },
+      audio: () => this.#audio,
+      emit: (event, data) => this.ctx.emit(event, data),
+      inbandStopped: () => this.#stages.inband.reset(),
+    });
+    this.#stages = new UdpStages({
+      elementId: this.id,
+      log: this.#log,
+      digit: (digit, durationMs) => {
+        this.diagnostics.dtmfDigits++;
+        this.ctx.emit("DtmfReceived", { digit, durationMs });
+      },
+      askKeyframe: () => this.askPeerForKeyframe(),
+      toSinks: (p) => this.sendToSinks(p),
+      formatOf: (pt) => this.#audio?.recv.byRecvPt.get(pt),
+      inbandUnavailable: () => this.setDtmfMode("rfc4733"),
+    });
   }
 
   /** Whether this endpoint speaks SDES-SRTP. */
@@ -336,42 +141,18 @@ export class RtpEndpoint extends MediaElement {
     return this.#suite !== undefined;
   }
 
-  get state(): RtpNegotiation {
-    return this.#state;
+  // ---------------------------------------------------------------------------------------------- negotiation
+
+  /** A re-offer once NEGOTIATED (hold, resume, a new address or codec set) reuses the ports. */
+  protected override acceptsReoffer(): boolean {
+    return true;
   }
 
-  // ---------------------------------------------------------------------------------------------- state machine
-
-  /**
-   * The only place the negotiation state changes. Validates the transition and owns the timers: the RTCP timer runs
-   * in NEGOTIATED; it and the DTMF sender's timer stop on release.
-   * @throws InvalidStateError for a transition the diagram does not have (a bug, not a client error).
-   */
-  #transition(to: RtpNegotiation): void {
-    const from = this.#state;
-    const allowed: Record<RtpNegotiation, readonly RtpNegotiation[]> = {
-      [RtpNegotiation.New]: [RtpNegotiation.Offered, RtpNegotiation.Negotiated, RtpNegotiation.Released],
-      [RtpNegotiation.Offered]: [RtpNegotiation.Negotiated, RtpNegotiation.Released],
-      [RtpNegotiation.Negotiated]: [RtpNegotiation.Negotiated, RtpNegotiation.Released],
-      [RtpNegotiation.Released]: [],
-    };
-    if (!allowed[from].includes(to)) {
-      throw new InvalidStateError(`RtpEndpoint ${this.id}: no transition ${from} → ${to}`);
-    }
-    this.#state = to;
-    if (to === RtpNegotiation.Negotiated && this.#rtcpTimer === undefined) {
+  /** The RTCP timer runs from the first negotiation to the release. */
+  protected override onNegotiated(): void {
+    this.#owner.negotiated = true;
+    if (this.#rtcpTimer === undefined) {
       this.#scheduleRtcp();
-    }
-    if (to === RtpNegotiation.Released) {
-      clearTimeout(this.#rtcpTimer);
-      this.#rtcpTimer = undefined;
-      clearTimeout(this.#dtmfTimer);
-      this.#dtmfTimer = undefined;
-      this.#dtmfQueue.length = 0;
-      this.#stopInband();
-      clearTimeout(this.#inject.timer);
-      this.#inject.timer = undefined;
-      this.#inject.queue.length = 0;
     }
   }
 
@@ -379,7 +160,7 @@ export class RtpEndpoint extends MediaElement {
     const delay = this.#rtcpIntervalMs * (0.5 + Math.random());
     this.#rtcpTimer = setTimeout(() => {
       this.#rtcpTimer = undefined;
-      if (this.#state === RtpNegotiation.Negotiated) {
+      if (this.#owner.negotiated) {
         this.#sendReports();
         this.#scheduleRtcp();
       }
@@ -387,10 +168,16 @@ export class RtpEndpoint extends MediaElement {
     this.#rtcpTimer.unref();
   }
 
-  // ---------------------------------------------------------------------------------------------- signalling
+  protected override readRemote(sdp: unknown, what: "offer" | "answer"): SessionDescription {
+    return parseSdpArg(sdp, what);
+  }
 
-  #capabilities(): Capabilities {
-    return { audio: AUDIO_CAPABILITIES, video: VIDEO_CAPABILITIES };
+  protected override localDescriptor(): string | undefined {
+    return this.#localSdp;
+  }
+
+  protected override remoteDescriptor(): string | undefined {
+    return this.#remoteSdp;
   }
 
   #sdes(): Record<string, string> | undefined {
@@ -399,48 +186,42 @@ export class RtpEndpoint extends MediaElement {
       : { [this.#suite.name]: this.#localKey.toString("base64") };
   }
 
-  /** Opens (or reuses, on a re-offer) the socket of m-line `index`. */
-  async #socketFor(index: number, kind: RtpMediaKind): Promise<RtpStream> {
+  /** Opens (or reuses, on a re-offer) the transport of m-line `index`. */
+  async #socketFor(index: number, kind: RtpMediaKind): Promise<UdpTransport> {
     const existing = this.#streams.get(index);
     if (existing?.kind === kind) {
       return existing;
     }
-    existing?.socket.close();
-    const stream: { s?: RtpStream } = {};
-    const socket = await RtpSocket.open({
-      ports: this.ctx.ports,
-      bindAddress: this.#bindAddress,
-      ipv6: this.#useIpv6,
-      logger: this.ctx.logger,
-      mediaTimeoutMs: this.#mediaTimeoutMs,
-      onRtp: (data) => (stream.s === undefined ? false : this.#onRtp(stream.s, data)),
-      onRtcp: (data) => (stream.s === undefined ? false : this.#onRtcp(stream.s, data)),
-      onTimeout: () => this.#onMediaTimeout(kind),
-      onResume: () => this.#setMediaState("CONNECTED"),
-    });
+    existing?.close();
+    const t = await UdpTransport.open(
+      {
+        kind,
+        index,
+        ports: this.ctx.ports,
+        bindAddress: this.#bindAddress,
+        ipv6: this.#useIpv6,
+        mediaTimeoutMs: this.#mediaTimeoutMs,
+        chain: this.#stages.chainFor(kind),
+      },
+      this.#owner,
+    );
     if (this.released) {
-      socket.close();
+      t.close();
       throw new InvalidStateError(`Object '${this.id}' is released`);
     }
-    stream.s = new RtpStream(kind, index, socket, this.#cname, () => this.requestKeyframeUpstream());
-    this.#streams.set(index, stream.s);
-    return stream.s;
+    this.#streams.set(index, t);
+    this.#streamsChanged();
+    return t;
   }
 
   /**
    * SdpEndpoint.processOffer: answers the peer's offer (RFC 3264) from our codec list, opens one port pair per
    * audio/video m-line and starts sending to the offered address. A second offer once NEGOTIATED is a re-offer
    * (hold, resume, a new address or codec set) and reuses the ports.
-   * @throws MediaOperationError SDP_PARSE_ERROR, SDP_END_POINT_ALREADY_NEGOTIATED (while OFFERED or busy), or
-   *   SDP_END_POINT_PROCESS_OFFER_ERROR (no common codec, SRTP mismatch, no free port).
+   * @throws MediaOperationError SDP_END_POINT_PROCESS_OFFER_ERROR (no common codec, SRTP mismatch, no free port).
    */
-  async #processOffer(offerArg: unknown): Promise<string> {
-    if (this.#state === RtpNegotiation.Offered || this.#busy) {
-      throw new MediaOperationError("SDP_END_POINT_ALREADY_NEGOTIATED", "Endpoint already negotiated");
-    }
-    const offer = parseSdpArg(offerArg, "offer");
-    this.#busy = true;
-    const opened: RtpStream[] = [];
+  protected override async applyOffer(offer: SessionDescription): Promise<void> {
+    const opened: UdpTransport[] = [];
     try {
       if (this.#suite !== undefined && !offer.media.some((m) => m.proto === "RTP/SAVP" || m.proto === "RTP/SAVPF")) {
         throw new MediaOperationError(
@@ -459,7 +240,7 @@ export class RtpEndpoint extends MediaElement {
           ports.set(index, s.socket.port);
         }
       }
-      const answer = createAnswer(offer, this.#capabilities(), {
+      const answer = createAnswer(offer, CAPABILITIES, {
         address: this.#address,
         port: (index) => ports.get(index) ?? 9,
         sessionId: this.#sessionId,
@@ -473,32 +254,23 @@ export class RtpEndpoint extends MediaElement {
       this.#apply(answer.media, true, offer);
       this.#remoteSdp = offer.toString();
       this.#localSdp = answer.sdp.toString();
-      this.#transition(RtpNegotiation.Negotiated);
-      return this.#localSdp;
     } catch (err) {
       for (const s of opened) {
         this.#closeStream(s);
       }
-      throw asOperationError(err, "SDP_END_POINT_PROCESS_OFFER_ERROR");
-    } finally {
-      this.#busy = false;
+      throw err;
     }
   }
 
   /**
    * SdpEndpoint.generateOffer: RTP/AVP (RTP/SAVP with crypto) with one audio and one video m-line;
    * OfferOptions{offerToReceiveAudio, offerToReceiveVideo} (default true) leave a kind out when false.
-   * @throws MediaOperationError SDP_END_POINT_ALREADY_NEGOTIATED or SDP_END_POINT_GENERATE_OFFER_ERROR.
+   * @throws MediaOperationError SDP_END_POINT_GENERATE_OFFER_ERROR.
    */
-  async #generateOffer(options: unknown): Promise<string> {
-    if (this.#state !== RtpNegotiation.New || this.#busy) {
-      throw new MediaOperationError("SDP_END_POINT_ALREADY_NEGOTIATED", "Endpoint already negotiated");
-    }
-    const o = isObject(options) ? options : {};
+  protected override async makeOffer(o: JsonObject): Promise<void> {
     const media = (["audio", "video"] as const).filter(
       (k) => o[k === "audio" ? "offerToReceiveAudio" : "offerToReceiveVideo"] !== false,
     );
-    this.#busy = true;
     try {
       if (media.length === 0) {
         throw new MediaOperationError("SDP_END_POINT_GENERATE_OFFER_ERROR", "the offer would have no media");
@@ -508,7 +280,7 @@ export class RtpEndpoint extends MediaElement {
         ports.push((await this.#socketFor(index, kind === "audio" ? "AUDIO" : "VIDEO")).socket.port);
       }
       const sdes = this.#sdes();
-      const offer = createOffer(this.#capabilities(), {
+      const offer = createOffer(CAPABILITIES, {
         address: this.#address,
         port: (index) => ports[index] ?? 9,
         sessionId: this.#sessionId,
@@ -521,63 +293,27 @@ export class RtpEndpoint extends MediaElement {
       });
       this.#offer = offer;
       this.#localSdp = offer.toString();
-      this.#transition(RtpNegotiation.Offered);
-      return this.#localSdp;
     } catch (err) {
       for (const s of [...this.#streams.values()]) {
         this.#closeStream(s);
       }
-      throw asOperationError(err, "SDP_END_POINT_GENERATE_OFFER_ERROR");
-    } finally {
-      this.#busy = false;
+      throw err;
     }
   }
 
   /**
    * SdpEndpoint.processAnswer: reads the peer's answer to our offer; media starts at once.
-   * @returns our local SDP, as KMS does.
-   * @throws MediaOperationError SDP_END_POINT_NOT_OFFER_GENERATED, SDP_END_POINT_ANSWER_ALREADY_PROCCESED,
-   *   SDP_PARSE_ERROR or SDP_END_POINT_PROCESS_ANSWER_ERROR.
+   * @throws MediaOperationError SDP_END_POINT_NOT_OFFER_GENERATED or SDP_END_POINT_PROCESS_ANSWER_ERROR.
    */
-  #processAnswer(answerArg: unknown): string {
-    if (this.#state === RtpNegotiation.New) {
-      throw new MediaOperationError("SDP_END_POINT_NOT_OFFER_GENERATED", "processAnswer called before generateOffer");
-    }
-    if (this.#state !== RtpNegotiation.Offered || this.#busy) {
-      throw new MediaOperationError("SDP_END_POINT_ANSWER_ALREADY_PROCCESED", "Answer already processed");
-    }
-    const answer = parseSdpArg(answerArg, "answer");
+  protected override applyAnswer(answer: SessionDescription): void {
     const offer = this.#offer;
     if (offer === undefined) {
       throw new MediaOperationError("SDP_END_POINT_NOT_OFFER_GENERATED", "no offer to match the answer with");
     }
-    try {
-      const media = processAnswer(offer, answer).map((m) => {
-        // processAnswer reads no SDES: take the answer's crypto line for our offered suite (RFC 4568 §7.1.3).
-        const crypto = answer.media[m.index]?.crypto.find((c) => c.suite === this.#suite?.name);
-        return crypto === undefined || this.#suite === undefined || this.#localKey === undefined
-          ? m
-          : {
-              ...m,
-              crypto: {
-                remote: crypto,
-                local: {
-                  tag: crypto.tag,
-                  suite: crypto.suite,
-                  keyParams: [`inline:${this.#localKey.toString("base64")}`],
-                  sessionParams: [],
-                },
-              },
-            };
-      });
-      this.#apply(media, false, answer);
-      this.#remoteSdp = answer.toString();
-      this.#offer = undefined;
-      this.#transition(RtpNegotiation.Negotiated);
-      return this.#localSdp ?? "";
-    } catch (err) {
-      throw asOperationError(err, "SDP_END_POINT_PROCESS_ANSWER_ERROR");
-    }
+    const media = withAnswerCrypto(processAnswer(offer, answer), answer, this.#suite, this.#localKey);
+    this.#apply(media, false, answer);
+    this.#remoteSdp = answer.toString();
+    this.#offer = undefined;
   }
 
   /**
@@ -595,817 +331,151 @@ export class RtpEndpoint extends MediaElement {
         this.#closeStream(stream);
         continue;
       }
-      if (this.#suite !== undefined) {
-        const remote = m.crypto?.remote;
-        const key = remote === undefined ? undefined : parseInlineKey(remote.keyParams[0] ?? "");
-        if (remote === undefined || key === undefined || this.#localKey === undefined) {
-          throw new MediaOperationError(
-            answering ? "SDP_END_POINT_PROCESS_OFFER_ERROR" : "SDP_END_POINT_PROCESS_ANSWER_ERROR",
-            `m-line ${m.index}: SDES-SRTP required but the peer sent no usable a=crypto for ${this.#suite.name}`,
-          );
-        }
-        if (key.mki !== undefined) {
-          throw new MediaOperationError(
-            answering ? "SDP_END_POINT_PROCESS_OFFER_ERROR" : "SDP_END_POINT_PROCESS_ANSWER_ERROR",
-            `m-line ${m.index}: SRTP MKI is not supported`,
-          );
-        }
-        const suite = this.#suite;
-        const kind = stream.kind;
-        // A re-offer that keeps the keys keeps the sessions: their rollover counters and replay windows must
-        // survive (a long call has wrapped its sequence numbers; starting over at ROC 0 would fail every packet).
-        if (stream.srtpIn === undefined || stream.srtpInKey !== remote.keyParams[0]) {
-          stream.srtpIn = new SrtpSession(suite, decodeKeySalt(suite, key.key), {
-            lifetime: parseLifetime(key.lifetime),
-          });
-          stream.srtpInKey = remote.keyParams[0];
-        }
-        stream.srtpOut ??= new SrtpSession(suite, this.#localKey, {
-          ...(this.#keyLifetime === undefined ? {} : { lifetime: this.#keyLifetime }),
-          onSoftLimit: () => this.ctx.emit("OnKeySoftLimit", { mediaType: kind }),
+      if (this.#suite !== undefined && this.#localKey !== undefined) {
+        stream.applySdes(m, {
+          suite: this.#suite,
+          localKey: this.#localKey,
+          keyLifetime: this.#keyLifetime,
+          error: answering ? "SDP_END_POINT_PROCESS_OFFER_ERROR" : "SDP_END_POINT_PROCESS_ANSWER_ERROR",
+          onSoftLimit: (mediaType) => this.ctx.emit("OnKeySoftLimit", { mediaType }),
         });
       }
-      const byRecv = new Map<number, StreamCodec>();
-      const bySend = new Map<string, StreamCodec>();
-      for (const c of m.codecs) {
-        const sc: StreamCodec = {
-          codec: c.name.toLowerCase(),
-          clockRate: c.clockRate,
-          recvPt: c.payloadType,
-          sendPt: c.sendPayloadType,
-          parameters: c.remoteParameters ?? c.parameters,
-          channels: c.channels ?? 1,
-        };
-        byRecv.set(sc.recvPt, sc);
-        const key = `${sc.codec}/${sc.clockRate}`;
-        if (!bySend.has(key)) {
-          bySend.set(key, sc);
-        }
-      }
-      stream.byRecvPt = byRecv;
-      stream.bySendKey = bySend;
-      stream.direction = m.direction;
-      if (stream.kind === "AUDIO") {
-        const send = [...bySend.values()];
-        stream.caps = {
-          formats: sends(m.direction)
-            ? send
-                .filter((c) => !AUX_CODECS.has(c.codec))
-                .map((c) => ({
-                  codec: c.codec,
-                  clockRate: c.clockRate,
-                  channels: c.channels,
-                  ...(c.parameters !== undefined ? { parameters: c.parameters } : {}),
-                }))
-            : [],
-          telephoneEvents: send.filter((c) => c.codec === "telephone-event").map((c) => c.clockRate),
-          ptimeMs: remoteSdp.media[m.index]?.ptime,
-          continuous: true,
-        };
-      }
-      const addr = m.remote.address;
-      stream.socket.setRemote(
-        addr === undefined ? undefined : { address: addr, port: m.remote.port },
-        addr === undefined ? undefined : { address: addr, port: m.remote.rtcpPort },
-        m.rtcpMux,
-      );
-      if (addr !== undefined && stream.socket.rtpTarget !== undefined) {
-        this.#setConnState("CONNECTED");
+      if (stream.apply(m, remoteSdp.media[m.index]?.ptime)) {
+        this.setConnectionState("CONNECTED");
       }
     }
   }
 
-  #closeStream(s: RtpStream): void {
-    s.socket.close();
+  #closeStream(s: UdpTransport): void {
+    s.close();
     if (this.#streams.get(s.index) === s) {
       this.#streams.delete(s.index);
+      this.#streamsChanged();
     }
   }
 
-  #streamOf(kind: RtpMediaKind): RtpStream | undefined {
-    for (const s of this.#streams.values()) {
-      if (s.kind === kind) {
-        return s;
-      }
-    }
-    return undefined;
+  /** The first m-line of `kind` (fields, not a search per packet: kept current as m-lines open and close). */
+  #streamOf(kind: RtpMediaKind): UdpTransport | undefined {
+    return kind === "AUDIO" ? this.#audio : this.#video;
   }
 
-  // ---------------------------------------------------------------------------------------------- media in
-
-  /** One datagram of RTP from the peer (the socket already checked the source address). Never throws. */
-  #onRtp(s: RtpStream, data: Buffer): boolean {
-    if (this.#state !== RtpNegotiation.Negotiated) {
-      return false;
-    }
-    let plain: Buffer = data;
-    if (s.srtpIn !== undefined) {
-      const hdr = rtpHeaderLength(data);
-      if (hdr < 0) {
-        return this.#malformed(data.length, "short header");
-      }
-      const r = s.srtpIn.unprotectRtp(data, hdr);
-      if (typeof r === "string") {
-        this.diagnostics.srtpFailures++;
-        this.#log.warn(`srtp-${r}`, `dropping an SRTP packet: ${r}`, { elementId: this.id, kind: s.kind });
-        return false;
-      }
-      plain = r;
-    }
-    const rd = this.#reader;
-    const status = rd.read(plain);
-    if (status !== "ok") {
-      return this.#malformed(plain.length, status);
-    }
-    const codec = s.byRecvPt.get(rd.payloadType);
-    if (codec === undefined) {
-      this.diagnostics.unknownPayloadType++;
-      this.#log.warn(`pt-${rd.payloadType}`, `dropping RTP with payload type ${rd.payloadType}: not negotiated`, {
-        elementId: this.id,
-        kind: s.kind,
-      });
-      return false; // not usable, so it must not latch (or keep alive) a source address either
-    }
-    if (!receives(s.direction)) {
-      return true;
-    }
-    const now = performance.now();
-    const ssrc = rd.ssrc;
-    let st = s.receivers.get(ssrc);
-    if (st === undefined) {
-      if (s.currentRemoteSsrc !== undefined) {
-        this.diagnostics.ssrcChanges++;
-        this.#log.warn("ssrc-change", "the peer changed SSRC mid-stream", {
-          elementId: this.id,
-          from: s.currentRemoteSsrc,
-          to: ssrc,
-        });
-      }
-      if (s.receivers.size >= MAX_REMOTE_SSRCS) {
-        const oldest = s.receivers.keys().next();
-        if (oldest.done !== true) {
-          s.receivers.delete(oldest.value);
-        }
-      }
-      st = new RecvStreamStats(ssrc, s.kind, codec.clockRate);
-      s.receivers.set(ssrc, st);
-    }
-    s.currentRemoteSsrc = ssrc;
-    st.clockRate = codec.clockRate;
-    const resets = st.seqResets;
-    const jumps = st.timestampJumps;
-    const wraps = st.seqWraps;
-    const verdict = st.update(rd.sequenceNumber, rd.timestamp, rd.payloadLength, now);
-    if (st.seqResets !== resets) {
-      this.diagnostics.seqResets++;
-      this.#log.warn("seq-reset", "RTP sequence number jumped; stream re-synchronised", { elementId: this.id });
-    }
-    if (st.seqWraps !== wraps) {
-      this.diagnostics.seqWraps++;
-      this.ctx.logger.debug("RTP sequence number wrapped", { elementId: this.id, ssrc });
-    }
-    if (st.timestampJumps !== jumps) {
-      this.diagnostics.timestampJumps++;
-      this.#log.warn("ts-jump", "RTP timestamp jumped", { elementId: this.id, ssrc });
-    }
-    if (verdict === "jump-pending") {
-      return true; // held back until the next packet confirms the new numbering (RFC 3550 A.1)
-    }
-    this.#setMediaState("CONNECTED");
-    const payload = plain.subarray(rd.payloadOffset, rd.payloadOffset + rd.payloadLength);
-    const keyframe = s.kind === "VIDEO" && isKeyframe(codec.codec, payload);
-    if (this.#keyframePending && s.kind === "VIDEO") {
-      this.#keyframePending = false;
-      if (!keyframe) {
-        this.#sendPli();
-      }
-    }
-    if (codec.codec === "telephone-event") {
-      this.#onDtmf(s, rd.timestamp, payload, codec.clockRate);
-    } else if (this.#dtmfMode === "inband" && s.kind === "AUDIO" && !AUX_CODECS.has(codec.codec)) {
-      this.#onInbandAudio(codec, payload);
-    }
-    if ((codec.codec === "amr" || codec.codec === "amr-wb") && payload.length > 0) {
-      this.#peerCmr = payload[0]! >> 4; // the first 4 bits in both packings (RFC 4867 §4.3.1, §4.4.1)
-    }
-    const packet: MediaPacket = {
-      kind: s.kind,
-      codec: codec.codec,
-      clockRate: codec.clockRate,
-      payloadType: rd.payloadType,
-      ssrc,
-      sequenceNumber: rd.sequenceNumber,
-      timestamp: rd.timestamp,
-      marker: rd.marker,
-      payload,
-      keyframe,
-      arrivalMs: now,
-    };
-    if (s.kind === "AUDIO" && codec.codec !== "telephone-event") {
-      if (codec.clockRate === 8000) {
-        this.#lastAudio8k ??= { ts: 0, atMs: 0 };
-        this.#lastAudio8k.ts = rd.timestamp;
-        this.#lastAudio8k.atMs = now;
-      }
-      if (this.#inject.active) {
-        return true; // an injected DTMF event is playing: the peer's audio yields to it (RFC 4733 §2.5.1.2)
-      }
-    }
-    this.sendToSinks(packet);
-    return true;
-  }
-
-  #malformed(bytes: number, why: string): false {
-    this.diagnostics.malformedRtp++;
-    this.#log.warn("rtp-malformed", `dropping a malformed RTP datagram (${why})`, { elementId: this.id, bytes });
-    return false;
-  }
-
-  #onDtmf(s: RtpStream, timestamp: number, payload: Uint8Array, clockRate: number): void {
-    if (payload.length < 4) {
-      this.#log.warn("dtmf-short", "short telephone-event payload", { elementId: this.id });
-      return;
-    }
-    for (const d of s.dtmf.push(timestamp, payload, clockRate)) {
-      this.diagnostics.dtmfDigits++;
-      this.ctx.emit("DtmfReceived", { digit: d.digit, durationMs: d.durationMs });
-    }
-  }
-
-  /** A (compound) RTCP datagram from the peer: SR/RR feed the stats, PLI/FIR ask upstream for a keyframe. */
-  #onRtcp(s: RtpStream, data: Buffer): boolean {
-    if (this.#state !== RtpNegotiation.Negotiated) {
-      return false;
-    }
-    let plain: Buffer = data;
-    if (s.srtpIn !== undefined) {
-      const r = s.srtpIn.unprotectRtcp(data);
-      if (typeof r === "string") {
-        this.diagnostics.srtpFailures++;
-        this.#log.warn(`srtcp-${r}`, `dropping an SRTCP packet: ${r}`, { elementId: this.id });
-        return false;
-      }
-      plain = r;
-    }
-    try {
-      s.rtcp.receive(plain);
-    } catch (err) {
-      this.diagnostics.malformedRtcp++;
-      this.#log.warn("rtcp-malformed", "dropping a malformed RTCP datagram", {
-        elementId: this.id,
-        error: String(err),
-      });
-      return false;
-    }
-    return true;
-  }
-
-  #onMediaTimeout(kind: RtpMediaKind): void {
-    this.#log.warn("media-timeout", `no ${kind} RTP for ${this.#mediaTimeoutMs} ms`, { elementId: this.id });
-    this.#setMediaState("DISCONNECTED");
-  }
-
-  #setMediaState(state: ConnState): void {
-    if (state !== this.#mediaState) {
-      const oldState = this.#mediaState;
-      this.#mediaState = state;
-      this.ctx.emit("MediaStateChanged", { oldState, newState: state });
-    }
-  }
-
-  #setConnState(state: ConnState): void {
-    if (state !== this.#connectionState) {
-      const oldState = this.#connectionState;
-      this.#connectionState = state;
-      this.ctx.emit("ConnectionStateChanged", { oldState, newState: state });
-    }
+  #streamsChanged(): void {
+    const all = [...this.#streams.values()];
+    this.#audio = all.find((s) => s.kind === "AUDIO");
+    this.#video = all.find((s) => s.kind === "VIDEO");
   }
 
   // ---------------------------------------------------------------------------------------------- media out
 
-  /** What our peer takes for AUDIO (the transcoder reads it); undefined before negotiation. */
+  /** The AMR mode our peer asked for (CMR), for the transcoder that encodes towards it. */
   override amrModeRequest(): number | undefined {
-    return this.#peerCmr === undefined || this.#peerCmr === 15 ? undefined : this.#peerCmr;
+    return this.#stages.amr.modeRequest;
   }
 
+  /** What our peer takes for AUDIO (the transcoder reads it); undefined before negotiation. */
   override audioSinkCaps(): SinkAudioCaps | undefined {
-    const caps = this.#state === RtpNegotiation.Negotiated ? this.#streamOf("AUDIO")?.caps : undefined;
-    if (caps === undefined || this.#dtmfMode === "rfc4733" || caps.telephoneEvents.length > 0) {
-      return caps;
-    }
-    // inband/info: telephone-events from the pipeline are welcome (they become tones or INFO requests here).
-    if (this.#relayCaps?.of !== caps) {
-      this.#relayCaps = { of: caps, caps: { ...caps, telephoneEvents: [8000] } };
-    }
-    return this.#relayCaps.caps;
+    return this.#dtmf.sinkCaps(this.#owner.negotiated ? this.#audio?.send.caps : undefined);
   }
 
   protected override audioSourceParameters(payloadType: number): string | undefined {
-    return this.#streamOf("AUDIO")?.byRecvPt.get(payloadType)?.parameters;
+    return this.#audio?.recv.byRecvPt.get(payloadType)?.parameters;
   }
 
   /** A packet from a source pad → our peer, on the negotiated payload type, with continuous numbering. */
   protected override onMedia(packet: MediaPacket, conn: Connection): void {
-    if (this.#state !== RtpNegotiation.Negotiated) {
+    if (!this.#owner.negotiated) {
       return;
     }
     const s = this.#streamOf(packet.kind);
     if (s === undefined || !sends(s.direction)) {
       return;
     }
-    if (packet.codec === "telephone-event" && this.#dtmfMode !== "rfc4733") {
-      this.#relayDtmf(packet, conn);
+    if (packet.codec === "telephone-event" && this.#dtmf.mode !== "rfc4733") {
+      this.#dtmf.relay(packet, conn);
       return;
     }
-    const codec = s.bySendKey.get(`${packet.codec}/${packet.clockRate}`);
+    const codec = s.send.bySendKey.get(`${packet.codec}/${packet.clockRate}`);
     if (codec === undefined) {
       this.diagnostics.droppedNoCodec++;
       this.#log.warn(
         `codec-${packet.codec}`,
         `dropping ${packet.kind} ${packet.codec}/${packet.clockRate}: not negotiated with the peer (no transcoding)`,
-        { elementId: this.id, negotiated: [...s.bySendKey.keys()].join(",") },
+        { elementId: this.id, negotiated: [...s.send.bySendKey.keys()].join(",") },
       );
       return;
     }
-    if (packet.kind === "AUDIO" && this.#dtmfSending) {
+    if (packet.kind === "AUDIO" && this.#dtmf.sending) {
       return; // our own DTMF event is on the wire: the source's audio yields to it (RFC 4733 §2.5.1.2)
     }
-    this.#sendOut(s, codec.sendPt, packet.marker, conn.source, packet, packet.arrivalMs);
+    s.send.send(s, codec.sendPt, packet.marker, conn.source, packet, packet.arrivalMs);
   }
 
-  /** Rewrites numbering for `source`, builds, protects and sends one RTP packet on stream `s`. */
-  #sendOut(
-    s: RtpStream,
-    pt: number,
-    marker: boolean,
-    source: object,
-    p: Pick<MediaPacket, "ssrc" | "sequenceNumber" | "timestamp" | "clockRate" | "payload">,
-    arrivalMs: number,
-  ): void {
-    const now = performance.now();
-    s.rewriter.rewrite(source, p.ssrc, p.sequenceNumber, p.timestamp, p.clockRate, now);
-    let out: Buffer = buildRtp(pt, marker, s.rewriter.seq, s.rewriter.timestamp, s.localSsrc, p.payload);
-    if (s.srtpOut !== undefined) {
-      const r = s.srtpOut.protectRtp(out, 12);
-      if (typeof r === "string") {
-        this.#log.warn("srtp-expired", "SRTP key exhausted: not sending", { elementId: this.id });
-        return;
-      }
-      out = r;
-    }
-    if (s.socket.sendRtp(out)) {
-      s.sender ??= new SendStreamStats(s.localSsrc, s.kind, p.clockRate);
-      s.sender.clockRate = p.clockRate;
-      s.sender.sent(s.rewriter.timestamp, p.payload.byteLength, now);
-      const lat = now - arrivalMs;
-      s.e2eMs = s.e2eMs === undefined ? lat : s.e2eMs + (lat - s.e2eMs) / 16;
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------------- DTMF out
-
-  /**
-   * Korus `sendDtmf(digits, durationMs = 100, gapMs = 50)`: sends each digit as an RFC 4733 event on the
-   * negotiated telephone-event payload type whose clock matches the audio codec's (the event shares the audio
-   * stream's SSRC and timestamp clock, §2.1): marker on the first packet, updates every 50 ms, the end packet three
-   * times. Audio from the pipeline is held back from the first event until the last digit's gap is over (the
-   * digits of one call form a single keypad sequence). Digits queue behind those still being sent.
-   * @throws MediaOperationError MEDIA_OBJECT_ILLEGAL_PARAM_ERROR for digits outside 0-9 * # A-D or durations out of
-   *   range; SDP_END_POINT_NO_REMOTE_SDP_ERROR before negotiation; MEDIA_OBJECT_OPERATION_NOT_SUPPORTED when the
-   *   peer did not negotiate telephone-event.
-   */
-  #sendDtmf(a: JsonObject): null {
-    const digits = a["digits"];
-    const duration = a["durationMs"] ?? 100;
-    const gap = a["gapMs"] ?? 50;
-    if (typeof digits !== "string" || !/^[0-9*#A-Da-d]{1,64}$/.test(digits)) {
-      throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", "digits must be 1-64 of 0-9 * # A-D");
-    }
-    if (typeof duration !== "number" || duration < 40 || duration > 5000) {
-      throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", "durationMs must be 40..5000");
-    }
-    if (typeof gap !== "number" || gap < 0 || gap > 5000) {
-      throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", "gapMs must be 0..5000");
-    }
-    if (this.#state !== RtpNegotiation.Negotiated) {
-      throw new MediaOperationError("SDP_END_POINT_NO_REMOTE_SDP_ERROR", "sendDtmf before negotiation");
-    }
-    if (this.#dtmfMode !== "rfc4733") {
-      for (const digit of digits.toUpperCase()) {
-        this.#sendDigitByMode(digit, duration, gap);
-      }
-      return null;
-    }
-    const s = this.#streamOf("AUDIO");
-    const events = s === undefined ? [] : [...s.bySendKey.values()].filter((c) => c.codec === "telephone-event");
-    const primary = primaryCodec(s);
-    const te = events.find((c) => c.clockRate === primary?.clockRate) ?? events[0];
-    if (s === undefined || te === undefined) {
-      throw new MediaOperationError(
-        "MEDIA_OBJECT_OPERATION_NOT_SUPPORTED",
-        "the peer did not negotiate telephone-event",
-      );
-    }
-    const rate = te.clockRate;
-    for (const digit of digits.toUpperCase()) {
-      const startTs = this.#dtmfTs;
-      for (const p of dtmfPackets(digit, duration, rate, DTMF_INTERVAL_MS)) {
-        this.#dtmfQueue.push({
-          stream: s,
-          pt: te.sendPt,
-          rate,
-          ts: startTs,
-          marker: p.marker,
-          payload: p.payload,
-          atMs: p.offsetMs,
-        });
-      }
-      this.#dtmfTs = (startTs + Math.round(((duration + gap) * rate) / 1000)) >>> 0;
-      this.#dtmfQueue.push({
-        stream: s,
-        pt: te.sendPt,
-        rate,
-        ts: startTs,
-        marker: false,
-        payload: undefined,
-        atMs: duration + gap,
-      });
-    }
-    if (this.#dtmfTimer === undefined) {
-      this.#dtmfTick(performance.now());
-    }
-    return null;
-  }
-
-  /** Sends the queued DTMF packets that are due and re-arms the timer for the next. Entries without payload mark the
-   * end of a digit's slot (its gap). */
-  #dtmfTick(digitStart: number): void {
-    this.#dtmfTimer = undefined;
-    const now = performance.now();
-    for (;;) {
-      const next = this.#dtmfQueue[0];
-      if (next === undefined) {
-        this.#dtmfSending = false;
-        return;
-      }
-      const due = digitStart + next.atMs;
-      if (due > now + 1) {
-        this.#dtmfTimer = setTimeout(() => this.#dtmfTick(digitStart), due - now);
-        this.#dtmfTimer.unref();
-        return;
-      }
-      this.#dtmfQueue.shift();
-      if (next.payload === undefined) {
-        digitStart = due; // the next digit's offsets count from the end of this one's gap
-        continue;
-      }
-      this.#dtmfSending = true;
-      if (this.#state === RtpNegotiation.Negotiated && sends(next.stream.direction)) {
-        this.#sendOut(
-          next.stream,
-          next.pt,
-          next.marker,
-          this.#dtmfSource,
-          {
-            ssrc: 0,
-            sequenceNumber: this.#dtmfSeq,
-            timestamp: next.ts,
-            clockRate: next.rate,
-            payload: next.payload,
-          },
-          now,
-        );
-        this.#dtmfSeq = (this.#dtmfSeq + 1) & 0xffff;
-      }
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------------- DTMF modes
+  // ---------------------------------------------------------------------------------------------- DTMF
 
   /** The endpoint's DTMF mode (SipEndpoint sets it from the trunk); switching drops tones still queued. */
   protected setDtmfMode(mode: DtmfMode): void {
-    if (mode !== this.#dtmfMode) {
-      this.#dtmfMode = mode;
-      this.#relayCaps = undefined;
-      this.#stopInband();
-    }
+    this.#dtmf.setMode(mode);
+    this.#stages.inband.enabled = mode === "inband";
   }
 
-  /** One digit out in inband or info mode. */
-  #sendDigitByMode(digit: string, durationMs: number, gapMs: number): void {
-    if (this.#dtmfMode === "info") {
-      this.ctx.emit(DTMF_OUT_EVENT, { digit, durationMs, gapMs });
-      return;
-    }
-    const sender = this.#inbandSender();
-    if (sender === undefined) {
-      throw new MediaOperationError(
-        "MEDIA_OBJECT_OPERATION_NOT_SUPPORTED",
-        "in-band DTMF needs a negotiated audio codec Korus can encode",
-      );
-    }
-    sender.queue(digit, durationMs, gapMs);
-    if (this.#inbandTimer === undefined) {
-      this.#inbandDue = performance.now();
-      this.#inbandTick();
-    }
-  }
-
-  /** An RFC 4733 event from a source while the peer wants tones or INFO: one digit per key press, once it ends. */
-  #relayDtmf(packet: MediaPacket, conn: Connection): void {
-    if (packet.payload.length < 4) {
-      return;
-    }
-    let detector = this.#relayDetectors.get(conn.source);
-    if (detector === undefined) {
-      detector = new DtmfDetector();
-      this.#relayDetectors.set(conn.source, detector);
-    }
-    for (const d of detector.push(packet.timestamp, packet.payload, packet.clockRate)) {
-      try {
-        this.#sendDigitByMode(d.digit, Math.max(40, d.durationMs), RELAY_GAP_MS);
-      } catch (err) {
-        this.#log.warn("dtmf-relay", "a DTMF digit from the pipeline could not be sent", {
-          elementId: this.id,
-          error: String(err),
-        });
-      }
-    }
-  }
-
-  /** The in-band sender for the primary negotiated audio codec (made again when the negotiation changed it). */
-  #inbandSender(): InbandDtmfSender | undefined {
-    const s = this.#streamOf("AUDIO");
-    const primary = primaryCodec(s);
-    if (primary === undefined) {
-      return undefined;
-    }
-    const cur = this.#inbandOut;
-    if (cur !== undefined && sameFormat(cur.format, primary)) {
-      return cur;
-    }
-    cur?.close();
-    this.#inbandOut = undefined;
-    try {
-      this.#inbandOut = new InbandDtmfSender(primary);
-    } catch (err) {
-      this.#log.warn("dtmf-inband-codec", "no encoder for in-band DTMF", { elementId: this.id, error: String(err) });
-    }
-    return this.#inbandOut;
-  }
-
-  /** Sends the in-band payloads that are due (catching up after a late timer) and re-arms the 20 ms timer. */
-  #inbandTick(): void {
-    this.#inbandTimer = undefined;
-    const sender = this.#inbandOut;
-    const s = this.#streamOf("AUDIO");
-    const primary = primaryCodec(s);
-    if (sender === undefined || s === undefined || primary === undefined || !sameFormat(sender.format, primary)) {
-      this.#dtmfSending = false;
-      return;
-    }
-    const now = performance.now();
-    if (now - this.#inbandDue > 200) {
-      this.#inbandDue = now; // a stalled loop does not burst out what it missed
-    }
-    while (this.#inbandDue <= now + 1) {
-      const payload = sender.nextFrame();
-      if (payload === undefined) {
-        this.#dtmfSending = false;
-        return;
-      }
-      const first = !this.#dtmfSending;
-      this.#dtmfSending = true;
-      if (sends(s.direction)) {
-        this.#sendOut(
-          s,
-          primary.sendPt,
-          first,
-          this.#dtmfSource,
-          { ssrc: 0, sequenceNumber: this.#dtmfSeq, timestamp: this.#dtmfTs, clockRate: primary.clockRate, payload },
-          now,
-        );
-      }
-      this.#dtmfSeq = (this.#dtmfSeq + 1) & 0xffff;
-      this.#dtmfTs = (this.#dtmfTs + sender.ticksPerFrame) >>> 0;
-      this.#inbandDue += 20;
-    }
-    this.#inbandTimer = setTimeout(() => this.#inbandTick(), this.#inbandDue - now);
-    this.#inbandTimer.unref();
-  }
-
-  /** Audio from the peer in inband mode: Goertzel detection on the decoded payload. */
-  #onInbandAudio(codec: StreamCodec, payload: Uint8Array): void {
-    let rx = this.#inbandIn;
-    if (rx === undefined || !sameFormat(rx.format, codec)) {
-      rx?.close();
-      this.#inbandIn = rx = undefined;
-      try {
-        this.#inbandIn = rx = new InbandDtmfReceiver(codec);
-      } catch (err) {
-        this.#log.warn("dtmf-inband-codec", "no decoder for in-band DTMF detection", {
-          elementId: this.id,
-          error: String(err),
-        });
-        this.setDtmfMode("rfc4733");
-        return;
-      }
-    }
-    for (const d of rx.push(payload)) {
-      this.diagnostics.dtmfDigits++;
-      this.ctx.emit("DtmfReceived", { digit: d.digit, durationMs: d.durationMs });
-    }
-  }
-
-  #stopInband(): void {
-    clearTimeout(this.#inbandTimer);
-    this.#inbandTimer = undefined;
-    this.#inbandOut?.close();
-    this.#inbandOut = undefined;
-    this.#inbandIn?.close();
-    this.#inbandIn = undefined;
-    this.#dtmfSending = this.#dtmfQueue.length > 0;
-  }
-
-  /**
-   * A digit the peer signalled out of band (SipEndpoint: an INFO), sent on into the pipeline as an RFC 4733 event
-   * (8 kHz clock, updates every 50 ms, the end three times), so sinks that take telephone-events (a bridged RFC 4733
-   * trunk) or relay them (an INFO or inband trunk) get it. Digits queue behind each other.
-   * @throws DtmfParseError for something that is not a DTMF digit.
-   */
+  /** A digit the peer sent out of band (a SIP INFO), into the pipeline (DtmfInjectStage). @throws DtmfParseError */
   protected injectDtmf(digit: string, durationMs: number): void {
-    const duration = Math.min(5000, Math.max(40, durationMs > 0 ? durationMs : 100));
-    dtmfPackets(digit, duration, 8000); // validates the digit before it is queued
-    if (this.#state !== RtpNegotiation.Negotiated) {
-      return;
-    }
-    this.#inject.queue.push({ digit, durationMs: duration });
-    if (this.#inject.timer === undefined && !this.#inject.active) {
-      this.#injectNext();
+    if (this.#owner.negotiated) {
+      this.#stages.inject.inject(digit, durationMs);
+    } else {
+      dtmfPackets(digit, 100, 8000); // validates the digit: a bad one throws even before negotiation
     }
   }
 
-  #injectNext(): void {
-    const inj = this.#inject;
-    const next = inj.queue.shift();
-    if (next === undefined || this.released) {
-      inj.active = false;
-      return;
-    }
-    const start = performance.now();
-    // In the peer's timeline when its audio runs on 8 kHz (transcoders anchor events to it), else our own clock.
-    const last = this.#lastAudio8k;
-    const ts =
-      last !== undefined && start - last.atMs < 1000
-        ? (last.ts + Math.round((start - last.atMs) * 8)) >>> 0
-        : (inj.ts + Math.max(1, Math.round((start - inj.tsAtMs) * 8))) >>> 0;
-    inj.ts = ts;
-    inj.tsAtMs = start;
-    inj.active = true;
-    const packets = dtmfPackets(next.digit, next.durationMs, 8000, DTMF_INTERVAL_MS);
-    let i = 0;
-    const tick = (): void => {
-      inj.timer = undefined;
-      const now = performance.now();
-      while (i < packets.length && start + packets[i]!.offsetMs <= now + 1) {
-        const p = packets[i++]!;
-        this.sendToSinks({
-          kind: "AUDIO",
-          codec: "telephone-event",
-          clockRate: 8000,
-          payloadType: 101,
-          ssrc: inj.ssrc,
-          sequenceNumber: inj.seq,
-          timestamp: ts,
-          marker: p.marker,
-          payload: p.payload,
-          keyframe: false,
-          arrivalMs: now,
-        });
-        inj.seq = (inj.seq + 1) & 0xffff;
-      }
-      if (i < packets.length) {
-        inj.timer = setTimeout(tick, start + packets[i]!.offsetMs - now);
-        inj.timer.unref();
-        return;
-      }
-      this.#injectNext();
-    };
-    tick();
-  }
+  // ---------------------------------------------------------------------------------------------- RTCP, keyframes
 
-  // ---------------------------------------------------------------------------------------------- RTCP out
-
-  /** Per stream: SR (if we sent since negotiation) or RR, with a block per remote SSRC, + SDES CNAME (+ BYE). */
+  /** Per stream: SR or RR with a block per remote SSRC, + SDES CNAME (+ BYE). */
   #sendReports(bye = false): void {
     for (const s of this.#streams.values()) {
       try {
-        s.rtcp.report(bye);
+        s.sendReport(bye);
       } catch (err) {
         this.#log.warn("rtcp-send", "building RTCP failed", { elementId: this.id, error: String(err) });
       }
     }
   }
 
-  // ---------------------------------------------------------------------------------------------- keyframes
-
   /** A sink of ours needs a keyframe: ask our peer with a PLI (RFC 4585 §6.3.1) on the video stream. */
-  override handleKeyframeRequest(): void {
-    this.#sendPli();
-  }
-
-  protected override onKeyframeNeededFromPeer(): void {
-    this.#sendPli();
-  }
-
-  #sendPli(): void {
-    const s = this.#streamOf("VIDEO");
-    if (s?.currentRemoteSsrc === undefined || this.#state !== RtpNegotiation.Negotiated) {
-      this.#keyframePending = true;
-      return;
-    }
-    s.rtcp.requestKeyframe(s.currentRemoteSsrc, "pli");
-    const st = s.receivers.get(s.currentRemoteSsrc);
-    if (st !== undefined) {
-      st.feedback.pli++;
+  protected override askPeerForKeyframe(): void {
+    const s = this.#video;
+    if (s === undefined || !this.#owner.negotiated || s.requestKeyframe() === undefined) {
+      this.#stages.keyframe.pending = true;
     }
   }
 
   // ---------------------------------------------------------------------------------------------- stats
 
-  /**
-   * getStats in Kurento's shape (kurento-protocol.md §8), like WebRtcEndpoint: an inboundrtp record per remote
-   * SSRC (RFC 3550 loss and jitter from our own counters), an outboundrtp record per stream we send on (counts,
-   * the peer's RR loss, RTT from LSR/DLSR), and the EndpointStats record.
-   */
+  /** getStats in Kurento's shape (kurento-protocol.md §8): each m-line's records, then the EndpointStats record. */
   protected override stats(kind: MediaKind | undefined): Record<string, JsonObject> {
     const now = Date.now();
     const records: Record<string, JsonObject> = {};
     const e2e: JsonObject[] = [];
     for (const s of this.#streams.values()) {
-      if (kind !== undefined && kind !== s.kind) {
-        continue;
-      }
-      for (const r of s.receivers.values()) {
-        records[String(r.ssrc)] = streamRecord(r, now, "");
-      }
-      const tx = s.sender;
-      if (tx !== undefined) {
-        records[String(tx.ssrc)] = streamRecord(tx, now, "");
-      }
-      if (s.e2eMs !== undefined) {
-        e2e.push(latencyStat(s.kind, s.e2eMs));
+      if (kind === undefined || kind === s.kind) {
+        s.addStats(records, e2e, now);
       }
     }
     records[this.id] = endpointRecord(this.id, now, e2e);
     return records;
   }
 
-  // ---------------------------------------------------------------------------------------------- operations
-
   protected override operations(): Record<string, Operation> {
-    const ops: Record<string, Operation> = {
+    return {
       ...super.operations(),
-      processOffer: (a) => this.#processOffer(a["offer"]),
-      generateOffer: (a) => this.#generateOffer(a["options"]),
-      processAnswer: (a) => this.#processAnswer(a["answer"]),
-      getLocalSessionDescriptor: () => {
-        if (this.#localSdp === undefined) {
-          throw new MediaOperationError("SDP_END_POINT_NO_LOCAL_SDP_ERROR", "No local SDP negotiated yet");
-        }
-        return this.#localSdp;
-      },
-      getRemoteSessionDescriptor: () => {
-        if (this.#remoteSdp === undefined) {
-          throw new MediaOperationError("SDP_END_POINT_NO_REMOTE_SDP_ERROR", "No remote SDP negotiated yet");
-        }
-        return this.#remoteSdp;
-      },
-      getMediaState: () => this.#mediaState,
-      getConnectionState: () => this.#connectionState,
-      sendDtmf: (a) => this.#sendDtmf(a),
-      requestKeyframe: () => {
-        this.#sendPli();
-        return null;
-      },
+      sendDtmf: (a) => this.#dtmf.sendDtmf(a),
     };
-    for (const [name, def] of Object.entries(RTP_PROPERTY_DEFAULTS)) {
-      const cap = name.charAt(0).toUpperCase() + name.slice(1);
-      ops[`get${cap}`] = () => this.#rtpProps.get(name) ?? def;
-      ops[`set${cap}`] = (a) => {
-        this.#rtpProps.set(name, a[name] ?? def);
-        return null;
-      };
-    }
-    return ops;
   }
 
   // ---------------------------------------------------------------------------------------------- release
 
-  /** Sends RTCP BYE, closes the sockets and returns the ports. Idempotent; never throws. */
+  /** Sends RTCP BYE, stops the timers and stages, closes the sockets and returns the ports. Never throws. */
   protected override dispose(): void {
-    // Each step is guarded: the timers stop, the sockets close and the ports return whatever the RTCP BYE threw
-    // (issue 9, defect 2: a BYE to port 65536 threw before the sockets closed).
+    // Each step is guarded: the sockets close whatever the BYE threw (issue 9, defect 2: a BYE to port 65536).
     const guarded = (what: string, step: () => void): void => {
       try {
         step();
@@ -1413,147 +483,17 @@ export class RtpEndpoint extends MediaElement {
         this.ctx.logger.warn(`${what} on release failed`, { elementId: this.id, error: String(err) });
       }
     };
-    if (this.#state === RtpNegotiation.Negotiated) {
+    if (this.#owner.negotiated) {
       guarded("RTCP BYE", () => this.#sendReports(true));
     }
-    if (this.#state !== RtpNegotiation.Released) {
-      guarded("stopping timers", () => this.#transition(RtpNegotiation.Released));
-    }
+    this.#owner.negotiated = false;
+    clearTimeout(this.#rtcpTimer);
+    this.#rtcpTimer = undefined;
+    guarded("stopping DTMF", () => this.#dtmf.close());
+    guarded("closing the stages", () => this.#stages.close());
     for (const s of [...this.#streams.values()]) {
       guarded("closing a stream", () => this.#closeStream(s));
     }
     this.#offer = undefined;
   }
-}
-
-// ------------------------------------------------------------------------------------------------ helpers
-
-/** The audio codec (not telephone-event, CN or RED) we send on a stream: the first negotiated one. */
-function primaryCodec(s: RtpStream | undefined): StreamCodec | undefined {
-  if (s !== undefined) {
-    for (const c of s.bySendKey.values()) {
-      if (!AUX_CODECS.has(c.codec)) {
-        return c;
-      }
-    }
-  }
-  return undefined;
-}
-
-function sameFormat(a: InbandFormat, b: InbandFormat): boolean {
-  return a.codec === b.codec && a.clockRate === b.clockRate && a.parameters === b.parameters;
-}
-
-function positive(v: unknown): number | undefined {
-  return typeof v === "number" && Number.isFinite(v) && v > 0 ? v : undefined;
-}
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/**
- * Kurento's SDES ctor value → (suite, our key+salt). An empty SDES (the default) means plain RTP. `key` is the
- * raw key‖salt as a string (30 or 46 bytes), `keyBase64` its base64; neither → a random key.
- * @throws MediaOperationError MEDIA_OBJECT_ILLEGAL_PARAM_ERROR for an unknown suite or a key of the wrong length.
- */
-function parseSdes(v: unknown): [SrtpSuite | undefined, Buffer | undefined] {
-  if (!isObject(v) || v["crypto"] === undefined || v["crypto"] === null) {
-    if (isObject(v) && (typeof v["key"] === "string" || typeof v["keyBase64"] === "string")) {
-      throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", "SDES key given without a crypto suite");
-    }
-    return [undefined, undefined];
-  }
-  const name = v["crypto"];
-  const suite = typeof name === "string" ? findSuite(name) : undefined;
-  if (suite === undefined) {
-    throw new MediaOperationError(
-      "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR",
-      `unsupported SDES crypto suite ${JSON.stringify(name)}`,
-    );
-  }
-  const want = suite.keyLength + suite.saltLength;
-  let key: Buffer;
-  if (typeof v["keyBase64"] === "string" && v["keyBase64"] !== "") {
-    try {
-      key = decodeKeySalt(suite, v["keyBase64"]);
-    } catch (err) {
-      throw new MediaOperationError(
-        "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR",
-        err instanceof SrtpConfigError ? err.message : String(err),
-      );
-    }
-  } else if (typeof v["key"] === "string" && v["key"] !== "") {
-    key = Buffer.from(v["key"], "latin1");
-    if (key.length !== want) {
-      throw new MediaOperationError(
-        "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR",
-        `SDES key for ${suite.kurentoName} must be ${want} bytes, got ${key.length}`,
-      );
-    }
-  } else {
-    key = randomBytes(want);
-  }
-  return [suite, key];
-}
-
-/**
- * The address we announce in SDP and the one we bind: the configured external IPv4, else the first configured
- * interface, else the first non-internal interface address of the family (loopback as the last resort). With
- * configured interfaces we bind that address; otherwise the wildcard.
- */
-function localAddresses(ctx: ElementContext, ipv6: boolean): [string, string] {
-  const w = ctx.settings.webrtc;
-  const configured = w.interfaces.find((a) => a.includes(":") === ipv6);
-  const wildcard = ipv6 ? "::" : "0.0.0.0";
-  if (configured !== undefined) {
-    return [!ipv6 && w.externalIPv4 !== "" ? w.externalIPv4 : configured, configured];
-  }
-  if (!ipv6 && w.externalIPv4 !== "") {
-    return [w.externalIPv4, wildcard];
-  }
-  for (const list of Object.values(os.networkInterfaces())) {
-    for (const i of list ?? []) {
-      if (!i.internal && i.family === (ipv6 ? "IPv6" : "IPv4") && !i.address.startsWith("fe80")) {
-        return [i.address, wildcard];
-      }
-    }
-  }
-  return [ipv6 ? "::1" : "127.0.0.1", wildcard];
-}
-
-/** @throws MediaOperationError SDP_PARSE_ERROR for a non-string or unparsable SDP. */
-function parseSdpArg(v: unknown, what: string): SessionDescription {
-  if (typeof v !== "string" || v.trim() === "") {
-    throw new MediaOperationError("SDP_PARSE_ERROR", `${what} must be a non-empty SDP string`);
-  }
-  try {
-    return SessionDescription.parse(v);
-  } catch (err) {
-    throw new MediaOperationError(
-      "SDP_PARSE_ERROR",
-      `invalid SDP ${what}: ${err instanceof Error ? err.message : String(err)}`,
-    );
-  }
-}
-
-/** Keeps our named errors; turns SDP negotiation failures into the operation's Kurento error. */
-function asOperationError(
-  err: unknown,
-  type:
-    "SDP_END_POINT_PROCESS_OFFER_ERROR" | "SDP_END_POINT_GENERATE_OFFER_ERROR" | "SDP_END_POINT_PROCESS_ANSWER_ERROR",
-): Error {
-  if (err instanceof MediaOperationError || err instanceof InvalidStateError) {
-    return err;
-  }
-  if (err instanceof SdpParseError) {
-    return new MediaOperationError("SDP_PARSE_ERROR", err.message);
-  }
-  if (err instanceof SdpNegotiationError || err instanceof SrtpConfigError) {
-    return new MediaOperationError(type, err.message);
-  }
-  if (err instanceof Error && err.name === "UnsupportedError") {
-    return new MediaOperationError("NOT_ENOUGH_RESOURCES", err.message);
-  }
-  return new MediaOperationError(type, `SDP negotiation failed: ${err instanceof Error ? err.message : String(err)}`);
 }

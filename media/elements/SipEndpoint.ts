@@ -15,58 +15,74 @@
  * The Kurento SdpEndpoint methods (generateOffer, processOffer, processAnswer) are refused by the control plane for
  * this type: an application cannot renegotiate under a live SIP dialog.
  */
-import type { JsonObject, JsonValue } from "../channel/protocol.js";
 import type { Operation } from "../core/MediaObject.js";
+import { NegotiationState } from "../endpoint/SdpEndpoint.js";
 import { MediaOperationError } from "../errors.js";
-import { RtpEndpoint, RtpNegotiation, type DtmfMode } from "./RtpEndpoint.js";
+import { RtpEndpoint, type DtmfMode } from "./RtpEndpoint.js";
 
 const DTMF_MODES: readonly string[] = ["rfc4733", "inband", "info"];
 
 export class SipEndpoint extends RtpEndpoint {
+  /**
+   * Our offer (audio, plus video when asked): generateOffer while NEW; afterwards the current local description.
+   * @throws MediaOperationError as SdpEndpoint.generateOffer.
+   */
+  async sipOffer(video: boolean): Promise<string> {
+    if (this.negotiationState !== NegotiationState.New) {
+      return this.localSessionDescriptor();
+    }
+    return this.generateOffer({ __module__: "kurento", __type__: "OfferOptions", offerToReceiveVideo: video });
+  }
+
+  /** The peer's answer to our offer; null once negotiated (a repeated or refresh answer changes nothing). */
+  async sipAnswer(answer: string): Promise<string | null> {
+    return this.negotiationState === NegotiationState.Offered ? this.processAnswer(answer) : null;
+  }
+
+  /** The peer's (re-)offer. @throws MediaOperationError as SdpEndpoint.processOffer. */
+  sipProcessOffer(offer: string): Promise<string> {
+    return this.processOffer(offer);
+  }
+
+  /** The trunk's DTMF mode. @throws MediaOperationError MEDIA_OBJECT_ILLEGAL_PARAM_ERROR for an unknown mode. */
+  sipDtmfMode(mode: unknown): void {
+    if (typeof mode !== "string" || !isDtmfMode(mode)) {
+      throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", `unknown DTMF mode ${JSON.stringify(mode)}`);
+    }
+    this.setDtmfMode(mode);
+  }
+
+  /** A digit the peer sent by SIP INFO. @throws MediaOperationError MEDIA_OBJECT_ILLEGAL_PARAM_ERROR. */
+  sipInjectDtmf(digit: unknown, durationMs: unknown): void {
+    if (typeof digit !== "string" || typeof durationMs !== "number") {
+      throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", "sipInjectDtmf needs digit and durationMs");
+    }
+    try {
+      this.injectDtmf(digit, durationMs);
+    } catch (err) {
+      throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", String(err));
+    }
+  }
+
+  /** The internal operations the control plane invokes through the worker channel (see the module comment). */
   protected override operations(): Record<string, Operation> {
-    const base = super.operations();
-    const call = (name: string, args: JsonObject): JsonValue | Promise<JsonValue> => {
-      const op = base[name];
-      if (op === undefined) {
-        throw new MediaOperationError("MEDIA_OBJECT_OPERATION_NOT_SUPPORTED", `RtpEndpoint lacks ${name}`);
-      }
-      return op(args);
-    };
     return {
-      ...base,
-      sipOffer: (a) =>
-        this.state === RtpNegotiation.New
-          ? call("generateOffer", {
-              options: { __module__: "kurento", __type__: "OfferOptions", offerToReceiveVideo: a["video"] === true },
-            })
-          : call("getLocalSessionDescriptor", {}),
-      sipAnswer: (a) =>
-        this.state === RtpNegotiation.Offered ? call("processAnswer", { answer: a["answer"] ?? "" }) : null,
-      sipProcessOffer: (a) => call("processOffer", { offer: a["offer"] ?? "" }),
+      ...super.operations(),
+      sipOffer: (a) => this.sipOffer(a["video"] === true),
+      sipAnswer: (a) => this.sipAnswer(typeof a["answer"] === "string" ? a["answer"] : ""),
+      sipProcessOffer: (a) => this.sipProcessOffer(typeof a["offer"] === "string" ? a["offer"] : ""),
       sipDtmfMode: (a) => {
-        const mode = a["mode"];
-        if (typeof mode !== "string" || !DTMF_MODES.includes(mode)) {
-          throw new MediaOperationError(
-            "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR",
-            `unknown DTMF mode ${JSON.stringify(mode)}`,
-          );
-        }
-        this.setDtmfMode(mode as DtmfMode);
+        this.sipDtmfMode(a["mode"]);
         return null;
       },
       sipInjectDtmf: (a) => {
-        const digit = a["digit"];
-        const duration = a["durationMs"];
-        if (typeof digit !== "string" || typeof duration !== "number") {
-          throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", "sipInjectDtmf needs digit and durationMs");
-        }
-        try {
-          this.injectDtmf(digit, duration);
-        } catch (err) {
-          throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", String(err));
-        }
+        this.sipInjectDtmf(a["digit"], a["durationMs"]);
         return null;
       },
     };
   }
+}
+
+function isDtmfMode(mode: string): mode is DtmfMode {
+  return DTMF_MODES.includes(mode);
 }

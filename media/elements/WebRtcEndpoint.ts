@@ -5,107 +5,46 @@
  * number and timestamp rewritten so the peer plays across source switches. No transcoding: a packet whose codec
  * was not negotiated is dropped (rate-limited log, counted in stats).
  *
- * Negotiation state (KMS `SdpEndpointImpl`):
- *
- *     NEW ──processOffer──▶ NEGOTIATED
- *      └──generateOffer──▶ OFFERED ──processAnswer──▶ NEGOTIATED
- *
- * processOffer/generateOffer outside NEW → SDP_END_POINT_ALREADY_NEGOTIATED; processAnswer in NEW →
- * SDP_END_POINT_NOT_OFFER_GENERATED, in NEGOTIATED → SDP_END_POINT_ANSWER_ALREADY_PROCCESED.
- *
- * ICE follows KMS's app-driven trickle: werift gathers while producing our description, but candidates are raised
- * as IceCandidateFound only once gatherCandidates() has been called (buffered until then), and SDPs produced before
- * that carry no candidates. Remote candidates are accepted any time and queued until the remote SDP is applied.
- * The werift peer connection itself is created lazily at the first offer/answer so that the per-endpoint network
- * setters (STUN, TURN, interfaces) can still be applied.
+ * Negotiation: {@link SdpEndpoint}'s state machine (no re-offer: processOffer once NEGOTIATED is
+ * SDP_END_POINT_ALREADY_NEGOTIATED, as in KMS). Transport: {@link IceDtlsTransport} (werift, KMS's app-driven
+ * trickle ICE, lazily created so the per-endpoint network setters still apply). Receive stages: keyframe requests.
  */
-import type { JsonObject, JsonValue, MediaKind } from "../channel/protocol.js";
+import type { JsonObject, MediaKind } from "../channel/protocol.js";
 import type { Connection, ElementContext } from "../core/MediaElement.js";
-import { MediaElement } from "../core/MediaElement.js";
 import type { Operation } from "../core/MediaObject.js";
 import type { MediaPacket, RtpMediaKind } from "../core/types.js";
-import { MediaOperationError } from "../errors.js";
-import { SDP_LIMITS, SdpParseError, SessionDescription } from "../../sdp/index.js";
-import { RateLimitedLog, type Logger } from "../logger.js";
+import { BaseRtpEndpoint } from "../endpoint/BaseRtpEndpoint.js";
+import { IceDtlsTransport } from "../endpoint/IceDtlsTransport.js";
+import { KeyframeRequestStage } from "../endpoint/stages/KeyframeRequestStage.js";
+import { StageChain } from "../endpoint/stages/RtpStage.js";
+import { remoteSdp, weriftError } from "../endpoint/iceConfig.js";
+import { NegotiationState, type SdpOperationError } from "../endpoint/SdpEndpoint.js";
+import { RateLimitedLog } from "../logger.js";
 import { RecvStreamStats, type SendStreamStats } from "../rtp/RtpStreamStats.js";
 import { endpointRecord, latencyStat, streamRecord } from "../rtp/kurentoStats.js";
 import { StreamRewriter } from "../rtp/StreamRewriter.js";
 import { isKeyframe } from "../rtp/keyframe.js";
 import type { SinkAudioCaps } from "../transcode/format.js";
 import type { GuardCounters } from "../webrtc/InboundGuard.js";
-import { isValidCandidate, presentSdp, rewriteCandidate, validateSdp } from "../webrtc/sdpText.js";
-import {
-  WebRtcTransport,
-  type DtlsTransportState,
-  type IceTransportState,
-  type IncomingRtp,
-  type LocalCandidate,
-  type MediaDirection,
-  type PeerConnectionState,
-  type TurnServer,
-} from "../webrtc/WebRtcTransport.js";
-
-type Negotiation = "NEW" | "OFFERED" | "NEGOTIATED";
-type IceComponentState = "DISCONNECTED" | "GATHERING" | "CONNECTING" | "CONNECTED" | "READY" | "FAILED";
-type ConnState = "CONNECTED" | "DISCONNECTED";
-
-/** KMS numbers the (single, BUNDLEd) ICE stream 1 and its RTP component 1. */
-const STREAM_ID = 1;
-const COMPONENT_ID = 1;
-
-/** BaseRtpEndpoint / SdpEndpoint properties Korus stores and reports but does not enforce (yet). */
-const RTP_PROPERTY_DEFAULTS: Record<string, JsonValue> = {
-  minVideoRecvBandwidth: 0,
-  minVideoSendBandwidth: 100,
-  maxVideoSendBandwidth: 500,
-  maxAudioRecvBandwidth: 0,
-  maxVideoRecvBandwidth: 0,
-  mtu: 1200,
-  rembParams: {
-    __module__: "kurento",
-    __type__: "RembParams",
-    packetsRecvIntervalTop: 100,
-    exponentialFactor: 0.04,
-    linealFactorMin: 50000,
-    linealFactorGrade: 30,
-    decrementFactor: 0.5,
-    thresholdFactor: 0.8,
-    upLosses: 12,
-    rembOnConnect: 300000,
-  },
-};
+import { type IncomingRtp, type MediaDirection, type PeerConnectionState } from "../webrtc/WebRtcTransport.js";
 
 /** Minimum spacing of keyframe requests sent to the peer (KMS throttles them too). */
 const KEYFRAME_REQUEST_MIN_MS = 200;
 
-export class WebRtcEndpoint extends MediaElement {
+export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   readonly #recvonly: boolean;
   readonly #sendonly: boolean;
   readonly #drops: RateLimitedLog;
-  readonly #rtpProps = new Map<string, JsonValue>();
-  #transport: WebRtcTransport | undefined;
-  #port: number | undefined;
-  #negotiation: Negotiation = "NEW";
-  /** True while a processOffer/generateOffer/processAnswer is running (they are not reentrant). */
-  #busy = false;
-  #gatherRequested = false;
-  #gatheringDone = false;
-  #gatheringDoneEmitted = false;
-  readonly #bufferedCandidates: LocalCandidate[] = [];
-  readonly #pendingRemote: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }[] = [];
-  /** Remote candidates taken through addIceCandidate; capped at SDP_LIMITS.maxTrickledCandidates. */
-  #trickled = 0;
-  #iceState: IceComponentState = "DISCONNECTED";
-  /** werift has started connectivity checks / has connected at least once. */
-  #iceChecking = false;
-  #iceEverConnected = false;
-  #dtlsState: DtlsTransportState = "new";
-  #connectionState: ConnState = "DISCONNECTED";
-  #mediaState: ConnState = "DISCONNECTED";
+  readonly #ice: IceDtlsTransport;
+  /** NEGOTIATED (a field: read per packet). */
+  #negotiated = false;
   #sessionStarted = false;
   #lastKeyframeRequest = -Infinity;
   /** A keyframe was wanted before the peer's video SSRC was known: ask as soon as its first packet arrives. */
-  #keyframePending = false;
+  /** The receive stages (one chain: the peer's streams share one BUNDLEd transport). */
+  readonly #keyframe = new KeyframeRequestStage(() => this.askPeerForKeyframe());
+  readonly #chain = new StageChain([this.#keyframe]);
+  #lastInbound: RecvStreamStats | undefined;
   /** Outgoing video waits for a keyframe from its current source (see #passVideoGate). */
   readonly #videoGate = {
     source: undefined as object | undefined,
@@ -114,158 +53,114 @@ export class WebRtcEndpoint extends MediaElement {
     lastAskMs: -Infinity,
     dropped: 0,
   };
-  readonly #selectedPairs: JsonObject[] = [];
-  // Network settings (per endpoint, defaulting to the worker's webrtc settings).
-  #stunAddress: string;
-  #stunPort: number;
-  #turnUrl: string;
-  #networkInterfaces: string;
-  #externalIPv4: string;
-  #externalIPv6 = "";
-  #iceTcp = false;
   // Media state.
-  readonly #rewriters = new Map<RtpMediaKind, StreamRewriter>();
   readonly #inbound = new Map<number, RecvStreamStats>();
-  readonly #e2e = new Map<RtpMediaKind, number>();
+  /** The send side per kind (fields, not Map lookups per packet). */
+  readonly #audioOut = new KindOut("AUDIO");
+  readonly #videoOut = new KindOut("VIDEO");
 
   constructor(ctx: ElementContext, ctor: JsonObject) {
     super(ctx);
     this.#recvonly = ctor["recvonly"] === true;
     this.#sendonly = ctor["sendonly"] === true;
     this.#drops = new RateLimitedLog(ctx.logger);
-    const w = ctx.settings.webrtc;
-    const [stunHost, stunPort] = splitHostPort(w.stunServer);
-    this.#stunAddress = stunHost;
-    this.#stunPort = stunPort;
-    this.#turnUrl = turnUrlFromSettings(w.turnServer, w.turnUsername, w.turnPassword);
-    this.#networkInterfaces = w.interfaces.join(",");
-    this.#externalIPv4 = w.externalIPv4;
+    this.#ice = new IceDtlsTransport(ctx.settings.webrtc, {
+      logger: ctx.logger,
+      ports: ctx.ports,
+      emit: (event, data) => this.ctx.emit(event, data),
+      negotiating: () => this.negotiating,
+      connectionState: (st) => this.#onConnectionState(st),
+      rtp: (p) => this.#onPeerRtp(p),
+      keyframeRequested: () => this.requestKeyframeUpstream(),
+      nackSent: (ssrc) => {
+        const c = this.#inbound.get(ssrc);
+        if (c !== undefined) {
+          c.feedback.nack++;
+        }
+      },
+      receivers: () => this.#inbound,
+    });
   }
 
   /** Reserves this endpoint's ICE port pair from the worker's slice. */
   override init(): Promise<void> {
-    this.#port = this.ctx.ports.allocatePair();
+    this.#ice.reservePorts();
     return Promise.resolve();
   }
 
   // ---------------------------------------------------------------------------------------------- signalling
 
   /**
-   * SdpEndpoint.processOffer: applies the peer's offer and returns our answer (BUNDLE, rtcp-mux, a=setup:active to
+   * SdpEndpoint.processOffer: applies the peer's offer and makes our answer (BUNDLE, rtcp-mux, a=setup:active to
    * an actpass offer, ICE controlled). Candidates queued by addIceCandidate are applied right after.
-   * @throws MediaOperationError SDP_END_POINT_ALREADY_NEGOTIATED, SDP_PARSE_ERROR, or
-   *   SDP_END_POINT_PROCESS_OFFER_ERROR when werift refuses the description (e.g. no common codec).
+   * @throws MediaOperationError SDP_END_POINT_PROCESS_OFFER_ERROR when werift refuses it (e.g. no common codec).
    */
-  async #processOffer(offer: unknown): Promise<string> {
-    if (this.#negotiation !== "NEW" || this.#busy) {
-      throw new MediaOperationError("SDP_END_POINT_ALREADY_NEGOTIATED", "Endpoint already negotiated");
-    }
-    const sdp = remoteSdp(offer, "offer");
-    this.#busy = true;
-    try {
-      const t = this.#ensureTransport();
-      await t.processOffer(sdp, this.#direction());
-      this.assertAlive();
-      this.#negotiation = "NEGOTIATED";
-      await this.#flushRemoteCandidates();
-      this.#afterLocalDescription();
-      return this.#present(t.localSdp ?? "");
-    } catch (err) {
-      throw asOperationError(err, "SDP_END_POINT_PROCESS_OFFER_ERROR", this.ctx.logger);
-    } finally {
-      this.#busy = false;
-    }
+  protected override async applyOffer(sdp: string): Promise<void> {
+    const t = this.#ice.ensure();
+    await t.processOffer(sdp, this.#direction());
+    this.assertAlive();
   }
 
   /**
    * SdpEndpoint.generateOffer: one audio and one video m-line (KMS numAudioMedias/numVideoMedias = 1), actpass,
    * ICE controlling. OfferOptions{offerToReceiveAudio, offerToReceiveVideo} default to true.
-   * @throws MediaOperationError SDP_END_POINT_ALREADY_NEGOTIATED or SDP_END_POINT_GENERATE_OFFER_ERROR.
+   * @throws MediaOperationError SDP_END_POINT_GENERATE_OFFER_ERROR.
    */
-  async #generateOffer(options: unknown): Promise<string> {
-    if (this.#negotiation !== "NEW" || this.#busy) {
-      throw new MediaOperationError("SDP_END_POINT_ALREADY_NEGOTIATED", "Endpoint already negotiated");
-    }
-    const o = isObject(options) ? options : {};
+  protected override async makeOffer(o: JsonObject): Promise<void> {
     const wantAudio = o["offerToReceiveAudio"] !== false;
     const wantVideo = o["offerToReceiveVideo"] !== false;
-    this.#busy = true;
-    try {
-      const t = this.#ensureTransport();
-      // offerToReceive*=false keeps the m-line but only sends on it (or drops it for a recvonly endpoint).
-      const dir = (want: boolean): MediaDirection | undefined =>
-        want ? this.#direction() : this.#recvonly ? undefined : "sendonly";
-      await t.createOffer(dir(wantAudio), dir(wantVideo));
-      this.assertAlive();
-      this.#negotiation = "OFFERED";
-      this.#afterLocalDescription();
-      return this.#present(t.localSdp ?? "");
-    } catch (err) {
-      throw asOperationError(err, "SDP_END_POINT_GENERATE_OFFER_ERROR", this.ctx.logger);
-    } finally {
-      this.#busy = false;
-    }
+    const t = this.#ice.ensure();
+    // offerToReceive*=false keeps the m-line but only sends on it (or drops it for a recvonly endpoint).
+    const dir = (want: boolean): MediaDirection | undefined =>
+      want ? this.#direction() : this.#recvonly ? undefined : "sendonly";
+    await t.createOffer(dir(wantAudio), dir(wantVideo));
+    this.assertAlive();
   }
 
   /**
    * SdpEndpoint.processAnswer: applies the peer's answer to our offer; ICE and DTLS start at once.
-   * @returns our local SDP, as KMS does.
-   * @throws MediaOperationError SDP_END_POINT_NOT_OFFER_GENERATED, SDP_END_POINT_ANSWER_ALREADY_PROCCESED,
-   *   SDP_PARSE_ERROR or SDP_END_POINT_PROCESS_ANSWER_ERROR.
+   * @throws MediaOperationError SDP_END_POINT_PROCESS_ANSWER_ERROR.
    */
-  async #processAnswer(answer: unknown): Promise<string> {
-    if (this.#negotiation === "NEW") {
-      throw new MediaOperationError("SDP_END_POINT_NOT_OFFER_GENERATED", "processAnswer called before generateOffer");
+  protected override async applyAnswer(sdp: string): Promise<void> {
+    const t = this.#ice.ensure();
+    await t.processAnswer(sdp);
+    this.assertAlive();
+  }
+
+  protected override onNegotiated(): void {
+    this.#negotiated = true;
+  }
+
+  /** Once negotiated, the remote candidates queued by addIceCandidate; then the local ones gathering released. */
+  protected override async afterNegotiationStep(): Promise<void> {
+    if (this.#negotiated) {
+      await this.#ice.flushRemoteCandidates();
     }
-    if (this.#negotiation === "NEGOTIATED" || this.#busy) {
-      throw new MediaOperationError("SDP_END_POINT_ANSWER_ALREADY_PROCCESED", "Answer already processed");
-    }
-    const sdp = remoteSdp(answer, "answer");
-    const t = this.#ensureTransport();
-    this.#busy = true;
-    try {
-      await t.processAnswer(sdp);
-      this.assertAlive();
-      this.#negotiation = "NEGOTIATED";
-      await this.#flushRemoteCandidates();
-      return this.#present(t.localSdp ?? "");
-    } catch (err) {
-      throw asOperationError(err, "SDP_END_POINT_PROCESS_ANSWER_ERROR", this.ctx.logger);
-    } finally {
-      this.#busy = false;
-    }
+    this.#ice.afterLocalDescription();
+  }
+
+  protected override readRemote(sdp: unknown, what: "offer" | "answer"): string {
+    return remoteSdp(sdp, what);
+  }
+
+  /** werift's errors never reach the client as they are (see weriftError). */
+  protected override foreignSdpError(err: unknown, type: SdpOperationError): Error {
+    return weriftError(err, type, this.ctx.logger);
   }
 
   /** Inbound datagrams refused at the socket edge (not from the selected ICE pair, forged STUN/DTLS), if negotiated. */
   get refusedDatagrams(): GuardCounters | undefined {
-    return this.#transport?.dropped;
+    return this.#ice.peer?.dropped;
   }
 
-  /** getLocalSessionDescriptor; @throws MediaOperationError SDP_END_POINT_NO_LOCAL_SDP_ERROR before negotiation. */
-  #localDescriptor(): string {
-    const sdp = this.#transport?.localSdp;
-    if (sdp === undefined) {
-      throw new MediaOperationError("SDP_END_POINT_NO_LOCAL_SDP_ERROR", "No local SDP negotiated yet");
-    }
-    return this.#present(sdp);
+  /** Our description as KMS shows it (see #present); undefined before there is one. */
+  protected override localDescriptor(): string | undefined {
+    const sdp = this.#ice.peer?.localSdp;
+    return sdp === undefined ? undefined : this.#ice.present(sdp);
   }
 
-  /** getRemoteSessionDescriptor; @throws MediaOperationError SDP_END_POINT_NO_REMOTE_SDP_ERROR before negotiation. */
-  #remoteDescriptor(): string {
-    const sdp = this.#negotiation === "NEW" ? undefined : this.#transport?.remoteSdp;
-    if (sdp === undefined) {
-      throw new MediaOperationError("SDP_END_POINT_NO_REMOTE_SDP_ERROR", "No remote SDP negotiated yet");
-    }
-    return sdp;
-  }
-
-  /** werift's SDP as KMS would show it (see sdpText.presentSdp); candidates only once gathering was requested. */
-  #present(sdp: string): string {
-    return presentSdp(sdp, {
-      stripCandidates: !this.#gatherRequested,
-      externalIPv4: this.#externalIPv4,
-      externalIPv6: this.#externalIPv6,
-    });
+  protected override remoteDescriptor(): string | undefined {
+    return this.negotiationState === NegotiationState.New ? undefined : this.#ice.peer?.remoteSdp;
   }
 
   /** The m-line direction the ctor flags ask for (recvonly / sendonly; both is meaningless, so inactive). */
@@ -277,278 +172,23 @@ export class WebRtcEndpoint extends MediaElement {
   }
 
   /**
-   * Creates the werift peer connection on first use, with the network settings in force at that moment: the
-   * reserved port pair, interfaces, STUN/TURN (per-endpoint setters over worker settings) and ICE-TCP.
-   */
-  #ensureTransport(): WebRtcTransport {
-    if (this.#transport !== undefined) {
-      return this.#transport;
-    }
-    const port = this.#port;
-    const stun =
-      this.#stunAddress !== "" && this.#stunPort > 0 ? { host: this.#stunAddress, port: this.#stunPort } : undefined;
-    this.#transport = new WebRtcTransport(
-      {
-        interfaces: this.#networkInterfaces
-          .split(",")
-          .map((s) => s.trim())
-          .filter((s) => s !== ""),
-        portRange: port === undefined ? undefined : [port, port + 1],
-        stun,
-        turn: parseTurnUrl(this.#turnUrl),
-        iceTcp: this.#iceTcp,
-        logger: this.ctx.logger,
-      },
-      {
-        candidate: (c) => this.#onLocalCandidate(c),
-        gatheringDone: () => this.#onGatheringDone(),
-        iceState: (s) => this.#onIceState(s),
-        dtlsState: (s, id) => this.#onDtlsState(s, id),
-        connectionState: (s) => this.#onConnectionState(s),
-        rtp: (p) => this.#onPeerRtp(p),
-        keyframeRequested: () => this.requestKeyframeUpstream(),
-        nackSent: (ssrc) => {
-          const c = this.#inbound.get(ssrc);
-          if (c !== undefined) {
-            c.feedback.nack++;
-          }
-        },
-        receivers: () => this.#inbound,
-      },
-    );
-    return this.#transport;
-  }
-
-  // ---------------------------------------------------------------------------------------------- ICE
-
-  /**
-   * WebRtcEndpoint.gatherCandidates: from now on local candidates are raised as IceCandidateFound, starting with
-   * those werift already gathered, then IceGatheringDone. Idempotent, as in KMS.
-   */
-  #gatherCandidates(): null {
-    if (this.#gatherRequested) {
-      return null;
-    }
-    this.#gatherRequested = true;
-    this.#setIceState("GATHERING");
-    if (this.#iceChecking && !this.#iceEverConnected) {
-      this.#setIceState("CONNECTING"); // werift started its checks with the answer; KMS shows them after gathering
-    }
-    this.#flushLocalCandidates();
-    return null;
-  }
-
-  /** After our description exists: werift has gathered; release what gatherCandidates() asked for. */
-  #afterLocalDescription(): void {
-    if (this.#gatherRequested) {
-      this.#flushLocalCandidates();
-    }
-  }
-
-  #onLocalCandidate(c: LocalCandidate): void {
-    this.#bufferedCandidates.push(c);
-    if (this.#gatherRequested) {
-      this.#flushLocalCandidates();
-    }
-  }
-
-  #onGatheringDone(): void {
-    this.#gatheringDone = true;
-    if (this.#gatherRequested) {
-      this.#flushLocalCandidates();
-    }
-  }
-
-  #flushLocalCandidates(): void {
-    for (const c of this.#bufferedCandidates.splice(0)) {
-      this.ctx.emit("IceCandidateFound", {
-        candidate: {
-          __module__: "kurento",
-          __type__: "IceCandidate",
-          candidate: rewriteCandidate(c.candidate, {
-            externalIPv4: this.#externalIPv4,
-            externalIPv6: this.#externalIPv6,
-          }),
-          sdpMid: c.sdpMid,
-          sdpMLineIndex: c.sdpMLineIndex,
-        },
-      });
-    }
-    if (this.#gatheringDone && !this.#gatheringDoneEmitted) {
-      this.#gatheringDoneEmitted = true;
-      this.ctx.emit("IceGatheringDone", {});
-    }
-  }
-
-  /**
-   * WebRtcEndpoint.addIceCandidate: validates the IceCandidate and applies it, or queues it until the remote SDP is
-   * in place (browsers often trickle before the app has called processOffer).
-   * @throws MediaOperationError MEDIA_OBJECT_ILLEGAL_PARAM_ERROR for anything that is not a candidate,
-   *   ICE_ADD_CANDIDATE_ERROR beyond SDP_LIMITS.maxTrickledCandidates remote candidates.
-   */
-  async #addIceCandidate(arg: unknown): Promise<null> {
-    const c = isObject(arg) ? arg : undefined;
-    const candidate = c?.["candidate"];
-    const sdpMid = c?.["sdpMid"];
-    const index = c?.["sdpMLineIndex"];
-    if (
-      typeof candidate !== "string" ||
-      !isValidCandidate(candidate) ||
-      (sdpMid !== undefined && sdpMid !== null && typeof sdpMid !== "string") ||
-      (index !== undefined && index !== null && (typeof index !== "number" || !Number.isInteger(index) || index < 0))
-    ) {
-      throw new MediaOperationError(
-        "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR",
-        `Invalid IceCandidate: ${JSON.stringify(arg)?.slice(0, 200) ?? "undefined"}`,
-      );
-    }
-    if (candidate === "") {
-      return null; // End of candidates: nothing to do for a full-ICE agent that keeps checking.
-    }
-    if (this.#trickled >= SDP_LIMITS.maxTrickledCandidates) {
-      throw new MediaOperationError(
-        "ICE_ADD_CANDIDATE_ERROR",
-        `addIceCandidate refused: this endpoint already has ${SDP_LIMITS.maxTrickledCandidates} remote candidates`,
-      );
-    }
-    this.#trickled++;
-    const entry = {
-      candidate,
-      sdpMid: typeof sdpMid === "string" ? sdpMid : undefined,
-      sdpMLineIndex: typeof index === "number" ? index : undefined,
-    };
-    if (this.#transport?.remoteSdp === undefined || this.#busy) {
-      this.#pendingRemote.push(entry);
-      return null;
-    }
-    await this.#applyRemoteCandidate(entry);
-    return null;
-  }
-
-  async #flushRemoteCandidates(): Promise<void> {
-    for (const c of this.#pendingRemote.splice(0)) {
-      await this.#applyRemoteCandidate(c);
-    }
-  }
-
-  async #applyRemoteCandidate(c: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }): Promise<void> {
-    try {
-      await this.#transport?.addIceCandidate(c);
-    } catch (err) {
-      // KMS logs a candidate libnice refuses and carries on; so do we.
-      this.ctx.logger.warn("remote candidate refused", { candidate: c.candidate, error: String(err) });
-    }
-  }
-
-  #setIceState(state: IceComponentState): void {
-    if (state === this.#iceState) {
-      return;
-    }
-    this.#iceState = state;
-    this.ctx.emit("IceComponentStateChanged", { streamId: STREAM_ID, componentId: COMPONENT_ID, state });
-  }
-
-  /**
-   * Maps werift's ICE transport states onto KMS's IceComponentState, in KMS's order: GATHERING (gatherCandidates),
-   * CONNECTING, CONNECTED, READY.
-   *
-   * - werift reports "completed" when its *gathering* ends (Connection.gatherCandidates), not for connectivity:
-   *   ignored.
-   * - werift starts checking as soon as the answer is set, before the application asked to gather; KMS shows no
-   *   ICE state until gatherCandidates(), so CONNECTING waits for GATHERING.
-   * - werift reports "connected" once a pair is nominated, which is KMS's CONNECTED immediately followed by READY;
-   *   the nominated pair is announced in between.
-   */
-  #onIceState(s: IceTransportState): void {
-    switch (s) {
-      case "checking":
-        this.#iceChecking = true;
-        if (this.#gatherRequested) {
-          this.#setIceState("CONNECTING");
-        }
-        break;
-      case "connected": {
-        if (!this.#iceEverConnected && this.#iceState !== "CONNECTING") {
-          this.#setIceState("CONNECTING");
-        }
-        this.#iceEverConnected = true;
-        this.#setIceState("CONNECTED");
-        const pair = this.#transport?.selectedPair();
-        if (pair !== undefined) {
-          const candidatePair: JsonObject = {
-            __module__: "kurento",
-            __type__: "IceCandidatePair",
-            streamId: String(STREAM_ID),
-            componentId: COMPONENT_ID,
-            localCandidate: rewriteCandidate(pair.local, {
-              externalIPv4: this.#externalIPv4,
-              externalIPv6: this.#externalIPv6,
-            }),
-            remoteCandidate: pair.remote,
-          };
-          this.#selectedPairs.splice(0, this.#selectedPairs.length, candidatePair);
-          this.ctx.emit("NewCandidatePairSelected", { candidatePair });
-        }
-        this.#setIceState("READY");
-        break;
-      }
-      case "failed":
-        this.#setIceState("FAILED");
-        break;
-      case "disconnected":
-      case "closed":
-        this.#setIceState("DISCONNECTED");
-        break;
-      default:
-        break;
-    }
-  }
-
-  #onDtlsState(s: DtlsTransportState, connectionId: string): void {
-    this.#dtlsState = s;
-    this.ctx.emit("DtlsConnectionStateChange", {
-      streamId: String(STREAM_ID),
-      componentId: String(COMPONENT_ID),
-      connectionId,
-      state: s.toUpperCase(),
-    });
-  }
-
-  /**
-   * Peer connection state → ConnectionStateChanged and the media session events: the session starts the first
-   * time ICE+DTLS are up and terminates when the connection fails or closes (a transient "disconnected" only
-   * flips the states).
+   * Peer connection state → ConnectionStateChanged and MediaSessionStarted (ICE+DTLS up the first time) /
+   * MediaSessionTerminated (failed or closed; a transient "disconnected" only flips the states).
    */
   #onConnectionState(s: PeerConnectionState): void {
     if (s === "connected") {
-      this.#setConnState("CONNECTED");
+      this.setConnectionState("CONNECTED");
       if (!this.#sessionStarted) {
         this.#sessionStarted = true;
         this.ctx.emit("MediaSessionStarted", {});
       }
     } else if (s === "disconnected" || s === "failed" || s === "closed") {
-      this.#setConnState("DISCONNECTED");
-      this.#setMediaState("DISCONNECTED");
+      this.setConnectionState("DISCONNECTED");
+      this.setMediaState("DISCONNECTED");
       if (this.#sessionStarted && s !== "disconnected") {
         this.#sessionStarted = false;
         this.ctx.emit("MediaSessionTerminated", {});
       }
-    }
-  }
-
-  #setConnState(state: ConnState): void {
-    if (state !== this.#connectionState) {
-      const oldState = this.#connectionState;
-      this.#connectionState = state;
-      this.ctx.emit("ConnectionStateChanged", { oldState, newState: state });
-    }
-  }
-
-  #setMediaState(state: ConnState): void {
-    if (state !== this.#mediaState) {
-      const oldState = this.#mediaState;
-      this.#mediaState = state;
-      this.ctx.emit("MediaStateChanged", { oldState, newState: state });
     }
   }
 
@@ -559,21 +199,20 @@ export class WebRtcEndpoint extends MediaElement {
     if (this.released) {
       return;
     }
-    this.#setMediaState("CONNECTED");
-    let c = this.#inbound.get(p.ssrc);
-    if (c === undefined) {
-      c = new RecvStreamStats(p.ssrc, p.kind, p.clockRate);
-      this.#inbound.set(p.ssrc, c);
+    this.setMediaState("CONNECTED");
+    // The last SSRC's counters are a field: consecutive packets of one stream skip the Map lookup.
+    let c = this.#lastInbound;
+    if (c?.ssrc !== p.ssrc) {
+      c = this.#inbound.get(p.ssrc);
+      if (c === undefined) {
+        c = new RecvStreamStats(p.ssrc, p.kind, p.clockRate);
+        this.#inbound.set(p.ssrc, c);
+      }
+      this.#lastInbound = c;
     }
     c.clockRate = p.clockRate;
     c.update(p.sequenceNumber, p.timestamp, p.payload.byteLength, p.arrivalMs);
     const keyframe = p.kind === "VIDEO" && isKeyframe(p.codec, p.payload);
-    if (this.#keyframePending && p.kind === "VIDEO") {
-      this.#keyframePending = false;
-      if (!keyframe) {
-        this.#askPeerForKeyframe();
-      }
-    }
     const packet: MediaPacket = {
       kind: p.kind,
       codec: p.codec,
@@ -587,7 +226,9 @@ export class WebRtcEndpoint extends MediaElement {
       keyframe,
       arrivalMs: p.arrivalMs,
     };
-    this.sendToSinks(packet);
+    if (this.#chain.run(packet)) {
+      this.sendToSinks(packet);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------- media out
@@ -600,8 +241,8 @@ export class WebRtcEndpoint extends MediaElement {
    * before negotiation. Browsers keep their own RTP flowing rules, so no keep-alive silence (continuous: false).
    */
   override audioSinkCaps(): SinkAudioCaps | undefined {
-    const t = this.#transport;
-    if (t === undefined || this.#negotiation !== "NEGOTIATED") {
+    const t = this.#ice.peer;
+    if (t === undefined || !this.#negotiated) {
       return undefined;
     }
     const remote = t.remoteSdp; // the same string object until the next negotiation
@@ -625,30 +266,27 @@ export class WebRtcEndpoint extends MediaElement {
 
   /** A packet from a source pad → our peer, on the negotiated codec, with continuous numbering. */
   protected override onMedia(packet: MediaPacket, conn: Connection): void {
-    const t = this.#transport;
-    if (t === undefined || this.#negotiation !== "NEGOTIATED" || this.#recvonly) {
+    const t = this.#ice.peer;
+    if (t === undefined || !this.#negotiated || this.#recvonly) {
       return;
     }
-    let rw = this.#rewriters.get(packet.kind);
-    if (rw === undefined) {
-      rw = new StreamRewriter();
-      this.#rewriters.set(packet.kind, rw);
-    }
+    const k = packet.kind === "AUDIO" ? this.#audioOut : this.#videoOut;
+    const rw = k.rewriter;
     const now = performance.now();
     if (packet.kind === "VIDEO" && !this.#passVideoGate(packet, conn, t.dtlsState === "connected", now)) {
       return;
     }
     rw.rewrite(conn.source, packet.ssrc, packet.sequenceNumber, packet.timestamp, packet.clockRate, now);
     const res = t.sendRtp(packet.kind, packet.codec, rw.seq, rw.timestamp, packet.marker, packet.payload);
-    const out = this.#outboundFor(packet.kind);
     if (res === "sent") {
       if (packet.kind === "VIDEO") {
         this.#videoGate.open = true;
       }
-      const prev = this.#e2e.get(packet.kind);
+      const prev = k.e2eMs;
       const lat = now - packet.arrivalMs;
-      this.#e2e.set(packet.kind, prev === undefined ? lat : prev + (lat - prev) / 16);
+      k.e2eMs = prev === undefined ? lat : prev + (lat - prev) / 16;
     } else if (res === "no-codec") {
+      const out = this.#outboundFor(k.kind);
       if (out !== undefined) {
         out.dropped++;
       }
@@ -667,10 +305,8 @@ export class WebRtcEndpoint extends MediaElement {
   }
 
   /**
-   * Video to our peer starts on a keyframe, as in KMS: after connect, after a source switch, and until our DTLS is
-   * up, delta frames would only show as corruption (or nothing) at the receiver. While the gate is closed, delta
-   * frames are dropped and a keyframe is asked upstream (at most once a second); the first keyframe packet that
-   * is actually sent (on a negotiated codec) opens it.
+   * Video to our peer starts on a keyframe, as in KMS (after connect, a source switch, until DTLS is up): delta
+   * frames are dropped and a keyframe asked upstream (once a second) until a keyframe packet is actually sent.
    */
   #passVideoGate(packet: MediaPacket, conn: Connection, ready: boolean, now: number): boolean {
     const g = this.#videoGate;
@@ -696,28 +332,20 @@ export class WebRtcEndpoint extends MediaElement {
 
   /** The statistics of what we send on `kind` (the transport counts; PLI/FIR/NACK/REMB come from its RTCP). */
   #outboundFor(kind: RtpMediaKind): SendStreamStats | undefined {
-    return this.#transport?.sendStats(kind);
+    return this.#ice.peer?.sendStats(kind);
   }
 
   // ---------------------------------------------------------------------------------------------- keyframes
 
   /** A sink of ours needs a keyframe: ask our peer (PLI, or FIR when only that was negotiated). */
-  override handleKeyframeRequest(): void {
-    this.#askPeerForKeyframe();
-  }
-
-  protected override onKeyframeNeededFromPeer(): void {
-    this.#askPeerForKeyframe();
-  }
-
-  #askPeerForKeyframe(): void {
+  protected override askPeerForKeyframe(): void {
     const now = performance.now();
     if (now - this.#lastKeyframeRequest < KEYFRAME_REQUEST_MIN_MS) {
       return;
     }
-    const sent = this.#transport?.requestKeyframe();
+    const sent = this.#ice.peer?.requestKeyframe();
     if (sent === undefined) {
-      this.#keyframePending = true; // not connected or no video received yet
+      this.#keyframe.pending = true; // not connected or no video received yet
       return;
     }
     this.#lastKeyframeRequest = now;
@@ -735,15 +363,14 @@ export class WebRtcEndpoint extends MediaElement {
   // ---------------------------------------------------------------------------------------------- stats
 
   /**
-   * getStats (kurento-protocol.md §8): an inboundrtp record per SSRC received from the peer (our counters, RFC 3550
-   * loss and jitter; firCount/pliCount/nackCount are the requests *we* sent for it), an outboundrtp record per kind
-   * we send (counts, the peer's RR loss, werift's RTT, and the PLI/FIR/NACK/REMB the peer sent us), and the
-   * EndpointStats record. Records are keyed by SSRC string, as KMS does.
+   * getStats (kurento-protocol.md §8), keyed by SSRC string as KMS does: inboundrtp per peer SSRC (RFC 3550 loss,
+   * jitter; fir/pli/nackCount are the requests *we* sent), outboundrtp per kind we send (the peer's RR loss,
+   * werift's RTT, the PLI/FIR/NACK/REMB the peer sent us), and the EndpointStats record.
    */
   protected override stats(kind: MediaKind | undefined): Record<string, JsonObject> {
     const now = Date.now();
     const records: Record<string, JsonObject> = {};
-    const t = this.#transport;
+    const t = this.#ice.peer;
     const transportId = t?.dtlsTransportId ?? "";
     for (const c of this.#inbound.values()) {
       if (kind !== undefined && c.kind !== kind) {
@@ -764,242 +391,35 @@ export class WebRtcEndpoint extends MediaElement {
     }
     // E2E latency: from arrival at the source element's edge to the hand-off to our peer.
     const e2e: JsonObject[] = [];
-    for (const [k, avgMs] of this.#e2e) {
-      if (kind === undefined || kind === k) {
-        e2e.push(latencyStat(k, avgMs));
+    for (const k of [this.#audioOut, this.#videoOut]) {
+      if (k.e2eMs !== undefined && (kind === undefined || kind === k.kind)) {
+        e2e.push(latencyStat(k.kind, k.e2eMs));
       }
     }
     records[this.id] = endpointRecord(this.id, now, e2e);
     return records;
   }
 
-  // ---------------------------------------------------------------------------------------------- operations
-
   protected override operations(): Record<string, Operation> {
-    const ops: Record<string, Operation> = {
-      ...super.operations(),
-      processOffer: (a) => this.#processOffer(a["offer"]),
-      generateOffer: (a) => this.#generateOffer(a["options"]),
-      processAnswer: (a) => this.#processAnswer(a["answer"]),
-      getLocalSessionDescriptor: () => this.#localDescriptor(),
-      getRemoteSessionDescriptor: () => this.#remoteDescriptor(),
-      gatherCandidates: () => this.#gatherCandidates(),
-      addIceCandidate: (a) => this.#addIceCandidate(a["candidate"]),
-      requestKeyframe: () => {
-        this.#askPeerForKeyframe();
-        return null;
-      },
-      getMediaState: () => this.#mediaState,
-      getConnectionState: () => this.#connectionState,
-      getICECandidatePairs: () => [...this.#selectedPairs],
-      getIceConnectionState: () =>
-        this.#transport === undefined
-          ? []
-          : [
-              {
-                __module__: "kurento",
-                __type__: "IceConnection",
-                streamId: String(STREAM_ID),
-                componentId: COMPONENT_ID,
-                state: this.#iceState,
-              },
-            ],
-      getDtlsConnectionState: () =>
-        this.#transport === undefined
-          ? []
-          : [
-              {
-                __module__: "kurento",
-                __type__: "DtlsConnection",
-                streamId: String(STREAM_ID),
-                componentId: String(COMPONENT_ID),
-                connectionId: this.#transport.dtlsTransportId,
-                state: this.#dtlsState.toUpperCase(),
-              },
-            ],
-      getStunServerAddress: () => this.#stunAddress,
-      setStunServerAddress: (a) => {
-        this.#stunAddress = strArg(a, "stunServerAddress");
-        return null;
-      },
-      getStunServerPort: () => this.#stunPort,
-      setStunServerPort: (a) => {
-        this.#stunPort = intArg(a, "stunServerPort");
-        return null;
-      },
-      getTurnUrl: () => this.#turnUrl,
-      setTurnUrl: (a) => {
-        const url = strArg(a, "turnUrl");
-        if (url !== "" && parseTurnUrl(url) === undefined) {
-          throw new MediaOperationError(
-            "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR",
-            `turnUrl '${url}' is not user:pass@ip:port`,
-          );
-        }
-        this.#turnUrl = url;
-        return null;
-      },
-      getNetworkInterfaces: () => this.#networkInterfaces,
-      setNetworkInterfaces: (a) => {
-        this.#networkInterfaces = strArg(a, "networkInterfaces");
-        return null;
-      },
-      getExternalIPv4: () => this.#externalIPv4,
-      setExternalIPv4: (a) => {
-        this.#externalIPv4 = strArg(a, "externalIPv4");
-        return null;
-      },
-      getExternalIPv6: () => this.#externalIPv6,
-      setExternalIPv6: (a) => {
-        this.#externalIPv6 = strArg(a, "externalIPv6");
-        return null;
-      },
-      getIceTcp: () => this.#iceTcp,
-      setIceTcp: (a) => {
-        this.#iceTcp = a["iceTcp"] === true;
-        return null;
-      },
-    };
-    for (const [name, def] of Object.entries(RTP_PROPERTY_DEFAULTS)) {
-      const cap = name.charAt(0).toUpperCase() + name.slice(1);
-      ops[`get${cap}`] = () => this.#rtpProps.get(name) ?? def;
-      ops[`set${cap}`] = (a) => {
-        this.#rtpProps.set(name, a[name] ?? def);
-        return null;
-      };
-    }
-    return ops;
+    return { ...super.operations(), ...this.#ice.operations() };
   }
 
   // ---------------------------------------------------------------------------------------------- release
 
   /** Closes the peer connection, returns the port pair, drops queued state. Idempotent; never throws. */
   protected override dispose(): void {
+    this.#ice.close();
     try {
-      this.#transport?.close();
+      this.#chain.close();
     } catch (err) {
-      this.ctx.logger.warn("closing the peer connection failed", { error: String(err) });
-    }
-    this.#transport = undefined;
-    if (this.#port !== undefined) {
-      this.ctx.ports.release(this.#port);
-      this.#port = undefined;
-    }
-    this.#bufferedCandidates.length = 0;
-    this.#pendingRemote.length = 0;
-    this.#rewriters.clear();
-  }
-}
-
-// ------------------------------------------------------------------------------------------------ helpers
-
-/**
- * A remote offer or answer, read by Korus's own parser before werift sees it: the size limits of sdp/limits.ts
- * (length, lines, m= sections, candidates) in one cheap scan, then the SDP grammar and port ranges. werift parses
- * only what passed, so a hostile description costs the worker microseconds and never reaches werift's parser.
- * @throws MediaOperationError SDP_PARSE_ERROR with Korus's message naming the line or the limit.
- */
-function remoteSdp(v: unknown, what: "offer" | "answer"): string {
-  if (typeof v === "string" && v.trim() !== "") {
-    let parsed: SessionDescription;
-    try {
-      parsed = SessionDescription.parse(v);
-    } catch (err) {
-      if (err instanceof SdpParseError) {
-        throw new MediaOperationError("SDP_PARSE_ERROR", `invalid SDP ${what}: ${err.message}`);
-      }
-      throw err;
-    }
-    // ICE is mandatory in WebRTC (RFC 8829 §5.8); werift dereferences the credentials without checking them.
-    const index = parsed.media.findIndex((m) => m.port !== 0 && m.ice === undefined);
-    if (index !== -1) {
-      throw new MediaOperationError(
-        "SDP_PARSE_ERROR",
-        `invalid SDP ${what}: m= section ${index} has no a=ice-ufrag/a=ice-pwd (ICE is mandatory in WebRTC)`,
-      );
+      this.ctx.logger.warn("closing the receive stages failed", { error: String(err) });
     }
   }
-  return validateSdp(v, what === "offer" ? "processOffer" : "processAnswer");
 }
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function strArg(a: JsonObject, name: string): string {
-  const v = a[name];
-  if (typeof v !== "string") {
-    throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", `${name} must be a string`);
-  }
-  return v;
-}
-
-function intArg(a: JsonObject, name: string): number {
-  const v = a[name];
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 65535) {
-    throw new MediaOperationError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", `${name} must be a port number`);
-  }
-  return v;
-}
-
-/** "host:port" → [host, port]; "" or garbage → ["", 0]. */
-function splitHostPort(s: string): [string, number] {
-  const i = s.lastIndexOf(":");
-  if (s === "" || i <= 0) {
-    return [s, s === "" ? 0 : 3478];
-  }
-  const port = Number(s.slice(i + 1));
-  return [s.slice(0, i), Number.isInteger(port) ? port : 0];
-}
-
-/** The worker's `turn:host:port?transport=…` plus credentials → KMS's `user:pass@host:port?transport=…`. */
-function turnUrlFromSettings(url: string, user: string, pass: string): string {
-  if (url === "") {
-    return "";
-  }
-  const bare = url.replace(/^turns?:/, "");
-  return `${encodeURIComponent(user)}:${encodeURIComponent(pass)}@${bare}`;
-}
-
-/** Parses KMS's `user:pass@ip:port[?transport=udp|tcp|tls]`; undefined when empty or malformed. */
-export function parseTurnUrl(url: string): TurnServer | undefined {
-  const m = /^([^:@]*):([^@]*)@([^:?]+):(\d+)(?:\?transport=(udp|tcp|tls))?$/.exec(url.trim());
-  if (m === null) {
-    return undefined;
-  }
-  const [, user = "", pass = "", host = "", port = "0", transport = "udp"] = m;
-  return {
-    username: decodeURIComponent(user),
-    password: decodeURIComponent(pass),
-    host,
-    port: Number(port),
-    transport: transport as TurnServer["transport"],
-  };
-}
-
-/**
- * Keeps our own named errors; werift's never reach the client as they are (issue 9, item 10: its internal text
- * leaked as 40205). Its text is logged at debug; the client gets Korus's message: SDP_PARSE_ERROR when werift
- * tripped over the description (a TypeError/RangeError from its parser), else the operation's error.
- */
-function asOperationError(
-  err: unknown,
-  type:
-    "SDP_END_POINT_PROCESS_OFFER_ERROR" | "SDP_END_POINT_GENERATE_OFFER_ERROR" | "SDP_END_POINT_PROCESS_ANSWER_ERROR",
-  logger: Logger,
-): Error {
-  if (err instanceof MediaOperationError || (err instanceof Error && err.name === "InvalidStateError")) {
-    return err;
-  }
-  logger.debug("werift refused the session description", { operation: type, error: String(err) });
-  const what = type === "SDP_END_POINT_PROCESS_ANSWER_ERROR" ? "answer" : "offer";
-  if (type !== "SDP_END_POINT_GENERATE_OFFER_ERROR" && (err instanceof TypeError || err instanceof RangeError)) {
-    return new MediaOperationError("SDP_PARSE_ERROR", `invalid SDP ${what}: the WebRTC stack cannot use it`);
-  }
-  return new MediaOperationError(
-    type,
-    type === "SDP_END_POINT_GENERATE_OFFER_ERROR"
-      ? "SDP negotiation failed: the WebRTC stack could not create an offer"
-      : `SDP negotiation failed: the WebRTC stack refused the ${what}`,
-  );
+/** What WebRtcEndpoint keeps per kind it sends: the stream rewriter and the E2E latency EWMA (ms). */
+class KindOut {
+  readonly rewriter = new StreamRewriter();
+  e2eMs: number | undefined;
+  constructor(readonly kind: RtpMediaKind) {}
 }
