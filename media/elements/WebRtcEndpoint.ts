@@ -12,7 +12,7 @@
 import type { JsonObject, MediaKind } from "../channel/protocol.js";
 import type { Connection, ElementContext } from "../core/MediaElement.js";
 import type { Operation } from "../core/MediaObject.js";
-import type { MediaPacket, RtpMediaKind } from "../core/types.js";
+import type { MediaPacket } from "../core/types.js";
 import { BaseRtpEndpoint } from "../endpoint/BaseRtpEndpoint.js";
 import { IceDtlsTransport } from "../endpoint/IceDtlsTransport.js";
 import { KeyframeRequestStage } from "../endpoint/stages/KeyframeRequestStage.js";
@@ -20,9 +20,8 @@ import { StageChain } from "../endpoint/stages/RtpStage.js";
 import { remoteSdp, weriftError } from "../endpoint/iceConfig.js";
 import { NegotiationState, type SdpOperationError } from "../endpoint/SdpEndpoint.js";
 import { RateLimitedLog } from "../logger.js";
-import { RecvStreamStats, type SendStreamStats } from "../rtp/RtpStreamStats.js";
+import { RecvStreamStats } from "../rtp/RtpStreamStats.js";
 import { endpointRecord, latencyStat, streamRecord } from "../rtp/kurentoStats.js";
-import { StreamRewriter } from "../rtp/StreamRewriter.js";
 import { isKeyframe } from "../rtp/keyframe.js";
 import type { SinkAudioCaps } from "../transcode/format.js";
 import type { GuardCounters } from "../webrtc/InboundGuard.js";
@@ -55,9 +54,6 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   };
   // Media state.
   readonly #inbound = new Map<number, RecvStreamStats>();
-  /** The send side per kind (fields, not Map lookups per packet). */
-  readonly #audioOut = new KindOut("AUDIO");
-  readonly #videoOut = new KindOut("VIDEO");
 
   constructor(ctx: ElementContext, ctor: JsonObject) {
     super(ctx);
@@ -264,32 +260,30 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     return this.#audioCaps.caps;
   }
 
-  /** A packet from a source pad → our peer, on the negotiated codec, with continuous numbering. */
+  /**
+   * A packet from a source pad → our peer, on the negotiated codec, through the kind's `SendStream`
+   * (continuous numbering, counting, E2E latency) and the ICE/DTLS transport.
+   */
   protected override onMedia(packet: MediaPacket, conn: Connection): void {
     const t = this.#ice.peer;
     if (t === undefined || !this.#negotiated || this.#recvonly) {
       return;
     }
-    const k = packet.kind === "AUDIO" ? this.#audioOut : this.#videoOut;
-    const rw = k.rewriter;
-    const now = performance.now();
-    if (packet.kind === "VIDEO" && !this.#passVideoGate(packet, conn, t.dtlsState === "connected", now)) {
+    const video = packet.kind === "VIDEO";
+    if (video && !this.#passVideoGate(packet, conn, t.dtlsState === "connected", performance.now())) {
       return;
     }
-    rw.rewrite(conn.source, packet.ssrc, packet.sequenceNumber, packet.timestamp, packet.clockRate, now);
-    const res = t.sendRtp(packet.kind, packet.codec, rw.seq, rw.timestamp, packet.marker, packet.payload);
+    const s = this.#ice.sendStream(packet.kind);
+    if (s === undefined) {
+      return; // no m-line of this kind
+    }
+    const res = s.send(this.#ice, 0, packet.marker, conn.source, packet, packet.arrivalMs);
     if (res === "sent") {
-      if (packet.kind === "VIDEO") {
+      if (video) {
         this.#videoGate.open = true;
       }
-      const prev = k.e2eMs;
-      const lat = now - packet.arrivalMs;
-      k.e2eMs = prev === undefined ? lat : prev + (lat - prev) / 16;
     } else if (res === "no-codec") {
-      const out = this.#outboundFor(k.kind);
-      if (out !== undefined) {
-        out.dropped++;
-      }
+      s.stats.dropped++;
       this.#drops.warn(
         `codec-${packet.codec}`,
         `dropping ${packet.kind} ${packet.codec}: not negotiated with the peer (no transcoding)`,
@@ -328,11 +322,6 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     }
     g.dropped++;
     return false;
-  }
-
-  /** The statistics of what we send on `kind` (the transport counts; PLI/FIR/NACK/REMB come from its RTCP). */
-  #outboundFor(kind: RtpMediaKind): SendStreamStats | undefined {
-    return this.#ice.peer?.sendStats(kind);
   }
 
   // ---------------------------------------------------------------------------------------------- keyframes
@@ -382,18 +371,20 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
       if (kind !== undefined && kind !== kindKey) {
         continue;
       }
-      const o = this.#outboundFor(kindKey);
-      if (o === undefined) {
+      const s = this.#ice.sendStream(kindKey);
+      if (s === undefined) {
         continue;
       }
+      const o = s.stats;
       o.roundTripTime = t?.roundTripTime(kindKey) ?? o.roundTripTime;
       records[String(o.ssrc)] = streamRecord(o, now, transportId);
     }
     // E2E latency: from arrival at the source element's edge to the hand-off to our peer.
     const e2e: JsonObject[] = [];
-    for (const k of [this.#audioOut, this.#videoOut]) {
-      if (k.e2eMs !== undefined && (kind === undefined || kind === k.kind)) {
-        e2e.push(latencyStat(k.kind, k.e2eMs));
+    for (const kindKey of ["AUDIO", "VIDEO"] as const) {
+      const s = this.#ice.sendStream(kindKey);
+      if (s?.e2eMs !== undefined && (kind === undefined || kind === kindKey)) {
+        e2e.push(latencyStat(kindKey, s.e2eMs));
       }
     }
     records[this.id] = endpointRecord(this.id, now, e2e);
@@ -415,11 +406,4 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
       this.ctx.logger.warn("closing the receive stages failed", { error: String(err) });
     }
   }
-}
-
-/** What WebRtcEndpoint keeps per kind it sends: the stream rewriter and the E2E latency EWMA (ms). */
-class KindOut {
-  readonly rewriter = new StreamRewriter();
-  e2eMs: number | undefined;
-  constructor(readonly kind: RtpMediaKind) {}
 }
