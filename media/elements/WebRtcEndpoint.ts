@@ -15,12 +15,13 @@ import type { Operation } from "../core/MediaObject.js";
 import type { MediaPacket } from "../core/types.js";
 import { BaseRtpEndpoint } from "../endpoint/BaseRtpEndpoint.js";
 import { IceDtlsTransport } from "../endpoint/IceDtlsTransport.js";
+import { newDiagnostics, RecvStream, type RtpDiagnostics } from "../endpoint/RecvStream.js";
 import { KeyframeRequestStage } from "../endpoint/stages/KeyframeRequestStage.js";
 import { StageChain } from "../endpoint/stages/RtpStage.js";
 import { remoteSdp, weriftError } from "../endpoint/iceConfig.js";
 import { NegotiationState, type SdpOperationError } from "../endpoint/SdpEndpoint.js";
 import { RateLimitedLog } from "../logger.js";
-import { RecvStreamStats } from "../rtp/RtpStreamStats.js";
+import type { RecvStreamStats } from "../rtp/RtpStreamStats.js";
 import { endpointRecord, latencyStat, streamRecord } from "../rtp/kurentoStats.js";
 import { isKeyframe } from "../rtp/keyframe.js";
 import type { SinkAudioCaps } from "../transcode/format.js";
@@ -43,7 +44,6 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   /** The receive stages (one chain: the peer's streams share one BUNDLEd transport). */
   readonly #keyframe = new KeyframeRequestStage(() => this.askPeerForKeyframe());
   readonly #chain = new StageChain([this.#keyframe]);
-  #lastInbound: RecvStreamStats | undefined;
   /** Outgoing video waits for a keyframe from its current source (see #passVideoGate). */
   readonly #videoGate = {
     source: undefined as object | undefined,
@@ -52,14 +52,22 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     lastAskMs: -Infinity,
     dropped: 0,
   };
-  // Media state.
+  /** Bad input and anomalies of the peer's streams (SSRC changes, sequence resets, timestamp jumps). */
+  readonly diagnostics: RtpDiagnostics = newDiagnostics();
+  /** The peer's streams, by SSRC (one map: SSRCs are unique across the BUNDLE group). */
   readonly #inbound = new Map<number, RecvStreamStats>();
+  /** What we receive per kind (fields, read per packet). */
+  readonly #audioIn: RecvStream;
+  readonly #videoIn: RecvStream;
 
   constructor(ctx: ElementContext, ctor: JsonObject) {
     super(ctx);
     this.#recvonly = ctor["recvonly"] === true;
     this.#sendonly = ctor["sendonly"] === true;
     this.#drops = new RateLimitedLog(ctx.logger);
+    const owner = { elementId: this.id, diagnostics: this.diagnostics, log: this.#drops, logger: ctx.logger };
+    this.#audioIn = new RecvStream("AUDIO", owner, this.#chain, this.#inbound);
+    this.#videoIn = new RecvStream("VIDEO", owner, this.#chain, this.#inbound);
     this.#ice = new IceDtlsTransport(ctx.settings.webrtc, {
       logger: ctx.logger,
       ports: ctx.ports,
@@ -196,18 +204,16 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
       return;
     }
     this.setMediaState("CONNECTED");
-    // The last SSRC's counters are a field: consecutive packets of one stream skip the Map lookup.
-    let c = this.#lastInbound;
-    if (c?.ssrc !== p.ssrc) {
-      c = this.#inbound.get(p.ssrc);
-      if (c === undefined) {
-        c = new RecvStreamStats(p.ssrc, p.kind, p.clockRate);
-        this.#inbound.set(p.ssrc, c);
-      }
-      this.#lastInbound = c;
-    }
-    c.clockRate = p.clockRate;
-    c.update(p.sequenceNumber, p.timestamp, p.payload.byteLength, p.arrivalMs);
+    // Counted per SSRC. Unlike a UDP m-line, a packet held back by a sequence jump is forwarded all the same
+    // (werift's receiver has already accepted it).
+    (p.kind === "AUDIO" ? this.#audioIn : this.#videoIn).countPacket(
+      p.ssrc,
+      p.sequenceNumber,
+      p.timestamp,
+      p.payload.byteLength,
+      p.clockRate,
+      p.arrivalMs,
+    );
     const keyframe = p.kind === "VIDEO" && isKeyframe(p.codec, p.payload);
     const packet: MediaPacket = {
       kind: p.kind,
