@@ -12,17 +12,17 @@
 import type { JsonObject, MediaKind } from "../channel/protocol.js";
 import type { Connection, ElementContext } from "../core/MediaElement.js";
 import type { Operation } from "../core/MediaObject.js";
-import type { MediaPacket, RtpMediaKind } from "../core/types.js";
+import type { MediaPacket } from "../core/types.js";
 import { BaseRtpEndpoint } from "../endpoint/BaseRtpEndpoint.js";
 import { IceDtlsTransport } from "../endpoint/IceDtlsTransport.js";
+import { newDiagnostics, RecvStream, type RtpDiagnostics } from "../endpoint/RecvStream.js";
 import { KeyframeRequestStage } from "../endpoint/stages/KeyframeRequestStage.js";
 import { StageChain } from "../endpoint/stages/RtpStage.js";
 import { remoteSdp, weriftError } from "../endpoint/iceConfig.js";
 import { NegotiationState, type SdpOperationError } from "../endpoint/SdpEndpoint.js";
 import { RateLimitedLog } from "../logger.js";
-import { RecvStreamStats, type SendStreamStats } from "../rtp/RtpStreamStats.js";
+import type { RecvStreamStats } from "../rtp/RtpStreamStats.js";
 import { endpointRecord, latencyStat, streamRecord } from "../rtp/kurentoStats.js";
-import { StreamRewriter } from "../rtp/StreamRewriter.js";
 import { isKeyframe } from "../rtp/keyframe.js";
 import type { SinkAudioCaps } from "../transcode/format.js";
 import type { GuardCounters } from "../webrtc/InboundGuard.js";
@@ -44,7 +44,6 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   /** The receive stages (one chain: the peer's streams share one BUNDLEd transport). */
   readonly #keyframe = new KeyframeRequestStage(() => this.askPeerForKeyframe());
   readonly #chain = new StageChain([this.#keyframe]);
-  #lastInbound: RecvStreamStats | undefined;
   /** Outgoing video waits for a keyframe from its current source (see #passVideoGate). */
   readonly #videoGate = {
     source: undefined as object | undefined,
@@ -53,17 +52,22 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     lastAskMs: -Infinity,
     dropped: 0,
   };
-  // Media state.
+  /** Bad input and anomalies of the peer's streams (SSRC changes, sequence resets, timestamp jumps). */
+  readonly diagnostics: RtpDiagnostics = newDiagnostics();
+  /** The peer's streams, by SSRC (one map: SSRCs are unique across the BUNDLE group). */
   readonly #inbound = new Map<number, RecvStreamStats>();
-  /** The send side per kind (fields, not Map lookups per packet). */
-  readonly #audioOut = new KindOut("AUDIO");
-  readonly #videoOut = new KindOut("VIDEO");
+  /** What we receive per kind (fields, read per packet). */
+  readonly #audioIn: RecvStream;
+  readonly #videoIn: RecvStream;
 
   constructor(ctx: ElementContext, ctor: JsonObject) {
     super(ctx);
     this.#recvonly = ctor["recvonly"] === true;
     this.#sendonly = ctor["sendonly"] === true;
     this.#drops = new RateLimitedLog(ctx.logger);
+    const owner = { elementId: this.id, diagnostics: this.diagnostics, log: this.#drops, logger: ctx.logger };
+    this.#audioIn = new RecvStream("AUDIO", owner, this.#chain, this.#inbound);
+    this.#videoIn = new RecvStream("VIDEO", owner, this.#chain, this.#inbound);
     this.#ice = new IceDtlsTransport(ctx.settings.webrtc, {
       logger: ctx.logger,
       ports: ctx.ports,
@@ -200,18 +204,16 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
       return;
     }
     this.setMediaState("CONNECTED");
-    // The last SSRC's counters are a field: consecutive packets of one stream skip the Map lookup.
-    let c = this.#lastInbound;
-    if (c?.ssrc !== p.ssrc) {
-      c = this.#inbound.get(p.ssrc);
-      if (c === undefined) {
-        c = new RecvStreamStats(p.ssrc, p.kind, p.clockRate);
-        this.#inbound.set(p.ssrc, c);
-      }
-      this.#lastInbound = c;
-    }
-    c.clockRate = p.clockRate;
-    c.update(p.sequenceNumber, p.timestamp, p.payload.byteLength, p.arrivalMs);
+    // Counted per SSRC. Unlike a UDP m-line, a packet held back by a sequence jump is forwarded all the same
+    // (werift's receiver has already accepted it).
+    (p.kind === "AUDIO" ? this.#audioIn : this.#videoIn).countPacket(
+      p.ssrc,
+      p.sequenceNumber,
+      p.timestamp,
+      p.payload.byteLength,
+      p.clockRate,
+      p.arrivalMs,
+    );
     const keyframe = p.kind === "VIDEO" && isKeyframe(p.codec, p.payload);
     const packet: MediaPacket = {
       kind: p.kind,
@@ -264,32 +266,30 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     return this.#audioCaps.caps;
   }
 
-  /** A packet from a source pad → our peer, on the negotiated codec, with continuous numbering. */
+  /**
+   * A packet from a source pad → our peer, on the negotiated codec, through the kind's `SendStream`
+   * (continuous numbering, counting, E2E latency) and the ICE/DTLS transport.
+   */
   protected override onMedia(packet: MediaPacket, conn: Connection): void {
     const t = this.#ice.peer;
     if (t === undefined || !this.#negotiated || this.#recvonly) {
       return;
     }
-    const k = packet.kind === "AUDIO" ? this.#audioOut : this.#videoOut;
-    const rw = k.rewriter;
-    const now = performance.now();
-    if (packet.kind === "VIDEO" && !this.#passVideoGate(packet, conn, t.dtlsState === "connected", now)) {
+    const video = packet.kind === "VIDEO";
+    if (video && !this.#passVideoGate(packet, conn, t.dtlsState === "connected", performance.now())) {
       return;
     }
-    rw.rewrite(conn.source, packet.ssrc, packet.sequenceNumber, packet.timestamp, packet.clockRate, now);
-    const res = t.sendRtp(packet.kind, packet.codec, rw.seq, rw.timestamp, packet.marker, packet.payload);
+    const s = this.#ice.sendStream(packet.kind);
+    if (s === undefined) {
+      return; // no m-line of this kind
+    }
+    const res = s.send(this.#ice, 0, packet.marker, conn.source, packet, packet.arrivalMs);
     if (res === "sent") {
-      if (packet.kind === "VIDEO") {
+      if (video) {
         this.#videoGate.open = true;
       }
-      const prev = k.e2eMs;
-      const lat = now - packet.arrivalMs;
-      k.e2eMs = prev === undefined ? lat : prev + (lat - prev) / 16;
     } else if (res === "no-codec") {
-      const out = this.#outboundFor(k.kind);
-      if (out !== undefined) {
-        out.dropped++;
-      }
+      s.stats.dropped++;
       this.#drops.warn(
         `codec-${packet.codec}`,
         `dropping ${packet.kind} ${packet.codec}: not negotiated with the peer (no transcoding)`,
@@ -328,11 +328,6 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     }
     g.dropped++;
     return false;
-  }
-
-  /** The statistics of what we send on `kind` (the transport counts; PLI/FIR/NACK/REMB come from its RTCP). */
-  #outboundFor(kind: RtpMediaKind): SendStreamStats | undefined {
-    return this.#ice.peer?.sendStats(kind);
   }
 
   // ---------------------------------------------------------------------------------------------- keyframes
@@ -382,18 +377,20 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
       if (kind !== undefined && kind !== kindKey) {
         continue;
       }
-      const o = this.#outboundFor(kindKey);
-      if (o === undefined) {
+      const s = this.#ice.sendStream(kindKey);
+      if (s === undefined) {
         continue;
       }
+      const o = s.stats;
       o.roundTripTime = t?.roundTripTime(kindKey) ?? o.roundTripTime;
       records[String(o.ssrc)] = streamRecord(o, now, transportId);
     }
     // E2E latency: from arrival at the source element's edge to the hand-off to our peer.
     const e2e: JsonObject[] = [];
-    for (const k of [this.#audioOut, this.#videoOut]) {
-      if (k.e2eMs !== undefined && (kind === undefined || kind === k.kind)) {
-        e2e.push(latencyStat(k.kind, k.e2eMs));
+    for (const kindKey of ["AUDIO", "VIDEO"] as const) {
+      const s = this.#ice.sendStream(kindKey);
+      if (s?.e2eMs !== undefined && (kind === undefined || kind === kindKey)) {
+        e2e.push(latencyStat(kindKey, s.e2eMs));
       }
     }
     records[this.id] = endpointRecord(this.id, now, e2e);
@@ -415,11 +412,4 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
       this.ctx.logger.warn("closing the receive stages failed", { error: String(err) });
     }
   }
-}
-
-/** What WebRtcEndpoint keeps per kind it sends: the stream rewriter and the E2E latency EWMA (ms). */
-class KindOut {
-  readonly rewriter = new StreamRewriter();
-  e2eMs: number | undefined;
-  constructor(readonly kind: RtpMediaKind) {}
 }

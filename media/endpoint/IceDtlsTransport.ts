@@ -10,7 +10,9 @@
  *   description is applied;
  * - werift's ICE and DTLS states mapped onto KMS's IceComponentStateChanged, NewCandidatePairSelected and
  *   DtlsConnectionStateChange;
- * - the WebRtcEndpoint network properties and ICE operations ({@link IceDtlsTransport.operations}).
+ * - the WebRtcEndpoint network properties and ICE operations ({@link IceDtlsTransport.operations});
+ * - the endpoint's {@link SendStream}s, one per kind it sends, keyed by the SSRC of that m-line's werift sender
+ *   ({@link IceDtlsTransport.sendStream}); their statistics are the senders of the peer connection's RTCP.
  */
 import type { EmitElementEvent } from "../core/events.js";
 import type { JsonObject } from "../channel/protocol.js";
@@ -29,6 +31,8 @@ import {
   type LocalCandidate,
   type TransportHandlers,
 } from "../webrtc/WebRtcTransport.js";
+import type { SendStreamStats } from "../rtp/RtpStreamStats.js";
+import { SendStream } from "./SendStream.js";
 import type { SendResult, Transport } from "./Transport.js";
 import { isObject } from "./SdpEndpoint.js";
 import { intArg, parseTurnUrl, splitHostPort, strArg, turnUrlFromSettings } from "./iceConfig.js";
@@ -76,6 +80,11 @@ export class IceDtlsTransport implements Transport {
   #externalIPv4: string;
   #externalIPv6 = "";
   #iceTcp = false;
+  /** What we send per kind (fields: read per packet), made once that m-line's sender exists. */
+  #audioOut: SendStream | undefined;
+  #videoOut: SendStream | undefined;
+  /** Their statistics, for the RTCP session's sender reports. */
+  #senders: SendStreamStats[] = [];
 
   constructor(w: WebRtcSettings, hooks: IceDtlsHooks) {
     this.#h = hooks;
@@ -143,6 +152,7 @@ export class IceDtlsTransport implements Transport {
         keyframeRequested: this.#h.keyframeRequested,
         nackSent: this.#h.nackSent,
         receivers: this.#h.receivers,
+        senders: () => this.#senders,
       },
     );
     return this.#transport;
@@ -344,6 +354,29 @@ export class IceDtlsTransport implements Transport {
   }
 
   // ---------------------------------------------------------------------------------------------- Transport
+
+  /**
+   * The stream we send on `kind`: one field read, or made the first time once the peer connection has that
+   * m-line's sender (its SSRC is the stream's; it never changes). Undefined before.
+   */
+  sendStream(kind: RtpMediaKind): SendStream | undefined {
+    return (kind === "AUDIO" ? this.#audioOut : this.#videoOut) ?? this.#openSendStream(kind);
+  }
+
+  #openSendStream(kind: RtpMediaKind): SendStream | undefined {
+    const ssrc = this.#transport?.localSsrc(kind);
+    if (ssrc === undefined) {
+      return undefined;
+    }
+    const s = new SendStream(kind, { ssrc, clockRate: this.#transport?.localClockRate(kind), randomOffsets: true });
+    if (kind === "AUDIO") {
+      this.#audioOut = s;
+    } else {
+      this.#videoOut = s;
+    }
+    this.#senders = [this.#audioOut?.stats, this.#videoOut?.stats].filter((x) => x !== undefined);
+    return s;
+  }
 
   sendRtp(
     kind: RtpMediaKind,

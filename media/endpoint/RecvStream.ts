@@ -1,7 +1,11 @@
 /**
- * The receive side of one negotiated m-line of a plain-UDP endpoint: the payload types the peer sends on, the
- * RFC 3550 statistics of each remote SSRC (a per-SSRC receive stream; bounded against SSRC floods), and the stage
- * chain every packet from the peer runs through before it goes to the sinks (media/endpoint/stages/).
+ * The receive side of one media kind from one peer, for every endpoint: the RFC 3550 statistics of each remote
+ * SSRC (a per-SSRC receive stream; bounded against SSRC floods), SSRC-change / sequence-reset / wrap /
+ * timestamp-jump accounting, and the stage chain every packet from the peer runs through before it goes to the
+ * sinks (media/endpoint/stages/). A UDP m-line also keeps here the payload types the peer sends on.
+ *
+ * WebRtcEndpoint has one per kind over its one BUNDLEd transport; SSRCs are unique across a BUNDLE group, so both
+ * share one SSRC map (the RTCP session's receivers).
  */
 import type { RtpMediaKind } from "../core/types.js";
 import type { Logger, RateLimitedLog } from "../logger.js";
@@ -55,15 +59,24 @@ export interface StreamOwner {
 export class RecvStream {
   readonly kind: RtpMediaKind;
   byRecvPt = new Map<number, StreamCodec>();
-  readonly receivers = new Map<number, RecvStreamStats>();
+  /** The statistics per remote SSRC (shared by the streams of one BUNDLE group). */
+  readonly receivers: Map<number, RecvStreamStats>;
   currentRemoteSsrc: number | undefined;
   readonly chain: StageChain;
   readonly #owner: StreamOwner;
+  /** The last SSRC's statistics: consecutive packets of one stream skip the Map lookup. */
+  #last: RecvStreamStats | undefined;
 
-  constructor(kind: RtpMediaKind, owner: StreamOwner, chain: StageChain) {
+  constructor(
+    kind: RtpMediaKind,
+    owner: StreamOwner,
+    chain: StageChain,
+    receivers = new Map<number, RecvStreamStats>(),
+  ) {
     this.kind = kind;
     this.#owner = owner;
     this.chain = chain;
+    this.receivers = receivers;
   }
 
   /**
@@ -72,33 +85,28 @@ export class RecvStream {
    * @returns false while the packet is held back until the next one confirms a new numbering (RFC 3550 A.1).
    */
   count(rd: RtpHeaderReader, codec: StreamCodec, now: number): boolean {
+    return this.countPacket(rd.ssrc, rd.sequenceNumber, rd.timestamp, rd.payloadLength, codec.clockRate, now);
+  }
+
+  /** {@link count} from the header fields (a transport that parsed the packet itself, e.g. werift's). */
+  countPacket(
+    ssrc: number,
+    seq: number,
+    timestamp: number,
+    payloadBytes: number,
+    clockRate: number,
+    now: number,
+  ): boolean {
     const o = this.#owner;
-    const ssrc = rd.ssrc;
-    let st = this.receivers.get(ssrc);
-    if (st === undefined) {
-      if (this.currentRemoteSsrc !== undefined) {
-        o.diagnostics.ssrcChanges++;
-        o.log.warn("ssrc-change", "the peer changed SSRC mid-stream", {
-          elementId: o.elementId,
-          from: this.currentRemoteSsrc,
-          to: ssrc,
-        });
-      }
-      if (this.receivers.size >= MAX_REMOTE_SSRCS) {
-        const oldest = this.receivers.keys().next();
-        if (oldest.done !== true) {
-          this.receivers.delete(oldest.value);
-        }
-      }
-      st = new RecvStreamStats(ssrc, this.kind, codec.clockRate);
-      this.receivers.set(ssrc, st);
+    let st = this.#last;
+    if (st?.ssrc !== ssrc >>> 0) {
+      st = this.#lookup(ssrc, clockRate);
     }
-    this.currentRemoteSsrc = ssrc;
-    st.clockRate = codec.clockRate;
+    st.clockRate = clockRate;
     const resets = st.seqResets;
     const jumps = st.timestampJumps;
     const wraps = st.seqWraps;
-    const verdict = st.update(rd.sequenceNumber, rd.timestamp, rd.payloadLength, now);
+    const verdict = st.update(seq, timestamp, payloadBytes, now);
     if (st.seqResets !== resets) {
       o.diagnostics.seqResets++;
       o.log.warn("seq-reset", "RTP sequence number jumped; stream re-synchronised", { elementId: o.elementId });
@@ -112,5 +120,45 @@ export class RecvStream {
       o.log.warn("ts-jump", "RTP timestamp jumped", { elementId: o.elementId, ssrc });
     }
     return verdict !== "jump-pending";
+  }
+
+  /** The statistics of `ssrc` (made, and an SSRC change noted, the first time); becomes the current SSRC. */
+  #lookup(ssrc: number, clockRate: number): RecvStreamStats {
+    const o = this.#owner;
+    let st = this.receivers.get(ssrc);
+    if (st === undefined) {
+      if (this.currentRemoteSsrc !== undefined) {
+        o.diagnostics.ssrcChanges++;
+        o.log.warn("ssrc-change", "the peer changed SSRC mid-stream", {
+          elementId: o.elementId,
+          from: this.currentRemoteSsrc,
+          to: ssrc,
+        });
+      }
+      this.#evictOldest();
+      st = new RecvStreamStats(ssrc, this.kind, clockRate);
+      this.receivers.set(ssrc, st);
+    }
+    this.currentRemoteSsrc = ssrc;
+    this.#last = st;
+    return st;
+  }
+
+  /**
+   * Forgets the oldest SSRC of this kind once {@link MAX_REMOTE_SSRCS} are tracked (a shared map holds the other
+   * kind's too, which this stream leaves alone). Runs on a new SSRC only.
+   */
+  #evictOldest(): void {
+    let n = 0;
+    let oldest: number | undefined;
+    for (const [ssrc, st] of this.receivers) {
+      if (st.kind === this.kind) {
+        n++;
+        oldest ??= ssrc;
+      }
+    }
+    if (n >= MAX_REMOTE_SSRCS && oldest !== undefined) {
+      this.receivers.delete(oldest);
+    }
   }
 }

@@ -109,13 +109,18 @@ export class RtcpSession {
   ): void {
     stats.sent(timestamp, payloadBytes, nowMs);
     if (protectedPacket !== undefined && stats.kind === "VIDEO") {
-      let c = this.#caches.get(stats.ssrc);
-      if (c === undefined) {
-        c = new NackCache();
-        this.#caches.set(stats.ssrc, c);
-      }
-      c.put(seq, protectedPacket);
+      this.keepForNack(stats.ssrc, seq, protectedPacket);
     }
+  }
+
+  /** Keeps the protected bytes of video packet `seq` of our stream `ssrc` for NACK answers (counted elsewhere). */
+  keepForNack(ssrc: number, seq: number, protectedPacket: Buffer): void {
+    let c = this.#caches.get(ssrc >>> 0);
+    if (c === undefined) {
+      c = new NackCache();
+      this.#caches.set(ssrc >>> 0, c);
+    }
+    c.put(seq, protectedPacket);
   }
 
   /** Loss tracking for one received packet; sends NACKs for new gaps in video streams. */

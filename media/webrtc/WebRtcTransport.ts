@@ -19,7 +19,6 @@
  *
  * Nothing here throws out of a werift callback: every subscription catches and reports through the logger.
  */
-import { randomInt } from "node:crypto";
 import { isIP } from "node:net";
 import {
   RTCPeerConnection,
@@ -42,7 +41,7 @@ import {
 } from "werift";
 import type { Logger } from "../logger.js";
 import { RtcpSession } from "../rtp/RtcpSession.js";
-import { SendStreamStats, type RecvStreamStats } from "../rtp/RtpStreamStats.js";
+import type { RecvStreamStats, SendStreamStats } from "../rtp/RtpStreamStats.js";
 import { FastRtpPath } from "./FastRtpPath.js";
 import {
   InboundGuard,
@@ -94,6 +93,11 @@ export interface TransportHandlers {
   nackSent(ssrc: number): void;
   /** RFC 3550 statistics of the peer's streams by SSRC, for our receiver reports. */
   receivers(): ReadonlyMap<number, RecvStreamStats>;
+  /**
+   * The statistics of the streams we send (the endpoint's SendStreams count them), for our sender reports and
+   * what the peer reports about them.
+   */
+  senders(): Iterable<SendStreamStats>;
 }
 
 export interface TurnServer {
@@ -174,13 +178,7 @@ export class WebRtcTransport {
   /** The RTP hot path beside werift, once DTLS-SRTP is up (see FastRtpPath). */
   #fast: FastRtpPath | undefined;
   readonly #rtcp: RtcpSession;
-  /** Statistics of what we send, per kind (the SSRC of that m-line's sender), and both as a list. */
-  readonly #sendStats: Record<RtpKind, SendStreamStats | undefined> = { AUDIO: undefined, VIDEO: undefined };
-  #senders: SendStreamStats[] = [];
   #reportTimer: NodeJS.Timeout | undefined;
-  /** Constant random offsets of our outgoing sequence numbers and timestamps per kind (RFC 3550 §5.1). */
-  readonly #seqBase = { AUDIO: randomInt(0x1_0000), VIDEO: randomInt(0x1_0000) };
-  readonly #tsBase = { AUDIO: randomInt(0x7fff_ffff), VIDEO: randomInt(0x7fff_ffff) };
 
   constructor(opts: WebRtcTransportOptions, handlers: TransportHandlers) {
     this.#opts = opts;
@@ -220,7 +218,7 @@ export class WebRtcTransport {
         send: (packet) => this.#sendRtcp(packet),
         cname: () => this.#cname(),
         receivers: () => this.#h.receivers(),
-        senders: () => this.#senders,
+        senders: () => this.#h.senders(),
         keyframeRequested: () => this.#safe(() => this.#h.keyframeRequested()),
         resend: (packet) => this.#fast?.resend(packet),
         nackSent: (ssrc) => this.#safe(() => this.#h.nackSent(ssrc)),
@@ -315,23 +313,10 @@ export class WebRtcTransport {
     return this.#transceiver(kind)?.sender.ssrc;
   }
 
-  /**
-   * Statistics of our `kind` stream, made once its m-line's sender exists (its SSRC never changes); undefined
-   * before. Per packet this is one field read.
-   */
-  sendStats(kind: RtpKind): SendStreamStats | undefined {
-    const known = this.#sendStats[kind];
-    if (known !== undefined) {
-      return known;
-    }
+  /** The clock rate of our `kind` sender's current codec, if that m-line exists. */
+  localClockRate(kind: RtpKind): number | undefined {
     const sender = this.#transceiver(kind)?.sender;
-    if (sender === undefined) {
-      return undefined;
-    }
-    const st = new SendStreamStats(sender.ssrc, kind, sender.codec?.clockRate ?? (kind === "AUDIO" ? 48_000 : 90_000));
-    this.#sendStats[kind] = st;
-    this.#senders = [this.#sendStats.AUDIO, this.#sendStats.VIDEO].filter((x) => x !== undefined);
-    return st;
+    return sender === undefined ? undefined : (sender.codec?.clockRate ?? (kind === "AUDIO" ? 48_000 : 90_000));
   }
 
   /** Round-trip time (s) werift measured from SR/RR on our `kind` stream, if any. */
@@ -356,8 +341,9 @@ export class WebRtcTransport {
   // ------------------------------------------------------------------------------------------- media
 
   /**
-   * Sends one RTP packet to the peer on the negotiated payload type of `codec`. Sequence number and timestamp
-   * must already be continuous (see StreamRewriter); werift adds its constant random offsets and sets the SSRC.
+   * Sends one RTP packet to the peer on the negotiated payload type of `codec`, with our SSRC of `kind`. Sequence
+   * number and timestamp are the wire numbering (continuous, with the send stream's random offsets); the send
+   * stream counts what was sent. On werift's own path (before the fast path is up) werift adds its offsets too.
    */
   sendRtp(
     kind: RtpKind,
@@ -384,23 +370,16 @@ export class WebRtcTransport {
       // werift writes `sender.codec.payloadType` into every packet: point it at the codec of this packet.
       sender.codec = target;
     }
-    const stats = this.sendStats(kind);
-    if (stats !== undefined) {
-      stats.clockRate = target.clockRate;
-    }
     const fast = this.#fast;
     if (fast !== undefined) {
-      const outSeq = (seq + this.#seqBase[kind]) & 0xffff;
-      const outTs = (timestamp + this.#tsBase[kind]) >>> 0;
-      const packet = fast.send(sender.ssrc, target.payloadType, outSeq, outTs, marker, payload);
+      const packet = fast.send(sender.ssrc, target.payloadType, seq, timestamp, marker, payload);
       if (packet !== undefined) {
-        if (stats !== undefined) {
-          this.#rtcp.onSent(stats, outSeq, outTs, payload.byteLength, performance.now(), packet);
+        if (kind === "VIDEO") {
+          this.#rtcp.keepForNack(sender.ssrc, seq, packet);
         }
         return "sent";
       }
     }
-    stats?.sent(timestamp, payload.byteLength, performance.now());
     const header = new RtpHeader();
     header.sequenceNumber = seq;
     header.timestamp = timestamp;

@@ -8,29 +8,13 @@
  * - a module whose descriptor is broken, whose type conflicts with another's, or whose dependency is missing
  *   stops start-up: the process exits non-zero and its output names the module.
  */
-import { createSocket } from "node:dgram";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import t, { type Test } from "tap";
-import { G711Encoder } from "../../media/codecs/index.js";
+import { copyExample, PCMU_SENDONLY_OFFER, sendTone, sineDbov } from "../helpers/audiolevelModule.js";
 import { RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
-import { ROOT, startKorus } from "../helpers/server.js";
-import { generateTone } from "../helpers/tone.js";
-
-const EXAMPLE = path.join(ROOT, "examples/korus-module-audiolevel");
-
-/** A copy of the example module in a fresh folder outside the repository. */
-function copyExample(t: Test, name = "korus-module-audiolevel"): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "korus-module-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const target = path.join(dir, name);
-  cpSync(EXAMPLE, target, { recursive: true });
-  return target;
-}
-
-/** RMS level in dBov of a sine of peak `amplitude` (full-scale square = 0 dBov). */
-const sineDbov = (amplitude: number): number => 20 * Math.log10(amplitude / Math.SQRT2 / 32768);
+import { startKorus } from "../helpers/server.js";
 
 /** The AudioLevel events of `source` received so far, as levels. */
 function levels(app: RpcClient, source: string): number[] {
@@ -38,30 +22,6 @@ function levels(app: RpcClient, source: string): number[] {
     .map((e: RpcMessage) => e.params?.["value"] as { type?: string; data?: { source?: string; level?: number } })
     .filter((v) => v.type === "AudioLevel" && v.data?.source === source)
     .map((v) => v.data?.level ?? Number.NaN);
-}
-
-/** Sends `seconds` of a 440 Hz PCMU tone of peak `amplitude` to `port`, paced at 20 ms. */
-async function sendTone(port: number, amplitude: number, seconds: number, seq: { n: number }): Promise<void> {
-  const sock = createSocket("udp4");
-  const enc = new G711Encoder("PCMU");
-  const pcm = generateTone(440, { sampleRate: 8000, samples: 8000 * seconds, amplitude });
-  try {
-    for (let off = 0; off + 160 <= pcm.length; off += 160) {
-      const payload = enc.encode(pcm.subarray(off, off + 160));
-      const pkt = Buffer.alloc(12 + payload.length);
-      pkt[0] = 0x80;
-      pkt[1] = 0;
-      pkt.writeUInt16BE(seq.n & 0xffff, 2);
-      pkt.writeUInt32BE((seq.n * 160) >>> 0, 4);
-      pkt.writeUInt32BE(0x1234abcd, 8);
-      pkt.set(payload, 12);
-      seq.n++;
-      sock.send(pkt, port, "127.0.0.1");
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  } finally {
-    sock.close();
-  }
 }
 
 t.test("the example module, copied outside the repository, measures a real tone's level", async (t) => {
@@ -114,18 +74,9 @@ t.test("the example module, copied outside the repository, measures a real tone'
   await call("subscribe", { object: filter, type: "AudioLevel" });
   const rtp = String(await call("create", { type: "RtpEndpoint", constructorParams: { mediaPipeline: pipeline } }));
   await call("invoke", { object: rtp, operation: "connect", operationParams: { sink: filter, mediaType: "AUDIO" } });
-  const offer = [
-    "v=0",
-    "o=- 1 1 IN IP4 127.0.0.1",
-    "s=-",
-    "c=IN IP4 127.0.0.1",
-    "t=0 0",
-    "m=audio 9 RTP/AVP 0",
-    "a=rtpmap:0 PCMU/8000",
-    "a=sendonly",
-    "",
-  ].join("\r\n");
-  const answer = String(await call("invoke", { object: rtp, operation: "processOffer", operationParams: { offer } }));
+  const answer = String(
+    await call("invoke", { object: rtp, operation: "processOffer", operationParams: { offer: PCMU_SENDONLY_OFFER } }),
+  );
   const port = Number(/m=audio (\d+)/.exec(answer)?.[1]);
   t.ok(port > 0, `the answer has an audio port (${port})`);
 
@@ -235,9 +186,9 @@ t.test("the module's configuration section reaches its worker and control entrie
   await call("subscribe", { object: filter, type: "AudioLevel" });
   const rtp = String(await call("create", { type: "RtpEndpoint", constructorParams: { mediaPipeline: pipeline } }));
   await call("invoke", { object: rtp, operation: "connect", operationParams: { sink: filter, mediaType: "AUDIO" } });
-  const offer =
-    "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendonly\r\n";
-  const answer = String(await call("invoke", { object: rtp, operation: "processOffer", operationParams: { offer } }));
+  const answer = String(
+    await call("invoke", { object: rtp, operation: "processOffer", operationParams: { offer: PCMU_SENDONLY_OFFER } }),
+  );
   const port = Number(/m=audio (\d+)/.exec(answer)?.[1]);
   await sendTone(port, 8000, 2.2, { n: 1 });
   await new Promise((r) => setTimeout(r, 200));

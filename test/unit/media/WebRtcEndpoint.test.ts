@@ -113,6 +113,11 @@ t.test("loopback: Opus and VP8 payloads come back to the peer", async (t) => {
   t.ok(outbound.every((s) => s["packetsSent"] === 20));
   const endpointStats = stats[ep.id];
   t.match(endpointStats, { __type__: "EndpointStats", type: "endpoint", inputLatency: [], E2ELatency: Array });
+  t.same(
+    (endpointStats?.["E2ELatency"] as { type: string }[]).map((l) => l.type).sort(),
+    ["AUDIO", "VIDEO"],
+    "an E2E latency per kind sent (each SendStream's)",
+  );
   const videoOnly = (await invoke(ep, "getStats", { mediaType: "VIDEO" })) as Record<string, Record<string, unknown>>;
   t.equal(Object.values(videoOnly).filter((s) => s["type"] === "inboundrtp").length, 1, "mediaType filter");
 });
