@@ -67,7 +67,6 @@ export class AudioTranscoder<Connection extends TranscodeTarget = TranscodeTarge
   readonly diagnostics: TranscoderDiagnostics = newDiagnostics();
   readonly #host: TranscoderHost<Connection>;
   readonly #ctx: StageContext;
-  readonly #deliver: (p: MediaPacket, conn: Connection) => void;
   readonly #chains = new Map<string, TargetChain<Connection>>();
   /** The chains again, as an array replaced on every change: the per-frame fan-out is an index loop. */
   #chainList: readonly TargetChain<Connection>[] = [];
@@ -82,7 +81,6 @@ export class AudioTranscoder<Connection extends TranscodeTarget = TranscodeTarge
   constructor(host: TranscoderHost<Connection>) {
     this.#host = host;
     this.#ctx = { elementId: host.id, log: new RateLimitedLog(host.logger), counters: this.diagnostics };
-    this.#deliver = (p, conn) => host.deliver(p, conn);
   }
 
   /** Whether any connection is transcoded now. */
@@ -128,7 +126,7 @@ export class AudioTranscoder<Connection extends TranscodeTarget = TranscodeTarge
         return;
       }
       let stage = this.#decode;
-      if (stage === undefined || !stage.matches(packet)) {
+      if (stage?.matches(packet) !== true) {
         if (!TRANSCODABLE.has(packet.codec)) {
           this.#ctx.log.warn(`src-${packet.codec}`, `cannot decode ${packet.codec}: dropped`, {
             elementId: this.#host.id,
@@ -177,15 +175,14 @@ export class AudioTranscoder<Connection extends TranscodeTarget = TranscodeTarge
 
   /** From the decode stage: one frame of PCM to every chain; a chain that throws does not stop the others. */
   onPcm(pcm: Int16Array, from: DecodeStage, packet: MediaPacket | undefined): void {
-    const chains = this.#chainList;
-    for (let i = 0; i < chains.length; i++) {
+    for (const chain of this.#chainList) {
       try {
-        chains[i]!.onPcm(pcm, from, packet);
+        chain.onPcm(pcm, from, packet);
       } catch (err) {
         this.diagnostics.chainErrors++;
         this.#ctx.log.warn("chain-failed", "a transcoding chain failed on a frame", {
           elementId: this.#host.id,
-          target: chains[i]!.key,
+          target: chain.key,
           error: String(err),
         });
       }
@@ -239,7 +236,7 @@ export class AudioTranscoder<Connection extends TranscodeTarget = TranscodeTarge
     let chain = this.#chains.get(key);
     if (chain === undefined) {
       const source = packet.codec === "telephone-event" ? (this.#decode?.codec ?? "pcmu") : packet.codec;
-      chain = new TargetChain<Connection>(key, format, ptime, source, this.#deliver, this.#ctx);
+      chain = new TargetChain<Connection>(key, format, ptime, source, this.#host, this.#ctx);
       this.#chains.set(key, chain);
       this.#chainList = [...this.#chainList, chain];
       this.diagnostics.encodersCreated++;

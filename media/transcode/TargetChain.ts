@@ -24,8 +24,10 @@ import type { SinkAudioFormat } from "./format.js";
  */
 const KEEPALIVE_AFTER_PTIMES = 4;
 
-/** Hands a packet to one connection's sink. */
-export type Deliver<C> = (packet: MediaPacket, conn: C) => void;
+/** Hands a packet to one connection's sink (the transcoder's host). */
+export interface Deliver<C> {
+  deliver(packet: MediaPacket, conn: C): void;
+}
 
 export class TargetChain<C extends TranscodeTarget> implements PcmOutput, PayloadOutput, ChainTimeline {
   readonly key: string;
@@ -133,9 +135,8 @@ export class TargetChain<C extends TranscodeTarget> implements PcmOutput, Payloa
   /** The lowest AMR mode the chain's sinks' peers ask for. */
   modeRequest(): number | undefined {
     let requested: number | undefined;
-    const conns = this.#conns;
-    for (let i = 0; i < conns.length; i++) {
-      const r = conns[i]!.sink.amrModeRequest();
+    for (const conn of this.#conns) {
+      const r = conn.sink.amrModeRequest();
       if (r !== undefined && (requested === undefined || r < requested)) {
         requested = r;
       }
@@ -147,8 +148,8 @@ export class TargetChain<C extends TranscodeTarget> implements PcmOutput, Payloa
   send(p: MediaPacket): void {
     this.seq = (this.seq + 1) & 0xffff;
     const conns = this.#conns;
-    for (let i = 0; i < conns.length; i++) {
-      this.#deliver(p, conns[i]!);
+    for (const conn of conns) {
+      this.#deliver.deliver(p, conn);
     }
   }
 

@@ -60,7 +60,13 @@ export class DecodeStage implements RtpStage {
    * Opens the decoder for `packet`'s stream. `rate`: the highest PCM rate a chain encodes at (Opus is decoded
    * straight at it); `fmtp`: what the source negotiated for the payload type (AMR packing, mode-set).
    */
-  static open(packet: MediaPacket, rate: number, fmtp: string | undefined, out: PcmOutput, ctx: StageContext) {
+  static open(
+    packet: MediaPacket,
+    rate: number,
+    fmtp: string | undefined,
+    out: PcmOutput,
+    ctx: StageContext,
+  ): DecodeStage {
     const p = formatParams(packet.codec, fmtp);
     const decoder = createDecoder(packet.codec, {
       ...(packet.codec === "opus" ? { sampleRate: opusRate(rate) } : {}),
