@@ -36,6 +36,7 @@ t.test("PCMU: a 1 kHz tone decodes to 1 kHz, one frame per packet, in order", (t
   }
   stage.onRtp(packets[24]!); // the same packet routed for a second connection
   t.equal(ctx.counters.decoded, 25, "each packet decoded once");
+  t.equal(ctx.counters.late, 0, "the second routing is not taken for a late duplicate");
   t.same(
     out.from,
     packets.map((p) => p.timestamp),

@@ -85,6 +85,11 @@ t.test("no anchor yet: the event starts at the chain's current timestamp", (t) =
   stage.onRtp(event(999, 160));
   t.equal(out.sent[0]?.timestamp, 12345);
   t.equal(duration(out.sent[0]), 160, "same clock: duration unchanged");
+  stage.anchor(1000, 8000, 50_000); // audio decoded meanwhile
+  stage.onRtp(event(999, 320, true));
+  t.equal(out.sent[1]?.timestamp, 12345, "the rest of the event keeps its start");
+  stage.onRtp(event(1159, 160));
+  t.equal(out.sent[2]?.timestamp, 50_159, "a new event is placed by the new anchor");
   t.end();
 });
 

@@ -40,7 +40,9 @@ t.test("PCMU and Opus: the tone decodes back; timestamps advance by the format's
     const out = new Payloads();
     const stage = new EncodeStage({ codec, clockRate, channels }, 20, "pcmu", out);
     t.equal(stage.rate, 8000, `${codec} fed at 8 kHz from a PCMU source`);
+    const ts0 = stage.ts;
     feedTone(stage, 25);
+    t.equal(out.ts[0], ts0, "the first packet starts the timeline");
     t.equal(out.payloads.length, 25);
     t.ok(
       out.ts.every((ts, i) => i === 0 || (ts - out.ts[i - 1]!) >>> 0 === ticks),
@@ -62,7 +64,9 @@ t.test(
     const out = new Payloads();
     const stage = new EncodeStage({ codec: "amr", clockRate: 8000, channels: 1 }, 40, "pcmu", out);
     t.equal(stage.framesPerPacket, 2);
+    const ts0 = stage.ts;
     feedTone(stage, 10);
+    t.equal(out.ts[0], ts0, "stamped with its first frame");
     t.equal(out.payloads.length, 5, "ten frames, five packets");
     t.ok(
       out.ts.every((ts, i) => i === 0 || (ts - out.ts[i - 1]!) >>> 0 === 320),
