@@ -5,6 +5,7 @@
  * the same object out until the next one, so the per-packet check is a short loop over a few entries.
  */
 import { parseFmtpParameters } from "../../sdp/index.js";
+import type { OpusSampleRate } from "../codecs/index.js";
 
 /** One audio format a sink's peer negotiated. */
 export interface SinkAudioFormat {
@@ -71,4 +72,34 @@ export function targetKey(f: SinkAudioFormat, ptimeMs: number): string {
   const amr =
     f.codec === "amr" || f.codec === "amr-wb" ? `/oa=${p.octetAligned ? 1 : 0}/ms=${p.modeSet?.join(",") ?? "*"}` : "";
   return `${f.codec}/${f.clockRate}/${f.channels}/${ptimeMs}${amr}`;
+}
+
+/** Natural PCM rate of a codec's decoder/encoder (Opus: the rate it is best fed at for that source). */
+export function nativeRate(codec: string): number {
+  switch (codec) {
+    case "pcmu":
+    case "pcma":
+    case "amr":
+      return 8000;
+    case "g722":
+    case "amr-wb":
+      return 16000;
+    default:
+      return 48000;
+  }
+}
+
+/** The Opus PCM rate that carries `rate` without loss (8, 16 or 48 kHz). */
+export function opusRate(rate: number): OpusSampleRate {
+  return rate <= 8000 ? 8000 : rate <= 16000 ? 16000 : 48000;
+}
+
+/** The ptime a chain packetizes at: the sink's a=ptime when the codec can do it, else 20 ms. */
+export function chainPtime(codec: string, ptime: number | undefined): number {
+  if (ptime === undefined) {
+    return 20;
+  }
+  const allowed =
+    codec === "opus" ? [10, 20, 40, 60] : codec === "amr" || codec === "amr-wb" ? [20, 40, 60] : [10, 20, 30, 40, 60];
+  return allowed.includes(ptime) ? ptime : 20;
 }

@@ -9,7 +9,7 @@ import type { Connection } from "../../../../media/core/MediaElement.js";
 import type { MediaPacket } from "../../../../media/core/types.js";
 import type { Logger } from "../../../../media/logger.js";
 import { createEncoder } from "../../../../media/codecs/index.js";
-import { AudioTranscoder, type SinkAudioCaps } from "../../../../media/transcode/index.js";
+import { AudioTranscoder, type SinkAudioCaps, type TranscodeTarget } from "../../../../media/transcode/index.js";
 import { generateTone } from "../../../helpers/tone.js";
 import { Phone, RtpHarness, invoke } from "../rtp/fixtures/rtpHarness.js";
 
@@ -170,4 +170,46 @@ t.test("a sink with no encodable format, and a sink without telephone-event: dro
   t.equal(tx.diagnostics.dtmfDropped, 1, "the Opus phone negotiated no telephone-event");
   tx.route(packet("telephone-event", 8000, 4, 320, Uint8Array.from([1])), conns[0]!, caps[0]!);
   t.equal(tx.diagnostics.dtmfDropped, 2, "short payload");
+});
+
+t.test("a chain that fails on a frame is isolated: the other chains still get every frame", (t) => {
+  const noop = (): void => undefined;
+  const logger: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, child: () => logger };
+  const conn = (id: string): TranscodeTarget => ({ sink: { id, amrModeRequest: () => undefined } });
+  const broken = conn("broken");
+  const good = conn("good");
+  const got: MediaPacket[] = [];
+  const tx = new AudioTranscoder<TranscodeTarget>({
+    id: "tx",
+    logger,
+    emit: noop,
+    sourceParameters: () => undefined,
+    deliver: (p, c) => {
+      if (c === broken) {
+        throw new Error("sink exploded");
+      }
+      got.push(p);
+    },
+  });
+  t.teardown(() => tx.close());
+  const caps = (codec: string, clockRate: number, channels: number): SinkAudioCaps => ({
+    formats: [{ codec, clockRate, channels }],
+    telephoneEvents: [],
+    ptimeMs: undefined,
+    continuous: false,
+  });
+  const pcma = caps("pcma", 8000, 1);
+  const opus = caps("opus", 48000, 2);
+  const tone = generateTone(1000, { sampleRate: 8000, samples: 160 * 20, amplitude: 8000 });
+  const enc = createEncoder("PCMU");
+  for (let i = 0; i < 20; i++) {
+    const p = packet("pcmu", 8000, i, 160 * i, enc.encode(tone.subarray(160 * i, 160 * (i + 1))).slice());
+    tx.route(p, broken, pcma); // the failing chain is first in line
+    tx.route(p, good, opus);
+  }
+  enc.close();
+  t.equal(got.length, 19, "the Opus sink got every packet after it joined (the first was decoded before it did)");
+  t.equal(tx.diagnostics.chainErrors, 20, "every failure of the PCMA chain counted");
+  t.equal(tx.diagnostics.decoded, 20, "each packet decoded once");
+  t.end();
 });
