@@ -10,8 +10,8 @@
  *
  * - IN: wraps the `onData` callback of the nominated pair's UDP socket wrapper. SRTP packets (RFC 5761 §4: first
  *   byte 128–191, payload type outside 64–95) from the selected pair's remote address are authenticated and
- *   decrypted by {@link SrtpSession} (media/srtp) straight from the datagram and handed on as header fields plus the plain
- *   payload; from any other address they are dropped unread. Everything else (STUN consent checks, DTLS, SRTCP)
+ *   decrypted by the {@link SrtpStage} (media/endpoint/stages, the same stage as the plain-UDP transport's, over
+ *   media/srtp's SrtpSession) straight from the datagram and handed on as header fields plus the plain payload; from any other address they are dropped unread. Everything else (STUN consent checks, DTLS, SRTCP)
  *   goes to werift's original callback, where InboundGuard filters it.
  * - OUT: protects a packet from raw fields into one buffer and sends it with the pair's own dgram socket.
  *
@@ -20,7 +20,8 @@
  * TURN) the caller keeps werift's path.
  */
 import type { Socket } from "node:dgram";
-import type { Logger } from "../logger.js";
+import { SrtpStage } from "../endpoint/stages/SrtpStage.js";
+import { RateLimitedLog, type Logger } from "../logger.js";
 import { rtpHeaderFields, type RtpHeaderFields } from "../srtp/rtpHeader.js";
 import { SrtpSession } from "../srtp/SrtpSession.js";
 import { dtlsProfileSuite } from "../srtp/SrtpSuite.js";
@@ -67,20 +68,22 @@ export type FastRtpHandler = (h: RtpHeaderFields, payload: Buffer, arrivalMs: nu
 export class FastRtpPath {
   readonly #conn: ConnectionLike;
   readonly #isPeer: ((protocol: unknown, addr: [string, number]) => boolean) | undefined;
-  readonly #in: SrtpSession;
-  readonly #out: SrtpSession;
+  /** SRTP both ways (keys from the DTLS-SRTP exporter); counts what fails in {@link #counts}. */
+  readonly #srtp: SrtpStage;
+  readonly #counts = { srtpFailures: 0, malformedRtp: 0 };
   readonly #onRtp: FastRtpHandler;
   readonly #log: Logger;
   readonly #h: RtpHeaderFields = rtpHeaderFields();
   /** The header fields of the packet being sent (one object, reused). */
   readonly #sendFields: RtpHeaderFields = rtpHeaderFields();
+  readonly #profile: string;
   #pair: PairLike | undefined;
   #transport: UdpTransportLike | undefined;
   #original: ((data: Buffer, addr: [string, number]) => void) | undefined;
   #socket: Socket | undefined;
   #closed = false;
-  /** Inbound packets refused by SRTP (authentication, replay, malformed). */
-  dropped = 0;
+  /** Inbound packets the receive handler failed on. */
+  #handlerErrors = 0;
   /** Inbound RTP-looking datagrams dropped because they did not come from the selected pair's remote address. */
   foreign = 0;
 
@@ -123,8 +126,13 @@ export class FastRtpPath {
   ) {
     this.#isPeer = isPeer;
     this.#conn = conn;
-    this.#in = inbound;
-    this.#out = outbound;
+    this.#srtp = new SrtpStage(
+      { diagnostics: this.#counts, log: new RateLimitedLog(log) },
+      undefined,
+      inbound,
+      outbound,
+    );
+    this.#profile = outbound.suite.name;
     this.#onRtp = onRtp;
     this.#log = log;
     this.#refresh();
@@ -132,7 +140,12 @@ export class FastRtpPath {
 
   /** The SRTP suite's name, e.g. "AES_CM_128_HMAC_SHA1_80" or "AEAD_AES_128_GCM". */
   get profile(): string {
-    return this.#out.suite.name;
+    return this.#profile;
+  }
+
+  /** Inbound packets refused by SRTP (authentication, replay, malformed) or failed in the receive handler. */
+  get dropped(): number {
+    return this.#counts.srtpFailures + this.#counts.malformedRtp + this.#handlerErrors;
   }
 
   /** True while the selected pair is plain UDP and both directions go through this path. */
@@ -165,8 +178,8 @@ export class FastRtpPath {
     h.sequenceNumber = seq;
     h.timestamp = timestamp;
     h.marker = marker;
-    const packet = this.#out.protect(h, payload);
-    if (typeof packet === "string") {
+    const packet = this.#srtp.protectFields(h, payload);
+    if (packet === undefined) {
       return undefined; // "key-expired" takes 2^48 packets (millennia at 1,000/s); werift's path would then send it
     }
     this.#sendRaw(socket, pair, packet);
@@ -258,14 +271,13 @@ export class FastRtpPath {
       return true;
     }
     try {
-      const payload = this.#in.unprotect(data, this.#h);
-      if (typeof payload === "string") {
-        this.dropped++;
-        return true;
+      const payload = this.#srtp.unprotectFields(data, this.#h);
+      if (payload === undefined) {
+        return true; // counted and logged by the stage
       }
       this.#onRtp(this.#h, payload, performance.now());
     } catch (err) {
-      this.dropped++;
+      this.#handlerErrors++;
       this.#log.debug("fast RTP receive failed", { error: String(err) });
     }
     return true;
