@@ -6,6 +6,9 @@
  * - audio: RFC 4733 DTMF (per stream) → in-band DTMF → AMR CMR → DTMF injection (the last three shared by the
  *   endpoint: one detector, one mode request, one injector);
  * - video: keyframe requests.
+ *
+ * The datagram stages (SRTP, the media timeout: stages/DatagramStage.ts) are per transport and need its keys and
+ * timer, so each UdpTransport builds its own DatagramChain.
  */
 import type { MediaPacket, RtpMediaKind } from "../core/types.js";
 import type { RateLimitedLog } from "../logger.js";

@@ -5,8 +5,9 @@
  * the m-line's receive and send streams.
  *
  * Receive path, per datagram (never throws; bad input is counted in the endpoint's diagnostics and logged at a
- * bounded rate): SRTP unprotect → parse the header (one reader, no allocation) → payload type → the receive
- * stream counts it per SSRC → MediaPacket → the stage chain → the sinks.
+ * bounded rate): the datagram stages (SRTP unprotect) → parse the header (one reader, no allocation) → payload type
+ * → valid (the media timeout sees it) → the receive stream counts it per SSRC → MediaPacket → the RTP stage chain →
+ * the sinks. Send path: build → the datagram stages (SRTP protect) → the socket.
  */
 import { parseInlineKey, receives, type Direction, type NegotiatedMedia } from "../../sdp/index.js";
 import type { JsonObject } from "../channel/protocol.js";
@@ -14,12 +15,15 @@ import type { MediaPacket, RtpMediaKind } from "../core/types.js";
 import type { PortAllocator } from "../net/PortAllocator.js";
 import { RtpSocket } from "../net/RtpSocket.js";
 import { RtcpSession } from "../rtp/RtcpSession.js";
-import { RtpHeaderReader, buildRtp, rtpHeaderLength } from "../rtp/RtpPacket.js";
+import { RtpHeaderReader, buildRtp } from "../rtp/RtpPacket.js";
 import { isKeyframe } from "../rtp/keyframe.js";
 import { latencyStat, streamRecord } from "../rtp/kurentoStats.js";
 import { MediaOperationError } from "../errors.js";
 import { SrtpSession } from "../srtp/SrtpSession.js";
 import { decodeKeySalt, parseLifetime, type SrtpSuite } from "../srtp/SrtpSuite.js";
+import { DatagramChain } from "./stages/DatagramStage.js";
+import { MediaTimeoutStage } from "./stages/MediaTimeoutStage.js";
+import { SrtpStage } from "./stages/SrtpStage.js";
 import { RecvStream, type StreamOwner } from "./RecvStream.js";
 import { SendStream } from "./SendStream.js";
 import type { SendResult, Transport } from "./Transport.js";
@@ -74,10 +78,12 @@ export class UdpTransport implements Transport {
   /** RFC 3550 reports, the peer's SR/RR and feedback (media/rtp/RtcpSession.ts). */
   readonly rtcp: RtcpSession;
   direction: Direction = "inactive";
-  srtpIn: SrtpSession | undefined;
-  /** The remote key parameter srtpIn was made from. */
-  srtpInKey: string | undefined;
-  srtpOut: SrtpSession | undefined;
+  /** SDES-SRTP (keyed by {@link applySdes}; plain RTP until then). */
+  readonly srtp: SrtpStage;
+  /** No valid RTP for the media timeout after a remote description → owner.mediaTimeout (once). */
+  readonly timeout: MediaTimeoutStage;
+  /** The datagram stages, from the wire inwards: SRTP, the media timeout. */
+  readonly #datagrams: DatagramChain;
   readonly #owner: UdpTransportOwner;
   readonly #reader = new RtpHeaderReader();
 
@@ -86,9 +92,17 @@ export class UdpTransport implements Transport {
     this.index = o.index;
     this.socket = socket;
     this.#owner = owner;
+    this.srtp = new SrtpStage(owner, o.kind);
+    const kind = o.kind;
+    this.timeout = new MediaTimeoutStage(o.mediaTimeoutMs, {
+      elementId: owner.elementId,
+      log: owner.log,
+      timeout: () => owner.mediaTimeout(kind),
+      resume: () => owner.mediaFlowing(),
+    });
+    this.#datagrams = new DatagramChain([this.srtp, this.timeout]);
     this.recv = new RecvStream(o.kind, owner, o.chain);
     this.send = new SendStream(o.kind);
-    const kind = o.kind;
     this.rtcp = new RtcpSession(
       {
         send: (pkt) => this.#sendRtcp(pkt),
@@ -109,11 +123,8 @@ export class UdpTransport implements Transport {
       bindAddress: o.bindAddress,
       ipv6: o.ipv6,
       logger: owner.logger,
-      mediaTimeoutMs: o.mediaTimeoutMs,
       onRtp: (data) => (ref.t === undefined ? false : ref.t.#onRtp(data)),
       onRtcp: (data) => (ref.t === undefined ? false : ref.t.#onRtcp(data)),
-      onTimeout: () => owner.mediaTimeout(o.kind),
-      onResume: () => owner.mediaFlowing(),
     });
     ref.t = new UdpTransport(o, owner, socket);
     return ref.t;
@@ -140,18 +151,18 @@ export class UdpTransport implements Transport {
     }
     const suite = sdes.suite;
     const kind = this.kind;
-    // A re-offer that keeps the keys keeps the sessions: their rollover counters and replay windows must
-    // survive (a long call has wrapped its sequence numbers; starting over at ROC 0 would fail every packet).
-    if (this.srtpIn === undefined || this.srtpInKey !== remote.keyParams[0]) {
-      this.srtpIn = new SrtpSession(suite, decodeKeySalt(suite, key.key), {
-        lifetime: parseLifetime(key.lifetime),
-      });
-      this.srtpInKey = remote.keyParams[0];
-    }
-    this.srtpOut ??= new SrtpSession(suite, sdes.localKey, {
-      ...(sdes.keyLifetime === undefined ? {} : { lifetime: sdes.keyLifetime }),
-      onSoftLimit: () => sdes.onSoftLimit(kind),
-    });
+    // A re-offer that keeps the keys keeps the sessions (SrtpStage.keyInbound: ROC and replay windows survive).
+    this.srtp.keyInbound(
+      remote.keyParams[0] ?? "",
+      () => new SrtpSession(suite, decodeKeySalt(suite, key.key), { lifetime: parseLifetime(key.lifetime) }),
+    );
+    this.srtp.keyOutbound(
+      () =>
+        new SrtpSession(suite, sdes.localKey, {
+          ...(sdes.keyLifetime === undefined ? {} : { lifetime: sdes.keyLifetime }),
+          onSoftLimit: () => sdes.onSoftLimit(kind),
+        }),
+    );
   }
 
   /**
@@ -173,6 +184,7 @@ export class UdpTransport implements Transport {
       addr === undefined ? undefined : { address: addr, port: m.remote.rtcpPort },
       m.rtcpMux,
     );
+    this.timeout.arm();
     return addr !== undefined && this.socket.rtpTarget !== undefined;
   }
 
@@ -184,19 +196,9 @@ export class UdpTransport implements Transport {
     if (!o.negotiated) {
       return false;
     }
-    let plain: Buffer = data;
-    if (this.srtpIn !== undefined) {
-      const hdr = rtpHeaderLength(data);
-      if (hdr < 0) {
-        return this.#malformed(data.length, "short header");
-      }
-      const r = this.srtpIn.unprotectRtp(data, hdr);
-      if (typeof r === "string") {
-        o.diagnostics.srtpFailures++;
-        o.log.warn(`srtp-${r}`, `dropping an SRTP packet: ${r}`, { elementId: o.elementId, kind: this.kind });
-        return false;
-      }
-      plain = r;
+    const plain = this.#datagrams.rtpIn(data);
+    if (plain === undefined) {
+      return false;
     }
     const rd = this.#reader;
     const status = rd.read(plain);
@@ -212,10 +214,11 @@ export class UdpTransport implements Transport {
       });
       return false; // not usable, so it must not latch (or keep alive) a source address either
     }
+    const now = performance.now();
+    this.#datagrams.rtpValid(now);
     if (!receives(this.direction)) {
       return true;
     }
-    const now = performance.now();
     if (!this.recv.count(rd, codec, now)) {
       return true; // held back until the next packet confirms the new numbering (RFC 3550 A.1)
     }
@@ -253,15 +256,9 @@ export class UdpTransport implements Transport {
     if (!o.negotiated) {
       return false;
     }
-    let plain: Buffer = data;
-    if (this.srtpIn !== undefined) {
-      const r = this.srtpIn.unprotectRtcp(data);
-      if (typeof r === "string") {
-        o.diagnostics.srtpFailures++;
-        o.log.warn(`srtcp-${r}`, `dropping an SRTCP packet: ${r}`, { elementId: o.elementId });
-        return false;
-      }
-      plain = r;
+    const plain = this.#datagrams.rtcpIn(data);
+    if (plain === undefined) {
+      return false;
     }
     try {
       this.rtcp.receive(plain);
@@ -288,16 +285,8 @@ export class UdpTransport implements Transport {
     marker: boolean,
     payload: Uint8Array,
   ): SendResult {
-    let out: Buffer = buildRtp(pt, marker, seq, timestamp, this.send.localSsrc, payload);
-    if (this.srtpOut !== undefined) {
-      const r = this.srtpOut.protectRtp(out, 12);
-      if (typeof r === "string") {
-        this.#owner.log.warn("srtp-expired", "SRTP key exhausted: not sending", { elementId: this.#owner.elementId });
-        return "not-ready";
-      }
-      out = r;
-    }
-    return this.socket.sendRtp(out) ? "sent" : "not-ready";
+    const out = this.#datagrams.rtpOut(buildRtp(pt, marker, seq, timestamp, this.send.localSsrc, payload));
+    return out !== undefined && this.socket.sendRtp(out) ? "sent" : "not-ready";
   }
 
   /** SR (if we sent since negotiation) or RR, with a block per remote SSRC, + SDES CNAME (+ BYE). */
@@ -320,15 +309,10 @@ export class UdpTransport implements Transport {
   }
 
   #sendRtcp(packet: Buffer): void {
-    let pkt = packet;
-    if (this.srtpOut !== undefined) {
-      const r = this.srtpOut.protectRtcp(pkt);
-      if (typeof r === "string") {
-        return;
-      }
-      pkt = r;
+    const out = this.#datagrams.rtcpOut(packet);
+    if (out !== undefined) {
+      this.socket.sendRtcp(out);
     }
-    this.socket.sendRtcp(pkt);
   }
 
   /**
@@ -349,7 +333,12 @@ export class UdpTransport implements Transport {
     }
   }
 
+  /**
+   * Closes the socket (the port pair is returned) and the datagram stages (the media timeout's interval).
+   * @throws AggregateError when a datagram stage fails to close (after the socket is closed).
+   */
   close(): void {
     this.socket.close();
+    this.#datagrams.close();
   }
 }

@@ -14,8 +14,8 @@
  * - a new remote description ({@link setRemote}) forgets the latch.
  * RTP and RTCP latch separately (their ports differ unless muxed).
  *
- * Media timeout: once armed by {@link setRemote}, no RTP for `mediaTimeoutMs` calls `onTimeout` once, and the
- * next RTP calls `onResume`.
+ * The media timeout is not the socket's: the transport's MediaTimeoutStage (media/endpoint/stages/) sees every
+ * valid RTP datagram the handler accepts.
  *
  * Ports are returned on every path: a failed bind quarantines the pair and tries the next; {@link close} (idempotent)
  * closes both sockets and releases the pair, whatever a last send did (a send that throws is counted as failed,
@@ -44,10 +44,6 @@ export interface RtpSocketOptions {
   readonly logger: Logger;
   readonly onRtp: DatagramHandler;
   readonly onRtcp: DatagramHandler;
-  /** No RTP for this long after {@link RtpSocket.setRemote} → onTimeout; 0 disables. */
-  readonly mediaTimeoutMs?: number;
-  readonly onTimeout?: () => void;
-  readonly onResume?: () => void;
   readonly learningMs?: number;
   readonly relatchSilenceMs?: number;
 }
@@ -102,10 +98,6 @@ export class RtpSocket {
   #sdpRtcp: UdpAddress | undefined;
   readonly #rtpLatch: Latch = { addr: undefined, latchedAt: 0, lastValid: 0, first: true };
   readonly #rtcpLatch: Latch = { addr: undefined, latchedAt: 0, lastValid: 0, first: true };
-  #timer: NodeJS.Timeout | undefined;
-  #armedAt = 0;
-  #lastRtp = 0;
-  #timedOut = false;
   /** Sends handed to the kernel asynchronously and not yet completed (close waits for them, e.g. an RTCP BYE). */
   #pending = 0;
 
@@ -179,7 +171,7 @@ export class RtpSocket {
 
   /**
    * Applies the remote description: where to send until latched, whether RTCP is muxed. A changed address resets
-   * latching; the media timeout is (re)armed. `rtp` undefined (or port 0 / 0.0.0.0, i.e. hold) sends nothing, and
+   * latching. `rtp` undefined (or port 0 / 0.0.0.0, i.e. hold) sends nothing, and
    * so does a port outside 1-65535 (RTCP of an RTP port 65535 included), which the SDP layer already refuses.
    */
   setRemote(rtp: UdpAddress | undefined, rtcp: UdpAddress | undefined, rtcpMux: boolean): void {
@@ -195,37 +187,6 @@ export class RtpSocket {
         l.addr = undefined;
         l.first = true;
       }
-    }
-    this.#arm();
-  }
-
-  #arm(): void {
-    const timeout = this.#opts.mediaTimeoutMs ?? 0;
-    if (timeout <= 0 || this.#closed) {
-      return;
-    }
-    this.#armedAt = performance.now();
-    this.#timedOut = false;
-    if (this.#timer === undefined) {
-      this.#timer = setInterval(() => this.#checkTimeout(), Math.max(50, Math.min(1000, Math.floor(timeout / 4))));
-      this.#timer.unref();
-    }
-  }
-
-  #checkTimeout(): void {
-    const timeout = this.#opts.mediaTimeoutMs ?? 0;
-    const last = Math.max(this.#lastRtp, this.#armedAt);
-    if (!this.#timedOut && performance.now() - last > timeout) {
-      this.#timedOut = true;
-      this.#safe(() => this.#opts.onTimeout?.());
-    }
-  }
-
-  #safe(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.#log.warn("rtp-callback", "RTP socket callback failed", { error: String(err) });
     }
   }
 
@@ -274,13 +235,6 @@ export class RtpSocket {
       }
     }
     latch.lastValid = now;
-    if (!rtcp) {
-      this.#lastRtp = now;
-      if (this.#timedOut) {
-        this.#timedOut = false;
-        this.#safe(() => this.#opts.onResume?.());
-      }
-    }
   }
 
   /** Sends an RTP packet to the current target; false when there is none or the socket is closed. */
@@ -330,10 +284,6 @@ export class RtpSocket {
       return;
     }
     this.#closed = true;
-    if (this.#timer !== undefined) {
-      clearInterval(this.#timer);
-      this.#timer = undefined;
-    }
     this.#opts.ports.release(this.port);
     if (this.#pending === 0) {
       this.#closeSockets();

@@ -10,17 +10,26 @@
  *
  * - IN: wraps the `onData` callback of the nominated pair's UDP socket wrapper. SRTP packets (RFC 5761 §4: first
  *   byte 128–191, payload type outside 64–95) from the selected pair's remote address are authenticated and
- *   decrypted by {@link SrtpSession} (media/srtp) straight from the datagram and handed on as header fields plus the plain
- *   payload; from any other address they are dropped unread. Everything else (STUN consent checks, DTLS, SRTCP)
- *   goes to werift's original callback, where InboundGuard filters it.
+ *   decrypted by the {@link SrtpStage} (media/endpoint/stages: the plain-UDP transport's stage, over media/srtp's
+ *   SrtpSession) straight from the datagram and handed on as header fields plus the plain payload; from any other
+ *   address they are dropped unread. Everything else (STUN consent checks, DTLS) goes to werift's original
+ *   callback, where InboundGuard filters it.
+ * - RTCP IN (with an RTCP handler, as WebRtcTransport gives): SRTCP from the same address is unprotected by the same
+ *   stage and handed on as plain RTCP to the RTCP session (media/rtp/RtcpSession.ts), which does the reports, NACKs
+ *   and keyframe requests werift's sender and receiver no longer see; werift never sees it. Without a handler SRTCP
+ *   goes to werift.
  * - OUT: protects a packet from raw fields into one buffer and sends it with the pair's own dgram socket.
+ * - RTCP OUT stays werift's SRTCP (`dtls.srtcp.encrypt`, called by WebRtcTransport): once a packet has gone through
+ *   werift's own path (before this path is up, or on a fallback), werift's sender and receiver run their RTCP loops
+ *   for good and protect SR/RR, NACK and TWCC with that context. A second SRTCP context under the same master key
+ *   would reuse SRTCP indexes on the same SSRC (our SRs use werift's sender SSRC): a two-time pad for AES-CM, and
+ *   replays to the peer. See docs/srtp.md.
  *
- * RTCP stays on werift's SRTCP path; the RTCP session (media/rtp/RtcpSession.ts, driven by WebRtcTransport) does
- * the reports and NACKs werift's sender and receiver no longer see. When the selected pair is not plain UDP (TCP,
- * TURN) the caller keeps werift's path.
+ * When the selected pair is not plain UDP (TCP, TURN) the caller keeps werift's path.
  */
 import type { Socket } from "node:dgram";
-import type { Logger } from "../logger.js";
+import { SrtpStage } from "../endpoint/stages/SrtpStage.js";
+import { RateLimitedLog, type Logger } from "../logger.js";
 import { rtpHeaderFields, type RtpHeaderFields } from "../srtp/rtpHeader.js";
 import { SrtpSession } from "../srtp/SrtpSession.js";
 import { dtlsProfileSuite } from "../srtp/SrtpSuite.js";
@@ -63,24 +72,29 @@ export interface DtlsTransportLike {
 }
 
 export type FastRtpHandler = (h: RtpHeaderFields, payload: Buffer, arrivalMs: number) => void;
+/** A plain (compound) RTCP packet the fast path unprotected. */
+export type FastRtcpHandler = (plain: Buffer) => void;
 
 export class FastRtpPath {
   readonly #conn: ConnectionLike;
   readonly #isPeer: ((protocol: unknown, addr: [string, number]) => boolean) | undefined;
-  readonly #in: SrtpSession;
-  readonly #out: SrtpSession;
+  /** SRTP both ways (keys from the DTLS-SRTP exporter); counts what fails in {@link #counts}. */
+  readonly #srtp: SrtpStage;
+  readonly #counts = { srtpFailures: 0, malformedRtp: 0 };
   readonly #onRtp: FastRtpHandler;
+  readonly #onRtcp: FastRtcpHandler | undefined;
   readonly #log: Logger;
   readonly #h: RtpHeaderFields = rtpHeaderFields();
   /** The header fields of the packet being sent (one object, reused). */
   readonly #sendFields: RtpHeaderFields = rtpHeaderFields();
+  readonly #profile: string;
   #pair: PairLike | undefined;
   #transport: UdpTransportLike | undefined;
   #original: ((data: Buffer, addr: [string, number]) => void) | undefined;
   #socket: Socket | undefined;
   #closed = false;
-  /** Inbound packets refused by SRTP (authentication, replay, malformed). */
-  dropped = 0;
+  /** Inbound packets the receive handler failed on. */
+  #handlerErrors = 0;
   /** Inbound RTP-looking datagrams dropped because they did not come from the selected pair's remote address. */
   foreign = 0;
 
@@ -88,12 +102,15 @@ export class FastRtpPath {
   /**
    * `isPeer`, when given, decides about SRTP from an address other than the selected pair's remote one (see
    * InboundGuard.isPeer: a validated pair the controlling peer nominated); without it such packets are dropped.
+   * `onRtcp`, when given, takes SRTCP too: unprotected by the same SrtpStage and handed on as plain RTCP (werift
+   * then never sees it); without it SRTCP goes to werift.
    */
   static create(
     dtls: DtlsTransportLike,
     onRtp: FastRtpHandler,
     log: Logger,
     isPeer?: (protocol: unknown, addr: [string, number]) => boolean,
+    onRtcp?: FastRtcpHandler,
   ): FastRtpPath | undefined {
     const config = (dtls.srtp as SrtpSessionLike | undefined)?.config;
     const profile = config?.profile ?? -1;
@@ -110,6 +127,7 @@ export class FastRtpPath {
       onRtp,
       log,
       isPeer,
+      onRtcp,
     );
   }
 
@@ -120,11 +138,18 @@ export class FastRtpPath {
     onRtp: FastRtpHandler,
     log: Logger,
     isPeer: ((protocol: unknown, addr: [string, number]) => boolean) | undefined,
+    onRtcp: FastRtcpHandler | undefined,
   ) {
+    this.#onRtcp = onRtcp;
     this.#isPeer = isPeer;
     this.#conn = conn;
-    this.#in = inbound;
-    this.#out = outbound;
+    this.#srtp = new SrtpStage(
+      { diagnostics: this.#counts, log: new RateLimitedLog(log) },
+      undefined,
+      inbound,
+      outbound,
+    );
+    this.#profile = outbound.suite.name;
     this.#onRtp = onRtp;
     this.#log = log;
     this.#refresh();
@@ -132,7 +157,12 @@ export class FastRtpPath {
 
   /** The SRTP suite's name, e.g. "AES_CM_128_HMAC_SHA1_80" or "AEAD_AES_128_GCM". */
   get profile(): string {
-    return this.#out.suite.name;
+    return this.#profile;
+  }
+
+  /** Inbound packets refused by SRTP (authentication, replay, malformed) or failed in the receive handler. */
+  get dropped(): number {
+    return this.#counts.srtpFailures + this.#counts.malformedRtp + this.#handlerErrors;
   }
 
   /** True while the selected pair is plain UDP and both directions go through this path. */
@@ -165,8 +195,8 @@ export class FastRtpPath {
     h.sequenceNumber = seq;
     h.timestamp = timestamp;
     h.marker = marker;
-    const packet = this.#out.protect(h, payload);
-    if (typeof packet === "string") {
+    const packet = this.#srtp.protectFields(h, payload);
+    if (packet === undefined) {
       return undefined; // "key-expired" takes 2^48 packets (millennia at 1,000/s); werift's path would then send it
     }
     this.#sendRaw(socket, pair, packet);
@@ -233,9 +263,9 @@ export class FastRtpPath {
   }
 
   /**
-   * Handles an SRTP packet; returns false for anything werift must see (STUN, DTLS, SRTCP), where InboundGuard
-   * filters it. SRTP is taken only from the selected pair's remote address on this socket (a few field reads, no
-   * allocation); from anywhere else it is dropped unread.
+   * Handles an SRTP (and, with an RTCP handler, SRTCP) packet; returns false for anything werift must see (STUN,
+   * DTLS; SRTCP without a handler), where InboundGuard filters it. SRTP/SRTCP is taken only from the selected pair's
+   * remote address on this socket (a few field reads, no allocation); from anywhere else it is dropped unread.
    */
   #receive(data: Buffer, addr: [string, number]): boolean {
     if (data.length < 12) {
@@ -243,7 +273,8 @@ export class FastRtpPath {
     }
     const b0 = data[0]!;
     const pt = data[1]! & 0x7f;
-    if (b0 < 128 || b0 > 191 || (pt >= 64 && pt <= 95)) {
+    const rtcp = pt >= 64 && pt <= 95;
+    if (b0 < 128 || b0 > 191 || (rtcp && this.#onRtcp === undefined)) {
       return false;
     }
     const n = this.#conn.nominated;
@@ -257,17 +288,33 @@ export class FastRtpPath {
       this.foreign++;
       return true;
     }
+    if (rtcp) {
+      this.#receiveRtcp(data);
+      return true;
+    }
     try {
-      const payload = this.#in.unprotect(data, this.#h);
-      if (typeof payload === "string") {
-        this.dropped++;
-        return true;
+      const payload = this.#srtp.unprotectFields(data, this.#h);
+      if (payload === undefined) {
+        return true; // counted and logged by the stage
       }
       this.#onRtp(this.#h, payload, performance.now());
     } catch (err) {
-      this.dropped++;
+      this.#handlerErrors++;
       this.#log.debug("fast RTP receive failed", { error: String(err) });
     }
     return true;
+  }
+
+  /** SRTCP from the peer: unprotected by the stage (failures counted and logged there), then to the RTCP handler. */
+  #receiveRtcp(data: Buffer): void {
+    try {
+      const plain = this.#srtp.rtcpIn(data);
+      if (plain !== undefined) {
+        this.#onRtcp?.(plain);
+      }
+    } catch (err) {
+      this.#handlerErrors++;
+      this.#log.debug("fast RTCP receive failed", { error: String(err) });
+    }
   }
 }

@@ -560,6 +560,7 @@ export class WebRtcTransport {
       (h, payload, arrivalMs) => this.#onFastRtp(h, payload, arrivalMs),
       this.#log,
       guard === undefined ? undefined : (protocol, addr) => guard.isPeer(protocol, addr),
+      (plain) => this.#rtcpIn(plain),
     );
     if (fast === undefined) {
       this.#log.info("SRTP profile without a fast path: RTP stays on werift's path");
@@ -650,7 +651,8 @@ export class WebRtcTransport {
   }
 
   /**
-   * Hands every SRTCP packet werift decrypts (on its path, for the fast path too) to our RTCP session as plain
+   * Hands every SRTCP packet werift decrypts (on its path: TCP/TURN pairs, or before the fast path is up; the fast
+   * path unprotects its own through SrtpStage and hands them to #rtcpIn) to our RTCP session as plain
    * bytes, before werift parses it for itself: one RTCP parser (media/rtp/Rtcp.ts) for every endpoint. werift
    * makes a new SRTCP session at each DTLS start, hence the hook per session object.
    */
@@ -663,15 +665,20 @@ export class WebRtcTransport {
     const decrypt = srtcp.decrypt;
     srtcp.decrypt = (buf: Buffer): Buffer => {
       const plain = decrypt(buf);
-      if (!this.#closed) {
-        try {
-          this.#rtcp.receive(plain);
-        } catch (err) {
-          this.#log.debug("RTCP from the peer dropped", { error: String(err) });
-        }
-      }
+      this.#rtcpIn(plain);
       return plain;
     };
+  }
+
+  /** Plain RTCP from the peer (werift's path, tapped; or the fast path's SrtpStage) to our RTCP session. */
+  #rtcpIn(plain: Buffer): void {
+    if (!this.#closed) {
+      try {
+        this.#rtcp.receive(plain);
+      } catch (err) {
+        this.#log.debug("RTCP from the peer dropped", { error: String(err) });
+      }
+    }
   }
 
   /** The RTP tap on werift's path (TCP/TURN pairs): one parsed packet, read field by field, never re-serialized. */

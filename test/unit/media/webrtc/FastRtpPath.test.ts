@@ -1,8 +1,9 @@
 /**
  * FastRtpPath between two real werift RTCPeerConnections on 127.0.0.1 (ICE, DTLS-SRTP negotiated by werift): RTP
- * sent with FastRtpPath.send on one side arrives, byte for byte, at the other side's FastRtpPath handler; RTCP and
- * everything else still reaches werift; forged and replayed datagrams are dropped; close() gives werift its socket
- * callback back, after which RTP arrives through werift's own dtls.onRtp again.
+ * sent with FastRtpPath.send on one side arrives, byte for byte, at the other side's FastRtpPath handler; without an
+ * RTCP handler RTCP and everything else still reaches werift, with one, SRTCP is unprotected by the path's SrtpStage
+ * (werift never sees it); forged and replayed datagrams are dropped; close() gives werift its socket callback back,
+ * after which RTP arrives through werift's own dtls.onRtp again.
  */
 import t from "tap";
 import { createSocket } from "node:dgram";
@@ -19,6 +20,7 @@ import {
   type RtpPacket,
 } from "werift";
 import { createLogger } from "../../../../media/logger.js";
+import { parseRtcp } from "../../../../media/rtp/Rtcp.js";
 import { FastRtpPath } from "../../../../media/webrtc/FastRtpPath.js";
 import type { RtpHeaderFields } from "../../../../media/srtp/rtpHeader.js";
 
@@ -148,17 +150,21 @@ for (const [name, profile] of [
     t.equal(a.dtlsTransports.length, 1, "BUNDLE: one DTLS transport");
     await waitFor(() => dtlsA.state === "connected" && dtlsB.state === "connected", "DTLS connected");
     const tB = nominatedTransport(dtlsB);
+    const tA0 = (): UdpLike => nominatedTransport(dtlsA);
     const originalB = tB.onData;
     t.equal(tB.type, "udp");
 
     const gotA: Got[] = [];
     const gotB: Got[] = [];
+    const rtcpA: Buffer[] = [];
     // The handler's header object is reused by the path: copy it.
     const log = createLogger("test");
     const fastA = FastRtpPath.create(
       dtlsA, // werift's RTCDtlsTransport satisfies DtlsTransportLike as typed
       (h, p) => gotA.push({ h: { ...h }, payload: Buffer.from(p) }),
       log,
+      undefined,
+      (plain) => rtcpA.push(Buffer.from(plain)),
     );
     const fastB = FastRtpPath.create(dtlsB, (h, p) => gotB.push({ h: { ...h }, payload: Buffer.from(p) }), log);
     if (fastA === undefined || fastB === undefined) {
@@ -225,7 +231,42 @@ for (const [name, profile] of [
       "B → A payloads intact",
     );
 
-    // ---- werift's RTCP (SRTCP) still reaches werift through the hooked socket.
+    // ---- SRTCP B → A: A's path has an RTCP handler, so its SrtpStage unprotects SRTCP and werift never sees it.
+    const weriftRtcpA: RtcpPacket[] = [];
+    dtlsA.onRtcp.subscribe((p) => weriftRtcpA.push(p));
+    const srB = new RtcpSrPacket({
+      ssrc: 0x0b0b_0b0b,
+      senderInfo: new RtcpSenderInfo({
+        ntpTimestamp: 0x99n << 32n,
+        rtpTimestamp: 777_777,
+        packetCount: 30,
+        octetCount: 9,
+      }),
+    });
+    const srtcpB = dtlsB.srtcp.encrypt(srB.serialize()); // werift's SRTCP, B's key: what B's werift would send
+    const portA = tA0().socket.address().port;
+    tB.socket.send(srtcpB, portA, "127.0.0.1");
+    const isOurSr = (buf: Buffer): boolean => parseRtcp(buf).some((p) => p.type === "sr" && p.rtpTimestamp === 777_777);
+    await waitFor(() => rtcpA.some(isOurSr), "B's SR at A's RTCP handler");
+    const got = rtcpA.find(isOurSr);
+    t.ok(got?.equals(srB.serialize()), "SRTCP unprotected by the fast path: the plain SR, byte for byte");
+    const before = rtcpA.length;
+    const tampered = Buffer.from(srtcpB);
+    tampered[9]! ^= 0x01;
+    tB.socket.send(srtcpB, portA, "127.0.0.1"); // replayed
+    tB.socket.send(tampered, portA, "127.0.0.1");
+    await waitFor(() => fastA.dropped >= 2, `2 SRTCP drops at A (dropped ${fastA.dropped})`);
+    t.equal(fastA.dropped, 2, "replayed and tampered SRTCP dropped and counted");
+    t.notOk(
+      rtcpA.slice(before).some((buf) => buf.equals(srB.serialize())),
+      "neither reached the RTCP handler",
+    );
+    t.notOk(
+      weriftRtcpA.some((p) => p instanceof RtcpSrPacket && p.senderInfo.rtpTimestamp === 777_777),
+      "werift's RTCP path at A saw none of them",
+    );
+
+    // ---- Without an RTCP handler (B), werift's RTCP (SRTCP) still reaches werift through the hooked socket.
     await dtlsA.sendRtcp([
       new RtcpPayloadSpecificFeedback({
         feedback: new PictureLossIndication({ senderSsrc: 1, mediaSsrc: 0x0b0b_0b0b }),
@@ -255,7 +296,7 @@ for (const [name, profile] of [
     t.equal(fastB.dropped, 0, "and was not counted as a dropped RTP packet");
 
     // ---- Forged and replayed datagrams from A's own address: authenticated by the fast path and dropped.
-    const tA = nominatedTransport(dtlsA);
+    const tA = tA0();
     const portB = tB.socket.address().port;
     const replay = sentA[150]!;
     const forged = Buffer.from(sentA[199]!);
