@@ -37,9 +37,10 @@ export interface BenchServer {
 /**
  * Starts a built Korus (`main`, default this tree's) on 127.0.0.1 with `workers` media workers, the RTP range
  * 50000-51999, and `extra` YAML lines (whole sections, e.g. a `sip:` block) appended to the configuration.
+ * `nodeArgs` go to node before the script (e.g. `--cpu-prof`; media workers inherit them).
  */
 export async function startServer(
-  opts: { main?: string; workers?: number; extra?: readonly string[]; port?: number } = {},
+  opts: { main?: string; workers?: number; extra?: readonly string[]; port?: number; nodeArgs?: readonly string[] } = {},
 ): Promise<BenchServer> {
   const dir = mkdtempSync(join(tmpdir(), "korus-bench-"));
   const port = opts.port ?? 18000 + (process.pid % 1000);
@@ -57,7 +58,7 @@ export async function startServer(
       ...(opts.extra ?? []),
     ].join("\n"),
   );
-  const proc = spawn(process.execPath, [opts.main ?? MAIN_JS, "--config", cfg], {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.main ?? MAIN_JS, "--config", cfg], {
     stdio: ["ignore", "ignore", "inherit"],
   });
   for (let i = 0; i < 100; i++) {

@@ -10,14 +10,17 @@
  *
  *   node dist/bench/outside/run.js [--only forwarding|fanout|transcode] [--rounds N] [--seconds S]
  *                                  [--calls N] [--transcode-calls N] [--fanout 50,100,200] [--diagnose]
+ *                                  [--profile DIR] [--targets korus,echo-one,echo-flow,rtpengine]
  *
+ * `--profile DIR` runs Korus with `--cpu-prof` into DIR (main thread and media worker, written when it stops);
+ * `node dist/bench/outside/profile.js DIR/*.cpuprofile` sums their self time.
  * `--diagnose` instead measures PCMU↔Opus on Korus and on bench/transcode.ts's own pipeline child, each with the
  * speech-like payloads and with that bench's steady tones: the comparison behind docs/benchmarks.md's explanation of
  * the old in-process figure.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { cpuUs } from "../lib/korus.js";
 import { buildGenerator, Generator, type GenResult } from "./gen.js";
@@ -39,6 +42,10 @@ export interface OutsideOptions {
   calls?: number;
   transcodeCalls?: number;
   fanout?: readonly number[];
+  /** Korus runs with `--cpu-prof` into this folder (one .cpuprofile per thread, written when it stops). */
+  profile?: string;
+  /** The targets to run (default all): korus, echo-one, echo-flow, rtpengine. */
+  targets?: readonly string[];
 }
 
 interface Sample {
@@ -282,7 +289,10 @@ export async function runOutside(opts: OutsideOptions = {}, diagnose = false): P
     calls: opts.calls ?? 100,
     transcodeCalls: opts.transcodeCalls ?? 20,
     fanout: opts.fanout ?? [50, 100, 200],
+    profile: opts.profile ?? "",
+    targets: opts.targets ?? ["korus", "echo-one", "echo-flow", "rtpengine"],
   };
+  const want = (k: string): boolean => o.targets.includes(k);
   const dir = mkdtempSync(join(tmpdir(), "korus-outside-"));
   const targets: Target[] = [];
   const onSignal = (): void => {
@@ -304,7 +314,9 @@ export async function runOutside(opts: OutsideOptions = {}, diagnose = false): P
     };
     const warmMs = 1000;
     const windowMs = o.seconds * 1000;
-    targets.push(await KorusTarget.start());
+    if (want("korus") || diagnose) {
+      targets.push(await KorusTarget.start(o.profile === "" ? undefined : o.profile));
+    }
     const samples: Sample[] = [];
     const log = (x: Sample): void => {
       console.error(
@@ -332,8 +344,15 @@ export async function runOutside(opts: OutsideOptions = {}, diagnose = false): P
       }
       return renderDiagnose(samples);
     }
-    targets.push(new EchoTarget("one"), new EchoTarget("per-flow"));
-    if (rtpengineInstalled()) {
+    if (want("echo-one")) {
+      targets.push(new EchoTarget("one"));
+    }
+    if (want("echo-flow")) {
+      targets.push(new EchoTarget("per-flow"));
+    }
+    if (!want("rtpengine")) {
+      // left out by --targets
+    } else if (rtpengineInstalled()) {
       targets.push(await RtpengineTarget.start());
     } else {
       console.error("  [outside] rtpengine-daemon not installed (scripts/setup.sh --bench): its column is left out");
@@ -393,6 +412,8 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     ...(num("--calls") !== undefined ? { calls: num("--calls") } : {}),
     ...(num("--transcode-calls") !== undefined ? { transcodeCalls: num("--transcode-calls") } : {}),
     ...(arg("--fanout") !== undefined ? { fanout: (arg("--fanout") ?? "").split(",").map(Number) } : {}),
+    ...(arg("--profile") !== undefined ? { profile: resolve(arg("--profile") ?? ".") } : {}),
+    ...(arg("--targets") !== undefined ? { targets: (arg("--targets") ?? "").split(",") } : {}),
   };
   runOutside(opts, process.argv.includes("--diagnose")).then(
     (out) => {

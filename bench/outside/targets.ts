@@ -81,8 +81,10 @@ export class KorusTarget implements Target {
     readonly rpc: RpcClient,
   ) {}
 
-  static async start(): Promise<KorusTarget> {
-    const server = await startServer({ workers: 1 });
+  /** @param profileDir when given, Korus runs with `--cpu-prof` into it (the main thread and the media worker). */
+  static async start(profileDir?: string): Promise<KorusTarget> {
+    const nodeArgs = profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir];
+    const server = await startServer({ workers: 1, nodeArgs });
     const rpc = await RpcClient.open(`ws://127.0.0.1:${server.port}/kurento`);
     return new KorusTarget(server, rpc);
   }
