@@ -11,7 +11,9 @@
  *   node dist/bench/outside/run.js [--only forwarding|fanout|transcode] [--rounds N] [--seconds S]
  *                                  [--calls N] [--transcode-calls N] [--fanout 50,100,200] [--diagnose]
  *                                  [--profile DIR] [--targets korus,echo-one,echo-flow,rtpengine]
+ *                                  [--baseline OTHER_TREE/dist/src/main.js]
  *
+ * `--baseline` runs another tree's build beside this one as "Korus (baseline)": a before/after in the same run.
  * `--profile DIR` runs Korus with `--cpu-prof` into DIR (main thread and media worker, written when it stops);
  * `node dist/bench/outside/profile.js DIR/*.cpuprofile` sums their self time.
  * `--diagnose` instead measures PCMU↔Opus on Korus and on bench/transcode.ts's own pipeline child, each with the
@@ -46,6 +48,8 @@ export interface OutsideOptions {
   profile?: string;
   /** The targets to run (default all): korus, echo-one, echo-flow, rtpengine. */
   targets?: readonly string[];
+  /** Another tree's built dist/src/main.js, measured beside this one as "Korus (baseline)". */
+  baseline?: string;
 }
 
 interface Sample {
@@ -291,6 +295,7 @@ export async function runOutside(opts: OutsideOptions = {}, diagnose = false): P
     fanout: opts.fanout ?? [50, 100, 200],
     profile: opts.profile ?? "",
     targets: opts.targets ?? ["korus", "echo-one", "echo-flow", "rtpengine"],
+    baseline: opts.baseline ?? "",
   };
   const want = (k: string): boolean => o.targets.includes(k);
   const dir = mkdtempSync(join(tmpdir(), "korus-outside-"));
@@ -316,6 +321,9 @@ export async function runOutside(opts: OutsideOptions = {}, diagnose = false): P
     const windowMs = o.seconds * 1000;
     if (want("korus") || diagnose) {
       targets.push(await KorusTarget.start(o.profile === "" ? undefined : o.profile));
+    }
+    if (o.baseline !== "" && !diagnose) {
+      targets.push(await KorusTarget.start(undefined, o.baseline));
     }
     const samples: Sample[] = [];
     const log = (x: Sample): void => {
@@ -414,6 +422,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     ...(arg("--fanout") !== undefined ? { fanout: (arg("--fanout") ?? "").split(",").map(Number) } : {}),
     ...(arg("--profile") !== undefined ? { profile: resolve(arg("--profile") ?? ".") } : {}),
     ...(arg("--targets") !== undefined ? { targets: (arg("--targets") ?? "").split(",") } : {}),
+    ...(arg("--baseline") !== undefined ? { baseline: resolve(arg("--baseline") ?? ".") } : {}),
   };
   runOutside(opts, process.argv.includes("--diagnose")).then(
     (out) => {
