@@ -59,6 +59,8 @@ export class RecvStream {
   currentRemoteSsrc: number | undefined;
   readonly chain: StageChain;
   readonly #owner: StreamOwner;
+  /** The statistics of the last packet's SSRC: a stream has one SSRC at a time, so no Map lookup per packet. */
+  #last: RecvStreamStats | undefined;
 
   constructor(kind: RtpMediaKind, owner: StreamOwner, chain: StageChain) {
     this.kind = kind;
@@ -74,24 +76,10 @@ export class RecvStream {
   count(rd: RtpHeaderReader, codec: StreamCodec, now: number): boolean {
     const o = this.#owner;
     const ssrc = rd.ssrc;
-    let st = this.receivers.get(ssrc);
-    if (st === undefined) {
-      if (this.currentRemoteSsrc !== undefined) {
-        o.diagnostics.ssrcChanges++;
-        o.log.warn("ssrc-change", "the peer changed SSRC mid-stream", {
-          elementId: o.elementId,
-          from: this.currentRemoteSsrc,
-          to: ssrc,
-        });
-      }
-      if (this.receivers.size >= MAX_REMOTE_SSRCS) {
-        const oldest = this.receivers.keys().next();
-        if (oldest.done !== true) {
-          this.receivers.delete(oldest.value);
-        }
-      }
-      st = new RecvStreamStats(ssrc, this.kind, codec.clockRate);
-      this.receivers.set(ssrc, st);
+    let st = this.#last;
+    if (st === undefined || st.ssrc !== ssrc) {
+      st = this.#lookup(ssrc, codec);
+      this.#last = st;
     }
     this.currentRemoteSsrc = ssrc;
     st.clockRate = codec.clockRate;
@@ -112,5 +100,30 @@ export class RecvStream {
       o.log.warn("ts-jump", "RTP timestamp jumped", { elementId: o.elementId, ssrc });
     }
     return verdict !== "jump-pending";
+  }
+
+  /** The statistics of `ssrc`, created (and the oldest SSRC forgotten past the bound) if it is new. */
+  #lookup(ssrc: number, codec: StreamCodec): RecvStreamStats {
+    const o = this.#owner;
+    let st = this.receivers.get(ssrc);
+    if (st === undefined) {
+      if (this.currentRemoteSsrc !== undefined) {
+        o.diagnostics.ssrcChanges++;
+        o.log.warn("ssrc-change", "the peer changed SSRC mid-stream", {
+          elementId: o.elementId,
+          from: this.currentRemoteSsrc,
+          to: ssrc,
+        });
+      }
+      if (this.receivers.size >= MAX_REMOTE_SSRCS) {
+        const oldest = this.receivers.keys().next();
+        if (oldest.done !== true) {
+          this.receivers.delete(oldest.value);
+        }
+      }
+      st = new RecvStreamStats(ssrc, this.kind, codec.clockRate);
+      this.receivers.set(ssrc, st);
+    }
+    return st;
   }
 }

@@ -22,8 +22,26 @@ export class SendStream {
   /** What the peer takes on this (audio) stream, for the transcoder; rebuilt at each negotiation. */
   caps: SinkAudioCaps | undefined;
 
+  #codecOf: { map: ReadonlyMap<string, StreamCodec>; codec: string; clockRate: number; hit: StreamCodec | undefined } =
+    { map: new Map(), codec: "", clockRate: 0, hit: undefined };
+
   constructor(kind: RtpMediaKind) {
     this.kind = kind;
+  }
+
+  /**
+   * The peer's format for `codec`/`clockRate` ({@link bySendKey}), remembered for the last pair asked: a stream
+   * forwards one codec at a time, so the hot path builds no key string and does no Map lookup.
+   */
+  codecFor(codec: string, clockRate: number): StreamCodec | undefined {
+    const c = this.#codecOf;
+    if (codec !== c.codec || clockRate !== c.clockRate || this.bySendKey !== c.map) {
+      c.map = this.bySendKey;
+      c.codec = codec;
+      c.clockRate = clockRate;
+      c.hit = this.bySendKey.get(`${codec}/${clockRate}`);
+    }
+    return c.hit;
   }
 
   /** Rewrites numbering for `source` and sends one RTP packet through `t`; counts it once sent. */

@@ -110,7 +110,7 @@ export class UdpTransport implements Transport {
       ipv6: o.ipv6,
       logger: owner.logger,
       mediaTimeoutMs: o.mediaTimeoutMs,
-      onRtp: (data) => (ref.t === undefined ? false : ref.t.#onRtp(data)),
+      onRtp: (data, _from, now) => (ref.t === undefined ? false : ref.t.#onRtp(data, now)),
       onRtcp: (data) => (ref.t === undefined ? false : ref.t.#onRtcp(data)),
       onTimeout: () => owner.mediaTimeout(o.kind),
       onResume: () => owner.mediaFlowing(),
@@ -179,7 +179,7 @@ export class UdpTransport implements Transport {
   // ---------------------------------------------------------------------------------------------- media in
 
   /** One datagram of RTP from the peer (the socket already checked the source address). Never throws. */
-  #onRtp(data: Buffer): boolean {
+  #onRtp(data: Buffer, now: number): boolean {
     const o = this.#owner;
     if (!o.negotiated) {
       return false;
@@ -215,7 +215,6 @@ export class UdpTransport implements Transport {
     if (!receives(this.direction)) {
       return true;
     }
-    const now = performance.now();
     if (!this.recv.count(rd, codec, now)) {
       return true; // held back until the next packet confirms the new numbering (RFC 3550 A.1)
     }

@@ -23,6 +23,8 @@
  * datagram dropped.
  */
 import dgram from "node:dgram";
+import { lookup as dnsLookup, type LookupOneOptions } from "node:dns";
+import { isIP } from "node:net";
 import { UnsupportedError } from "../errors.js";
 import { RateLimitedLog, type Logger } from "../logger.js";
 import { isRtcp } from "../rtp/RtpPacket.js";
@@ -33,8 +35,11 @@ export interface UdpAddress {
   readonly port: number;
 }
 
-/** Handler for a datagram; returns true when it was valid (which may latch the sender's address). */
-export type DatagramHandler = (data: Buffer, from: UdpAddress) => boolean;
+/**
+ * Handler for a datagram; returns true when it was valid (which may latch the sender's address). `now` is the
+ * arrival time (performance.now()), read once per datagram.
+ */
+export type DatagramHandler = (data: Buffer, from: UdpAddress, now: number) => boolean;
 
 export interface RtpSocketOptions {
   readonly ports: PortAllocator;
@@ -64,6 +69,39 @@ export interface RtpSocketStats {
 
 /** Bind attempts on successive pairs before giving up. */
 const BIND_ATTEMPTS = 8;
+
+/**
+ * One RTP send in this many asks dgram for its completion (RTCP always does): a callback costs a process.nextTick
+ * per packet, so RTP sends go without one, and a lasting failure (no route, EPERM) is still counted and logged.
+ */
+const RTP_SEND_CHECK_EVERY = 64;
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * dgram resolves every send's address through its `lookup`, and the default (dns.lookup) answers even an IP literal
+ * a process.nextTick later, deferring the send with a closure. Our targets are IP literals (SDP c= lines, latched
+ * sources): answer those at once (the last one remembered per socket, so the hot path is one string comparison);
+ * anything else still goes to dns.lookup.
+ */
+function literalLookup(): (host: string, options: LookupOneOptions, cb: LookupCallback) => void {
+  let known = "";
+  let family = 0;
+  return (host, options, cb) => {
+    if (host === known) {
+      cb(null, host, family);
+      return;
+    }
+    const f = isIP(host);
+    if (f === 0) {
+      dnsLookup(host, options, cb);
+      return;
+    }
+    known = host;
+    family = f;
+    cb(null, host, f);
+  };
+}
 
 interface Latch {
   addr: UdpAddress | undefined;
@@ -108,6 +146,8 @@ export class RtpSocket {
   #timedOut = false;
   /** Sends handed to the kernel asynchronously and not yet completed (close waits for them, e.g. an RTCP BYE). */
   #pending = 0;
+  /** RTP sends until the next one that asks for its completion ({@link RTP_SEND_CHECK_EVERY}). */
+  #rtpUnchecked = 0;
 
   private constructor(port: number, rtp: dgram.Socket, rtcp: dgram.Socket, opts: RtpSocketOptions) {
     this.port = port;
@@ -132,8 +172,8 @@ export class RtpSocket {
     let lastError: unknown;
     for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
       const port = opts.ports.allocatePair();
-      const rtp = dgram.createSocket(type);
-      const rtcp = dgram.createSocket(type);
+      const rtp = dgram.createSocket({ type, lookup: literalLookup() });
+      const rtcp = dgram.createSocket({ type, lookup: literalLookup() });
       try {
         await bind(rtp, port, opts.bindAddress);
         await bind(rtcp, port + 1, opts.bindAddress);
@@ -236,7 +276,7 @@ export class RtpSocket {
     const rtcp = onRtcpPort || isRtcp(data);
     // Muxed RTCP latches with RTP (same port); RTCP on its own port latches separately.
     const latch = rtcp && onRtcpPort ? this.#rtcpLatch : this.#rtpLatch;
-    const from: UdpAddress = { address: rinfo.address, port: rinfo.port };
+    const from: UdpAddress = rinfo; // no copy per datagram: only a latch keeps one
     const now = performance.now();
     const latched = latch.addr;
     let relatch = false;
@@ -255,7 +295,7 @@ export class RtpSocket {
     }
     let valid = false;
     try {
-      valid = rtcp ? this.#opts.onRtcp(data, from) : this.#opts.onRtp(data, from);
+      valid = rtcp ? this.#opts.onRtcp(data, from, now) : this.#opts.onRtp(data, from, now);
     } catch (err) {
       this.#log.warn("rtp-handler", "RTP handler failed on a datagram", { error: String(err) });
     }
@@ -267,7 +307,7 @@ export class RtpSocket {
       if (relatch) {
         this.stats.relatches++;
       }
-      latch.addr = from;
+      latch.addr = { address: from.address, port: from.port };
       if (latch.first) {
         latch.first = false;
         latch.latchedAt = now;
@@ -283,9 +323,28 @@ export class RtpSocket {
     }
   }
 
-  /** Sends an RTP packet to the current target; false when there is none or the socket is closed. */
+  /**
+   * Sends an RTP packet to the current target; false when there is none or the socket is closed. Without a
+   * completion callback but one in {@link RTP_SEND_CHECK_EVERY}: an error of the others goes unseen, a send in
+   * flight at close is dropped (RTCP keeps both).
+   */
   sendRtp(packet: Uint8Array): boolean {
-    return this.#send(this.#rtp, packet, this.rtpTarget);
+    if (--this.#rtpUnchecked < 0) {
+      this.#rtpUnchecked = RTP_SEND_CHECK_EVERY - 1;
+      return this.#send(this.#rtp, packet, this.rtpTarget);
+    }
+    const to = this.#rtpLatch.addr ?? this.#sdpRtp;
+    if (this.#closed || to === undefined) {
+      return false;
+    }
+    try {
+      this.#rtp.send(packet, to.port, to.address);
+    } catch (err) {
+      this.stats.sendErrors++;
+      this.#log.warn("rtp-send", "RTP send failed", { error: String(err) });
+      return false;
+    }
+    return true;
   }
 
   /** Sends RTCP: on the RTP socket when muxed, else from the RTCP port. */
