@@ -23,7 +23,7 @@ export const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] ?? NaN;
 };
 
-export { cpuUs, rssKiB } from "./proc.js";
+export { cpuUs, rssKiB, userCpuUs } from "./proc.js";
 
 /** The built server of this tree. */
 export const MAIN_JS = fileURLToPath(new URL("../../src/main.js", import.meta.url));

@@ -24,7 +24,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { cpuUs } from "../lib/korus.js";
+import { cpuUs, userCpuUs } from "../lib/korus.js";
 import { buildGenerator, Generator, type GenResult } from "./gen.js";
 import { IMPULSE_PERIOD, opusSpeech, pcmuSpeech, tone, VP8_PPS, vp8 } from "./payloads.js";
 import {
@@ -57,6 +57,8 @@ interface Sample {
   scenario: Scenario;
   payload: "speech" | "tone";
   cpuUs: number;
+  /** The user-mode part of cpuUs (the rest is the kernel's: the UDP stack, wake-ups). */
+  userUs: number;
   wallUs: number;
   gen: GenResult;
   /** Packets the target should have delivered for the packets sent in the window. */
@@ -128,19 +130,32 @@ async function measure(
     const pid = t.pid();
     let cpu0 = 0;
     let cpu1 = 0;
+    let user0 = 0;
+    let user1 = 0;
     let w0 = 0;
     let w1 = 0;
     const r = await gen.run(warmMs, ms, (open) => {
       if (open) {
         cpu0 = cpuUs(pid);
+        user0 = userCpuUs(pid);
         w0 = performance.now();
       } else {
         cpu1 = cpuUs(pid);
+        user1 = userCpuUs(pid);
         w1 = performance.now();
       }
     });
     const expected = s.kind === "fanout" ? r.sent * s.n : r.sent;
-    return { target: t.name, scenario: s, payload, cpuUs: cpu1 - cpu0, wallUs: (w1 - w0) * 1000, gen: r, expected };
+    return {
+      target: t.name,
+      scenario: s,
+      payload,
+      cpuUs: cpu1 - cpu0,
+      userUs: user1 - user0,
+      wallUs: (w1 - w0) * 1000,
+      gen: r,
+      expected,
+    };
   } finally {
     gen.kill();
     await t.teardown();
@@ -330,7 +345,8 @@ export async function runOutside(opts: OutsideOptions = {}, diagnose = false): P
       console.error(
         `  [outside] ${x.target.padEnd(26)} ${x.scenario.kind.padEnd(9)} ${String(
           x.scenario.kind === "fanout" ? x.scenario.n : x.scenario.calls,
-        ).padStart(4)} ${x.payload.padEnd(6)} cpu ${corePercent(x).toFixed(0).padStart(3)} % core, ` +
+        ).padStart(4)} ${x.payload.padEnd(6)} cpu ${corePercent(x).toFixed(0).padStart(3)} % core ` +
+          `(${perPacketUs(x).toFixed(1)} µs/pkt, user ${(x.userUs / Math.max(1, x.gen.received)).toFixed(1)}), ` +
           `sent ${x.gen.sent} recv ${x.gen.received}/${x.expected} (µ-law ${x.gen.rxUlaw}, other ${x.gen.rxCount}), late ${x.gen.late}/${x.gen.latN}, ` +
           `p50 ${ms(x.gen.p50Us)} p99 ${ms(x.gen.p99Us)} max ${ms(x.gen.maxUs)} ms, gen ${(
             (x.gen.genCpuUs / x.wallUs) *

@@ -77,7 +77,7 @@ export class RecvStream {
     const o = this.#owner;
     const ssrc = rd.ssrc;
     let st = this.#last;
-    if (st === undefined || st.ssrc !== ssrc) {
+    if (st?.ssrc !== ssrc) {
       st = this.#lookup(ssrc, codec);
       this.#last = st;
     }
