@@ -14,7 +14,7 @@ import type { MediaPacket, RtpMediaKind } from "../core/types.js";
 import type { PortAllocator } from "../net/PortAllocator.js";
 import { RtpSocket } from "../net/RtpSocket.js";
 import { RtcpSession } from "../rtp/RtcpSession.js";
-import { RtpHeaderReader, buildRtp, rtpHeaderLength } from "../rtp/RtpPacket.js";
+import { RTP_HEADER_SIZE, RtpHeaderReader, buildRtp, rtpHeaderLength, writeRtpHeader } from "../rtp/RtpPacket.js";
 import { isKeyframe } from "../rtp/keyframe.js";
 import { latencyStat, streamRecord } from "../rtp/kurentoStats.js";
 import { MediaOperationError } from "../errors.js";
@@ -287,8 +287,16 @@ export class UdpTransport implements Transport {
     marker: boolean,
     payload: Uint8Array,
   ): SendResult {
-    let out: Buffer = buildRtp(pt, marker, seq, timestamp, this.send.localSsrc, payload);
-    if (this.srtpOut !== undefined) {
+    let out: Buffer;
+    if (this.srtpOut === undefined) {
+      // Built in the socket's reusable buffer (no allocation per packet); a view of the packet's length is sent.
+      const n = RTP_HEADER_SIZE + payload.length;
+      const buf = this.socket.rtpBuffer(n);
+      writeRtpHeader(buf, 0, pt, marker, seq, timestamp, this.send.localSsrc);
+      buf.set(payload, RTP_HEADER_SIZE);
+      out = buf.length === n ? buf : buf.subarray(0, n);
+    } else {
+      out = buildRtp(pt, marker, seq, timestamp, this.send.localSsrc, payload);
       const r = this.srtpOut.protectRtp(out, 12);
       if (typeof r === "string") {
         this.#owner.log.warn("srtp-expired", "SRTP key exhausted: not sending", { elementId: this.#owner.elementId });

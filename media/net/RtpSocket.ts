@@ -21,6 +21,11 @@
  * closes both sockets and releases the pair, whatever a last send did (a send that throws is counted as failed,
  * never left pending). The receive path never throws: a handler exception is logged at a bounded rate and the
  * datagram dropped.
+ *
+ * Hot path (docs/benchmarks.md, "Where the time goes"): a send's IP-literal address is resolved at once, not a
+ * nextTick later; RTP sends skip dgram's completion callback but one in 64; outgoing RTP is built in a buffer lent
+ * again and again ({@link RtpSocket.rtpBuffer}); the receive path reads the clock once and hands it to the handler,
+ * and copies the sender's address only to latch it.
  */
 import dgram from "node:dgram";
 import { lookup as dnsLookup, type LookupOneOptions } from "node:dns";
@@ -64,6 +69,7 @@ export interface RtpSocketStats {
   relatches: number;
   /** Datagrams the handler refused (malformed, failed authentication, ...). */
   invalidPackets: number;
+  /** Failed sends: every RTCP send, RTP sends that threw, and one RTP send in {@link RTP_SEND_CHECK_EVERY}. */
   sendErrors: number;
 }
 
@@ -84,7 +90,9 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, famil
  * sources): answer those at once (the last one remembered per socket, so the hot path is one string comparison);
  * anything else still goes to dns.lookup.
  */
-function literalLookup(): (host: string, options: LookupOneOptions, cb: LookupCallback) => void {
+function literalLookup(
+  inFlight: { lookups: number } = { lookups: 0 },
+): (host: string, options: LookupOneOptions, cb: LookupCallback) => void {
   let known = "";
   let family = 0;
   return (host, options, cb) => {
@@ -94,7 +102,12 @@ function literalLookup(): (host: string, options: LookupOneOptions, cb: LookupCa
     }
     const f = isIP(host);
     if (f === 0) {
-      dnsLookup(host, options, cb);
+      // The send waits for the resolver: its buffer must not be lent again meanwhile (RtpSocket.rtpBuffer).
+      inFlight.lookups++;
+      dnsLookup(host, options, (err, address, fam) => {
+        inFlight.lookups--;
+        cb(err, address, fam);
+      });
       return;
     }
     known = host;
@@ -148,9 +161,20 @@ export class RtpSocket {
   #pending = 0;
   /** RTP sends until the next one that asks for its completion ({@link RTP_SEND_CHECK_EVERY}). */
   #rtpUnchecked = 0;
+  /** The buffer {@link rtpBuffer} lends. */
+  #scratch: Buffer | undefined;
+  /** RTP sends waiting for a host name's resolution (their buffer is still to be read). */
+  readonly #inFlight: { lookups: number };
 
-  private constructor(port: number, rtp: dgram.Socket, rtcp: dgram.Socket, opts: RtpSocketOptions) {
+  private constructor(
+    port: number,
+    rtp: dgram.Socket,
+    rtcp: dgram.Socket,
+    opts: RtpSocketOptions,
+    inFlight: { lookups: number },
+  ) {
     this.port = port;
+    this.#inFlight = inFlight;
     this.#rtp = rtp;
     this.#rtcp = rtcp;
     this.#opts = opts;
@@ -172,12 +196,13 @@ export class RtpSocket {
     let lastError: unknown;
     for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
       const port = opts.ports.allocatePair();
-      const rtp = dgram.createSocket({ type, lookup: literalLookup() });
+      const inFlight = { lookups: 0 };
+      const rtp = dgram.createSocket({ type, lookup: literalLookup(inFlight) });
       const rtcp = dgram.createSocket({ type, lookup: literalLookup() });
       try {
         await bind(rtp, port, opts.bindAddress);
         await bind(rtcp, port + 1, opts.bindAddress);
-        return new RtpSocket(port, rtp, rtcp, opts);
+        return new RtpSocket(port, rtp, rtcp, opts, inFlight);
       } catch (err) {
         lastError = err;
         rtp.close();
@@ -321,6 +346,21 @@ export class RtpSocket {
         this.#safe(() => this.#opts.onResume?.());
       }
     }
+  }
+
+  /**
+   * A buffer of at least `size` bytes to build the next outgoing RTP packet in, and send with {@link sendRtp}
+   * before asking again. The same buffer comes back while every send of it left at once (the common case: no
+   * allocation, no garbage per packet); once a send of it waits (in the socket's queue, or for a host name's
+   * resolution), it is left to that send and a new one is made.
+   */
+  rtpBuffer(size: number): Buffer {
+    let b = this.#scratch;
+    if (b === undefined || b.length < size || this.#rtp.getSendQueueCount() !== 0 || this.#inFlight.lookups !== 0) {
+      b = Buffer.allocUnsafeSlow(Math.max(size, 1500));
+      this.#scratch = b;
+    }
+    return b;
   }
 
   /**
