@@ -23,7 +23,7 @@ export const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] ?? NaN;
 };
 
-export { cpuUs, rssKiB } from "./proc.js";
+export { cpuUs, rssKiB, userCpuUs } from "./proc.js";
 
 /** The built server of this tree. */
 export const MAIN_JS = fileURLToPath(new URL("../../src/main.js", import.meta.url));
@@ -37,9 +37,17 @@ export interface BenchServer {
 /**
  * Starts a built Korus (`main`, default this tree's) on 127.0.0.1 with `workers` media workers, the RTP range
  * 50000-51999, and `extra` YAML lines (whole sections, e.g. a `sip:` block) appended to the configuration.
+ * `rtpPorts` replaces the RTP range (two servers side by side); `nodeArgs` go to node before the script (e.g. `--cpu-prof`; media workers inherit them).
  */
 export async function startServer(
-  opts: { main?: string; workers?: number; extra?: readonly string[]; port?: number } = {},
+  opts: {
+    main?: string;
+    workers?: number;
+    extra?: readonly string[];
+    port?: number;
+    nodeArgs?: readonly string[];
+    rtpPorts?: readonly [number, number];
+  } = {},
 ): Promise<BenchServer> {
   const dir = mkdtempSync(join(tmpdir(), "korus-bench-"));
   const port = opts.port ?? 18000 + (process.pid % 1000);
@@ -49,7 +57,7 @@ export async function startServer(
     [
       `server: { host: 127.0.0.1, port: ${port} }`,
       `media: { workers: ${opts.workers ?? 2} }`,
-      "rtp: { portMin: 50000, portMax: 51999 }",
+      `rtp: { portMin: ${opts.rtpPorts?.[0] ?? 50000}, portMax: ${opts.rtpPorts?.[1] ?? 51999} }`,
       "webrtc: { interfaces: [127.0.0.1] }",
       `data: { dir: ${dir} }`,
       "log: { level: warn }",
@@ -57,10 +65,11 @@ export async function startServer(
       ...(opts.extra ?? []),
     ].join("\n"),
   );
-  const proc = spawn(process.execPath, [opts.main ?? MAIN_JS, "--config", cfg], {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.main ?? MAIN_JS, "--config", cfg], {
     stdio: ["ignore", "ignore", "inherit"],
   });
-  for (let i = 0; i < 100; i++) {
+  // Up to 30 s: a loaded 2-core machine has taken over 10 s to start a server.
+  for (let i = 0; i < 300 && proc.exitCode === null; i++) {
     try {
       if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) {
         break;

@@ -12,6 +12,12 @@ export function cpuUs(pid: number): number {
   return (Number(f[11]) + Number(f[12])) * TICK_US;
 }
 
+/** User-mode CPU time (µs) of a process, all its threads (the rest of {@link cpuUs} is the kernel's). */
+export function userCpuUs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return Number(f[11]) * TICK_US;
+}
+
 /** Resident memory of a process in KiB (NaN when /proc has no VmRSS line). */
 export function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));

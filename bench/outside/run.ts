@@ -10,16 +10,21 @@
  *
  *   node dist/bench/outside/run.js [--only forwarding|fanout|transcode] [--rounds N] [--seconds S]
  *                                  [--calls N] [--transcode-calls N] [--fanout 50,100,200] [--diagnose]
+ *                                  [--profile DIR] [--targets korus,echo-one,echo-flow,rtpengine]
+ *                                  [--baseline OTHER_TREE/dist/src/main.js]
  *
+ * `--baseline` runs another tree's build beside this one as "Korus (baseline)": a before/after in the same run.
+ * `--profile DIR` runs Korus with `--cpu-prof` into DIR (main thread and media worker, written when it stops);
+ * `node dist/bench/outside/profile.js DIR/*.cpuprofile` sums their self time.
  * `--diagnose` instead measures PCMU↔Opus on Korus and on bench/transcode.ts's own pipeline child, each with the
  * speech-like payloads and with that bench's steady tones: the comparison behind docs/benchmarks.md's explanation of
  * the old in-process figure.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { cpuUs } from "../lib/korus.js";
+import { cpuUs, userCpuUs } from "../lib/korus.js";
 import { buildGenerator, Generator, type GenResult } from "./gen.js";
 import { IMPULSE_PERIOD, opusSpeech, pcmuSpeech, tone, VP8_PPS, vp8 } from "./payloads.js";
 import {
@@ -39,6 +44,12 @@ export interface OutsideOptions {
   calls?: number;
   transcodeCalls?: number;
   fanout?: readonly number[];
+  /** Korus runs with `--cpu-prof` into this folder (one .cpuprofile per thread, written when it stops). */
+  profile?: string;
+  /** The targets to run (default all): korus, echo-one, echo-flow, rtpengine. */
+  targets?: readonly string[];
+  /** Another tree's built dist/src/main.js, measured beside this one as "Korus (baseline)". */
+  baseline?: string;
 }
 
 interface Sample {
@@ -46,6 +57,8 @@ interface Sample {
   scenario: Scenario;
   payload: "speech" | "tone";
   cpuUs: number;
+  /** The user-mode part of cpuUs (the rest is the kernel's: the UDP stack, wake-ups). */
+  userUs: number;
   wallUs: number;
   gen: GenResult;
   /** Packets the target should have delivered for the packets sent in the window. */
@@ -117,19 +130,32 @@ async function measure(
     const pid = t.pid();
     let cpu0 = 0;
     let cpu1 = 0;
+    let user0 = 0;
+    let user1 = 0;
     let w0 = 0;
     let w1 = 0;
     const r = await gen.run(warmMs, ms, (open) => {
       if (open) {
         cpu0 = cpuUs(pid);
+        user0 = userCpuUs(pid);
         w0 = performance.now();
       } else {
         cpu1 = cpuUs(pid);
+        user1 = userCpuUs(pid);
         w1 = performance.now();
       }
     });
     const expected = s.kind === "fanout" ? r.sent * s.n : r.sent;
-    return { target: t.name, scenario: s, payload, cpuUs: cpu1 - cpu0, wallUs: (w1 - w0) * 1000, gen: r, expected };
+    return {
+      target: t.name,
+      scenario: s,
+      payload,
+      cpuUs: cpu1 - cpu0,
+      userUs: user1 - user0,
+      wallUs: (w1 - w0) * 1000,
+      gen: r,
+      expected,
+    };
   } finally {
     gen.kill();
     await t.teardown();
@@ -282,7 +308,11 @@ export async function runOutside(opts: OutsideOptions = {}, diagnose = false): P
     calls: opts.calls ?? 100,
     transcodeCalls: opts.transcodeCalls ?? 20,
     fanout: opts.fanout ?? [50, 100, 200],
+    profile: opts.profile ?? "",
+    targets: opts.targets ?? ["korus", "echo-one", "echo-flow", "rtpengine"],
+    baseline: opts.baseline ?? "",
   };
+  const want = (k: string): boolean => o.targets.includes(k);
   const dir = mkdtempSync(join(tmpdir(), "korus-outside-"));
   const targets: Target[] = [];
   const onSignal = (): void => {
@@ -304,13 +334,19 @@ export async function runOutside(opts: OutsideOptions = {}, diagnose = false): P
     };
     const warmMs = 1000;
     const windowMs = o.seconds * 1000;
-    targets.push(await KorusTarget.start());
+    if (want("korus") || diagnose) {
+      targets.push(await KorusTarget.start(o.profile === "" ? undefined : o.profile));
+    }
+    if (o.baseline !== "" && !diagnose) {
+      targets.push(await KorusTarget.start(undefined, o.baseline));
+    }
     const samples: Sample[] = [];
     const log = (x: Sample): void => {
       console.error(
         `  [outside] ${x.target.padEnd(26)} ${x.scenario.kind.padEnd(9)} ${String(
           x.scenario.kind === "fanout" ? x.scenario.n : x.scenario.calls,
-        ).padStart(4)} ${x.payload.padEnd(6)} cpu ${corePercent(x).toFixed(0).padStart(3)} % core, ` +
+        ).padStart(4)} ${x.payload.padEnd(6)} cpu ${corePercent(x).toFixed(0).padStart(3)} % core ` +
+          `(${perPacketUs(x).toFixed(1)} µs/pkt, user ${(x.userUs / Math.max(1, x.gen.received)).toFixed(1)}), ` +
           `sent ${x.gen.sent} recv ${x.gen.received}/${x.expected} (µ-law ${x.gen.rxUlaw}, other ${x.gen.rxCount}), late ${x.gen.late}/${x.gen.latN}, ` +
           `p50 ${ms(x.gen.p50Us)} p99 ${ms(x.gen.p99Us)} max ${ms(x.gen.maxUs)} ms, gen ${(
             (x.gen.genCpuUs / x.wallUs) *
@@ -332,8 +368,15 @@ export async function runOutside(opts: OutsideOptions = {}, diagnose = false): P
       }
       return renderDiagnose(samples);
     }
-    targets.push(new EchoTarget("one"), new EchoTarget("per-flow"));
-    if (rtpengineInstalled()) {
+    if (want("echo-one")) {
+      targets.push(new EchoTarget("one"));
+    }
+    if (want("echo-flow")) {
+      targets.push(new EchoTarget("per-flow"));
+    }
+    if (!want("rtpengine")) {
+      // left out by --targets
+    } else if (rtpengineInstalled()) {
       targets.push(await RtpengineTarget.start());
     } else {
       console.error("  [outside] rtpengine-daemon not installed (scripts/setup.sh --bench): its column is left out");
@@ -393,6 +436,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     ...(num("--calls") !== undefined ? { calls: num("--calls") } : {}),
     ...(num("--transcode-calls") !== undefined ? { transcodeCalls: num("--transcode-calls") } : {}),
     ...(arg("--fanout") !== undefined ? { fanout: (arg("--fanout") ?? "").split(",").map(Number) } : {}),
+    ...(arg("--profile") !== undefined ? { profile: resolve(arg("--profile") ?? ".") } : {}),
+    ...(arg("--targets") !== undefined ? { targets: (arg("--targets") ?? "").split(",") } : {}),
+    ...(arg("--baseline") !== undefined ? { baseline: resolve(arg("--baseline") ?? ".") } : {}),
   };
   runOutside(opts, process.argv.includes("--diagnose")).then(
     (out) => {

@@ -73,18 +73,30 @@ const ptOf = (m: Media): number => (m === "opus" ? PT_OPUS : m === "vp8" ? PT_VP
 // ------------------------------------------------------------------------------------------------------- Korus
 
 export class KorusTarget implements Target {
-  readonly name = "Korus";
   #pipelines: string[] = [];
 
   private constructor(
+    readonly name: string,
     readonly server: BenchServer,
     readonly rpc: RpcClient,
   ) {}
 
-  static async start(): Promise<KorusTarget> {
-    const server = await startServer({ workers: 1 });
+  /**
+   * @param profileDir when given, Korus runs with `--cpu-prof` into it (the main thread and the media worker).
+   * @param baseline another tree's built `dist/src/main.js`, run beside this tree's as "Korus (baseline)" on its own
+   *   control and RTP ports (a before/after in one run).
+   */
+  static async start(profileDir?: string, baseline?: string): Promise<KorusTarget> {
+    const nodeArgs = profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir];
+    // No SIP listener: the bench needs none, and a second server could not bind 5060 beside the first.
+    const extra = ["sip: { enabled: false }"];
+    const server = await startServer(
+      baseline === undefined
+        ? { workers: 1, nodeArgs, extra }
+        : { workers: 1, extra, main: baseline, port: 17000 + (process.pid % 1000), rtpPorts: [46000, 47999] },
+    );
     const rpc = await RpcClient.open(`ws://127.0.0.1:${server.port}/kurento`);
-    return new KorusTarget(server, rpc);
+    return new KorusTarget(baseline === undefined ? "Korus" : "Korus (baseline)", server, rpc);
   }
 
   supports(): boolean {

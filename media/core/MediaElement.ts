@@ -40,9 +40,19 @@ export interface Connection {
 type FlowEvent = "MediaFlowInStateChanged" | "MediaFlowOutStateChanged";
 
 interface FlowTrack {
-  state: MediaFlowState;
+  /** undefined until the first packet of the kind. */
+  state: MediaFlowState | undefined;
   last: number;
 }
+
+/** Flow tracks per kind: a field per kind, so the per-packet update is a property read, not a Map lookup. */
+type FlowTracks = Record<MediaKind, FlowTrack>;
+
+const newFlowTracks = (): FlowTracks => ({
+  AUDIO: { state: undefined, last: 0 },
+  VIDEO: { state: undefined, last: 0 },
+  DATA: { state: undefined, last: 0 },
+});
 
 export interface ElementContext extends ObjectContext {
   /** Kurento type string, e.g. "WebRtcEndpoint". */
@@ -62,8 +72,8 @@ export abstract class MediaElement extends MediaObject {
   readonly #sources = new Map<string, Connection>();
   /** Outgoing connections. */
   readonly #sinks = new Set<Connection>();
-  readonly #flowIn = new Map<MediaKind, FlowTrack>();
-  readonly #flowOut = new Map<MediaKind, FlowTrack>();
+  readonly #flowIn = newFlowTracks();
+  readonly #flowOut = newFlowTracks();
   readonly #props = new Map<string, JsonValue>();
   #forwardingKeyframeRequest = false;
   #forwarding = false;
@@ -211,7 +221,9 @@ export abstract class MediaElement extends MediaObject {
     if (this.#forwarding) {
       return; // The packet came back round a cycle of forwarding elements (e.g. a self-looped PassThrough).
     }
-    this.#markFlow(this.#flowOut, packet.kind, "MediaFlowOutStateChanged");
+    // One clock read per packet, whatever the number of sinks.
+    const now = performance.now();
+    this.#markFlow(this.#flowOut, packet.kind, "MediaFlowOutStateChanged", now);
     this.#forwarding = true;
     try {
       for (const conn of this.#sinks) {
@@ -237,18 +249,18 @@ export abstract class MediaElement extends MediaObject {
             }
           }
         }
-        conn.sink.#receive(packet, conn);
+        conn.sink.#receive(packet, conn, now);
       }
     } finally {
       this.#forwarding = false;
     }
   }
 
-  #receive(packet: MediaPacket, conn: Connection): void {
+  #receive(packet: MediaPacket, conn: Connection, now: number): void {
     if (this.released) {
       return;
     }
-    this.#markFlow(this.#flowIn, packet.kind, "MediaFlowInStateChanged");
+    this.#markFlow(this.#flowIn, packet.kind, "MediaFlowInStateChanged", now);
     try {
       this.onMedia(packet, conn);
     } catch (err) {
@@ -263,7 +275,7 @@ export abstract class MediaElement extends MediaObject {
       logger: this.ctx.logger,
       emit: (event, data) => this.ctx.emit(event, data),
       sourceParameters: (pt) => this.audioSourceParameters(pt),
-      deliver: (p, conn) => conn.sink.#receive(p, conn),
+      deliver: (p, conn) => conn.sink.#receive(p, conn, performance.now()),
     });
     return this.#transcoder;
   }
@@ -333,18 +345,12 @@ export abstract class MediaElement extends MediaObject {
 
   // ---------------------------------------------------------------------------------------------- flow states
 
-  #markFlow(map: Map<MediaKind, FlowTrack>, kind: MediaKind, event: FlowEvent): void {
-    const now = performance.now();
-    const t = map.get(kind);
-    if (t === undefined) {
-      map.set(kind, { state: "FLOWING", last: now });
+  #markFlow(tracks: FlowTracks, kind: MediaKind, event: FlowEvent, now: number): void {
+    const t = tracks[kind];
+    t.last = now;
+    if (t.state !== "FLOWING") {
+      t.state = "FLOWING";
       this.#emitFlow(event, kind, "FLOWING");
-    } else {
-      t.last = now;
-      if (t.state !== "FLOWING") {
-        t.state = "FLOWING";
-        this.#emitFlow(event, kind, "FLOWING");
-      }
     }
   }
 
@@ -355,11 +361,12 @@ export abstract class MediaElement extends MediaObject {
   /** Marks flows idle for longer than the timeout as NOT_FLOWING. Called periodically by the worker. */
   checkFlows(now: number): void {
     const timeout = this.ctx.settings.flowTimeoutMs;
-    for (const [map, event] of [
+    for (const [tracks, event] of [
       [this.#flowIn, "MediaFlowInStateChanged"],
       [this.#flowOut, "MediaFlowOutStateChanged"],
     ] as const) {
-      for (const [kind, t] of map) {
+      for (const kind of MEDIA_KINDS) {
+        const t = tracks[kind];
         if (t.state === "FLOWING" && now - t.last > timeout) {
           t.state = "NOT_FLOWING";
           this.#emitFlow(event, kind, "NOT_FLOWING");
@@ -369,11 +376,11 @@ export abstract class MediaElement extends MediaObject {
   }
 
   isFlowingIn(kind: MediaKind): boolean {
-    return this.#flowIn.get(kind)?.state === "FLOWING";
+    return this.#flowIn[kind].state === "FLOWING";
   }
 
   isFlowingOut(kind: MediaKind): boolean {
-    return this.#flowOut.get(kind)?.state === "FLOWING";
+    return this.#flowOut[kind].state === "FLOWING";
   }
 
   /** Whether this element transcodes `kind` for any of its sinks now (audio only: video is never transcoded). */

@@ -394,7 +394,7 @@ export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
       this.#dtmf.relay(packet, conn);
       return;
     }
-    const codec = s.send.bySendKey.get(`${packet.codec}/${packet.clockRate}`);
+    const codec = s.send.codecFor(packet.codec, packet.clockRate);
     if (codec === undefined) {
       this.diagnostics.droppedNoCodec++;
       this.#log.warn(

@@ -49,12 +49,30 @@ export class SendStream {
   readonly #seqBase: number;
   readonly #tsBase: number;
 
+  #codecOf: { map: ReadonlyMap<string, StreamCodec>; codec: string; clockRate: number; hit: StreamCodec | undefined } =
+    { map: new Map(), codec: "", clockRate: 0, hit: undefined };
+
   constructor(kind: RtpMediaKind, o: SendStreamOptions = {}) {
     this.kind = kind;
     this.localSsrc = (o.ssrc ?? randomInt(1, 0xffff_ffff)) >>> 0;
     this.stats = new SendStreamStats(this.localSsrc, kind, o.clockRate ?? (kind === "AUDIO" ? 8000 : 90_000));
     this.#seqBase = o.randomOffsets === true ? randomInt(0x1_0000) : 0;
     this.#tsBase = o.randomOffsets === true ? randomInt(0x7fff_ffff) : 0;
+  }
+
+  /**
+   * The peer's format for `codec`/`clockRate` ({@link bySendKey}), remembered for the last pair asked: a stream
+   * forwards one codec at a time, so the hot path builds no key string and does no Map lookup.
+   */
+  codecFor(codec: string, clockRate: number): StreamCodec | undefined {
+    const c = this.#codecOf;
+    if (codec !== c.codec || clockRate !== c.clockRate || this.bySendKey !== c.map) {
+      c.map = this.bySendKey;
+      c.codec = codec;
+      c.clockRate = clockRate;
+      c.hit = this.bySendKey.get(`${codec}/${clockRate}`);
+    }
+    return c.hit;
   }
 
   /** The statistics once something was sent (a UDP m-line reports and sends SRs only then). */

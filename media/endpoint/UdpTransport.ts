@@ -15,7 +15,7 @@ import type { MediaPacket, RtpMediaKind } from "../core/types.js";
 import type { PortAllocator } from "../net/PortAllocator.js";
 import { RtpSocket } from "../net/RtpSocket.js";
 import { RtcpSession } from "../rtp/RtcpSession.js";
-import { RtpHeaderReader, buildRtp } from "../rtp/RtpPacket.js";
+import { RTP_HEADER_SIZE, RtpHeaderReader, buildRtp, writeRtpHeader } from "../rtp/RtpPacket.js";
 import { isKeyframe } from "../rtp/keyframe.js";
 import { latencyStat, streamRecord } from "../rtp/kurentoStats.js";
 import { MediaOperationError } from "../errors.js";
@@ -123,7 +123,7 @@ export class UdpTransport implements Transport {
       bindAddress: o.bindAddress,
       ipv6: o.ipv6,
       logger: owner.logger,
-      onRtp: (data) => (ref.t === undefined ? false : ref.t.#onRtp(data)),
+      onRtp: (data, _from, now) => (ref.t === undefined ? false : ref.t.#onRtp(data, now)),
       onRtcp: (data) => (ref.t === undefined ? false : ref.t.#onRtcp(data)),
     });
     ref.t = new UdpTransport(o, owner, socket);
@@ -191,7 +191,7 @@ export class UdpTransport implements Transport {
   // ---------------------------------------------------------------------------------------------- media in
 
   /** One datagram of RTP from the peer (the socket already checked the source address). Never throws. */
-  #onRtp(data: Buffer): boolean {
+  #onRtp(data: Buffer, now: number): boolean {
     const o = this.#owner;
     if (!o.negotiated) {
       return false;
@@ -214,7 +214,6 @@ export class UdpTransport implements Transport {
       });
       return false; // not usable, so it must not latch (or keep alive) a source address either
     }
-    const now = performance.now();
     this.#datagrams.rtpValid(now);
     if (!receives(this.direction)) {
       return true;
@@ -285,6 +284,14 @@ export class UdpTransport implements Transport {
     marker: boolean,
     payload: Uint8Array,
   ): SendResult {
+    if (this.srtp.outbound === undefined) {
+      // Plain RTP is built in the socket's reusable buffer (no allocation per packet); a view of its length is sent.
+      const n = RTP_HEADER_SIZE + payload.length;
+      const buf = this.socket.rtpBuffer(n);
+      writeRtpHeader(buf, 0, pt, marker, seq, timestamp, this.send.localSsrc);
+      buf.set(payload, RTP_HEADER_SIZE);
+      return this.socket.sendRtp(buf.length === n ? buf : buf.subarray(0, n)) ? "sent" : "not-ready";
+    }
     const out = this.#datagrams.rtpOut(buildRtp(pt, marker, seq, timestamp, this.send.localSsrc, payload));
     return out !== undefined && this.socket.sendRtp(out) ? "sent" : "not-ready";
   }

@@ -21,8 +21,15 @@
  * closes both sockets and releases the pair, whatever a last send did (a send that throws is counted as failed,
  * never left pending). The receive path never throws: a handler exception is logged at a bounded rate and the
  * datagram dropped.
+ *
+ * Hot path (docs/benchmarks.md, "Where the time goes"): a send's IP-literal address is resolved at once, not a
+ * nextTick later; RTP sends skip dgram's completion callback but one in 64; outgoing RTP is built in a buffer lent
+ * again and again ({@link RtpSocket.rtpBuffer}); the receive path reads the clock once and hands it to the handler,
+ * and copies the sender's address only to latch it.
  */
 import dgram from "node:dgram";
+import { lookup as dnsLookup, type LookupOneOptions } from "node:dns";
+import { isIP } from "node:net";
 import { UnsupportedError } from "../errors.js";
 import { RateLimitedLog, type Logger } from "../logger.js";
 import { isRtcp } from "../rtp/RtpPacket.js";
@@ -33,8 +40,11 @@ export interface UdpAddress {
   readonly port: number;
 }
 
-/** Handler for a datagram; returns true when it was valid (which may latch the sender's address). */
-export type DatagramHandler = (data: Buffer, from: UdpAddress) => boolean;
+/**
+ * Handler for a datagram; returns true when it was valid (which may latch the sender's address). `now` is the
+ * arrival time (performance.now()), read once per datagram.
+ */
+export type DatagramHandler = (data: Buffer, from: UdpAddress, now: number) => boolean;
 
 export interface RtpSocketOptions {
   readonly ports: PortAllocator;
@@ -55,11 +65,52 @@ export interface RtpSocketStats {
   relatches: number;
   /** Datagrams the handler refused (malformed, failed authentication, ...). */
   invalidPackets: number;
+  /** Failed sends: every RTCP send, RTP sends that threw, and one RTP send in {@link RTP_SEND_CHECK_EVERY}. */
   sendErrors: number;
 }
 
 /** Bind attempts on successive pairs before giving up. */
 const BIND_ATTEMPTS = 8;
+
+/**
+ * One RTP send in this many asks dgram for its completion (RTCP always does): a callback costs a process.nextTick
+ * per packet, so RTP sends go without one, and a lasting failure (no route, EPERM) is still counted and logged.
+ */
+const RTP_SEND_CHECK_EVERY = 64;
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * dgram resolves every send's address through its `lookup`, and the default (dns.lookup) answers even an IP literal
+ * a process.nextTick later, deferring the send with a closure. Our targets are IP literals (SDP c= lines, latched
+ * sources): answer those at once (the last one remembered per socket, so the hot path is one string comparison);
+ * anything else still goes to dns.lookup.
+ */
+function literalLookup(
+  inFlight: { lookups: number } = { lookups: 0 },
+): (host: string, options: LookupOneOptions, cb: LookupCallback) => void {
+  let known = "";
+  let family = 0;
+  return (host, options, cb) => {
+    if (host === known) {
+      cb(null, host, family);
+      return;
+    }
+    const f = isIP(host);
+    if (f === 0) {
+      // The send waits for the resolver: its buffer must not be lent again meanwhile (RtpSocket.rtpBuffer).
+      inFlight.lookups++;
+      dnsLookup(host, options, (err, address, fam) => {
+        inFlight.lookups--;
+        cb(err, address, fam);
+      });
+      return;
+    }
+    known = host;
+    family = f;
+    cb(null, host, f);
+  };
+}
 
 interface Latch {
   addr: UdpAddress | undefined;
@@ -100,9 +151,22 @@ export class RtpSocket {
   readonly #rtcpLatch: Latch = { addr: undefined, latchedAt: 0, lastValid: 0, first: true };
   /** Sends handed to the kernel asynchronously and not yet completed (close waits for them, e.g. an RTCP BYE). */
   #pending = 0;
+  /** RTP sends until the next one that asks for its completion ({@link RTP_SEND_CHECK_EVERY}). */
+  #rtpUnchecked = 0;
+  /** The buffer {@link rtpBuffer} lends. */
+  #scratch: Buffer | undefined;
+  /** RTP sends waiting for a host name's resolution (their buffer is still to be read). */
+  readonly #inFlight: { lookups: number };
 
-  private constructor(port: number, rtp: dgram.Socket, rtcp: dgram.Socket, opts: RtpSocketOptions) {
+  private constructor(
+    port: number,
+    rtp: dgram.Socket,
+    rtcp: dgram.Socket,
+    opts: RtpSocketOptions,
+    inFlight: { lookups: number },
+  ) {
     this.port = port;
+    this.#inFlight = inFlight;
     this.#rtp = rtp;
     this.#rtcp = rtcp;
     this.#opts = opts;
@@ -124,12 +188,13 @@ export class RtpSocket {
     let lastError: unknown;
     for (let attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
       const port = opts.ports.allocatePair();
-      const rtp = dgram.createSocket(type);
-      const rtcp = dgram.createSocket(type);
+      const inFlight = { lookups: 0 };
+      const rtp = dgram.createSocket({ type, lookup: literalLookup(inFlight) });
+      const rtcp = dgram.createSocket({ type, lookup: literalLookup() });
       try {
         await bind(rtp, port, opts.bindAddress);
         await bind(rtcp, port + 1, opts.bindAddress);
-        return new RtpSocket(port, rtp, rtcp, opts);
+        return new RtpSocket(port, rtp, rtcp, opts, inFlight);
       } catch (err) {
         lastError = err;
         rtp.close();
@@ -197,7 +262,7 @@ export class RtpSocket {
     const rtcp = onRtcpPort || isRtcp(data);
     // Muxed RTCP latches with RTP (same port); RTCP on its own port latches separately.
     const latch = rtcp && onRtcpPort ? this.#rtcpLatch : this.#rtpLatch;
-    const from: UdpAddress = { address: rinfo.address, port: rinfo.port };
+    const from: UdpAddress = rinfo; // no copy per datagram: only a latch keeps one
     const now = performance.now();
     const latched = latch.addr;
     let relatch = false;
@@ -216,7 +281,7 @@ export class RtpSocket {
     }
     let valid = false;
     try {
-      valid = rtcp ? this.#opts.onRtcp(data, from) : this.#opts.onRtp(data, from);
+      valid = rtcp ? this.#opts.onRtcp(data, from, now) : this.#opts.onRtp(data, from, now);
     } catch (err) {
       this.#log.warn("rtp-handler", "RTP handler failed on a datagram", { error: String(err) });
     }
@@ -228,7 +293,7 @@ export class RtpSocket {
       if (relatch) {
         this.stats.relatches++;
       }
-      latch.addr = from;
+      latch.addr = { address: from.address, port: from.port };
       if (latch.first) {
         latch.first = false;
         latch.latchedAt = now;
@@ -237,9 +302,43 @@ export class RtpSocket {
     latch.lastValid = now;
   }
 
-  /** Sends an RTP packet to the current target; false when there is none or the socket is closed. */
+  /**
+   * A buffer of at least `size` bytes to build the next outgoing RTP packet in, and send with {@link sendRtp}
+   * before asking again. The same buffer comes back while every send of it left at once (the common case: no
+   * allocation, no garbage per packet); once a send of it waits (in the socket's queue, or for a host name's
+   * resolution), it is left to that send and a new one is made.
+   */
+  rtpBuffer(size: number): Buffer {
+    let b = this.#scratch;
+    if (b === undefined || b.length < size || this.#rtp.getSendQueueCount() !== 0 || this.#inFlight.lookups !== 0) {
+      b = Buffer.allocUnsafeSlow(Math.max(size, 1500));
+      this.#scratch = b;
+    }
+    return b;
+  }
+
+  /**
+   * Sends an RTP packet to the current target; false when there is none or the socket is closed. Without a
+   * completion callback but one in {@link RTP_SEND_CHECK_EVERY}: an error of the others goes unseen, a send in
+   * flight at close is dropped (RTCP keeps both).
+   */
   sendRtp(packet: Uint8Array): boolean {
-    return this.#send(this.#rtp, packet, this.rtpTarget);
+    if (--this.#rtpUnchecked < 0) {
+      this.#rtpUnchecked = RTP_SEND_CHECK_EVERY - 1;
+      return this.#send(this.#rtp, packet, this.rtpTarget);
+    }
+    const to = this.#rtpLatch.addr ?? this.#sdpRtp;
+    if (this.#closed || to === undefined) {
+      return false;
+    }
+    try {
+      this.#rtp.send(packet, to.port, to.address);
+    } catch (err) {
+      this.stats.sendErrors++;
+      this.#log.warn("rtp-send", "RTP send failed", { error: String(err) });
+      return false;
+    }
+    return true;
   }
 
   /** Sends RTCP: on the RTP socket when muxed, else from the RTCP port. */

@@ -183,3 +183,47 @@ t.test("a taken pair is skipped and quarantined; exhaustion throws and leaks not
   s.close();
   t.equal(ports.inUse, 0);
 });
+
+for (const host of ["127.0.0.1", "localhost"]) {
+  t.test(`packets built one after another in the reusable send buffer each reach ${host} intact`, async (t) => {
+    const range = await reserveRtpRange();
+    t.teardown(() => range.release());
+    const ports = new PortAllocator(range.min, range.max);
+    const sock = await RtpSocket.open({
+      ports,
+      bindAddress: "127.0.0.1",
+      logger,
+      onRtp: () => true,
+      onRtcp: () => true,
+    });
+    const p = await peer();
+    t.teardown(() => {
+      sock.close();
+      p.close();
+    });
+    // A host name is resolved a tick later: the buffer of a send still waiting must not be lent again.
+    sock.setRemote({ address: host, port: p.address().port }, undefined, false);
+    const sent: string[] = [];
+    let first: Buffer | undefined;
+    for (let i = 0; i < 200; i++) {
+      const text = `packet-${i}`;
+      const b = sock.rtpBuffer(12 + text.length);
+      first ??= b;
+      const pkt = buildRtp(0, false, i, 0, 1, Buffer.from(text));
+      pkt.copy(b);
+      t.ok(sock.sendRtp(b.subarray(0, pkt.length)));
+      sent.push(text);
+    }
+    await until(() => p.got.length === sent.length);
+    // Sorted: a host name's sends leave in the order the resolver answers.
+    t.same(
+      p.got.map((m) => m.subarray(12).toString()).sort(),
+      [...sent].sort(),
+      "every packet has its own content: a reused buffer never overwrote one still to be sent",
+    );
+    if (host === "127.0.0.1") {
+      t.equal(sock.rtpBuffer(100), first, "the same buffer is lent again while every send left at once");
+      t.not(sock.rtpBuffer(4000), first, "a larger packet gets a new buffer");
+    }
+  });
+}
