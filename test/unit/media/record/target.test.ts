@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import t, { type Test } from "tap";
 import { CompiledHttpPolicy } from "../../../../media/files/httpMedia.js";
-import { RecordingUriError, resolveRecordingTarget } from "../../../../media/record/target.js";
+import { RecordingUriError, resolveRecordingTarget, type RecordingAccess } from "../../../../media/record/target.js";
 import { toKurentoError } from "../../../../src/kurento/errors.js";
 
 const base = realpathSync(mkdtempSync(path.join(os.tmpdir(), "korus-target-")));
@@ -23,9 +23,9 @@ symlinkSync(path.join(root, "inner"), path.join(root, "alias")); // a symlink th
 writeFileSync(path.join(outside, "victim.webm"), "x");
 symlinkSync(path.join(outside, "victim.webm"), path.join(root, "trap.webm")); // a symlink at the file name
 
-const access = { recordingsRoot: root };
+const access: RecordingAccess = { recordingsRoot: root };
 
-async function refused(t: Test, uri: string, match: RegExp, a = access): Promise<void> {
+async function refused(t: Test, uri: string, match: RegExp, a: RecordingAccess = access): Promise<void> {
   await t.rejects(resolveRecordingTarget(uri, a, "webm"), RecordingUriError, uri);
   await resolveRecordingTarget(uri, a, "webm").catch((err: unknown) => {
     t.match((err as Error).message, match, `${uri}: ${(err as Error).message}`);
