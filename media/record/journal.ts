@@ -110,6 +110,7 @@ export async function writeJournalEntry(root: string, data: RecordingJournalData
   const terminal = data.state === "ready" || data.state === "uploaded" || data.state === "failed";
   const body = `${JSON.stringify({ ...data, updatedAt: new Date().toISOString() })}\n`;
   if (!terminal) {
+    await mkdir(dir, { recursive: true, mode: 0o750 });
     await writeAtomic(join(dir, `${data.id}.json`), body);
     return;
   }
@@ -214,8 +215,6 @@ export class RecordingJournalEntry {
  * @throws the file system's error when the journal cannot be written (the recording must not start then).
  */
 export async function beginRecording(root: string, rec: BeginRecording): Promise<RecordingJournalEntry> {
-  const dir = journalDir(root);
-  await mkdir(dir, { recursive: true, mode: 0o750 });
   const now = new Date().toISOString();
   const data: RecordingJournalData = {
     version: JOURNAL_VERSION,
