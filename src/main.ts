@@ -10,6 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CompiledHttpPolicy, MEDIA_WORKER_URL } from "../media/index.js";
 import { CdrService, cdrServiceConfig, HangupSide } from "./cdr/index.js";
+import { recordingCdrHooks, RecordingLinks } from "./cdr/recordingCdr.js";
 import { webrtcCdrHooks } from "./cdr/webrtcCdr.js";
 import { configPathFromArgs, loadConfigDocument } from "./config/load.js";
 import { ConfigError, type KorusConfig } from "./config/schema.js";
@@ -33,6 +34,8 @@ import { SipService } from "./sip/SipService.js";
 
 /** The name the WebRTC legs' CDR hooks carry in the hook lists (they belong to no loadable module). */
 const WEBRTC_CDR_HOOKS = "korus.cdr";
+/** The hooks that fill the CDR `recording` column from RecorderEndpoint connections (src/cdr/recordingCdr.ts). */
+const RECORDING_CDR_HOOKS = "korus.recording-cdr";
 
 /** The project root, whether running from src/ (tests) or dist/src/ (built). */
 const ROOT = new URL("../", import.meta.url).pathname.endsWith("/dist/")
@@ -183,6 +186,9 @@ export async function startServer(
   // the modules'.
   if (cdr !== undefined) {
     k.hooks.add(WEBRTC_CDR_HOOKS, webrtcCdrHooks(cdr.recorder));
+    // WebRTC legs are keyed by their element id; SIP legs are not yet mapped here (see docs/recording.md).
+    const legOf = (id: string): string | undefined => (cdr.recorder.has(id) ? id : undefined);
+    k.hooks.add(RECORDING_CDR_HOOKS, recordingCdrHooks(new RecordingLinks(cdr.recorder), legOf));
   }
   let sip: SipService | undefined;
   try {
