@@ -82,7 +82,11 @@ async function receiver(t: Test, port: number): Promise<{ got: Received[]; serve
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      got.push({ path: req.url ?? "", headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString()) });
+      got.push({
+        path: req.url ?? "",
+        headers: req.headers,
+        body: JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>,
+      });
       res.writeHead(204).end();
     });
   });
