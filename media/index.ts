@@ -32,3 +32,15 @@ export const MEDIA_WORKER_URL: URL = new URL("./mediaWorker.js", import.meta.url
 export function korusModuleWorkerUrl(workerScript: URL): URL {
   return new URL("./elements/sipModule.js", workerScript);
 }
+// The durable side of recording (src/recording): the journal the recorder writes, and the http policy for uploads.
+export { CompiledHttpPolicy, HttpMediaRefusedError } from "./files/httpMedia.js";
+export {
+  isJournalId,
+  listJournal,
+  readJournalEntry,
+  writeJournalEntry,
+  type JournalRead,
+  type RecordingJournalData,
+  type RecordingState,
+} from "./record/journal.js";
+export { JOURNAL_DIR, SPOOL_DIR } from "./record/target.js";

@@ -8,8 +8,9 @@ import { mkdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { MEDIA_WORKER_URL } from "../media/index.js";
+import { CompiledHttpPolicy, MEDIA_WORKER_URL } from "../media/index.js";
 import { CdrService, cdrServiceConfig, HangupSide } from "./cdr/index.js";
+import { recordingCdrHooks, RecordingLinks } from "./cdr/recordingCdr.js";
 import { webrtcCdrHooks } from "./cdr/webrtcCdr.js";
 import { configPathFromArgs, loadConfigDocument } from "./config/load.js";
 import { ConfigError, type KorusConfig } from "./config/schema.js";
@@ -27,11 +28,14 @@ import { createRootLogger, type Logger } from "./logging/logger.js";
 import { WorkerPool } from "./pool/WorkerPool.js";
 import { adminRoute } from "./rpc/adminRoute.js";
 import { resolveAuth, TokenAuth } from "./rpc/auth.js";
+import { RecordingService } from "./recording/RecordingService.js";
 import { JsonRpcServer } from "./rpc/JsonRpcServer.js";
 import { SipService } from "./sip/SipService.js";
 
 /** The name the WebRTC legs' CDR hooks carry in the hook lists (they belong to no loadable module). */
 const WEBRTC_CDR_HOOKS = "korus.cdr";
+/** The hooks that fill the CDR `recording` column from RecorderEndpoint connections (src/cdr/recordingCdr.ts). */
+const RECORDING_CDR_HOOKS = "korus.recording-cdr";
 
 /** The project root, whether running from src/ (tests) or dist/src/ (built). */
 const ROOT = new URL("../", import.meta.url).pathname.endsWith("/dist/")
@@ -48,6 +52,8 @@ export interface RunningServer {
   sip: SipService | undefined;
   /** The CDR service (config `cdr.enabled`), or undefined. */
   cdr: CdrService | undefined;
+  /** The durable side of recording: recovery, upload, "recording ready" (src/recording). */
+  recording: RecordingService;
   stop(): Promise<void>;
 }
 
@@ -86,11 +92,22 @@ export async function startServer(
     config.server.tlsCertFile === ""
       ? undefined
       : { cert: readFileSync(config.server.tlsCertFile), key: readFileSync(config.server.tlsKeyFile) };
+  // Recordings a crash interrupted are finalised before any worker can start a new one (docs/recording.md).
+  const late: { kurento?: KurentoServer; cdr?: CdrService } = {};
+  const recording = new RecordingService({
+    root: recordingsRoot,
+    scanMs: config.recording.scanMs,
+    toolTimeoutMs: config.recording.toolTimeoutMs,
+    upload: config.recording.upload,
+    policy: new CompiledHttpPolicy(config.httpMedia),
+    ready: { recordingReady: (r) => late.cdr?.recordingReady(r) ?? false },
+    log: logger.child({ ns: "recording" }),
+  });
+  await recording.recoverAll();
   // Korus's own module first, then the configured ones; a module that cannot load stops start-up here, naming it.
   const { modules, kmd } = resolveModules([korusModule(workerScript)], configured);
   const workers = config.media.workers === 0 ? os.availableParallelism() : config.media.workers;
-  // The pool's callbacks reach the Kurento server, which needs the started pool: a late-bound reference.
-  const late: { kurento?: KurentoServer } = {};
+  // The pool's callbacks reach the Kurento server, which needs the started pool: a late-bound reference (`late`).
   const pool = new WorkerPool(
     {
       workers,
@@ -120,6 +137,8 @@ export async function startServer(
         // SIP legs of the dead worker end with BYE + Reason Q.850 41 (the SIP service's objectsGone hook); their
         // CDRs, and the WebRTC ones, are ended there too.
         late.kurento?.onWorkerDied(index, pipelines, reason);
+        // Its recordings are finalised now (their threads are no longer among the live workers').
+        void recording.workerDied(new Set(pool.workers.filter((w) => !w.dead).map((w) => w.threadId)));
       },
     },
   );
@@ -161,10 +180,15 @@ export async function startServer(
     rpc.route(adminRoute(pool));
   }
   const cdr = config.cdr.enabled ? new CdrService(cdrServiceConfig(config), logger.child({ ns: "cdr" })) : undefined;
+  late.cdr = cdr;
+  recording.start();
   // The control-plane hooks: WebRTC legs' CDRs (with or without SIP), then the SIP service's (module "korus"), then
   // the modules'.
   if (cdr !== undefined) {
     k.hooks.add(WEBRTC_CDR_HOOKS, webrtcCdrHooks(cdr.recorder));
+    // WebRTC legs are keyed by their element id; SIP legs are not yet mapped here (see docs/recording.md).
+    const legOf = (id: string): string | undefined => (cdr.recorder.has(id) ? id : undefined);
+    k.hooks.add(RECORDING_CDR_HOOKS, recordingCdrHooks(new RecordingLinks(cdr.recorder), legOf));
   }
   let sip: SipService | undefined;
   try {
@@ -180,6 +204,7 @@ export async function startServer(
   } catch (err) {
     await sip?.stop();
     await pool.close();
+    await recording.stop();
     await cdr?.close();
     throw err;
   }
@@ -216,6 +241,7 @@ export async function startServer(
     port: address.port,
     sip,
     cdr,
+    recording,
     stop: () => {
       stopping ??= (async () => {
         logger.info("shutting down: ending calls, releasing pipelines");
@@ -225,6 +251,7 @@ export async function startServer(
         await k.releaseAll();
         await rpc.close();
         await pool.close();
+        await recording.stop();
         if (cdr !== undefined) {
           // Every leg that ended above has its CDR already: a released element's final stats came with the release
           // response, a hung-up call's from a request posted before the releases (docs/closures.md). Close the rest.

@@ -15,8 +15,8 @@
  *   whether a file exists outside the roots. The real reason is kept in `reason` for the server's log only.
  */
 import { constants } from "node:fs";
-import { open, readlink, realpath, type FileHandle } from "node:fs/promises";
-import { basename, dirname, isAbsolute, resolve, sep } from "node:path";
+import { lstat, mkdir, open, readlink, realpath, type FileHandle } from "node:fs/promises";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** A file media URI that is outside the roots, missing or unreadable: one message for all (no existence probe). */
@@ -123,11 +123,20 @@ async function openedPath(fh: FileHandle, fallback: string): Promise<string> {
 /**
  * Where a file may be WRITTEN under `root` (the recorder): `uri` resolves against the root, its folder's real path
  * must lie inside the root's real path and its last component must be a plain name. Open the result with
- * `O_NOFOLLOW` (a symlink planted at the name is then refused by the kernel).
+ * `O_NOFOLLOW` (a symlink planted at the name is then refused by the kernel). With `createFolders` the missing
+ * folders on the way are created first, one component at a time from the root's real path, each existing component
+ * checked (a symlink on the way must resolve inside the root; nothing is created outside it).
  * @throws MediaFileNotFoundError when the target is outside the root or its folder does not exist.
  */
-export async function confinedWritePath(uri: string, root: string): Promise<string> {
+export async function confinedWritePath(
+  uri: string,
+  root: string,
+  options: { createFolders?: boolean } = {},
+): Promise<string> {
   const path = filePathOf(uri, root);
+  if (options.createFolders === true) {
+    await createConfinedFolders(uri, dirname(path), root);
+  }
   const name = basename(path);
   let folder: string;
   let realRoot: string;
@@ -144,4 +153,54 @@ export async function confinedWritePath(uri: string, root: string): Promise<stri
     throw new MediaFileNotFoundError(uri, `${path} is outside files.recordingsRoot`);
   }
   return resolve(folder, name);
+}
+
+/** The missing folders of `folder` under `root`, created one by one; stops (creating nothing) outside the root. */
+async function createConfinedFolders(uri: string, folder: string, root: string): Promise<void> {
+  const code = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? "error";
+  let realRoot: string;
+  try {
+    realRoot = await realpath(root);
+  } catch (err) {
+    throw new MediaFileNotFoundError(uri, `cannot resolve ${root}: ${code(err)}`);
+  }
+  let rel = relative(resolve(root), folder);
+  if (rel.startsWith("..") || isAbsolute(rel)) {
+    rel = relative(realRoot, folder);
+  }
+  if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) {
+    return; // the root itself, or outside it: the caller's check decides
+  }
+  let cur = realRoot;
+  for (const part of rel.split(sep)) {
+    const next = join(cur, part);
+    try {
+      const st = await lstat(next);
+      if (st.isSymbolicLink()) {
+        cur = await realpath(next);
+        if (!isInside(cur, realRoot)) {
+          throw new MediaFileNotFoundError(uri, `${next} is a symlink out of the root`);
+        }
+        continue;
+      }
+      if (!st.isDirectory()) {
+        throw new MediaFileNotFoundError(uri, `${next} is not a folder`);
+      }
+    } catch (err) {
+      if (err instanceof MediaFileNotFoundError) {
+        throw err;
+      }
+      if (code(err) !== "ENOENT") {
+        throw new MediaFileNotFoundError(uri, `cannot use ${next}: ${code(err)}`);
+      }
+      try {
+        await mkdir(next, { mode: 0o750 });
+      } catch (mkErr) {
+        if (code(mkErr) !== "EEXIST") {
+          throw new MediaFileNotFoundError(uri, `cannot create ${next}: ${code(mkErr)}`);
+        }
+      }
+    }
+    cur = next;
+  }
 }

@@ -8,12 +8,14 @@
  * pauses the whole sink for the same kind of backoff on its consecutive failures; the first success after a
  * failure makes every waiting record due at once, so a receiver that comes back is drained immediately.
  */
+import type { CdrRecord } from "./CdrRecord.js";
 import type { CdrSink } from "./CdrSink.js";
-import type { SqliteCdrStore } from "./SqliteCdrStore.js";
+import type { DeliverySpool } from "./SqliteSpool.js";
 
-export interface CdrDispatcherOptions {
-  store: SqliteCdrStore;
-  sinks: readonly CdrSink[];
+/** A dispatcher feeds the sinks of one spool: the CDRs (SqliteCdrStore) or the "recording ready" records. */
+export interface CdrDispatcherOptions<T = CdrRecord> {
+  store: DeliverySpool<T>;
+  sinks: readonly CdrSink<T>[];
   retryMinMs: number;
   retryMaxMs: number;
   /** Called on each failed delivery (the service logs it at a bounded rate). */
@@ -27,8 +29,8 @@ export function backoffMs(attempt: number, min: number, max: number): number {
   return Math.min(max, min * 2 ** exp);
 }
 
-interface SinkState {
-  sink: CdrSink;
+interface SinkState<T> {
+  sink: CdrSink<T>;
   running: boolean;
   /** A kick arrived while a pump loop was running: run once more when it ends. */
   again: boolean;
@@ -40,16 +42,16 @@ interface SinkState {
   loop: Promise<void> | null;
 }
 
-export class CdrDispatcher {
-  private readonly store: SqliteCdrStore;
-  private readonly states: SinkState[];
+export class CdrDispatcher<T = CdrRecord> {
+  private readonly store: DeliverySpool<T>;
+  private readonly states: SinkState<T>[];
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
   private readonly onFailure: ((sink: string, err: unknown, attempts: number) => void) | undefined;
   private readonly now: () => number;
   private closed = false;
 
-  constructor(options: CdrDispatcherOptions) {
+  constructor(options: CdrDispatcherOptions<T>) {
     this.store = options.store;
     this.retryMinMs = options.retryMinMs;
     this.retryMaxMs = options.retryMaxMs;
@@ -89,7 +91,7 @@ export class CdrDispatcher {
     }
   }
 
-  private run(s: SinkState): void {
+  private run(s: SinkState<T>): void {
     if (this.closed || s.running) {
       return;
     }
@@ -103,7 +105,7 @@ export class CdrDispatcher {
     });
   }
 
-  private schedule(s: SinkState, delayMs: number, paused: boolean): void {
+  private schedule(s: SinkState<T>, delayMs: number, paused: boolean): void {
     if (this.closed) {
       return;
     }
@@ -122,7 +124,7 @@ export class CdrDispatcher {
     s.timer.unref();
   }
 
-  private async pump(s: SinkState): Promise<void> {
+  private async pump(s: SinkState<T>): Promise<void> {
     const name = s.sink.name;
     while (!this.closed) {
       const now = this.now();

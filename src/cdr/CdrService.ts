@@ -11,6 +11,7 @@ import type { CdrRecord } from "./CdrRecord.js";
 import { CdrRecorder } from "./CdrRecorder.js";
 import type { CdrSink } from "./CdrSink.js";
 import { PostgresCdrSink } from "./PostgresCdrSink.js";
+import type { RecordingReadyRecord } from "./recordingReady.js";
 import { SqliteCdrStore, type SqliteSynchronous } from "./SqliteCdrStore.js";
 import { WebhookCdrSink } from "./WebhookCdrSink.js";
 
@@ -56,6 +57,8 @@ export class CdrService {
   readonly store: SqliteCdrStore;
   readonly recorder: CdrRecorder;
   readonly dispatcher: CdrDispatcher;
+  /** Feeds the "recording ready" records (recordingReady.ts) to the webhook sink, from their own spool table. */
+  readonly readyDispatcher: CdrDispatcher<RecordingReadyRecord>;
   private readonly log: CdrLogger;
   private readonly lastFailureLog = new Map<string, number>();
   private committed = 0;
@@ -82,12 +85,18 @@ export class CdrService {
         }),
       );
     }
+    // "Recording ready" records go to the webhook only (a CDR table is no place for them).
+    const readySinks: CdrSink<RecordingReadyRecord>[] = [];
     if (config.webhookUrl !== "") {
       sinks.push(new WebhookCdrSink({ url: config.webhookUrl, timeoutMs: config.webhookTimeoutMs }));
+      readySinks.push(
+        new WebhookCdrSink<RecordingReadyRecord>({ url: config.webhookUrl, timeoutMs: config.webhookTimeoutMs }),
+      );
     }
     this.store = SqliteCdrStore.open(config.dataDir, {
       synchronous: config.synchronous,
       sinks: sinks.map((s) => s.name),
+      readySinks: readySinks.map((s) => s.name),
     });
     this.dispatcher = new CdrDispatcher({
       store: this.store,
@@ -120,8 +129,28 @@ export class CdrService {
     const intervalMs = config.journalIntervalMs ?? DEFAULT_JOURNAL_INTERVAL_MS;
     this.journalTimer = setInterval(() => this.recorder.flushJournal(), intervalMs);
     this.journalTimer.unref();
+    this.readyDispatcher = new CdrDispatcher({
+      store: this.store.readySpool,
+      sinks: readySinks,
+      retryMinMs: config.retryMinMs,
+      retryMaxMs: config.retryMaxMs,
+      onFailure: (sink, err, attempts) => this.logFailure(`${sink} (recording ready)`, err, attempts),
+    });
     log.info({ file: this.store.file, sinks: sinks.map((s) => s.name) }, "cdr: store open");
     this.dispatcher.start();
+    this.readyDispatcher.start();
+  }
+
+  /**
+   * Stores a "recording ready" record and wakes its sinks; a record already stored (same recordId) is not stored or
+   * sent again. @returns true when it was new. @throws what SqliteCdrStore.insertReady throws.
+   */
+  recordingReady(r: RecordingReadyRecord): boolean {
+    const fresh = this.store.insertReady(r);
+    if (fresh) {
+      this.readyDispatcher.kick();
+    }
+    return fresh;
   }
 
   private logJournalError(err: unknown, recordId: string): void {
@@ -181,6 +210,7 @@ export class CdrService {
       this.recorder.flushJournal();
     }
     await this.dispatcher.close();
+    await this.readyDispatcher.close();
     this.store.close();
   }
 }

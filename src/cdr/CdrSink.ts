@@ -4,7 +4,8 @@
  */
 import type { CdrRecord } from "./CdrRecord.js";
 
-export interface CdrSink {
+/** A sink of records of type `T` (CDRs by default; "recording ready" records for the webhook, recordingReady.ts). */
+export interface CdrSink<T = CdrRecord> {
   /** Stable name; the key of this sink's delivery state in the spool (`postgres`, `webhook`). */
   readonly name: string;
   /** Most records handed to one `deliver()` call. */
@@ -15,7 +16,7 @@ export interface CdrSink {
    * spool update).
    * @throws CdrSinkError (or any error) when the delivery failed; the dispatcher retries with backoff.
    */
-  deliver(records: readonly CdrRecord[]): Promise<void>;
+  deliver(records: readonly T[]): Promise<void>;
   /** Releases connections. */
   close(): Promise<void>;
 }

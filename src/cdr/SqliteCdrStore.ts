@@ -13,7 +13,7 @@
  * Readers. The CLI opens the same file read-only while the server writes (WAL gives readers a consistent
  * snapshot without blocking the writer).
  *
- * Schema (versioned with `PRAGMA user_version`, currently 2; a version-1 file is migrated on open):
+ * Schema (versioned with `PRAGMA user_version`, currently 3; older files are migrated on open):
  * - `cdr`: `seq` (the rowid: insertion order, as rows are never deleted), `start_ms`/`end_ms` (epoch ms, `end_ms`
  *   indexed for exports), the flat columns of {@link CDR_COLUMNS} (`record_id` unique), and `record_json` (the
  *   full record).
@@ -21,11 +21,15 @@
  *   per-sink spool of CdrDispatcher.ts; delivered rows are kept as an audit trail.
  * - `cdr_journal` (version 2): one row per open leg (CdrJournal.ts): `owner` (the run that wrote it),
  *   `last_activity_ms`, and the leg's state as JSON. `insert()` deletes a record's row in its transaction.
+ * - `recording_ready` and `recording_ready_delivery` (version 3): the "recording ready" records (recordingReady.ts)
+ *   and their per-sink spool, the same as `cdr` / `cdr_delivery` (SqliteSpool.ts).
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { CdrJournal, JournalEntry, LeftOpenEntry } from "./CdrJournal.js";
+import type { RecordingReadyRecord } from "./recordingReady.js";
+import { SqliteSpool, type PendingDelivery as SpoolPending } from "./SqliteSpool.js";
 import {
   CDR_COLUMNS,
   flattenCdr,
@@ -36,7 +40,7 @@ import {
 } from "./CdrRecord.js";
 
 export const CDR_DB_FILE = "cdr.sqlite";
-export const CDR_SCHEMA_VERSION = 2;
+export const CDR_SCHEMA_VERSION = 3;
 
 /** Thrown when the database cannot be opened or was written by an incompatible version. */
 export class CdrStoreError extends Error {
@@ -56,6 +60,8 @@ export interface SqliteCdrStoreOptions {
   synchronous?: SqliteSynchronous;
   /** Sinks that get a pending delivery row for each inserted record. */
   sinks?: readonly string[];
+  /** Sinks that get a pending delivery row for each "recording ready" record (default: none). */
+  readySinks?: readonly string[];
 }
 
 export interface TimeRange {
@@ -65,11 +71,7 @@ export interface TimeRange {
   untilMs: number;
 }
 
-export interface PendingDelivery {
-  recordId: string;
-  attempts: number;
-  record: CdrRecord;
-}
+export type PendingDelivery = SpoolPending<CdrRecord>;
 
 const SQL_TYPE: Record<CdrColumnKind, string> = { text: "TEXT", int: "INTEGER", real: "REAL", bool: "INTEGER" };
 
@@ -108,6 +110,26 @@ CREATE TABLE cdr_journal (
 CREATE INDEX cdr_journal_owner ON cdr_journal (owner);
 `;
 
+const SCHEMA_V3 = `
+CREATE TABLE IF NOT EXISTS recording_ready (
+  seq INTEGER PRIMARY KEY,
+  record_id TEXT NOT NULL UNIQUE,
+  created_ms INTEGER NOT NULL,
+  record_json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS recording_ready_delivery (
+  sink TEXT NOT NULL,
+  record_id TEXT NOT NULL REFERENCES recording_ready (record_id),
+  seq INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  delivered_ms INTEGER,
+  PRIMARY KEY (sink, record_id)
+);
+CREATE INDEX IF NOT EXISTS recording_ready_pending ON recording_ready_delivery (sink, next_attempt_ms, seq) WHERE delivered_ms IS NULL;
+`;
+
 const sqlValue = (v: string | number | boolean | null): string | number | null =>
   typeof v === "boolean" ? (v ? 1 : 0) : v;
 
@@ -120,12 +142,24 @@ export class SqliteCdrStore {
   private readonly insertDeliveryStmt: Database.Statement | undefined;
   private readonly insertTx: ((r: CdrRecord) => void) | undefined;
   private readonly journalDeleteStmt: Database.Statement | undefined;
+  private readonly readyTx: ((r: RecordingReadyRecord) => boolean) | undefined;
+  private readonly spool: SqliteSpool<CdrRecord>;
+  /** The spool of the "recording ready" records (a second dispatcher feeds the webhook from it). */
+  readonly readySpool: SqliteSpool<RecordingReadyRecord>;
 
-  private constructor(file: string, db: Database.Database, readonly: boolean, sinks: readonly string[]) {
+  private constructor(
+    file: string,
+    db: Database.Database,
+    readonly: boolean,
+    sinks: readonly string[],
+    readySinks: readonly string[],
+  ) {
     this.file = file;
     this.db = db;
     this.readonly = readonly;
     this.sinks = sinks;
+    this.spool = new SqliteSpool(db, "cdr", "cdr_delivery");
+    this.readySpool = new SqliteSpool(db, "recording_ready", "recording_ready_delivery");
     if (!readonly) {
       const names = ["start_ms", "end_ms", ...CDR_COLUMNS.map((c) => c.name), "record_json"];
       this.insertStmt = db.prepare(`INSERT INTO cdr (${names.join(", ")}) VALUES (${names.map(() => "?").join(", ")})`);
@@ -147,6 +181,22 @@ export class SqliteCdrStore {
           insDel.run(sink, r.recordId, info.lastInsertRowid);
         }
         delJournal.run(r.recordId);
+      });
+      const insReady = db.prepare(
+        "INSERT OR IGNORE INTO recording_ready (record_id, created_ms, record_json) VALUES (?, ?, ?)",
+      );
+      const insReadyDelivery = db.prepare(
+        "INSERT INTO recording_ready_delivery (sink, record_id, seq, next_attempt_ms) VALUES (?, ?, ?, 0)",
+      );
+      this.readyTx = db.transaction((r: RecordingReadyRecord) => {
+        const info = insReady.run(r.recordId, Date.now(), JSON.stringify(r));
+        if (info.changes === 0) {
+          return false;
+        }
+        for (const sink of readySinks) {
+          insReadyDelivery.run(sink, r.recordId, info.lastInsertRowid);
+        }
+        return true;
       });
     }
   }
@@ -185,12 +235,15 @@ export class SqliteCdrStore {
             if (version === 0) {
               db.exec(SCHEMA_V1);
             }
-            db.exec(SCHEMA_V2);
+            if (version < 2) {
+              db.exec(SCHEMA_V2);
+            }
+            db.exec(SCHEMA_V3);
             db.pragma(`user_version = ${CDR_SCHEMA_VERSION}`);
           }).immediate();
         }
       }
-      return new SqliteCdrStore(file, db, readonly, [...(options.sinks ?? [])]);
+      return new SqliteCdrStore(file, db, readonly, [...(options.sinks ?? [])], [...(options.readySinks ?? [])]);
     } catch (err) {
       db.close();
       if (err instanceof CdrStoreError) {
@@ -264,61 +317,32 @@ export class SqliteCdrStore {
 
   /** Up to `limit` undelivered records of `sink` whose next attempt is due at `nowMs`, oldest first. */
   dueDeliveries(sink: string, nowMs: number, limit: number): PendingDelivery[] {
-    const rows = this.db
-      .prepare(
-        `SELECT d.record_id AS recordId, d.attempts AS attempts, c.record_json AS json
-         FROM cdr_delivery d JOIN cdr c ON c.record_id = d.record_id
-         WHERE d.sink = ? AND d.delivered_ms IS NULL AND d.next_attempt_ms <= ?
-         ORDER BY d.next_attempt_ms, d.seq LIMIT ?`,
-      )
-      .all(sink, nowMs, limit) as { recordId: string; attempts: number; json: string }[];
-    return rows.map((r) => ({ recordId: r.recordId, attempts: r.attempts, record: JSON.parse(r.json) as CdrRecord }));
+    return this.spool.dueDeliveries(sink, nowMs, limit);
   }
 
   /** Earliest next-attempt time of an undelivered record of `sink`, or null when its spool is empty. */
   nextDueMs(sink: string): number | null {
-    const row = this.db
-      .prepare("SELECT min(next_attempt_ms) AS t FROM cdr_delivery WHERE sink = ? AND delivered_ms IS NULL")
-      .get(sink) as { t: number | null };
-    return row.t;
+    return this.spool.nextDueMs(sink);
   }
 
   /** Number of undelivered records of `sink`. */
   pendingCount(sink: string): number {
-    return (
-      this.db.prepare("SELECT count(*) AS n FROM cdr_delivery WHERE sink = ? AND delivered_ms IS NULL").get(sink) as {
-        n: number;
-      }
-    ).n;
+    return this.spool.pendingCount(sink);
   }
 
   /** Marks records delivered to `sink` (one transaction). */
   markDelivered(sink: string, recordIds: readonly string[], nowMs: number): void {
-    const stmt = this.db.prepare(
-      "UPDATE cdr_delivery SET delivered_ms = ?, attempts = attempts + 1, last_error = NULL WHERE sink = ? AND record_id = ?",
-    );
-    this.db.transaction(() => {
-      for (const id of recordIds) {
-        stmt.run(nowMs, sink, id);
-      }
-    })();
+    this.spool.markDelivered(sink, recordIds, nowMs);
   }
 
   /** Records a failed attempt: bumps the attempt count, stores the error, and schedules the next attempt. */
   markFailed(sink: string, recordIds: readonly string[], nextAttemptMs: number, error: string): void {
-    const stmt = this.db.prepare(
-      "UPDATE cdr_delivery SET attempts = attempts + 1, next_attempt_ms = ?, last_error = ? WHERE sink = ? AND record_id = ?",
-    );
-    this.db.transaction(() => {
-      for (const id of recordIds) {
-        stmt.run(nextAttemptMs, error.slice(0, 500), sink, id);
-      }
-    })();
+    this.spool.markFailed(sink, recordIds, nextAttemptMs, error);
   }
 
   /** Makes every undelivered record of `sink` due now (after the sink came back up). */
   resetBackoff(sink: string): void {
-    this.db.prepare("UPDATE cdr_delivery SET next_attempt_ms = 0 WHERE sink = ? AND delivered_ms IS NULL").run(sink);
+    this.spool.resetBackoff(sink);
   }
 
   /** Delivery state of one record for one sink (tests and diagnostics). */
@@ -326,12 +350,26 @@ export class SqliteCdrStore {
     sink: string,
     recordId: string,
   ): { attempts: number; deliveredMs: number | null; lastError: string | null } | null {
-    const row = this.db
-      .prepare(
-        "SELECT attempts, delivered_ms AS deliveredMs, last_error AS lastError FROM cdr_delivery WHERE sink = ? AND record_id = ?",
-      )
-      .get(sink, recordId) as { attempts: number; deliveredMs: number | null; lastError: string | null } | undefined;
-    return row ?? null;
+    return this.spool.deliveryState(sink, recordId);
+  }
+
+  /**
+   * Stores a "recording ready" record (keyed by its recordId, the recording's journal id) with a pending delivery
+   * row per sink, once: a second insert of the same id changes nothing.
+   * @returns true when the record was new.
+   */
+  insertReady(r: RecordingReadyRecord): boolean {
+    if (this.readyTx === undefined) {
+      throw new CdrStoreError(`${this.file} is open read-only`);
+    }
+    return this.readyTx(r);
+  }
+
+  /** The stored "recording ready" record with this id, or null. */
+  getReady(recordId: string): RecordingReadyRecord | null {
+    const row = this.db.prepare("SELECT record_json FROM recording_ready WHERE record_id = ?").get(recordId) as
+      { record_json: string } | undefined;
+    return row === undefined ? null : (JSON.parse(row.record_json) as RecordingReadyRecord);
   }
 
   close(): void {

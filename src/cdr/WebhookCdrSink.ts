@@ -17,7 +17,8 @@ export interface WebhookCdrSinkOptions {
   headers?: Readonly<Record<string, string>>;
 }
 
-export class WebhookCdrSink implements CdrSink {
+/** `T`: CDRs, or any record with a `recordId` (the "recording ready" records, recordingReady.ts). */
+export class WebhookCdrSink<T extends { recordId: string } = CdrRecord> implements CdrSink<T> {
   readonly name = "webhook";
   readonly maxBatch = 1;
   private readonly url: string;
@@ -30,7 +31,7 @@ export class WebhookCdrSink implements CdrSink {
     this.headers = options.headers ?? {};
   }
 
-  async deliver(records: readonly CdrRecord[]): Promise<void> {
+  async deliver(records: readonly T[]): Promise<void> {
     for (const r of records) {
       let res: Response;
       try {

@@ -52,3 +52,5 @@ export {
   type TimeRange,
 } from "./SqliteCdrStore.js";
 export { WebhookCdrSink, type WebhookCdrSinkOptions } from "./WebhookCdrSink.js";
+export { RECORDING_READY_KIND, RECORDING_READY_VERSION, type RecordingReadyRecord } from "./recordingReady.js";
+export { SqliteSpool, type DeliverySpool } from "./SqliteSpool.js";

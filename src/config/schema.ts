@@ -228,6 +228,32 @@ const cdr = refine(
       : undefined,
 );
 
+const recording = refine(
+  section({
+    scanMs: int(50, 60_000, 1000, "period of the scan of `<recordingsRoot>/.journal` for finished recordings"),
+    toolTimeoutMs: int(
+      1000,
+      3_600_000,
+      300_000,
+      "time one ffmpeg re-mux (crash recovery) or ffprobe of a recording may take before it is killed",
+    ),
+    upload: section({
+      method: Type.Union([Type.Literal("POST"), Type.Literal("PUT")], {
+        default: "POST",
+        description: "HTTP method of an `http(s)://` recording's upload (chunked, as KMS: POST)",
+      }),
+      timeoutMs: int(1000, 3_600_000, 60_000, "time an upload may go without progress or answer"),
+      retryMinMs: int(10, 3_600_000, 1000, "first retry delay of a failed upload (doubles per attempt, with jitter)"),
+      retryMaxMs: int(10, 86_400_000, 300_000, "longest retry delay of a failed upload"),
+      keepSpool: bool(false, "keep the local spool file after a successful upload"),
+    }),
+  }),
+  (c) =>
+    c.upload.retryMaxMs < c.upload.retryMinMs
+      ? { at: ".upload.retryMaxMs", reason: `must be at least recording.upload.retryMinMs (${c.upload.retryMinMs})` }
+      : undefined,
+);
+
 export const ConfigSchema = Type.Object(
   {
     server,
@@ -281,6 +307,7 @@ export const ConfigSchema = Type.Object(
       ),
     }),
     cdr,
+    recording,
     modules: Type.Array(Type.String({ minLength: 1 }), {
       default: [],
       expected: "a list of package names or paths",

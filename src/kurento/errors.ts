@@ -119,6 +119,9 @@ export function toKurentoError(err: unknown): KurentoError {
     case "SdpParseError": {
       return new KurentoError("SDP_PARSE_ERROR", message);
     }
+    case "RecordingUriError": {
+      return new KurentoError("MEDIA_OBJECT_ILLEGAL_PARAM_ERROR", message);
+    }
     default: {
       return new KurentoError("UNEXPECTED_ERROR", message);
     }
