@@ -21,7 +21,7 @@ import type { Connection, ElementContext } from "../core/MediaElement.js";
 import type { Operation } from "../core/MediaObject.js";
 import type { MediaPacket } from "../core/types.js";
 import { InvalidStateError } from "../errors.js";
-import { finalizeMatroska } from "../record/finalize.js";
+import { finalizeRecording } from "../record/finalize.js";
 import { beginRecording, type RecordingJournalEntry } from "../record/journal.js";
 import { recordingProfile, type RecordingProfile } from "../record/profiles.js";
 import { Recording } from "../record/Recording.js";
@@ -187,8 +187,8 @@ export class RecorderEndpoint extends Element<RecorderEvents> {
 
   async #complete(rec: Recording, journal: RecordingJournalEntry | undefined): Promise<void> {
     const summary = await rec.finish();
-    if (rec.profile.container !== "mp4" && summary.bytes > 0 && !rec.writer.failed) {
-      const fin = await finalizeMatroska(rec.writer.path, rec.profile.container === "webm" ? "webm" : "matroska");
+    if (summary.bytes > 0 && !rec.writer.failed) {
+      const fin = await finalizeRecording(rec.writer.path, rec.profile.container);
       if (!fin.ok) {
         this.ctx.logger.warn("recording not finalised (left as written live)", {
           elementId: this.id,

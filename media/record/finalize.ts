@@ -1,8 +1,9 @@
 /**
- * Finalising a live WebM/MKV recording after a clean stop: ffmpeg re-muxes the file once (`-c copy`, no decoding)
- * into a sibling temporary file with Duration and Cues, which then replaces the live file by `rename` (atomic on
- * one file system). The live file is written append-only for crash safety, and mediabunny's append-only mode
- * cannot go back to write the Segment's Duration and size, hence this pass. ffmpeg runs in a child process, so the
+ * Finalising a recording after a clean stop: ffmpeg re-muxes the file once (`-c copy`, no decoding) into a sibling
+ * temporary file, which then replaces the live file by `rename` (atomic on one file system). WebM/MKV get Duration
+ * and Cues (mediabunny's append-only mode cannot go back to write them); a fragmented MP4 becomes a plain MP4 with
+ * its index first (`+faststart`) and track durations players agree on (a fragmented track that starts late, e.g.
+ * video waiting for its first keyframe, is otherwise reported as lasting its start offset longer). ffmpeg runs in a child process, so the
  * worker's event loop (and the media it forwards) does not pay for it; the cost is about the time to read and
  * write the file once (docs/recording.md).
  *
@@ -11,6 +12,7 @@
 import { spawn } from "node:child_process";
 import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import type { Container } from "./profiles.js";
 
 /** The longest a finalising pass may take before it is killed (ms). */
 export const FINALIZE_TIMEOUT_MS = 120_000;
@@ -21,29 +23,20 @@ export interface FinalizeResult {
   error?: string;
 }
 
-export async function finalizeMatroska(path: string, format: "webm" | "matroska"): Promise<FinalizeResult> {
+export async function finalizeRecording(path: string, container: Container): Promise<FinalizeResult> {
+  const format: string[] =
+    container === "mkv"
+      ? ["-f", "matroska"]
+      : container === "mp4"
+        ? ["-movflags", "+faststart", "-f", "mp4"]
+        : ["-f", "webm"];
   const started = performance.now();
   const tmp = join(dirname(path), `.${basename(path)}.finalize`);
   const error = await new Promise<string | undefined>((resolve) => {
     let stderr = "";
     const child = spawn(
       "ffmpeg",
-      [
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
-        "-y",
-        "-i",
-        path,
-        "-map",
-        "0",
-        "-c",
-        "copy",
-        "-f",
-        format,
-        tmp,
-      ],
+      ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", path, "-map", "0", "-c", "copy", ...format, tmp],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     const timer = setTimeout(() => child.kill("SIGKILL"), FINALIZE_TIMEOUT_MS);

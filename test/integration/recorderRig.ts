@@ -50,7 +50,12 @@ export async function rtpSource(
   if (video === "vp8") {
     sdp.push("m=video 9 RTP/AVP 97", "a=rtpmap:97 VP8/90000", "a=sendonly");
   } else if (video === "h264") {
-    sdp.push("m=video 9 RTP/AVP 96", "a=rtpmap:96 H264/90000", "a=fmtp:96 packetization-mode=1", "a=sendonly");
+    sdp.push(
+      "m=video 9 RTP/AVP 96",
+      "a=rtpmap:96 H264/90000",
+      "a=fmtp:96 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+      "a=sendonly",
+    );
   }
   const answer = String(
     await rig.call("invoke", {
@@ -100,9 +105,21 @@ export function sendMedia(
       "-profile:v",
       "baseline",
     );
-    args.push("-g", "25", "-payload_type", "96", "-ssrc", "22222", "-f", "rtp", `rtp://127.0.0.1:${ports.vport}`);
+    args.push(
+      "-g",
+      "25",
+      "-bsf:v",
+      "dump_extra",
+      "-payload_type",
+      "96",
+      "-ssrc",
+      "22222",
+      "-f",
+      "rtp",
+      `rtp://127.0.0.1:${ports.vport}`,
+    );
   }
-  const child = spawn("ffmpeg", args, { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn("ffmpeg", args, { stdio: "ignore" });
   const timer = setTimeout(() => child.kill("SIGKILL"), (seconds + 30) * 1000);
   child.on("exit", () => clearTimeout(timer));
   t.teardown(() => {
