@@ -20,6 +20,12 @@ import { RecordingWriter, type VideoConfig, type WriterSummary } from "./Recordi
 /** Fallback picture size when a keyframe does not carry one (VP9 without SS, an unreadable SPS). */
 const DEFAULT_SIZE = { width: 640, height: 480 };
 
+/**
+ * Keyframe spacing asked of the source while recording video into MP4: a fragment begins only at a keyframe, so
+ * this bounds what a crash can lose. It is also the least spacing of keyframe requests after loss.
+ */
+const MP4_KEYFRAME_MS = 500;
+
 export interface RecordingHooks {
   /** Video needs a keyframe (start, loss, a new source). */
   requestKeyframe(): void;
@@ -41,6 +47,7 @@ export class Recording {
   #videoConfig: VideoConfig | undefined;
   #lastKeyframeRequest = -Infinity;
   #started = false;
+  #lastKeyframe = -Infinity;
 
   constructor(
     path: string,
@@ -118,6 +125,14 @@ export class Recording {
     }
     const t = this.#time(this.#videoClock, p, frame.timestamp);
     this.writer.video(frame.data, frame.keyframe, t, config);
+    if (this.profile.container === "mp4") {
+      // A fragment can only begin at a keyframe: keep them coming so fragments (and a crash's loss) stay short.
+      if (frame.keyframe) {
+        this.#lastKeyframe = p.arrivalMs;
+      } else if (p.arrivalMs - this.#lastKeyframe >= MP4_KEYFRAME_MS) {
+        this.#askKeyframe(p.arrivalMs, false);
+      }
+    }
     this.#begin();
   }
 
@@ -166,7 +181,7 @@ export class Recording {
   }
 
   #askKeyframe(now: number, force: boolean): void {
-    if (force || now - this.#lastKeyframeRequest >= 1000) {
+    if (force || now - this.#lastKeyframeRequest >= MP4_KEYFRAME_MS) {
       this.#lastKeyframeRequest = now;
       this.hooks.requestKeyframe();
     }

@@ -78,6 +78,7 @@ export function sendMedia(
   audio: AudioCodec | undefined,
   video: VideoCodec,
   seconds: number,
+  gop = 25,
 ): ChildProcess {
   const args = ["-hide_banner", "-loglevel", "error", "-re"];
   args.push("-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000:duration=${seconds}`);
@@ -90,7 +91,20 @@ export function sendMedia(
     args.push("-f", "rtp", `rtp://127.0.0.1:${ports.aport}`);
   }
   if (video === "vp8") {
-    args.push("-map", "1:v", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "300k", "-g", "25");
+    args.push(
+      "-map",
+      "1:v",
+      "-c:v",
+      "libvpx",
+      "-deadline",
+      "realtime",
+      "-cpu-used",
+      "8",
+      "-b:v",
+      "300k",
+      "-g",
+      String(gop),
+    );
     args.push("-payload_type", "97", "-ssrc", "22222", "-f", "rtp", `rtp://127.0.0.1:${ports.vport}`);
   } else if (video === "h264") {
     args.push(
