@@ -173,8 +173,9 @@ export class RecordingWriter {
   }
 
   #enqueue(p: Pending): void {
-    const src = p.kind === "audio" ? this.#audio : this.#video;
-    if (src === undefined) {
+    const audio = this.#audio;
+    const video = this.#video;
+    if ((p.kind === "audio" ? audio : video) === undefined) {
       return; // a track the muxer was started without
     }
     if (this.#pending >= MAX_PENDING) {
@@ -184,15 +185,13 @@ export class RecordingWriter {
     this.#startSec = Math.min(this.#startSec, p.tSec);
     this.#endSec = Math.max(this.#endSec, p.tSec + (p.kind === "audio" ? 0.02 : 0));
     const packet = new EncodedPacket(p.data, p.key ? "key" : "delta", p.tSec, p.kind === "audio" ? 0.02 : 0);
-    if (p.kind === "audio") {
-      const audio = src as EncodedAudioPacketSource;
+    if (p.kind === "audio" && audio !== undefined) {
       const meta = this.#audioConfigSent
         ? undefined
         : { decoderConfig: { codec: "opus", numberOfChannels: 2, sampleRate: 48000 } };
       this.#audioConfigSent = true;
       this.#run(() => audio.add(packet, meta));
-    } else {
-      const video = src as EncodedVideoPacketSource;
+    } else if (p.kind === "video" && video !== undefined) {
       const c = p.video;
       const meta =
         c === undefined || this.#videoConfigSent

@@ -37,7 +37,7 @@ export const SUPPORTED_PROFILES: readonly string[] = ["WEBM", "MKV", "MP4"].flat
  * @throws MediaOperationError MEDIA_OBJECT_ILLEGAL_PARAM_ERROR (40107) for a profile Korus does not write.
  */
 export function recordingProfile(name: unknown): RecordingProfile {
-  const n = name === undefined || name === null ? "WEBM" : name;
+  const n = name ?? "WEBM";
   if (typeof n !== "string" || !SUPPORTED_PROFILES.includes(n)) {
     throw new MediaOperationError(
       "MEDIA_OBJECT_ILLEGAL_PARAM_ERROR",

@@ -61,7 +61,7 @@ export async function rtpSource(
     await rig.call("invoke", {
       object: id,
       operation: "processOffer",
-      operationParams: { offer: sdp.join("\r\n") + "\r\n" },
+      operationParams: { offer: `${sdp.join("\r\n")}\r\n` },
     }),
   );
   return {
