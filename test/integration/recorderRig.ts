@@ -4,8 +4,11 @@
  * file by content.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import type { Test } from "tap";
+import { ffmpegSync } from "../helpers/ffmpeg.js";
 import { RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
 import { startKorus, type KorusProcess } from "../helpers/server.js";
 import { goertzelPower } from "../helpers/tone.js";
@@ -71,7 +74,11 @@ export async function rtpSource(
   };
 }
 
-/** ffmpeg sending a 440 Hz tone and a moving test pattern as RTP in real time for `seconds`. */
+/**
+ * ffmpeg sending a 440 Hz tone and a moving test pattern as RTP in real time for `seconds`. The media is encoded
+ * first (into a temporary file) and then sent with `-re -c copy`, so a loaded machine cannot make the sender fall
+ * behind real time.
+ */
 export function sendMedia(
   t: Test,
   ports: { aport: number; vport: number },
@@ -80,60 +87,34 @@ export function sendMedia(
   seconds: number,
   gop = 25,
 ): ChildProcess {
-  const args = ["-hide_banner", "-loglevel", "error", "-re"];
-  args.push("-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000:duration=${seconds}`);
-  args.push("-f", "lavfi", "-i", `testsrc2=size=320x240:rate=25:duration=${seconds}`);
-  if (audio === "opus") {
-    args.push("-map", "0:a", "-c:a", "libopus", "-b:a", "48k", "-ac", "1", "-payload_type", "111", "-ssrc", "11111");
-    args.push("-f", "rtp", `rtp://127.0.0.1:${ports.aport}`);
-  } else if (audio === "pcmu") {
-    args.push("-map", "0:a", "-c:a", "pcm_mulaw", "-ar", "8000", "-ac", "1", "-payload_type", "0", "-ssrc", "11111");
-    args.push("-f", "rtp", `rtp://127.0.0.1:${ports.aport}`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), "korus-rec-src-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const src = path.join(dir, "src.mkv");
+  const enc = ["-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000:duration=${seconds}`];
+  enc.push("-f", "lavfi", "-i", `testsrc2=size=320x240:rate=25:duration=${seconds}`);
+  const send = ["-hide_banner", "-loglevel", "error", "-re", "-i", src];
+  if (audio !== undefined) {
+    enc.push("-map", "0:a", "-ac", "1");
+    enc.push(...(audio === "opus" ? ["-c:a", "libopus", "-b:a", "48k"] : ["-c:a", "pcm_mulaw", "-ar", "8000"]));
+    send.push("-map", "0:a", "-c", "copy", "-payload_type", audio === "opus" ? "111" : "0", "-ssrc", "11111");
+    send.push("-f", "rtp", `rtp://127.0.0.1:${ports.aport}`);
   }
-  if (video === "vp8") {
-    args.push(
-      "-map",
-      "1:v",
-      "-c:v",
-      "libvpx",
-      "-deadline",
-      "realtime",
-      "-cpu-used",
-      "8",
-      "-b:v",
-      "300k",
-      "-g",
-      String(gop),
+  if (video !== undefined) {
+    enc.push("-map", "1:v", "-g", String(gop), "-pix_fmt", "yuv420p");
+    enc.push(
+      ...(video === "vp8"
+        ? ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "300k"]
+        : ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-profile:v", "baseline"]),
     );
-    args.push("-payload_type", "97", "-ssrc", "22222", "-f", "rtp", `rtp://127.0.0.1:${ports.vport}`);
-  } else if (video === "h264") {
-    args.push(
-      "-map",
-      "1:v",
-      "-c:v",
-      "libx264",
-      "-preset",
-      "ultrafast",
-      "-tune",
-      "zerolatency",
-      "-profile:v",
-      "baseline",
-    );
-    args.push(
-      "-g",
-      "25",
-      "-bsf:v",
-      "dump_extra",
-      "-payload_type",
-      "96",
-      "-ssrc",
-      "22222",
-      "-f",
-      "rtp",
-      `rtp://127.0.0.1:${ports.vport}`,
-    );
+    send.push("-map", "0:v", "-c", "copy");
+    if (video === "h264") {
+      send.push("-bsf:v", "h264_mp4toannexb"); // SPS/PPS in band before each IDR, as browsers send them
+    }
+    send.push("-payload_type", video === "vp8" ? "97" : "96", "-ssrc", "22222");
+    send.push("-f", "rtp", `rtp://127.0.0.1:${ports.vport}`);
   }
-  const child = spawn("ffmpeg", args, { stdio: "ignore" });
+  ffmpegSync([...enc, "-y", src]);
+  const child = spawn("ffmpeg", send, { stdio: "ignore" });
   const timer = setTimeout(() => child.kill("SIGKILL"), (seconds + 30) * 1000);
   child.on("exit", () => clearTimeout(timer));
   t.teardown(() => {
