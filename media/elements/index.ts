@@ -10,6 +10,7 @@ import { Composite } from "./Composite.js";
 import { HubPort } from "./HubPort.js";
 import { PassThrough } from "./PassThrough.js";
 import { PlayerEndpoint } from "./PlayerEndpoint.js";
+import { RecorderEndpoint } from "./RecorderEndpoint.js";
 import { RtpEndpoint } from "./RtpEndpoint.js";
 import { WebRtcEndpoint } from "./WebRtcEndpoint.js";
 
@@ -20,4 +21,5 @@ export function registerBuiltinElements(registry: ElementRegistry): void {
   registry.register("RtpEndpoint", RtpEndpoint, "elements");
   registry.register("WebRtcEndpoint", WebRtcEndpoint, "elements");
   registry.register("PlayerEndpoint", PlayerEndpoint, "elements");
+  registry.register("RecorderEndpoint", RecorderEndpoint, "elements");
 }

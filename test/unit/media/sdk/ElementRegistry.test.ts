@@ -15,7 +15,15 @@ const logger: Logger = { trace: noop, debug: noop, info: noop, warn: noop, error
 t.test("Kurento's types register through the registry; a second registration of a type is refused", (t) => {
   const r = new ElementRegistry();
   registerBuiltinElements(r);
-  t.same(r.types().sort(), ["Composite", "HubPort", "PassThrough", "PlayerEndpoint", "RtpEndpoint", "WebRtcEndpoint"]);
+  t.same(r.types().sort(), [
+    "Composite",
+    "HubPort",
+    "PassThrough",
+    "PlayerEndpoint",
+    "RecorderEndpoint",
+    "RtpEndpoint",
+    "WebRtcEndpoint",
+  ]);
   t.equal(r.get("PassThrough"), PassThrough);
   t.equal(r.moduleOf("RtpEndpoint"), "elements");
   t.equal(r.get("SipEndpoint"), undefined, "SipEndpoint comes with the korus module, not as a built-in");

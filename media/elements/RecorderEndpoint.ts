@@ -1,0 +1,250 @@
+/**
+ * RecorderEndpoint (Kurento elements): records the media connected into it to a file, muxed in-process
+ * (media/record/, docs/recording.md).
+ *
+ * - ctor `{mediaPipeline, uri, mediaProfile?="WEBM", stopOnEndOfStream?=false}`. Profiles WEBM, MKV, MP4, each also
+ *   `_AUDIO_ONLY` and `_VIDEO_ONLY`; any other (KURENTO_SPLIT_RECORDER, JPEG_VIDEO_ONLY, FLV) fails `create` with
+ *   40107 MEDIA_OBJECT_ILLEGAL_PARAM_ERROR.
+ * - `uri` is resolved under `files.recordingsRoot` (media/record/target.ts) when `record()` is called; a refused URI
+ *   fails `record()` with the target's error.
+ * - Methods `record()`, `pause()`, `stop()`, `stopAndWait()` (resolves once the file is complete and closed),
+ *   `getState()`, `getUri()`. States STOP/START/PAUSE with `UriEndpointStateChanged {state}`; events `Recording`
+ *   (first media written), `Paused`, `Stopped` (file complete), `Error` (write failure: the recording stops, the
+ *   file stays playable).
+ * - Audio sink caps: Opus/48000 only, so G.711/G.722/AMR sources reach it transcoded to Opus by the source element.
+ * - Video is recorded as it arrives (no transcoding): VP8/VP9 in WebM, VP8/VP9/H.264 in MKV, VP9/H.264 in MP4. A
+ *   keyframe is requested on `record()`, on resume and when the video source changes; video before it is dropped.
+ * - On release a recording in progress is stopped as by `stop()`.
+ */
+import type { JsonObject, MediaAccessSettings } from "../channel/protocol.js";
+import type { Connection, ElementContext } from "../core/MediaElement.js";
+import type { Operation } from "../core/MediaObject.js";
+import type { MediaPacket } from "../core/types.js";
+import { InvalidStateError } from "../errors.js";
+import { CompiledHttpPolicy } from "../files/httpMedia.js";
+import { finalizeRecording } from "../record/finalize.js";
+import { beginRecording, type RecordingJournalEntry } from "../record/journal.js";
+import { recordingProfile, type RecordingProfile } from "../record/profiles.js";
+import { Recording } from "../record/Recording.js";
+import { resolveRecordingTarget } from "../record/target.js";
+import type { WriterSummary } from "../record/RecordingWriter.js";
+import { Element } from "../sdk/Element.js";
+import type { SinkAudioCaps } from "../transcode/format.js";
+
+export type RecorderState = "STOP" | "START" | "PAUSE";
+
+type RecorderEvents = {
+  Recording: Record<string, never>;
+  Paused: Record<string, never>;
+  Stopped: Record<string, never>;
+  UriEndpointStateChanged: { state: RecorderState };
+  Error: { description: string; errorCode: number; type: string };
+};
+
+/** Opus only: the source element transcodes any other audio once on the way in. */
+const OPUS_ONLY: SinkAudioCaps = {
+  formats: [{ codec: "opus", clockRate: 48000, channels: 2 }],
+  telephoneEvents: [],
+  ptimeMs: undefined,
+  continuous: false,
+};
+
+/** GStreamer resource error codes, as KMS reports them in Error events. */
+const WRITE_ERROR = { type: "RESOURCE_ERROR_WRITE", errorCode: 10 };
+const NO_SPACE = { type: "RESOURCE_ERROR_NO_SPACE_LEFT", errorCode: 14 };
+const OPEN_WRITE = { type: "RESOURCE_ERROR_OPEN_WRITE", errorCode: 6 };
+
+export class RecorderEndpoint extends Element<RecorderEvents> {
+  readonly uri: string;
+  readonly profile: RecordingProfile;
+  readonly stopOnEndOfStream: boolean;
+  #state: RecorderState = "STOP";
+  #recording: Recording | undefined;
+  #journal: RecordingJournalEntry | undefined;
+  /** The stop in progress (or done) of the current recording. */
+  #stopping: Promise<void> | undefined;
+  /** Bumped by each record(): a slow start that finishes after a stop is discarded. */
+  #generation = 0;
+  /** The last recording's summary (tests, diagnostics). */
+  lastSummary: WriterSummary | undefined;
+
+  constructor(ctx: ElementContext, params: JsonObject) {
+    super(ctx, params);
+    this.profile = recordingProfile(params["mediaProfile"]); // throws 40107 for a profile Korus does not write
+    this.uri = typeof params["uri"] === "string" ? params["uri"] : "";
+    this.stopOnEndOfStream = params["stopOnEndOfStream"] === true;
+  }
+
+  get state(): RecorderState {
+    return this.#state;
+  }
+
+  override audioSinkCaps(): SinkAudioCaps {
+    return OPUS_ONLY;
+  }
+
+  protected override operations(): Record<string, Operation> {
+    return {
+      ...super.operations(),
+      record: () => this.#record(),
+      pause: () => {
+        this.#pause();
+        return null;
+      },
+      stop: () => {
+        void this.#stop();
+        return null;
+      },
+      stopAndWait: async () => {
+        await this.#stop();
+        return null;
+      },
+      getState: () => this.#state,
+      getUri: () => this.uri,
+    };
+  }
+
+  #setState(next: RecorderState): void {
+    if (next !== this.#state) {
+      this.#state = next;
+      this.context.emit("UriEndpointStateChanged", { state: next });
+    }
+  }
+
+  async #record(): Promise<null> {
+    this.assertAlive();
+    if (this.#state === "START") {
+      return null;
+    }
+    if (this.#state === "PAUSE") {
+      this.#recording?.resume(performance.now());
+      this.#setState("START");
+      return null;
+    }
+    await this.#stopping; // a previous recording finishes before the file is opened again
+    const generation = ++this.#generation;
+    const access: MediaAccessSettings | undefined = this.ctx.settings.mediaAccess;
+    const root = access?.recordingsRoot ?? "";
+    // Uploads are checked against the same host policy as http media (no private, loopback or link-local address).
+    const http =
+      access === undefined
+        ? undefined
+        : new CompiledHttpPolicy({ allowHosts: access.httpAllowHosts, allowNetworks: access.httpAllowNetworks });
+    const target = await resolveRecordingTarget(
+      this.uri,
+      http === undefined ? { recordingsRoot: root } : { recordingsRoot: root, http },
+      this.profile.ext,
+    );
+    const journal = await beginRecording(root, {
+      path: target.path,
+      uri: this.uri,
+      profile: this.profile.name,
+      startedAt: new Date(),
+    });
+    if (generation !== this.#generation || this.released || this.#state !== "STOP") {
+      await journal.abandon();
+      return null;
+    }
+    let recording: Recording;
+    try {
+      recording = new Recording(target.path, this.profile, {
+        requestKeyframe: () => this.requestKeyframeUpstream(),
+        started: () => this.context.emit("Recording", {}),
+        failed: (err) => this.#writeFailed(err),
+      });
+    } catch (err) {
+      await journal.abandon();
+      this.#emitError(`cannot open the recording: ${(err as Error).message}`, OPEN_WRITE);
+      throw new InvalidStateError(
+        `RecorderEndpoint cannot open its file: ${(err as NodeJS.ErrnoException).code ?? "error"}`,
+      );
+    }
+    this.#recording = recording;
+    this.#journal = journal;
+    this.#stopping = undefined;
+    this.#setState("START");
+    if (this.profile.video) {
+      this.requestKeyframeUpstream();
+    }
+    return null;
+  }
+
+  #pause(): void {
+    this.assertAlive();
+    if (this.#state === "STOP") {
+      throw new InvalidStateError("RecorderEndpoint cannot pause: it is not recording");
+    }
+    if (this.#state === "START") {
+      this.#recording?.pause(performance.now());
+      this.#setState("PAUSE");
+      this.context.emit("Paused", {});
+    }
+  }
+
+  /** Stops the current recording; resolves once its file is complete, closed and journaled. */
+  #stop(): Promise<void> {
+    const rec = this.#recording;
+    if (rec === undefined) {
+      return this.#stopping ?? Promise.resolve();
+    }
+    this.#recording = undefined;
+    const journal = this.#journal;
+    this.#journal = undefined;
+    this.#setState("STOP");
+    this.#stopping = this.#complete(rec, journal);
+    return this.#stopping;
+  }
+
+  async #complete(rec: Recording, journal: RecordingJournalEntry | undefined): Promise<void> {
+    const summary = await rec.finish();
+    if (summary.bytes > 0 && !rec.writer.failed) {
+      const fin = await finalizeRecording(rec.writer.path, rec.profile.container);
+      if (!fin.ok) {
+        this.ctx.logger.warn("recording not finalised (left as written live)", {
+          elementId: this.id,
+          error: fin.error,
+        });
+      }
+    }
+    this.lastSummary = summary;
+    try {
+      await journal?.complete(summary);
+    } catch (err) {
+      this.ctx.logger.warn("recording journal not completed", { elementId: this.id, error: String(err) });
+    }
+    this.context.emit("Stopped", {});
+  }
+
+  #writeFailed(err: Error): void {
+    const code = (err as NodeJS.ErrnoException).code;
+    this.ctx.logger.warn("recording write failed", { elementId: this.id, error: err.message, code });
+    this.#emitError(
+      `recording failed: ${err.message}`,
+      code === "ENOSPC" || code === "EDQUOT" ? NO_SPACE : WRITE_ERROR,
+    );
+    queueMicrotask(() => void this.#stop());
+  }
+
+  #emitError(description: string, kind: { type: string; errorCode: number }): void {
+    this.context.emit("Error", { description, errorCode: kind.errorCode, type: kind.type });
+  }
+
+  protected override onSourceAttached(conn: Connection): void {
+    super.onSourceAttached(conn);
+    if (conn.kind === "VIDEO") {
+      this.#recording?.videoSourceChanged();
+    }
+  }
+
+  protected override onMedia(packet: MediaPacket, _conn: Connection): void {
+    if (this.#state === "START") {
+      this.#recording?.push(packet);
+    }
+  }
+
+  protected override dispose(): void {
+    void this.#stop().catch((err: unknown) => {
+      this.ctx.logger.warn("recording stop on release failed", { elementId: this.id, error: String(err) });
+    });
+  }
+}
