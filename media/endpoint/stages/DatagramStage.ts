@@ -10,6 +10,7 @@
  * it, run with an index loop: no closure, allocation or lookup per packet.
  */
 
+import { closeStages } from "./RtpStage.js";
 export interface DatagramStage {
   /**
    * An RTP datagram from the peer (its source address already checked), before parsing.
@@ -98,16 +99,6 @@ export class DatagramChain {
    * @throws AggregateError with the error of every stage that failed to close.
    */
   close(): void {
-    const errors: unknown[] = [];
-    for (const stage of this.#stages) {
-      try {
-        stage.close();
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-    if (errors.length > 0) {
-      throw new AggregateError(errors, `${errors.length} datagram stage(s) failed to close`);
-    }
+    closeStages(this.#stages, "datagram stage(s)");
   }
 }

@@ -45,16 +45,24 @@ export class StageChain {
    * @throws AggregateError with the error of every stage that failed to close.
    */
   close(): void {
-    const errors: unknown[] = [];
-    for (const stage of this.#stages) {
-      try {
-        stage.close();
-      } catch (err) {
-        errors.push(err);
-      }
+    closeStages(this.#stages, "stage(s)");
+  }
+}
+
+/**
+ * Closes every one of `stages`, even after one threw (pion `Chain.Close`); shared by the RTP and datagram chains.
+ * @throws AggregateError with the error of every stage that failed to close.
+ */
+export function closeStages(stages: readonly { close(): void }[], what: string): void {
+  const errors: unknown[] = [];
+  for (const stage of stages) {
+    try {
+      stage.close();
+    } catch (err) {
+      errors.push(err);
     }
-    if (errors.length > 0) {
-      throw new AggregateError(errors, `${errors.length} stage(s) failed to close`);
-    }
+  }
+  if (errors.length > 0) {
+    throw new AggregateError(errors, `${errors.length} ${what} failed to close`);
   }
 }

@@ -1,9 +1,8 @@
 import t from "tap";
-import type { RTCPeerConnection } from "werift";
 import { MediaOperationError } from "../../../media/errors.js";
-import type { WebRtcEndpoint } from "../../../media/elements/WebRtcEndpoint.js";
 import {
   Harness,
+  connectPeer,
   collectReceived,
   invoke,
   makePeer,
@@ -14,20 +13,7 @@ import {
   vp8,
   waitConnected,
   withoutCandidates,
-  type Sending,
 } from "./fixtures/webrtcHarness.js";
-
-/** Negotiates `peer` (offerer) with `ep` (answerer), trickles, and waits for both sides to connect. */
-async function connect(h: Harness, ep: WebRtcEndpoint, peer: RTCPeerConnection): Promise<Sending> {
-  const { sdp, tracks } = await offerFromPeer(peer);
-  const answer = (await invoke(ep, "processOffer", { offer: sdp })) as string;
-  await peer.setRemoteDescription({ type: "answer", sdp: answer });
-  await invoke(ep, "gatherCandidates");
-  trickleTo(h, ep, peer);
-  await waitConnected(peer);
-  await h.waitEvent(ep, "DtlsConnectionStateChange", (d) => d["state"] === "CONNECTED");
-  return tracks;
-}
 
 t.test("loopback: Opus and VP8 payloads come back to the peer", async (t) => {
   t.setTimeout(20_000);
@@ -247,7 +233,7 @@ t.test("release frees the port pair and is idempotent", async (t) => {
   t.teardown(() => peer.close());
   const ep = await h.endpoint();
   t.equal(h.ports.inUse, 1, "one pair reserved per endpoint");
-  await connect(h, ep, peer);
+  await connectPeer(h, ep, peer);
   ep.release();
   ep.release();
   t.equal(h.ports.inUse, 0, "pair released");

@@ -3,37 +3,17 @@ import type { RTCPeerConnection } from "werift";
 import type { Connection } from "../../../media/core/MediaElement.js";
 import { MediaElement } from "../../../media/core/MediaElement.js";
 import type { MediaPacket } from "../../../media/core/types.js";
-import type { WebRtcEndpoint } from "../../../media/elements/WebRtcEndpoint.js";
 import {
   Harness,
+  connectPeer,
+  until,
   collectReceived,
   invoke,
   makePeer,
-  offerFromPeer,
   rtp,
   sleep,
-  trickleTo,
   vp8,
-  waitConnected,
-  type Sending,
 } from "./fixtures/webrtcHarness.js";
-
-async function connect(h: Harness, ep: WebRtcEndpoint, peer: RTCPeerConnection): Promise<Sending> {
-  const { sdp, tracks } = await offerFromPeer(peer);
-  const answer = (await invoke(ep, "processOffer", { offer: sdp })) as string;
-  await peer.setRemoteDescription({ type: "answer", sdp: answer });
-  await invoke(ep, "gatherCandidates");
-  trickleTo(h, ep, peer);
-  await waitConnected(peer);
-  await h.waitEvent(ep, "DtlsConnectionStateChange", (d) => d["state"] === "CONNECTED");
-  return tracks;
-}
-
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  for (let waited = 0; !cond() && waited < ms; waited += 20) {
-    await sleep(20);
-  }
-}
 
 /** PLIs the peer's video sender received. */
 function countPli(peer: RTCPeerConnection): { n: number } {
@@ -53,9 +33,9 @@ t.test("A1 then A2 feeding B: payloads arrive, seq and timestamp stay continuous
     h.pipeline.release();
   });
   const got = collectReceived(pb);
-  const s1 = await connect(h, a1, p1);
-  const s2 = await connect(h, a2, p2);
-  await connect(h, b, pb);
+  const s1 = await connectPeer(h, a1, p1);
+  const s2 = await connectPeer(h, a2, p2);
+  await connectPeer(h, b, pb);
   const pli1 = countPli(p1);
   const pli2 = countPli(p2);
 
@@ -138,7 +118,7 @@ t.test("a codec the peer did not negotiate is dropped with a rate-limited warnin
     h.pipeline.release();
   });
   const got = collectReceived(pb);
-  await connect(h, b, pb);
+  await connectPeer(h, b, pb);
   const src = await h.element(TestSource);
   h.pipeline.connect(src, b, "VIDEO", "default", "default");
   const pkt = (codec: string, seq: number, tag: string): MediaPacket => ({
@@ -186,7 +166,7 @@ t.test("video to a new sink starts on a keyframe; a source switch waits for the 
     h.pipeline.release();
   });
   const got = collectReceived(pb);
-  await connect(h, b, pb);
+  await connectPeer(h, b, pb);
   const pkt = (ssrc: number, seq: number, tag: string, key: boolean): MediaPacket => ({
     kind: "VIDEO",
     codec: "vp8",

@@ -3,37 +3,9 @@
  * endpoint's RTCP session. A PLI from B's peer travels upstream (B → A) and makes A ask its own peer for a keyframe.
  */
 import t from "tap";
-import type { RTCPeerConnection } from "werift";
-import type { WebRtcEndpoint } from "../../../../media/elements/WebRtcEndpoint.js";
-import {
-  Harness,
-  invoke,
-  makePeer,
-  offerFromPeer,
-  rtp,
-  sleep,
-  trickleTo,
-  vp8,
-  waitConnected,
-  type Sending,
-} from "../fixtures/webrtcHarness.js";
+import { Harness, connectPeer, until, makePeer, rtp, sleep, vp8 } from "../fixtures/webrtcHarness.js";
 
-async function connect(h: Harness, ep: WebRtcEndpoint, peer: RTCPeerConnection): Promise<Sending> {
-  const { sdp, tracks } = await offerFromPeer(peer);
-  const answer = (await invoke(ep, "processOffer", { offer: sdp })) as string;
-  await peer.setRemoteDescription({ type: "answer", sdp: answer });
-  await invoke(ep, "gatherCandidates");
-  trickleTo(h, ep, peer);
-  await waitConnected(peer);
-  await h.waitEvent(ep, "DtlsConnectionStateChange", (d) => d["state"] === "CONNECTED");
-  return tracks;
-}
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  for (let waited = 0; !cond() && waited < ms; waited += 20) {
-    await sleep(20);
-  }
-}
+const UNTIL_MS = 5000;
 
 t.test("a PLI from B's peer (SRTCP on the fast path) makes A ask its peer for a keyframe", async (t) => {
   t.setTimeout(30_000);
@@ -50,27 +22,27 @@ t.test("a PLI from B's peer (SRTCP on the fast path) makes A ask its peer for a 
       track.onReceiveRtp.subscribe((p) => ssrcAtPb.push(p.header.ssrc));
     }
   });
-  const sa = await connect(h, a, pa);
-  await connect(h, b, pb);
+  const sa = await connectPeer(h, a, pa);
+  await connectPeer(h, b, pb);
   let plisAtA = 0;
   pa.getTransceivers()
     .find((x) => x.kind === "video")
     ?.sender.onPictureLossIndication.subscribe(() => plisAtA++);
 
   sa.video.writeRtp(rtp(98, 0, vp8("warm", true))); // A learns its peer's video SSRC
-  await until(() => h.eventsOf(a, "MediaStateChanged").length > 0);
+  await until(() => h.eventsOf(a, "MediaStateChanged").length > 0, UNTIL_MS);
   h.pipeline.connect(a, b, undefined, "default", "default");
   for (let i = 0; i < 5; i++) {
     sa.video.writeRtp(rtp(100 + i, 3000 * i, vp8(`A-${i}`, i === 0), true));
     await sleep(10);
   }
-  await until(() => ssrcAtPb.length >= 5 && plisAtA > 0);
+  await until(() => ssrcAtPb.length >= 5 && plisAtA > 0, UNTIL_MS);
   t.ok(ssrcAtPb.length >= 5, "B's peer receives A's video");
   await sleep(300);
   const before = plisAtA;
 
   const receiver = pb.getTransceivers().find((x) => x.kind === "video")?.receiver;
   await receiver?.sendRtcpPLI(ssrcAtPb[0]!);
-  await until(() => plisAtA > before);
+  await until(() => plisAtA > before, UNTIL_MS);
   t.ok(plisAtA > before, `B's peer's PLI reached A's peer as a keyframe request (${before} → ${plisAtA})`);
 });
