@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import t, { type Test } from "tap";
 import { copyExample, PCMU_SENDONLY_OFFER, sendTone, sineDbov } from "../helpers/audiolevelModule.js";
-import { RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
+import { openAppSession, RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
 import { startKorus } from "../helpers/server.js";
 
 /** The AudioLevel events of `source` received so far, as levels. */
@@ -27,13 +27,7 @@ function levels(app: RpcClient, source: string): number[] {
 t.test("the example module, copied outside the repository, measures a real tone's level", async (t) => {
   const dir = copyExample(t);
   const k = await startKorus(t, { workers: 1, config: { modules: [dir] } });
-  const app = await RpcClient.open(k.url);
-  t.teardown(() => app.close());
-  const first = await app.call("create", { type: "MediaPipeline", constructorParams: {} });
-  const sessionId = first.result?.["sessionId"] as string;
-  const call = async (method: string, params: Record<string, unknown>): Promise<unknown> =>
-    app.value(method, { ...params, sessionId });
-  const pipeline = first.result?.["value"] as string;
+  const { app, sessionId, pipeline, call } = await openAppSession(t, k.url);
   const filter = String(
     await call("create", { type: "AudioLevelFilter", constructorParams: { mediaPipeline: pipeline, period: 100 } }),
   );
@@ -166,13 +160,7 @@ t.test("a module whose worker entry throws refuses start, naming it", async (t) 
 t.test("the module's configuration section reaches its worker and control entries", async (t) => {
   const dir = copyExample(t);
   const k = await startKorus(t, { workers: 1, config: { modules: [dir], audiolevel: { period: 500 } } });
-  const app = await RpcClient.open(k.url);
-  t.teardown(() => app.close());
-  const first = await app.call("create", { type: "MediaPipeline", constructorParams: {} });
-  const sessionId = first.result?.["sessionId"] as string;
-  const call = async (method: string, params: Record<string, unknown>): Promise<unknown> =>
-    app.value(method, { ...params, sessionId });
-  const pipeline = first.result?.["value"] as string;
+  const { app, pipeline, call } = await openAppSession(t, k.url);
   const filter = String(
     await call("create", { type: "AudioLevelFilter", constructorParams: { mediaPipeline: pipeline } }),
   );
@@ -257,11 +245,7 @@ function probeModule(t: Test): string {
 
 t.test("ControlApi.invoke runs an operation on a live object in its worker", async (t) => {
   const k = await startKorus(t, { workers: 1, config: { modules: [copyExample(t), probeModule(t)] } });
-  const app = await RpcClient.open(k.url);
-  t.teardown(() => app.close());
-  const first = await app.call("create", { type: "MediaPipeline", constructorParams: {} });
-  const sessionId = first.result?.["sessionId"] as string;
-  const pipeline = first.result?.["value"] as string;
+  const { app, sessionId, pipeline } = await openAppSession(t, k.url);
   const filter = String(
     await app.value("create", {
       type: "AudioLevelFilter",

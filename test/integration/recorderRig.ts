@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Test } from "tap";
 import { ffmpegSync } from "../helpers/ffmpeg.js";
-import { RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
+import { openAppSession, type RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
 import { startKorus, type KorusProcess } from "../helpers/server.js";
 import { goertzelPower } from "../helpers/tone.js";
 
@@ -23,13 +23,8 @@ export interface Rig {
 
 export async function startRig(t: Test): Promise<Rig> {
   const k = await startKorus(t, { workers: 1 });
-  const app = await RpcClient.open(k.url);
-  t.teardown(() => app.close());
-  const first = await app.call("create", { type: "MediaPipeline", constructorParams: {} });
-  const sessionId = first.result?.["sessionId"] as string;
-  const call = (method: string, params: Record<string, unknown>): Promise<unknown> =>
-    app.value(method, { ...params, sessionId });
-  return { k, app, root: path.join(k.dataDir, "data", "recordings"), pipeline: String(first.result?.["value"]), call };
+  const { app, pipeline, call } = await openAppSession(t, k.url);
+  return { k, app, root: path.join(k.dataDir, "data", "recordings"), pipeline, call };
 }
 
 export type AudioCodec = "opus" | "pcmu";
