@@ -93,6 +93,8 @@ export class RecordingWriter {
   /** Last timestamps handed to the muxer per track (s), for the stall filler. */
   #audioT = -Infinity;
   #videoT = -Infinity;
+  /** The audio track ends in filler: real audio that resumes continues it without a gap. */
+  #audioFilled = false;
   /** The last keyframe written: the video filler. */
   #lastKey: Uint8Array | undefined;
   /** After a video filler, frames wait for a real keyframe. */
@@ -123,6 +125,11 @@ export class RecordingWriter {
   /** Bytes that reached the file. */
   get bytes(): number {
     return this.#sink.written;
+  }
+
+  /** Bytes the muxer has produced so far (written, or waiting for the next flush). */
+  get muxed(): number {
+    return this.#sink.size;
   }
 
   /** Write system calls made on the file so far. */
@@ -236,6 +243,10 @@ export class RecordingWriter {
     if (audio === undefined || tSec < this.#audioT || this.#full()) {
       return; // no audio track, or behind the filler written while it stalled
     }
+    if (this.#audioFilled) {
+      this.#audioFilled = false;
+      this.#fillAudio(tSec); // silence up to the first real packet: no gap in the audio
+    }
     this.#audioT = tSec;
     this.#span(tSec, AUDIO_FRAME_S);
     const packet = new EncodedPacket(data, "key", tSec, AUDIO_FRAME_S);
@@ -287,19 +298,20 @@ export class RecordingWriter {
     this.#span(tSec, 0);
     this.#track(video.add(new EncodedPacket(data, key ? "key" : "delta", tSec, 0), meta));
     if (this.#audio !== undefined && tSec - this.#audioT > MAX_LAG_S) {
-      this.#fillAudio(tSec);
+      this.#fillAudio(tSec - MAX_LAG_S / 2);
     }
   }
 
-  /** Audio stalled while video goes on: Opus silence up to {@link MAX_LAG_S} behind the video. */
-  #fillAudio(videoT: number): void {
+  /** Audio stalled while video goes on: Opus silence frames, the last one ending at or before `until`. */
+  #fillAudio(until: number): void {
     const audio = this.#audio;
     if (audio === undefined || !this.#audioConfigSent) {
       return;
     }
-    while (videoT - this.#audioT > MAX_LAG_S && !this.#full()) {
+    while (this.#audioT + 2 * AUDIO_FRAME_S <= until + 1e-6 && !this.#full()) {
       this.#audioT += AUDIO_FRAME_S;
       this.fillers++;
+      this.#audioFilled = true;
       this.#track(audio.add(new EncodedPacket(OPUS_SILENCE, "key", this.#audioT, AUDIO_FRAME_S)));
     }
   }
@@ -316,8 +328,10 @@ export class RecordingWriter {
       this.fillers++;
       this.#track(video.add(new EncodedPacket(key, "key", this.#videoT, 0)));
     }
-    this.#videoNeedsKey = true;
-    this.#askKeyframe(audioT);
+    if (!this.#videoNeedsKey) {
+      this.#videoNeedsKey = true;
+      this.onNeedKeyframe(); // again, rate-limited, for each frame dropped while waiting for it
+    }
   }
 
   #askKeyframe(tSec: number): void {
