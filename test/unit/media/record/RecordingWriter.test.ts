@@ -39,7 +39,7 @@ function vp8Frames(): { data: Uint8Array; key: boolean }[] {
     "-",
   ]);
   const frames: { data: Uint8Array; key: boolean }[] = [];
-  for (let off = ivf.readUInt16LE(6); off + 12 <= ivf.length; ) {
+  for (let off = ivf.readUInt16LE(6); off + 12 <= ivf.length;) {
     const size = ivf.readUInt32LE(off);
     const data = new Uint8Array(ivf.subarray(off + 12, off + 12 + size));
     frames.push({ data, key: ((data[0] ?? 1) & 0x01) === 0 });
@@ -156,7 +156,10 @@ t.test("audio stalls for 30 s while video goes on: video keeps reaching the file
     timeout: 60_000,
   });
   t.equal(frames.status, 0, `the video decodes (${frames.stderr.toString().slice(0, 200)})`);
-  const n = frames.stdout.toString().split("\n").filter((l) => /^\d/.test(l)).length;
+  const n = frames.stdout
+    .toString()
+    .split("\n")
+    .filter((l) => /^\d/.test(l)).length;
   t.ok(n >= 33 * FPS, `${n} video frames over the 34 s`);
   const pcm = decodeAudio(r.file);
   t.ok(Math.abs(pcm.length / 8000 - 34) < 0.5, `the audio lasts ${(pcm.length / 8000).toFixed(2)} s (34 s fed)`);
