@@ -13,6 +13,8 @@
  *   audio goes on) the writer fills the stalled track once it is {@link MAX_LAG_S} behind: Opus silence frames for
  *   audio, a repeat of the last keyframe every {@link MAX_LAG_S}/2 for video (a frozen picture; the next frames
  *   wait for a new keyframe, which is asked for). So the held packets stay under {@link MAX_LAG_S} of media.
+ * - Bounded index: mediabunny's in-memory index of clusters/fragments (only used by its finalize, which ffmpeg's pass
+ *   replaces) is trimmed after each write to the file (muxerIndex.ts).
  * - On `finish()` the muxer is finalised, the descriptor closed, and a WebM/MKV file is re-muxed once by ffmpeg
  *   (`-c copy`, finalize.ts) so it gets Duration and Cues (seekable).
  * - Tracks are fixed when the muxer starts: it starts when every track the profile wants has its first frame
@@ -31,6 +33,7 @@ import {
   type StreamTargetChunk,
 } from "mediabunny";
 import { FileSink } from "./fileSink.js";
+import { trimMuxerIndex } from "./muxerIndex.js";
 import type { Container } from "./profiles.js";
 
 /** Longest span between two flushes of the file (s). */
@@ -188,8 +191,15 @@ export class RecordingWriter {
           ? new WebMOutputFormat({ appendOnly: true, minimumClusterDuration: FLUSH_S })
           : new MkvOutputFormat({ appendOnly: true, minimumClusterDuration: FLUSH_S });
     const sink = this.#sink;
+    let trimmedAt = 0;
     const writable = new WritableStream<StreamTargetChunk>({
-      write: (chunk) => sink.write(chunk.data, chunk.position),
+      write: (chunk) => {
+        sink.write(chunk.data, chunk.position);
+        if (sink.writes !== trimmedAt) {
+          trimmedAt = sink.writes;
+          trimMuxerIndex(output); // after each write to the file: the muxer's index stays bounded
+        }
+      },
       close: () => sink.flush(),
     });
     const output = new Output({ format, target: new StreamTarget(writable) });
