@@ -43,6 +43,7 @@ interface Sample {
   media: RecMedia;
   mode: RecMode;
   n: number;
+  probes: number;
   cpuUs: number;
   wallUs: number;
   gen: GenResult;
@@ -126,6 +127,7 @@ async function measure(
       media,
       mode,
       n,
+      probes,
       cpuUs: cpu1 - cpu0,
       wallUs: (w1 - w0) * 1000,
       gen: r,
@@ -221,6 +223,9 @@ function renderRamp(samples: readonly Sample[], codec: string, probes: number): 
         0,
       ),
       `${range(
+        xs.map((x) => (x.gen.received / Math.max(1, (x.probes * 50 * x.wallUs) / 1e6)) * 100),
+        0,
+      )} %; ${range(
         xs.map((x) => (x.gen.late / Math.max(1, x.gen.latN)) * 100),
         2,
       )} %; ${range(
@@ -253,7 +258,7 @@ function renderRamp(samples: readonly Sample[], codec: string, probes: number): 
       `${codec === "pcmu" ? "G.711 → Opus" : "Opus"} recordings`,
       "server CPU",
       "recordings per core",
-      `${probes} probes: > 20 ms; p99`,
+      `${probes} probes: delivered; > 20 ms; p99`,
       "RSS per recording",
       "RSS growth per recording",
       "write syscalls/s (per recording)",
@@ -317,7 +322,9 @@ export async function runRecording(opts: RecordingBenchOptions = {}): Promise<st
     }
     out.push(
       "CPU over all the server's threads (media.workers: 1, so per core); RSS per recording = (RSS at the end − RSS",
-      "before the pipelines) ÷ N, pipeline and endpoints included. Compare within one run only (performance.md §1).",
+      "before the pipelines) ÷ N, pipeline and endpoints included; its growth over a few seconds is mostly heap not",
+      "yet collected (a longer --seconds shows the trend). Probes delivered below ~99 % or written below the stream's",
+      "bitrate mean the server was starved of CPU by other load. Compare within one run only (performance.md §1).",
     );
     return out.join("\n");
   } finally {
