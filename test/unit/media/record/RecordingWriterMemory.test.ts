@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import t from "tap";
-import { finalizeRecording } from "../../../../media/record/finalize.js";
+import { RecordingWriter } from "../../../../media/record/RecordingWriter.js";
+import { FINALIZE_CONCURRENCY, finalizeRecording, finalizing } from "../../../../media/record/finalize.js";
 import { ROOT } from "../../../helpers/server.js";
 import { ffprobe } from "../../../integration/recorderRig.js";
 
@@ -63,3 +64,32 @@ for (const container of ["webm", "mp4"] as const) {
     t.ok(Math.abs(p.durationSec - 1200) < 2, `the file lasts ${p.durationSec} s`);
   });
 }
+
+t.test(
+  "releasing many recorders at once: at most FINALIZE_CONCURRENCY ffmpeg passes run, the rest queue",
+  async (t) => {
+    const files: string[] = [];
+    for (let k = 0; k < 10; k++) {
+      const file = path.join(dir, `q${k}.webm`);
+      const w = new RecordingWriter(file, "webm", { audio: true, video: false }, () => t.fail("no write error"));
+      for (let n = 0; n < 50; n++) {
+        w.audio(Uint8Array.of(0xf8, 0xff, 0xfe), n * 0.02);
+      }
+      await w.finish();
+      files.push(file);
+    }
+    let most = 0;
+    const poll = setInterval(() => {
+      most = Math.max(most, finalizing());
+    }, 1);
+    const results = await Promise.all(files.map((f) => finalizeRecording(f, "webm")));
+    clearInterval(poll);
+    t.ok(
+      results.every((r) => r.ok),
+      "every file was finalised",
+    );
+    t.ok(most >= 1 && most <= FINALIZE_CONCURRENCY, `at most ${most} at once (limit ${FINALIZE_CONCURRENCY})`);
+    t.equal(finalizing(), 0, "none left running");
+    t.ok(Math.abs(ffprobe(files[9] ?? "").durationSec - 1) < 0.1, "the last one queued lasts its 1 s");
+  },
+);
