@@ -26,6 +26,8 @@
  *    (`media.workers: 1`), a bare Node UDP echo and, when installed, rtpengine-daemon with spread flows and real
  *    payloads: forwarding, fan-out and PCMU↔Opus CPU per core with latency percentiles, in one table
  *    (BENCH_OUTSIDE_ROUNDS, default 2; BENCH_OUTSIDE_SECONDS, default 4). docs/benchmarks.md.
+ * 10. Recording from outside (bench/outside/recording.ts, issue 11): recording against forwarding the same streams
+ *    (Opus, G.711 → Opus, VP8), and a ramp of concurrent audio recordings per core with memory and write calls.
  *
  * The server runs as a child process (the built dist/), so its CPU is read from /proc without the load
  * generator's; the peers are werift RTCPeerConnections on 127.0.0.1 in this process. For the load runs the peers
@@ -55,6 +57,7 @@ import { run as runSipCalls } from "./sipCalls.js";
 import { run as runSipParser } from "./sipParser.js";
 import { run as runTranscode } from "./transcode.js";
 import { runOutside } from "./outside/run.js";
+import { runRecording } from "./outside/recording.js";
 
 async function wsEchoRttMs(rounds: number): Promise<number> {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
@@ -270,12 +273,18 @@ async function main(): Promise<void> {
     rounds: Number(process.env["BENCH_OUTSIDE_ROUNDS"] ?? 2),
     seconds: Number(process.env["BENCH_OUTSIDE_SECONDS"] ?? 4),
   });
+  const recording = await runRecording({
+    rounds: Number(process.env["BENCH_OUTSIDE_ROUNDS"] ?? 2),
+    seconds: Number(process.env["BENCH_OUTSIDE_SECONDS"] ?? 4),
+  });
   console.log("\nsummary");
   for (const [k, v] of results) {
     console.log(`  ${k}: ${v}`);
   }
   console.log("\nKorus measured from outside (external generator, server CPU over all threads, media.workers: 1)");
   console.log(outside);
+  console.log("\nRecording measured from outside (fresh server per measurement, media.workers: 1)");
+  console.log(recording);
 }
 
 main().then(

@@ -98,7 +98,11 @@ export function tone(dir: string, codec: "PCMU" | "opus"): string {
 
 export const VP8_PPS = 120;
 
-export function vp8(dir: string): string {
+/**
+ * VP8-shaped video at 30 frames/s of `packetsPerFrame` packets of 1,100 bytes: 4 (the default) ≈ 1.06 Mbit/s,
+ * 2 ≈ 530 kbit/s (the recording bench's camera).
+ */
+export function vp8(dir: string, packetsPerFrame = 4): string {
   const out: Entry[] = [];
   let seed = 7;
   const rnd = (): number => {
@@ -106,7 +110,7 @@ export function vp8(dir: string): string {
     return seed >>> 24;
   };
   for (let f = 0; f < 60; f++) {
-    for (let k = 0; k < 4; k++) {
+    for (let k = 0; k < packetsPerFrame; k++) {
       const p = new Uint8Array(1100);
       for (let i = 0; i < p.length; i++) {
         p[i] = rnd();
@@ -123,8 +127,8 @@ export function vp8(dir: string): string {
           p.set([0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01], 4);
         }
       }
-      out.push({ payload: p, marker: k === 3, tsDelta: k === 0 ? 3000 : 0 });
+      out.push({ payload: p, marker: k === packetsPerFrame - 1, tsDelta: k === 0 ? 3000 : 0 });
     }
   }
-  return write(join(dir, "vp8.bin"), out);
+  return write(join(dir, packetsPerFrame === 4 ? "vp8.bin" : `vp8-${packetsPerFrame}.bin`), out);
 }

@@ -8,11 +8,12 @@
  * the generator's measurement window; Korus runs with `media.workers: 1`, so each figure is per core. The targets
  * alternate within every round (the order reversed every other round); a cell shows the range over the rounds.
  *
- *   node dist/bench/outside/run.js [--only forwarding|fanout|transcode] [--rounds N] [--seconds S]
+ *   node dist/bench/outside/run.js [--only forwarding|fanout|transcode|recording] [--rounds N] [--seconds S]
  *                                  [--calls N] [--transcode-calls N] [--fanout 50,100,200] [--diagnose]
  *                                  [--profile DIR] [--targets korus,echo-one,echo-flow,rtpengine]
  *                                  [--baseline OTHER_TREE/dist/src/main.js]
  *
+ * `--only recording` runs the recording benchmark instead (bench/outside/recording.ts, its own options).
  * `--baseline` runs another tree's build beside this one as "Korus (baseline)": a before/after in the same run.
  * `--profile DIR` runs Korus with `--cpu-prof` into DIR (main thread and media worker, written when it stops);
  * `node dist/bench/outside/profile.js DIR/*.cpuprofile` sums their self time.
@@ -26,6 +27,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { cpuUs, userCpuUs } from "../lib/korus.js";
 import { buildGenerator, Generator, type GenResult } from "./gen.js";
+import { recordingArgs, runRecording } from "./recording.js";
 import { IMPULSE_PERIOD, opusSpeech, pcmuSpeech, tone, VP8_PPS, vp8 } from "./payloads.js";
 import {
   BenchChildTarget,
@@ -424,13 +426,13 @@ function arg(name: string): string | undefined {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const only = arg("--only");
-  if (only !== undefined && only !== "forwarding" && only !== "fanout" && only !== "transcode") {
-    console.error("--only forwarding|fanout|transcode");
+  if (only !== undefined && !["forwarding", "fanout", "transcode", "recording"].includes(only)) {
+    console.error("--only forwarding|fanout|transcode|recording");
     process.exit(2);
   }
   const num = (n: string): number | undefined => (arg(n) === undefined ? undefined : Number(arg(n)));
   const opts: OutsideOptions = {
-    ...(only !== undefined ? { only } : {}),
+    ...(only === "forwarding" || only === "fanout" || only === "transcode" ? { only } : {}),
     ...(num("--rounds") !== undefined ? { rounds: num("--rounds") } : {}),
     ...(num("--seconds") !== undefined ? { seconds: num("--seconds") } : {}),
     ...(num("--calls") !== undefined ? { calls: num("--calls") } : {}),
@@ -440,7 +442,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     ...(arg("--targets") !== undefined ? { targets: (arg("--targets") ?? "").split(",") } : {}),
     ...(arg("--baseline") !== undefined ? { baseline: resolve(arg("--baseline") ?? ".") } : {}),
   };
-  runOutside(opts, process.argv.includes("--diagnose")).then(
+  (only === "recording" ? runRecording(recordingArgs()) : runOutside(opts, process.argv.includes("--diagnose"))).then(
     (out) => {
       console.log(out);
       process.exit(0);

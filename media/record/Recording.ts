@@ -54,7 +54,13 @@ export class Recording {
     readonly profile: RecordingProfile,
     private readonly hooks: RecordingHooks,
   ) {
-    this.writer = new RecordingWriter(path, profile.container, profile, (err) => hooks.failed(err));
+    this.writer = new RecordingWriter(
+      path,
+      profile.container,
+      profile,
+      (err) => hooks.failed(err),
+      () => hooks.requestKeyframe(),
+    );
   }
 
   pause(now: number): void {

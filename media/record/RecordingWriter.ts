@@ -3,16 +3,24 @@
  * (no transcoding). The file is written append-only through one descriptor, in the order mediabunny produces it:
  *
  * - WebM/MKV as a live stream (mediabunny `appendOnly`: unknown-size Segment and Clusters), a cluster at least every
- *   {@link FLUSH_S} s; MP4 fragmented (moov first, then moof+mdat fragments of at most {@link FLUSH_S} s). Each
- *   flush is one positional `writeSync` on the recording's descriptor (page cache, no fsync): after `kill -9` the
- *   file holds everything up to the last flush.
+ *   {@link FLUSH_S} s; MP4 fragmented (moov first, then moof+mdat fragments of at most {@link FLUSH_S} s). The bytes
+ *   go through a {@link FileSink}: one positional `writeSync` per 0.5 s batch (page cache, no fsync), not one per
+ *   packet; after `kill -9` the file holds everything up to the last flush.
+ * - Calls into mediabunny are not chained by the writer: its muxer takes them in call order (one mutex), so a packet
+ *   costs one `EncodedPacket` and the muxer's own promise, no closure.
+ * - Bounded interleaving: mediabunny writes the tracks interleaved by timestamp and holds one track's packets while
+ *   the other has none. When a track stalls (audio stops while video goes on, video waits for a keyframe while
+ *   audio goes on) the writer fills the stalled track once it is {@link MAX_LAG_S} behind: Opus silence frames for
+ *   audio, a repeat of the last keyframe every {@link MAX_LAG_S}/2 for video (a frozen picture; the next frames
+ *   wait for a new keyframe, which is asked for). So the held packets stay under {@link MAX_LAG_S} of media.
+ * - Bounded index: mediabunny's in-memory index of clusters/fragments (only used by its finalize, which ffmpeg's pass
+ *   replaces) is trimmed after each write to the file (muxerIndex.ts).
  * - On `finish()` the muxer is finalised, the descriptor closed, and a WebM/MKV file is re-muxed once by ffmpeg
  *   (`-c copy`, finalize.ts) so it gets Duration and Cues (seekable).
  * - Tracks are fixed when the muxer starts: it starts when every track the profile wants has its first frame
  *   (video: a keyframe), or {@link TRACK_WAIT_MS} after the first frame with the tracks seen so far.
  * - A write error (ENOSPC, EIO) stops the writer: `onError` is called once, what reached the file stays playable.
  */
-import { closeSync, constants, openSync, writeSync } from "node:fs";
 import {
   EncodedAudioPacketSource,
   EncodedPacket,
@@ -24,29 +32,22 @@ import {
   WebMOutputFormat,
   type StreamTargetChunk,
 } from "mediabunny";
+import { FileSink } from "./fileSink.js";
+import { trimMuxerIndex } from "./muxerIndex.js";
 import type { Container } from "./profiles.js";
 
 /** Longest span between two flushes of the file (s). */
 export const FLUSH_S = 0.5;
 /** How long the muxer waits for the profile's other track after the first frame (ms). */
 export const TRACK_WAIT_MS = 2000;
-/** Frames queued for the muxer beyond which the writer gives up (a stalled disk): about 10 s of A+V. */
+/** Frames handed to the muxer and not yet taken beyond which the writer gives up (a stalled disk): ~10 s of A+V. */
 const MAX_PENDING = 1500;
 
-/** Open writers of this thread: their descriptors are closed when the worker (or process) exits. */
-const OPEN = new Set<RecordingWriter>();
-let exitHooked = false;
-function track(w: RecordingWriter): void {
-  OPEN.add(w);
-  if (!exitHooked) {
-    exitHooked = true;
-    process.once("exit", () => {
-      for (const open of [...OPEN]) {
-        open.close();
-      }
-    });
-  }
-}
+/** How far (s of media) one track may run ahead of a stalled one before the stalled one is filled. */
+export const MAX_LAG_S = 1;
+/** An Opus packet of 20 ms of silence (TOC: CELT fullband 20 ms, mono, one frame). */
+const OPUS_SILENCE = Uint8Array.of(0xf8, 0xff, 0xfe);
+const AUDIO_FRAME_S = 0.02;
 
 export type VideoCodecName = "vp8" | "vp9" | "avc";
 
@@ -76,8 +77,7 @@ interface Pending {
 
 export class RecordingWriter {
   readonly path: string;
-  #fd: number;
-  #bytes = 0;
+  readonly #sink: FileSink;
   #output: Output | undefined;
   #audio: EncodedAudioPacketSource | undefined;
   #video: EncodedVideoPacketSource | undefined;
@@ -86,27 +86,63 @@ export class RecordingWriter {
   /** Frames before the muxer starts. */
   #early: Pending[] = [];
   #firstFrameAt = -1;
-  #chain: Promise<void> = Promise.resolve();
+  /** Settles after the last call into mediabunny (it takes them in order). */
+  #tail: Promise<void> = Promise.resolve();
   #pending = 0;
   #failed: Error | undefined;
   #closed = false;
   #endSec = 0;
   #startSec = Infinity;
+  /** Last timestamps handed to the muxer per track (s), for the stall filler. */
+  #audioT = -Infinity;
+  #videoT = -Infinity;
+  /** The audio track ends in filler: real audio that resumes continues it without a gap. */
+  #audioFilled = false;
+  /** The last keyframe written: the video filler. */
+  #lastKey: Uint8Array | undefined;
+  /** After a video filler, frames wait for a real keyframe. */
+  #videoNeedsKey = false;
+  #keyAskedAt = -Infinity;
+  /** Filler packets written (tests, diagnostics). */
+  fillers = 0;
+  readonly #settled = (): void => {
+    this.#pending--;
+  };
+  readonly #rejected = (err: unknown): void => {
+    this.#pending--;
+    this.#fail(err instanceof Error ? err : new Error(String(err)));
+  };
 
   constructor(
     path: string,
     readonly container: Container,
     readonly wants: { audio: boolean; video: boolean },
     private readonly onError: (err: Error) => void,
+    /** Video needs a keyframe (after a filler). */
+    private readonly onNeedKeyframe: () => void = () => undefined,
   ) {
     this.path = path;
-    // O_NOFOLLOW: a symlink planted at the name is refused; the folder was confined by the caller.
-    this.#fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o640);
-    track(this);
+    this.#sink = new FileSink(path, (err) => this.#fail(err), container !== "mp4");
   }
 
+  /** Bytes that reached the file. */
   get bytes(): number {
-    return this.#bytes;
+    return this.#sink.written;
+  }
+
+  /** Bytes the muxer has produced so far (written, or waiting for the next flush). */
+  get muxed(): number {
+    return this.#sink.size;
+  }
+
+  /** Write system calls made on the file so far. */
+  get writes(): number {
+    return this.#sink.writes;
+  }
+
+  /** Frames handed to mediabunny and not yet taken by its muxer. */
+  get pending(): number {
+    return this.#pending;
   }
 
   get failed(): boolean {
@@ -115,32 +151,36 @@ export class RecordingWriter {
 
   /** Adds an Opus packet at `tSec` on the recording's clock. */
   audio(data: Uint8Array, tSec: number): void {
-    this.#push({ kind: "audio", data, key: true, tSec });
+    if (this.#output === undefined) {
+      this.#push({ kind: "audio", data, key: true, tSec });
+    } else if (!this.#closed && this.#failed === undefined) {
+      this.#addAudio(data, tSec);
+    }
   }
 
   /** Adds a video frame; `config` goes with the first keyframe (and with a later change of size or codec). */
   video(data: Uint8Array, key: boolean, tSec: number, config: VideoConfig | undefined): void {
-    this.#push({ kind: "video", data, key, tSec, ...(config === undefined ? {} : { video: config }) });
+    if (this.#output === undefined) {
+      this.#push({ kind: "video", data, key, tSec, ...(config === undefined ? {} : { video: config }) });
+    } else if (!this.#closed && this.#failed === undefined) {
+      this.#addVideo(data, key, tSec, config);
+    }
   }
 
   #push(p: Pending): void {
     if (this.#closed || this.#failed !== undefined) {
       return;
     }
-    if (this.#output === undefined) {
-      this.#early.push(p);
-      if (this.#firstFrameAt < 0) {
-        this.#firstFrameAt = performance.now();
-      }
-      const hasAudio = this.#early.some((e) => e.kind === "audio");
-      const hasVideo = this.#early.some((e) => e.kind === "video");
-      const all = (!this.wants.audio || hasAudio) && (!this.wants.video || hasVideo);
-      if (all || performance.now() - this.#firstFrameAt >= TRACK_WAIT_MS) {
-        this.#start(hasAudio && this.wants.audio, hasVideo && this.wants.video);
-      }
-      return;
+    this.#early.push(p);
+    if (this.#firstFrameAt < 0) {
+      this.#firstFrameAt = performance.now();
     }
-    this.#enqueue(p);
+    const hasAudio = this.#early.some((e) => e.kind === "audio");
+    const hasVideo = this.#early.some((e) => e.kind === "video");
+    const all = (!this.wants.audio || hasAudio) && (!this.wants.video || hasVideo);
+    if (all || performance.now() - this.#firstFrameAt >= TRACK_WAIT_MS) {
+      this.#start(hasAudio && this.wants.audio, hasVideo && this.wants.video);
+    }
   }
 
   #start(audio: boolean, video: boolean): void {
@@ -150,8 +190,17 @@ export class RecordingWriter {
         : this.container === "webm"
           ? new WebMOutputFormat({ appendOnly: true, minimumClusterDuration: FLUSH_S })
           : new MkvOutputFormat({ appendOnly: true, minimumClusterDuration: FLUSH_S });
+    const sink = this.#sink;
+    let trimmedAt = 0;
     const writable = new WritableStream<StreamTargetChunk>({
-      write: (chunk) => this.#write(chunk),
+      write: (chunk) => {
+        sink.write(chunk.data, chunk.position);
+        if (sink.writes !== trimmedAt) {
+          trimmedAt = sink.writes;
+          trimMuxerIndex(output); // after each write to the file: the muxer's index stays bounded
+        }
+      },
+      close: () => sink.flush(),
     });
     const output = new Output({ format, target: new StreamTarget(writable) });
     const firstVideo = this.#early.find((e) => e.kind === "video")?.video;
@@ -164,79 +213,142 @@ export class RecordingWriter {
       output.addVideoTrack(this.#video, { frameRate: 30 });
     }
     this.#output = output;
-    this.#run(() => output.start());
+    this.#track(output.start());
     const early = this.#early;
     this.#early = [];
     for (const p of early) {
-      this.#enqueue(p);
+      if (p.kind === "audio") {
+        this.#addAudio(p.data, p.tSec);
+      } else {
+        this.#addVideo(p.data, p.key, p.tSec, p.video);
+      }
     }
   }
 
-  #enqueue(p: Pending): void {
+  /** Follows one call into mediabunny: counted while it waits, its failure stops the writer. */
+  #track(step: Promise<void>): void {
+    this.#pending++;
+    this.#tail = step.then(this.#settled, this.#rejected);
+  }
+
+  #full(): boolean {
+    if (this.#pending < MAX_PENDING) {
+      return false;
+    }
+    this.#fail(new Error(`recording ${this.path}: the disk is not keeping up (${this.#pending} frames queued)`));
+    return true;
+  }
+
+  #span(tSec: number, durationSec: number): void {
+    if (tSec < this.#startSec) {
+      this.#startSec = tSec;
+    }
+    if (tSec + durationSec > this.#endSec) {
+      this.#endSec = tSec + durationSec;
+    }
+  }
+
+  #addAudio(data: Uint8Array, tSec: number): void {
     const audio = this.#audio;
+    if (audio === undefined || tSec < this.#audioT || this.#full()) {
+      return; // no audio track, or behind the filler written while it stalled
+    }
+    if (this.#audioFilled) {
+      this.#audioFilled = false;
+      this.#fillAudio(tSec); // silence up to the first real packet: no gap in the audio
+    }
+    this.#audioT = tSec;
+    this.#span(tSec, AUDIO_FRAME_S);
+    const packet = new EncodedPacket(data, "key", tSec, AUDIO_FRAME_S);
+    if (this.#audioConfigSent) {
+      this.#track(audio.add(packet));
+    } else {
+      this.#audioConfigSent = true;
+      this.#track(audio.add(packet, { decoderConfig: { codec: "opus", numberOfChannels: 2, sampleRate: 48000 } }));
+    }
+    if (this.#video !== undefined && tSec - this.#videoT > MAX_LAG_S) {
+      this.#fillVideo(tSec);
+    }
+  }
+
+  #addVideo(data: Uint8Array, key: boolean, tSec: number, c: VideoConfig | undefined): void {
     const video = this.#video;
-    if ((p.kind === "audio" ? audio : video) === undefined) {
+    if (video === undefined || this.#full()) {
       return; // a track the muxer was started without
     }
-    if (this.#pending >= MAX_PENDING) {
-      this.#fail(new Error(`recording ${this.path}: the disk is not keeping up (${this.#pending} frames queued)`));
-      return;
-    }
-    this.#startSec = Math.min(this.#startSec, p.tSec);
-    this.#endSec = Math.max(this.#endSec, p.tSec + (p.kind === "audio" ? 0.02 : 0));
-    const packet = new EncodedPacket(p.data, p.key ? "key" : "delta", p.tSec, p.kind === "audio" ? 0.02 : 0);
-    if (p.kind === "audio" && audio !== undefined) {
-      const meta = this.#audioConfigSent
-        ? undefined
-        : { decoderConfig: { codec: "opus", numberOfChannels: 2, sampleRate: 48000 } };
-      this.#audioConfigSent = true;
-      this.#run(() => audio.add(packet, meta));
-    } else if (p.kind === "video" && video !== undefined) {
-      const c = p.video;
-      const meta =
-        c === undefined || this.#videoConfigSent
-          ? undefined
-          : {
-              decoderConfig: {
-                codec: c.codecString,
-                codedWidth: c.width,
-                codedHeight: c.height,
-                ...(c.description === undefined ? {} : { description: c.description }),
-              },
-            };
-      if (meta !== undefined) {
-        this.#videoConfigSent = true;
-      } else if (!this.#videoConfigSent) {
+    let meta: EncodedVideoChunkMetadata | undefined;
+    if (!this.#videoConfigSent) {
+      if (c === undefined) {
         return; // no configuration yet: frames wait for a keyframe with one
       }
-      this.#run(() => video.add(packet, meta));
+      this.#videoConfigSent = true;
+      meta = {
+        decoderConfig: {
+          codec: c.codecString,
+          codedWidth: c.width,
+          codedHeight: c.height,
+          ...(c.description === undefined ? {} : { description: c.description }),
+        },
+      };
     }
-  }
-
-  /** Runs mediabunny calls one after the other; the first failure stops the writer. */
-  #run(step: () => Promise<void>): void {
-    this.#pending++;
-    this.#chain = this.#chain.then(async () => {
-      this.#pending--;
-      if (this.#failed === undefined) {
-        try {
-          await step();
-        } catch (err) {
-          this.#fail(err instanceof Error ? err : new Error(String(err)));
-        }
+    if (this.#videoNeedsKey) {
+      if (!key) {
+        this.#askKeyframe(tSec);
+        return;
       }
-    });
+      this.#videoNeedsKey = false;
+    }
+    if (tSec <= this.#videoT) {
+      tSec = this.#videoT + 0.001; // after a filler: a frame stamped before it goes just after it
+    }
+    if (key) {
+      this.#lastKey = data;
+    }
+    this.#videoT = tSec;
+    this.#span(tSec, 0);
+    this.#track(video.add(new EncodedPacket(data, key ? "key" : "delta", tSec, 0), meta));
+    if (this.#audio !== undefined && tSec - this.#audioT > MAX_LAG_S) {
+      this.#fillAudio(tSec - MAX_LAG_S / 2);
+    }
   }
 
-  #write(chunk: StreamTargetChunk): void {
-    if (this.#failed !== undefined) {
-      throw this.#failed;
+  /** Audio stalled while video goes on: Opus silence frames, the last one ending at or before `until`. */
+  #fillAudio(until: number): void {
+    const audio = this.#audio;
+    if (audio === undefined || !this.#audioConfigSent) {
+      return;
     }
-    let off = 0;
-    while (off < chunk.data.length) {
-      off += writeSync(this.#fd, chunk.data, off, chunk.data.length - off, chunk.position + off);
+    while (this.#audioT + 2 * AUDIO_FRAME_S <= until + 1e-6 && !this.#full()) {
+      this.#audioT += AUDIO_FRAME_S;
+      this.fillers++;
+      this.#audioFilled = true;
+      this.#track(audio.add(new EncodedPacket(OPUS_SILENCE, "key", this.#audioT, AUDIO_FRAME_S)));
     }
-    this.#bytes = Math.max(this.#bytes, chunk.position + chunk.data.length);
+  }
+
+  /** Video stalled while audio goes on: the last keyframe again every {@link MAX_LAG_S}/2, up to the lag. */
+  #fillVideo(audioT: number): void {
+    const video = this.#video;
+    const key = this.#lastKey;
+    if (video === undefined || key === undefined || !this.#videoConfigSent) {
+      return;
+    }
+    while (audioT - this.#videoT > MAX_LAG_S && !this.#full()) {
+      this.#videoT += MAX_LAG_S / 2;
+      this.fillers++;
+      this.#track(video.add(new EncodedPacket(key, "key", this.#videoT, 0)));
+    }
+    if (!this.#videoNeedsKey) {
+      this.#videoNeedsKey = true;
+      this.onNeedKeyframe(); // again, rate-limited, for each frame dropped while waiting for it
+    }
+  }
+
+  #askKeyframe(tSec: number): void {
+    if (tSec - this.#keyAskedAt >= MAX_LAG_S / 2) {
+      this.#keyAskedAt = tSec;
+      this.onNeedKeyframe();
+    }
   }
 
   #fail(err: Error): void {
@@ -253,18 +365,18 @@ export class RecordingWriter {
    */
   async finish(): Promise<WriterSummary> {
     if (!this.#closed) {
-      this.#closed = true;
       if (this.#output === undefined && this.#early.length > 0) {
         this.#start(
           this.#early.some((e) => e.kind === "audio"),
           this.#early.some((e) => e.kind === "video"),
         );
       }
+      this.#closed = true;
       const output = this.#output;
-      if (output !== undefined) {
-        this.#run(() => output.finalize());
+      if (output !== undefined && this.#failed === undefined) {
+        this.#track(output.finalize());
       }
-      await this.#chain;
+      await this.#tail;
       this.close();
     }
     const tracks: string[] = [];
@@ -275,20 +387,12 @@ export class RecordingWriter {
       tracks.push("video");
     }
     const span = this.#startSec === Infinity ? 0 : this.#endSec - Math.min(0, this.#startSec);
-    return { durationMs: Math.round(span * 1000), bytes: this.#bytes, tracks };
+    return { durationMs: Math.round(span * 1000), bytes: this.bytes, tracks };
   }
 
-  /** Closes the descriptor at once (release, teardown). Idempotent; what was flushed stays in the file. */
+  /** Closes the descriptor at once (release, teardown), after writing what waits. Idempotent. */
   close(): void {
     this.#closed = true;
-    if (this.#fd >= 0) {
-      try {
-        closeSync(this.#fd);
-      } catch {
-        // already closed
-      }
-      this.#fd = -1;
-    }
-    OPEN.delete(this);
+    this.#sink.close();
   }
 }

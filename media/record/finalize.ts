@@ -16,6 +16,37 @@ import type { Container } from "./profiles.js";
 
 /** The longest a finalising pass may take before it is killed (ms). */
 export const FINALIZE_TIMEOUT_MS = 120_000;
+/**
+ * Finalising passes (ffmpeg children) running at once per thread; the others queue. Releasing a pipeline with
+ * hundreds of recorders would otherwise start hundreds of ffmpeg processes at the same moment.
+ */
+export const FINALIZE_CONCURRENCY = 4;
+
+let running = 0;
+const waiting: (() => void)[] = [];
+
+/** Finalising passes running now on this thread (tests, diagnostics). */
+export function finalizing(): number {
+  return running;
+}
+
+async function slot<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= FINALIZE_CONCURRENCY) {
+    await new Promise<void>((resolve) => waiting.push(resolve)); // a finishing pass hands its slot over
+  } else {
+    running++;
+  }
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    if (next === undefined) {
+      running--;
+    } else {
+      next();
+    }
+  }
+}
 
 export interface FinalizeResult {
   ok: boolean;
@@ -23,7 +54,12 @@ export interface FinalizeResult {
   error?: string;
 }
 
-export async function finalizeRecording(path: string, container: Container): Promise<FinalizeResult> {
+/** Re-muxes the recording at `path` (queued behind {@link FINALIZE_CONCURRENCY} passes running on this thread). */
+export function finalizeRecording(path: string, container: Container): Promise<FinalizeResult> {
+  return slot(() => finalizeNow(path, container));
+}
+
+async function finalizeNow(path: string, container: Container): Promise<FinalizeResult> {
   const format: string[] =
     container === "mkv"
       ? ["-f", "matroska"]
