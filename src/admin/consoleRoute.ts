@@ -4,7 +4,8 @@
  * - `GET /` and the fixed files under `/admin/ui/` and `/admin/vendor/` (static.ts): the page, which asks for the
  *   token and logs in;
  * - `POST /admin/api/login` `{"token": "…"}` → an HttpOnly SameSite=Strict session cookie; `POST /admin/api/logout`;
- * - read-only JSON under `/admin/api/` (cookie or `Authorization: Bearer <admin token>`): `session`, `overview`
+ * - `GET /admin/api/session` → `{authenticated}`;
+ * - read-only JSON under `/admin/api/` (cookie or `Authorization: Bearer <admin token>`): `overview`
  *   (workers, trunks, live calls with MOS), `pipelines` (graphs), `cdrs` and `cdrs.csv` (filters `since`, `until`,
  *   `trunk`, `disposition`), `recordings` and `recordings/<id>` (the file, with Range).
  *
@@ -121,13 +122,21 @@ export function consoleRoute(o: ConsoleOptions): Route {
       await login(req, res);
       return;
     }
+    if (path === "/admin/api/session" && get) {
+      // 200 either way: the page asks this first, and a 401 would be a console error on every visit.
+      json(res, 200, { authenticated: access.authenticated(req) });
+      return;
+    }
     if (!access.authenticated(req)) {
       json(res, 401, { error: "log in with the admin token" });
       return;
     }
     if (path === "/admin/api/logout" && req.method === "POST") {
       access.logout(req);
-      res.writeHead(204, { ...API_HEADERS, "set-cookie": `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0` });
+      res.writeHead(204, {
+        ...API_HEADERS,
+        "set-cookie": `${SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`,
+      });
       res.end();
       return;
     }
@@ -136,9 +145,6 @@ export function consoleRoute(o: ConsoleOptions): Route {
       return;
     }
     switch (path) {
-      case "/admin/api/session":
-        json(res, 200, { ok: true });
-        return;
       case "/admin/api/overview":
         json(res, 200, await overview());
         return;
@@ -183,7 +189,10 @@ export function consoleRoute(o: ConsoleOptions): Route {
       return false;
     }
     if (!access.allowedSource(req)) {
-      log.warn({ remote: req.socket.remoteAddress, path }, "admin console: refused a client outside admin.allowNetworks");
+      log.warn(
+        { remote: req.socket.remoteAddress, path },
+        "admin console: refused a client outside admin.allowNetworks",
+      );
       res.writeHead(403, { ...SECURITY_HEADERS, "content-type": "text/plain" }).end("Forbidden\n");
       return true;
     }

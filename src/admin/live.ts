@@ -206,7 +206,9 @@ export async function pipelineViews(k: KurentoServer): Promise<PipelineView[]> {
         }
         seen.add(key);
         const sink = byId.get(edge.sink);
-        edge.flowing = edge.type === "VIDEO" ? sink?.flowingIn.video === true : sink?.flowingIn.audio === true;
+        edge.flowing =
+          (edge.type === "AUDIO" && sink?.flowingIn.audio === true) ||
+          (edge.type === "VIDEO" && sink?.flowingIn.video === true);
         edges.push(edge);
       }
     }

@@ -93,4 +93,7 @@ $("#logout").addEventListener("click", async () => {
   showLogin("Logged out.");
 });
 
-getJson("/admin/api/session").then(start, () => showLogin());
+getJson("/admin/api/session").then(
+  (s) => (s.authenticated ? start() : showLogin()),
+  () => showLogin(),
+);

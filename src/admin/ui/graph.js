@@ -35,6 +35,9 @@ const STYLE = [
     style: {
       width: 2,
       "curve-style": "bezier",
+      "loop-direction": "0deg",
+      "loop-sweep": "-60deg",
+      "control-point-step-size": 60,
       "target-arrow-shape": "triangle",
       "line-style": "dashed",
       "line-color": "#a0a8b4",
@@ -53,7 +56,7 @@ const short = (id) => id.slice(id.lastIndexOf("/") + 1, id.lastIndexOf("/") + 9)
 
 export class PipelineGraph {
   constructor(container) {
-    this.cy = window.cytoscape({ container, style: STYLE, wheelSensitivity: 0.3, elements: [] });
+    this.cy = window.cytoscape({ container, style: STYLE, elements: [], minZoom: 0.2, maxZoom: 1.2 });
     this.shape = "";
   }
 
@@ -73,11 +76,17 @@ export class PipelineGraph {
           classes: flowing ? "flowing" : "",
         });
       }
+      // One drawn edge per source and sink, labelled with its media types (AUDIO, VIDEO, DATA).
+      const pairs = new Map();
       for (const c of p.edges) {
-        edges.push({
-          data: { id: `${c.source}|${c.sink}|${c.type}`, source: c.source, target: c.sink, type: c.type },
-          classes: c.flowing ? "flowing" : "",
-        });
+        const id = `${c.source}|${c.sink}`;
+        const pair = pairs.get(id) ?? { data: { id, source: c.source, target: c.sink, type: "" }, flowing: false };
+        pair.data.type += `${pair.data.type === "" ? "" : " "}${c.type}`;
+        pair.flowing ||= c.flowing;
+        pairs.set(id, pair);
+      }
+      for (const pair of pairs.values()) {
+        edges.push({ data: pair.data, classes: pair.flowing ? "flowing" : "" });
       }
     }
     const shape = [...nodes, ...edges].map((x) => x.data.id).join(",");
@@ -105,7 +114,8 @@ export class PipelineGraph {
         span.dataset.elementId = e.id;
         li.append(span);
       }
-      li.append(`· ${p.edges.length} connection(s), ${p.edges.filter((c) => c.flowing).length} flowing`);
+      const types = (c) => `${c.type}${c.flowing ? " (flowing)" : ""}`;
+      li.append(`· connections: ${p.edges.map(types).join(", ") || "none"}`);
       return li;
     });
     document.querySelector("#graph-list").replaceChildren(...items);
