@@ -303,10 +303,11 @@ export const ConfigSchema = Type.Object(
     admin: section({
       enabled: bool(
         false,
-        "exposes `GET /admin/workers` and `POST /admin/workers/<index>/kill` (a failure drill) on the HTTP port",
+        "exposes the admin console at `/` (with `admin.token`), `GET /admin/workers` and `POST /admin/workers/<index>/kill` (a failure drill) on the HTTP port",
       ),
       token: str("", "the admin console's login token (the console at `/` is served only when this is set)", {
         maxLength: 4096,
+        secret: true,
       }),
       allowNetworks: list(
         CIDR4,
