@@ -6,7 +6,8 @@
  *
  * The token is compared by its SHA-256 digest with `timingSafeEqual` (as src/rpc/auth.ts does). Sessions are kept
  * by the digest of their random id, at most {@link MAX_SESSIONS} (the oldest goes first), each for
- * {@link SESSION_TTL_MS}.
+ * {@link SESSION_TTL_MS}. An address that sends {@link MAX_LOGIN_FAILURES} wrong tokens within a minute is
+ * refused (429) for the rest of that minute.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
@@ -16,6 +17,11 @@ import { isLoopbackAddress } from "../rpc/auth.js";
 export const SESSION_COOKIE = "korus_admin";
 export const MAX_SESSIONS = 32;
 export const SESSION_TTL_MS = 12 * 3600_000;
+/** Wrong tokens one address may try per {@link FAILURE_WINDOW_MS}; further logins get 429 until the window ends. */
+export const MAX_LOGIN_FAILURES = 10;
+export const FAILURE_WINDOW_MS = 60_000;
+/** Addresses whose failures are remembered at most (the oldest is forgotten first). */
+const MAX_FAILING_ADDRESSES = 1024;
 
 const digest = (s: string): Buffer => createHash("sha256").update(s, "utf8").digest();
 
@@ -59,6 +65,8 @@ export class AdminAccess {
   readonly #now: () => number;
   /** Session id digest (hex) → expiry (epoch ms), oldest first. */
   readonly #sessions = new Map<string, number>();
+  /** Client address → wrong tokens since `since` (epoch ms). */
+  readonly #failures = new Map<string, { count: number; since: number }>();
 
   constructor(token: string, allowNetworks: readonly string[], now: () => number = Date.now) {
     this.#token = digest(token);
@@ -79,9 +87,38 @@ export class AdminAccess {
     return timingSafeEqual(digest(presented), this.#token);
   }
 
-  /** A new session for a client that presented the right token: the cookie value, or null when refused. */
-  login(presented: string | undefined): string | null {
+  /** True when `address` sent too many wrong tokens lately: its logins are refused without a look at the token. */
+  throttled(address: string): boolean {
+    const failed = this.#failures.get(address);
+    if (failed !== undefined && this.#now() - failed.since >= FAILURE_WINDOW_MS) {
+      this.#failures.delete(address);
+      return false;
+    }
+    return failed !== undefined && failed.count >= MAX_LOGIN_FAILURES;
+  }
+
+  /**
+   * A new session for a client that presented the right token: the cookie value; null for a wrong token, or while
+   * `address` is {@link throttled}.
+   */
+  login(presented: string | undefined, address = ""): string | null {
+    if (this.throttled(address)) {
+      return null;
+    }
+    const now = this.#now();
+    const failed = this.#failures.get(address);
     if (!this.tokenMatches(presented)) {
+      if (failed === undefined) {
+        if (this.#failures.size >= MAX_FAILING_ADDRESSES) {
+          const oldest = this.#failures.keys().next().value;
+          if (oldest !== undefined) {
+            this.#failures.delete(oldest);
+          }
+        }
+        this.#failures.set(address, { count: 1, since: now });
+      } else {
+        failed.count++;
+      }
       return null;
     }
     this.#expire();

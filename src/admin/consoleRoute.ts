@@ -102,9 +102,14 @@ export function consoleRoute(o: ConsoleOptions): Route {
     } catch {
       token = undefined;
     }
-    const session = access.login(typeof token === "string" ? token : undefined);
+    const remote = req.socket.remoteAddress ?? "";
+    if (access.throttled(remote)) {
+      json(res, 429, { error: "too many wrong tokens: wait a minute" });
+      return;
+    }
+    const session = access.login(typeof token === "string" ? token : undefined, remote);
     if (session === null) {
-      log.warn({ remote: req.socket.remoteAddress }, "admin console: login refused (wrong token)");
+      log.warn({ remote }, "admin console: login refused (wrong token)");
       json(res, 401, { error: "wrong token" });
       return;
     }

@@ -7,6 +7,8 @@ import t from "tap";
 import {
   AdminAccess,
   cookieValue,
+  FAILURE_WINDOW_MS,
+  MAX_LOGIN_FAILURES,
   MAX_SESSIONS,
   networkList,
   SESSION_COOKIE,
@@ -85,4 +87,18 @@ t.test("sessions: login with the right token, expiry, cap, logout", async (t) =>
   t.ok(access.authenticated(r));
   access.logout(r);
   t.notOk(access.authenticated(r), "logged out");
+});
+
+t.test("wrong tokens from one address are throttled for a minute; other addresses are not", async (t) => {
+  let now = 5_000_000;
+  const access = new AdminAccess("tok", [], () => now);
+  for (let i = 0; i < MAX_LOGIN_FAILURES; i++) {
+    t.equal(access.login("guess", "10.0.0.9"), null);
+  }
+  t.ok(access.throttled("10.0.0.9"));
+  t.equal(access.login("tok", "10.0.0.9"), null, "even the right token waits");
+  t.notOk(access.throttled("127.0.0.1"));
+  t.type(access.login("tok", "127.0.0.1"), "string", "another address logs in");
+  now += FAILURE_WINDOW_MS;
+  t.type(access.login("tok", "10.0.0.9"), "string", "after the window");
 });
