@@ -7,7 +7,7 @@
  *   SipEndpoint in the pipeline graph, its trunk's OPTIONS keepalive is shown; it disappears when SIPp hangs up,
  *   and the CDR list and the CSV download show it;
  * - screenshots go to test/artifacts/console-*.png (git-ignored); the one with the live call also to
- *   docs/console.png for the README (set KORUS_CONSOLE_SCREENSHOT=0 to leave docs/ alone).
+ *   docs/console.png for the README when KORUS_CONSOLE_SCREENSHOT=1 (so a plain run leaves the tree clean).
  * Everything binds 127.0.0.1; SIPp and Chromium are killed on every path.
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -214,7 +214,7 @@ if (!existsSync(CHROMIUM) || !hasSipp) {
       `the graph holds the SipEndpoint, its echo connection flowing: ${await page.innerText("#graph-list")}`,
     );
     await page.screenshot({ path: join(ARTIFACTS, "console-call.png"), fullPage: true });
-    if (process.env["KORUS_CONSOLE_SCREENSHOT"] !== "0") {
+    if (process.env["KORUS_CONSOLE_SCREENSHOT"] === "1") {
       await page.screenshot({ path: join(ROOT, "docs/console.png") });
     }
 
