@@ -303,7 +303,7 @@ export const ConfigSchema = Type.Object(
     admin: section({
       enabled: bool(
         false,
-        "exposes the admin console at `/` (with `admin.token`), `GET /admin/workers` and `POST /admin/workers/<index>/kill` (a failure drill) on the HTTP port",
+        "exposes `GET /admin/workers` and `POST /admin/workers/<index>/kill` (a failure drill) on the HTTP port",
       ),
       token: str("", "the admin console's login token (the console at `/` is served only when this is set)", {
         maxLength: 4096,
