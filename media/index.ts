@@ -44,3 +44,4 @@ export {
   type RecordingState,
 } from "./record/journal.js";
 export { JOURNAL_DIR, SPOOL_DIR } from "./record/target.js";
+export { openConfined } from "./files/confine.js";

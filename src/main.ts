@@ -26,6 +26,7 @@ import {
 } from "./modules/index.js";
 import { createRootLogger, type Logger } from "./logging/logger.js";
 import { WorkerPool } from "./pool/WorkerPool.js";
+import { consoleRoute } from "./admin/consoleRoute.js";
 import { adminRoute } from "./rpc/adminRoute.js";
 import { resolveAuth, TokenAuth } from "./rpc/auth.js";
 import { RecordingService } from "./recording/RecordingService.js";
@@ -207,6 +208,13 @@ export async function startServer(
     await recording.stop();
     await cdr?.close();
     throw err;
+  }
+  if (config.admin.enabled && config.admin.token !== "") {
+    const { token, allowNetworks } = config.admin;
+    const live = { pool, kurento: k, sip, cdr, recordingsRoot, version: serverVersion, logger };
+    rpc.route(consoleRoute({ ...live, token, allowNetworks }), { ownAuth: true });
+  } else if (config.admin.enabled) {
+    logger.warn("the admin console at / is off: set admin.token to serve it");
   }
   const address = await rpc.listen();
   rpc.setReady(() => ({

@@ -305,6 +305,15 @@ export const ConfigSchema = Type.Object(
         false,
         "exposes `GET /admin/workers` and `POST /admin/workers/<index>/kill` (a failure drill) on the HTTP port",
       ),
+      token: str("", "the admin console's login token (the console at `/` is served only when this is set)", {
+        maxLength: 4096,
+        secret: true,
+      }),
+      allowNetworks: list(
+        CIDR4,
+        ["an IPv4 CIDR such as 10.0.0.0/8", "a list of IPv4 CIDRs"],
+        "networks besides loopback that may reach the admin console (loopback only by default)",
+      ),
     }),
     cdr,
     recording,

@@ -111,6 +111,8 @@ export class JsonRpcServer {
   readonly #http: http.Server;
   readonly #wss: WebSocketServer;
   readonly #routes: Route[] = [];
+  /** Routes that check their callers themselves (the admin console, src/admin): tried before the token check. */
+  readonly #ownAuthRoutes: Route[] = [];
   readonly #connections = new Set<WebSocket>();
   readonly #auth: TokenAuth;
   readonly #refusals: RefusalLog;
@@ -221,9 +223,12 @@ export class JsonRpcServer {
     return (typeof d === "object" && d.allowRemote) || isLoopbackAddress(req.socket.remoteAddress ?? "");
   }
 
-  /** Registers an HTTP route; a route returns true when it answered. */
-  route(r: Route): void {
-    this.#routes.push(r);
+  /**
+   * Registers an HTTP route; a route returns true when it answered. With `ownAuth` the route authenticates its
+   * callers itself (the admin console's token) and is tried before the Kurento token check.
+   */
+  route(r: Route, opts: { ownAuth?: boolean } = {}): void {
+    (opts.ownAuth === true ? this.#ownAuthRoutes : this.#routes).push(r);
   }
 
   /** Sets the `/health` body provider and marks the server as accepting work. */
@@ -260,6 +265,11 @@ export class JsonRpcServer {
     }
     if (this.#demo?.route(req, res) === true) {
       return;
+    }
+    for (const r of this.#ownAuthRoutes) {
+      if (await r(req, res)) {
+        return;
+      }
     }
     if (this.#routes.length > 0 && this.#auth.authenticate(req) === null) {
       this.#refusals.note({ remote: req.socket.remoteAddress, path }, "HTTP request refused: no valid token (401)");

@@ -52,6 +52,25 @@ export type { SipAdmissionStats } from "../../sip/admission/SipAdmission.js";
 
 export type SipConfig = KorusConfig["sip"];
 
+/** A trunk as the admin console shows it: keepalive state and the last OPTIONS probe (null until one finished). */
+export interface TrunkDetail {
+  name: string;
+  state: string;
+  lastOptions: { at: string; alive: boolean; status: number | null; rttMs: number } | null;
+}
+
+/** A live SIP leg as the admin console shows it. */
+export interface SipCallInfo {
+  elementId: string;
+  pipelineId: string;
+  state: string;
+  direction: "inbound" | "outbound" | null;
+  trunk: string | null;
+  callId: string;
+  remote: string;
+  peerCodec: string | null;
+}
+
 export interface SipServiceOptions {
   readonly config: SipConfig;
   readonly kurento: KurentoServer;
@@ -73,6 +92,8 @@ export class SipService {
   readonly #legs = new Map<string, SipLeg>();
   /** OPTIONS keepalive per trunk name (trunks with `optionsIntervalS` > 0 and a peer to probe). */
   readonly #keepalives = new Map<string, OptionsKeepalive>();
+  /** The last finished OPTIONS probe per trunk name (for the admin console). */
+  readonly #probes = new Map<string, TrunkDetail["lastOptions"]>();
   readonly #registers: RegisterClient[] = [];
   readonly #client: InternalClient;
   readonly #dialPlan: DialPlan;
@@ -202,6 +223,30 @@ export class SipService {
     return out;
   }
 
+  /** Each trunk's keepalive state and last OPTIONS probe (admin console). */
+  trunkDetails(): TrunkDetail[] {
+    const states = this.trunkStates();
+    return this.trunks.map((t) => ({
+      name: t.name,
+      state: states[t.name] ?? TrunkState.Unknown,
+      lastOptions: this.#probes.get(t.name) ?? null,
+    }));
+  }
+
+  /** The live SIP legs (admin console). */
+  calls(): SipCallInfo[] {
+    return [...this.#legs.values()].map((leg) => ({
+      elementId: leg.elementId,
+      pipelineId: leg.pipelineId,
+      state: leg.state,
+      direction: leg.session === undefined ? null : leg.session.role === "uas" ? "inbound" : "outbound",
+      trunk: leg.trunk?.name ?? null,
+      callId: leg.sipCallId,
+      remote: leg.remoteIdentity,
+      peerCodec: leg.answerCodec,
+    }));
+  }
+
   /** Admission counters since start (a copy), and the event-loop lag the overload guard last measured. */
   stats(): SipAdmissionStats & { lagMs: number; overloaded: boolean } {
     return this.#admission.stats();
@@ -216,6 +261,14 @@ export class SipService {
         const k = new OptionsKeepalive({ trunk, send, local });
         k.on("stateChanged", (change) =>
           this.#log.info({ trunk: trunk.name, state: change.to }, "sip: trunk state changed"),
+        );
+        k.on("probe", (p) =>
+          this.#probes.set(trunk.name, {
+            at: new Date().toISOString(),
+            alive: p.alive,
+            status: p.status ?? null,
+            rttMs: Math.round(p.rttMs),
+          }),
         );
         k.start();
         this.#keepalives.set(trunk.name, k);
