@@ -79,11 +79,15 @@ t.test("WebSocketEndpoint with a bot on each protocol", async (t) => {
         t.equal(conn.subprotocol, "audio.jambonz.org", "jambonz: the subprotocol is audio.jambonz.org");
         t.match(conn.json[0]?.msg, { lang: "en", sampleRate: 16000, mixType: "mono" }, "jambonz: the metadata frame");
       }
-      await s.app.event(
-        (m) => value(m).type === "StreamStateChanged" && value(m).data?.["state"] === "STREAMING",
+      // The socket may open before the subscription: the state is read, not awaited as an event.
+      let state: unknown;
+      await waitFor(
+        () => state === "STREAMING",
         10_000,
-      );
-      const state = await s.call("invoke", { object: ws, operation: "getStreamState" });
+        async () => {
+          state = await s.call("invoke", { object: ws, operation: "getStreamState" });
+        },
+      ).catch(() => undefined);
       t.equal(state, "STREAMING", "getStreamState");
 
       // Caller → bot: a 1 kHz tone, checked by frequency.
@@ -161,9 +165,11 @@ function marks0(msg: Json): { name?: string; event?: string } {
   return { name: m?.name, event: m?.event };
 }
 
-async function waitFor(pred: () => boolean, ms: number): Promise<void> {
+async function waitFor(pred: () => boolean, ms: number, poll?: () => Promise<void>): Promise<void> {
   const end = performance.now() + ms;
+  await poll?.();
   while (!pred()) {
+    await poll?.();
     if (performance.now() > end) {
       throw new Error("timed out");
     }
