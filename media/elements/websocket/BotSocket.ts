@@ -159,11 +159,13 @@ export class BotSocket {
       this.#outageSince = now;
       this.#setState("CONNECTING", reason);
     }
-    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.#attempt);
-    if (now + delay - this.#outageSince > this.#opts.retryMs) {
-      this.#setState("FAILED", `${reason}; gave up after ${Math.round((now - this.#outageSince) / 1000)} s`);
+    const elapsed = now - this.#outageSince;
+    if (elapsed >= this.#opts.retryMs) {
+      this.#setState("FAILED", `${reason}; gave up after ${Math.round(elapsed / 1000)} s`);
       return;
     }
+    // The last attempt falls at the end of the window.
+    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.#attempt, this.#opts.retryMs - elapsed);
     this.#attempt++;
     this.retries++;
     this.#retry = this.#timers.setTimeout(() => this.#connect(), delay);
