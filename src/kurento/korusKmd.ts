@@ -79,8 +79,41 @@ export const KORUS_KMD = {
       ],
       events: ["IncomingCall"],
     },
+    {
+      // A voice bot on the call over a WebSocket: Twilio Media Streams or jambonz listen (issue 14,
+      // docs/voicebots.md). Media in from its sources goes to the bot; the bot's audio is its output.
+      name: "WebSocketEndpoint",
+      extends: "Endpoint",
+      constructor: {
+        params: [
+          { name: "mediaPipeline", type: "MediaPipeline" },
+          { name: "uri", type: "String" },
+          { name: "protocol", type: "String", optional: true, defaultValue: "twilio" },
+          { name: "headers", type: "String<>", optional: true },
+          { name: "parameters", type: "String<>", optional: true },
+          { name: "sampleRate", type: "int", optional: true, defaultValue: 8000 },
+          { name: "channels", type: "int", optional: true, defaultValue: 1 },
+          { name: "direction", type: "String", optional: true, defaultValue: "both" },
+          { name: "retrySeconds", type: "int", optional: true, defaultValue: 10 },
+          { name: "maxQueueSeconds", type: "int", optional: true, defaultValue: 60 },
+        ],
+      },
+      properties: [
+        { name: "streamState", type: "StreamState", readOnly: true },
+        { name: "botErrors", type: "int", readOnly: true },
+        { name: "droppedFrames", type: "int", readOnly: true },
+        { name: "queuedMs", type: "int", readOnly: true },
+        { name: "streamedMs", type: "int", readOnly: true },
+      ],
+      events: ["StreamStateChanged", "BotMessage", "DtmfReceived"],
+    },
   ],
   complexTypes: [
+    {
+      name: "StreamState",
+      typeFormat: "ENUM" as const,
+      values: ["CONNECTING", "STREAMING", "CLOSED", "FAILED"],
+    },
     {
       name: "CallState",
       typeFormat: "ENUM" as const,
@@ -99,6 +132,15 @@ export const KORUS_KMD = {
     },
   ],
   events: [
+    {
+      name: "StreamStateChanged",
+      extends: "Media",
+      properties: [
+        { name: "state", type: "StreamState" },
+        { name: "reason", type: "String" },
+      ],
+    },
+    { name: "BotMessage", extends: "Media", properties: [{ name: "message", type: "String" }] },
     {
       name: "CallStateChanged",
       extends: "Media",

@@ -14,6 +14,11 @@
  *   `files.mediaRoots` like any player's (a relative `file` resolves against the first root); when the player
  *   raises Error (file outside the roots, missing, undecodable) the failure is logged and the call is hung up.
  *
+ * - `stream {url, protocol, sampleRate, channels, parameters, retrySeconds}`: answers and connects the call both
+ *   ways to a WebSocketEndpoint that streams it to a voice bot (docs/voicebots.md); the bot gets the From and To
+ *   URIs as parameters `from` and `to` (unless its own parameters set them). The call is hung up when the bot ends
+ *   the stream (CLOSED) or cannot be reached within its retry window (FAILED).
+ *
  * No matching rule: `unmatchedStatus` (default 404). Each pipeline is released when its calls end.
  */
 import type { JsonObject } from "../../media/index.js";
@@ -99,6 +104,9 @@ export class DialPlan {
           return;
         case "play":
           await this.#play(pending, m.rule.file ?? "");
+          return;
+        case "stream":
+          await this.#stream(pending, m.rule, from, to);
           return;
       }
     } catch (err) {
@@ -231,6 +239,47 @@ export class DialPlan {
       void this.#client.hangup(leg).catch(() => undefined);
     });
     await this.#client.connect(player, leg, "AUDIO");
+    await this.#client.answer(leg);
+  }
+
+  async #stream(pending: PendingCall, rule: DialPlanRule, from: string, to: string): Promise<void> {
+    const s = rule.stream;
+    if (s === undefined) {
+      throw new Error("a stream rule without stream");
+    }
+    const { pipeline, leg } = await this.#claim(pending);
+    let bot: string;
+    try {
+      bot = await this.#client.create("WebSocketEndpoint", {
+        mediaPipeline: pipeline,
+        uri: s.url,
+        protocol: s.protocol ?? "twilio",
+        sampleRate: s.sampleRate ?? 8000,
+        channels: s.channels ?? 1,
+        parameters: { from, to, ...s.parameters },
+        retrySeconds: s.retrySeconds ?? 10,
+      });
+    } catch (err) {
+      this.#routing.delete(pending.callId);
+      await this.#client.release(pipeline);
+      throw err;
+    }
+    await this.#client.on(leg, "CallStateChanged", (d) => {
+      if (stateOf(d) === CallState.Terminated) {
+        void this.#client.release(pipeline);
+      }
+    });
+    await this.#client.on(bot, "StreamStateChanged", (d) => {
+      if (d["state"] === "FAILED" || d["state"] === "CLOSED") {
+        this.#log.info(
+          { callId: pending.callId, state: d["state"], reason: d["reason"] },
+          "dial plan: bot stream ended",
+        );
+        void this.#client.hangup(leg).catch(() => undefined);
+      }
+    });
+    await this.#client.connect(leg, bot, "AUDIO");
+    await this.#client.connect(bot, leg, "AUDIO");
     await this.#client.answer(leg);
   }
 

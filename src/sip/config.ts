@@ -118,8 +118,31 @@ export const SipDigestSchema = refine(
 );
 export type SipDigestConfig = Static<typeof SipDigestSchema>;
 
-export const DIAL_PLAN_ACTIONS = ["echo", "reject", "bridge", "room", "play"] as const;
+export const DIAL_PLAN_ACTIONS = ["echo", "reject", "bridge", "room", "play", "stream"] as const;
 export type DialPlanAction = (typeof DIAL_PLAN_ACTIONS)[number];
+
+/** The `stream` action (issue 14, docs/voicebots.md): the call goes straight to a voice bot (WebSocketEndpoint). */
+export const DialPlanStreamSchema = Type.Object(
+  {
+    url: Type.String({ pattern: "^wss?://", description: "stream: the bot's ws:// or wss:// URL" }),
+    protocol: Type.Optional(
+      Type.Union([Type.Literal("twilio"), Type.Literal("jambonz")], { description: "stream: protocol (twilio)" }),
+    ),
+    sampleRate: Type.Optional(
+      Type.Union([Type.Literal(8000), Type.Literal(16000), Type.Literal(24000)], {
+        description: "stream: jambonz sample rate (8000)",
+      }),
+    ),
+    channels: Type.Optional(Type.Union([Type.Literal(1), Type.Literal(2)], { description: "stream: channels (1)" })),
+    parameters: Type.Optional(
+      Type.Record(Type.String(), Type.String(), { description: "stream: custom parameters for the bot" }),
+    ),
+    retrySeconds: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 3600, description: "stream: reconnection window (10 s)" }),
+    ),
+  },
+  { additionalProperties: false, description: "stream: the voice bot to send the call to" },
+);
 
 /** One ordered dial-plan rule: all given regexes must match (To URI, From URI, trunk name). */
 export const DialPlanRuleSchema = refine(
@@ -137,6 +160,7 @@ export const DialPlanRuleSchema = refine(
       viaTrunk: Type.Optional(Type.String({ description: "bridge: the trunk to place the second leg on" })),
       room: Type.Optional(Type.String({ description: "room: the room name (`$1`… substituted)" })),
       file: Type.Optional(Type.String({ description: "play: the file" })),
+      stream: Type.Optional(DialPlanStreamSchema),
     },
     { additionalProperties: false },
   ),
@@ -159,6 +183,9 @@ export const DialPlanRuleSchema = refine(
     }
     if (rule.action === "play" && rule.file === undefined) {
       return { at: ".file", reason: "a play rule needs a file" };
+    }
+    if (rule.action === "stream" && rule.stream === undefined) {
+      return { at: ".stream", reason: "a stream rule needs stream: {url, …}" };
     }
     return undefined;
   },

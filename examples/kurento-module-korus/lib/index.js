@@ -12,9 +12,11 @@ Object.defineProperty(exports, "SIP_GATEWAY_ID", { value: "korus_SipGateway" });
 
 var SipEndpoint = require("./SipEndpoint");
 var SipGateway = require("./SipGateway");
+var WebSocketEndpoint = require("./WebSocketEndpoint");
 
 exports.SipEndpoint = SipEndpoint;
 exports.SipGateway = SipGateway;
+exports.WebSocketEndpoint = WebSocketEndpoint;
 
 exports.complexTypes = require("./complexTypes");
 require("./extensions");

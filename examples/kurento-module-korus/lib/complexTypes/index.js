@@ -8,6 +8,8 @@
 
 var CallOptions = require("./CallOptions");
 var CallState = require("./CallState");
+var StreamState = require("./StreamState");
 
 exports.CallOptions = CallOptions;
 exports.CallState = CallState;
+exports.StreamState = StreamState;

@@ -56,7 +56,7 @@ t.test("modules load dependencies first; their types join Kurento's and Korus's"
   t.same(workerModules(modules)[0], {
     name: "korus",
     worker: "file:///korus/dist/media/elements/sipModule.js",
-    types: ["SipEndpoint", "SipGateway"],
+    types: ["SipEndpoint", "SipGateway", "WebSocketEndpoint"],
     settings: {},
   });
   t.match(workerModules(modules)[2], { name: "beta", types: ["BetaFilter"], worker: /^file:\/\/.*worker\.js$/ });

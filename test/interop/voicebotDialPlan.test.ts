@@ -1,0 +1,69 @@
+/**
+ * The dial plan's `stream` action (issue 14 §1) with a SIPp call, against the built server (`npm run build`
+ * first): an unclaimed call to sip:bot@ is answered and streamed straight to a Twilio bot on loopback, no
+ * application involved. The bot gets `connected`/`start` with the call's From/To and the rule's parameters, the
+ * caller's PCMA (SIPp's g711a.pcap, transcoded to µ-law on the way) as audio, the RFC 4733 digit of
+ * dtmf_2833_1.pcap, and `stop` when SIPp hangs up.
+ */
+import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import t from "tap";
+import { startKorus } from "../helpers/server.js";
+import { runSipp } from "../helpers/sipp.js";
+import { interopSlot } from "../helpers/slot.js";
+import { rmsDbfs } from "../helpers/tone.js";
+import { TestBot } from "../helpers/voicebot.js";
+
+t.setTimeout(90_000);
+
+const FIXTURES = fileURLToPath(new URL("../fixtures/sipp/", import.meta.url));
+const { children, work, port } = await interopSlot(t, "voicebot");
+mkdirSync(join(work, "pcap"));
+for (const f of readdirSync("/usr/share/sip-tester").filter((n) => n.endsWith(".pcap"))) {
+  copyFileSync(join("/usr/share/sip-tester", f), join(work, "pcap", f));
+}
+
+t.test("dial plan stream: a SIPp call goes straight to a Twilio bot", async (t) => {
+  const bot = await TestBot.start("twilio");
+  t.teardown(() => bot.close());
+  const sipPort = port();
+  await startKorus(t, {
+    workers: 1,
+    config: {
+      httpMedia: { allowNetworks: ["127.0.0.0/8"] },
+      sip: {
+        port: sipPort,
+        dialplan: [
+          {
+            to: "^sip:bot@",
+            action: "stream",
+            stream: { url: `ws://127.0.0.1:${bot.port}/media`, protocol: "twilio", parameters: { campaign: "c1" } },
+          },
+        ],
+      },
+    },
+  });
+  const r = await runSipp(
+    [
+      ...["-sf", join(FIXTURES, "uac_pcma_pcap.xml"), `127.0.0.1:${sipPort}`, "-s", "bot"],
+      ...["-i", "127.0.0.1", "-p", String(port()), "-mi", "127.0.0.1", "-mp", String(port(4))],
+      ...["-m", "1", "-timeout", "30s"],
+    ],
+    { children, cwd: work, limitMs: 40_000 },
+  );
+  t.equal(r.code, 0, `SIPp: INVITE/200/ACK, pcap played, BYE/200${r.code === 0 ? "" : `\n${r.output}`}`);
+  const conn = await bot.connection(0, 1000);
+  await Promise.race([conn.closed, new Promise((res) => setTimeout(res, 3000))]);
+  const start = conn.messages("start")[0]?.msg["start"] as Record<string, unknown> | undefined;
+  t.match(
+    start?.["customParameters"],
+    { campaign: "c1", to: /^sip:bot@/, from: /^sip:/ },
+    "start carries the rule's parameters and the call's From/To",
+  );
+  const pcm = conn.pcm();
+  t.ok(pcm.length >= 8000 * 5, `the bot got the caller's audio (${(pcm.length / 8000).toFixed(1)} s)`);
+  t.ok(rmsDbfs(pcm) > -40, `and it is not silence (${rmsDbfs(pcm).toFixed(1)} dBFS)`);
+  t.match(conn.messages("dtmf")[0]?.msg, { dtmf: { digit: "1" } }, "the caller's RFC 4733 digit reaches the bot");
+  t.equal(conn.json.at(-1)?.msg["event"], "stop", "the caller's BYE ends the stream with stop");
+});
