@@ -26,6 +26,7 @@ import {
 } from "./modules/index.js";
 import { createRootLogger, type Logger } from "./logging/logger.js";
 import { WorkerPool } from "./pool/WorkerPool.js";
+import { monitorAuth, startMetrics } from "./metrics/index.js";
 import { adminRoute } from "./rpc/adminRoute.js";
 import { resolveAuth, TokenAuth } from "./rpc/auth.js";
 import { RecordingService } from "./recording/RecordingService.js";
@@ -169,6 +170,7 @@ export async function startServer(
       maxFrameBytes: config.server.maxFrameBytes,
       demo: config.demo.enabled && { allowRemote: config.demo.allowRemote },
       auth: new TokenAuth(auth.mode, config.kurento.tokens),
+      monitorAuth: monitorAuth(config),
       ...(tls === undefined ? {} : { tls }),
       maxConnections: config.server.maxConnections,
       maxConnectionsPerAddress: config.server.maxConnectionsPerAddress,
@@ -208,6 +210,7 @@ export async function startServer(
     await cdr?.close();
     throw err;
   }
+  startMetrics({ config, rpc, kurento: k, pool, sip, cdr });
   const address = await rpc.listen();
   rpc.setReady(() => ({
     version: serverVersion,
