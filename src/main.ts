@@ -268,11 +268,12 @@ export async function startServer(
   };
 }
 
-async function main(): Promise<void> {
+/** `korus start [--config FILE]` (src/cli.ts) and `node dist/src/main.js`: runs the server until SIGTERM/SIGINT. */
+export async function runServer(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   let config: KorusConfig;
   let modules: readonly ModuleDefinition[];
   try {
-    const file = configPathFromArgs(process.argv.slice(2), fileURLToPath(new URL("config/default.yaml", ROOT)));
+    const file = configPathFromArgs(argv, fileURLToPath(new URL("config/default.yaml", ROOT)));
     // The order of docs/configuration.md: the document, its modules and their sections, then every key validated.
     ({ config, modules } = configureStart(loadConfigDocument(file)));
   } catch (err) {
@@ -317,5 +318,5 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  void main();
+  void runServer();
 }
