@@ -13,6 +13,7 @@ import { CdrService, cdrServiceConfig, HangupSide } from "./cdr/index.js";
 import { recordingCdrHooks, RecordingLinks } from "./cdr/recordingCdr.js";
 import { webrtcCdrHooks } from "./cdr/webrtcCdr.js";
 import { configPathFromArgs, loadConfigDocument } from "./config/load.js";
+import { withLoopbackFallback } from "./config/networkFallback.js";
 import { ConfigError, type KorusConfig } from "./config/schema.js";
 import { KurentoServer } from "./kurento/KurentoServer.js";
 import {
@@ -115,7 +116,7 @@ export async function startServer(
       script: workerScript,
       base: {
         logLevel: config.log.level,
-        webrtc: config.webrtc,
+        webrtc: withLoopbackFallback(config.webrtc, logger),
         flowTimeoutMs: config.media.flowTimeoutMs,
         loadReportMs: config.media.loadReportMs,
         modules: workerModules(modules),
