@@ -18,7 +18,7 @@ export const CONFIG_USAGE = `       korus config check FILE
   configuration, secrets masked; an error names the key and the exit status is 1. print-default prints the defaults.
 `;
 
-const SECRET_KEY = /token|password|secret|passphrase/i;
+const SECRET_KEY = /token|password|secret|passphrase|postgresUrl/i;
 export const MASK = "********";
 
 /**

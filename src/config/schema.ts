@@ -300,6 +300,7 @@ export const ConfigSchema = Type.Object(
       enabled: bool(true, "serves Prometheus metrics at `GET /metrics` (see [Metrics](#metrics))"),
       token: str("", "bearer token that `GET /metrics` and `GET /health` require; empty = none", {
         env: "KORUS_METRICS_TOKEN",
+        secret: true,
         maxLength: 4096,
       }),
     }),
