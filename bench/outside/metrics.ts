@@ -65,7 +65,7 @@ export async function runMetricsBench(opts: MetricsBenchOptions = {}): Promise<s
       name: ON,
       extra: ["metrics: { enabled: true }"],
       port: base,
-      rtpPorts: [42000, 43999],
+      rtpPorts: [38000, 43999],
     });
     targets.push(on);
     const off = await KorusTarget.start(undefined, undefined, {
