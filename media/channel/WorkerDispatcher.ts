@@ -292,7 +292,7 @@ export class WorkerDispatcher {
       elements += p.elements.size;
       for (const e of p.elements.values()) {
         e.forEachTranscoding(count);
-        if (e.recordingActive) {
+        if (e.recordingActive()) {
           recordings++;
         }
       }

@@ -309,7 +309,7 @@ export abstract class MediaElement extends MediaObject {
   }
 
   /** True while this element writes a recording (a RecorderEndpoint that is not stopped; metrics). */
-  get recordingActive(): boolean {
+  recordingActive(): boolean {
     return false;
   }
 

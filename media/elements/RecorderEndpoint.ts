@@ -80,7 +80,7 @@ export class RecorderEndpoint extends Element<RecorderEvents> {
   }
 
   /** Recording or paused (metrics: recordings active). */
-  override get recordingActive(): boolean {
+  override recordingActive(): boolean {
     return this.#state !== "STOP";
   }
 
