@@ -10,10 +10,15 @@
 import "../helpers/loopbackNamespace.js";
 import os from "node:os";
 import t from "tap";
+import { RtpHeader, RtpPacket } from "werift";
+import { createDecoder, createEncoder } from "../../media/codecs/index.js";
 import { NO_INTERFACE_WARNING, withLoopbackFallback } from "../../src/config/networkFallback.js";
 import { connect, connectClient, createPipeline, createWebRtc, negotiate } from "../helpers/kurento.js";
 import { startKorus } from "../helpers/server.js";
-import { WeriftPeer } from "../helpers/weriftPeer.js";
+import { generateTone, measureFrequency } from "../helpers/tone.js";
+import { parsePayload, WeriftPeer } from "../helpers/weriftPeer.js";
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 t.test("the namespace has loopback only", async (t) => {
   const names = Object.keys(os.networkInterfaces());
@@ -55,4 +60,43 @@ t.test("a WebRtcEndpoint connects over the loopback fallback, with a warning", a
   await peer.waitForPayloads("nocand", "audio", 50, 15_000);
   await peer.waitForPayloads("nocand", "video", 20, 15_000);
   t.equal(peer.corrupt, 0, "every payload came back intact");
+
+  // Then a 1 kHz tone, Opus-encoded, on the same audio track: it comes back and decodes to 1 kHz.
+  peer.stopMedia();
+  const audio = peer.pc.getTransceivers().find((x) => x.kind === "audio");
+  const out = audio?.sender.track;
+  const back: Buffer[] = [];
+  audio?.receiver.track?.onReceiveRtp.subscribe((p) => {
+    if (p.payload.length > 0 && parsePayload(p.payload) === undefined) {
+      back.push(Buffer.from(p.payload));
+    }
+  });
+  if (out === undefined || out === null || audio === undefined) {
+    t.fail("no audio track");
+    return;
+  }
+  const enc = createEncoder("opus", { sampleRate: 48000 });
+  const frames = 75;
+  const tone = generateTone(1000, { sampleRate: 48000, samples: 960 * frames, amplitude: 8000 });
+  const seq0 = peer.sent.audio;
+  const start = performance.now();
+  for (let i = 0; i < frames; i++) {
+    const header = new RtpHeader({
+      payloadType: 111,
+      sequenceNumber: (seq0 + i) & 0xffff,
+      timestamp: ((seq0 + i) * 960) >>> 0,
+      ssrc: 0x1111,
+    });
+    out.writeRtp(new RtpPacket(header, Buffer.from(enc.encode(tone.subarray(960 * i, 960 * (i + 1))))));
+    await sleep(Math.max(0, start + (i + 1) * 20 - performance.now()));
+  }
+  enc.close();
+  await sleep(300);
+  t.ok(back.length >= frames * 0.8, `the tone came back (${back.length} of ${frames} packets)`);
+  const dec = createDecoder("opus", { sampleRate: 48000 });
+  const pcm = Int16Array.from(back.flatMap((b) => Array.from(dec.decode(b))));
+  dec.close();
+  const mid = pcm.subarray(Math.floor(pcm.length * 0.3), Math.floor(pcm.length * 0.9));
+  const f = measureFrequency(mid, 48000);
+  t.ok(Math.abs(f - 1000) < 10, `the peer hears ${f.toFixed(1)} Hz`);
 });
