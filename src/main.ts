@@ -119,6 +119,7 @@ export async function startServer(
         webrtc: withLoopbackFallback(config.webrtc, logger),
         flowTimeoutMs: config.media.flowTimeoutMs,
         loadReportMs: config.media.loadReportMs,
+        metrics: config.metrics.enabled,
         modules: workerModules(modules),
         mediaAccess: {
           mediaRoots,

@@ -288,9 +288,10 @@ export class WorkerDispatcher {
       const key = `${from}>${to}`;
       transcoders[key] = (transcoders[key] ?? 0) + 1;
     };
+    const walk = this.#settings.metrics !== false;
     for (const p of this.#pipelines.values()) {
       elements += p.elements.size;
-      for (const e of p.elements.values()) {
+      for (const e of walk ? p.elements.values() : []) {
         e.forEachTranscoding(count);
         if (e.recordingActive()) {
           recordings++;

@@ -55,6 +55,8 @@ export interface WorkerSettings {
   flowTimeoutMs: number;
   /** Interval of the periodic load report (element count, event-loop utilisation). */
   loadReportMs: number;
+  /** False: the load report leaves out the metrics that walk the elements (config `metrics.enabled`; default on). */
+  metrics?: boolean;
   /** Absent (tests, benchmarks): no media roots, and http(s) media under the default policy. */
   mediaAccess?: MediaAccessSettings;
   /** Korus modules whose worker entries this worker imports at start-up, in order (docs/modules.md). */
