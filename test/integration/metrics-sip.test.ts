@@ -119,9 +119,15 @@ t.test("a SIPp call moves the counters by what its CDR says", { skip: !hasSipp &
     return;
   }
   await sleep(1000); // a load report after the release
-  const after = await scrapeMetrics(k.httpUrl, TOKEN);
+  let after = await scrapeMetrics(k.httpUrl, TOKEN);
   const delta = (name: string, labels: Record<string, string> = {}): number =>
     sampleSum(after, name, labels) - sampleSum(before, name, labels);
+  // The RTP counters lag by up to one load report (longer on a loaded machine).
+  const inAudio = { direction: "in", kind: "audio" };
+  for (let i = 0; i < 20 && delta("korus_rtp_packets_total", inAudio) !== cdr.media.rx.packets; i++) {
+    await sleep(500);
+    after = await scrapeMetrics(k.httpUrl, TOKEN);
+  }
 
   t.equal(sampleSum(after, "korus_sip_calls_active"), 0, "no call active after the BYE");
   t.equal(delta("korus_sip_invites_total", { direction: "inbound", trunk: "local", status: "200" }), 1);

@@ -71,11 +71,18 @@ t.test("a WebRTC loopback moves the RTP counters by what getStats says", async (
   t.equal(peer.corrupt, 0, "every payload came back intact");
   await sleep(1000); // the last packets forwarded, then a load report
 
-  const audio = await rtpStats(ep, "AUDIO");
-  const video = await rtpStats(ep, "VIDEO");
-  const after = await scrapeMetrics(k.httpUrl, TOKEN);
+  // The counters lag getStats by up to one load report (longer on a loaded machine): read both until they agree.
+  let audio = await rtpStats(ep, "AUDIO");
+  let video = await rtpStats(ep, "VIDEO");
+  let after = await scrapeMetrics(k.httpUrl, TOKEN);
   const delta = (name: string, labels: Record<string, string> = {}): number =>
     sampleSum(after, name, labels) - sampleSum(before, name, labels);
+  for (let i = 0; i < 20 && delta("korus_rtp_packets_total") !== audio.in + video.in + audio.out + video.out; i++) {
+    await sleep(500);
+    audio = await rtpStats(ep, "AUDIO");
+    video = await rtpStats(ep, "VIDEO");
+    after = await scrapeMetrics(k.httpUrl, TOKEN);
+  }
   t.ok(audio.in >= 100 && video.in >= 50, `getStats saw the media (${JSON.stringify({ audio, video })})`);
   t.equal(delta("korus_rtp_packets_total", { direction: "in", kind: "audio" }), audio.in, "audio in");
   t.equal(delta("korus_rtp_packets_total", { direction: "in", kind: "video" }), video.in, "video in");
