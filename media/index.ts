@@ -17,6 +17,7 @@ export type {
   ToWorker,
   WebRtcSettings,
   WorkerDump,
+  WorkerMetricsReport,
   WorkerModule,
   WorkerSettings,
 } from "./channel/protocol.js";

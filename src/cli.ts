@@ -2,6 +2,16 @@
 /**
  * The `korus` command-line tool (package.json `bin`).
  *
+ *   korus start [--config FILE]
+ *
+ * Runs the server (src/main.ts) until SIGTERM/SIGINT; the configuration defaults to config/default.yaml of the
+ * installation.
+ *
+ *   korus config check FILE
+ *   korus config print-default
+ *
+ * Validates a configuration file and prints the effective configuration (src/config/cli.ts), or prints the defaults.
+ *
  *   korus cdr export [--since ISO] [--until ISO] [--format csv|jsonl] [--data-dir DIR] [--output FILE]
  *                    [--config FILE]
  *
@@ -13,7 +23,8 @@
  *
  * Generates the kurento-client JavaScript module of a Korus module (src/modules/client/, docs/module-client.md).
  *
- * Exit status: 0 done, 1 the command failed (no database, I/O error, bad descriptor), 2 bad usage.
+ * Exit status: 0 done, 1 the command failed (no database, I/O error, bad descriptor, invalid configuration), 2 bad
+ * usage.
  */
 import { createWriteStream, existsSync, realpathSync } from "node:fs";
 import { Readable } from "node:stream";
@@ -21,6 +32,7 @@ import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { EXPORT_FORMATS, exportLines, type ExportFormat } from "./cdr/export.js";
 import { SqliteCdrStore } from "./cdr/SqliteCdrStore.js";
+import { CONFIG_USAGE, configCheck, configDefault } from "./config/cli.js";
 import { loadConfig } from "./config/load.js";
 import { MODULE_CLIENT_USAGE, moduleClient, parseModuleClientArgs } from "./modules/client/cli.js";
 
@@ -33,7 +45,8 @@ export class CliUsageError extends Error {
   }
 }
 
-export const USAGE = `usage: korus cdr export [--since ISO] [--until ISO] [--format csv|jsonl] [--data-dir DIR]
+export const USAGE = `usage: korus start [--config FILE]
+${CONFIG_USAGE}       korus cdr export [--since ISO] [--until ISO] [--format csv|jsonl] [--data-dir DIR]
                         [--output FILE] [--config FILE]
 
   Exports call detail records whose end time is in [since, until) (UTC ISO 8601, e.g. 2026-11-23T00:00:00Z;
@@ -153,6 +166,19 @@ export async function cdrExport(args: ExportArgs, env: NodeJS.ProcessEnv): Promi
   }
 }
 
+/** `korus config check FILE` / `korus config print-default`. @throws CliUsageError, ConfigError, ModuleError */
+function configCommand(sub: string | undefined, rest: readonly string[], env: NodeJS.ProcessEnv): number {
+  if (sub === "print-default" && rest.length === 0) {
+    process.stdout.write(configDefault());
+    return 0;
+  }
+  if (sub === "check" && rest.length === 1 && rest[0] !== undefined && !rest[0].startsWith("-")) {
+    process.stdout.write(configCheck(rest[0], env));
+    return 0;
+  }
+  throw new CliUsageError(`usage: korus config check FILE | korus config print-default`);
+}
+
 /** Entry point; returns the exit status. */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [cmd, sub, ...rest] = argv;
@@ -161,6 +187,22 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     return cmd === undefined ? 2 : 0;
   }
   try {
+    if (cmd === "start") {
+      const args = argv.slice(1);
+      if (args.includes("--help") || args.includes("-h")) {
+        process.stdout.write(USAGE);
+        return 0;
+      }
+      if (args.some((a, i) => a !== "--config" && !a.startsWith("--config=") && args[i - 1] !== "--config")) {
+        throw new CliUsageError(`korus start takes only --config FILE, got ${JSON.stringify(args.join(" "))}`);
+      }
+      const { runServer } = await import("./main.js");
+      await runServer(args);
+      return 0;
+    }
+    if (cmd === "config") {
+      return configCommand(sub, rest, env);
+    }
     if (cmd === "module" && sub === "client") {
       if (rest.includes("--help") || rest.includes("-h")) {
         process.stdout.write(USAGE);

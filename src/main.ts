@@ -13,6 +13,7 @@ import { CdrService, cdrServiceConfig, HangupSide } from "./cdr/index.js";
 import { recordingCdrHooks, RecordingLinks } from "./cdr/recordingCdr.js";
 import { webrtcCdrHooks } from "./cdr/webrtcCdr.js";
 import { configPathFromArgs, loadConfigDocument } from "./config/load.js";
+import { withLoopbackFallback } from "./config/networkFallback.js";
 import { ConfigError, type KorusConfig } from "./config/schema.js";
 import { KurentoServer } from "./kurento/KurentoServer.js";
 import {
@@ -27,6 +28,7 @@ import {
 import { createRootLogger, type Logger } from "./logging/logger.js";
 import { WorkerPool } from "./pool/WorkerPool.js";
 import { consoleRoute } from "./admin/consoleRoute.js";
+import { monitorAuth, startMetrics } from "./metrics/index.js";
 import { adminRoute } from "./rpc/adminRoute.js";
 import { resolveAuth, TokenAuth } from "./rpc/auth.js";
 import { RecordingService } from "./recording/RecordingService.js";
@@ -115,9 +117,10 @@ export async function startServer(
       script: workerScript,
       base: {
         logLevel: config.log.level,
-        webrtc: config.webrtc,
+        webrtc: withLoopbackFallback(config.webrtc, logger),
         flowTimeoutMs: config.media.flowTimeoutMs,
         loadReportMs: config.media.loadReportMs,
+        metrics: config.metrics.enabled,
         modules: workerModules(modules),
         mediaAccess: {
           mediaRoots,
@@ -170,6 +173,7 @@ export async function startServer(
       maxFrameBytes: config.server.maxFrameBytes,
       demo: config.demo.enabled && { allowRemote: config.demo.allowRemote },
       auth: new TokenAuth(auth.mode, config.kurento.tokens),
+      monitorAuth: monitorAuth(config),
       ...(tls === undefined ? {} : { tls }),
       maxConnections: config.server.maxConnections,
       maxConnectionsPerAddress: config.server.maxConnectionsPerAddress,
@@ -216,6 +220,7 @@ export async function startServer(
   } else if (config.admin.enabled) {
     logger.warn("the admin console at / is off: set admin.token to serve it");
   }
+  startMetrics({ config, rpc, kurento: k, pool, sip, cdr });
   const address = await rpc.listen();
   rpc.setReady(() => ({
     version: serverVersion,
@@ -273,11 +278,12 @@ export async function startServer(
   };
 }
 
-async function main(): Promise<void> {
+/** `korus start [--config FILE]` (src/cli.ts) and `node dist/src/main.js`: runs the server until SIGTERM/SIGINT. */
+export async function runServer(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   let config: KorusConfig;
   let modules: readonly ModuleDefinition[];
   try {
-    const file = configPathFromArgs(process.argv.slice(2), fileURLToPath(new URL("config/default.yaml", ROOT)));
+    const file = configPathFromArgs(argv, fileURLToPath(new URL("config/default.yaml", ROOT)));
     // The order of docs/configuration.md: the document, its modules and their sections, then every key validated.
     ({ config, modules } = configureStart(loadConfigDocument(file)));
   } catch (err) {
@@ -322,5 +328,5 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  void main();
+  void runServer();
 }

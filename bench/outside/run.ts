@@ -54,7 +54,7 @@ export interface OutsideOptions {
   baseline?: string;
 }
 
-interface Sample {
+export interface Sample {
   target: string;
   scenario: Scenario;
   payload: "speech" | "tone";
@@ -67,7 +67,7 @@ interface Sample {
   expected: number;
 }
 
-interface Payloads {
+export interface Payloads {
   pcmu: string;
   opus: string;
   vp8: string;
@@ -75,7 +75,7 @@ interface Payloads {
   toneOpus: string;
 }
 
-async function measure(
+export async function measure(
   bin: string,
   t: Target,
   s: Scenario,
@@ -166,12 +166,12 @@ async function measure(
 
 // ------------------------------------------------------------------------------------------------- figures
 
-const perPacketUs = (x: Sample): number => x.cpuUs / Math.max(1, x.gen.received);
+export const perPacketUs = (x: Sample): number => x.cpuUs / Math.max(1, x.gen.received);
 const corePercent = (x: Sample): number => (x.cpuUs / x.wallUs) * 100;
 const callsOf = (s: Scenario): number => (s.kind === "fanout" ? 1 : s.calls);
 const perCallFrameUs = (x: Sample): number => x.cpuUs / (callsOf(x.scenario) * (x.wallUs / 20_000));
 const latePercent = (x: Sample): number => (x.gen.late / Math.max(1, x.gen.latN)) * 100;
-const deliveredPercent = (x: Sample): number => (x.gen.received / Math.max(1, x.expected)) * 100;
+export const deliveredPercent = (x: Sample): number => (x.gen.received / Math.max(1, x.expected)) * 100;
 const ms = (us: number): string => (us / 1000).toFixed(us < 10_000 ? 2 : 1);
 
 function range(xs: readonly number[], digits: number): string {

@@ -72,6 +72,15 @@ const ptOf = (m: Media): number => (m === "opus" ? PT_OPUS : m === "vp8" ? PT_VP
 
 // ------------------------------------------------------------------------------------------------------- Korus
 
+/** This tree's Korus under another name and configuration, beside the others (bench/outside/metrics.ts). */
+export interface KorusVariant {
+  name: string;
+  /** YAML lines appended to the configuration. */
+  extra: readonly string[];
+  port: number;
+  rtpPorts: readonly [number, number];
+}
+
 export class KorusTarget implements Target {
   #pipelines: string[] = [];
 
@@ -86,17 +95,20 @@ export class KorusTarget implements Target {
    * @param baseline another tree's built `dist/src/main.js`, run beside this tree's as "Korus (baseline)" on its own
    *   control and RTP ports (a before/after in one run).
    */
-  static async start(profileDir?: string, baseline?: string): Promise<KorusTarget> {
+  static async start(profileDir?: string, baseline?: string, variant?: KorusVariant): Promise<KorusTarget> {
     const nodeArgs = profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", profileDir];
     // No SIP listener: the bench needs none, and a second server could not bind 5060 beside the first.
-    const extra = ["sip: { enabled: false }"];
+    const extra = ["sip: { enabled: false }", ...(variant?.extra ?? [])];
     const server = await startServer(
-      baseline === undefined
-        ? { workers: 1, nodeArgs, extra }
-        : { workers: 1, extra, main: baseline, port: 17000 + (process.pid % 1000), rtpPorts: [46000, 47999] },
+      variant !== undefined
+        ? { workers: 1, nodeArgs, extra, port: variant.port, rtpPorts: variant.rtpPorts }
+        : baseline === undefined
+          ? { workers: 1, nodeArgs, extra }
+          : { workers: 1, extra, main: baseline, port: 17000 + (process.pid % 1000), rtpPorts: [46000, 47999] },
     );
     const rpc = await RpcClient.open(`ws://127.0.0.1:${server.port}/kurento`);
-    return new KorusTarget(baseline === undefined ? "Korus" : "Korus (baseline)", server, rpc);
+    const name = variant?.name ?? (baseline === undefined ? "Korus" : "Korus (baseline)");
+    return new KorusTarget(name, server, rpc);
   }
 
   supports(): boolean {

@@ -5,13 +5,14 @@
  * Events raised synchronously while a request is handled are held back and posted after its response, so the
  * control plane never sees an event before the response that caused it.
  */
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { MediaElement, type ElementContext } from "../core/MediaElement.js";
 import { MediaPipeline } from "../core/MediaPipeline.js";
 import type { MediaObject } from "../core/MediaObject.js";
 import { InvalidStateError, serializeError, UnsupportedError } from "../errors.js";
 import { createLogger, type Logger } from "../logger.js";
 import { PortAllocator } from "../net/PortAllocator.js";
+import { rtpTotalsReport } from "../rtp/rtpTotals.js";
 import type { ElementRegistry } from "../sdk/ElementRegistry.js";
 import type {
   ConnectParams,
@@ -26,6 +27,9 @@ import type {
 import { MEDIA_KINDS } from "./protocol.js";
 
 export type Post = (msg: FromWorker) => void;
+
+/** Sampling period of the event-loop delay histogram (ms). */
+const LAG_RESOLUTION_MS = 20;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (o: Record<string, unknown>, k: string): string => {
@@ -48,6 +52,8 @@ export class WorkerDispatcher {
   #flowTimer: NodeJS.Timeout | undefined;
   #loadTimer: NodeJS.Timeout | undefined;
   #elu = performance.eventLoopUtilization();
+  /** Event-loop delay between load reports (metrics: korus_worker_event_loop_lag_seconds). */
+  readonly #lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
 
   /** `registry`: the element types of this worker (built-in ones and every module's), filled before any request. */
   constructor(settings: WorkerSettings, post: Post, registry: ElementRegistry) {
@@ -60,6 +66,7 @@ export class WorkerDispatcher {
     this.#flowTimer.unref();
     this.#loadTimer = setInterval(() => this.#reportLoad(), settings.loadReportMs);
     this.#loadTimer.unref();
+    this.#lag.enable();
   }
 
   get ports(): PortAllocator {
@@ -275,16 +282,44 @@ export class WorkerDispatcher {
     const elu = performance.eventLoopUtilization(this.#elu);
     this.#elu = performance.eventLoopUtilization();
     let elements = 0;
+    let recordings = 0;
+    const transcoders: Record<string, number> = {};
+    const count = (from: string, to: string): void => {
+      const key = `${from}>${to}`;
+      transcoders[key] = (transcoders[key] ?? 0) + 1;
+    };
+    const walk = this.#settings.metrics !== false;
     for (const p of this.#pipelines.values()) {
       elements += p.elements.size;
+      for (const e of walk ? p.elements.values() : []) {
+        e.forEachTranscoding(count);
+        if (e.recordingActive()) {
+          recordings++;
+        }
+      }
     }
-    this.#post({ kind: "load", elements, pipelines: this.#pipelines.size, elu: elu.utilization });
+    const lagNs = this.#lag.mean;
+    this.#lag.reset();
+    this.#post({
+      kind: "load",
+      elements,
+      pipelines: this.#pipelines.size,
+      elu: elu.utilization,
+      metrics: {
+        rtp: rtpTotalsReport(),
+        transcoders,
+        recordings,
+        // The histogram measures the sampling timer's period: the lag is what exceeds its resolution.
+        lagSeconds: Number.isFinite(lagNs) ? Math.max(0, lagNs / 1e6 - LAG_RESOLUTION_MS) / 1000 : 0,
+      },
+    });
   }
 
   /** Releases everything (worker shutdown). */
   close(): void {
     clearInterval(this.#flowTimer);
     clearInterval(this.#loadTimer);
+    this.#lag.disable();
     for (const p of [...this.#pipelines.values()]) {
       p.release();
     }

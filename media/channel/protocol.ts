@@ -55,6 +55,8 @@ export interface WorkerSettings {
   flowTimeoutMs: number;
   /** Interval of the periodic load report (element count, event-loop utilisation). */
   loadReportMs: number;
+  /** False: the load report leaves out the metrics that walk the elements (config `metrics.enabled`; default on). */
+  metrics?: boolean;
   /** Absent (tests, benchmarks): no media roots, and http(s) media under the default policy. */
   mediaAccess?: MediaAccessSettings;
   /** Korus modules whose worker entries this worker imports at start-up, in order (docs/modules.md). */
@@ -135,8 +137,20 @@ export type FromWorker =
   /** An object the worker released on its own (e.g. a fatal error), so the main thread forgets it. */
   | { kind: "released"; objectId: string }
   | { kind: "log"; level: LogLevel; namespace: string; message: string; context: Record<string, unknown> }
-  | { kind: "load"; elements: number; pipelines: number; elu: number }
+  | { kind: "load"; elements: number; pipelines: number; elu: number; metrics: WorkerMetricsReport }
   | { kind: "ready" };
+
+/** What a worker's load report carries for the Prometheus metrics (src/metrics/), summed on the main thread. */
+export interface WorkerMetricsReport {
+  /** RTP packets since the worker started (media/rtp/rtpTotals.ts); `lost`: receive-side sequence gaps. */
+  rtp: { audioIn: number; videoIn: number; audioOut: number; videoOut: number; lost: number };
+  /** Live transcoding chains by "from>to" codec names (lower case, as in MediaPacket.codec). */
+  transcoders: Record<string, number>;
+  /** RecorderEndpoints recording or paused. */
+  recordings: number;
+  /** Mean event-loop delay since the previous report, in seconds. */
+  lagSeconds: number;
+}
 
 /**
  * Internal event of a SipEndpoint in `info` DTMF mode (never sent to clients): a digit the control plane sends as a

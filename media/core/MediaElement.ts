@@ -308,6 +308,16 @@ export abstract class MediaElement extends MediaObject {
     return t === undefined ? undefined : { ...t.diagnostics, encoders: t.encoders };
   }
 
+  /** True while this element writes a recording (a RecorderEndpoint that is not stopped; metrics). */
+  recordingActive(): boolean {
+    return false;
+  }
+
+  /** Each live transcoding of this element's output, as the codec decoded and the codec encoded (metrics). */
+  forEachTranscoding(fn: (from: string, to: string) => void): void {
+    this.#transcoder?.forEachPair(fn);
+  }
+
   /** A packet arrived from a connected source. */
   protected abstract onMedia(packet: MediaPacket, conn: Connection): void;
 

@@ -79,6 +79,11 @@ export class RecorderEndpoint extends Element<RecorderEvents> {
     return this.#state;
   }
 
+  /** Recording or paused (metrics: recordings active). */
+  override recordingActive(): boolean {
+    return this.#state !== "STOP";
+  }
+
   override audioSinkCaps(): SinkAudioCaps {
     return OPUS_ONLY;
   }

@@ -19,6 +19,7 @@
  * report blocks) are computed when a report or getStats asks.
  */
 import type { ReportBlock } from "./Rtcp.js";
+import { RTP_TOTALS, type RtpKindTotals } from "./rtpTotals.js";
 
 const SEQ_MOD = 0x1_0000;
 const MAX_DROPOUT = 3000;
@@ -67,6 +68,8 @@ interface Priors {
 }
 
 export class RecvStreamStats extends RtpStreamStats {
+  /** The worker's totals for this kind (metrics): one field increment per packet, chosen once here. */
+  readonly #totals: RtpKindTotals = this.kind === "AUDIO" ? RTP_TOTALS.audioIn : RTP_TOTALS.videoIn;
   duplicates = 0;
   /** Times the sequence jumped by more than MAX_DROPOUT and the stream was re-synchronised (A.1 bad_seq). */
   seqResets = 0;
@@ -116,6 +119,9 @@ export class RecvStreamStats extends RtpStreamStats {
       this.#cycles += SEQ_MOD;
       this.seqWraps++;
     }
+    if (udelta > 1) {
+      this.#totals.lost += udelta - 1;
+    }
     this.#maxSeq = seq;
     this.#count(timestamp, payloadBytes, arrivalMs);
     return "ok";
@@ -149,6 +155,7 @@ export class RecvStreamStats extends RtpStreamStats {
   #count(timestamp: number, payloadBytes: number, arrivalMs: number): void {
     this.#received++;
     this.packets++;
+    this.#totals.packets++;
     this.bytes += payloadBytes;
     this.#jitterUpdate(timestamp, arrivalMs);
   }
@@ -263,6 +270,8 @@ export class RecvStreamStats extends RtpStreamStats {
 }
 
 export class SendStreamStats extends RtpStreamStats {
+  /** The worker's totals for this kind (metrics), chosen once here. */
+  readonly #totals: RtpKindTotals = this.kind === "AUDIO" ? RTP_TOTALS.audioOut : RTP_TOTALS.videoOut;
   /** The peer's last report block about this stream (loss, jitter), undefined before the first. */
   report: ReportBlock | undefined;
   /** Seconds, from LSR/DLSR (the RTCP session measures it); undefined until measured. */
@@ -277,6 +286,7 @@ export class SendStreamStats extends RtpStreamStats {
   /** Counts a sent packet: its RTP timestamp as on the wire, payload size and a monotonic send time. */
   sent(timestamp: number, payloadBytes: number, nowMs: number): void {
     this.packets++;
+    this.#totals.packets++;
     this.bytes += payloadBytes;
     this.#lastTs = timestamp;
     this.#lastSendMs = nowMs;

@@ -98,6 +98,17 @@ export class AudioTranscoder<Connection extends TranscodeTarget = TranscodeTarge
     return this.#chainList.map((c) => ({ key: c.key, encoderRate: c.encRate, sinks: c.size }));
   }
 
+  /** Calls `fn` once per live chain with the codec decoded and the codec encoded (metrics: transcoders active). */
+  forEachPair(fn: (from: string, to: string) => void): void {
+    const from = this.#decode?.codec;
+    if (from === undefined || !this.transcoding) {
+      return;
+    }
+    for (const c of this.#chainList) {
+      fn(from, c.format.codec);
+    }
+  }
+
   /** PCM rate of the current decoder, if any (an Opus source is decoded at the highest rate a chain needs). */
   get decoderRate(): number | undefined {
     return this.#decode?.rate;

@@ -264,6 +264,13 @@ export class CdrRecorder {
     return this.legs.size;
   }
 
+  /** Calls `fn` with the start of every open leg (metrics: calls active). */
+  forEachOpen(fn: (start: Readonly<LegStart>) => void): void {
+    for (const leg of this.legs.values()) {
+      fn(leg.start);
+    }
+  }
+
   /** Whether `legId` is open. */
   has(legId: string): boolean {
     return this.legs.has(legId);

@@ -166,11 +166,21 @@ export class CdrService {
     );
   }
 
+  /** Called with every record once stored (metrics); a listener that throws is ignored. */
+  readonly committedListeners: ((r: CdrRecord) => void)[] = [];
+
   /** Stores a finished record, then wakes the sinks. @throws what SqliteCdrStore.insert throws. */
   commit(r: CdrRecord): void {
     this.store.insert(r);
     this.committed++;
     this.dispatcher.kick();
+    for (const l of this.committedListeners) {
+      try {
+        l(r);
+      } catch {
+        // an observer never fails a commit
+      }
+    }
   }
 
   /** Counters for /health and tests. */

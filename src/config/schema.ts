@@ -296,6 +296,14 @@ export const ConfigSchema = Type.Object(
       ),
     }),
     log: section({ level: LogLevelSchema }),
+    metrics: section({
+      enabled: bool(true, "serves Prometheus metrics at `GET /metrics` (see [Metrics](#metrics))"),
+      token: str("", "bearer token that `GET /metrics` and `GET /health` require; empty = none", {
+        env: "KORUS_METRICS_TOKEN",
+        secret: true,
+        maxLength: 4096,
+      }),
+    }),
     demo: section({
       enabled: bool(true, "serves the gateway demo at `/demo/gateway`"),
       allowRemote: bool(false, "serves the demo to non-loopback clients too (it places calls)"),

@@ -11,6 +11,7 @@ import type {
   MediaMethod,
   MediaParams,
   MediaResults,
+  WorkerMetricsReport,
   WorkerSettings,
 } from "../../media/index.js";
 import type { Logger } from "../logging/logger.js";
@@ -54,6 +55,8 @@ export class MediaWorkerHandle {
   /** Pipelines placed on this worker. */
   readonly pipelines = new Set<string>();
   load = { elements: 0, pipelines: 0, elu: 0 };
+  /** The metrics of the worker's last load report (src/metrics/ sums them over the workers); null before the first. */
+  metrics: WorkerMetricsReport | null = null;
 
   constructor(
     script: URL,
@@ -152,6 +155,7 @@ export class MediaWorkerHandle {
       }
       case "load": {
         this.load = { elements: msg.elements, pipelines: msg.pipelines, elu: msg.elu };
+        this.metrics = msg.metrics;
         return;
       }
       default: {

@@ -6,7 +6,8 @@
  *   does (kurento-protocol.md §1).
  * - Framing errors answer as KMS: unparsable JSON → -32700 with id null; a batch, a bad `jsonrpc`, an array/object
  *   id or no method → -32600 with id null. Frames over `maxFrameBytes` are refused (close 1009).
- * - `GET /health` answers 200 with a JSON status once the server accepts work, 503 before.
+ * - `GET /health` answers 200 with a JSON status once the server accepts work, 503 before; `GET /metrics` is the
+ *   Prometheus route set with {@link setMetrics}. Both need the `monitorAuth` token when one is configured.
  * - Extra HTTP routes (admin) are registered with {@link route}; with token authentication they need a token too.
  * - The gateway demo (`GET /demo/gateway`, its script and its relay WebSocket `/demo/gateway/ws`, src/demo/) is
  *   served unless `demo: false` is given.
@@ -46,6 +47,8 @@ export interface JsonRpcServerOptions {
   auth?: TokenAuth;
   /** PEM certificate and key: HTTPS/WSS only. */
   tls?: { cert: Buffer; key: Buffer };
+  /** Who may read `/health` and `/metrics` (config `metrics.token`; default: anyone). */
+  monitorAuth?: TokenAuth;
   /** Kurento WebSocket connections at once (default 2000); more get HTTP 503. */
   maxConnections?: number;
   /** Kurento WebSocket connections at once from one address (default 200); more get HTTP 429. */
@@ -122,6 +125,7 @@ export class JsonRpcServer {
   #nextConnId = 1;
   #ready = false;
   #health: () => Record<string, unknown> = () => ({});
+  #metrics: Route | undefined;
   readonly #demo: GatewayDemo | undefined;
 
   constructor(opts: JsonRpcServerOptions, handler: RpcHandler, logger: Logger) {
@@ -231,6 +235,11 @@ export class JsonRpcServer {
     (opts.ownAuth === true ? this.#ownAuthRoutes : this.#routes).push(r);
   }
 
+  /** Serves `GET /metrics` with `route` (behind the `monitorAuth` token). */
+  setMetrics(route: Route): void {
+    this.#metrics = route;
+  }
+
   /** Sets the `/health` body provider and marks the server as accepting work. */
   setReady(health: () => Record<string, unknown>): void {
     this.#health = health;
@@ -254,7 +263,18 @@ export class JsonRpcServer {
       return;
     }
     const path = pathOf(req.url ?? "/");
-    if (path === "/health" && req.method === "GET") {
+    if ((path === "/health" || (path === "/metrics" && this.#metrics !== undefined)) && req.method === "GET") {
+      if (this.#opts.monitorAuth !== undefined && this.#opts.monitorAuth.authenticate(req) === null) {
+        this.#refusals.note({ remote: req.socket.remoteAddress, path }, "HTTP request refused: no valid token (401)");
+        res
+          .writeHead(401, { "content-type": "text/plain", "www-authenticate": 'Bearer realm="korus"' })
+          .end("Unauthorized\n");
+        return;
+      }
+      if (path === "/metrics" && this.#metrics !== undefined) {
+        await this.#metrics(req, res);
+        return;
+      }
       const body = JSON.stringify(this.#ready ? { status: "ok", ...this.#health() } : { status: "starting" });
       res.writeHead(this.#ready ? 200 : 503, { "content-type": "application/json" }).end(body);
       return;

@@ -69,14 +69,23 @@ process.once("exit", () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function waitHealthy(httpUrl: string, child: ChildProcess, timeoutMs: number, out: () => string): Promise<void> {
+async function waitHealthy(
+  httpUrl: string,
+  child: ChildProcess,
+  timeoutMs: number,
+  out: () => string,
+  token = "",
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`korus exited during start-up (code ${child.exitCode}, signal ${child.signalCode}):\n${out()}`);
     }
     try {
-      const res = await fetch(`${httpUrl}/health`, { signal: AbortSignal.timeout(1000) });
+      const res = await fetch(`${httpUrl}/health`, {
+        signal: AbortSignal.timeout(1000),
+        headers: token === "" ? {} : { authorization: `Bearer ${token}` },
+      });
       await res.arrayBuffer();
       if (res.status === 200) {
         return;
@@ -148,7 +157,9 @@ async function launchOnce(rtp: RtpRange, dataDir: string, opts: StartOptions): P
   });
   const httpUrl = `http://127.0.0.1:${port}`;
   try {
-    await waitHealthy(httpUrl, child, opts.startTimeoutMs ?? 20_000, () => buf);
+    const metrics = cfg["metrics"];
+    const token = !Array.isArray(metrics) && typeof metrics?.["token"] === "string" ? metrics["token"] : "";
+    await waitHealthy(httpUrl, child, opts.startTimeoutMs ?? 20_000, () => buf, token);
   } catch (err) {
     child.kill("SIGKILL");
     await waitExit(child);

@@ -76,8 +76,17 @@ t.test("PCMU ↔ Opus: a 1 kHz tone crosses both ways, transcoding reported on b
   t.equal(da?.encoders, 1, "A: one encoder (Opus)");
   t.ok((da?.decoded ?? 0) >= 45, "A decoded the PCMU it received");
   t.equal(da?.decodeErrors, 0);
+  const pairs = (): string[] => {
+    const out: string[] = [];
+    for (const ep of [a.ep, b.ep]) {
+      ep.forEachTranscoding((from, to) => out.push(`${from}>${to}`));
+    }
+    return out;
+  };
+  t.same(pairs(), ["pcmu>opus", "opus>pcmu"], "the transcodings the metrics count (korus_transcoders_active)");
 
   h.pipeline.disconnect(a.ep, b.ep, undefined, "default", "default");
+  t.same(pairs(), ["opus>pcmu"], "A's transcoding is no longer counted");
   t.equal(await invoke(a.ep, "isMediaTranscoding", { mediaType: "AUDIO" }), false, "not after disconnect");
   t.same(h.eventsOf(a.ep, "MediaTranscodingStateChanged").at(-1), {
     binName: `${a.ep.id}_audio_transcoder`,

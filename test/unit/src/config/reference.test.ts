@@ -53,6 +53,7 @@ t.test("every key of the schema has a row and a description", async (t) => {
       "KORUS_SIP_PORT",
       "KORUS_DATA_DIR",
       "KORUS_LOG_LEVEL",
+      "KORUS_METRICS_TOKEN",
       "KORUS_CDR_POSTGRES_URL",
       "KORUS_CDR_WEBHOOK_URL",
     ],
