@@ -19,11 +19,14 @@ import {
   EncodedVideoPacketSource,
   MkvOutputFormat,
   Mp4OutputFormat,
+  OggOutputFormat,
   Output,
   StreamTarget,
+  WavOutputFormat,
   WebMOutputFormat,
   type StreamTargetChunk,
 } from "mediabunny";
+import { opusFillerPacket, opusHead, opusPacketChannels } from "./opusHead.js";
 import type { Container } from "./profiles.js";
 
 /** Longest span between two flushes of the file (s). */
@@ -60,6 +63,17 @@ export interface VideoConfig {
   description?: Uint8Array;
 }
 
+/** The audio track: Opus (default: passthrough, 2 channels at 48 kHz) or G.711 for WAV. */
+export interface AudioConfig {
+  codec: "opus" | "ulaw" | "alaw";
+  channels: number;
+  sampleRate: number;
+  /** OpusHead (Ogg needs it; built from `channels` when absent). */
+  description?: Uint8Array;
+}
+
+const OPUS_PASSTHROUGH: AudioConfig = { codec: "opus", channels: 2, sampleRate: 48000 };
+
 export interface WriterSummary {
   durationMs: number;
   bytes: number;
@@ -71,7 +85,10 @@ interface Pending {
   data: Uint8Array;
   key: boolean;
   tSec: number;
+  /** Duration (s) of an audio packet. */
+  dur: number;
   video?: VideoConfig;
+  audio?: AudioConfig;
 }
 
 export class RecordingWriter {
@@ -92,6 +109,8 @@ export class RecordingWriter {
   #closed = false;
   #endSec = 0;
   #startSec = Infinity;
+  /** End (s) of the last audio packet, for Ogg's gap filler. */
+  #audioEnd = -1;
 
   constructor(
     path: string,
@@ -113,14 +132,17 @@ export class RecordingWriter {
     return this.#failed !== undefined;
   }
 
-  /** Adds an Opus packet at `tSec` on the recording's clock. */
-  audio(data: Uint8Array, tSec: number): void {
-    this.#push({ kind: "audio", data, key: true, tSec });
+  /**
+   * Adds an audio packet at `tSec` on the recording's clock: Opus passthrough by default, or what `config` (given
+   * with the first packet) says. `dur` is its length in seconds.
+   */
+  audio(data: Uint8Array, tSec: number, config?: AudioConfig, dur = 0.02): void {
+    this.#push({ kind: "audio", data, key: true, tSec, dur, ...(config === undefined ? {} : { audio: config }) });
   }
 
   /** Adds a video frame; `config` goes with the first keyframe (and with a later change of size or codec). */
   video(data: Uint8Array, key: boolean, tSec: number, config: VideoConfig | undefined): void {
-    this.#push({ kind: "video", data, key, tSec, ...(config === undefined ? {} : { video: config }) });
+    this.#push({ kind: "video", data, key, tSec, dur: 0, ...(config === undefined ? {} : { video: config }) });
   }
 
   #push(p: Pending): void {
@@ -149,14 +171,20 @@ export class RecordingWriter {
         ? new Mp4OutputFormat({ fastStart: "fragmented", minimumFragmentDuration: FLUSH_S })
         : this.container === "webm"
           ? new WebMOutputFormat({ appendOnly: true, minimumClusterDuration: FLUSH_S })
-          : new MkvOutputFormat({ appendOnly: true, minimumClusterDuration: FLUSH_S });
+          : this.container === "wav"
+            ? new WavOutputFormat()
+            : this.container === "ogg"
+              ? new OggOutputFormat({ maximumPageDuration: FLUSH_S })
+              : new MkvOutputFormat({ appendOnly: true, minimumClusterDuration: FLUSH_S });
     const writable = new WritableStream<StreamTargetChunk>({
       write: (chunk) => this.#write(chunk),
     });
     const output = new Output({ format, target: new StreamTarget(writable) });
     const firstVideo = this.#early.find((e) => e.kind === "video")?.video;
+    const firstAudio = this.#early.find((e) => e.kind === "audio");
     if (audio) {
-      this.#audio = new EncodedAudioPacketSource("opus");
+      this.#audioConfig = this.#audioConfigOf(firstAudio);
+      this.#audio = new EncodedAudioPacketSource(this.#audioConfig.codec);
       output.addAudioTrack(this.#audio);
     }
     if (video && firstVideo !== undefined) {
@@ -172,6 +200,32 @@ export class RecordingWriter {
     }
   }
 
+  #audioConfig: AudioConfig = OPUS_PASSTHROUGH;
+
+  /** The audio track's configuration: the first packet's, or Opus passthrough (Ogg: channels from its TOC). */
+  #audioConfigOf(first: Pending | undefined): AudioConfig {
+    const c = first?.audio ?? OPUS_PASSTHROUGH;
+    if (c.codec !== "opus" || c.description !== undefined || this.container !== "ogg") {
+      return c;
+    }
+    const channels = first?.audio?.channels ?? (first === undefined ? 2 : opusPacketChannels(first.data));
+    return { ...c, channels, description: opusHead(channels) };
+  }
+
+  /** Ogg has no timestamps, only sample counts: a gap in Opus passthrough is filled with silent packets. */
+  #fillOggGap(tSec: number, audio: EncodedAudioPacketSource): void {
+    const gap = tSec - this.#audioEnd;
+    if (this.#audioEnd < 0 || gap < 0.03 || this.#audioConfig.codec !== "opus") {
+      return;
+    }
+    const filler = opusFillerPacket(this.#audioConfig.channels);
+    const n = Math.min(Math.round(gap / 0.02), 50 * 3600);
+    for (let i = 0; i < n; i++) {
+      const packet = new EncodedPacket(filler, "key", this.#audioEnd + i * 0.02, 0.02);
+      this.#run(() => audio.add(packet));
+    }
+  }
+
   #enqueue(p: Pending): void {
     const audio = this.#audio;
     const video = this.#video;
@@ -183,13 +237,25 @@ export class RecordingWriter {
       return;
     }
     this.#startSec = Math.min(this.#startSec, p.tSec);
-    this.#endSec = Math.max(this.#endSec, p.tSec + (p.kind === "audio" ? 0.02 : 0));
-    const packet = new EncodedPacket(p.data, p.key ? "key" : "delta", p.tSec, p.kind === "audio" ? 0.02 : 0);
+    this.#endSec = Math.max(this.#endSec, p.tSec + p.dur);
+    const packet = new EncodedPacket(p.data, p.key ? "key" : "delta", p.tSec, p.dur);
     if (p.kind === "audio" && audio !== undefined) {
+      const c = this.#audioConfig;
       const meta = this.#audioConfigSent
         ? undefined
-        : { decoderConfig: { codec: "opus", numberOfChannels: 2, sampleRate: 48000 } };
+        : {
+            decoderConfig: {
+              codec: c.codec,
+              numberOfChannels: c.channels,
+              sampleRate: c.sampleRate,
+              ...(c.description === undefined ? {} : { description: c.description }),
+            },
+          };
       this.#audioConfigSent = true;
+      if (this.container === "ogg") {
+        this.#fillOggGap(p.tSec, audio);
+      }
+      this.#audioEnd = Math.max(this.#audioEnd, p.tSec + p.dur);
       this.#run(() => audio.add(packet, meta));
     } else if (p.kind === "video" && video !== undefined) {
       const c = p.video;

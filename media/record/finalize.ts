@@ -8,6 +8,9 @@
  * write the file once (docs/recording.md).
  *
  * If ffmpeg fails (a full disk, a killed child), the live file stays as it is: playable, without Duration.
+ *
+ * WAV and Ogg need no pass: mediabunny rewrites the WAV header's sizes when it finalises, and an Ogg stream's
+ * duration is its last page's granule position.
  */
 import { spawn } from "node:child_process";
 import { rename, rm } from "node:fs/promises";
@@ -24,6 +27,9 @@ export interface FinalizeResult {
 }
 
 export async function finalizeRecording(path: string, container: Container): Promise<FinalizeResult> {
+  if (container === "wav" || container === "ogg") {
+    return { ok: true, ms: 0 };
+  }
   const format: string[] =
     container === "mkv"
       ? ["-f", "matroska"]
