@@ -174,14 +174,14 @@ export class DialPlan {
 
   async #echo(pending: PendingCall, rule: DialPlanRule): Promise<void> {
     const { pipeline, leg } = await this.#claim(pending);
-    let rec: CallRecording | undefined;
+    const rec: { current?: CallRecording | undefined } = {};
     await this.#client.on(leg, "CallStateChanged", (d) => {
       if (stateOf(d) === CallState.Terminated) {
-        this.#releaseAfter(rec, pipeline);
+        this.#releaseAfter(rec.current, pipeline);
       }
     });
     await this.#client.connect(leg, leg);
-    rec = await this.#record(pending, rule, pipeline, leg, leg);
+    rec.current = await this.#record(pending, rule, pipeline, leg, leg);
     await this.#client.answer(leg);
   }
 
@@ -231,11 +231,11 @@ export class DialPlan {
       throw err;
     }
     const port = await this.#client.create("HubPort", { hub: composite });
-    let rec: CallRecording | undefined;
+    const rec: { current?: CallRecording | undefined } = {};
     await this.#client.on(leg, "CallStateChanged", (d) => {
       if (stateOf(d) === CallState.Terminated) {
         void (async () => {
-          await rec?.stop();
+          await rec.current?.stop();
           await this.#client.release(leg);
           await this.#client.release(port);
           await this.#closeIfEmpty(name);
@@ -244,20 +244,20 @@ export class DialPlan {
     });
     await this.#client.connect(leg, port, "AUDIO");
     await this.#client.connect(port, leg, "AUDIO");
-    rec = await this.#record(pending, rule, pipeline, leg, port);
+    rec.current = await this.#record(pending, rule, pipeline, leg, port);
     await this.#client.answer(leg);
   }
 
   async #play(pending: PendingCall, rule: DialPlanRule, file: string): Promise<void> {
     const { pipeline, leg } = await this.#claim(pending);
     const player = await this.#client.create("PlayerEndpoint", { mediaPipeline: pipeline, uri: file });
-    let rec: CallRecording | undefined;
+    const rec: { current?: CallRecording | undefined } = {};
     await this.#client.on(leg, "CallStateChanged", (d) => {
       const state = stateOf(d);
       if (state === CallState.Connected) {
         void this.#client.play(player).catch(() => undefined);
       } else if (state === CallState.Terminated) {
-        this.#releaseAfter(rec, pipeline);
+        this.#releaseAfter(rec.current, pipeline);
       }
     });
     await this.#client.on(player, "EndOfStream", () => {
@@ -268,7 +268,7 @@ export class DialPlan {
       void this.#client.hangup(leg).catch(() => undefined);
     });
     await this.#client.connect(player, leg, "AUDIO");
-    rec = await this.#record(pending, rule, pipeline, leg, player);
+    rec.current = await this.#record(pending, rule, pipeline, leg, player);
     await this.#client.answer(leg);
   }
 
@@ -277,11 +277,11 @@ export class DialPlan {
     const b = await this.#client.create("SipEndpoint", { mediaPipeline: pipeline });
     let aState = CallState.Ringing;
     let done = false;
-    let rec: CallRecording | undefined;
+    const rec: { current?: CallRecording | undefined } = {};
     const finish = (): void => {
       if (!done) {
         done = true;
-        this.#releaseAfter(rec, pipeline);
+        this.#releaseAfter(rec.current, pipeline);
       }
     };
     await this.#client.on(a, "CallStateChanged", (d) => {
@@ -314,7 +314,7 @@ export class DialPlan {
     });
     // After call(): the callee's CDR leg exists, so the recording CDR hooks can name the file in it.
     if (!done) {
-      rec = await this.#record(pending, rule, pipeline, a, b);
+      rec.current = await this.#record(pending, rule, pipeline, a, b);
     }
   }
 }
