@@ -211,8 +211,9 @@ export class AudioCapture implements Ticking {
     return this.#config;
   }
 
-  tick(): void {
-    this.#produce(performance.now(), MAX_FRAMES_PER_TICK);
+  /** Makes the frames due at `now` (the shared 20 ms ticker calls it; tests drive it with their own clock). */
+  tick(now = performance.now()): void {
+    this.#produce(now, MAX_FRAMES_PER_TICK);
   }
 
   pause(now: number): void {
