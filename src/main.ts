@@ -191,8 +191,8 @@ export async function startServer(
   // the modules'.
   if (cdr !== undefined) {
     k.hooks.add(WEBRTC_CDR_HOOKS, webrtcCdrHooks(cdr.recorder));
-    // WebRTC legs are keyed by their element id; SIP legs are not yet mapped here (see docs/recording.md).
-    const legOf = (id: string): string | undefined => (cdr.recorder.has(id) ? id : undefined);
+    // WebRTC legs are keyed by their element id; a SipEndpoint's leg by its own id, found by the element's.
+    const legOf = (id: string): string | undefined => (cdr.recorder.has(id) ? id : cdr.recorder.legOfElement(id));
     k.hooks.add(RECORDING_CDR_HOOKS, recordingCdrHooks(new RecordingLinks(cdr.recorder), legOf));
   }
   let sip: SipService | undefined;

@@ -12,6 +12,11 @@
  *   (first media written), `Paused`, `Stopped` (file complete), `Error` (write failure: the recording stops, the
  *   file stays playable).
  * - Audio sink caps: Opus/48000 only, so G.711/G.722/AMR sources reach it transcoded to Opus by the source element.
+ * - Call recording (media/record/AudioCapture.ts): audio sources connected with the sink descriptions `left` and
+ *   `right` are recorded in stereo, one on each channel; several sources on other descriptions are mixed into one
+ *   channel; the korus `WAV` profile is always recorded this way (G.711 in, G.711 out). Then the sink caps are
+ *   Opus, PCMU and PCMA (WAV: PCMU and PCMA), each source is decoded, and the mix is encoded once. The mode is
+ *   taken when `record()` is called: connect the sources first.
  * - Video is recorded as it arrives (no transcoding): VP8/VP9 in WebM, VP8/VP9/H.264 in MKV, VP9/H.264 in MP4. A
  *   keyframe is requested on `record()`, on resume and when the video source changes; video before it is dropped.
  * - On release a recording in progress is stopped as by `stop()`.
@@ -22,6 +27,7 @@ import type { Operation } from "../core/MediaObject.js";
 import type { MediaPacket } from "../core/types.js";
 import { InvalidStateError } from "../errors.js";
 import { CompiledHttpPolicy } from "../files/httpMedia.js";
+import { AudioCapture, captureChannel } from "../record/AudioCapture.js";
 import { finalizeRecording } from "../record/finalize.js";
 import { beginRecording, type RecordingJournalEntry } from "../record/journal.js";
 import { recordingProfile, type RecordingProfile } from "../record/profiles.js";
@@ -49,6 +55,21 @@ const OPUS_ONLY: SinkAudioCaps = {
   continuous: false,
 };
 
+/** Call recording into an Opus track: Opus and G.711 come as they are and are decoded here. */
+const OPUS_OR_G711: SinkAudioCaps = {
+  formats: [
+    { codec: "opus", clockRate: 48000, channels: 2 },
+    { codec: "pcmu", clockRate: 8000, channels: 1 },
+    { codec: "pcma", clockRate: 8000, channels: 1 },
+  ],
+  telephoneEvents: [],
+  ptimeMs: undefined,
+  continuous: false,
+};
+
+/** WAV: G.711 as it comes; anything else is transcoded to µ-law by the source element. */
+const G711_ONLY: SinkAudioCaps = { ...OPUS_OR_G711, formats: OPUS_OR_G711.formats.slice(1) };
+
 /** GStreamer resource error codes, as KMS reports them in Error events. */
 const WRITE_ERROR = { type: "RESOURCE_ERROR_WRITE", errorCode: 10 };
 const NO_SPACE = { type: "RESOURCE_ERROR_NO_SPACE_LEFT", errorCode: 14 };
@@ -65,6 +86,11 @@ export class RecorderEndpoint extends Element<RecorderEvents> {
   #stopping: Promise<void> | undefined;
   /** Bumped by each record(): a slow start that finishes after a stop is discarded. */
   #generation = 0;
+  /** Call recording's decode, mix and encode (stereo, mixed, WAV); undefined for Opus passthrough. */
+  #capture: AudioCapture | undefined;
+  /** The audio connection recorded in passthrough (one source only). */
+  #passAudio: Connection | undefined;
+  #caps: SinkAudioCaps = OPUS_ONLY;
   /** The last recording's summary (tests, diagnostics). */
   lastSummary: WriterSummary | undefined;
 
@@ -73,6 +99,7 @@ export class RecorderEndpoint extends Element<RecorderEvents> {
     this.profile = recordingProfile(params["mediaProfile"]); // throws 40107 for a profile Korus does not write
     this.uri = typeof params["uri"] === "string" ? params["uri"] : "";
     this.stopOnEndOfStream = params["stopOnEndOfStream"] === true;
+    this.#caps = this.profile.container === "wav" ? G711_ONLY : OPUS_ONLY;
   }
 
   get state(): RecorderState {
@@ -85,7 +112,20 @@ export class RecorderEndpoint extends Element<RecorderEvents> {
   }
 
   override audioSinkCaps(): SinkAudioCaps {
-    return OPUS_ONLY;
+    return this.#caps;
+  }
+
+  /** Stereo when a source is on `left` or `right`; decoded and mixed when WAV or more than one audio source. */
+  #audioMode(): { capture: boolean; stereo: boolean } {
+    const audio = this.sourceConnections("AUDIO");
+    const stereo = audio.some((c) => c.sinkDescription === "left" || c.sinkDescription === "right");
+    return { capture: this.profile.container === "wav" || stereo || audio.length > 1, stereo };
+  }
+
+  #updateCaps(): void {
+    if (this.profile.container !== "wav" && this.#recording === undefined) {
+      this.#caps = this.#audioMode().capture ? OPUS_OR_G711 : OPUS_ONLY;
+    }
   }
 
   protected override operations(): Record<string, Operation> {
@@ -123,6 +163,7 @@ export class RecorderEndpoint extends Element<RecorderEvents> {
     }
     if (this.#state === "PAUSE") {
       this.#recording?.resume(performance.now());
+      this.#capture?.resume(performance.now());
       this.#setState("START");
       return null;
     }
@@ -154,7 +195,7 @@ export class RecorderEndpoint extends Element<RecorderEvents> {
     try {
       recording = new Recording(target.path, this.profile, {
         requestKeyframe: () => this.requestKeyframeUpstream(),
-        started: () => this.context.emit("Recording", {}),
+        started: () => this.#announce(generation),
         failed: (err) => this.#writeFailed(err),
       });
     } catch (err) {
@@ -166,12 +207,33 @@ export class RecorderEndpoint extends Element<RecorderEvents> {
     }
     this.#recording = recording;
     this.#journal = journal;
+    this.#passAudio = undefined;
+    const mode = this.#audioMode();
+    if (this.profile.audio && mode.capture) {
+      const wav = this.profile.container === "wav";
+      this.#capture = new AudioCapture(
+        { rate: wav ? 8000 : 48000, channels: mode.stereo ? 2 : 1, encoding: wav ? "g711" : "opus" },
+        (data, t, config, dur) => {
+          recording.writer.audio(data, t, config, dur);
+          this.#announce(generation);
+        },
+      );
+    }
     this.#stopping = undefined;
     this.#setState("START");
     if (this.profile.video) {
       this.requestKeyframeUpstream();
     }
     return null;
+  }
+
+  /** Kurento's `Recording` event, once per `record()`: the first media was written. */
+  #announced = -1;
+  #announce(generation: number): void {
+    if (this.#announced !== generation) {
+      this.#announced = generation;
+      this.context.emit("Recording", {});
+    }
   }
 
   #pause(): void {
@@ -181,6 +243,7 @@ export class RecorderEndpoint extends Element<RecorderEvents> {
     }
     if (this.#state === "START") {
       this.#recording?.pause(performance.now());
+      this.#capture?.pause(performance.now());
       this.#setState("PAUSE");
       this.context.emit("Paused", {});
     }
@@ -193,6 +256,9 @@ export class RecorderEndpoint extends Element<RecorderEvents> {
       return this.#stopping ?? Promise.resolve();
     }
     this.#recording = undefined;
+    this.#capture?.finish(performance.now());
+    this.#capture = undefined;
+    this.#updateCaps();
     const journal = this.#journal;
     this.#journal = undefined;
     this.#setState("STOP");
@@ -239,12 +305,34 @@ export class RecorderEndpoint extends Element<RecorderEvents> {
     if (conn.kind === "VIDEO") {
       this.#recording?.videoSourceChanged();
     }
+    this.#updateCaps();
   }
 
-  protected override onMedia(packet: MediaPacket, _conn: Connection): void {
-    if (this.#state === "START") {
-      this.#recording?.push(packet);
+  protected override onSourceDetached(conn: Connection): void {
+    super.onSourceDetached(conn);
+    this.#capture?.remove(conn);
+    if (this.#passAudio === conn) {
+      this.#passAudio = undefined;
     }
+    this.#updateCaps();
+  }
+
+  protected override onMedia(packet: MediaPacket, conn: Connection): void {
+    if (this.#state !== "START") {
+      return;
+    }
+    if (packet.kind === "AUDIO") {
+      const capture = this.#capture;
+      if (capture !== undefined) {
+        capture.push(conn, captureChannel(conn.sinkDescription), packet);
+        return;
+      }
+      this.#passAudio ??= conn;
+      if (this.#passAudio !== conn) {
+        return; // a second source connected while recording in passthrough: not mixed into one Opus stream
+      }
+    }
+    this.#recording?.push(packet);
   }
 
   protected override dispose(): void {

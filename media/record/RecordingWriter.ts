@@ -1,6 +1,6 @@
 /**
- * The recorder's writer: encoded frames in, a WebM, MKV or fragmented MP4 file out, muxed in-process by mediabunny
- * (no transcoding). The file is written append-only through one descriptor, in the order mediabunny produces it:
+ * The recorder's writer: encoded frames in, a WebM, MKV, fragmented MP4, WAV (G.711) or Ogg (Opus) file out, muxed
+ * in-process by mediabunny (no transcoding). The file is written append-only through one descriptor, in the order mediabunny produces it:
  *
  * - WebM/MKV as a live stream (mediabunny `appendOnly`: unknown-size Segment and Clusters), a cluster at least every
  *   {@link FLUSH_S} s; MP4 fragmented (moov first, then moof+mdat fragments of at most {@link FLUSH_S} s). The bytes
@@ -27,13 +27,16 @@ import {
   EncodedVideoPacketSource,
   MkvOutputFormat,
   Mp4OutputFormat,
+  OggOutputFormat,
   Output,
   StreamTarget,
+  WavOutputFormat,
   WebMOutputFormat,
   type StreamTargetChunk,
 } from "mediabunny";
 import { FileSink } from "./fileSink.js";
 import { trimMuxerIndex } from "./muxerIndex.js";
+import { opusFillerPacket, opusHead, opusPacketChannels } from "./opusHead.js";
 import type { Container } from "./profiles.js";
 
 /** Longest span between two flushes of the file (s). */
@@ -61,6 +64,17 @@ export interface VideoConfig {
   description?: Uint8Array;
 }
 
+/** The audio track: Opus (default: passthrough, 2 channels at 48 kHz) or G.711 for WAV. */
+export interface AudioConfig {
+  codec: "opus" | "ulaw" | "alaw";
+  channels: number;
+  sampleRate: number;
+  /** OpusHead (Ogg needs it; built from `channels` when absent). */
+  description?: Uint8Array;
+}
+
+const OPUS_PASSTHROUGH: AudioConfig = { codec: "opus", channels: 2, sampleRate: 48000 };
+
 export interface WriterSummary {
   durationMs: number;
   bytes: number;
@@ -72,7 +86,10 @@ interface Pending {
   data: Uint8Array;
   key: boolean;
   tSec: number;
+  /** Duration (s) of an audio packet. */
+  dur: number;
   video?: VideoConfig;
+  audio?: AudioConfig;
 }
 
 export class RecordingWriter {
@@ -103,6 +120,9 @@ export class RecordingWriter {
   /** After a video filler, frames wait for a real keyframe. */
   #videoNeedsKey = false;
   #keyAskedAt = -Infinity;
+  /** End (s) of the last audio packet, for Ogg's gap filler. */
+  #audioEnd = -1;
+  #audioConfig: AudioConfig = OPUS_PASSTHROUGH;
   /** Filler packets written (tests, diagnostics). */
   fillers = 0;
   readonly #settled = (): void => {
@@ -149,19 +169,22 @@ export class RecordingWriter {
     return this.#failed !== undefined;
   }
 
-  /** Adds an Opus packet at `tSec` on the recording's clock. */
-  audio(data: Uint8Array, tSec: number): void {
+  /**
+   * Adds an audio packet at `tSec` on the recording's clock: Opus passthrough by default, or what `config` (given
+   * with the first packet) says. `dur` is its length in seconds.
+   */
+  audio(data: Uint8Array, tSec: number, config?: AudioConfig, dur = AUDIO_FRAME_S): void {
     if (this.#output === undefined) {
-      this.#push({ kind: "audio", data, key: true, tSec });
+      this.#push({ kind: "audio", data, key: true, tSec, dur, ...(config === undefined ? {} : { audio: config }) });
     } else if (!this.#closed && this.#failed === undefined) {
-      this.#addAudio(data, tSec);
+      this.#addAudio(data, tSec, dur);
     }
   }
 
   /** Adds a video frame; `config` goes with the first keyframe (and with a later change of size or codec). */
   video(data: Uint8Array, key: boolean, tSec: number, config: VideoConfig | undefined): void {
     if (this.#output === undefined) {
-      this.#push({ kind: "video", data, key, tSec, ...(config === undefined ? {} : { video: config }) });
+      this.#push({ kind: "video", data, key, tSec, dur: 0, ...(config === undefined ? {} : { video: config }) });
     } else if (!this.#closed && this.#failed === undefined) {
       this.#addVideo(data, key, tSec, config);
     }
@@ -189,7 +212,11 @@ export class RecordingWriter {
         ? new Mp4OutputFormat({ fastStart: "fragmented", minimumFragmentDuration: FLUSH_S })
         : this.container === "webm"
           ? new WebMOutputFormat({ appendOnly: true, minimumClusterDuration: FLUSH_S })
-          : new MkvOutputFormat({ appendOnly: true, minimumClusterDuration: FLUSH_S });
+          : this.container === "wav"
+            ? new WavOutputFormat()
+            : this.container === "ogg"
+              ? new OggOutputFormat({ maximumPageDuration: FLUSH_S })
+              : new MkvOutputFormat({ appendOnly: true, minimumClusterDuration: FLUSH_S });
     const sink = this.#sink;
     let trimmedAt = 0;
     const writable = new WritableStream<StreamTargetChunk>({
@@ -205,7 +232,8 @@ export class RecordingWriter {
     const output = new Output({ format, target: new StreamTarget(writable) });
     const firstVideo = this.#early.find((e) => e.kind === "video")?.video;
     if (audio) {
-      this.#audio = new EncodedAudioPacketSource("opus");
+      this.#audioConfig = this.#audioConfigOf(this.#early.find((e) => e.kind === "audio"));
+      this.#audio = new EncodedAudioPacketSource(this.#audioConfig.codec);
       output.addAudioTrack(this.#audio);
     }
     if (video && firstVideo !== undefined) {
@@ -218,10 +246,33 @@ export class RecordingWriter {
     this.#early = [];
     for (const p of early) {
       if (p.kind === "audio") {
-        this.#addAudio(p.data, p.tSec);
+        this.#addAudio(p.data, p.tSec, p.dur);
       } else {
         this.#addVideo(p.data, p.key, p.tSec, p.video);
       }
+    }
+  }
+
+  /** The audio track's configuration: the first packet's, or Opus passthrough (Ogg: channels from its TOC). */
+  #audioConfigOf(first: Pending | undefined): AudioConfig {
+    const c = first?.audio ?? OPUS_PASSTHROUGH;
+    if (c.codec !== "opus" || c.description !== undefined || this.container !== "ogg") {
+      return c;
+    }
+    const channels = first?.audio?.channels ?? (first === undefined ? 2 : opusPacketChannels(first.data));
+    return { ...c, channels, description: opusHead(channels) };
+  }
+
+  /** Ogg has no timestamps, only sample counts: a gap in Opus passthrough is filled with silent packets. */
+  #fillOggGap(tSec: number, audio: EncodedAudioPacketSource): void {
+    const gap = tSec - this.#audioEnd;
+    if (this.#audioEnd < 0 || gap < 0.03 || this.#audioConfig.codec !== "opus") {
+      return;
+    }
+    const filler = opusFillerPacket(this.#audioConfig.channels);
+    const n = Math.min(Math.round(gap / AUDIO_FRAME_S), 50 * 3600);
+    for (let i = 0; i < n && !this.#full(); i++) {
+      this.#track(audio.add(new EncodedPacket(filler, "key", this.#audioEnd + i * AUDIO_FRAME_S, AUDIO_FRAME_S)));
     }
   }
 
@@ -248,7 +299,7 @@ export class RecordingWriter {
     }
   }
 
-  #addAudio(data: Uint8Array, tSec: number): void {
+  #addAudio(data: Uint8Array, tSec: number, dur: number): void {
     const audio = this.#audio;
     if (audio === undefined || tSec < this.#audioT || this.#full()) {
       return; // no audio track, or behind the filler written while it stalled
@@ -258,13 +309,27 @@ export class RecordingWriter {
       this.#fillAudio(tSec); // silence up to the first real packet: no gap in the audio
     }
     this.#audioT = tSec;
-    this.#span(tSec, AUDIO_FRAME_S);
-    const packet = new EncodedPacket(data, "key", tSec, AUDIO_FRAME_S);
+    this.#span(tSec, dur);
+    if (this.container === "ogg") {
+      this.#fillOggGap(tSec, audio);
+    }
+    this.#audioEnd = Math.max(this.#audioEnd, tSec + dur);
+    const packet = new EncodedPacket(data, "key", tSec, dur);
     if (this.#audioConfigSent) {
       this.#track(audio.add(packet));
     } else {
       this.#audioConfigSent = true;
-      this.#track(audio.add(packet, { decoderConfig: { codec: "opus", numberOfChannels: 2, sampleRate: 48000 } }));
+      const c = this.#audioConfig;
+      this.#track(
+        audio.add(packet, {
+          decoderConfig: {
+            codec: c.codec,
+            numberOfChannels: c.channels,
+            sampleRate: c.sampleRate,
+            ...(c.description === undefined ? {} : { description: c.description }),
+          },
+        }),
+      );
     }
     if (this.#video !== undefined && tSec - this.#videoT > MAX_LAG_S) {
       this.#fillVideo(tSec);
@@ -315,7 +380,7 @@ export class RecordingWriter {
   /** Audio stalled while video goes on: Opus silence frames, the last one ending at or before `until`. */
   #fillAudio(until: number): void {
     const audio = this.#audio;
-    if (audio === undefined || !this.#audioConfigSent) {
+    if (audio === undefined || !this.#audioConfigSent || this.#audioConfig.codec !== "opus") {
       return;
     }
     while (this.#audioT + 2 * AUDIO_FRAME_S <= until + 1e-6 && !this.#full()) {

@@ -8,6 +8,9 @@
  * write the file once (docs/recording.md).
  *
  * If ffmpeg fails (a full disk, a killed child), the live file stays as it is: playable, without Duration.
+ *
+ * WAV and Ogg need no pass: mediabunny rewrites the WAV header's sizes when it finalises, and an Ogg stream's
+ * duration is its last page's granule position.
  */
 import { spawn } from "node:child_process";
 import { rename, rm } from "node:fs/promises";
@@ -56,6 +59,9 @@ export interface FinalizeResult {
 
 /** Re-muxes the recording at `path` (queued behind {@link FINALIZE_CONCURRENCY} passes running on this thread). */
 export function finalizeRecording(path: string, container: Container): Promise<FinalizeResult> {
+  if (container === "wav" || container === "ogg") {
+    return Promise.resolve({ ok: true, ms: 0 }); // complete as written: nothing to re-mux
+  }
   return slot(() => finalizeNow(path, container));
 }
 

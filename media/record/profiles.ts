@@ -2,10 +2,13 @@
  * RecorderEndpoint's media profiles (Kurento's MediaProfileSpecType) that Korus writes, and what each one means for
  * the writer: the container, the tracks, and the codecs that go in without transcoding. Profiles Kurento has but
  * Korus does not write (KURENTO_SPLIT_RECORDER, JPEG_VIDEO_ONLY, FLV) are refused on `create`.
+ *
+ * Korus adds two audio-only profiles (module "korus" extends the enum): `WAV` (G.711 µ-law or A-law, format tags
+ * 7 and 6, as the sources send it) and `OGG` (Opus).
  */
 import { MediaOperationError } from "../errors.js";
 
-export type Container = "webm" | "mkv" | "mp4";
+export type Container = "webm" | "mkv" | "mp4" | "wav" | "ogg";
 
 export interface RecordingProfile {
   /** The Kurento name, e.g. "WEBM_AUDIO_ONLY". */
@@ -23,14 +26,17 @@ const VIDEO_CODECS: Record<Container, ReadonlySet<string>> = {
   webm: new Set(["vp8", "vp9"]),
   mkv: new Set(["vp8", "vp9", "h264"]),
   mp4: new Set(["vp9", "h264"]),
+  wav: new Set(),
+  ogg: new Set(),
 };
 
+/** Korus's audio-only profiles (not in Kurento's enum; the korus module descriptor adds them). */
+export const KORUS_PROFILES: readonly string[] = ["WAV", "OGG"];
+
 /** Kurento profiles Korus writes. */
-export const SUPPORTED_PROFILES: readonly string[] = ["WEBM", "MKV", "MP4"].flatMap((c) => [
-  c,
-  `${c}_AUDIO_ONLY`,
-  `${c}_VIDEO_ONLY`,
-]);
+export const SUPPORTED_PROFILES: readonly string[] = ["WEBM", "MKV", "MP4"]
+  .flatMap((c) => [c, `${c}_AUDIO_ONLY`, `${c}_VIDEO_ONLY`])
+  .concat(KORUS_PROFILES);
 
 /**
  * The profile for Kurento's `mediaProfile` value (default WEBM).
@@ -45,11 +51,12 @@ export function recordingProfile(name: unknown): RecordingProfile {
     );
   }
   const base = n.split("_")[0]?.toLowerCase() as Container;
+  const audioOnly = KORUS_PROFILES.includes(n);
   return {
     name: n,
     container: base,
     audio: !n.endsWith("_VIDEO_ONLY"),
-    video: !n.endsWith("_AUDIO_ONLY"),
+    video: !n.endsWith("_AUDIO_ONLY") && !audioOnly,
     ext: base,
     videoCodecs: VIDEO_CODECS[base],
   };

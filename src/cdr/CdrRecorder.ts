@@ -276,6 +276,16 @@ export class CdrRecorder {
     return this.legs.has(legId);
   }
 
+  /** The open leg whose element is `elementId` (a SipEndpoint's CDR leg has its own id), if any. */
+  legOfElement(elementId: string): string | undefined {
+    for (const [legId, leg] of this.legs) {
+      if (leg.start.elementId === elementId) {
+        return legId;
+      }
+    }
+    return undefined;
+  }
+
   private time(at: number | Date | undefined): number {
     if (at === undefined) {
       return this.now();

@@ -69,6 +69,8 @@ export interface KmdModule {
   complexTypes: KmdComplexType[];
   events: KmdEvent[];
   extensions?: KmdClassExtension[];
+  /** Korus additions to an ENUM another module describes (e.g. the WAV and OGG recording profiles). */
+  enumExtensions?: { type: string; values: string[] }[];
 }
 
 /** An operation callable through `invoke`: a method, or a property getter/setter. */
@@ -149,6 +151,13 @@ export class KmdRegistry {
       }
     }
     for (const m of modules) {
+      for (const ext of m.enumExtensions ?? []) {
+        const t = this.#complex.get(ext.type);
+        if (t?.typeFormat !== "ENUM") {
+          throw new TypeError(`kmd: module '${m.name}' extends unknown enum '${ext.type}'`);
+        }
+        this.#complex.set(ext.type, { ...t, values: [...(t.values ?? []), ...ext.values] });
+      }
       for (const ext of m.extensions ?? []) {
         const raw = this.#raw.get(ext.class);
         if (raw === undefined) {

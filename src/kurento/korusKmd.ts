@@ -171,6 +171,8 @@ export const KORUS_KMD = {
       ],
     },
   ],
+  // Korus's audio-only recording profiles (media/record/profiles.ts): G.711 in WAV, Opus in Ogg.
+  enumExtensions: [{ type: "MediaProfileSpecType", values: ["WAV", "OGG"] }],
   extensions: [
     {
       // RtpEndpoint (Kurento elements): RFC 4733 DTMF both ways, and Korus's RTP settings.

@@ -20,11 +20,16 @@
  *   the stream (CLOSED) or cannot be reached within its retry window (FAILED).
  *
  * No matching rule: `unmatchedStatus` (default 404). Each pipeline is released when its calls end.
+ *
+ * Every action but `reject` takes a `record` option (dialPlanRecord.ts): the call is recorded in stereo (caller
+ * left, the other side right), mixed, or one file per leg; its recorders stop (files complete) before the
+ * pipeline is released.
  */
 import type { JsonObject } from "../../media/index.js";
 import type { Logger } from "../logging/logger.js";
 import { CallState } from "./CallState.js";
 import type { DialPlanRule } from "./config.js";
+import { startCallRecording, type CallRecording } from "./dialPlanRecord.js";
 import { InternalRpcError, type InternalClient } from "./InternalClient.js";
 import type { PendingCall } from "./PendingCall.js";
 
@@ -94,16 +99,16 @@ export class DialPlan {
           this.#reject(pending, m.rule.status ?? 603, "Dial plan");
           return;
         case "echo":
-          await this.#echo(pending);
+          await this.#echo(pending, m.rule);
           return;
         case "bridge":
           await this.#bridge(pending, m.rule, m.groups, id.to.uri.toString());
           return;
         case "room":
-          await this.#room(pending, substitute(m.rule.room ?? "", m.groups));
+          await this.#room(pending, m.rule, substitute(m.rule.room ?? "", m.groups));
           return;
         case "play":
-          await this.#play(pending, m.rule.file ?? "");
+          await this.#play(pending, m.rule, m.rule.file ?? "");
           return;
         case "stream":
           await this.#stream(pending, m.rule, from, to);
@@ -149,14 +154,42 @@ export class DialPlan {
     }
   }
 
-  async #echo(pending: PendingCall): Promise<void> {
+  /** The `record` option of a rule, started once the call's media is connected (undefined without one). */
+  async #record(
+    pending: PendingCall,
+    rule: DialPlanRule,
+    pipeline: string,
+    caller: string,
+    other: string,
+  ): Promise<CallRecording | undefined> {
+    if (rule.record === undefined) {
+      return undefined;
+    }
+    const id = pending.call.identity;
+    const facts = {
+      callId: pending.callId,
+      from: id.from.uri.toString(),
+      to: id.to.uri.toString(),
+      trunk: pending.trunk?.name ?? "",
+    };
+    return startCallRecording(this.#client, this.#log, rule.record, facts, pipeline, { caller, other });
+  }
+
+  /** Stops the call's recordings (their files complete), then releases `object`. */
+  #releaseAfter(rec: CallRecording | undefined, object: string): void {
+    void (rec?.stop() ?? Promise.resolve()).finally(() => void this.#client.release(object).catch(() => undefined));
+  }
+
+  async #echo(pending: PendingCall, rule: DialPlanRule): Promise<void> {
     const { pipeline, leg } = await this.#claim(pending);
+    const rec: { current?: CallRecording | undefined } = {};
     await this.#client.on(leg, "CallStateChanged", (d) => {
       if (stateOf(d) === CallState.Terminated) {
-        void this.#client.release(pipeline);
+        this.#releaseAfter(rec.current, pipeline);
       }
     });
     await this.#client.connect(leg, leg);
+    rec.current = await this.#record(pending, rule, pipeline, leg, leg);
     await this.#client.answer(leg);
   }
 
@@ -195,7 +228,7 @@ export class DialPlan {
     }
   }
 
-  async #room(pending: PendingCall, name: string): Promise<void> {
+  async #room(pending: PendingCall, rule: DialPlanRule, name: string): Promise<void> {
     const { pipeline, composite } = await this.room(name);
     this.#routing.set(pending.callId, pending);
     let leg: string;
@@ -206,9 +239,11 @@ export class DialPlan {
       throw err;
     }
     const port = await this.#client.create("HubPort", { hub: composite });
+    const rec: { current?: CallRecording | undefined } = {};
     await this.#client.on(leg, "CallStateChanged", (d) => {
       if (stateOf(d) === CallState.Terminated) {
         void (async () => {
+          await rec.current?.stop();
           await this.#client.release(leg);
           await this.#client.release(port);
           await this.#closeIfEmpty(name);
@@ -217,18 +252,20 @@ export class DialPlan {
     });
     await this.#client.connect(leg, port, "AUDIO");
     await this.#client.connect(port, leg, "AUDIO");
+    rec.current = await this.#record(pending, rule, pipeline, leg, port);
     await this.#client.answer(leg);
   }
 
-  async #play(pending: PendingCall, file: string): Promise<void> {
+  async #play(pending: PendingCall, rule: DialPlanRule, file: string): Promise<void> {
     const { pipeline, leg } = await this.#claim(pending);
     const player = await this.#client.create("PlayerEndpoint", { mediaPipeline: pipeline, uri: file });
+    const rec: { current?: CallRecording | undefined } = {};
     await this.#client.on(leg, "CallStateChanged", (d) => {
       const state = stateOf(d);
       if (state === CallState.Connected) {
         void this.#client.play(player).catch(() => undefined);
       } else if (state === CallState.Terminated) {
-        void this.#client.release(pipeline);
+        this.#releaseAfter(rec.current, pipeline);
       }
     });
     await this.#client.on(player, "EndOfStream", () => {
@@ -239,6 +276,7 @@ export class DialPlan {
       void this.#client.hangup(leg).catch(() => undefined);
     });
     await this.#client.connect(player, leg, "AUDIO");
+    rec.current = await this.#record(pending, rule, pipeline, leg, player);
     await this.#client.answer(leg);
   }
 
@@ -288,10 +326,11 @@ export class DialPlan {
     const b = await this.#client.create("SipEndpoint", { mediaPipeline: pipeline });
     let aState = CallState.Ringing;
     let done = false;
+    const rec: { current?: CallRecording | undefined } = {};
     const finish = (): void => {
       if (!done) {
         done = true;
-        void this.#client.release(pipeline);
+        this.#releaseAfter(rec.current, pipeline);
       }
     };
     await this.#client.on(a, "CallStateChanged", (d) => {
@@ -322,6 +361,10 @@ export class DialPlan {
       ...(rule.viaTrunk === undefined ? {} : { trunk: rule.viaTrunk }),
       from: pending.call.identity.from.uri.toString(),
     });
+    // After call(): the callee's CDR leg exists, so the recording CDR hooks can name the file in it.
+    if (!done) {
+      rec.current = await this.#record(pending, rule, pipeline, a, b);
+    }
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { Type, type Static } from "@sinclair/typebox";
 import { refine, TrunkSchema, trunkListIssue } from "../../sip/index.js";
+import { DEFAULT_RECORD_PATH, RECORD_MODES, RECORD_PROFILES, recordTemplateIssue } from "./recordTemplate.js";
 
 export const SipTlsSchema = refine(
   Type.Object(
@@ -143,6 +144,35 @@ export const DialPlanStreamSchema = Type.Object(
   },
   { additionalProperties: false, description: "stream: the voice bot to send the call to" },
 );
+/** A dial-plan action's `record` option: the call is recorded without an application (docs/recording.md). */
+export const DialPlanRecordSchema = refine(
+  Type.Object(
+    {
+      mode: Type.Union(
+        RECORD_MODES.map((m) => Type.Literal(m)),
+        {
+          default: "stereo",
+          description: "stereo (caller left, the other side right), mixed (one channel) or legs (a file per leg)",
+        },
+      ),
+      profile: Type.Union(
+        Object.keys(RECORD_PROFILES).map((p) => Type.Literal(p)),
+        { default: "WAV", description: "recording profile: WAV (G.711), OGG (Opus) or an _AUDIO_ONLY one" },
+      ),
+      path: Type.String({
+        default: DEFAULT_RECORD_PATH,
+        description:
+          "file name template under files.recordingsRoot: {date} {time} {callId} {from} {to} {trunk} {leg} {ext} {id}",
+      }),
+    },
+    { additionalProperties: false },
+  ),
+  (r) => {
+    const issue = recordTemplateIssue(r.path);
+    return issue === undefined ? undefined : { at: ".path", reason: issue };
+  },
+);
+export type DialPlanRecord = Static<typeof DialPlanRecordSchema>;
 
 /** One ordered dial-plan rule: all given regexes must match (To URI, From URI, trunk name). */
 export const DialPlanRuleSchema = refine(
@@ -161,6 +191,7 @@ export const DialPlanRuleSchema = refine(
       room: Type.Optional(Type.String({ description: "room: the room name (`$1`… substituted)" })),
       file: Type.Optional(Type.String({ description: "play: the file" })),
       stream: Type.Optional(DialPlanStreamSchema),
+      record: Type.Optional(DialPlanRecordSchema),
     },
     { additionalProperties: false },
   ),
@@ -186,6 +217,13 @@ export const DialPlanRuleSchema = refine(
     }
     if (rule.action === "stream" && rule.stream === undefined) {
       return { at: ".stream", reason: "a stream rule needs stream: {url, …}" };
+    }
+    const issue = rule.record === undefined ? undefined : recordTemplateIssue(rule.record.path);
+    if (issue !== undefined) {
+      return { at: ".record.path", reason: issue };
+    }
+    if (rule.record !== undefined && rule.action === "reject") {
+      return { at: ".record", reason: "a rejected call has nothing to record" };
     }
     return undefined;
   },

@@ -85,3 +85,15 @@ RtpEndpoint.constructorParams.rtcpIntervalMs = { type: "int" };
 ["DtmfReceived"].forEach(function (event) {
   if (RtpEndpoint.events.indexOf(event) < 0) RtpEndpoint.events = RtpEndpoint.events.concat([event]);
 });
+
+["MediaProfileSpecType", "kurento.MediaProfileSpecType"].forEach(function (name) {
+  var check = checkType[name];
+  if (!check || check.korusValues) return;
+  var added = ["WAV", "OGG"];
+  var wrapped = function (key, value) {
+    if (added.indexOf(value) >= 0) return;
+    return check(key, value);
+  };
+  wrapped.korusValues = added;
+  checkType[name] = wrapped;
+});

@@ -4,7 +4,8 @@
  * module creator has no such thing: the generated file patches the registered class when the module is loaded,
  * once (a second copy of the module finds the additions in place): methods on its prototype, parameters in its
  * `constructorParams` (which kurento-client's MediaObjectCreator checks and sends), names in its `events` (which
- * `on()` checks before subscribing).
+ * `on()` checks before subscribing). Values a module adds to another module's ENUM (kmd `enumExtensions`, e.g.
+ * korus's WAV and OGG recording profiles) are let through the enum's registered checker.
  */
 import type { KmdClassExtension, KmdModule } from "../../kurento/kmd.js";
 import { arrayLiteral, banner, jsdoc, str } from "./js.js";
@@ -52,10 +53,29 @@ function extension(ext: KmdClassExtension, types: TypeIndex): string {
   return out.join("\n\n");
 }
 
-/** The file's text, or undefined when the module extends no class. */
+/** The enum's checker (registered under its plain and qualified names) wrapped to accept the added values. */
+function enumExtension(ext: { type: string; values: string[] }, types: TypeIndex): string {
+  const names = [...new Set([ext.type, types.qualifiedName(ext.type)])];
+  return [
+    `${arrayLiteral(names.map(str), "", ".forEach(function (name) {")}`,
+    "  var check = checkType[name];",
+    "  if (!check || check.korusValues) return;",
+    `  var added = ${arrayLiteral(ext.values.map(str), "", "")};`,
+    "  var wrapped = function (key, value) {",
+    "    if (added.indexOf(value) >= 0) return;",
+    "    return check(key, value);",
+    "  };",
+    "  wrapped.korusValues = added;",
+    "  checkType[name] = wrapped;",
+    "});",
+  ].join("\n");
+}
+
+/** The file's text, or undefined when the module extends no class and no enum. */
 export function renderExtensions(kmd: KmdModule, types: TypeIndex): string | undefined {
   const exts = kmd.extensions ?? [];
-  if (exts.length === 0) {
+  const enums = kmd.enumExtensions ?? [];
+  if (exts.length === 0 && enums.length === 0) {
     return undefined;
   }
   return `${[
@@ -66,5 +86,6 @@ export function renderExtensions(kmd: KmdModule, types: TypeIndex): string | und
     'var peer = require("./peer");\n\nvar kurentoClient = peer.kurentoClient;\n\nvar disguise = kurentoClient.disguise;\n\nvar checkType = kurentoClient.checkType;\n\nvar Transaction = kurentoClient.TransactionsManager.Transaction;',
     NOOP,
     ...exts.map((e) => extension(e, types)),
+    ...enums.map((e) => enumExtension(e, types)),
   ].join("\n\n")}\n`;
 }

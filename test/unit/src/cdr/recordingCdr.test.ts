@@ -51,3 +51,16 @@ t.test("hooks: connect(source → RecorderEndpoint) attaches the uri to the sour
   rec.ended("web1", { hangupSide: HangupSide.Local, endReason: "released" });
   t.equal(committed[0]?.media.recording, "file:///rec/call.webm", "only the recorder's uri");
 });
+
+t.test("SIP legs: a SipEndpoint's CDR leg is found by its element id (legOfElement)", async (t) => {
+  const { rec, committed } = setup();
+  rec.started("cdr-uuid", { direction: CdrDirection.Inbound, elementId: "pipe/sip1" });
+  const links = new RecordingLinks(rec);
+  const hooks = recordingCdrHooks(links, (id) => (rec.has(id) ? id : rec.legOfElement(id)));
+  t.equal(rec.legOfElement("pipe/sip1"), "cdr-uuid");
+  t.equal(rec.legOfElement("pipe/other"), undefined);
+  await hooks.elementCreated?.(obj("recS", "RecorderEndpoint"), { uri: "calls/2026-12-07/x-stereo.wav" });
+  hooks.operation?.(obj("pipe/sip1", "SipEndpoint"), "connect", { sink: "recS" });
+  rec.ended("cdr-uuid", { hangupSide: HangupSide.Remote, endReason: "bye" });
+  t.equal(committed[0]?.media.recording, "calls/2026-12-07/x-stereo.wav");
+});
