@@ -29,6 +29,7 @@ import {
   cnameChunk,
   ntpFromMs,
   ntpMiddle,
+  ntpToMs,
   parseRtcp,
   RTCP_PSFB,
   RTCP_RTPFB,
@@ -176,7 +177,7 @@ export class RtcpSession {
     for (const p of packets) {
       switch (p.type) {
         case "sr":
-          this.onSenderReport(p.ssrc, p.ntpSeconds, p.ntpFraction);
+          this.onSenderReport(p.ssrc, p.ntpSeconds, p.ntpFraction, p.rtpTimestamp);
           p.reports.forEach((b) => this.onReportBlock(b));
           break;
         case "rr":
@@ -194,9 +195,17 @@ export class RtcpSession {
     }
   }
 
-  /** The peer sent a sender report about its stream `ssrc`. */
-  onSenderReport(ssrc: number, ntpSeconds: number, ntpFraction: number): void {
-    this.#hooks.receivers().get(ssrc)?.onSenderReport(ntpMiddle(ntpSeconds, ntpFraction), performance.now());
+  /** The peer sent a sender report about its stream `ssrc` (with its RTP timestamp: the sender clock of sinks). */
+  onSenderReport(ssrc: number, ntpSeconds: number, ntpFraction: number, rtpTimestamp?: number): void {
+    this.#hooks
+      .receivers()
+      .get(ssrc)
+      ?.onSenderReport(
+        ntpMiddle(ntpSeconds, ntpFraction),
+        performance.now(),
+        ntpToMs(ntpSeconds, ntpFraction),
+        rtpTimestamp,
+      );
   }
 
   /** A report block: applied to our stream it is about, with the round-trip time when it echoes one of our SRs. */

@@ -18,6 +18,7 @@
  * Per packet: a few integer and float operations on fields, no allocation. Derived values (loss, fraction,
  * report blocks) are computed when a report or getStats asks.
  */
+import type { SenderClock } from "../core/types.js";
 import type { ReportBlock } from "./Rtcp.js";
 
 const SEQ_MOD = 0x1_0000;
@@ -90,6 +91,8 @@ export class RecvStreamStats extends RtpStreamStats {
   // SR bookkeeping
   #lastSr = 0;
   #lastSrArrivalMs = 0;
+  /** The sender's NTP ↔ RTP mapping from its last SR; the endpoint puts it on this stream's packets. */
+  readonly sender: SenderClock = { reports: 0, ntpMs: 0, rtpTimestamp: 0 };
 
   #initSeq(seq: number): void {
     this.#baseSeq = seq;
@@ -235,10 +238,18 @@ export class RecvStreamStats extends RtpStreamStats {
     return expectedInterval <= 0 ? -1 : Math.max(0, lostInterval) / expectedInterval;
   }
 
-  /** Records an SR from this source: its NTP time (middle 32 bits) becomes the LSR of our next report blocks. */
-  onSenderReport(ntpMiddle32: number, arrivalMs: number): void {
+  /**
+   * Records an SR from this source: its NTP time (middle 32 bits) becomes the LSR of our next report blocks, and,
+   * when given, its NTP time (ms since the Unix epoch) and RTP timestamp become the stream's {@link sender} clock.
+   */
+  onSenderReport(ntpMiddle32: number, arrivalMs: number, ntpMs?: number, rtpTimestamp?: number): void {
     this.#lastSr = ntpMiddle32 >>> 0;
     this.#lastSrArrivalMs = arrivalMs;
+    if (ntpMs !== undefined && rtpTimestamp !== undefined && Number.isFinite(ntpMs)) {
+      this.sender.ntpMs = ntpMs;
+      this.sender.rtpTimestamp = rtpTimestamp >>> 0;
+      this.sender.reports++;
+    }
   }
 
   /**

@@ -13,6 +13,7 @@
 import t from "tap";
 import { RtcpPacketConverter } from "werift";
 import {
+  buildSenderReport,
   ntpFromMs,
   ntpMiddle,
   parseRtcp,
@@ -637,6 +638,27 @@ t.test("RTT from a report block echoing one of our SRs; unknown or zero LSR igno
     t.ok(Math.abs((s.roundTripTime(a) ?? -1) - 0.15) < 2 / 65536, "echo of a forgotten SR: RTT unchanged");
     s.onReportBlock(a, last, Math.round(0.01 * 65536));
     t.ok(Math.abs((s.roundTripTime(a) ?? -1) - 0.03) < 2 / 65536, "echo of the latest SR: 40 − 10 = 30 ms");
+  });
+  t.end();
+});
+
+t.test("the peer's SR becomes its stream's sender clock (NTP ms ↔ RTP timestamp) for the sinks", (t) => {
+  const clock = new Clock();
+  clock.run(() => {
+    const { s, cap } = makeSession();
+    receive(clock, cap, s, 0x99, 1, 960, false, 48_000);
+    const st = cap.counters.get(0x99);
+    t.same(st?.sender, { reports: 0, ntpMs: 0, rtpTimestamp: 0 }, "no mapping before an SR");
+    const wall = Date.UTC(2026, 11, 7, 12, 0, 0, 250);
+    const [ntpSeconds, ntpFraction] = ntpFromMs(wall);
+    const sr = { ssrc: 0x99, ntpSeconds, ntpFraction, rtpTimestamp: 0xffff_ff00, packetCount: 1, octetCount: 1 };
+    s.rtcp.receive(buildSenderReport({ ...sr, reports: [] }));
+    t.equal(st?.sender.reports, 1);
+    t.equal(st?.sender.rtpTimestamp, 0xffff_ff00);
+    t.ok(Math.abs((st?.sender.ntpMs ?? 0) - wall) < 0.001, "NTP time as ms since the Unix epoch");
+    s.rtcp.receive(buildSenderReport({ ...sr, rtpTimestamp: 5, reports: [] }));
+    t.equal(st?.sender.reports, 2, "a new SR updates the same object in place");
+    t.equal(st?.sender.rtpTimestamp, 5);
   });
   t.end();
 });
