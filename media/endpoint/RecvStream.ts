@@ -10,7 +10,7 @@
 import type { RtpMediaKind, SenderClock } from "../core/types.js";
 import type { Logger, RateLimitedLog } from "../logger.js";
 import type { RtpHeaderReader } from "../rtp/RtpPacket.js";
-import { RecvStreamStats } from "../rtp/RtpStreamStats.js";
+import { adoptEarlySenderReport, RecvStreamStats } from "../rtp/RtpStreamStats.js";
 import type { StageChain } from "./stages/RtpStage.js";
 import type { StreamCodec } from "./udpConfig.js";
 
@@ -141,6 +141,7 @@ export class RecvStream {
       this.#evictOldest();
       st = new RecvStreamStats(ssrc, this.kind, clockRate);
       this.receivers.set(ssrc, st);
+      adoptEarlySenderReport(this.receivers, st); // its SR may have come just before its first packet
     }
     this.currentRemoteSsrc = ssrc;
     this.#last = st;

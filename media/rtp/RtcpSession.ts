@@ -47,7 +47,7 @@ import {
   nackLost,
   readRemb,
 } from "./rtcpFeedback.js";
-import type { RecvStreamStats, SendStreamStats } from "./RtpStreamStats.js";
+import { holdEarlySenderReport, type RecvStreamStats, type SendStreamStats } from "./RtpStreamStats.js";
 
 /** SRs remembered for RTT (an echo of an older one is ignored). */
 const SR_MEMORY = 8;
@@ -197,15 +197,16 @@ export class RtcpSession {
 
   /** The peer sent a sender report about its stream `ssrc` (with its RTP timestamp: the sender clock of sinks). */
   onSenderReport(ssrc: number, ntpSeconds: number, ntpFraction: number, rtpTimestamp?: number): void {
-    this.#hooks
-      .receivers()
-      .get(ssrc)
-      ?.onSenderReport(
-        ntpMiddle(ntpSeconds, ntpFraction),
-        performance.now(),
-        ntpToMs(ntpSeconds, ntpFraction),
-        rtpTimestamp,
-      );
+    const receivers = this.#hooks.receivers();
+    const middle = ntpMiddle(ntpSeconds, ntpFraction);
+    const ntpMs = ntpToMs(ntpSeconds, ntpFraction);
+    const st = receivers.get(ssrc);
+    if (st !== undefined) {
+      st.onSenderReport(middle, performance.now(), ntpMs, rtpTimestamp);
+    } else if (rtpTimestamp !== undefined) {
+      // Senders send their first SR just before their first RTP packet: held for when the stream appears.
+      holdEarlySenderReport(receivers, ssrc, middle, performance.now(), ntpMs, rtpTimestamp);
+    }
   }
 
   /** A report block: applied to our stream it is about, with the round-trip time when it echoes one of our SRs. */

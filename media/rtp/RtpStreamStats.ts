@@ -273,6 +273,56 @@ export class RecvStreamStats extends RtpStreamStats {
   }
 }
 
+/** An SR of an SSRC not received yet, held for when its first packet arrives. */
+interface EarlySr {
+  ssrc: number;
+  ntpMiddle32: number;
+  arrivalMs: number;
+  ntpMs: number;
+  rtpTimestamp: number;
+}
+
+/** SRs held per receivers map: a few (senders send their first SR just before their first RTP packet). */
+const MAX_EARLY_SRS = 4;
+const earlySrs = new WeakMap<ReadonlyMap<number, RecvStreamStats>, EarlySr[]>();
+
+/**
+ * The peer's SR about `ssrc` when `receivers` (the streams of one RTCP session) has no such stream yet: held (the
+ * last {@link MAX_EARLY_SRS} per map) until {@link adoptEarlySenderReport} is called for the stream's statistics.
+ */
+export function holdEarlySenderReport(
+  receivers: ReadonlyMap<number, RecvStreamStats>,
+  ssrc: number,
+  ntpMiddle32: number,
+  arrivalMs: number,
+  ntpMs: number,
+  rtpTimestamp: number,
+): void {
+  let held = earlySrs.get(receivers);
+  if (held === undefined) {
+    held = [];
+    earlySrs.set(receivers, held);
+  }
+  const i = held.findIndex((e) => e.ssrc === ssrc >>> 0);
+  if (i >= 0) {
+    held.splice(i, 1);
+  } else if (held.length >= MAX_EARLY_SRS) {
+    held.shift();
+  }
+  held.push({ ssrc: ssrc >>> 0, ntpMiddle32, arrivalMs, ntpMs, rtpTimestamp });
+}
+
+/** A new stream of `receivers`: an SR held for its SSRC is applied to it (runs on a new SSRC only). */
+export function adoptEarlySenderReport(receivers: ReadonlyMap<number, RecvStreamStats>, st: RecvStreamStats): void {
+  const held = earlySrs.get(receivers);
+  const i = held?.findIndex((e) => e.ssrc === st.ssrc) ?? -1;
+  const e = held?.[i];
+  if (held !== undefined && e !== undefined) {
+    held.splice(i, 1);
+    st.onSenderReport(e.ntpMiddle32, e.arrivalMs, e.ntpMs, e.rtpTimestamp);
+  }
+}
+
 export class SendStreamStats extends RtpStreamStats {
   /** The peer's last report block about this stream (loss, jitter), undefined before the first. */
   report: ReportBlock | undefined;

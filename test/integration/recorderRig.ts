@@ -70,7 +70,8 @@ export async function rtpSource(
 }
 
 /**
- * ffmpeg sending a 440 Hz tone and a moving test pattern as RTP in real time for `seconds`. The media is encoded
+ * ffmpeg sending a 440 Hz tone and a moving test pattern (320x240 unless `opts.size`) as RTP in real time for
+ * `seconds`. The media is encoded
  * first (into a temporary file) and then sent with `-re -c copy`, so a loaded machine cannot make the sender fall
  * behind real time.
  */
@@ -81,12 +82,13 @@ export function sendMedia(
   video: VideoCodec,
   seconds: number,
   gop = 25,
+  opts: { size?: string; ssrc?: number } = {},
 ): ChildProcess {
   const dir = mkdtempSync(path.join(os.tmpdir(), "korus-rec-src-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const src = path.join(dir, "src.mkv");
   const enc = ["-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000:duration=${seconds}`];
-  enc.push("-f", "lavfi", "-i", `testsrc2=size=320x240:rate=25:duration=${seconds}`);
+  enc.push("-f", "lavfi", "-i", `testsrc2=size=${opts.size ?? "320x240"}:rate=25:duration=${seconds}`);
   const send = ["-hide_banner", "-loglevel", "error", "-re", "-i", src];
   if (audio !== undefined) {
     enc.push("-map", "0:a", "-ac", "1");
@@ -105,7 +107,7 @@ export function sendMedia(
     if (video === "h264") {
       send.push("-bsf:v", "h264_mp4toannexb"); // SPS/PPS in band before each IDR, as browsers send them
     }
-    send.push("-payload_type", video === "vp8" ? "97" : "96", "-ssrc", "22222");
+    send.push("-payload_type", video === "vp8" ? "97" : "96", "-ssrc", String(opts.ssrc ?? 22222));
     send.push("-f", "rtp", `rtp://127.0.0.1:${ports.vport}`);
   }
   ffmpegSync([...enc, "-y", src]);

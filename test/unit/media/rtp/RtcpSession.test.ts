@@ -24,7 +24,7 @@ import {
   type RtcpSenderReport,
 } from "../../../../media/rtp/Rtcp.js";
 import { RtcpSession } from "../../../../media/rtp/RtcpSession.js";
-import { RecvStreamStats, SendStreamStats } from "../../../../media/rtp/RtpStreamStats.js";
+import { adoptEarlySenderReport, RecvStreamStats, SendStreamStats } from "../../../../media/rtp/RtpStreamStats.js";
 
 const REPORTER = 0x0000_0001;
 const CNAME = "korus-test-cname";
@@ -659,6 +659,18 @@ t.test("the peer's SR becomes its stream's sender clock (NTP ms ↔ RTP timestam
     s.rtcp.receive(buildSenderReport({ ...sr, rtpTimestamp: 5, reports: [] }));
     t.equal(st?.sender.reports, 2, "a new SR updates the same object in place");
     t.equal(st?.sender.rtpTimestamp, 5);
+
+    // A sender's first SR comes just before its first RTP packet: held, and adopted when the stream appears.
+    const [sec2, frac2] = ntpFromMs(wall + 1000);
+    s.rtcp.receive(buildSenderReport({ ...sr, ssrc: 0x55, ntpSeconds: sec2, ntpFraction: frac2, reports: [] }));
+    t.notOk(cap.counters.has(0x55), "no statistics made for an SSRC that sent no RTP");
+    const fresh = new RecvStreamStats(0x55, "VIDEO", 90_000);
+    cap.counters.set(0x55, fresh);
+    adoptEarlySenderReport(cap.counters, fresh);
+    t.equal(fresh.sender.reports, 1, "the held SR is the new stream's sender clock");
+    t.ok(Math.abs(fresh.sender.ntpMs - wall - 1000) < 0.001);
+    adoptEarlySenderReport(cap.counters, fresh);
+    t.equal(fresh.sender.reports, 1, "adopted once");
   });
   t.end();
 });
