@@ -14,6 +14,8 @@
  * - Audio sink caps: Opus/48000 only, so G.711/G.722/AMR sources reach it transcoded to Opus by the source element.
  * - Video is recorded as it arrives (no transcoding): VP8/VP9 in WebM, VP8/VP9/H.264 in MKV, VP9/H.264 in MP4. A
  *   keyframe is requested on `record()`, on resume and when the video source changes; video before it is dropped.
+ * - `stopOnEndOfStream`: when every connected source has ended its media (a PlayerEndpoint at the end of its file),
+ *   the recording stops as by `stop()` (KMS stops on the EOS its sources send).
  * - On release a recording in progress is stopped as by `stop()`.
  */
 import type { JsonObject, MediaAccessSettings } from "../channel/protocol.js";
@@ -65,6 +67,8 @@ export class RecorderEndpoint extends Element<RecorderEvents> {
   #stopping: Promise<void> | undefined;
   /** Bumped by each record(): a slow start that finishes after a stop is discarded. */
   #generation = 0;
+  /** Source connections that signalled the end of their media (stopOnEndOfStream). */
+  readonly #ended = new Set<Connection>();
   /** The last recording's summary (tests, diagnostics). */
   lastSummary: WriterSummary | undefined;
 
@@ -161,6 +165,7 @@ export class RecorderEndpoint extends Element<RecorderEvents> {
     }
     this.#recording = recording;
     this.#journal = journal;
+    this.#ended.clear();
     this.#stopping = undefined;
     this.#setState("START");
     if (this.profile.video) {
@@ -234,6 +239,23 @@ export class RecorderEndpoint extends Element<RecorderEvents> {
     if (conn.kind === "VIDEO") {
       this.#recording?.videoSourceChanged();
     }
+  }
+
+  /** stopOnEndOfStream: once every connected source has ended (a PlayerEndpoint at the end of its file), stop. */
+  protected override onEndOfStream(conn: Connection): void {
+    if (!this.stopOnEndOfStream || this.#state === "STOP") {
+      return;
+    }
+    this.#ended.add(conn);
+    if (this.sourceConnections().every((c) => this.#ended.has(c))) {
+      this.ctx.logger.info("recording stopped: end of stream", { elementId: this.id });
+      void this.#stop();
+    }
+  }
+
+  protected override onSourceDetached(conn: Connection): void {
+    super.onSourceDetached(conn);
+    this.#ended.delete(conn);
   }
 
   protected override onMedia(packet: MediaPacket, _conn: Connection): void {

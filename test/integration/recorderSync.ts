@@ -9,16 +9,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Test } from "tap";
-import { ffmpegSync } from "../helpers/ffmpeg.js";
 
 export type SyncVideo = "vp8" | "h264";
 
-/** Encodes `seconds` of the flash+beep source (Opus mono; VP8 or H.264 160x120 at 25 fps, a keyframe a second). */
-export function encodeSyncSource(t: Test, video: SyncVideo, seconds: number): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "korus-rec-sync-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const src = path.join(dir, "src.mkv");
-  ffmpegSync([
+/**
+ * Encodes `seconds` of the flash+beep source (Opus mono; VP8 or H.264 160x120 at 25 fps, a keyframe a second) into
+ * `dir`. Encoding is slow on a loaded machine: up to 3 minutes.
+ */
+export function encodeSyncSource(dir: string, video: SyncVideo, seconds: number): string {
+  const src = path.join(dir, `src-${video}.mkv`);
+  const args = [
+    ...["-hide_banner", "-loglevel", "error"],
     ...["-f", "lavfi", "-i", `aevalsrc='if(lt(mod(t\\,1)\\,0.1)\\,0.8*sin(2*PI*1000*t)\\,0)':s=48000:d=${seconds}`],
     ...["-f", "lavfi", "-i"],
     `color=c=black:s=160x120:r=25:d=${seconds},drawbox=c=white:t=fill:enable='eq(mod(n\\,25)\\,0)'`,
@@ -28,8 +29,19 @@ export function encodeSyncSource(t: Test, video: SyncVideo, seconds: number): st
       ? ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "200k"]
       : ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-profile:v", "baseline"]),
     ...["-y", src],
-  ]);
+  ];
+  const r = spawnSync("ffmpeg", args, { timeout: 180_000, killSignal: "SIGKILL" });
+  if (r.status !== 0) {
+    throw new Error(`ffmpeg ${args.join(" ")} failed (${r.status ?? r.signal}): ${r.stderr.toString()}`);
+  }
   return src;
+}
+
+/** A temporary folder for the encoded sources, removed at the end of `t`. */
+export function syncDir(t: Test): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "korus-rec-sync-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 export interface SyncSend {
