@@ -22,7 +22,8 @@ export interface Rig {
 }
 
 export async function startRig(t: Test): Promise<Rig> {
-  const k = await startKorus(t, { workers: 1 });
+  // The test machine is shared and often loaded: a start may take far longer than on a quiet one.
+  const k = await startKorus(t, { workers: 1, startTimeoutMs: 60_000 });
   const { app, pipeline, call } = await openAppSession(t, k.url);
   return { k, app, root: path.join(k.dataDir, "data", "recordings"), pipeline, call };
 }
