@@ -180,6 +180,19 @@ export function frameHashes(file: string, frames: number): string[] {
     .map((l) => l.split(",").at(-1)?.trim() ?? "");
 }
 
+/**
+ * The recorded span as a test can know it: between `lo` (a lower bound, e.g. Recording event → stop request sent)
+ * and `hi` (an upper bound, e.g. record request sent → stop answered), in ms. The file's duration must lie within
+ * 100 ms of that interval: the recorder's own error, whatever the RPC and event latencies of a loaded machine.
+ */
+export function checkSpan(t: Test, durationSec: number, loMs: number, hiMs: number): void {
+  const d = durationSec * 1000;
+  t.ok(
+    d >= loMs - 100 && d <= hiMs + 100,
+    `duration ${durationSec.toFixed(3)} s, recorded span between ${(loMs / 1000).toFixed(3)} and ${(hiMs / 1000).toFixed(3)} s (±100 ms)`,
+  );
+}
+
 export function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
