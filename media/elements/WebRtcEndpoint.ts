@@ -207,14 +207,7 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     // Counted per SSRC. Unlike a UDP m-line, a packet held back by a sequence jump is forwarded all the same
     // (werift's receiver has already accepted it).
     const recv = p.kind === "AUDIO" ? this.#audioIn : this.#videoIn;
-    recv.countPacket(
-      p.ssrc,
-      p.sequenceNumber,
-      p.timestamp,
-      p.payload.byteLength,
-      p.clockRate,
-      p.arrivalMs,
-    );
+    recv.countPacket(p.ssrc, p.sequenceNumber, p.timestamp, p.payload.byteLength, p.clockRate, p.arrivalMs);
     const keyframe = p.kind === "VIDEO" && isKeyframe(p.codec, p.payload);
     const packet: MediaPacket = {
       kind: p.kind,
