@@ -214,6 +214,18 @@ export abstract class MediaElement extends MediaObject {
     // Subclasses override.
   }
 
+  /** Tells every sink that this element's media ended (a player at the end of its file; GStreamer's EOS). */
+  protected endOfStreamToSinks(): void {
+    for (const conn of [...this.#sinks]) {
+      conn.sink.onEndOfStream(conn);
+    }
+  }
+
+  /** The source of `conn` ended its media (see {@link endOfStreamToSinks}). */
+  protected onEndOfStream(_conn: Connection): void {
+    // Subclasses override (RecorderEndpoint's stopOnEndOfStream).
+  }
+
   // ---------------------------------------------------------------------------------------------- media
 
   /** Forwards a packet produced by this element to every sink connected for its kind. */

@@ -22,6 +22,26 @@ export interface MediaPacket {
   readonly keyframe: boolean;
   /** performance.now() at arrival on the edge socket, for latency measurements. */
   readonly arrivalMs: number;
+  /**
+   * The sender's clock of this packet's stream (its last RTCP SR), filled by the endpoint that received it from
+   * the peer; absent on packets made inside the pipeline (transcoded, mixed, played). One object per remote SSRC,
+   * updated in place when an SR arrives: sinks read it, never copy it.
+   */
+  readonly sender?: SenderClock | undefined;
+}
+
+/**
+ * The NTP ↔ RTP mapping of one received stream from the peer's last RTCP Sender Report (RFC 3550 §6.4.1): the
+ * packet with RTP timestamp `ts` was sampled at `ntpMs + (ts − rtpTimestamp) / clockRate · 1000` on the sender's
+ * wall clock. Streams of one sender share that clock, which is what lip sync needs (media/record/clock.ts).
+ */
+export interface SenderClock {
+  /** SRs received so far (0: no mapping yet); a change means a new SR. */
+  reports: number;
+  /** The SR's NTP timestamp in ms since the Unix epoch. */
+  ntpMs: number;
+  /** The SR's RTP timestamp (unsigned 32-bit). */
+  rtpTimestamp: number;
 }
 
 /** Kurento's MediaFlowState. */

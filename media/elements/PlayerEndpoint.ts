@@ -369,6 +369,7 @@ export class PlayerEndpoint extends MediaElement {
   #endOfStream(): void {
     this.#disarm();
     this.ctx.emit("EndOfStream", {});
+    this.endOfStreamToSinks();
     this.#to(PlayerState.Stop);
   }
 

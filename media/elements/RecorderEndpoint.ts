@@ -19,6 +19,8 @@
  *   taken when `record()` is called: connect the sources first.
  * - Video is recorded as it arrives (no transcoding): VP8/VP9 in WebM, VP8/VP9/H.264 in MKV, VP9/H.264 in MP4. A
  *   keyframe is requested on `record()`, on resume and when the video source changes; video before it is dropped.
+ * - `stopOnEndOfStream`: when every connected source has ended its media (a PlayerEndpoint at the end of its file),
+ *   the recording stops as by `stop()` (KMS stops on the EOS its sources send).
  * - On release a recording in progress is stopped as by `stop()`.
  */
 import type { JsonObject, MediaAccessSettings } from "../channel/protocol.js";
@@ -91,6 +93,8 @@ export class RecorderEndpoint extends Element<RecorderEvents> {
   /** The audio connection recorded in passthrough (one source only). */
   #passAudio: Connection | undefined;
   #caps: SinkAudioCaps = OPUS_ONLY;
+  /** Source connections that signalled the end of their media (stopOnEndOfStream). */
+  readonly #ended = new Set<Connection>();
   /** The last recording's summary (tests, diagnostics). */
   lastSummary: WriterSummary | undefined;
 
@@ -219,6 +223,7 @@ export class RecorderEndpoint extends Element<RecorderEvents> {
         },
       );
     }
+    this.#ended.clear();
     this.#stopping = undefined;
     this.#setState("START");
     if (this.profile.video) {
@@ -308,8 +313,21 @@ export class RecorderEndpoint extends Element<RecorderEvents> {
     this.#updateCaps();
   }
 
+  /** stopOnEndOfStream: once every connected source has ended (a PlayerEndpoint at the end of its file), stop. */
+  protected override onEndOfStream(conn: Connection): void {
+    if (!this.stopOnEndOfStream || this.#state === "STOP") {
+      return;
+    }
+    this.#ended.add(conn);
+    if (this.sourceConnections().every((c) => this.#ended.has(c))) {
+      this.ctx.logger.info("recording stopped: end of stream", { elementId: this.id });
+      void this.#stop();
+    }
+  }
+
   protected override onSourceDetached(conn: Connection): void {
     super.onSourceDetached(conn);
+    this.#ended.delete(conn);
     this.#capture?.remove(conn);
     if (this.#passAudio === conn) {
       this.#passAudio = undefined;

@@ -206,14 +206,8 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     this.setMediaState("CONNECTED");
     // Counted per SSRC. Unlike a UDP m-line, a packet held back by a sequence jump is forwarded all the same
     // (werift's receiver has already accepted it).
-    (p.kind === "AUDIO" ? this.#audioIn : this.#videoIn).countPacket(
-      p.ssrc,
-      p.sequenceNumber,
-      p.timestamp,
-      p.payload.byteLength,
-      p.clockRate,
-      p.arrivalMs,
-    );
+    const recv = p.kind === "AUDIO" ? this.#audioIn : this.#videoIn;
+    recv.countPacket(p.ssrc, p.sequenceNumber, p.timestamp, p.payload.byteLength, p.clockRate, p.arrivalMs);
     const keyframe = p.kind === "VIDEO" && isKeyframe(p.codec, p.payload);
     const packet: MediaPacket = {
       kind: p.kind,
@@ -227,6 +221,7 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
       payload: p.payload,
       keyframe,
       arrivalMs: p.arrivalMs,
+      sender: recv.sender,
     };
     if (this.#chain.run(packet)) {
       this.sendToSinks(packet);

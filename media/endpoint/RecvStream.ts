@@ -7,10 +7,10 @@
  * WebRtcEndpoint has one per kind over its one BUNDLEd transport; SSRCs are unique across a BUNDLE group, so both
  * share one SSRC map (the RTCP session's receivers).
  */
-import type { RtpMediaKind } from "../core/types.js";
+import type { RtpMediaKind, SenderClock } from "../core/types.js";
 import type { Logger, RateLimitedLog } from "../logger.js";
 import type { RtpHeaderReader } from "../rtp/RtpPacket.js";
-import { RecvStreamStats } from "../rtp/RtpStreamStats.js";
+import { adoptEarlySenderReport, RecvStreamStats } from "../rtp/RtpStreamStats.js";
 import type { StageChain } from "./stages/RtpStage.js";
 import type { StreamCodec } from "./udpConfig.js";
 
@@ -66,6 +66,8 @@ export class RecvStream {
   readonly #owner: StreamOwner;
   /** The last SSRC's statistics: consecutive packets of one stream skip the Map lookup. */
   #last: RecvStreamStats | undefined;
+  /** The sender clock (RTCP SR mapping) of the last counted packet's SSRC: the endpoint puts it on the packet. */
+  sender: SenderClock | undefined;
 
   constructor(
     kind: RtpMediaKind,
@@ -103,6 +105,7 @@ export class RecvStream {
       st = this.#lookup(ssrc, clockRate);
     }
     st.clockRate = clockRate;
+    this.sender = st.sender;
     const resets = st.seqResets;
     const jumps = st.timestampJumps;
     const wraps = st.seqWraps;
@@ -138,6 +141,7 @@ export class RecvStream {
       this.#evictOldest();
       st = new RecvStreamStats(ssrc, this.kind, clockRate);
       this.receivers.set(ssrc, st);
+      adoptEarlySenderReport(this.receivers, st); // its SR may have come just before its first packet
     }
     this.currentRemoteSsrc = ssrc;
     this.#last = st;

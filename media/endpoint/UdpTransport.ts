@@ -235,6 +235,7 @@ export class UdpTransport implements Transport {
       payload,
       keyframe: this.kind === "VIDEO" && isKeyframe(codec.codec, payload),
       arrivalMs: now,
+      sender: this.recv.sender,
     };
     if (this.recv.chain.run(packet)) {
       o.deliver(packet);

@@ -4,7 +4,7 @@
  * The element (media/elements/RecorderEndpoint.ts) owns the Kurento state machine; this class owns the media.
  */
 import type { MediaPacket } from "../core/types.js";
-import { StreamClock } from "./clock.js";
+import { RecordingClock, StreamClock } from "./clock.js";
 import {
   FrameAssembler,
   H264Assembler,
@@ -20,11 +20,15 @@ import { RecordingWriter, type VideoConfig, type WriterSummary } from "./Recordi
 /** Fallback picture size when a keyframe does not carry one (VP9 without SS, an unreadable SPS). */
 const DEFAULT_SIZE = { width: 640, height: 480 };
 
+/** Least spacing of keyframe requests after loss. */
+const LOSS_KEYFRAME_MS = 500;
 /**
- * Keyframe spacing asked of the source while recording video into MP4: a fragment begins only at a keyframe, so
- * this bounds what a crash can lose. It is also the least spacing of keyframe requests after loss.
+ * MP4 with video: a fragment can only begin at a keyframe (mediabunny closes one at the first keyframe ≥ 0.5 s
+ * into it) and a crash loses the fragment being written. When the source has sent no keyframe for this long, one
+ * is asked (again at most this often until it comes), so fragments stay about 1 s or shorter; a source whose own
+ * keyframes come sooner is never asked.
  */
-const MP4_KEYFRAME_MS = 500;
+const FRAGMENT_KEYFRAME_MS = 800;
 
 export interface RecordingHooks {
   /** Video needs a keyframe (start, loss, a new source). */
@@ -40,6 +44,7 @@ export class Recording {
   #startMs = -1;
   #pausedTotal = 0;
   #pausedAt = -1;
+  readonly #clock = new RecordingClock();
   readonly #audioClock = new StreamClock();
   readonly #videoClock = new StreamClock();
   #assembler: FrameAssembler | undefined;
@@ -132,11 +137,14 @@ export class Recording {
     const t = this.#time(this.#videoClock, p, frame.timestamp);
     this.writer.video(frame.data, frame.keyframe, t, config);
     if (this.profile.container === "mp4") {
-      // A fragment can only begin at a keyframe: keep them coming so fragments (and a crash's loss) stay short.
+      // A fragment can only begin at a keyframe: ask one only when the source's own are too far apart.
       if (frame.keyframe) {
         this.#lastKeyframe = p.arrivalMs;
-      } else if (p.arrivalMs - this.#lastKeyframe >= MP4_KEYFRAME_MS) {
-        this.#askKeyframe(p.arrivalMs, false);
+      } else if (
+        p.arrivalMs - this.#lastKeyframe >= FRAGMENT_KEYFRAME_MS &&
+        p.arrivalMs - this.#lastKeyframeRequest >= FRAGMENT_KEYFRAME_MS
+      ) {
+        this.#askKeyframe(p.arrivalMs, true);
       }
     }
     this.#begin();
@@ -173,12 +181,12 @@ export class Recording {
     return this.#videoConfig;
   }
 
-  /** Seconds on the recording's clock: the stream's RTP time anchored to arrival, minus the paused spans. */
+  /** Seconds on the recording's clock: the stream's RTP time through its SR (or arrival), minus the paused spans. */
   #time(clock: StreamClock, p: MediaPacket, ts: number): number {
     if (this.#startMs < 0) {
       this.#startMs = p.arrivalMs;
     }
-    let ms = clock.map(p.ssrc, ts, p.clockRate, p.arrivalMs, this.#startMs) - this.#pausedTotal;
+    let ms = clock.map(p.ssrc, ts, p.clockRate, p.arrivalMs, p.sender, this.#startMs, this.#clock) - this.#pausedTotal;
     if (ms <= clock.last) {
       ms = clock.last + 0.001; // monotonic per track (reordered or duplicated timestamps)
     }
@@ -187,7 +195,7 @@ export class Recording {
   }
 
   #askKeyframe(now: number, force: boolean): void {
-    if (force || now - this.#lastKeyframeRequest >= MP4_KEYFRAME_MS) {
+    if (force || now - this.#lastKeyframeRequest >= LOSS_KEYFRAME_MS) {
       this.#lastKeyframeRequest = now;
       this.hooks.requestKeyframe();
     }

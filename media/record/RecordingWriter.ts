@@ -238,7 +238,9 @@ export class RecordingWriter {
     }
     if (video && firstVideo !== undefined) {
       this.#video = new EncodedVideoPacketSource(firstVideo.codec);
-      output.addVideoTrack(this.#video, { frameRate: 30 });
+      // No frameRate: mediabunny would snap every timestamp to it (±17 ms at 30, collisions above it), which
+      // breaks the recording's RTP/SR clock and so lip sync (docs/recording.md, Timestamps).
+      output.addVideoTrack(this.#video);
     }
     this.#output = output;
     this.#track(output.start());

@@ -342,6 +342,11 @@ export function ntpFromMs(ms: number): [number, number] {
   return [(seconds + NTP_UNIX_OFFSET) >>> 0, frac >>> 0];
 }
 
+/** An NTP timestamp (seconds since 1900, 32-bit fraction) as ms since the Unix epoch. */
+export function ntpToMs(seconds: number, fraction: number): number {
+  return ((seconds >>> 0) - NTP_UNIX_OFFSET) * 1000 + ((fraction >>> 0) / 0x1_0000_0000) * 1000;
+}
+
 /** The middle 32 bits of an NTP timestamp (the LSR / compact form, units of 1/65536 s). */
 export function ntpMiddle(seconds: number, fraction: number): number {
   return (((seconds & 0xffff) << 16) | (fraction >>> 16)) >>> 0;

@@ -29,6 +29,7 @@ import {
   cnameChunk,
   ntpFromMs,
   ntpMiddle,
+  ntpToMs,
   parseRtcp,
   RTCP_PSFB,
   RTCP_RTPFB,
@@ -46,7 +47,7 @@ import {
   nackLost,
   readRemb,
 } from "./rtcpFeedback.js";
-import type { RecvStreamStats, SendStreamStats } from "./RtpStreamStats.js";
+import { holdEarlySenderReport, type RecvStreamStats, type SendStreamStats } from "./RtpStreamStats.js";
 
 /** SRs remembered for RTT (an echo of an older one is ignored). */
 const SR_MEMORY = 8;
@@ -176,7 +177,7 @@ export class RtcpSession {
     for (const p of packets) {
       switch (p.type) {
         case "sr":
-          this.onSenderReport(p.ssrc, p.ntpSeconds, p.ntpFraction);
+          this.onSenderReport(p.ssrc, p.ntpSeconds, p.ntpFraction, p.rtpTimestamp);
           p.reports.forEach((b) => this.onReportBlock(b));
           break;
         case "rr":
@@ -194,9 +195,18 @@ export class RtcpSession {
     }
   }
 
-  /** The peer sent a sender report about its stream `ssrc`. */
-  onSenderReport(ssrc: number, ntpSeconds: number, ntpFraction: number): void {
-    this.#hooks.receivers().get(ssrc)?.onSenderReport(ntpMiddle(ntpSeconds, ntpFraction), performance.now());
+  /** The peer sent a sender report about its stream `ssrc` (with its RTP timestamp: the sender clock of sinks). */
+  onSenderReport(ssrc: number, ntpSeconds: number, ntpFraction: number, rtpTimestamp?: number): void {
+    const receivers = this.#hooks.receivers();
+    const middle = ntpMiddle(ntpSeconds, ntpFraction);
+    const ntpMs = ntpToMs(ntpSeconds, ntpFraction);
+    const st = receivers.get(ssrc);
+    if (st !== undefined) {
+      st.onSenderReport(middle, performance.now(), ntpMs, rtpTimestamp);
+    } else if (rtpTimestamp !== undefined) {
+      // Senders send their first SR just before their first RTP packet: held for when the stream appears.
+      holdEarlySenderReport(receivers, ssrc, middle, performance.now(), ntpMs, rtpTimestamp);
+    }
   }
 
   /** A report block: applied to our stream it is about, with the round-trip time when it echoes one of our SRs. */

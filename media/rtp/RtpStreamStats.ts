@@ -18,6 +18,7 @@
  * Per packet: a few integer and float operations on fields, no allocation. Derived values (loss, fraction,
  * report blocks) are computed when a report or getStats asks.
  */
+import type { SenderClock } from "../core/types.js";
 import type { ReportBlock } from "./Rtcp.js";
 import { RTP_TOTALS, type RtpKindTotals } from "./rtpTotals.js";
 
@@ -93,6 +94,8 @@ export class RecvStreamStats extends RtpStreamStats {
   // SR bookkeeping
   #lastSr = 0;
   #lastSrArrivalMs = 0;
+  /** The sender's NTP ↔ RTP mapping from its last SR; the endpoint puts it on this stream's packets. */
+  readonly sender: SenderClock = { reports: 0, ntpMs: 0, rtpTimestamp: 0 };
 
   #initSeq(seq: number): void {
     this.#baseSeq = seq;
@@ -242,10 +245,18 @@ export class RecvStreamStats extends RtpStreamStats {
     return expectedInterval <= 0 ? -1 : Math.max(0, lostInterval) / expectedInterval;
   }
 
-  /** Records an SR from this source: its NTP time (middle 32 bits) becomes the LSR of our next report blocks. */
-  onSenderReport(ntpMiddle32: number, arrivalMs: number): void {
+  /**
+   * Records an SR from this source: its NTP time (middle 32 bits) becomes the LSR of our next report blocks, and,
+   * when given, its NTP time (ms since the Unix epoch) and RTP timestamp become the stream's {@link sender} clock.
+   */
+  onSenderReport(ntpMiddle32: number, arrivalMs: number, ntpMs?: number, rtpTimestamp?: number): void {
     this.#lastSr = ntpMiddle32 >>> 0;
     this.#lastSrArrivalMs = arrivalMs;
+    if (ntpMs !== undefined && rtpTimestamp !== undefined && Number.isFinite(ntpMs)) {
+      this.sender.ntpMs = ntpMs;
+      this.sender.rtpTimestamp = rtpTimestamp >>> 0;
+      this.sender.reports++;
+    }
   }
 
   /**
@@ -266,6 +277,56 @@ export class RecvStreamStats extends RtpStreamStats {
       lastSr: this.#lastSr,
       delaySinceLastSr: dlsr >>> 0,
     };
+  }
+}
+
+/** An SR of an SSRC not received yet, held for when its first packet arrives. */
+interface EarlySr {
+  ssrc: number;
+  ntpMiddle32: number;
+  arrivalMs: number;
+  ntpMs: number;
+  rtpTimestamp: number;
+}
+
+/** SRs held per receivers map: a few (senders send their first SR just before their first RTP packet). */
+const MAX_EARLY_SRS = 4;
+const earlySrs = new WeakMap<ReadonlyMap<number, RecvStreamStats>, EarlySr[]>();
+
+/**
+ * The peer's SR about `ssrc` when `receivers` (the streams of one RTCP session) has no such stream yet: held (the
+ * last {@link MAX_EARLY_SRS} per map) until {@link adoptEarlySenderReport} is called for the stream's statistics.
+ */
+export function holdEarlySenderReport(
+  receivers: ReadonlyMap<number, RecvStreamStats>,
+  ssrc: number,
+  ntpMiddle32: number,
+  arrivalMs: number,
+  ntpMs: number,
+  rtpTimestamp: number,
+): void {
+  let held = earlySrs.get(receivers);
+  if (held === undefined) {
+    held = [];
+    earlySrs.set(receivers, held);
+  }
+  const i = held.findIndex((e) => e.ssrc === ssrc >>> 0);
+  if (i >= 0) {
+    held.splice(i, 1);
+  } else if (held.length >= MAX_EARLY_SRS) {
+    held.shift();
+  }
+  held.push({ ssrc: ssrc >>> 0, ntpMiddle32, arrivalMs, ntpMs, rtpTimestamp });
+}
+
+/** A new stream of `receivers`: an SR held for its SSRC is applied to it (runs on a new SSRC only). */
+export function adoptEarlySenderReport(receivers: ReadonlyMap<number, RecvStreamStats>, st: RecvStreamStats): void {
+  const held = earlySrs.get(receivers);
+  const i = held?.findIndex((e) => e.ssrc === st.ssrc) ?? -1;
+  const e = held?.[i];
+  if (held !== undefined && e !== undefined) {
+    held.splice(i, 1);
+    st.onSenderReport(e.ntpMiddle32, e.arrivalMs, e.ntpMs, e.rtpTimestamp);
   }
 }
 

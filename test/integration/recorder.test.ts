@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import t, { type Test } from "tap";
 import {
+  checkSpan,
   decodeAudio,
   delay,
   eventType,
@@ -48,33 +49,36 @@ async function recordSpan(
   video: VideoCodec,
   profile: string,
   name: string,
-): Promise<{ file: string; spanSec: number }> {
+): Promise<{ file: string; loMs: number; hiMs: number }> {
   const src = await rtpSource(rig, audio, video);
   const rec = await recorder(rig, name, profile);
   await rig.call("invoke", { object: src.id, operation: "connect", operationParams: { sink: rec } });
   const ff = sendMedia(t, src, audio, video, 6);
   await delay(1000); // media flowing before the recording starts
+  const recordAt = performance.now();
   await rig.call("invoke", { object: rec, operation: "record" });
   await rig.app.event((m) => eventType(m) === "Recording", 10_000);
   const started = performance.now();
   await delay(3000);
   const stopAt = performance.now();
   await rig.call("invoke", { object: rec, operation: "stopAndWait" });
+  const answered = performance.now();
   const file = path.join(rig.root, name);
   t.ok(existsSync(file), `${name} exists once stopAndWait resolved`);
   t.equal(await rig.call("invoke", { object: rec, operation: "getState" }), "STOP");
   ff.kill("SIGKILL");
   await exited(ff);
-  return { file, spanSec: (stopAt - started) / 1000 };
+  // The span recorded: at least Recording event → stop sent, at most record sent → stopAndWait answered.
+  return { file, loMs: stopAt - started, hiMs: answered - recordAt };
 }
 
 t.test("VP8 + Opus into WEBM: both streams, the duration, the tone, changing frames", async (t) => {
   const rig = await startRig(t);
-  const { file, spanSec } = await recordSpan(t, rig, "opus", "vp8", "WEBM", "a.webm");
+  const { file, loMs, hiMs } = await recordSpan(t, rig, "opus", "vp8", "WEBM", "a.webm");
   const p = ffprobe(file);
   t.same(p.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ["audio:opus", "video:vp8"]);
   t.equal(p.streams.find((s) => s.codec_type === "video")?.width, 320);
-  t.ok(Math.abs(p.durationSec - spanSec) < 0.25, `duration ${p.durationSec}s vs recorded span ${spanSec.toFixed(3)}s`);
+  checkSpan(t, p.durationSec, loMs, hiMs);
   t.ok(has440(decodeAudio(file)), "the 440 Hz tone is in the file");
   const hashes = frameHashes(file, 10);
   t.equal(hashes.length, 10, "video frames decode");
@@ -87,13 +91,10 @@ for (const [profile, ext] of [
 ] as const) {
   t.test(`H.264 + Opus into ${profile}`, async (t) => {
     const rig = await startRig(t);
-    const { file, spanSec } = await recordSpan(t, rig, "opus", "h264", profile, `b.${ext}`);
+    const { file, loMs, hiMs } = await recordSpan(t, rig, "opus", "h264", profile, `b.${ext}`);
     const p = ffprobe(file);
     t.same(p.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ["audio:opus", "video:h264"]);
-    t.ok(
-      Math.abs(p.durationSec - spanSec) < 0.25,
-      `duration ${p.durationSec}s vs recorded span ${spanSec.toFixed(3)}s`,
-    );
+    checkSpan(t, p.durationSec, loMs, hiMs);
     t.ok(has440(decodeAudio(file)), "the 440 Hz tone is in the file");
     const hashes = frameHashes(file, 10);
     t.equal(hashes.length, 10, "video frames decode");
@@ -103,13 +104,13 @@ for (const [profile, ext] of [
 
 t.test("WEBM_AUDIO_ONLY from a PCMU source: transcoded to Opus once on the way", async (t) => {
   const rig = await startRig(t);
-  const { file, spanSec } = await recordSpan(t, rig, "pcmu", undefined, "WEBM_AUDIO_ONLY", "c.webm");
+  const { file, loMs, hiMs } = await recordSpan(t, rig, "pcmu", undefined, "WEBM_AUDIO_ONLY", "c.webm");
   const p = ffprobe(file);
   t.same(
     p.streams.map((s) => `${s.codec_type}:${s.codec_name}`),
     ["audio:opus"],
   );
-  t.ok(Math.abs(p.durationSec - spanSec) < 0.25, `duration ${p.durationSec}s vs recorded span ${spanSec.toFixed(3)}s`);
+  checkSpan(t, p.durationSec, loMs, hiMs);
   t.ok(has440(decodeAudio(file)), "the 440 Hz tone is in the file");
 });
 
@@ -127,19 +128,34 @@ t.test("pause removes the paused span; an unsupported profile is refused on crea
   await rig.call("invoke", { object: src.id, operation: "connect", operationParams: { sink: rec } });
   const ff = sendMedia(t, src, "opus", undefined, 8);
   await delay(500);
+  const recordAt = performance.now();
   await rig.call("invoke", { object: rec, operation: "record" });
   await rig.app.event((m) => eventType(m) === "Recording", 10_000);
+  // The spans recorded, as this test can bound them (request sent / answered, Recording event).
+  const started = performance.now();
   await delay(1500);
+  const pausedAt = performance.now();
   await rig.call("invoke", { object: rec, operation: "pause" });
+  const pauseAnswered = performance.now();
   t.equal(await rig.call("invoke", { object: rec, operation: "getState" }), "PAUSE");
   await delay(2000);
+  const resumedAt = performance.now();
   await rig.call("invoke", { object: rec, operation: "record" });
+  const resumeAnswered = performance.now();
   await delay(1500);
+  const stopAt = performance.now();
   await rig.call("invoke", { object: rec, operation: "stopAndWait" });
+  const stopAnswered = performance.now();
   ff.kill("SIGKILL");
   await exited(ff);
   const d = ffprobe(path.join(rig.root, "p.webm")).durationSec;
-  t.ok(Math.abs(d - 3) < 0.3, `3 s recorded around a 2 s pause: the file lasts ${d}s`);
+  // 3 s recorded around a 2 s pause.
+  checkSpan(
+    t,
+    d,
+    pausedAt - started + (stopAt - resumeAnswered),
+    pauseAnswered - recordAt + (stopAnswered - resumedAt),
+  );
   const types = rig.app.events.map(eventType);
   t.ok(types.includes("Paused") && types.includes("Stopped"), "Paused and Stopped were raised");
 });

@@ -22,7 +22,8 @@ export interface Rig {
 }
 
 export async function startRig(t: Test): Promise<Rig> {
-  const k = await startKorus(t, { workers: 1 });
+  // The test machine is shared and often loaded: a start may take far longer than on a quiet one.
+  const k = await startKorus(t, { workers: 1, startTimeoutMs: 60_000 });
   const { app, pipeline, call } = await openAppSession(t, k.url);
   return { k, app, root: path.join(k.dataDir, "data", "recordings"), pipeline, call };
 }
@@ -70,7 +71,8 @@ export async function rtpSource(
 }
 
 /**
- * ffmpeg sending a 440 Hz tone and a moving test pattern as RTP in real time for `seconds`. The media is encoded
+ * ffmpeg sending a 440 Hz tone and a moving test pattern (320x240 unless `opts.size`) as RTP in real time for
+ * `seconds`. The media is encoded
  * first (into a temporary file) and then sent with `-re -c copy`, so a loaded machine cannot make the sender fall
  * behind real time.
  */
@@ -81,12 +83,13 @@ export function sendMedia(
   video: VideoCodec,
   seconds: number,
   gop = 25,
+  opts: { size?: string; ssrc?: number } = {},
 ): ChildProcess {
   const dir = mkdtempSync(path.join(os.tmpdir(), "korus-rec-src-"));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const src = path.join(dir, "src.mkv");
   const enc = ["-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000:duration=${seconds}`];
-  enc.push("-f", "lavfi", "-i", `testsrc2=size=320x240:rate=25:duration=${seconds}`);
+  enc.push("-f", "lavfi", "-i", `testsrc2=size=${opts.size ?? "320x240"}:rate=25:duration=${seconds}`);
   const send = ["-hide_banner", "-loglevel", "error", "-re", "-i", src];
   if (audio !== undefined) {
     enc.push("-map", "0:a", "-ac", "1");
@@ -105,7 +108,7 @@ export function sendMedia(
     if (video === "h264") {
       send.push("-bsf:v", "h264_mp4toannexb"); // SPS/PPS in band before each IDR, as browsers send them
     }
-    send.push("-payload_type", video === "vp8" ? "97" : "96", "-ssrc", "22222");
+    send.push("-payload_type", video === "vp8" ? "97" : "96", "-ssrc", String(opts.ssrc ?? 22222));
     send.push("-f", "rtp", `rtp://127.0.0.1:${ports.vport}`);
   }
   ffmpegSync([...enc, "-y", src]);
@@ -175,6 +178,19 @@ export function frameHashes(file: string, frames: number): string[] {
     .split("\n")
     .filter((l) => l !== "" && !l.startsWith("#"))
     .map((l) => l.split(",").at(-1)?.trim() ?? "");
+}
+
+/**
+ * The recorded span as a test can know it: between `lo` (a lower bound, e.g. Recording event → stop request sent)
+ * and `hi` (an upper bound, e.g. record request sent → stop answered), in ms. The file's duration must lie within
+ * 100 ms of that interval: the recorder's own error, whatever the RPC and event latencies of a loaded machine.
+ */
+export function checkSpan(t: Test, durationSec: number, loMs: number, hiMs: number): void {
+  const d = durationSec * 1000;
+  t.ok(
+    d >= loMs - 100 && d <= hiMs + 100,
+    `duration ${durationSec.toFixed(3)} s, recorded span between ${(loMs / 1000).toFixed(3)} and ${(hiMs / 1000).toFixed(3)} s (±100 ms)`,
+  );
 }
 
 export function delay(ms: number): Promise<void> {

@@ -1,6 +1,5 @@
 import t from "tap";
 import { H264Assembler, Vp8Assembler, avcDecoderConfig, type RtpIn } from "../../../../media/record/depacketize.js";
-import { StreamClock } from "../../../../media/record/clock.js";
 import { recordingProfile } from "../../../../media/record/profiles.js";
 import { spsSize } from "../../../../media/record/h264Sps.js";
 
@@ -59,16 +58,6 @@ t.test("an SPS gives the picture size", (t) => {
   ]);
   t.same(spsSize(sps), { width: 320, height: 240 });
   t.equal(spsSize(Uint8Array.from([0x67])), undefined, "a truncated SPS gives nothing, not a throw");
-  t.end();
-});
-
-t.test("the clock: RTP time anchored at arrival, wraps unwrapped, a new SSRC re-anchored", (t) => {
-  const c = new StreamClock();
-  t.equal(c.map(1, 0xffff_fe20, 48000, 1000, 1000), 0);
-  t.equal(c.map(1, 0x0000_01e0, 48000, 1020, 1000), 20, "across the 32-bit wrap");
-  t.equal(c.map(1, 0x0000_01e0 + 48000, 48000, 1030, 1000), 1020, "RTP time, not arrival time");
-  t.equal(c.map(2, 5, 48000, 1500, 1000), 500, "a new SSRC starts at its arrival");
-  t.equal(c.map(2, 5 + 48000 * 100, 48000, 1520, 1000), 520, "a 100 s jump re-anchors");
   t.end();
 });
 

@@ -13,6 +13,7 @@
 import t from "tap";
 import { RtcpPacketConverter } from "werift";
 import {
+  buildSenderReport,
   ntpFromMs,
   ntpMiddle,
   parseRtcp,
@@ -23,7 +24,7 @@ import {
   type RtcpSenderReport,
 } from "../../../../media/rtp/Rtcp.js";
 import { RtcpSession } from "../../../../media/rtp/RtcpSession.js";
-import { RecvStreamStats, SendStreamStats } from "../../../../media/rtp/RtpStreamStats.js";
+import { adoptEarlySenderReport, RecvStreamStats, SendStreamStats } from "../../../../media/rtp/RtpStreamStats.js";
 
 const REPORTER = 0x0000_0001;
 const CNAME = "korus-test-cname";
@@ -637,6 +638,39 @@ t.test("RTT from a report block echoing one of our SRs; unknown or zero LSR igno
     t.ok(Math.abs((s.roundTripTime(a) ?? -1) - 0.15) < 2 / 65536, "echo of a forgotten SR: RTT unchanged");
     s.onReportBlock(a, last, Math.round(0.01 * 65536));
     t.ok(Math.abs((s.roundTripTime(a) ?? -1) - 0.03) < 2 / 65536, "echo of the latest SR: 40 − 10 = 30 ms");
+  });
+  t.end();
+});
+
+t.test("the peer's SR becomes its stream's sender clock (NTP ms ↔ RTP timestamp) for the sinks", (t) => {
+  const clock = new Clock();
+  clock.run(() => {
+    const { s, cap } = makeSession();
+    receive(clock, cap, s, 0x99, 1, 960, false, 48_000);
+    const st = cap.counters.get(0x99);
+    t.same(st?.sender, { reports: 0, ntpMs: 0, rtpTimestamp: 0 }, "no mapping before an SR");
+    const wall = Date.UTC(2026, 11, 7, 12, 0, 0, 250);
+    const [ntpSeconds, ntpFraction] = ntpFromMs(wall);
+    const sr = { ssrc: 0x99, ntpSeconds, ntpFraction, rtpTimestamp: 0xffff_ff00, packetCount: 1, octetCount: 1 };
+    s.rtcp.receive(buildSenderReport({ ...sr, reports: [] }));
+    t.equal(st?.sender.reports, 1);
+    t.equal(st?.sender.rtpTimestamp, 0xffff_ff00);
+    t.ok(Math.abs((st?.sender.ntpMs ?? 0) - wall) < 0.001, "NTP time as ms since the Unix epoch");
+    s.rtcp.receive(buildSenderReport({ ...sr, rtpTimestamp: 5, reports: [] }));
+    t.equal(st?.sender.reports, 2, "a new SR updates the same object in place");
+    t.equal(st?.sender.rtpTimestamp, 5);
+
+    // A sender's first SR comes just before its first RTP packet: held, and adopted when the stream appears.
+    const [sec2, frac2] = ntpFromMs(wall + 1000);
+    s.rtcp.receive(buildSenderReport({ ...sr, ssrc: 0x55, ntpSeconds: sec2, ntpFraction: frac2, reports: [] }));
+    t.notOk(cap.counters.has(0x55), "no statistics made for an SSRC that sent no RTP");
+    const fresh = new RecvStreamStats(0x55, "VIDEO", 90_000);
+    cap.counters.set(0x55, fresh);
+    adoptEarlySenderReport(cap.counters, fresh);
+    t.equal(fresh.sender.reports, 1, "the held SR is the new stream's sender clock");
+    t.ok(Math.abs(fresh.sender.ntpMs - wall - 1000) < 0.001);
+    adoptEarlySenderReport(cap.counters, fresh);
+    t.equal(fresh.sender.reports, 1, "adopted once");
   });
   t.end();
 });
