@@ -1,6 +1,6 @@
 /**
- * PlayerEndpoint (Kurento elements), audio only: plays a file into the pipeline as Opus (48 kHz, payload type 111,
- * 20 ms packets, continuous sequence numbers and timestamps).
+ * PlayerEndpoint (Kurento elements): plays a file into the pipeline, audio as Opus (48 kHz, payload type 111, 20 ms
+ * packets) and video as VP8 or VP9 RTP (media/player/), continuous sequence numbers and timestamps on one play clock.
  *
  * - ctor `{mediaPipeline, uri, useEncodedMedia?, networkCache?}`; `uri` is `file:///abs/path`, a path (relative
  *   paths resolve against the first media root), or an `http://` / `https://` URL.
@@ -13,15 +13,24 @@
  * - `play()` starts (or resumes) playing; `pause()` holds the position; `stop()` rewinds (ffmpeg is killed, the
  *   next `play()` starts from the beginning). State and `UriEndpointStateChanged {state}` follow Kurento's
  *   UriEndpointState: STOP, START, PAUSE.
- * - The file is decoded by ffmpeg in a child process of the worker (media/mixer/FileDecoder.ts); 20 ms frames are
- *   paced by a timer scheduled against performance.now().
+ * - ffprobe reads the media first (getVideoInfo: duration, seekable); then one ffmpeg child process of the worker
+ *   (media/player/MediaReader.ts) decodes the audio to PCM and hands over the video, from the same start, so the two
+ *   stay in sync. 20 ms audio frames and video frames (at their timestamps) are paced by one timer against
+ *   performance.now().
+ * - Video: VP8/VP9 in the file pass through untouched when every sink negotiated that codec; otherwise ffmpeg
+ *   transcodes to VP8 (media/player/videoPlan.ts). A sink that asks for a keyframe gets one from the transcoder
+ *   within a second (keyframe every second); in passthrough the file's own keyframes serve, and if none came for
+ *   1.5 s the video switches to the transcoder from the current position. A codec no sink can be served raises
+ *   `Error {type: STREAM_ERROR_CODEC_NOT_FOUND}` naming the element and the codec; the audio plays on.
+ * - `setPosition {position}` (ms) restarts ffmpeg there (audio and video); `getPosition` is the play position.
  * - At the end of the file: `EndOfStream`, then state STOP. A missing or undecodable file, a failed fetch, or an
  *   unsupported URI (ftp:, data:, concat:…) raises `Error {description, errorCode, type}`, then state STOP.
  * - ffmpeg is killed on stop, on release and on error, on every path.
  *
- * Video in the file is ignored (`-vn`); media connected into a PlayerEndpoint is ignored.
+ * `useEncodedMedia` and `networkCache` are accepted and change nothing (passthrough is chosen whenever it fits).
+ * Media connected into a PlayerEndpoint is ignored.
  */
-import type { JsonObject, MediaAccessSettings } from "../channel/protocol.js";
+import type { JsonObject, MediaAccessSettings, MediaKind } from "../channel/protocol.js";
 import { createEncoder, type AudioEncoder } from "../codecs/index.js";
 import type { Connection, ElementContext } from "../core/MediaElement.js";
 import { MediaElement } from "../core/MediaElement.js";
@@ -31,7 +40,10 @@ import { InvalidStateError } from "../errors.js";
 import { MediaFileNotFoundError, openConfined } from "../files/confine.js";
 import { CompiledHttpPolicy, HttpMediaError, HttpMediaRefusedError, openHttpMedia } from "../files/httpMedia.js";
 import { PlayerUriError } from "../mixer/errors.js";
-import { FILE_RATE, FileDecoder, type DecoderInput } from "../mixer/FileDecoder.js";
+import { FILE_RATE, MediaReader, type DecoderInput, type VideoMode } from "../player/MediaReader.js";
+import { ProbeError, probeMedia, type MediaInfo } from "../player/probe.js";
+import { planVideo, sinkVideoCodecs } from "../player/videoPlan.js";
+import { VideoSender } from "../player/VideoSender.js";
 
 /** Kurento's UriEndpointState. */
 export enum PlayerState {
@@ -49,6 +61,11 @@ const NOT_FOUND = { type: "RESOURCE_ERROR_NOT_FOUND", errorCode: 3 };
 const DECODE = { type: "STREAM_ERROR_DECODE", errorCode: 7 };
 const OPEN_READ = { type: "RESOURCE_ERROR_OPEN_READ", errorCode: 5 };
 const NOT_AUTHORIZED = { type: "RESOURCE_ERROR_NOT_AUTHORIZED", errorCode: 15 };
+const CODEC_NOT_FOUND = { type: "STREAM_ERROR_CODEC_NOT_FOUND", errorCode: 6 };
+/** In passthrough, a keyframe request unanswered by the file for this long switches the video to the transcoder. */
+const KEYFRAME_PATIENCE_MS = 1500;
+/** The audio clock this far behind (a stalled event loop): skip ahead, do not burst. */
+const MAX_LAG_MS = 5 * FRAME_MS;
 /** Without settings (tests): no media roots, default http policy. */
 const NO_ACCESS: MediaAccessSettings = {
   mediaRoots: [],
@@ -100,22 +117,38 @@ function openErrorKind(err: unknown): { type: string; errorCode: number } {
 export class PlayerEndpoint extends MediaElement {
   readonly uri: string;
   #state = PlayerState.Stop;
-  #decoder: FileDecoder | undefined;
+  #reader: MediaReader | undefined;
   #encoder: AudioEncoder | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #due = 0;
   readonly #frame = new Int16Array(FRAME);
   readonly #ssrc = (Math.random() * 0xffff_ffff) >>> 0 || 1;
   #seq = (Math.random() * 0xffff) >>> 0;
-  #ts = (Math.random() * 0xffff_ffff) >>> 0;
+  readonly #ts0 = (Math.random() * 0xffff_ffff) >>> 0;
   #marker = true;
+  readonly #video = new VideoSender();
+  /** What ffprobe found at the last start. */
+  #info: MediaInfo | undefined;
+  /** How the current reader serves video (undefined: no video read). */
+  #videoMode: VideoMode | undefined;
+  // The play clock. A segment is one reader, from `#startMs` in the file.
+  #startMs = 0;
+  /** performance.now() at which the segment's `#startMs` played; undefined while ffmpeg starts. */
+  #clockStart: number | undefined;
   #pausedAt = 0;
-  #playedFrames = 0;
+  /** Audio frames sent in this segment. */
+  #segFrames = 0;
+  /** The RTP clock (ms) at the segment's start, and the time paused within it: both streams' timestamps use it. */
+  #rtpBaseMs = 0;
+  #segPausedMs = 0;
+  /** setPosition while stopped: where the next play starts. */
+  #pendingStartMs = 0;
   /** Bumped on every start, stop and release: an open that finishes for an older one is discarded. */
   #generation = 0;
   #abort: AbortController | undefined;
-  /** Packets sent (tests, diagnostics). */
+  /** Audio packets sent (tests, diagnostics). */
   packetsSent = 0;
+  /** Video packets sent (tests, diagnostics). */
+  videoPacketsSent = 0;
 
   constructor(ctx: ElementContext, ctor: JsonObject) {
     super(ctx);
@@ -124,6 +157,16 @@ export class PlayerEndpoint extends MediaElement {
 
   get state(): PlayerState {
     return this.#state;
+  }
+
+  /** How video leaves the player now: "copy" (passthrough), "vp8" (transcoded) or undefined (none). */
+  get videoMode(): VideoMode | undefined {
+    return this.#reader === undefined ? undefined : this.#videoMode;
+  }
+
+  /** The video RTP stream's counters (tests, diagnostics). */
+  get videoStream(): Readonly<VideoSender> {
+    return this.#video;
   }
 
   protected override operations(): Record<string, Operation> {
@@ -143,17 +186,28 @@ export class PlayerEndpoint extends MediaElement {
       },
       getUri: () => this.uri,
       getState: () => this.#state,
-      getPosition: () => this.#playedFrames * FRAME_MS,
-      getVideoInfo: () => ({
-        __module__: "kurento",
-        __type__: "VideoInfo",
-        isSeekable: false,
-        seekableInit: 0,
-        seekableEnd: 0,
-        duration: 0,
-      }),
+      getPosition: () => Math.round(this.#position()),
+      setPosition: (args) => {
+        this.#seek(args["position"]);
+        return null;
+      },
+      getVideoInfo: () => {
+        const duration = this.#info?.durationMs ?? 0;
+        return {
+          __module__: "kurento",
+          __type__: "VideoInfo",
+          isSeekable: duration > 0,
+          seekableInit: 0,
+          seekableEnd: duration,
+          duration,
+        };
+      },
       getElementGstreamerDot: () => this.dot(),
     };
+  }
+
+  protected override isTranscoding(kind: MediaKind): boolean {
+    return kind === "VIDEO" ? this.videoMode === "vp8" : super.isTranscoding(kind);
   }
 
   /**
@@ -173,14 +227,18 @@ export class PlayerEndpoint extends MediaElement {
     switch (next) {
       case PlayerState.Start: {
         if (from === PlayerState.Stop) {
-          this.#start();
-        } else {
+          this.#info = undefined;
+          this.#rtpBaseMs = this.#rtpNowMs() + 100;
+          this.#begin(this.#pendingStartMs, undefined);
+          this.#pendingStartMs = 0;
+        } else if (this.#clockStart !== undefined) {
           // Resume: the RTP clock ran on during the pause.
-          const pausedTicks = Math.round(((performance.now() - this.#pausedAt) * 48000) / 1000);
-          this.#ts = (this.#ts + pausedTicks) >>> 0;
+          const paused = performance.now() - this.#pausedAt;
+          this.#clockStart += paused;
+          this.#segPausedMs += paused;
           this.#marker = true;
-          this.#arm(performance.now());
         }
+        this.#arm();
         break;
       }
       case PlayerState.Pause: {
@@ -190,9 +248,7 @@ export class PlayerEndpoint extends MediaElement {
       }
       case PlayerState.Stop: {
         this.#disarm();
-        this.#cancelOpen();
-        this.#decoder?.close();
-        this.#decoder = undefined;
+        this.#endSegment();
         break;
       }
     }
@@ -201,64 +257,149 @@ export class PlayerEndpoint extends MediaElement {
     }
   }
 
-  #start(): void {
-    this.#playedFrames = 0;
-    this.#marker = true;
-    let source: PlayerSource;
-    try {
-      source = playerSource(this.uri);
-    } catch (err) {
-      this.#fail((err as Error).message, NOT_FOUND);
+  /** Milliseconds into the media. */
+  #position(): number {
+    if (this.#clockStart === undefined) {
+      return this.#state === PlayerState.Stop ? this.#pendingStartMs : this.#startMs;
+    }
+    const now = this.#state === PlayerState.Pause ? this.#pausedAt : performance.now();
+    return this.#startMs + Math.max(0, now - this.#clockStart);
+  }
+
+  /** The RTP clock now (ms): the segment's base, plus what has played and paused in it. */
+  #rtpNowMs(): number {
+    return this.#rtpBaseMs + (this.#position() - this.#startMs) + this.#segPausedMs;
+  }
+
+  #seek(arg: unknown): void {
+    this.assertAlive();
+    if (typeof arg !== "number" || !Number.isFinite(arg) || arg < 0) {
+      throw new TypeError("setPosition: 'position' must be a non-negative number of milliseconds");
+    }
+    const duration = this.#info?.durationMs ?? 0;
+    if (duration > 0 && arg > duration) {
+      throw new TypeError(`setPosition: 'position' ${arg} is past the end (${duration} ms)`);
+    }
+    if (this.#state === PlayerState.Stop) {
+      this.#pendingStartMs = arg;
       return;
     }
+    this.#restart(arg, undefined);
+  }
+
+  /** Starts a new segment at `positionMs` (a seek, or a switch of the video mode), keeping the RTP clock. */
+  #restart(positionMs: number, videoMode: VideoMode | undefined): void {
+    const rtpNow = this.#rtpNowMs();
+    this.#endSegment();
+    this.#rtpBaseMs = rtpNow + FRAME_MS;
+    this.#begin(positionMs, videoMode);
+  }
+
+  #endSegment(): void {
     this.#cancelOpen();
+    this.#reader?.close();
+    this.#reader = undefined;
+    this.#clockStart = undefined;
+  }
+
+  /** Opens the media (again: each reader and probe has its own descriptor or fetch), for `generation`. */
+  #open(signal: AbortSignal): Promise<OpenedMedia> {
+    const source = playerSource(this.uri);
+    const access = this.ctx.settings.mediaAccess ?? NO_ACCESS;
+    return source.kind === "file"
+      ? openConfined(source.uri, access.mediaRoots).then((fh) => ({ label: this.uri, fd: fh.fd, fh }))
+      : openHttpMedia(
+          source.url,
+          new CompiledHttpPolicy({ allowHosts: access.httpAllowHosts, allowNetworks: access.httpAllowNetworks }),
+          signal,
+        ).then((body) => ({ label: this.uri, body }));
+  }
+
+  /** Probes (once per play), then starts ffmpeg at `startMs`; `forceVideo` overrides the plan. */
+  #begin(startMs: number, forceVideo: VideoMode | undefined): void {
+    this.#cancelOpen();
+    this.#startMs = startMs;
+    this.#segFrames = 0;
+    this.#segPausedMs = 0;
+    this.#marker = true;
     const generation = this.#generation;
     const abort = new AbortController();
     this.#abort = abort;
-    const access = this.ctx.settings.mediaAccess ?? NO_ACCESS;
-    const opening: Promise<OpenedMedia> =
-      source.kind === "file"
-        ? openConfined(source.uri, access.mediaRoots).then((fh) => ({ label: this.uri, fd: fh.fd, fh }))
-        : openHttpMedia(
-            source.url,
-            new CompiledHttpPolicy({ allowHosts: access.httpAllowHosts, allowNetworks: access.httpAllowNetworks }),
-            abort.signal,
-          ).then((body) => ({ label: this.uri, body }));
-    opening.then(
-      (input) => this.#opened(input, generation),
-      (err: unknown) => {
+    const discard = (input: OpenedMedia): void => {
+      void input.fh?.close().catch(() => undefined);
+      if ("body" in input) {
+        input.body.close();
+      }
+    };
+    const probing: Promise<MediaInfo> =
+      this.#info !== undefined
+        ? Promise.resolve(this.#info)
+        : Promise.resolve(abort.signal)
+            .then((signal) => this.#open(signal))
+            .then((input) =>
+              probeMedia(input).finally(() => {
+                void input.fh?.close().catch(() => undefined);
+              }),
+            );
+    probing
+      .then(async (info) => {
+        this.#info = info;
+        const input = await this.#open(abort.signal);
+        if (generation !== this.#generation || this.released || this.#state === PlayerState.Stop) {
+          discard(input);
+          return;
+        }
+        this.#opened(input, info, forceVideo);
+      })
+      .catch((err: unknown) => {
         if (generation !== this.#generation || this.released) {
           return;
         }
         if (err instanceof MediaFileNotFoundError) {
           this.ctx.logger.warn("player file refused", { elementId: this.id, reason: err.reason });
         }
-        this.#fail((err as Error).message, openErrorKind(err));
-      },
-    );
-    this.#arm(performance.now());
+        this.#fail((err as Error).message, err instanceof ProbeError ? DECODE : openErrorKind(err));
+      });
   }
 
-  /** The media is open: start ffmpeg on it, unless the player was stopped or released meanwhile. */
-  #opened(input: OpenedMedia, generation: number): void {
-    if (generation !== this.#generation || this.released || this.#state === PlayerState.Stop) {
-      void input.fh?.close().catch(() => undefined);
-      if ("body" in input) {
-        input.body.close();
-      }
-      return;
+  /** Chooses how to serve the video now (undefined: none), raising Error for a codec no sink can get. */
+  #planVideo(info: MediaInfo, report: boolean): VideoMode | undefined {
+    if (info.video === undefined || (!this.hasSinks("VIDEO") && info.audio)) {
+      return undefined;
     }
+    const plan = planVideo(
+      info.video.codec,
+      this.sinkConnections("VIDEO").map((c) => sinkVideoCodecs(c.sink)),
+    );
+    if ("error" in plan) {
+      if (report) {
+        this.#report(`PlayerEndpoint ${this.id}: ${plan.error}`, CODEC_NOT_FOUND);
+      }
+      return undefined;
+    }
+    return plan.mode;
+  }
+
+  /** The media is open: start ffmpeg on it. */
+  #opened(input: OpenedMedia, info: MediaInfo, forceVideo: VideoMode | undefined): void {
     try {
       this.#encoder ??= createEncoder("opus", { sampleRate: FILE_RATE, frameMs: FRAME_MS });
-      const decoder = new FileDecoder(input, {
-        onEnd: (error) => {
-          if (error !== undefined && this.#decoder === decoder) {
-            this.#fail(error, DECODE);
-          }
-          // A clean end is noticed by the pacer once the FIFO runs dry.
+      const video = forceVideo ?? this.#planVideo(info, true);
+      this.#videoMode = video;
+      const reader = new MediaReader(
+        input,
+        { startMs: this.#startMs, audio: info.audio, video },
+        {
+          onEnd: (error) => {
+            if (error !== undefined && this.#reader === reader) {
+              this.#fail(error, DECODE);
+            }
+            // A clean end is noticed by the pacer once the queues run dry.
+          },
         },
-      });
-      this.#decoder = decoder;
+      );
+      this.#reader = reader;
+      this.ctx.logger.debug("player reading", { elementId: this.id, startMs: this.#startMs, video });
     } catch (err) {
       if ("body" in input) {
         input.body.close();
@@ -277,23 +418,28 @@ export class PlayerEndpoint extends MediaElement {
     this.#abort = undefined;
   }
 
-  /** Raises Error and stops, after the current call returns (play() itself succeeds, as in KMS). */
-  #fail(description: string, kind: { type: string; errorCode: number }): void {
+  /** Raises Error, after the current call returns. */
+  #report(description: string, kind: { type: string; errorCode: number }): void {
     this.ctx.logger.warn("player error", { elementId: this.id, error: description });
     queueMicrotask(() => {
-      if (this.released) {
-        return;
+      if (!this.released) {
+        this.ctx.emit("Error", { description, errorCode: kind.errorCode, type: kind.type });
       }
-      this.ctx.emit("Error", { description, errorCode: kind.errorCode, type: kind.type });
-      if (this.#state !== PlayerState.Stop) {
+    });
+  }
+
+  /** Raises Error and stops, after the current call returns (play() itself succeeds, as in KMS). */
+  #fail(description: string, kind: { type: string; errorCode: number }): void {
+    this.#report(description, kind);
+    queueMicrotask(() => {
+      if (!this.released && this.#state !== PlayerState.Stop) {
         this.#to(PlayerState.Stop);
       }
     });
   }
 
-  #arm(now: number): void {
+  #arm(): void {
     this.#disarm();
-    this.#due = now;
     this.#timer = setInterval(() => this.#pace(), FRAME_MS / 2);
     this.#timer.unref();
   }
@@ -304,47 +450,75 @@ export class PlayerEndpoint extends MediaElement {
   }
 
   #pace(): void {
-    const dec = this.#decoder;
+    const r = this.#reader;
     const enc = this.#encoder;
-    if (dec === undefined || enc === undefined || this.#state !== PlayerState.Start) {
+    const info = this.#info;
+    if (r === undefined || enc === undefined || info === undefined || this.#state !== PlayerState.Start) {
       return;
     }
     const now = performance.now();
-    if (this.#playedFrames === 0 && dec.fifo.size < PREROLL && !dec.ended) {
-      this.#due = now; // still starting: the clock starts with the first frame
-      return;
-    }
-    if (now - this.#due > 5 * FRAME_MS) {
-      this.#due = now; // the event loop stalled: do not burst
+    if (this.#clockStart === undefined) {
+      const audioReady = !info.audio || r.fifo.size >= PREROLL;
+      const videoReady = this.#videoMode === undefined || r.videoQueued > 0;
+      if (!r.ended && !(audioReady && videoReady)) {
+        return; // still starting: the clock starts with the first frame
+      }
+      this.#clockStart = now;
     }
     try {
-      while (now >= this.#due && this.#state === PlayerState.Start) {
-        this.#due += FRAME_MS;
-        if (!dec.fifo.read(this.#frame)) {
-          if (!dec.ended) {
-            return; // ffmpeg is behind: wait for it
-          }
-          const rest = dec.fifo.size;
-          if (rest === 0) {
-            this.#endOfStream();
-            return;
-          }
-          this.#frame.fill(0);
-          const tail = new Int16Array(rest);
-          dec.fifo.read(tail);
-          this.#frame.set(tail);
-        }
-        dec.drained();
-        this.#send(enc.encode(this.#frame), now);
+      if (info.audio && now - this.#clockStart - this.#segFrames * FRAME_MS > MAX_LAG_MS) {
+        this.#clockStart = now - this.#segFrames * FRAME_MS; // the event loop stalled: do not burst
+      }
+      const elapsed = now - this.#clockStart;
+      const audioDone = info.audio ? this.#paceAudio(r, enc, elapsed, now) : true;
+      this.#paceVideo(r, elapsed, now);
+      r.drained();
+      if (r.ended && audioDone && r.videoQueued === 0 && this.#state === PlayerState.Start) {
+        this.#endOfStream();
       }
     } catch (err) {
       this.#disarm();
-      this.#decoder?.close();
+      this.#reader?.close();
       this.#fail(`playing '${this.uri}' failed: ${String(err)}`, DECODE);
     }
   }
 
+  /** Sends the audio frames due; true once the audio has ended and is all sent. */
+  #paceAudio(r: MediaReader, enc: AudioEncoder, elapsed: number, now: number): boolean {
+    while (this.#segFrames * FRAME_MS <= elapsed && this.#state === PlayerState.Start) {
+      if (!r.fifo.read(this.#frame)) {
+        if (!r.ended) {
+          return false; // ffmpeg is behind: wait for it
+        }
+        const rest = r.fifo.size;
+        if (rest === 0) {
+          return true;
+        }
+        this.#frame.fill(0);
+        const tail = new Int16Array(rest);
+        r.fifo.read(tail);
+        this.#frame.set(tail);
+      }
+      this.#send(enc.encode(this.#frame), now);
+    }
+    return r.ended && r.fifo.size === 0;
+  }
+
+  #paceVideo(r: MediaReader, elapsed: number, now: number): void {
+    const codec = r.videoCodec;
+    for (let f = r.peekVideo(); f !== undefined && codec !== undefined; f = r.peekVideo()) {
+      const at = f.ptsMs - this.#startMs;
+      if (at > elapsed) {
+        return;
+      }
+      r.takeVideo();
+      const rtpMs = this.#rtpBaseMs + Math.max(0, at) + this.#segPausedMs;
+      this.videoPacketsSent += this.#video.send(codec, f.data, rtpMs, now, (p) => this.sendToSinks(p));
+    }
+  }
+
   #send(payload: Uint8Array, now: number): void {
+    const rtpMs = this.#rtpBaseMs + this.#segFrames * FRAME_MS + this.#segPausedMs;
     const p: MediaPacket = {
       kind: "AUDIO",
       codec: "opus",
@@ -352,7 +526,7 @@ export class PlayerEndpoint extends MediaElement {
       payloadType: 111,
       ssrc: this.#ssrc,
       sequenceNumber: this.#seq,
-      timestamp: this.#ts,
+      timestamp: (this.#ts0 + Math.round(rtpMs * 48)) >>> 0,
       marker: this.#marker,
       payload,
       keyframe: false,
@@ -360,8 +534,7 @@ export class PlayerEndpoint extends MediaElement {
     };
     this.#marker = false;
     this.#seq = (this.#seq + 1) & 0xffff;
-    this.#ts = (this.#ts + FRAME) >>> 0;
-    this.#playedFrames++;
+    this.#segFrames++;
     this.packetsSent++;
     this.sendToSinks(p);
   }
@@ -372,15 +545,54 @@ export class PlayerEndpoint extends MediaElement {
     this.#to(PlayerState.Stop);
   }
 
+  /** A video sink joined while playing: serve it (re-planning the video from the current position if needed). */
+  protected override onSinkAttached(conn: Connection): void {
+    if (conn.kind === "VIDEO" && this.#state !== PlayerState.Stop && this.#info !== undefined) {
+      this.#replan();
+    }
+  }
+
+  /**
+   * A sink needs a keyframe. The transcoder makes one every second; in passthrough the file's next keyframe
+   * serves, unless none came for {@link KEYFRAME_PATIENCE_MS}: then the video switches to the transcoder.
+   */
+  override handleKeyframeRequest(): void {
+    if (this.#state !== PlayerState.Start || this.#reader === undefined || this.#info === undefined) {
+      return;
+    }
+    if (this.#replan()) {
+      return;
+    }
+    const now = performance.now();
+    if (this.#videoMode === "copy" && this.#video.framesSent > 0) {
+      if (now - this.#video.lastKeyframeAt > KEYFRAME_PATIENCE_MS) {
+        this.ctx.logger.info("player: keyframe asked in passthrough; transcoding from here", { elementId: this.id });
+        this.#restart(this.#position(), "vp8");
+      }
+    }
+  }
+
+  /** Restarts at the current position when the video plan no longer fits the sinks; true if it did. */
+  #replan(): boolean {
+    const info = this.#info;
+    if (info === undefined || this.#videoMode === "vp8") {
+      return false;
+    }
+    const wanted = this.#planVideo(info, false);
+    if (wanted === this.#videoMode || wanted === undefined) {
+      return false;
+    }
+    this.#restart(this.#position(), wanted);
+    return true;
+  }
+
   protected override onMedia(_packet: MediaPacket, _conn: Connection): void {
     // A player is a source only.
   }
 
   protected override dispose(): void {
     this.#disarm();
-    this.#cancelOpen();
-    this.#decoder?.close();
-    this.#decoder = undefined;
+    this.#endSegment();
     this.#encoder?.close();
     this.#encoder = undefined;
   }
