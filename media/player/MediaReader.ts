@@ -11,7 +11,8 @@
  * pipe fed with an http(s) body the caller fetched (media/files/). `-protocol_whitelist pipe` keeps it from opening
  * anything else, even when the input is a playlist (HLS, concat) that names other files or URLs. Reading pauses
  * when Korus holds more than a second of audio (two of video) and resumes as the player drains them, so a long
- * file never sits in memory; ffmpeg blocks on the full pipe meanwhile.
+ * file never sits in memory; ffmpeg blocks on the full pipe meanwhile. While one track runs short the other may
+ * buffer on (to 3 s of audio, 6 s of video), so ffmpeg blocked on one never starves the other.
  *
  * The process is killed (SIGKILL) by {@link close} on every path; `onEnd` is called exactly once, with undefined
  * when the media was read to its end, or with a clear message when it could not be.
@@ -26,6 +27,12 @@ const HIGH_WATER = FILE_RATE; // 1 s
 const LOW_WATER = FILE_RATE / 2;
 const VIDEO_HIGH_MS = 2000;
 const VIDEO_LOW_MS = 1000;
+/**
+ * ffmpeg interleaves as the file does, so it blocks on one output while Korus waits for the other: a track
+ * running short lets the other buffer on, up to these caps.
+ */
+const AUDIO_CAP = 3 * FILE_RATE;
+const VIDEO_CAP_MS = 6000;
 const STDERR_KEEP = 4000;
 
 /**
@@ -96,7 +103,7 @@ export function readerArgs(opts: ReaderOptions): string[] {
 }
 
 export class MediaReader {
-  readonly fifo = new PcmFifo(2 * FILE_RATE);
+  readonly fifo = new PcmFifo(4 * FILE_RATE);
   readonly #video: IvfFrame[] = [];
   #videoHead = 0;
   readonly #ivf = new IvfReader();
@@ -105,6 +112,7 @@ export class MediaReader {
   readonly #videoOut: Readable | undefined;
   readonly #input: DecoderInput;
   readonly #events: ReaderEvents;
+  readonly #opts: ReaderOptions;
   #stderr = "";
   #carry: number | undefined;
   #audioPaused = false;
@@ -117,6 +125,7 @@ export class MediaReader {
   constructor(input: DecoderInput, opts: ReaderOptions, events: ReaderEvents, ffmpeg = "ffmpeg") {
     this.#events = events;
     this.#input = input;
+    this.#opts = opts;
     const proc = spawn(ffmpeg, readerArgs(opts), {
       stdio: ["fd" in input ? input.fd : "pipe", "pipe", "pipe", opts.video === undefined ? "ignore" : "pipe"],
     });
@@ -196,14 +205,24 @@ export class MediaReader {
 
   /** Call after reading: resumes ffmpeg's output pipes once they have drained. */
   drained(): void {
-    if (this.#audioPaused && this.fifo.size < LOW_WATER) {
+    const size = this.fifo.size;
+    const buffered = this.videoBufferedMs;
+    if (this.#audioPaused && (size < LOW_WATER || (this.#videoShort() && size < AUDIO_CAP))) {
       this.#audioPaused = false;
       this.#audioOut?.resume();
     }
-    if (this.#videoPaused && this.videoBufferedMs < VIDEO_LOW_MS) {
+    if (this.#videoPaused && (buffered < VIDEO_LOW_MS || (this.#audioShort() && buffered < VIDEO_CAP_MS))) {
       this.#videoPaused = false;
       this.#videoOut?.resume();
     }
+  }
+
+  #audioShort(): boolean {
+    return this.#opts.audio && this.fifo.size < LOW_WATER;
+  }
+
+  #videoShort(): boolean {
+    return this.#opts.video !== undefined && this.videoBufferedMs < VIDEO_LOW_MS;
   }
 
   /** Kills ffmpeg (if still running). Idempotent; no onEnd afterwards. */
@@ -247,7 +266,8 @@ export class MediaReader {
       pcm[i] = view.getInt16(2 * i, true);
     }
     this.fifo.write(pcm);
-    if (!this.#audioPaused && this.fifo.size > HIGH_WATER) {
+    const size = this.fifo.size;
+    if (!this.#audioPaused && (size >= AUDIO_CAP || (size > HIGH_WATER && !this.#videoShort()))) {
       this.#audioPaused = true;
       this.#audioOut?.pause();
     }
@@ -269,7 +289,8 @@ export class MediaReader {
       this.#video.push(f);
     }
     this.videoFrames += frames.length;
-    if (!this.#videoPaused && this.videoBufferedMs > VIDEO_HIGH_MS) {
+    const buffered = this.videoBufferedMs;
+    if (!this.#videoPaused && (buffered >= VIDEO_CAP_MS || (buffered > VIDEO_HIGH_MS && !this.#audioShort()))) {
       this.#videoPaused = true;
       this.#videoOut?.pause();
     }
