@@ -8,7 +8,7 @@
  *   be asked for one while it runs).
  *
  * ffmpeg never gets a path or a URL: its stdin is either a file descriptor opened (and confined) by the caller, or a
- * pipe fed with an http(s) body the caller fetched (media/files/). `-protocol_whitelist pipe` keeps it from opening
+ * pipe fed with an http(s) body the caller fetched (media/files/); media/player/input.ts keeps it from opening
  * anything else, even when the input is a playlist (HLS, concat) that names other files or URLs. Reading pauses
  * when Korus holds more than a second of audio (two of video) and resumes as the player drains them, so a long
  * file never sits in memory; ffmpeg blocks on the full pipe meanwhile. While one track runs short the other may
@@ -20,6 +20,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { PcmFifo } from "../mixer/PcmFifo.js";
+import { inputArgs } from "./input.js";
 import { IvfReader, type IvfFrame } from "./ivf.js";
 
 export const FILE_RATE = 48000;
@@ -62,12 +63,8 @@ export interface ReaderEvents {
 }
 
 /** ffmpeg's arguments for `opts` (exported for tests). */
-export function readerArgs(opts: ReaderOptions): string[] {
-  const args = ["-hide_banner", "-nostdin", "-loglevel", "error", "-protocol_whitelist", "pipe"];
-  if (opts.startMs > 0) {
-    args.push("-ss", (opts.startMs / 1000).toFixed(3));
-  }
-  args.push("-i", "pipe:0");
+export function readerArgs(opts: ReaderOptions, input: "fd" | "pipe"): string[] {
+  const args = ["-hide_banner", "-nostdin", "-loglevel", "error", ...inputArgs(input, opts.startMs)];
   if (opts.audio || opts.video === undefined) {
     args.push("-map", "0:a:0", "-vn", "-f", "s16le", "-ac", "1", "-ar", "48000", "pipe:1");
   }
@@ -126,7 +123,7 @@ export class MediaReader {
     this.#events = events;
     this.#input = input;
     this.#opts = opts;
-    const proc = spawn(ffmpeg, readerArgs(opts), {
+    const proc = spawn(ffmpeg, readerArgs(opts, "fd" in input ? "fd" : "pipe"), {
       stdio: ["fd" in input ? input.fd : "pipe", "pipe", "pipe", opts.video === undefined ? "ignore" : "pipe"],
     });
     this.#proc = proc;

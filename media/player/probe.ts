@@ -1,10 +1,10 @@
 /**
  * What a PlayerEndpoint's media holds, from ffprobe in a child process (`-show_format -show_streams -of json`):
  * duration, the first video stream's codec and size, whether there is audio. Like the player's ffmpeg, ffprobe
- * never gets a path or a URL: its stdin is an open descriptor or a pipe fed by the caller, and
- * `-protocol_whitelist pipe` keeps it from opening anything else.
+ * never gets a path or a URL: its stdin is an open descriptor or a pipe fed by the caller (media/player/input.ts).
  */
 import { spawn } from "node:child_process";
+import { inputArgs } from "./input.js";
 import type { DecoderInput } from "./MediaReader.js";
 
 export interface MediaInfo {
@@ -56,14 +56,11 @@ export function probeMedia(input: DecoderInput, ffprobe = "ffprobe"): Promise<Me
     "-hide_banner",
     "-loglevel",
     "error",
-    "-protocol_whitelist",
-    "pipe",
     "-show_format",
     "-show_streams",
     "-of",
     "json",
-    "-i",
-    "pipe:0",
+    ...inputArgs("fd" in input ? "fd" : "pipe"),
   ];
   return new Promise((resolve, reject) => {
     const proc = spawn(ffprobe, args, { stdio: ["fd" in input ? input.fd : "pipe", "pipe", "pipe"] });
