@@ -68,7 +68,8 @@ if (!existsSync(CHROMIUM)) {
     const seen: VideoState[] = [];
     let transcoding: unknown;
     const started = Date.now();
-    while (!eos && Date.now() - started < 15_000) {
+    // Generous: the transcoder shares two cores with the rest of the machine.
+    while (!eos && Date.now() - started < 45_000) {
       seen.push(await browser.videoState());
       if (seen.length === 8) {
         transcoding = await cb<unknown>((done) =>
