@@ -29,7 +29,7 @@ export function isVp9FrameKey(frame: Uint8Array): boolean {
     return false;
   }
   const profile = ((b0 >> 5) & 1) | (((b0 >> 4) & 1) << 1);
-  let bit = profile === 3 ? 4 : 3; // index (from the MSB) of show_existing_frame
+  let bit = profile === 3 ? 5 : 4; // index (from the MSB) of show_existing_frame
   if (((b0 >> (7 - bit)) & 1) === 1) {
     return false; // show_existing_frame: no new frame
   }
