@@ -10,7 +10,7 @@
  *   getVideoInfo has the duration from ffprobe.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -198,4 +198,52 @@ t.test("pause holds the video, setPosition jumps, EndOfStream after the seek", a
     "the seek restarts on a keyframe",
   );
   await t.rejects(invoke(player, "setPosition", { position: -1 }), { name: "TypeError" }, "negative refused");
+});
+
+t.test("a video codec no sink can take raises Error naming the element and the codec; audio plays on", async (t) => {
+  const h = await harness();
+  t.teardown(() => h.close());
+  const ep = await h.rtp();
+  const offer = [
+    "v=0",
+    "o=- 1 1 IN IP4 127.0.0.1",
+    "s=-",
+    "c=IN IP4 127.0.0.1",
+    "t=0 0",
+    "m=audio 40000 RTP/AVP 0",
+    "a=rtpmap:0 PCMU/8000",
+    "m=video 40002 RTP/AVP 96",
+    "a=rtpmap:96 H264/90000",
+    "a=fmtp:96 profile-level-id=42e01f;packetization-mode=1",
+    "",
+  ].join("\r\n");
+  await invoke(ep, "processOffer", { offer });
+  const player = await h.element(PlayerEndpoint, "PlayerEndpoint", { uri: mp4 });
+  h.pipeline.connect(player, ep, undefined, "default", "default");
+  await invoke(player, "play");
+  const e = await Promise.race([h.waitEvent(player, "Error"), sleep(8000).then(() => undefined)]);
+  t.match(e, { type: "STREAM_ERROR_CODEC_NOT_FOUND", errorCode: 6 }, "Error STREAM_ERROR_CODEC_NOT_FOUND");
+  const d = String(e?.["description"]);
+  t.ok(d.includes(player.id) && d.includes("h264"), `names the element and the codec: ${d}`);
+  t.ok(await until(() => player.packetsSent > 10, 8000), "the audio plays on");
+  t.equal(player.videoPacketsSent, 0, "no video sent");
+  t.equal(player.state, "START", "still playing");
+});
+
+t.test("a playlist in the media root cannot reach another file", async (t) => {
+  const h = await harness();
+  t.teardown(() => h.close());
+  const outside = mkdtempSync(join(tmpdir(), "korus-outside-"));
+  t.teardown(() => rmSync(outside, { recursive: true, force: true }));
+  const secret = join(outside, "secret.mkv"); // an extension HLS accepts for a segment
+  copyFileSync(webm, secret);
+  const list = join(dir, "list.m3u8");
+  writeFileSync(list, `#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\nfile://${secret}\n#EXT-X-ENDLIST\n`);
+  const player = await h.element(PlayerEndpoint, "PlayerEndpoint", { uri: list });
+  const cap = await h.element(Capture, "PassThrough");
+  h.pipeline.connect(player, cap, undefined, "default", "default");
+  await invoke(player, "play");
+  const e = await Promise.race([h.waitEvent(player, "Error"), sleep(8000).then(() => undefined)]);
+  t.match(e, { type: "STREAM_ERROR_DECODE" }, "refused as undecodable");
+  t.equal(cap.packets.length, 0, "nothing played");
 });
