@@ -132,20 +132,20 @@ export class MediaReader {
       throw new TypeError("ffmpeg was spawned without stdout/stderr pipes");
     }
     if ("body" in input && stdin !== null) {
-      input.body.pipeInto(stdin as Writable, (error) => {
+      input.body.pipeInto(stdin, (error) => {
         if (error !== undefined) {
           this.#end(error);
           this.close();
         }
       });
     }
-    this.#audioOut = stdout as Readable;
+    this.#audioOut = stdout;
     this.#audioOut.on("data", (chunk: Buffer) => this.#onAudio(chunk));
     if (video !== null && video !== undefined) {
       this.#videoOut = video as Readable;
       this.#videoOut.on("data", (chunk: Buffer) => this.#onVideo(chunk));
     }
-    (stderr as Readable).on("data", (chunk: Buffer) => {
+    stderr.on("data", (chunk: Buffer) => {
       this.#stderr = (this.#stderr + chunk.toString("utf8")).slice(-STDERR_KEEP);
     });
     proc.on("error", (err) => this.#end(`cannot run ffmpeg: ${err.message}`));
