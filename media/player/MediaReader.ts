@@ -80,7 +80,7 @@ export function readerArgs(opts: ReaderOptions, input: "fd" | "pipe"): string[] 
       "-deadline",
       "realtime",
       "-cpu-used",
-      "8",
+      "16",
       "-b:v",
       "1M",
       "-lag-in-frames",

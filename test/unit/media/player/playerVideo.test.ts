@@ -135,6 +135,13 @@ t.test("a VP8 WebM passes through: the frames are ffmpeg's -c copy, byte for byt
   const audio = cap.packets.filter((p) => p.kind === "AUDIO");
   t.ok(audio.length >= 190, `${audio.length} Opus packets (4 s of audio)`);
   const video = cap.packets.filter((p) => p.kind === "VIDEO");
+  // A/V offset of the pacing: when each video frame left against its pts, minus when each audio frame left against
+  // its place (20 ms each), medians of both.
+  const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const firstOfFrame = video.filter((_p, i) => i === 0 || video[i - 1]?.marker === true);
+  const vLead = median(firstOfFrame.map((p, j) => p.arrivalMs - (copy[j]?.ptsMs ?? 0)));
+  const aLead = median(audio.map((p, i) => p.arrivalMs - 20 * i));
+  t.ok(Math.abs(vLead - aLead) <= 40, `A/V offset of the pacing ${(vLead - aLead).toFixed(1)} ms (video later)`);
   const span = ((video.at(-1)?.arrivalMs ?? 0) - (video[0]?.arrivalMs ?? 0)) / 1000;
   t.ok(span > 3.3 && span < 5, `paced in real time: video over ${span.toFixed(2)} s`);
   const tsSpan = (((video.at(-1)?.timestamp ?? 0) - (video[0]?.timestamp ?? 0)) >>> 0) / 90000;
