@@ -1,49 +1,39 @@
 /**
  * PlayerEndpoint (Kurento elements): plays a file into the pipeline, audio as Opus (48 kHz, payload type 111, 20 ms
- * packets) and video as VP8 or VP9 RTP (media/player/), continuous sequence numbers and timestamps on one play clock.
+ * packets) and video as VP8 or VP9 RTP, continuous sequence numbers and timestamps on one play clock. Design:
+ * docs/player.md; media/player/ holds the parts.
  *
  * - ctor `{mediaPipeline, uri, useEncodedMedia?, networkCache?}`; `uri` is `file:///abs/path`, a path (relative
- *   paths resolve against the first media root), or an `http://` / `https://` URL.
- * - Files are confined to `files.mediaRoots` (media/files/confine.ts): opened and checked by Korus, then given to
- *   ffmpeg as an open descriptor. A file outside the roots, missing or unreadable raises the same
- *   `Error {type: RESOURCE_ERROR_NOT_FOUND, description: "file not found: <uri>"}`.
- * - http(s) media is fetched by Korus under `httpMedia` (media/files/httpMedia.ts: host allow-list, no private,
- *   loopback or link-local address, redirects followed and checked hop by hop) and streamed into ffmpeg's stdin; a
- *   refused URL raises `Error {type: RESOURCE_ERROR_NOT_AUTHORIZED}` before any connection to it is made.
- * - `play()` starts (or resumes) playing; `pause()` holds the position; `stop()` rewinds (ffmpeg is killed, the
- *   next `play()` starts from the beginning). State and `UriEndpointStateChanged {state}` follow Kurento's
- *   UriEndpointState: STOP, START, PAUSE.
- * - ffprobe reads the media first (getVideoInfo: duration, seekable); then one ffmpeg child process of the worker
- *   (media/player/MediaReader.ts) decodes the audio to PCM and hands over the video, from the same start, so the two
- *   stay in sync. 20 ms audio frames and video frames (at their timestamps) are paced by one timer against
- *   performance.now().
- * - Video: VP8/VP9 in the file pass through untouched when every sink negotiated that codec; otherwise ffmpeg
- *   transcodes to VP8 (media/player/videoPlan.ts). A sink that asks for a keyframe gets one from the transcoder
- *   within a second (keyframe every second); in passthrough the file's own keyframes serve, and if none came for
- *   1.5 s the video switches to the transcoder from the current position. A codec no sink can be served raises
- *   `Error {type: STREAM_ERROR_CODEC_NOT_FOUND}` naming the element and the codec; the audio plays on.
- * - `setPosition {position}` (ms) restarts ffmpeg there (audio and video); `getPosition` is the play position.
- * - At the end of the file: `EndOfStream`, then state STOP. A missing or undecodable file, a failed fetch, or an
- *   unsupported URI (ftp:, data:, concat:…) raises `Error {description, errorCode, type}`, then state STOP.
- * - ffmpeg is killed on stop, on release and on error, on every path.
- *
- * `useEncodedMedia` and `networkCache` are accepted and change nothing (passthrough is chosen whenever it fits).
- * Media connected into a PlayerEndpoint is ignored.
+ *   paths resolve against the first media root), or an `http(s)://` URL (media/player/source.ts: files confined to
+ *   `files.mediaRoots`, http under the `httpMedia` policy; refusals raise the Error events KMS raises).
+ * - `play()` starts (or resumes); `pause()` holds the position; `stop()` rewinds (ffmpeg is killed). State and
+ *   `UriEndpointStateChanged {state}` follow Kurento's UriEndpointState: STOP, START, PAUSE.
+ * - ffprobe reads the media first (getVideoInfo); then one ffmpeg child (media/player/MediaReader.ts) reads audio
+ *   and video from the same start; one timer paces 20 ms audio frames and video frames (at their pts).
+ * - Video passes through when every sink negotiated the file's VP8/VP9, else ffmpeg transcodes to VP8
+ *   (media/player/videoPlan.ts); a codec no sink can take raises `STREAM_ERROR_CODEC_NOT_FOUND` naming the element
+ *   and codec, and the audio plays on. Keyframe requests: see {@link PlayerEndpoint.handleKeyframeRequest}.
+ * - `setPosition {position}` (ms) restarts ffmpeg there; `getPosition` is the play position.
+ * - At the end: `EndOfStream`, then STOP. A failure raises `Error {description, errorCode, type}`, then STOP.
+ * - ffmpeg is killed on stop, on release and on error, on every path. `useEncodedMedia` and `networkCache` are
+ *   accepted and change nothing. Media connected into a PlayerEndpoint is ignored.
  */
-import type { JsonObject, MediaAccessSettings, MediaKind } from "../channel/protocol.js";
+import type { JsonObject, MediaKind } from "../channel/protocol.js";
 import { createEncoder, type AudioEncoder } from "../codecs/index.js";
 import type { Connection, ElementContext } from "../core/MediaElement.js";
 import { MediaElement } from "../core/MediaElement.js";
 import type { Operation } from "../core/MediaObject.js";
 import type { MediaPacket } from "../core/types.js";
 import { InvalidStateError } from "../errors.js";
-import { MediaFileNotFoundError, openConfined } from "../files/confine.js";
-import { CompiledHttpPolicy, HttpMediaError, HttpMediaRefusedError, openHttpMedia } from "../files/httpMedia.js";
-import { PlayerUriError } from "../mixer/errors.js";
-import { FILE_RATE, MediaReader, type DecoderInput, type VideoMode } from "../player/MediaReader.js";
-import { ProbeError, probeMedia, type MediaInfo } from "../player/probe.js";
+import { MediaFileNotFoundError } from "../files/confine.js";
+import { FILE_RATE, MediaReader, type VideoMode } from "../player/MediaReader.js";
+import { ProbeError, probeMedia, videoInfo, type MediaInfo } from "../player/probe.js";
+import { CODEC_NOT_FOUND, DECODE, openErrorKind, openMedia, type OpenedMedia } from "../player/source.js";
 import { planVideo, sinkVideoCodecs } from "../player/videoPlan.js";
 import { VideoSender } from "../player/VideoSender.js";
+import { PlayClock } from "../player/PlayClock.js";
+
+export { playerSource, type PlayerSource } from "../player/source.js";
 
 /** Kurento's UriEndpointState. */
 export enum PlayerState {
@@ -56,63 +46,15 @@ const FRAME_MS = 20;
 const FRAME = (FILE_RATE * FRAME_MS) / 1000;
 /** Decoded audio buffered before the first frame leaves (ffmpeg start-up). */
 const PREROLL = 4 * FRAME;
-/** GStreamer error codes as KMS reports them in Error events. */
-const NOT_FOUND = { type: "RESOURCE_ERROR_NOT_FOUND", errorCode: 3 };
-const DECODE = { type: "STREAM_ERROR_DECODE", errorCode: 7 };
-const OPEN_READ = { type: "RESOURCE_ERROR_OPEN_READ", errorCode: 5 };
-const NOT_AUTHORIZED = { type: "RESOURCE_ERROR_NOT_AUTHORIZED", errorCode: 15 };
-const CODEC_NOT_FOUND = { type: "STREAM_ERROR_CODEC_NOT_FOUND", errorCode: 6 };
 /** In passthrough, a keyframe request unanswered by the file for this long switches the video to the transcoder. */
 const KEYFRAME_PATIENCE_MS = 1500;
 /** The audio clock this far behind (a stalled event loop): skip ahead, do not burst. */
 const MAX_LAG_MS = 5 * FRAME_MS;
-/** Without settings (tests): no media roots, default http policy. */
-const NO_ACCESS: MediaAccessSettings = {
-  mediaRoots: [],
-  recordingsRoot: "",
-  httpAllowHosts: [],
-  httpAllowNetworks: [],
-};
-
 const TRANSITIONS: Record<PlayerState, readonly PlayerState[]> = {
   [PlayerState.Stop]: [PlayerState.Start],
   [PlayerState.Start]: [PlayerState.Pause, PlayerState.Stop],
   [PlayerState.Pause]: [PlayerState.Start, PlayerState.Stop],
 };
-
-/** Where a PlayerEndpoint's media comes from: a file (confined to the media roots) or an http(s) URL. */
-export type PlayerSource = { kind: "file"; uri: string } | { kind: "http"; url: string };
-
-/**
- * Classifies a PlayerEndpoint URI; nothing is opened here.
- * @throws PlayerUriError for an empty URI and any scheme but file:, http: and https:.
- */
-export function playerSource(uri: unknown): PlayerSource {
-  if (typeof uri !== "string" || uri === "") {
-    throw new PlayerUriError("PlayerEndpoint needs a 'uri'");
-  }
-  if (/^https?:/i.test(uri)) {
-    return { kind: "http", url: uri };
-  }
-  if (/^file:/i.test(uri) || !/^[a-z][a-z0-9+.-]*:/i.test(uri)) {
-    return { kind: "file", uri };
-  }
-  throw new PlayerUriError(`unsupported URI '${uri}': Korus plays file:// URIs, paths and http(s) URLs`);
-}
-
-/** Media ready for ffmpeg; `fh` is the player's own handle of an opened file, closed once ffmpeg has its copy. */
-type OpenedMedia = DecoderInput & { fh?: { close(): Promise<void> } };
-
-/** The Error event kind for a failure to open the media (the one place these errors are mapped). */
-function openErrorKind(err: unknown): { type: string; errorCode: number } {
-  if (err instanceof HttpMediaRefusedError) {
-    return NOT_AUTHORIZED;
-  }
-  if (err instanceof HttpMediaError) {
-    return err.status === 404 || err.status === 410 ? NOT_FOUND : OPEN_READ;
-  }
-  return NOT_FOUND; // MediaFileNotFoundError, PlayerUriError
-}
 
 export class PlayerEndpoint extends MediaElement {
   readonly uri: string;
@@ -130,24 +72,16 @@ export class PlayerEndpoint extends MediaElement {
   #info: MediaInfo | undefined;
   /** How the current reader serves video (undefined: no video read). */
   #videoMode: VideoMode | undefined;
-  // The play clock. A segment is one reader, from `#startMs` in the file.
-  #startMs = 0;
-  /** performance.now() at which the segment's `#startMs` played; undefined while ffmpeg starts. */
-  #clockStart: number | undefined;
-  #pausedAt = 0;
+  readonly #clock = new PlayClock();
   /** Audio frames sent in this segment. */
   #segFrames = 0;
-  /** The RTP clock (ms) at the segment's start, and the time paused within it: both streams' timestamps use it. */
-  #rtpBaseMs = 0;
-  #segPausedMs = 0;
   /** setPosition while stopped: where the next play starts. */
   #pendingStartMs = 0;
   /** Bumped on every start, stop and release: an open that finishes for an older one is discarded. */
   #generation = 0;
   #abort: AbortController | undefined;
-  /** Audio packets sent (tests, diagnostics). */
+  /** Audio and video packets sent (tests, diagnostics). */
   packetsSent = 0;
-  /** Video packets sent (tests, diagnostics). */
   videoPacketsSent = 0;
 
   constructor(ctx: ElementContext, ctor: JsonObject) {
@@ -162,11 +96,6 @@ export class PlayerEndpoint extends MediaElement {
   /** How video leaves the player now: "copy" (passthrough), "vp8" (transcoded) or undefined (none). */
   get videoMode(): VideoMode | undefined {
     return this.#reader === undefined ? undefined : this.#videoMode;
-  }
-
-  /** The video RTP stream's counters (tests, diagnostics). */
-  get videoStream(): Readonly<VideoSender> {
-    return this.#video;
   }
 
   protected override operations(): Record<string, Operation> {
@@ -191,17 +120,7 @@ export class PlayerEndpoint extends MediaElement {
         this.#seek(args["position"]);
         return null;
       },
-      getVideoInfo: () => {
-        const duration = this.#info?.durationMs ?? 0;
-        return {
-          __module__: "kurento",
-          __type__: "VideoInfo",
-          isSeekable: duration > 0,
-          seekableInit: 0,
-          seekableEnd: duration,
-          duration,
-        };
-      },
+      getVideoInfo: () => videoInfo(this.#info),
       getElementGstreamerDot: () => this.dot(),
     };
   }
@@ -228,21 +147,17 @@ export class PlayerEndpoint extends MediaElement {
       case PlayerState.Start: {
         if (from === PlayerState.Stop) {
           this.#info = undefined;
-          this.#rtpBaseMs = this.#rtpNowMs() + 100;
-          this.#begin(this.#pendingStartMs, undefined);
+          this.#begin(this.#pendingStartMs, this.#clock.rtpNow(performance.now()) + 100, undefined);
           this.#pendingStartMs = 0;
-        } else if (this.#clockStart !== undefined) {
-          // Resume: the RTP clock ran on during the pause.
-          const paused = performance.now() - this.#pausedAt;
-          this.#clockStart += paused;
-          this.#segPausedMs += paused;
+        } else {
+          this.#clock.resume(performance.now());
           this.#marker = true;
         }
         this.#arm();
         break;
       }
       case PlayerState.Pause: {
-        this.#pausedAt = performance.now();
+        this.#clock.pause(performance.now());
         this.#disarm();
         break;
       }
@@ -259,16 +174,10 @@ export class PlayerEndpoint extends MediaElement {
 
   /** Milliseconds into the media. */
   #position(): number {
-    if (this.#clockStart === undefined) {
-      return this.#state === PlayerState.Stop ? this.#pendingStartMs : this.#startMs;
+    if (this.#state === PlayerState.Stop) {
+      return this.#pendingStartMs;
     }
-    const now = this.#state === PlayerState.Pause ? this.#pausedAt : performance.now();
-    return this.#startMs + Math.max(0, now - this.#clockStart);
-  }
-
-  /** The RTP clock now (ms): the segment's base, plus what has played and paused in it. */
-  #rtpNowMs(): number {
-    return this.#rtpBaseMs + (this.#position() - this.#startMs) + this.#segPausedMs;
+    return this.#clock.startMs + this.#clock.elapsed(performance.now());
   }
 
   #seek(arg: unknown): void {
@@ -289,38 +198,27 @@ export class PlayerEndpoint extends MediaElement {
 
   /** Starts a new segment at `positionMs` (a seek, or a switch of the video mode), keeping the RTP clock. */
   #restart(positionMs: number, videoMode: VideoMode | undefined): void {
-    const rtpNow = this.#rtpNowMs();
+    const rtpNow = this.#clock.rtpNow(performance.now());
     this.#endSegment();
-    this.#rtpBaseMs = rtpNow + FRAME_MS;
-    this.#begin(positionMs, videoMode);
+    this.#begin(positionMs, rtpNow + FRAME_MS, videoMode);
   }
 
   #endSegment(): void {
     this.#cancelOpen();
     this.#reader?.close();
     this.#reader = undefined;
-    this.#clockStart = undefined;
   }
 
-  /** Opens the media (again: each reader and probe has its own descriptor or fetch), for `generation`. */
+  /** Opens the media (again: each reader and probe has its own descriptor or fetch). */
   #open(signal: AbortSignal): Promise<OpenedMedia> {
-    const source = playerSource(this.uri);
-    const access = this.ctx.settings.mediaAccess ?? NO_ACCESS;
-    return source.kind === "file"
-      ? openConfined(source.uri, access.mediaRoots).then((fh) => ({ label: this.uri, fd: fh.fd, fh }))
-      : openHttpMedia(
-          source.url,
-          new CompiledHttpPolicy({ allowHosts: access.httpAllowHosts, allowNetworks: access.httpAllowNetworks }),
-          signal,
-        ).then((body) => ({ label: this.uri, body }));
+    return openMedia(this.uri, this.ctx.settings.mediaAccess, signal);
   }
 
   /** Probes (once per play), then starts ffmpeg at `startMs`; `forceVideo` overrides the plan. */
-  #begin(startMs: number, forceVideo: VideoMode | undefined): void {
+  #begin(startMs: number, rtpBaseMs: number, forceVideo: VideoMode | undefined): void {
     this.#cancelOpen();
-    this.#startMs = startMs;
+    this.#clock.segment(startMs, rtpBaseMs);
     this.#segFrames = 0;
-    this.#segPausedMs = 0;
     this.#marker = true;
     const generation = this.#generation;
     const abort = new AbortController();
@@ -388,7 +286,7 @@ export class PlayerEndpoint extends MediaElement {
       this.#videoMode = video;
       const reader = new MediaReader(
         input,
-        { startMs: this.#startMs, audio: info.audio, video },
+        { startMs: this.#clock.startMs, audio: info.audio, video },
         {
           onEnd: (error) => {
             if (error !== undefined && this.#reader === reader) {
@@ -399,7 +297,7 @@ export class PlayerEndpoint extends MediaElement {
         },
       );
       this.#reader = reader;
-      this.ctx.logger.debug("player reading", { elementId: this.id, startMs: this.#startMs, video });
+      this.ctx.logger.debug("player reading", { elementId: this.id, startMs: this.#clock.startMs, video });
     } catch (err) {
       if ("body" in input) {
         input.body.close();
@@ -457,19 +355,20 @@ export class PlayerEndpoint extends MediaElement {
       return;
     }
     const now = performance.now();
-    if (this.#clockStart === undefined) {
+    const clock = this.#clock;
+    if (!clock.started) {
       const audioReady = !info.audio || r.fifo.size >= PREROLL;
       const videoReady = this.#videoMode === undefined || r.videoQueued > 0;
       if (!r.ended && !(audioReady && videoReady)) {
         return; // still starting: the clock starts with the first frame
       }
-      this.#clockStart = now;
+      clock.start(now);
     }
     try {
-      if (info.audio && now - this.#clockStart - this.#segFrames * FRAME_MS > MAX_LAG_MS) {
-        this.#clockStart = now - this.#segFrames * FRAME_MS; // the event loop stalled: do not burst
+      if (info.audio && clock.elapsed(now) - this.#segFrames * FRAME_MS > MAX_LAG_MS) {
+        clock.catchUp(now, this.#segFrames * FRAME_MS); // the event loop stalled: do not burst
       }
-      const elapsed = now - this.#clockStart;
+      const elapsed = clock.elapsed(now);
       const audioDone = info.audio ? this.#paceAudio(r, enc, elapsed, now) : true;
       this.#paceVideo(r, elapsed, now);
       r.drained();
@@ -507,18 +406,18 @@ export class PlayerEndpoint extends MediaElement {
   #paceVideo(r: MediaReader, elapsed: number, now: number): void {
     const codec = r.videoCodec;
     for (let f = r.peekVideo(); f !== undefined && codec !== undefined; f = r.peekVideo()) {
-      const at = f.ptsMs - this.#startMs;
+      const at = f.ptsMs - this.#clock.startMs;
       if (at > elapsed) {
         return;
       }
       r.takeVideo();
-      const rtpMs = this.#rtpBaseMs + Math.max(0, at) + this.#segPausedMs;
+      const rtpMs = this.#clock.rtpMs(Math.max(0, at));
       this.videoPacketsSent += this.#video.send(codec, f.data, rtpMs, now, (p) => this.sendToSinks(p));
     }
   }
 
   #send(payload: Uint8Array, now: number): void {
-    const rtpMs = this.#rtpBaseMs + this.#segFrames * FRAME_MS + this.#segPausedMs;
+    const rtpMs = this.#clock.rtpMs(this.#segFrames * FRAME_MS);
     const p: MediaPacket = {
       kind: "AUDIO",
       codec: "opus",

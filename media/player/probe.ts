@@ -4,6 +4,7 @@
  * never gets a path or a URL: its stdin is an open descriptor or a pipe fed by the caller (media/player/input.ts).
  */
 import { spawn } from "node:child_process";
+import type { JsonObject } from "../channel/protocol.js";
 import { inputArgs } from "./input.js";
 import type { DecoderInput } from "./MediaReader.js";
 
@@ -24,6 +25,19 @@ export class ProbeError extends Error {
 interface ProbeJson {
   format?: { duration?: string };
   streams?: { codec_type?: string; codec_name?: string; width?: number; height?: number }[];
+}
+
+/** Kurento's VideoInfo for what ffprobe found (all zero before the first probe, or for a live stream). */
+export function videoInfo(info: MediaInfo | undefined): JsonObject {
+  const duration = info?.durationMs ?? 0;
+  return {
+    __module__: "kurento",
+    __type__: "VideoInfo",
+    isSeekable: duration > 0,
+    seekableInit: 0,
+    seekableEnd: duration,
+    duration,
+  };
 }
 
 /** Parses ffprobe's JSON. @throws ProbeError when it is not ffprobe's output. */
