@@ -28,7 +28,14 @@ import { InvalidStateError } from "../errors.js";
 import { MediaFileNotFoundError } from "../files/confine.js";
 import { FILE_RATE, MediaReader, type VideoMode } from "../player/MediaReader.js";
 import { ProbeError, probeMedia, videoInfo, type MediaInfo } from "../player/probe.js";
-import { CODEC_NOT_FOUND, DECODE, openErrorKind, openMedia, type OpenedMedia } from "../player/source.js";
+import {
+  CODEC_NOT_FOUND,
+  DECODE,
+  isAudioOnlyUri,
+  openErrorKind,
+  openMedia,
+  type OpenedMedia,
+} from "../player/source.js";
 import { planVideo, sinkVideoCodecs } from "../player/videoPlan.js";
 import { VideoSender } from "../player/VideoSender.js";
 import { PlayClock } from "../player/PlayClock.js";
@@ -229,16 +236,23 @@ export class PlayerEndpoint extends MediaElement {
         input.body.close();
       }
     };
-    const probing: Promise<MediaInfo> =
-      this.#info !== undefined
-        ? Promise.resolve(this.#info)
-        : Promise.resolve(abort.signal)
-            .then((signal) => this.#open(signal))
-            .then((input) =>
-              probeMedia(input).finally(() => {
-                void input.fh?.close().catch(() => undefined);
-              }),
-            );
+    const probe = (): Promise<MediaInfo> =>
+      Promise.resolve(abort.signal)
+        .then((signal) => this.#open(signal))
+        .then((input) => probeMedia(input).finally(() => void input.fh?.close().catch(() => undefined)));
+    let probing: Promise<MediaInfo>;
+    if (this.#info !== undefined) {
+      probing = Promise.resolve(this.#info);
+    } else if (isAudioOnlyUri(this.uri)) {
+      // An audio file starts at once (as before video); ffprobe fills in the duration meanwhile.
+      probing = Promise.resolve({ durationMs: 0, audio: true, video: undefined });
+      probe().then(
+        (info) => generation === this.#generation && (this.#info = { ...info, audio: true, video: undefined }),
+        () => undefined, // ffmpeg reports the same failure
+      );
+    } else {
+      probing = probe();
+    }
     probing
       .then(async (info) => {
         this.#info = info;

@@ -52,6 +52,14 @@ export function playerSource(uri: unknown): PlayerSource {
   throw new PlayerUriError(`unsupported URI '${uri}': Korus plays file:// URIs, paths and http(s) URLs`);
 }
 
+/** Extensions of containers that hold audio only (Ogg and MP4/M4V may hold video: not listed). */
+const AUDIO_ONLY = /\.(wav|w64|mp3|flac|aac|m4a|amr|awb|au|gsm|g722|opus|oga|aiff?|caf)$/i;
+
+/** True when the URI's path names an audio-only container, which the player starts without waiting for ffprobe. */
+export function isAudioOnlyUri(uri: string): boolean {
+  return AUDIO_ONLY.test(uri.replace(/[?#].*$/, ""));
+}
+
 /** Media ready for ffmpeg; `fh` is the player's own handle of an opened file, closed once ffmpeg has its copy. */
 export type OpenedMedia = DecoderInput & { fh?: { close(): Promise<void> } };
 

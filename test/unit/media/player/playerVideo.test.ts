@@ -137,7 +137,7 @@ t.test("a VP8 WebM passes through: the frames are ffmpeg's -c copy, byte for byt
   const video = cap.packets.filter((p) => p.kind === "VIDEO");
   // A/V offset of the pacing: when each video frame left against its pts, minus when each audio frame left against
   // its place (20 ms each), medians of both.
-  const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const median = (xs: number[]): number => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN;
   const firstOfFrame = video.filter((_p, i) => i === 0 || video[i - 1]?.marker === true);
   const vLead = median(firstOfFrame.map((p, j) => p.arrivalMs - (copy[j]?.ptsMs ?? 0)));
   const aLead = median(audio.map((p, i) => p.arrivalMs - 20 * i));
