@@ -29,6 +29,7 @@ import { MediaFileNotFoundError } from "../files/confine.js";
 import { FILE_RATE, MediaReader, type VideoMode } from "../player/MediaReader.js";
 import { ProbeError, probeMedia, videoInfo, type MediaInfo } from "../player/probe.js";
 import {
+  closeOpened,
   CODEC_NOT_FOUND,
   DECODE,
   isAudioOnlyUri,
@@ -230,12 +231,6 @@ export class PlayerEndpoint extends MediaElement {
     const generation = this.#generation;
     const abort = new AbortController();
     this.#abort = abort;
-    const discard = (input: OpenedMedia): void => {
-      void input.fh?.close().catch(() => undefined);
-      if ("body" in input) {
-        input.body.close();
-      }
-    };
     const probe = (): Promise<MediaInfo> =>
       Promise.resolve(abort.signal)
         .then((signal) => this.#open(signal))
@@ -258,7 +253,7 @@ export class PlayerEndpoint extends MediaElement {
         this.#info = info;
         const input = await this.#open(abort.signal);
         if (generation !== this.#generation || this.released || this.#state === PlayerState.Stop) {
-          discard(input);
+          closeOpened(input);
           return;
         }
         this.#opened(input, info, forceVideo);

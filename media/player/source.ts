@@ -63,6 +63,14 @@ export function isAudioOnlyUri(uri: string): boolean {
 /** Media ready for ffmpeg; `fh` is the player's own handle of an opened file, closed once ffmpeg has its copy. */
 export type OpenedMedia = DecoderInput & { fh?: { close(): Promise<void> } };
 
+/** Closes media that will not be read (a stop or a seek came first). */
+export function closeOpened(input: OpenedMedia): void {
+  void input.fh?.close().catch(() => undefined);
+  if ("body" in input) {
+    input.body.close();
+  }
+}
+
 /**
  * Opens `uri` for one reader (each ffprobe and ffmpeg gets its own descriptor or fetch).
  * @throws PlayerUriError, MediaFileNotFoundError, HttpMediaRefusedError, HttpMediaError (as a rejection).
