@@ -30,8 +30,11 @@ execFileSync(
 /** The ffmpeg children of this process (the players' decoders). */
 function ffmpegs(): number {
   try {
-    // ffmpeg reads the opened file on its stdin (pipe:0), so its command line no longer names the file.
-    const out = execFileSync("pgrep", ["-P", String(process.pid), "-f", "ffmpeg .*-i pipe:0"], { encoding: "utf8" });
+    // ffmpeg reads the opened file on its stdin (/proc/self/fd/0, or pipe:0 for http), so its command line no
+    // longer names the file.
+    const out = execFileSync("pgrep", ["-P", String(process.pid), "-f", "ffmpeg .*-i (pipe:0|/proc/self/fd/0)"], {
+      encoding: "utf8",
+    });
     return out.split("\n").filter((l) => l.trim() !== "").length;
   } catch {
     return 0; // pgrep exits 1 when nothing matches
