@@ -1,22 +1,10 @@
 /**
- * PlayerEndpoint (Kurento elements): plays a file into the pipeline, audio as Opus (48 kHz, payload type 111, 20 ms
- * packets) and video as VP8 or VP9 RTP, continuous sequence numbers and timestamps on one play clock. Design:
- * docs/player.md; media/player/ holds the parts.
- *
- * - ctor `{mediaPipeline, uri, useEncodedMedia?, networkCache?}`; `uri` is `file:///abs/path`, a path (relative
- *   paths resolve against the first media root), or an `http(s)://` URL (media/player/source.ts: files confined to
- *   `files.mediaRoots`, http under the `httpMedia` policy; refusals raise the Error events KMS raises).
- * - `play()` starts (or resumes); `pause()` holds the position; `stop()` rewinds (ffmpeg is killed). State and
- *   `UriEndpointStateChanged {state}` follow Kurento's UriEndpointState: STOP, START, PAUSE.
- * - ffprobe reads the media first (getVideoInfo); then one ffmpeg child (media/player/MediaReader.ts) reads audio
- *   and video from the same start; one timer paces 20 ms audio frames and video frames (at their pts).
- * - Video passes through when every sink negotiated the file's VP8/VP9, else ffmpeg transcodes to VP8
- *   (media/player/videoPlan.ts); a codec no sink can take raises `STREAM_ERROR_CODEC_NOT_FOUND` naming the element
- *   and codec, and the audio plays on. Keyframe requests: see {@link PlayerEndpoint.handleKeyframeRequest}.
- * - `setPosition {position}` (ms) restarts ffmpeg there; `getPosition` is the play position.
- * - At the end: `EndOfStream`, then STOP. A failure raises `Error {description, errorCode, type}`, then STOP.
- * - ffmpeg is killed on stop, on release and on error, on every path. `useEncodedMedia` and `networkCache` are
- *   accepted and change nothing. Media connected into a PlayerEndpoint is ignored.
+ * PlayerEndpoint (Kurento elements): plays a file or http(s) URL into the pipeline, audio as Opus (48 kHz, PT 111,
+ * 20 ms) and video as VP8/VP9 RTP on one play clock. The design (confinement and http policy, one ffmpeg child for
+ * audio and video, passthrough or VP8 transcoding, keyframe requests, seek, errors) is in docs/player.md; the parts
+ * are in media/player/. State and `UriEndpointStateChanged` follow Kurento's UriEndpointState (STOP, START, PAUSE);
+ * at the end `EndOfStream`, then STOP. ffmpeg is killed on stop, release and error. `useEncodedMedia` and
+ * `networkCache` are accepted and change nothing; media connected into a PlayerEndpoint is ignored.
  */
 import type { JsonObject, MediaKind } from "../channel/protocol.js";
 import { createEncoder, type AudioEncoder } from "../codecs/index.js";
