@@ -74,6 +74,21 @@ export interface CdrMedia {
   recording: string | null;
 }
 
+/** Outcome of a voice-bot stream (WebSocketEndpoint, docs/voicebots.md): `CLOSED` when it ended normally (the bot
+ * closed it, or the call ended while it streamed), `FAILED` when the bot could not be reached or dropped for good. */
+export type BotOutcome = "CLOSED" | "FAILED";
+
+/** The voice-bot stream of a leg (a dial-plan `stream` call), null when the leg had none. */
+export interface CdrBot {
+  /** Host (and port, when not the default) of the bot's URL; never its path, query or credentials. */
+  host: string;
+  /** Seconds the stream was STREAMING (ms precision); 0 when it never connected. */
+  seconds: number;
+  outcome: BotOutcome;
+  /** Why it FAILED (the StreamStateChanged reason), null when CLOSED. */
+  reason: string | null;
+}
+
 export interface CdrRecord {
   version: typeof CDR_VERSION;
   /** Unique id of this record (UUID v4); the key in every store and sink. */
@@ -115,6 +130,8 @@ export interface CdrRecord {
   /** Free-form machine-readable end reason: `bye`, `cancel`, `rejected`, `ring-timeout`, `worker-died`, … */
   endReason: string | null;
   media: CdrMedia;
+  /** The voice-bot stream of this leg, null when none. */
+  bot: CdrBot | null;
 }
 
 /** Thrown for a value that cannot go into a CDR (a bad time, a negative duration, an unknown leg). */
@@ -189,7 +206,14 @@ export const CDR_COLUMNS: readonly CdrColumn[] = [
   col("r_factor", "real", (r) => r.media.rFactor),
   col("mos", "real", (r) => r.media.mos),
   col("recording", "text", (r) => r.media.recording),
+  col("bot_host", "text", (r) => r.bot?.host ?? null),
+  col("bot_seconds", "real", (r) => r.bot?.seconds ?? null),
+  col("bot_outcome", "text", (r) => r.bot?.outcome ?? null),
+  col("bot_reason", "text", (r) => r.bot?.reason ?? null),
 ];
+
+/** The columns a version-4 CDR database added to the `cdr` table (SqliteCdrStore migrates older files). */
+export const CDR_BOT_COLUMNS: ReadonlySet<string> = new Set(["bot_host", "bot_seconds", "bot_outcome", "bot_reason"]);
 
 /** The flat column values of `r`, in {@link CDR_COLUMNS} order. */
 export function flattenCdr(r: CdrRecord): (string | number | boolean | null)[] {

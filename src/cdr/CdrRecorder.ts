@@ -19,6 +19,8 @@ import {
   CdrError,
   HangupSide,
   IcidOrigin,
+  type BotOutcome,
+  type CdrBot,
   type CdrRecord,
   type RtpDirectionStats,
 } from "./CdrRecord.js";
@@ -52,6 +54,26 @@ export interface LegMedia {
   /** Overrides the default (peer and pipeline codec names differ). */
   transcoded?: boolean;
   recording?: string | null;
+}
+
+/** A state change of a leg's voice-bot stream (WebSocketEndpoint StreamStateChanged). */
+export interface LegBotState {
+  /** The bot URL's host (set with the first update). */
+  host?: string;
+  state: "CONNECTING" | "STREAMING" | "CLOSED" | "FAILED";
+  reason?: string;
+  at?: number | Date;
+}
+
+/** The journaled voice-bot state of an open leg. */
+interface OpenBot {
+  host: string;
+  /** ms streamed in earlier STREAMING periods (a reconnection starts a new one). */
+  streamedMs: number;
+  /** Start of the current STREAMING period, null when not streaming. */
+  sinceMs: number | null;
+  outcome: BotOutcome | null;
+  reason: string | null;
 }
 
 export interface LegStats {
@@ -102,6 +124,7 @@ interface OpenLeg {
   answerMs: number | null;
   answerStatus: number | null;
   media: Required<Omit<LegMedia, "transcoded">> & { transcoded: boolean | null };
+  bot?: OpenBot;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -156,6 +179,24 @@ function restoreLeg(e: LeftOpenEntry): OpenLeg {
       pipelineCodec: strOrNull(media["pipelineCodec"]),
       transcoded: typeof media["transcoded"] === "boolean" ? media["transcoded"] : null,
       recording: strOrNull(media["recording"]),
+    },
+    ...restoreBot(raw["bot"], e.startMs),
+  };
+}
+
+function restoreBot(v: unknown, startMs: number): { bot?: OpenBot } {
+  if (typeof v !== "object" || v === null) {
+    return {};
+  }
+  const b = v as Record<string, unknown>;
+  const outcome = b["outcome"] === "CLOSED" || b["outcome"] === "FAILED" ? b["outcome"] : null;
+  return {
+    bot: {
+      host: strOrNull(b["host"]) ?? "",
+      streamedMs: isNum(b["streamedMs"]) ? Math.max(0, b["streamedMs"]) : 0,
+      sinceMs: isNum(b["sinceMs"]) ? Math.max(startMs, b["sinceMs"]) : null,
+      outcome,
+      reason: strOrNull(b["reason"]),
     },
   };
 }
@@ -405,6 +446,39 @@ export class CdrRecorder {
   }
 
   /**
+   * A state change of the leg's voice-bot stream: STREAMING periods add up to `bot.seconds`; CLOSED or FAILED (with
+   * its reason) is the outcome; a stream still open when the leg ends is CLOSED. Returns false for an unknown leg.
+   */
+  bot(legId: string, update: LegBotState): boolean {
+    const leg = this.legs.get(legId);
+    if (leg === undefined) {
+      return false;
+    }
+    const at = this.time(update.at);
+    const bot = (leg.bot ??= { host: "", streamedMs: 0, sinceMs: null, outcome: null, reason: null });
+    if (update.host !== undefined) {
+      bot.host = update.host;
+    }
+    if (bot.sinceMs !== null && update.state !== "STREAMING") {
+      bot.streamedMs += Math.max(0, at - bot.sinceMs);
+      bot.sinceMs = null;
+    } else if (bot.sinceMs === null && update.state === "STREAMING") {
+      bot.sinceMs = at;
+    }
+    if (update.state === "CLOSED" || update.state === "FAILED") {
+      bot.outcome = update.state;
+      bot.reason = update.state === "FAILED" ? (update.reason ?? "") : null;
+    } else {
+      bot.outcome = null;
+      bot.reason = null;
+    }
+    if (this.journal !== undefined) {
+      this.changed.add(leg);
+    }
+    return true;
+  }
+
+  /**
    * Closes a leg: builds its record, commits it, and forgets the leg.
    * @returns the record, or null when the leg is unknown or already ended.
    */
@@ -558,6 +632,13 @@ export class CdrRecorder {
       hangupSide: end.hangupSide,
       endReason,
       media: { peerCodec, pipelineCodec, transcoded, rx, tx, rttMs, rFactor, mos, recording },
+      bot: leg.bot === undefined ? null : botOf(leg.bot, endMs),
     };
   }
+}
+
+/** The CDR view of a leg's bot stream at the leg's end. */
+function botOf(b: OpenBot, endMs: number): CdrBot {
+  const ms = b.streamedMs + (b.sinceMs === null ? 0 : Math.max(0, endMs - b.sinceMs));
+  return { host: b.host, seconds: round(ms / 1000, 3), outcome: b.outcome ?? "CLOSED", reason: b.reason };
 }

@@ -15,7 +15,7 @@
  * between the insert and the spool update) never duplicates it: exactly one row per record.
  */
 import pg from "pg";
-import { CDR_COLUMNS, flattenCdr, type CdrColumn, type CdrRecord } from "./CdrRecord.js";
+import { CDR_BOT_COLUMNS, CDR_COLUMNS, flattenCdr, type CdrColumn, type CdrRecord } from "./CdrRecord.js";
 import { CdrSinkError, type CdrSink } from "./CdrSink.js";
 
 export interface PostgresCdrSinkOptions {
@@ -57,6 +57,10 @@ export function postgresSchema(table: string): string {
   return [
     `CREATE TABLE IF NOT EXISTS ${table} (\n  ${[...cols, "record jsonb NOT NULL", "inserted_at timestamptz NOT NULL DEFAULT now()"].join(",\n  ")}\n)`,
     `CREATE INDEX IF NOT EXISTS ${table}_end_time ON ${table} (end_time)`,
+    // A table created before the voice-bot columns gains them (nullable, so older rows stay valid).
+    ...CDR_COLUMNS.filter((c) => CDR_BOT_COLUMNS.has(c.name)).map(
+      (c) => `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${c.name} ${pgType(c)}`,
+    ),
   ].join(";\n");
 }
 

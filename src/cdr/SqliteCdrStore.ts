@@ -13,7 +13,7 @@
  * Readers. The CLI opens the same file read-only while the server writes (WAL gives readers a consistent
  * snapshot without blocking the writer).
  *
- * Schema (versioned with `PRAGMA user_version`, currently 3; older files are migrated on open):
+ * Schema (versioned with `PRAGMA user_version`, currently 4; older files are migrated on open):
  * - `cdr`: `seq` (the rowid: insertion order, as rows are never deleted), `start_ms`/`end_ms` (epoch ms, `end_ms`
  *   indexed for exports), the flat columns of {@link CDR_COLUMNS} (`record_id` unique), and `record_json` (the
  *   full record).
@@ -23,6 +23,7 @@
  *   `last_activity_ms`, and the leg's state as JSON. `insert()` deletes a record's row in its transaction.
  * - `recording_ready` and `recording_ready_delivery` (version 3): the "recording ready" records (recordingReady.ts)
  *   and their per-sink spool, the same as `cdr` / `cdr_delivery` (SqliteSpool.ts).
+ * - version 4: the voice-bot columns of `cdr` (`bot_host`, `bot_seconds`, `bot_outcome`, `bot_reason`).
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -31,16 +32,18 @@ import type { CdrJournal, JournalEntry, LeftOpenEntry } from "./CdrJournal.js";
 import type { RecordingReadyRecord } from "./recordingReady.js";
 import { SqliteSpool, type PendingDelivery as SpoolPending } from "./SqliteSpool.js";
 import {
+  CDR_BOT_COLUMNS,
   CDR_COLUMNS,
   flattenCdr,
   validateCdr,
+  type CdrColumn,
   type CdrColumnKind,
   type CdrDirection,
   type CdrRecord,
 } from "./CdrRecord.js";
 
 export const CDR_DB_FILE = "cdr.sqlite";
-export const CDR_SCHEMA_VERSION = 3;
+export const CDR_SCHEMA_VERSION = 4;
 
 /** Thrown when the database cannot be opened or was written by an incompatible version. */
 export class CdrStoreError extends Error {
@@ -75,12 +78,17 @@ export type PendingDelivery = SpoolPending<CdrRecord>;
 
 const SQL_TYPE: Record<CdrColumnKind, string> = { text: "TEXT", int: "INTEGER", real: "REAL", bool: "INTEGER" };
 
+const columnSql = (c: CdrColumn): string =>
+  `${c.name} ${SQL_TYPE[c.kind]}${c.required ? " NOT NULL" : ""}${c.name === "record_id" ? " UNIQUE" : ""}`;
+
 const SCHEMA_V1 = `
 CREATE TABLE cdr (
   seq INTEGER PRIMARY KEY,
   start_ms INTEGER NOT NULL,
   end_ms INTEGER NOT NULL,
-  ${CDR_COLUMNS.map((c) => `${c.name} ${SQL_TYPE[c.kind]}${c.required ? " NOT NULL" : ""}${c.name === "record_id" ? " UNIQUE" : ""}`).join(",\n  ")},
+  ${CDR_COLUMNS.filter((c) => !CDR_BOT_COLUMNS.has(c.name))
+    .map(columnSql)
+    .join(",\n  ")},
   record_json TEXT NOT NULL
 );
 CREATE INDEX cdr_end_ms ON cdr (end_ms);
@@ -129,6 +137,18 @@ CREATE TABLE IF NOT EXISTS recording_ready_delivery (
 );
 CREATE INDEX IF NOT EXISTS recording_ready_pending ON recording_ready_delivery (sink, next_attempt_ms, seq) WHERE delivered_ms IS NULL;
 `;
+
+/** Version 4: adds the voice-bot columns the `cdr` table lacks. */
+function migrateV4(db: Database.Database): void {
+  const have = new Set(
+    (db.prepare("SELECT name FROM pragma_table_info('cdr')").all() as { name: string }[]).map((r) => r.name),
+  );
+  for (const c of CDR_COLUMNS) {
+    if (CDR_BOT_COLUMNS.has(c.name) && !have.has(c.name)) {
+      db.exec(`ALTER TABLE cdr ADD COLUMN ${columnSql(c)}`);
+    }
+  }
+}
 
 const sqlValue = (v: string | number | boolean | null): string | number | null =>
   typeof v === "boolean" ? (v ? 1 : 0) : v;
@@ -239,6 +259,7 @@ export class SqliteCdrStore {
               db.exec(SCHEMA_V2);
             }
             db.exec(SCHEMA_V3);
+            migrateV4(db);
             db.pragma(`user_version = ${CDR_SCHEMA_VERSION}`);
           }).immediate();
         }

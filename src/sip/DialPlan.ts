@@ -17,7 +17,8 @@
  * - `stream {url, protocol, sampleRate, channels, parameters, retrySeconds}`: answers and connects the call both
  *   ways to a WebSocketEndpoint that streams it to a voice bot (docs/voicebots.md); the bot gets the From and To
  *   URIs as parameters `from` and `to` (unless its own parameters set them). The call is hung up when the bot ends
- *   the stream (CLOSED) or cannot be reached within its retry window (FAILED).
+ *   the stream (CLOSED) or cannot be reached within its retry window (FAILED). The call's CDR gets the bot's URL
+ *   host, the seconds it streamed and its outcome (CLOSED, or FAILED with the reason).
  *
  * No matching rule: `unmatchedStatus` (default 404). Each pipeline is released when its calls end.
  *
@@ -26,6 +27,7 @@
  * pipeline is released.
  */
 import type { JsonObject } from "../../media/index.js";
+import type { CdrRecorder } from "../cdr/index.js";
 import type { Logger } from "../logging/logger.js";
 import { CallState } from "./CallState.js";
 import type { DialPlanRule } from "./config.js";
@@ -39,6 +41,8 @@ export interface DialPlanOptions {
   readonly client: InternalClient;
   readonly logger: Logger;
   readonly trunkNames: ReadonlySet<string>;
+  /** CDR recorder (config `cdr.enabled`): `stream` calls write their bot fields to the call's leg. */
+  readonly cdr?: CdrRecorder | undefined;
 }
 
 export interface CompiledRule {
@@ -56,6 +60,7 @@ export class DialPlan {
   readonly #unmatched: number;
   readonly #client: InternalClient;
   readonly #log: Logger;
+  readonly #cdr: CdrRecorder | undefined;
   /** Calls being routed: their SipEndpoint claims them through the same path as an application's. */
   readonly #routing = new Map<string, PendingCall>();
   /** Rooms by name: the pipeline and Composite (created once; concurrent joins share the promise). */
@@ -66,6 +71,7 @@ export class DialPlan {
     this.#unmatched = options.unmatchedStatus;
     this.#client = options.client;
     this.#log = options.logger;
+    this.#cdr = options.cdr;
   }
 
   /** The first rule matching a call, with the capture groups of its `to` regex (`$1`…). */
@@ -307,7 +313,22 @@ export class DialPlan {
         void this.#client.release(pipeline);
       }
     });
+    const cdrId = pending.tracking.cdrId;
+    const botCdr = (state: unknown, reason: unknown, host?: string): void => {
+      if (
+        cdrId !== undefined &&
+        (state === "CONNECTING" || state === "STREAMING" || state === "CLOSED" || state === "FAILED")
+      ) {
+        this.#cdr?.bot(cdrId, {
+          state,
+          ...(typeof reason === "string" ? { reason } : {}),
+          ...(host === undefined ? {} : { host }),
+        });
+      }
+    };
+    botCdr("CONNECTING", undefined, urlHost(s.url));
     await this.#client.on(bot, "StreamStateChanged", (d) => {
+      botCdr(d["state"], d["reason"]);
       if (d["state"] === "FAILED" || d["state"] === "CLOSED") {
         this.#log.info(
           { callId: pending.callId, state: d["state"], reason: d["reason"] },
@@ -399,6 +420,15 @@ function stateOf(d: JsonObject): CallState {
   return typeof v === "string" && (Object.values(CallState) as string[]).includes(v)
     ? (v as CallState)
     : CallState.Idle;
+}
+
+/** The host (and port) of a bot URL, for its CDR: never the path, query or credentials. */
+function urlHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return "";
+  }
 }
 
 /** Replaces `$1`…`$9` with the capture groups of the `to` match. */

@@ -125,6 +125,7 @@ export class SipService {
       client: this.#client,
       logger: this.#log,
       trunkNames: new Set(trunks.map((t) => t.name)),
+      cdr: options.cdr,
     });
     const stopping = (): boolean => this.#stopping;
     this.#sipCdr = new SipCdr({

@@ -207,3 +207,27 @@ t.test("a version-1 database is migrated", async (t) => {
   t.equal(check.pragma("user_version", { simple: true }), CDR_SCHEMA_VERSION);
   check.close();
 });
+
+t.test("a version-3 database gains the voice-bot columns", async (t) => {
+  const dir = tempDir();
+  const store = SqliteCdrStore.open(dir);
+  store.close();
+  const raw = new Database(join(dir, CDR_DB_FILE));
+  for (const c of ["bot_host", "bot_seconds", "bot_outcome", "bot_reason"]) {
+    raw.exec(`ALTER TABLE cdr DROP COLUMN ${c}`);
+  }
+  raw.pragma("user_version = 3");
+  raw.close();
+  const again = SqliteCdrStore.open(dir);
+  again.close();
+  const check = new Database(join(dir, CDR_DB_FILE), { readonly: true });
+  t.teardown(() => check.close());
+  t.equal(check.pragma("user_version", { simple: true }), CDR_SCHEMA_VERSION);
+  const cols = (check.prepare("SELECT name FROM pragma_table_info('cdr')").all() as { name: string }[]).map(
+    (r) => r.name,
+  );
+  t.ok(
+    ["bot_host", "bot_seconds", "bot_outcome", "bot_reason"].every((c) => cols.includes(c)),
+    "bot columns added",
+  );
+});

@@ -259,3 +259,37 @@ t.test("validateCdr rejects inconsistent records", async (t) => {
     t.throws(() => validateCdr({ ...good, ...patch }), CdrError, name);
   }
 });
+
+t.test("a voice-bot stream: STREAMING periods add up, the outcome is CLOSED or FAILED with its reason", async (t) => {
+  const { rec, committed, clock } = setup();
+  rec.started("a", { direction: CdrDirection.Inbound });
+  rec.started("b", { direction: CdrDirection.Inbound });
+  rec.started("c", { direction: CdrDirection.Inbound });
+  t.equal(rec.bot("nope", { state: "CONNECTING" }), false);
+  for (const leg of ["a", "b"]) {
+    rec.answered(leg);
+    rec.bot(leg, { host: "bot.example:8443", state: "CONNECTING" });
+  }
+  clock.now = T0 + 200;
+  rec.bot("a", { state: "STREAMING" });
+  rec.bot("b", { state: "STREAMING" });
+  clock.now = T0 + 1_200;
+  rec.bot("b", { state: "CONNECTING", reason: "socket closed" }); // dropped: retrying
+  clock.now = T0 + 2_000;
+  rec.bot("b", { state: "STREAMING" });
+  clock.now = T0 + 2_500;
+  rec.bot("b", { state: "CONNECTING" });
+  clock.now = T0 + 4_000;
+  rec.bot("b", { state: "FAILED", reason: "bot unreachable for 1.5 s" });
+  clock.now = T0 + 5_000;
+  for (const leg of ["a", "b", "c"]) {
+    rec.ended(leg, { hangupSide: HangupSide.Remote, endReason: "bye" });
+  }
+  const [a, b, c] = committed;
+  t.same(a?.bot, { host: "bot.example:8443", seconds: 4.8, outcome: "CLOSED", reason: null }, "streamed to the end");
+  t.same(b?.bot, { host: "bot.example:8443", seconds: 1.5, outcome: "FAILED", reason: "bot unreachable for 1.5 s" });
+  t.equal(c?.bot, null, "a leg without a bot");
+  for (const r of committed) {
+    validateCdr(r);
+  }
+});

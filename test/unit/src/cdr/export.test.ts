@@ -91,6 +91,10 @@ t.test("documented, stable column order", async (t) => {
       "r_factor",
       "mos",
       "recording",
+      "bot_host",
+      "bot_seconds",
+      "bot_outcome",
+      "bot_reason",
     ],
     "a change here breaks every consumer of the CSV: only append",
   );
