@@ -12,7 +12,7 @@
  */
 import type { CdrDirection } from "./CdrRecord.js";
 
-/** One open leg as journaled. `state` is the recorder's leg state (CdrRecorder's `JournaledLeg`) as JSON. */
+/** One open leg as journaled. `state` is the recorder's leg state (`OpenLeg` of openLeg.ts) as JSON. */
 export interface JournalEntry {
   readonly recordId: string;
   readonly direction: CdrDirection;

@@ -8,92 +8,24 @@
  * started or other facts changed.
  * `recover` turns the entries a crashed run left open into final records.
  *
+ * The leg facts and open-leg state are in openLeg.ts, the journal entries in legJournal.ts, the bot accounting in
+ * legBot.ts and the record building in buildRecord.ts.
+ *
  * Each leg may end only once: a second `ended()` (e.g. a Kurento release racing a SIP BYE) returns null, so every
  * leg yields exactly one record.
  */
 import { randomUUID } from "node:crypto";
-import type { CdrJournal, JournalEntry, LeftOpenEntry } from "./CdrJournal.js";
-import {
-  CDR_VERSION,
-  CdrDirection,
-  CdrError,
-  HangupSide,
-  IcidOrigin,
-  type BotOutcome,
-  type CdrBot,
-  type CdrRecord,
-  type RtpDirectionStats,
-} from "./CdrRecord.js";
-import { deriveDisposition, q850FromReasonHeader, q850FromSipStatus } from "./disposition.js";
-import { estimateMos } from "./emodel.js";
-import { icidFromPChargingVector, originalCalledNumber, partyUri } from "./headers.js";
+import type { CdrJournal } from "./CdrJournal.js";
+import { CdrError, IcidOrigin, type CdrRecord } from "./CdrRecord.js";
+import { buildRecord } from "./buildRecord.js";
+import { icidFromPChargingVector } from "./headers.js";
+import { newBot, updateBot, type LegBotState } from "./legBot.js";
+import { crashEnd, journalEntry, restoreLeg } from "./legJournal.js";
+import type { LegEnd, LegMedia, LegStart, OpenLeg } from "./openLeg.js";
 
-export interface LegStart {
-  direction: CdrDirection;
-  callId?: string | null;
-  linkedId?: string | null;
-  pipelineId?: string | null;
-  elementId?: string | null;
-  trunk?: string | null;
-  /** Raw header values; URIs are extracted (display names and tags dropped). */
-  from?: string | null;
-  to?: string | null;
-  pai?: string | null;
-  /** Raw P-Charging-Vector of the received INVITE; absent → Korus generates an icid. */
-  pChargingVector?: string | null;
-  /** All Diversion / History-Info header values of the INVITE, in message order. */
-  diversion?: readonly string[];
-  historyInfo?: readonly string[];
-  /** Event time (epoch ms or Date); the recorder's clock when absent. */
-  at?: number | Date;
-}
-
-export interface LegMedia {
-  peerCodec?: string | null;
-  pipelineCodec?: string | null;
-  /** Overrides the default (peer and pipeline codec names differ). */
-  transcoded?: boolean;
-  recording?: string | null;
-}
-
-/** A state change of a leg's voice-bot stream (WebSocketEndpoint StreamStateChanged). */
-export interface LegBotState {
-  /** The bot URL's host (set with the first update). */
-  host?: string;
-  state: "CONNECTING" | "STREAMING" | "CLOSED" | "FAILED";
-  reason?: string;
-  at?: number | Date;
-}
-
-/** The journaled voice-bot state of an open leg. */
-interface OpenBot {
-  host: string;
-  /** ms streamed in earlier STREAMING periods (a reconnection starts a new one). */
-  streamedMs: number;
-  /** Start of the current STREAMING period, null when not streaming. */
-  sinceMs: number | null;
-  outcome: BotOutcome | null;
-  reason: string | null;
-}
-
-export interface LegStats {
-  rx?: Partial<RtpDirectionStats>;
-  tx?: Partial<RtpDirectionStats>;
-  rttMs?: number | null;
-}
-
-export interface LegEnd {
-  hangupSide: HangupSide;
-  /** Final SIP status of the INVITE; for an answered call the 2xx status is kept when this is absent. */
-  sipStatus?: number | null;
-  q850Cause?: number | null;
-  /** Raw RFC 3326 Reason header of the BYE/CANCEL/response, used when q850Cause is absent. */
-  reasonHeader?: string | null;
-  /** `bye`, `cancel`, `rejected`, `ring-timeout`, `worker-died`, `shutdown`, … */
-  endReason?: string | null;
-  stats?: LegStats;
-  at?: number | Date;
-}
+export type { LegBotState } from "./legBot.js";
+export { SERVER_CRASH } from "./legJournal.js";
+export type { LegEnd, LegMedia, LegStart, LegStats } from "./openLeg.js";
 
 export interface CdrRecorderOptions {
   /** Receives each finished record (normally SqliteCdrStore.insert, then the sink dispatcher). */
@@ -106,117 +38,6 @@ export interface CdrRecorderOptions {
   journal?: CdrJournal;
   /** Called when a journal write throws (the call goes on; its record is still committed at its end). */
   onJournalError?: (err: unknown, recordId: string) => void;
-}
-
-/** End facts of a leg a crash left open: Korus ended it, at its last known activity. */
-export const SERVER_CRASH = "server-crash";
-/** Q.850 41 Temporary failure, as for a leg whose media worker died. */
-const CRASH_Q850 = 41;
-
-/** The journaled state of an open leg (JSON in the journal). */
-interface OpenLeg {
-  recordId: string;
-  icid: string;
-  icidOrigin: IcidOrigin;
-  start: LegStart;
-  startMs: number;
-  ringingMs: number | null;
-  answerMs: number | null;
-  answerStatus: number | null;
-  media: Required<Omit<LegMedia, "transcoded">> & { transcoded: boolean | null };
-  bot?: OpenBot;
-}
-
-const iso = (ms: number): string => new Date(ms).toISOString();
-const round = (v: number, digits: number): number => Math.round(v * 10 ** digits) / 10 ** digits;
-
-const isNum = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
-const strOrNull = (v: unknown): string | null => (typeof v === "string" ? v : null);
-
-/**
- * The open leg of a journal entry: its JSON state, checked field by field; the entry's columns win for the times
- * and a field that is missing or of the wrong type falls back to null (a damaged entry still yields a record).
- */
-function restoreLeg(e: LeftOpenEntry): OpenLeg {
-  let raw: Record<string, unknown> = {};
-  try {
-    const parsed: unknown = JSON.parse(e.state);
-    if (typeof parsed === "object" && parsed !== null) {
-      raw = parsed as Record<string, unknown>;
-    }
-  } catch {
-    // A damaged state: the columns alone make the record.
-  }
-  const obj = (v: unknown): Record<string, unknown> =>
-    typeof v === "object" && v !== null ? (v as Record<string, unknown>) : {};
-  const start = obj(raw["start"]);
-  const media = obj(raw["media"]);
-  const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x) => typeof x === "string") : []);
-  const icid = strOrNull(raw["icid"]);
-  return {
-    recordId: e.recordId,
-    icid: icid === null || icid === "" ? e.recordId.replace(/-/g, "") : icid,
-    icidOrigin: raw["icidOrigin"] === IcidOrigin.Received ? IcidOrigin.Received : IcidOrigin.Generated,
-    start: {
-      direction: e.direction,
-      callId: strOrNull(start["callId"]),
-      linkedId: strOrNull(start["linkedId"]),
-      pipelineId: strOrNull(start["pipelineId"]),
-      elementId: strOrNull(start["elementId"]),
-      trunk: strOrNull(start["trunk"]),
-      from: strOrNull(start["from"]),
-      to: strOrNull(start["to"]),
-      pai: strOrNull(start["pai"]),
-      diversion: strings(start["diversion"]),
-      historyInfo: strings(start["historyInfo"]),
-    },
-    startMs: e.startMs,
-    ringingMs: isNum(raw["ringingMs"]) ? Math.max(e.startMs, raw["ringingMs"]) : null,
-    answerMs: e.answerMs === null ? null : Math.max(e.startMs, e.answerMs),
-    answerStatus: isNum(raw["answerStatus"]) ? raw["answerStatus"] : e.answerMs === null ? null : 200,
-    media: {
-      peerCodec: strOrNull(media["peerCodec"]),
-      pipelineCodec: strOrNull(media["pipelineCodec"]),
-      transcoded: typeof media["transcoded"] === "boolean" ? media["transcoded"] : null,
-      recording: strOrNull(media["recording"]),
-    },
-    ...restoreBot(raw["bot"], e.startMs),
-  };
-}
-
-function restoreBot(v: unknown, startMs: number): { bot?: OpenBot } {
-  if (typeof v !== "object" || v === null) {
-    return {};
-  }
-  const b = v as Record<string, unknown>;
-  const outcome = b["outcome"] === "CLOSED" || b["outcome"] === "FAILED" ? b["outcome"] : null;
-  return {
-    bot: {
-      host: strOrNull(b["host"]) ?? "",
-      streamedMs: isNum(b["streamedMs"]) ? Math.max(0, b["streamedMs"]) : 0,
-      sinceMs: isNum(b["sinceMs"]) ? Math.max(startMs, b["sinceMs"]) : null,
-      outcome,
-      reason: strOrNull(b["reason"]),
-    },
-  };
-}
-
-function direction(s: Partial<RtpDirectionStats> | undefined): RtpDirectionStats {
-  const n = (v: number | null | undefined): number | null =>
-    v === null || v === undefined || !Number.isFinite(v) ? null : Math.max(0, v);
-  return {
-    packets: Math.max(0, Math.trunc(s?.packets ?? 0)),
-    lost: n(s?.lost) === null ? null : Math.trunc(n(s?.lost) ?? 0),
-    jitterMs: n(s?.jitterMs) === null ? null : round(n(s?.jitterMs) ?? 0, 3),
-    maxJitterMs: n(s?.maxJitterMs) === null ? null : round(n(s?.maxJitterMs) ?? 0, 3),
-  };
-}
-
-/** Percent lost of one direction: rx counts lost of (received + lost), tx lost of sent. */
-function lossPercent(d: RtpDirectionStats, received: boolean): number {
-  const lost = d.lost ?? 0;
-  const expected = received ? d.packets + lost : d.packets;
-  return expected > 0 ? Math.min(100, (100 * lost) / expected) : 0;
 }
 
 export class CdrRecorder {
@@ -239,23 +60,13 @@ export class CdrRecorder {
     this.onJournalError = options.onJournalError;
   }
 
-  private entry(leg: OpenLeg): JournalEntry {
-    return {
-      recordId: leg.recordId,
-      direction: leg.start.direction,
-      startMs: leg.startMs,
-      answerMs: leg.answerMs,
-      state: JSON.stringify(leg),
-    };
-  }
-
   private journalWrite(leg: OpenLeg): void {
     if (this.journal === undefined) {
       return;
     }
     this.changed.delete(leg);
     try {
-      this.journal.write(this.entry(leg), this.now());
+      this.journal.write(journalEntry(leg), this.now());
     } catch (err) {
       this.changed.add(leg); // retried by the next flush
       this.onJournalError?.(err, leg.recordId);
@@ -275,7 +86,7 @@ export class CdrRecorder {
     try {
       this.journal.heartbeat(
         this.now(),
-        changed.map((leg) => this.entry(leg)),
+        changed.map((leg) => journalEntry(leg)),
       );
     } catch (err) {
       for (const leg of changed) {
@@ -455,23 +266,7 @@ export class CdrRecorder {
       return false;
     }
     const at = this.time(update.at);
-    const bot = (leg.bot ??= { host: "", streamedMs: 0, sinceMs: null, outcome: null, reason: null });
-    if (update.host !== undefined) {
-      bot.host = update.host;
-    }
-    if (bot.sinceMs !== null && update.state !== "STREAMING") {
-      bot.streamedMs += Math.max(0, at - bot.sinceMs);
-      bot.sinceMs = null;
-    } else if (bot.sinceMs === null && update.state === "STREAMING") {
-      bot.sinceMs = at;
-    }
-    if (update.state === "CLOSED" || update.state === "FAILED") {
-      bot.outcome = update.state;
-      bot.reason = update.state === "FAILED" ? (update.reason ?? "") : null;
-    } else {
-      bot.outcome = null;
-      bot.reason = null;
-    }
+    updateBot((leg.bot ??= newBot()), update, at);
     if (this.journal !== undefined) {
       this.changed.add(leg);
     }
@@ -489,7 +284,7 @@ export class CdrRecorder {
     }
     this.legs.delete(legId);
     this.changed.delete(leg);
-    const record = this.build(leg, end);
+    const record = buildRecord(leg, end, this.time(end.at));
     try {
       this.commitFn(record);
     } catch (err) {
@@ -543,12 +338,8 @@ export class CdrRecorder {
     }
     const out: CdrRecord[] = [];
     for (const e of this.journal.leftOpen()) {
-      const record = this.build(restoreLeg(e), {
-        hangupSide: HangupSide.System,
-        q850Cause: CRASH_Q850,
-        endReason: SERVER_CRASH,
-        at: e.lastActivityMs,
-      });
+      const end = crashEnd(e);
+      const record = buildRecord(restoreLeg(e), end, this.time(end.at));
       try {
         this.commitFn(record);
         out.push(record);
@@ -558,87 +349,4 @@ export class CdrRecorder {
     }
     return out;
   }
-
-  private build(leg: OpenLeg, end: LegEnd): CdrRecord {
-    const s = leg.start;
-    const answered = leg.answerMs !== null;
-    const endMs = Math.max(leg.answerMs ?? leg.startMs, leg.ringingMs ?? leg.startMs, this.time(end.at));
-    const sipStatus = end.sipStatus ?? (answered ? leg.answerStatus : null);
-    const q850Cause =
-      end.q850Cause ??
-      (end.reasonHeader ? q850FromReasonHeader(end.reasonHeader) : null) ??
-      (answered ? 16 : sipStatus !== null ? q850FromSipStatus(sipStatus) : null);
-    const endReason = end.endReason ?? null;
-    const disposition = deriveDisposition({ answered, sipStatus, q850Cause, hangupSide: end.hangupSide, endReason });
-    const rx = direction(end.stats?.rx);
-    const tx = direction(end.stats?.tx);
-    const rttMs = end.stats?.rttMs ?? null;
-    const { peerCodec, pipelineCodec, recording } = leg.media;
-    const transcoded =
-      leg.media.transcoded ??
-      (peerCodec !== null && pipelineCodec !== null && peerCodec.toLowerCase() !== pipelineCodec.toLowerCase());
-    let rFactor: number | null = null;
-    let mos: number | null = null;
-    if (peerCodec !== null && rx.packets + tx.packets > 0) {
-      const worst = [
-        rx.packets > 0
-          ? estimateMos({
-              codec: peerCodec,
-              lossPercent: lossPercent(rx, true),
-              rttMs: rttMs ?? 0,
-              jitterMs: rx.jitterMs ?? 0,
-            })
-          : null,
-        tx.packets > 0 && tx.lost !== null
-          ? estimateMos({
-              codec: peerCodec,
-              lossPercent: lossPercent(tx, false),
-              rttMs: rttMs ?? 0,
-              jitterMs: tx.jitterMs ?? 0,
-            })
-          : null,
-      ]
-        .filter((e) => e !== null)
-        .sort((a, b) => a.r - b.r)[0];
-      if (worst !== undefined) {
-        rFactor = round(worst.r, 1);
-        mos = round(worst.mos, 2);
-      }
-    }
-    return {
-      version: CDR_VERSION,
-      recordId: leg.recordId,
-      linkedId: s.linkedId ?? s.pipelineId ?? null,
-      callId: s.callId ?? null,
-      pipelineId: s.pipelineId ?? null,
-      elementId: s.elementId ?? null,
-      icid: leg.icid,
-      icidOrigin: leg.icidOrigin,
-      direction: s.direction,
-      trunk: s.trunk ?? null,
-      from: partyUri(s.from),
-      to: partyUri(s.to),
-      pai: partyUri(s.pai),
-      originalCalledNumber: originalCalledNumber(s.diversion ?? [], s.historyInfo ?? []),
-      startTime: iso(leg.startMs),
-      ringingTime: leg.ringingMs === null ? null : iso(leg.ringingMs),
-      answerTime: leg.answerMs === null ? null : iso(leg.answerMs),
-      endTime: iso(endMs),
-      durationMs: endMs - leg.startMs,
-      billsecMs: leg.answerMs === null ? 0 : endMs - leg.answerMs,
-      disposition,
-      sipStatus,
-      q850Cause,
-      hangupSide: end.hangupSide,
-      endReason,
-      media: { peerCodec, pipelineCodec, transcoded, rx, tx, rttMs, rFactor, mos, recording },
-      bot: leg.bot === undefined ? null : botOf(leg.bot, endMs),
-    };
-  }
-}
-
-/** The CDR view of a leg's bot stream at the leg's end. */
-function botOf(b: OpenBot, endMs: number): CdrBot {
-  const ms = b.streamedMs + (b.sinceMs === null ? 0 : Math.max(0, endMs - b.sinceMs));
-  return { host: b.host, seconds: round(ms / 1000, 3), outcome: b.outcome ?? "CLOSED", reason: b.reason };
 }
