@@ -45,14 +45,17 @@ export class CliUsageError extends Error {
   }
 }
 
-export const USAGE = `usage: korus start [--config FILE]
-${CONFIG_USAGE}       korus cdr export [--since ISO] [--until ISO] [--format csv|jsonl] [--data-dir DIR]
+/** `korus cdr export`'s synopsis and description (after "usage: " or the other commands' lines). */
+const CDR_EXPORT_USAGE = `korus cdr export [--since ISO] [--until ISO] [--format csv|jsonl] [--data-dir DIR]
                         [--output FILE] [--config FILE]
 
   Exports call detail records whose end time is in [since, until) (UTC ISO 8601, e.g. 2026-11-23T00:00:00Z;
   defaults: the beginning of time, now + 1 day). CSV is RFC 4180 with a header row; jsonl is one JSON record
   per line. Works while the server runs (the database is opened read-only).
-${MODULE_CLIENT_USAGE}`;
+`;
+
+export const USAGE = `usage: korus start [--config FILE]
+${CONFIG_USAGE}       ${CDR_EXPORT_USAGE}${MODULE_CLIENT_USAGE}`;
 
 export interface ExportArgs {
   sinceMs: number;
@@ -219,7 +222,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       throw new CliUsageError(`unknown command ${JSON.stringify([cmd, sub].filter(Boolean).join(" "))}`);
     }
     if (rest.includes("--help") || rest.includes("-h")) {
-      process.stdout.write(USAGE);
+      process.stdout.write(`usage: ${CDR_EXPORT_USAGE}`);
       return 0;
     }
     await cdrExport(parseExportArgs(rest, Date.now()), env);
