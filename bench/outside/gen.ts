@@ -37,6 +37,8 @@ export interface GenResult {
   /** The generator's own CPU over the window (all of it, both directions). */
   genCpuUs: number;
   windowUs: number;
+  /** The generator's start (CLOCK_MONOTONIC, µs): tail stamps are send times after it. */
+  startUs: number;
 }
 
 export type RxMode = "stamp" | "ulaw" | "count";

@@ -383,9 +383,9 @@ int main(void) {
   qsort(lat, nlat, sizeof *lat, cmp_u32);
   uint32_t p50 = nlat ? lat[nlat / 2] : 0, p99 = nlat ? lat[(nlat * 99) / 100] : 0, mx = nlat ? lat[nlat - 1] : 0;
   printf("{\"sent\":%llu,\"received\":%llu,\"late\":%llu,\"latN\":%zu,\"p50Us\":%u,\"p99Us\":%u,\"maxUs\":%u,"
-         "\"rxBytes\":%llu,\"impulses\":%llu,\"rxUlaw\":%llu,\"rxCount\":%llu,\"genCpuUs\":%.0f,\"windowUs\":%lld}\n",
+         "\"rxBytes\":%llu,\"impulses\":%llu,\"rxUlaw\":%llu,\"rxCount\":%llu,\"genCpuUs\":%.0f,\"windowUs\":%lld,\"startUs\":%lld}\n",
          (unsigned long long)sent, (unsigned long long)received, (unsigned long long)late, nlat, p50, p99, mx,
          (unsigned long long)rx_bytes, (unsigned long long)impulses_sent, (unsigned long long)rx_by_mode[RX_ULAW],
-         (unsigned long long)rx_by_mode[RX_COUNT], gen_cpu_us, (long long)(t_win1 - t_win0));
+         (unsigned long long)rx_by_mode[RX_COUNT], gen_cpu_us, (long long)(t_win1 - t_win0), (long long)t_start_us);
   return 0;
 }
