@@ -15,7 +15,8 @@
  *                                   times are kept for the impulse latency of the flow's partner receiver.
  *   rx SOCK MODE PARTNER            MODE: stamp (latency from the tail stamp), ulaw (count, and latency of the
  *                                   impulses of tx flow PARTNER detected in the decoded µ-law), count (count only)
- *   run WARM_MS MEASURE_MS          sends; prints "measure" when the window opens and "end" when it closes, drains
+ *   run WARM_MS MEASURE_MS          sends; prints "start T" (its start, CLOCK_MONOTONIC µs: tail stamps count from
+ *                                   it), "measure" when the window opens and "end" when it closes, drains
  *                                   300 ms, then prints one JSON line of figures and exits.
  *
  * Only packets sent inside the window count (stamp mode: by the stamp; other modes: by arrival inside the window).
@@ -309,6 +310,7 @@ int main(void) {
     epoll_ctl(ep, EPOLL_CTL_ADD, socks[i], &e2);
   }
   t_start_us = now_us();
+  printf("start %lld\n", (long long)t_start_us);
   t_win0 = t_start_us + warm_ms * 1000;
   t_win1 = t_win0 + measure_ms * 1000;
   int64_t t_stop = t_win1 + 300000;
@@ -383,9 +385,9 @@ int main(void) {
   qsort(lat, nlat, sizeof *lat, cmp_u32);
   uint32_t p50 = nlat ? lat[nlat / 2] : 0, p99 = nlat ? lat[(nlat * 99) / 100] : 0, mx = nlat ? lat[nlat - 1] : 0;
   printf("{\"sent\":%llu,\"received\":%llu,\"late\":%llu,\"latN\":%zu,\"p50Us\":%u,\"p99Us\":%u,\"maxUs\":%u,"
-         "\"rxBytes\":%llu,\"impulses\":%llu,\"rxUlaw\":%llu,\"rxCount\":%llu,\"genCpuUs\":%.0f,\"windowUs\":%lld,\"startUs\":%lld}\n",
+         "\"rxBytes\":%llu,\"impulses\":%llu,\"rxUlaw\":%llu,\"rxCount\":%llu,\"genCpuUs\":%.0f,\"windowUs\":%lld}\n",
          (unsigned long long)sent, (unsigned long long)received, (unsigned long long)late, nlat, p50, p99, mx,
          (unsigned long long)rx_bytes, (unsigned long long)impulses_sent, (unsigned long long)rx_by_mode[RX_ULAW],
-         (unsigned long long)rx_by_mode[RX_COUNT], gen_cpu_us, (long long)(t_win1 - t_win0), (long long)t_start_us);
+         (unsigned long long)rx_by_mode[RX_COUNT], gen_cpu_us, (long long)(t_win1 - t_win0));
   return 0;
 }

@@ -5,13 +5,14 @@
  *
  * - The external generator (rtpgen.c) sends real speech-like µ-law (payloads.ts) into each RtpEndpoint from one
  *   socket and receives what the RtpEndpoint sends back (the bot's echo, played out by the element every 20 ms) on
- *   the same socket. Every payload carries the generator's tail stamp (send time).
- * - Caller → bot: the bot reads the stamp of each payload it receives (Twilio µ-law passes through byte for byte)
- *   against its CLOCK_MONOTONIC; the generator's start time (same clock) turns it into a delay. Round trip: the
- *   generator reads the stamp of the echo. Bot → caller: round trip minus caller → bot (at each percentile). The bot
- *   → caller leg includes the element's playout pacer, which sends one 20 ms frame per tick: up to one frame of wait.
+ *   the same socket. Every payload carries the generator's tail stamp.
+ * - Latency (voicebotBot.ts says how): caller → bot per payload at the bot, bot → caller per echo at the generator,
+ *   from one CLOCK_MONOTONIC; the generator's start time is passed to the bot when the generator prints it. Neither
+ *   leg contains the 20 ms of packetisation (a stamp is the time a whole frame is sent). The bot → caller leg holds
+ *   the element's playout: the pacer's wait for its next 20 ms tick (0–20 ms), and any backlog in its queue.
  * - CPU: the server's (a fresh one per measurement, `media.workers: 1`) from /proc over all its threads, over the
- *   generator's window; per stream and streams per core. Late packets: echoes later than 20 ms round trip.
+ *   generator's window; per stream, streams per core, and the marginal cost of a stream between two sizes. Late
+ *   packets: echoes reaching the caller more than 20 ms after the bot sent them.
  * - The raw codec cost in the same run: PCMU decode + encode of one 20 ms frame, in process with media/codecs.
  *
  *   node dist/bench/outside/voicebot.js [--streams 50,100,150] [--seconds S] [--rounds N]
@@ -80,15 +81,20 @@ class BotProcess {
     return bot;
   }
 
-  report(startUs: number, fromUs: number, toUs: number): Promise<BotReport> {
+  report(fromUs: number, toUs: number): Promise<BotReport> {
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error("voice-bot process did not report")), 30_000);
       this.#lines.push((l) => {
         clearTimeout(t);
         resolve(JSON.parse(l) as BotReport);
       });
-      this.proc.stdin?.write(`report ${Math.round(startUs)} ${Math.round(fromUs)} ${Math.round(toUs)}\n`);
+      this.proc.stdin?.write(`report ${Math.round(fromUs)} ${Math.round(toUs)}\n`);
     });
+  }
+
+  /** The generator's start time (CLOCK_MONOTONIC µs). */
+  start(us: number): void {
+    this.proc.stdin?.write(`start ${us}\n`);
   }
 
   reset(): void {
@@ -138,7 +144,7 @@ async function measure(bin: string, pcmu: string, bot: BotProcess, n: number, ms
     bot.reset();
     const ports = await gen.sockets(n);
     const dests = await setup(rpc, bot.port, ports);
-    for (let k = 0; k < 100 && (await bot.report(0, 0, 0)).streams < n; k++) {
+    for (let k = 0; k < 100 && (await bot.report(0, 0)).streams < n; k++) {
       await sleep(100);
     }
     gen.payload(0, pcmu);
@@ -160,16 +166,21 @@ async function measure(bin: string, pcmu: string, bot: BotProcess, n: number, ms
     let cpu1 = 0;
     let w0 = 0;
     let w1 = 0;
-    const r = await gen.run(WARM_MS, ms, (open) => {
-      if (open) {
-        cpu0 = cpuUs(pid);
-        w0 = performance.now();
-      } else {
-        cpu1 = cpuUs(pid);
-        w1 = performance.now();
-      }
-    });
-    const b = await bot.report(r.startUs, WARM_MS * 1000, WARM_MS * 1000 + r.windowUs);
+    const r = await gen.run(
+      WARM_MS,
+      ms,
+      (open) => {
+        if (open) {
+          cpu0 = cpuUs(pid);
+          w0 = performance.now();
+        } else {
+          cpu1 = cpuUs(pid);
+          w1 = performance.now();
+        }
+      },
+      (startUs) => bot.start(startUs),
+    );
+    const b = await bot.report(WARM_MS * 1000, WARM_MS * 1000 + r.windowUs);
     return { n, cpuUs: cpu1 - cpu0, wallUs: (w1 - w0) * 1000, gen: r, bot: b };
   } finally {
     gen.kill();
@@ -222,8 +233,14 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 
 function render(samples: readonly Sample[], codecUs: number): string {
   const rows: string[][] = [];
-  for (const n of [...new Set(samples.map((x) => x.n))].sort((a, b) => a - b)) {
+  const sizes = [...new Set(samples.map((x) => x.n))].sort((a, b) => a - b);
+  const mean = (xs: readonly Sample[], f: (x: Sample) => number): number =>
+    xs.reduce((t, x) => t + f(x), 0) / Math.max(1, xs.length);
+  for (const [k, n] of sizes.entries()) {
     const xs = samples.filter((x) => x.n === n);
+    const prev = samples.filter((x) => x.n === sizes[k - 1]);
+    // The marginal cost of a stream: the mean CPU difference from the next smaller size, per added stream.
+    const marginal = prev.length === 0 ? NaN : (mean(xs, corePct) - mean(prev, corePct)) / (n - (prev[0]?.n ?? 0));
     const pair = (f: (x: Sample) => number): string =>
       range(
         xs.map((x) => f(x) / 1000),
@@ -234,18 +251,20 @@ function render(samples: readonly Sample[], codecUs: number): string {
       `${range(
         xs.map((x) => corePct(x) / n),
         2,
-      )} % (${range(xs.map(frameUs), 0)} µs/frame, ${range(
+      )} % (${range(xs.map(frameUs), 0)} µs/frame = ${range(
         xs.map((x) => frameUs(x) / codecUs),
         0,
       )}× codec)`,
-      range(
+      `${range(
         xs.map((x) => n / (corePct(x) / 100)),
         0,
-      ),
+      )}${Number.isFinite(marginal) && marginal > 0 ? ` (marginal ${(100 / marginal).toFixed(0)})` : ""}`,
       `${pair((x) => x.bot.p50Us)} / ${pair((x) => x.bot.p99Us)}`,
-      `${pair((x) => x.gen.p50Us - x.bot.p50Us)} / ${pair((x) => x.gen.p99Us - x.bot.p99Us)}`,
       `${pair((x) => x.gen.p50Us)} / ${pair((x) => x.gen.p99Us)}`,
       `${range(
+        xs.map((x) => (x.bot.late / Math.max(1, x.bot.n)) * 100),
+        2,
+      )} % / ${range(
         xs.map((x) => (x.gen.late / Math.max(1, x.gen.latN)) * 100),
         2,
       )} %`,
@@ -263,8 +282,7 @@ function render(samples: readonly Sample[], codecUs: number): string {
         "streams per core (≥ 150)",
         "caller → bot p50 / p99 ms (≤ 20)",
         "bot → caller p50 / p99 ms (≤ 20)",
-        "round trip p50 / p99 ms",
-        "late (> 20 ms round trip; 0)",
+        "late > 20 ms: to bot / to caller (0)",
         "echo delivered",
       ],
       rows,
@@ -289,7 +307,7 @@ export async function runVoicebot(opts: VoicebotBenchOptions = {}): Promise<stri
         const x = await measure(bin, pcmu, bot, n, seconds * 1000);
         console.error(
           `  [voicebot] ${n} streams: ${corePct(x).toFixed(1)} % core, caller→bot p99 ${ms(x.bot.p99Us)} ms, ` +
-            `round trip p99 ${ms(x.gen.p99Us)} ms, ${x.gen.received}/${x.gen.sent} echoed, ${x.bot.n} stamped at the bot`,
+            `bot→caller p99 ${ms(x.gen.p99Us)} ms, ${x.gen.received}/${x.gen.sent} echoed, ${x.bot.n} stamped at the bot`,
         );
         samples.push(x);
       }

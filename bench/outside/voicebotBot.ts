@@ -3,35 +3,41 @@
  * speaking Twilio Media Streams that echoes every `media` payload straight back to the same stream, as a bot that
  * answers at once would. Its CPU is not the server's.
  *
- * Caller → bot latency: the external generator's PCMU payloads carry a tail stamp (rtpgen.c: magic, flow, send time
- * in µs after the generator's start, CLOCK_MONOTONIC). Korus passes Twilio µ-law payloads through byte for byte, so
- * the bot reads the stamp and keeps `arrival − stamp` with its own CLOCK_MONOTONIC (process.hrtime, the same clock
- * on one machine); the bench subtracts the generator's start time once the run is over.
+ * Latency without a shared epoch to guess: the external generator's PCMU payloads carry a tail stamp (rtpgen.c:
+ * magic, flow, send time in µs after the generator's start, CLOCK_MONOTONIC), and the generator's start time reaches
+ * the bot (`start T` on stdin) as soon as the generator prints it. Both processes read CLOCK_MONOTONIC (Node's
+ * process.hrtime is libuv's uv_hrtime, clock_gettime(CLOCK_MONOTONIC)), one clock on one machine. Korus passes
+ * Twilio µ-law payloads through byte for byte, both ways, so:
+ * - caller → bot: the bot's arrival time − (T + the stamp), for every payload;
+ * - bot → caller: the bot rewrites the echo's stamp to its own send time − T; the generator, receiving the echo in
+ *   its stamp mode, measures from there (and counts echoes later than 20 ms).
  *
- * stdout: `port P` once listening, then one JSON line per `report START_US FROM_US TO_US` read on stdin (latency
- * figures of the packets the generator sent between FROM_US and TO_US after its start); `reset` clears the samples.
+ * stdout: `port P` once listening, then one JSON line per `report FROM_US TO_US` read on stdin (caller → bot figures
+ * of the packets the generator sent between FROM_US and TO_US after its start); `reset` clears the samples.
  */
 import { createInterface } from "node:readline";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
 
 const MAGIC = 0x52545047;
-/** arrival − stamp (µs), and the stamp, of every stamped packet received. */
-let arrivals = new Float64Array(1 << 16);
+/** caller → bot delay (µs) and the stamp of every stamped packet received since the generator's start was known. */
+let delays = new Float64Array(1 << 16);
 let stamps = new Float64Array(1 << 16);
 let n = 0;
 let streams = 0;
+/** The generator's start (CLOCK_MONOTONIC µs), 0 until known. */
+let startUs = 0;
 
 function keep(d: number, stamp: number): void {
-  if (n === arrivals.length) {
+  if (n === delays.length) {
     const a = new Float64Array(n * 2);
-    a.set(arrivals);
-    arrivals = a;
+    a.set(delays);
+    delays = a;
     const s = new Float64Array(n * 2);
     s.set(stamps);
     stamps = s;
   }
-  arrivals[n] = d;
+  delays[n] = d;
   stamps[n] = stamp;
   n++;
 }
@@ -60,21 +66,24 @@ function onConnection(ws: WebSocket): void {
     if (msg.event !== "media" || payload === undefined) {
       return;
     }
-    ws.send(JSON.stringify({ event: "media", streamSid: sid, media: { payload } }));
     const b = Buffer.from(payload, "base64");
-    if (b.length >= 12 && b.readUInt32BE(b.length - 12) === MAGIC) {
+    if (startUs > 0 && b.length >= 12 && b.readUInt32BE(b.length - 12) === MAGIC) {
       const stamp = b.readUInt32BE(b.length - 4);
-      keep(at - stamp, stamp);
+      keep(at - startUs - stamp, stamp);
+      b.writeUInt32BE((nowUs() - startUs) >>> 0, b.length - 4);
+      ws.send(JSON.stringify({ event: "media", streamSid: sid, media: { payload: b.toString("base64") } }));
+      return;
     }
+    ws.send(JSON.stringify({ event: "media", streamSid: sid, media: { payload } }));
   });
 }
 
-function report(startUs: number, from: number, to: number): string {
+function report(from: number, to: number): string {
   const lat: number[] = [];
   for (let i = 0; i < n; i++) {
     const s = stamps[i] ?? 0;
     if (s >= from && s < to) {
-      lat.push((arrivals[i] ?? 0) - startUs);
+      lat.push(delays[i] ?? 0);
     }
   }
   lat.sort((a, b) => a - b);
@@ -89,12 +98,15 @@ wss.on("listening", () => {
   process.stdout.write(`port ${(wss.address() as AddressInfo).port}\n`);
 });
 createInterface({ input: process.stdin }).on("line", (l) => {
-  const r = /^report (\d+) (\d+) (\d+)$/.exec(l);
+  const r = /^report (\d+) (\d+)$/.exec(l);
   if (r !== null) {
-    process.stdout.write(`${report(Number(r[1]), Number(r[2]), Number(r[3]))}\n`);
+    process.stdout.write(`${report(Number(r[1]), Number(r[2]))}\n`);
+  } else if (l.startsWith("start ")) {
+    startUs = Number(l.slice(6));
   } else if (l === "reset") {
     n = 0;
     streams = 0;
+    startUs = 0;
   }
 });
 process.stdin.once("end", () => process.exit(0));
