@@ -68,7 +68,7 @@ class BotProcess {
 
   static async start(): Promise<BotProcess> {
     const proc = spawn(process.execPath, [BOT_JS], { stdio: ["pipe", "pipe", "inherit"] });
-    const rl = createInterface({ input: proc.stdout! });
+    const rl = createInterface({ input: proc.stdout });
     const first = await new Promise<string>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error("voice-bot process did not start")), 20_000);
       rl.once("line", (l) => {
