@@ -136,6 +136,8 @@ async function setup(rpc: RpcClient, botPort: number, ports: readonly number[]):
 async function measure(bin: string, pcmu: string, bot: BotProcess, n: number, ms: number): Promise<Sample> {
   const server: BenchServer = await startServer({
     workers: 1,
+    // A range of its own: other benches' servers (forwarding, recording) use 50000-51999 and may run meanwhile.
+    rtpPorts: [52000, 53999],
     extra: ["sip: { enabled: false }", "httpMedia: { allowNetworks: [127.0.0.0/8] }"],
   });
   const rpc = await RpcClient.open(`ws://127.0.0.1:${server.port}/kurento`);
@@ -309,6 +311,10 @@ export async function runVoicebot(opts: VoicebotBenchOptions = {}): Promise<stri
           `  [voicebot] ${n} streams: ${corePct(x).toFixed(1)} % core, caller→bot p99 ${ms(x.bot.p99Us)} ms, ` +
             `bot→caller p99 ${ms(x.gen.p99Us)} ms, ${x.gen.received}/${x.gen.sent} echoed, ${x.bot.n} stamped at the bot`,
         );
+        if (x.bot.n === 0 || x.gen.latN === 0) {
+          // The method needs the tail stamps intact both ways (Twilio µ-law passes through unchanged).
+          console.error("  [voicebot] no stamped payload came through: the latency columns are empty");
+        }
         samples.push(x);
       }
     }
