@@ -28,6 +28,8 @@
  *    (BENCH_OUTSIDE_ROUNDS, default 2; BENCH_OUTSIDE_SECONDS, default 4). docs/benchmarks.md.
  * 10. Recording from outside (bench/outside/recording.ts, issue 11): recording against forwarding the same streams
  *    (Opus, G.711 → Opus, VP8), and a ramp of concurrent audio recordings per core with memory and write calls.
+ * 11. Voice bots from outside (bench/outside/voicebot.ts, issue 14): PCMU callers ⇄ WebSocketEndpoint (twilio) ⇄ an
+ *    echo bot process; latency each way, CPU per stream and streams per core, beside the raw PCMU codec cost.
  *
  * The server runs as a child process (the built dist/), so its CPU is read from /proc without the load
  * generator's; the peers are werift RTCPeerConnections on 127.0.0.1 in this process. For the load runs the peers
@@ -58,6 +60,7 @@ import { run as runSipParser } from "./sipParser.js";
 import { run as runTranscode } from "./transcode.js";
 import { runOutside } from "./outside/run.js";
 import { runRecording } from "./outside/recording.js";
+import { runVoicebot } from "./outside/voicebot.js";
 
 async function wsEchoRttMs(rounds: number): Promise<number> {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
@@ -277,6 +280,7 @@ async function main(): Promise<void> {
     rounds: Number(process.env["BENCH_OUTSIDE_ROUNDS"] ?? 2),
     seconds: Number(process.env["BENCH_OUTSIDE_SECONDS"] ?? 4),
   });
+  const voicebot = await runVoicebot({ seconds: Number(process.env["BENCH_OUTSIDE_SECONDS"] ?? 4) });
   console.log("\nsummary");
   for (const [k, v] of results) {
     console.log(`  ${k}: ${v}`);
@@ -285,6 +289,8 @@ async function main(): Promise<void> {
   console.log(outside);
   console.log("\nRecording measured from outside (fresh server per measurement, media.workers: 1)");
   console.log(recording);
+  console.log("\nVoice bots measured from outside (PCMU ⇄ WebSocketEndpoint twilio ⇄ echo bot, media.workers: 1)");
+  console.log(voicebot);
 }
 
 main().then(

@@ -128,9 +128,14 @@ export class Generator {
 
   /**
    * Runs: `onWindow(true)` when the measurement window opens, `onWindow(false)` when it closes (read the target's
-   * CPU there), then resolves with the figures.
+   * CPU there), then resolves with the figures. `onStart` gets the generator's start time (CLOCK_MONOTONIC µs).
    */
-  async run(warmMs: number, measureMs: number, onWindow: (open: boolean) => void): Promise<GenResult> {
+  async run(
+    warmMs: number,
+    measureMs: number,
+    onWindow: (open: boolean) => void,
+    onStart?: (startUs: number) => void,
+  ): Promise<GenResult> {
     this.#send(`run ${warmMs} ${measureMs}`);
     const timeout = warmMs + measureMs + 30_000;
     for (;;) {
@@ -139,6 +144,8 @@ export class Generator {
         onWindow(true);
       } else if (l === "end") {
         onWindow(false);
+      } else if (l.startsWith("start ")) {
+        onStart?.(Number(l.slice(6)));
       } else if (l.startsWith("{")) {
         return JSON.parse(l) as GenResult;
       }

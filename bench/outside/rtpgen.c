@@ -15,7 +15,8 @@
  *                                   times are kept for the impulse latency of the flow's partner receiver.
  *   rx SOCK MODE PARTNER            MODE: stamp (latency from the tail stamp), ulaw (count, and latency of the
  *                                   impulses of tx flow PARTNER detected in the decoded µ-law), count (count only)
- *   run WARM_MS MEASURE_MS          sends; prints "measure" when the window opens and "end" when it closes, drains
+ *   run WARM_MS MEASURE_MS          sends; prints "start T" (its start, CLOCK_MONOTONIC µs: tail stamps count from
+ *                                   it), "measure" when the window opens and "end" when it closes, drains
  *                                   300 ms, then prints one JSON line of figures and exits.
  *
  * Only packets sent inside the window count (stamp mode: by the stamp; other modes: by arrival inside the window).
@@ -309,6 +310,7 @@ int main(void) {
     epoll_ctl(ep, EPOLL_CTL_ADD, socks[i], &e2);
   }
   t_start_us = now_us();
+  printf("start %lld\n", (long long)t_start_us);
   t_win0 = t_start_us + warm_ms * 1000;
   t_win1 = t_win0 + measure_ms * 1000;
   int64_t t_stop = t_win1 + 300000;

@@ -13,7 +13,8 @@
  *                                  [--profile DIR] [--targets korus,echo-one,echo-flow,rtpengine]
  *                                  [--baseline OTHER_TREE/dist/src/main.js]
  *
- * `--only recording` runs the recording benchmark instead (bench/outside/recording.ts, its own options).
+ * `--only recording` runs the recording benchmark instead (bench/outside/recording.ts, its own options); `--only
+ * voicebot` the voice-bot benchmark (bench/outside/voicebot.ts: `--streams 50,100,150 --seconds S --rounds N`).
  * `--baseline` runs another tree's build beside this one as "Korus (baseline)": a before/after in the same run.
  * `--profile DIR` runs Korus with `--cpu-prof` into DIR (main thread and media worker, written when it stops);
  * `node dist/bench/outside/profile.js DIR/*.cpuprofile` sums their self time.
@@ -28,6 +29,7 @@ import { pathToFileURL } from "node:url";
 import { cpuUs, userCpuUs } from "../lib/korus.js";
 import { buildGenerator, Generator, type GenResult } from "./gen.js";
 import { recordingArgs, runRecording } from "./recording.js";
+import { runVoicebot, voicebotArgs } from "./voicebot.js";
 import { IMPULSE_PERIOD, opusSpeech, pcmuSpeech, tone, VP8_PPS, vp8 } from "./payloads.js";
 import {
   BenchChildTarget,
@@ -426,8 +428,8 @@ function arg(name: string): string | undefined {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const only = arg("--only");
-  if (only !== undefined && !["forwarding", "fanout", "transcode", "recording"].includes(only)) {
-    console.error("--only forwarding|fanout|transcode|recording");
+  if (only !== undefined && !["forwarding", "fanout", "transcode", "recording", "voicebot"].includes(only)) {
+    console.error("--only forwarding|fanout|transcode|recording|voicebot");
     process.exit(2);
   }
   const num = (n: string): number | undefined => (arg(n) === undefined ? undefined : Number(arg(n)));
@@ -442,7 +444,12 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     ...(arg("--targets") !== undefined ? { targets: (arg("--targets") ?? "").split(",") } : {}),
     ...(arg("--baseline") !== undefined ? { baseline: resolve(arg("--baseline") ?? ".") } : {}),
   };
-  (only === "recording" ? runRecording(recordingArgs()) : runOutside(opts, process.argv.includes("--diagnose"))).then(
+  (only === "recording"
+    ? runRecording(recordingArgs())
+    : only === "voicebot"
+      ? runVoicebot(voicebotArgs())
+      : runOutside(opts, process.argv.includes("--diagnose"))
+  ).then(
     (out) => {
       console.log(out);
       process.exit(0);
