@@ -11,10 +11,10 @@
  *
  *   node dist/bench/outside/metrics.js [--rounds N] [--seconds S] [--calls N] [--scrape-calls N]
  */
+import { arg, isMain, printReport } from "./cli.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { buildGenerator } from "./gen.js";
 import { opusSpeech, pcmuSpeech, tone, vp8 } from "./payloads.js";
 import { deliveredPercent, measure, perPacketUs, type Payloads, type Sample } from "./run.js";
@@ -125,12 +125,7 @@ export async function runMetricsBench(opts: MetricsBenchOptions = {}): Promise<s
   }
 }
 
-function arg(name: string): number | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : undefined;
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isMain(import.meta.url)) {
   const opts: MetricsBenchOptions = {};
   for (const [flag, key] of [
     ["--rounds", "rounds"],
@@ -138,19 +133,10 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     ["--calls", "calls"],
     ["--scrape-calls", "scrapeCalls"],
   ] as const) {
-    const v = arg(flag);
+    const v = arg(flag) === undefined ? undefined : Number(arg(flag));
     if (v !== undefined) {
       opts[key] = v;
     }
   }
-  runMetricsBench(opts).then(
-    (out) => {
-      console.log(out);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  printReport(runMetricsBench(opts));
 }

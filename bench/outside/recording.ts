@@ -17,10 +17,10 @@
  *                                        [--streams opus=50,pcmu=20,vp8=10] [--ramp 50,100,200,300] [--codec opus|pcmu]
  *   node dist/bench/outside/run.js --only recording [--rounds N] [--seconds S]
  */
+import { arg, isMain, printReport } from "./cli.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { cpuUs, rssKiB, sleep } from "../lib/korus.js";
 import { buildGenerator, Generator, type GenResult } from "./gen.js";
 import { opusSpeech, pcmuSpeech, vp8 } from "./payloads.js";
@@ -332,11 +332,6 @@ export async function runRecording(opts: RecordingBenchOptions = {}): Promise<st
   }
 }
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
 /** Options from the command line (also `bench/outside/run.ts --only recording`). */
 export function recordingArgs(): RecordingBenchOptions {
   const num = (n: string): number | undefined => (arg(n) === undefined ? undefined : Number(arg(n)));
@@ -360,15 +355,6 @@ export function recordingArgs(): RecordingBenchOptions {
   };
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runRecording(recordingArgs()).then(
-    (out) => {
-      console.log(out);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+if (isMain(import.meta.url)) {
+  printReport(runRecording(recordingArgs()));
 }

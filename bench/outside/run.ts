@@ -22,10 +22,10 @@
  * speech-like payloads and with that bench's steady tones: the comparison behind docs/benchmarks.md's explanation of
  * the old in-process figure.
  */
+import { arg, isMain, printReport } from "./cli.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { cpuUs, userCpuUs } from "../lib/korus.js";
 import { buildGenerator, Generator, type GenResult } from "./gen.js";
 import { recordingArgs, runRecording } from "./recording.js";
@@ -421,12 +421,7 @@ export async function runOutside(opts: OutsideOptions = {}, diagnose = false): P
   }
 }
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isMain(import.meta.url)) {
   const only = arg("--only");
   if (only !== undefined && !["forwarding", "fanout", "transcode", "recording", "voicebot"].includes(only)) {
     console.error("--only forwarding|fanout|transcode|recording|voicebot");
@@ -444,19 +439,11 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     ...(arg("--targets") !== undefined ? { targets: (arg("--targets") ?? "").split(",") } : {}),
     ...(arg("--baseline") !== undefined ? { baseline: resolve(arg("--baseline") ?? ".") } : {}),
   };
-  (only === "recording"
-    ? runRecording(recordingArgs())
-    : only === "voicebot"
-      ? runVoicebot(voicebotArgs())
-      : runOutside(opts, process.argv.includes("--diagnose"))
-  ).then(
-    (out) => {
-      console.log(out);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
+  printReport(
+    only === "recording"
+      ? runRecording(recordingArgs())
+      : only === "voicebot"
+        ? runVoicebot(voicebotArgs())
+        : runOutside(opts, process.argv.includes("--diagnose")),
   );
 }

@@ -18,12 +18,13 @@
  *   node dist/bench/outside/voicebot.js [--streams 50,100,150] [--seconds S] [--rounds N]
  *   node dist/bench/outside/run.js --only voicebot [same options]
  */
+import { arg, isMain, printReport } from "./cli.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { G711Decoder, G711Encoder } from "../../media/codecs/index.js";
 import { cpuUs, sleep, startServer, type BenchServer } from "../lib/korus.js";
 import { RpcClient } from "../lib/RpcClient.js";
@@ -325,11 +326,6 @@ export async function runVoicebot(opts: VoicebotBenchOptions = {}): Promise<stri
   }
 }
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
 export function voicebotArgs(): VoicebotBenchOptions {
   const num = (n: string): number | undefined => (arg(n) === undefined ? undefined : Number(arg(n)));
   return {
@@ -339,15 +335,6 @@ export function voicebotArgs(): VoicebotBenchOptions {
   };
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runVoicebot(voicebotArgs()).then(
-    (out) => {
-      console.log(out);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+if (isMain(import.meta.url)) {
+  printReport(runVoicebot(voicebotArgs()));
 }
