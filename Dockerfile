@@ -33,6 +33,8 @@ COPY --from=build /build/package.json /build/package-lock.json ./
 COPY --from=build /build/node_modules ./node_modules
 COPY --from=build /build/dist ./dist
 COPY --from=build /build/config ./config
+# The admin console's page and scripts are served from the source tree (src/admin/static.ts), not from dist.
+COPY --from=build /build/src/admin/ui ./src/admin/ui
 COPY --from=build /build/media/codecs/native/build/Release/*.node ./media/codecs/native/build/Release/
 RUN ln -s /opt/korus/dist/src/cli.js /usr/local/bin/korus \
  && mkdir -p /var/lib/korus /etc/korus \
