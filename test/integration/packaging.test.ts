@@ -65,6 +65,7 @@ t.test("the Dockerfile", async (t) => {
   t.match(text, /^EXPOSE .*8888/m);
   t.match(text, /ffmpeg/);
   t.match(text, /libopus0/);
+  t.match(text, /^COPY --from=build \S*src\/admin\/ui /m, "the runtime stage has the console's files (not in dist)");
   const ignore = readFileSync(join(ROOT, ".dockerignore"), "utf8");
   t.match(ignore, /^node_modules$/m);
   t.match(ignore, /^dist$/m);
