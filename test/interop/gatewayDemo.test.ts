@@ -337,7 +337,8 @@ async function browserCall(t: Test, pageUrl: string, inbound: boolean): Promise<
     )
     .catch(() => undefined);
   t.equal(await page.locator("#state").innerText(), "TERMINATED", "the page shows TERMINATED after Hang up");
-  await until(() => /session closed|terminated/.test(baresipOut), 10_000, "baresip to see the BYE").catch(
+  // baresip prints "session closed" (its audio) before "Call with … terminated": wait for the latter.
+  await until(() => /Call with sip:\S+ terminated/.test(baresipOut), 10_000, "baresip to see the BYE").catch(
     () => undefined,
   );
   t.match(baresipOut, /Call with sip:\S+ terminated/, "baresip saw the call end (our BYE)");
