@@ -28,6 +28,7 @@ import { Element, type Connection, type ElementContext, type JsonObject, type Me
 import type { SinkAudioCaps } from "../../transcode/format.js";
 import { BotSocket, type StreamState } from "./BotSocket.js";
 import { JambonzProtocol } from "./jambonz.js";
+import { Pacer, startPacing, stopPacing, type Paced } from "./Pacer.js";
 import { Playout } from "./Playout.js";
 import type { BotCommand, BotProtocol } from "./protocol.js";
 import { streamParams, type StreamParams } from "./params.js";
@@ -40,15 +41,13 @@ type Events = {
   DtmfReceived: { digit: string; durationMs: number };
 };
 
-const FRAME_MS = 20;
 /** Largest frame from the bot the element takes (bytes); larger ones are counted and dropped. */
 export const MAX_BOT_FRAME = 256 * 1024;
 /** Pending marks at most. */
 const MAX_MARKS = 1000;
 /** BotMessage events per second at most; more are counted and dropped. */
 const BOT_MESSAGES_PER_S = 20;
-/** Frames the pacer catches up after a stall, at most (beyond: skipped). */
-const MAX_CATCH_UP = 5;
+const FRAME_MS = 20;
 
 const PCMU_CAPS: SinkAudioCaps = {
   formats: [{ codec: "pcmu", clockRate: 8000, channels: 1 }],
@@ -79,11 +78,12 @@ function outputTemplate(rate: number): MediaPacket {
   };
 }
 
-export class WebSocketEndpoint extends Element<Events> {
+export class WebSocketEndpoint extends Element<Events> implements Paced {
   readonly #p: StreamParams;
   readonly #proto: BotProtocol;
   readonly #socket: BotSocket;
   readonly #playout: Playout | undefined;
+  readonly #pacer: Pacer | undefined;
   readonly #template: MediaPacket;
   readonly #encoder: FrameEncoder | undefined;
   readonly #stereo: StereoFrames | undefined;
@@ -93,8 +93,6 @@ export class WebSocketEndpoint extends Element<Events> {
   #right: FrameDecoder | undefined;
   #seq: number;
   #ts: number;
-  #startMs = 0;
-  #sentFrames = 0;
   #lastDtmfTs = -1;
   #streamingSince = 0;
   #streamedMs = 0;
@@ -133,8 +131,14 @@ export class WebSocketEndpoint extends Element<Events> {
     if (p.direction === "both") {
       this.#playout = new Playout(this.#proto.frameBytes, p.maxQueueFrames, MAX_MARKS, this.#proto.silenceByte);
       this.#encoder = p.protocol === "jambonz" ? new FrameEncoder(this.#template, p.sampleRate) : undefined;
-      this.#startMs = performance.now();
-      this.context.timers.setInterval(() => this.#pace(), FRAME_MS);
+      const out = {
+        play: (f: Uint8Array | undefined, now: number) => this.#sendFrame(f, now),
+        skip: (n: number) => this.#skip(n),
+      };
+      this.#pacer = new Pacer(this.#playout, out, this.#reached, performance.now());
+      startPacing(this);
+    } else {
+      this.#pacer = undefined;
     }
     this.#socket = new BotSocket(
       {
@@ -241,23 +245,21 @@ export class WebSocketEndpoint extends Element<Events> {
     this.#socket.send(this.#proto.dtmf(digit, durationMs));
   }
 
-  /** Every 20 ms: the frames due since the last tick (at most a few after a stall), bot audio or silence. */
-  #pace(): void {
-    const due = Math.floor((performance.now() - this.#startMs) / FRAME_MS);
-    if (due - this.#sentFrames > MAX_CATCH_UP) {
-      const skipped = due - this.#sentFrames - 1;
-      this.#ts = (this.#ts + skipped * 160) >>> 0;
-      this.#sentFrames = due - 1;
-    }
-    while (this.#sentFrames < due) {
-      this.#sentFrames++;
-      this.#sendFrame();
+  /** The worker's shared 20 ms tick (Pacer.ts): bot audio or silence, marks, the backlog policy. */
+  pace(now: number): void {
+    try {
+      this.#pacer?.tick(now);
+    } catch (err) {
+      this.context.logger.error("voice-bot pacer failed", { error: String(err) });
     }
   }
 
-  #sendFrame(): void {
-    const frame = this.#playout?.next(this.#reached);
-    const now = performance.now();
+  /** Missed frame times after a stall: the RTP clock moves on (µ-law; the jambonz encoder keeps its own clock). */
+  #skip(slots: number): void {
+    this.#ts = (this.#ts + slots * 160) >>> 0;
+  }
+
+  #sendFrame(frame: Uint8Array | undefined, now: number): void {
     if (this.#encoder === undefined) {
       this.sendToSinks({
         ...this.#template,
@@ -290,6 +292,7 @@ export class WebSocketEndpoint extends Element<Events> {
             droppedFrames: playout.droppedFrames,
           });
         }
+        this.#pacer?.audio(performance.now());
         return;
       case "mark":
         if (playout === undefined) {
@@ -300,6 +303,7 @@ export class WebSocketEndpoint extends Element<Events> {
         return;
       case "clear":
         this.#cleared(playout?.clear() ?? []);
+        this.#pacer?.cleared(performance.now());
         return;
       case "clearMarks":
         this.#cleared(playout?.clearMarks() ?? []);
@@ -364,6 +368,7 @@ export class WebSocketEndpoint extends Element<Events> {
   }
 
   protected override dispose(): void {
+    stopPacing(this);
     this.#socket.close("released", this.#proto.stop());
     this.#left?.close();
     this.#right?.close();
