@@ -3,7 +3,7 @@
  * speaks Twilio Media Streams or jambonz `listen`.
  *
  * - ctor `{mediaPipeline, uri, protocol?="twilio", headers?, parameters?, sampleRate?=8000, channels?=1,
- *   direction?="both", retrySeconds?=10, maxQueueSeconds?=60}` (params.ts checks them; the URL also against the
+ *   direction?="both", retrySeconds?=10, maxQueueSeconds?=60, outageAudio?}` (params.ts checks them; the URL also against the
  *   http media policy: private and loopback addresses only where `httpMedia.allowNetworks` allows them).
  * - Into the bot: the audio its sources send. Twilio: the element's audio sink caps are PCMU/8000, so the source's
  *   transcoder delivers µ-law and its payloads go out as they are (base64, one `media` per packet). jambonz: any
@@ -11,9 +11,10 @@
  *   in 20 ms frames; with `channels: 2` the source connected with sinkMediaDescription "right" is the right
  *   channel, any other the left (the caller).
  * - Out of the bot (direction "both"): its audio is queued (Playout.ts, at most `maxQueueSeconds`) and leaves the
- *   element paced every 20 ms (µ-law as PCMU; jambonz L16 encoded to PCMU at 8 kHz, G.722 at 16 kHz, Opus at
- *   24 kHz), silence when nothing is queued or the bot is away: the carrier never sees dead air. Sinks that need
- *   another codec get it from the usual transcoding.
+ *   element on a playout clock (Pacer.ts, on the worker's one shared 20 ms tick): on arrival when its slot is open,
+ *   else one frame per 20 ms (µ-law as PCMU; jambonz L16 encoded to PCMU at 8 kHz, G.722 at 16 kHz, Opus at
+ *   24 kHz), silence when nothing is queued or the bot is away (or, while CONNECTING, the `outageAudio` file,
+ *   looped): the carrier never sees dead air. Sinks that need another codec get it from the usual transcoding.
  * - Barge-in (`clear`/`killAudio`) flushes the queue at once; marks are acknowledged when playout reaches them.
  * - RFC 4733 DTMF reaching the element goes to the bot and is raised as DtmfReceived.
  * - Events StreamStateChanged {state, reason}, BotMessage {message}; a bot message the protocol cannot use is
@@ -28,6 +29,7 @@ import { Element, type Connection, type ElementContext, type JsonObject, type Me
 import type { SinkAudioCaps } from "../../transcode/format.js";
 import { BotSocket, type StreamState } from "./BotSocket.js";
 import { JambonzProtocol } from "./jambonz.js";
+import { loadOutageAudio, OutageLoop } from "./outage.js";
 import { Pacer, startPacing, stopPacing, type Paced } from "./Pacer.js";
 import { Playout } from "./Playout.js";
 import type { BotCommand, BotProtocol } from "./protocol.js";
@@ -89,6 +91,8 @@ export class WebSocketEndpoint extends Element<Events> implements Paced {
   readonly #stereo: StereoFrames | undefined;
   readonly #silenceL16: Uint8Array;
   readonly #reached = (name: string): void => void this.#socket.send(this.#proto.markPlayed(name));
+  /** The outage audio once decoded (param `outageAudio`), played instead of silence while CONNECTING. */
+  #outage: OutageLoop | undefined;
   #left: FrameDecoder | undefined;
   #right: FrameDecoder | undefined;
   #seq: number;
@@ -137,6 +141,9 @@ export class WebSocketEndpoint extends Element<Events> implements Paced {
       };
       this.#pacer = new Pacer(this.#playout, out, this.#reached, performance.now());
       startPacing(this);
+      if (p.outageAudio !== undefined) {
+        this.#loadOutage(p.outageAudio, access?.mediaRoots ?? []);
+      }
     } else {
       this.#pacer = undefined;
     }
@@ -160,6 +167,23 @@ export class WebSocketEndpoint extends Element<Events> implements Paced {
         state: (state, reason) => this.#onState(state, reason),
       },
       this.context.timers,
+    );
+  }
+
+  /** Decodes the outage audio in the background; a failure is logged and the outage stays silent. */
+  #loadOutage(uri: string, roots: readonly string[]): void {
+    const twilio = this.#p.protocol === "twilio";
+    const bytes = this.#proto.frameBytes;
+    loadOutageAudio(uri, roots, twilio ? "mulaw" : "s16le", twilio ? 8000 : this.#p.sampleRate, bytes).then(
+      (pcm) => {
+        if (!this.released) {
+          this.#outage = new OutageLoop(pcm, bytes);
+        }
+      },
+      (err: unknown) => {
+        const reason = (err as { reason?: unknown }).reason ?? String(err);
+        this.context.logger.warn("outageAudio not played: the outage stays silent", { uri, reason: String(reason) });
+      },
     );
   }
 
@@ -259,7 +283,8 @@ export class WebSocketEndpoint extends Element<Events> implements Paced {
     this.#ts = (this.#ts + slots * 160) >>> 0;
   }
 
-  #sendFrame(frame: Uint8Array | undefined, now: number): void {
+  #sendFrame(bot: Uint8Array | undefined, now: number): void {
+    const frame = bot ?? (this.#socket.state === "CONNECTING" ? this.#outage?.next() : undefined);
     if (this.#encoder === undefined) {
       this.sendToSinks({
         ...this.#template,
@@ -361,6 +386,9 @@ export class WebSocketEndpoint extends Element<Events> implements Paced {
     }
     if (state !== "STREAMING" && this.#playout !== undefined) {
       this.#playout.clear(); // Stale bot audio is not played after a reconnection.
+    }
+    if (state === "CONNECTING") {
+      this.#outage?.rewind();
     }
     const log = state === "FAILED" ? "warn" : "info";
     this.context.logger[log]("bot stream state", { state, reason, bot: this.#p.url.host });

@@ -57,6 +57,16 @@ t.test("parameters are checked", (t) => {
   t.throws(() => streamParams({ uri: "ws://x/", headers: { A: "v\n" } }), /CR, LF/);
   t.throws(() => streamParams({ uri: "ws://x/", headers: { A: "v".repeat(9000) } }), /8192/);
   t.throws(() => streamParams({ uri: "ws://x/", retrySeconds: -1 }), /retrySeconds/);
+  t.throws(() => streamParams({ uri: "ws://x/", outageAudio: "http://x/hold.wav" }), /outageAudio/);
+  t.throws(() => streamParams({ uri: "ws://x/", outageAudio: 7 }), /outageAudio/);
+  t.throws(() => streamParams({ uri: "ws://x/", outageAudio: "a\0b" }), /outageAudio/);
+  t.equal(streamParams({ uri: "ws://x/", outageAudio: "file:///m/hold.wav" }).outageAudio, "file:///m/hold.wav");
+  t.equal(
+    streamParams({ uri: "ws://x/", outageAudio: "hold.wav" }).outageAudio,
+    "hold.wav",
+    "a path (under the roots)",
+  );
+  t.equal(streamParams({ uri: "ws://x/" }).outageAudio, undefined);
   t.match(streamParams({ uri: "wss://x/", protocol: "jambonz", sampleRate: 24000, channels: 2 }), {
     protocol: "jambonz",
     sampleRate: 24000,
