@@ -23,6 +23,7 @@
 import { randomBytes } from "node:crypto";
 import type { Operation } from "../../core/MediaObject.js";
 import { MediaOperationError } from "../../errors.js";
+import { MediaFileNotFoundError } from "../../files/confine.js";
 import { CompiledHttpPolicy, HttpMediaRefusedError } from "../../files/httpMedia.js";
 import { decodable, FrameDecoder, FrameEncoder } from "../../sdk/AudioFrameStream.js";
 import { Element, type Connection, type ElementContext, type JsonObject, type MediaPacket } from "../../sdk/index.js";
@@ -181,8 +182,8 @@ export class WebSocketEndpoint extends Element<Events> implements Paced {
         }
       },
       (err: unknown) => {
-        const reason = (err as { reason?: unknown }).reason ?? String(err);
-        this.context.logger.warn("outageAudio not played: the outage stays silent", { uri, reason: String(reason) });
+        const reason = err instanceof MediaFileNotFoundError ? err.reason : String(err);
+        this.context.logger.warn("outageAudio not played: the outage stays silent", { uri, reason });
       },
     );
   }
