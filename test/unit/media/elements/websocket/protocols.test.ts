@@ -30,6 +30,18 @@ t.test("Twilio: greeting, media numbering, parse", (t) => {
   t.match(p.parse(text("{"), false), { kind: "bad", reason: /JSON/ });
   t.match(p.parse(text("{}"), true), { kind: "bad", reason: /binary/ });
   t.match(p.parse(text('{"event":"media","media":{"payload":"a$=="}}'), false), { kind: "bad" });
+  for (const bad of ["a b=", "ab=c", "abc\\n", "ab==cdef", "/38=/38="]) {
+    t.match(p.parse(text(JSON.stringify({ event: "media", media: { payload: bad } })), false), { kind: "bad" }, bad);
+  }
+  for (const [good, bytes] of [
+    ["", 0],
+    ["AAAA", 3],
+    ["AA==", 1],
+    ["AAA=", 2],
+  ] as const) {
+    const c = p.parse(text(JSON.stringify({ event: "media", media: { payload: good } })), false);
+    t.equal(c.kind === "audio" ? c.data.length : -1, bytes, `'${good}' is ${bytes} bytes`);
+  }
   t.match(p.parse(text('{"event":"other"}'), false), { kind: "other" });
   t.end();
 });
