@@ -22,7 +22,7 @@ import { arg, isMain, printReport } from "./cli.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join, resolve as resolvePath } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { G711Decoder, G711Encoder } from "../../media/codecs/index.js";
@@ -342,7 +342,7 @@ export function voicebotArgs(): VoicebotBenchOptions {
     ...(arg("--streams") !== undefined ? { streams: (arg("--streams") ?? "").split(",").map(Number) } : {}),
     ...(num("--seconds") !== undefined ? { seconds: num("--seconds") } : {}),
     ...(num("--rounds") !== undefined ? { rounds: num("--rounds") } : {}),
-    ...(arg("--profile") !== undefined ? { profile: resolve(arg("--profile") ?? ".") } : {}),
+    ...(arg("--profile") !== undefined ? { profile: resolvePath(arg("--profile") ?? ".") } : {}),
   };
 }
 

@@ -100,13 +100,13 @@ export class TwilioProtocol implements BotProtocol {
         }
         // Node's decoder skips characters outside the alphabet: a shorter result than the length promises is bad
         // base64 (checked without a regular expression over every payload).
-        const data = Buffer.from(payload, "base64");
+        const bytes = Buffer.from(payload, "base64");
         const pad = payload.endsWith("==") ? 2 : payload.endsWith("=") ? 1 : 0;
         const eq = payload.indexOf("=");
-        if (data.length !== (payload.length / 4) * 3 - pad || (eq !== -1 && eq < payload.length - pad)) {
+        if (bytes.length !== (payload.length / 4) * 3 - pad || (eq !== -1 && eq < payload.length - pad)) {
           return { kind: "bad", reason: "media without a base64 payload" };
         }
-        return { kind: "audio", data };
+        return { kind: "audio", data: bytes };
       }
       case "mark": {
         const mark = m["mark"];
