@@ -25,8 +25,11 @@
 export const TRIM_WINDOW = 25;
 /** Frames an arrival count may differ from the window's frame times and still be "real time". */
 const REAL_TIME_SLACK = 5;
-/** How far the arrivals may lag the frame times (a stall's frames arrive in the next window) and be paid back. */
-const MAX_DEBT = 50;
+/**
+ * How far a streaming bot's arrivals may lag the frame times (a stall's frames arrive in a later window) and be paid
+ * back by the late frames, rather than counted as a lead (5 s).
+ */
+const MAX_DEBT = 250;
 
 /** A queued entry: a frame of audio, or a mark's name. */
 type Entry = Uint8Array | string;
@@ -151,7 +154,10 @@ export class Playout {
       return;
     }
     const net = this.#arrived - this.#slots;
-    this.#lead = Math.max(-MAX_DEBT, Math.min(this.#lead + net, this.#frames));
+    // A window with no audio at all is a pause (between utterances): no debt is carried past it, so the lead of the
+    // next burst is the bot's in full. Debt is what a streaming bot owes (its late frames arrive in a later window).
+    const lead = this.#arrived === 0 ? Math.max(0, this.#lead) : Math.max(-MAX_DEBT, this.#lead + net);
+    this.#lead = Math.min(lead, this.#frames);
     const realTime = Math.abs(net) <= REAL_TIME_SLACK;
     const excess = Math.min(this.#minDepth, this.#frames) - this.protectedFrames;
     this.#arrived = 0;

@@ -121,6 +121,30 @@ t.test("a burst followed by real-time streaming keeps its lead (not trimmed)", (
   t.end();
 });
 
+t.test("a pause then a burst then real-time streaming: the pause is no debt, the lead is kept", (t) => {
+  const r = rig();
+  let idx = 0;
+  for (let i = 0; i < 100; i++) {
+    r.advance(FRAME_MS);
+    r.push(idx++);
+    r.tick();
+  }
+  for (let i = 0; i < 100; i++) {
+    r.advance(FRAME_MS); // 2 s of pause
+    r.tick();
+  }
+  r.push(idx, 40); // 0.8 s lead
+  idx += 40;
+  for (let i = 0; i < 150; i++) {
+    r.advance(FRAME_MS);
+    r.push(idx++);
+    r.tick();
+  }
+  t.equal(r.p.trimmedFrames, 0, "nothing trimmed");
+  t.same(audio(r.played), [...Array(audio(r.played).length).keys()], "in order, none missing");
+  t.end();
+});
+
 t.test("a stall's standing backlog behind a real-time bot is trimmed; marks still fire in order", (t) => {
   const r = rig();
   let idx = 0;
