@@ -9,7 +9,7 @@
  * - Latency (voicebotBot.ts says how): caller → bot per payload at the bot, bot → caller per echo at the generator,
  *   from one CLOCK_MONOTONIC; the generator's start time is passed to the bot when the generator prints it. Neither
  *   leg contains the 20 ms of packetisation (a stamp is the time a whole frame is sent). The bot → caller leg holds
- *   the element's playout: the pacer's wait for its next 20 ms tick (0–20 ms), and any backlog in its queue.
+ *   the element's playout: the wait for the echo's slot (none when it is open on arrival), and any backlog.
  * - CPU: the server's (a fresh one per measurement, `media.workers: 1`) from /proc over all its threads, over the
  *   generator's window; per stream, streams per core, and the marginal cost of a stream between two sizes. Late
  *   packets: echoes reaching the caller more than 20 ms after the bot sent them.
