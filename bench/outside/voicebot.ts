@@ -9,20 +9,20 @@
  * - Latency (voicebotBot.ts says how): caller → bot per payload at the bot, bot → caller per echo at the generator,
  *   from one CLOCK_MONOTONIC; the generator's start time is passed to the bot when the generator prints it. Neither
  *   leg contains the 20 ms of packetisation (a stamp is the time a whole frame is sent). The bot → caller leg holds
- *   the element's playout: the pacer's wait for its next 20 ms tick (0–20 ms), and any backlog in its queue.
+ *   the element's playout: the wait for the echo's slot (none when it is open on arrival), and any backlog.
  * - CPU: the server's (a fresh one per measurement, `media.workers: 1`) from /proc over all its threads, over the
  *   generator's window; per stream, streams per core, and the marginal cost of a stream between two sizes. Late
  *   packets: echoes reaching the caller more than 20 ms after the bot sent them.
  * - The raw codec cost in the same run: PCMU decode + encode of one 20 ms frame, in process with media/codecs.
  *
- *   node dist/bench/outside/voicebot.js [--streams 50,100,150] [--seconds S] [--rounds N]
+ *   node dist/bench/outside/voicebot.js [--streams 50,100,150] [--seconds S] [--rounds N] [--profile DIR]
  *   node dist/bench/outside/run.js --only voicebot [same options]
  */
 import { arg, isMain, printReport } from "./cli.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve as resolvePath } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { G711Decoder, G711Encoder } from "../../media/codecs/index.js";
@@ -36,6 +36,8 @@ export interface VoicebotBenchOptions {
   streams?: readonly number[];
   seconds?: number;
   rounds?: number;
+  /** Korus runs with `--cpu-prof` into this folder (one .cpuprofile per thread; profile.js sums them). */
+  profile?: string;
 }
 
 interface BotReport {
@@ -134,8 +136,16 @@ async function setup(rpc: RpcClient, botPort: number, ports: readonly number[]):
   return out;
 }
 
-async function measure(bin: string, pcmu: string, bot: BotProcess, n: number, ms: number): Promise<Sample> {
+async function measure(
+  bin: string,
+  pcmu: string,
+  bot: BotProcess,
+  n: number,
+  ms: number,
+  profile: string | undefined,
+): Promise<Sample> {
   const server: BenchServer = await startServer({
+    ...(profile === undefined ? {} : { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", profile] }),
     workers: 1,
     // A range of its own: other benches' servers (forwarding, recording) use 50000-51999 and may run meanwhile.
     rtpPorts: [52000, 53999],
@@ -307,7 +317,7 @@ export async function runVoicebot(opts: VoicebotBenchOptions = {}): Promise<stri
     const samples: Sample[] = [];
     for (let r = 0; r < rounds; r++) {
       for (const n of streams) {
-        const x = await measure(bin, pcmu, bot, n, seconds * 1000);
+        const x = await measure(bin, pcmu, bot, n, seconds * 1000, opts.profile);
         console.error(
           `  [voicebot] ${n} streams: ${corePct(x).toFixed(1)} % core, caller→bot p99 ${ms(x.bot.p99Us)} ms, ` +
             `bot→caller p99 ${ms(x.gen.p99Us)} ms, ${x.gen.received}/${x.gen.sent} echoed, ${x.bot.n} stamped at the bot`,
@@ -332,6 +342,7 @@ export function voicebotArgs(): VoicebotBenchOptions {
     ...(arg("--streams") !== undefined ? { streams: (arg("--streams") ?? "").split(",").map(Number) } : {}),
     ...(num("--seconds") !== undefined ? { seconds: num("--seconds") } : {}),
     ...(num("--rounds") !== undefined ? { rounds: num("--rounds") } : {}),
+    ...(arg("--profile") !== undefined ? { profile: resolvePath(arg("--profile") ?? ".") } : {}),
   };
 }
 

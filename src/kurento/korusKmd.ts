@@ -96,6 +96,7 @@ export const KORUS_KMD = {
           { name: "direction", type: "String", optional: true, defaultValue: "both" },
           { name: "retrySeconds", type: "int", optional: true, defaultValue: 10 },
           { name: "maxQueueSeconds", type: "int", optional: true, defaultValue: 60 },
+          { name: "outageAudio", type: "String", optional: true },
         ],
       },
       properties: [

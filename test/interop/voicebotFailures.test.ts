@@ -4,14 +4,20 @@
  * - the bot's socket drops: the element reconnects and the bot gets a fresh greeting;
  * - the bot goes down for good: the caller keeps receiving RTP (silence frames, no gap a carrier would hang up
  *   on), the element retries for `retrySeconds`, then raises FAILED;
+ * - with `outageAudio`, the caller hears that file (a 440 Hz tone, by frequency) while the bot is away, looped, and
+ *   silence after FAILED; a file outside `files.mediaRoots` leaves the outage silent and the call going;
  * - hostile input (malformed JSON, binary frames on Twilio, an oversized frame, bad base64, a nameless mark, a
  *   flood past the playout cap, odd-length L16 on jambonz) is counted and dropped; the call and the stream go on,
  *   and JSON the protocol does not use is raised as BotMessage.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import t, { type Test } from "tap";
+import { ffmpegSync } from "../helpers/ffmpeg.js";
 import { openAppSession, type AppSession } from "../helpers/rpcClient.js";
 import { startKorus, type KorusProcess } from "../helpers/server.js";
-import { measureFrequency } from "../helpers/tone.js";
+import { measureFrequency, toneLevelDb } from "../helpers/tone.js";
 import { RtpCaller, TestBot, type Protocol } from "../helpers/voicebot.js";
 
 t.setTimeout(120_000);
@@ -76,7 +82,15 @@ function longestGap(c: Call, from: number, to: number): { gap: number; count: nu
 }
 
 t.test("bot failures and hostile input", async (t) => {
-  const server = await startKorus(t, { workers: 1, config: { httpMedia: { allowNetworks: ["127.0.0.0/8"] } } });
+  const media = mkdtempSync(path.join(tmpdir(), "korus-vb-outage-"));
+  t.teardown(() => rmSync(media, { recursive: true, force: true }));
+  const wav = path.join(media, "hold.wav");
+  // 0.5 s of 440 Hz at 44.1 kHz stereo: decoded to the stream's µ-law 8 kHz mono, looped.
+  ffmpegSync(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=0.5", "-ac", "2", wav]);
+  const server = await startKorus(t, {
+    workers: 1,
+    config: { httpMedia: { allowNetworks: ["127.0.0.0/8"] }, files: { mediaRoots: [media] } },
+  });
 
   await t.test("a dropped socket reconnects with a fresh greeting", async (t) => {
     const bot = await TestBot.start("twilio");
@@ -129,6 +143,41 @@ t.test("bot failures and hostile input", async (t) => {
     );
     t.ok(gap < 100, `no gap in the caller's RTP (longest ${gap.toFixed(1)} ms)`);
     t.equal(await get(c, "getStreamState"), "FAILED", "getStreamState");
+  });
+
+  await t.test("outageAudio: the caller hears the file, looped, while the bot is away", async (t) => {
+    const bot = await TestBot.start("twilio");
+    const c = await call(t, server, bot, "twilio", { retrySeconds: 2, outageAudio: `file://${wav}` });
+    const conn = await bot.connection(0);
+    await sleep(300);
+    const talk = performance.now();
+    conn.sendTone(600, 0.6);
+    await sleep(500);
+    t.ok(Math.abs(measureFrequency(c.caller.pcm(talk + 100, talk + 500), 8000) - 600) < 10, "the bot is heard first");
+    const down = performance.now();
+    await bot.crash();
+    await sleep(1500);
+    const outage = c.caller.pcm(down + 300, down + 1500); // 1.2 s: the 0.5 s file looped more than twice
+    const f = measureFrequency(outage, 8000);
+    t.ok(Math.abs(f - 440) < 10, `during the outage the caller hears the file's tone: ${f.toFixed(1)} Hz`);
+    t.ok(toneLevelDb(outage, 8000, 440) > -30, `at its level (${toneLevelDb(outage, 8000, 440).toFixed(1)} dB)`);
+    await c.s.app.event((m) => value(m).type === "StreamStateChanged" && value(m).data?.["state"] === "FAILED", 10_000);
+    const failed = performance.now();
+    await sleep(400);
+    const after = c.caller.pcm(failed + 100, failed + 400);
+    t.ok(toneLevelDb(after, 8000, 440) < -45, "after FAILED: silence (the application decides)");
+  });
+
+  await t.test("outageAudio outside files.mediaRoots: the outage stays silent, the call goes on", async (t) => {
+    const bot = await TestBot.start("twilio");
+    const c = await call(t, server, bot, "twilio", { retrySeconds: 1, outageAudio: "file:///etc/passwd" });
+    await bot.connection(0);
+    const down = performance.now();
+    await bot.crash();
+    await sleep(600);
+    const pcm = c.caller.pcm(down + 100, down + 600);
+    t.ok(pcm.length >= 3000, `the caller keeps receiving RTP (${pcm.length} samples)`);
+    t.ok(Math.max(...pcm.map(Math.abs)) < 100, "silence");
   });
 
   await t.test("hostile input from a Twilio bot is counted and dropped", async (t) => {

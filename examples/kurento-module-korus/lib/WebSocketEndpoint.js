@@ -169,6 +169,9 @@ WebSocketEndpoint.constructorParams = {
     type: "kurento.MediaPipeline",
     required: true,
   },
+  outageAudio: {
+    type: "String",
+  },
   parameters: {
     type: "Object",
   },

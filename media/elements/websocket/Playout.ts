@@ -11,7 +11,25 @@
  *
  * Bounded: at most `maxFrames` frames and `maxMarks` marks are queued; what does not fit is dropped and counted
  * (`droppedFrames`, `droppedMarks`), so a flooding bot cannot grow memory.
+ *
+ * Standing backlog ({@link Playout.observe}, once per pacer tick with the frame times that passed): a bot that
+ * streams at real time keeps whatever backlog a stall left (its audio arrived late, the slots went by), and every
+ * frame after it is that much late for good. Per window of {@link TRIM_WINDOW} frame times the queue counts the
+ * frames that arrived against the frame times: what arrived beyond real time is a lead the bot sent on purpose
+ * (a TTS burst: `protectedFrames`, never trimmed, shrinking as it plays); when the bot delivered about one frame per
+ * frame time and the queue never fell below `protectedFrames` + 1 in the window, the excess is the standing backlog
+ * and the oldest frames of it are dropped (counted in `trimmedFrames`; marks among them are reached, in order).
  */
+
+/** Frame times per window of the backlog policy (500 ms). */
+export const TRIM_WINDOW = 25;
+/** Frames an arrival count may differ from the window's frame times and still be "real time". */
+const REAL_TIME_SLACK = 5;
+/**
+ * How far a streaming bot's arrivals may lag the frame times (a stall's frames arrive in a later window) and be paid
+ * back by the late frames, rather than counted as a lead (5 s).
+ */
+const MAX_DEBT = 250;
 
 /** A queued entry: a frame of audio, or a mark's name. */
 type Entry = Uint8Array | string;
@@ -31,6 +49,13 @@ export class Playout {
   droppedFrames = 0;
   /** Marks refused because too many were pending. */
   droppedMarks = 0;
+  /** Frames of standing backlog dropped (the bot streams at real time behind a stall's backlog). */
+  trimmedFrames = 0;
+  /** Frames the bot sent ahead of real time (negative: behind, up to {@link MAX_DEBT}); never trimmed. */
+  #lead = 0;
+  #arrived = 0;
+  #slots = 0;
+  #minDepth = Number.POSITIVE_INFINITY;
 
   /** `silenceByte` pads a partial frame (0xff for µ-law, 0 for L16). */
   constructor(frameBytes: number, maxFrames: number, maxMarks: number, silenceByte: number) {
@@ -111,6 +136,40 @@ export class Playout {
     return undefined;
   }
 
+  /** Frames of the bot's lead (a burst faster than real time) that the backlog policy keeps. */
+  get protectedFrames(): number {
+    return Math.max(0, Math.min(this.#lead, this.#frames));
+  }
+
+  /**
+   * The pacer's tick, after its sends: `slots` frame times passed since the last call. Every
+   * {@link TRIM_WINDOW} frame times, drops the standing backlog of a real-time bot (class comment).
+   */
+  observe(slots: number, reached: (mark: string) => void): void {
+    this.#slots += slots;
+    if (this.#frames < this.#minDepth) {
+      this.#minDepth = this.#frames;
+    }
+    if (this.#slots < TRIM_WINDOW) {
+      return;
+    }
+    const net = this.#arrived - this.#slots;
+    // A window with no audio at all is a pause (between utterances): no debt is carried past it, so the lead of the
+    // next burst is the bot's in full. Debt is what a streaming bot owes (its late frames arrive in a later window).
+    const lead = this.#arrived === 0 ? Math.max(0, this.#lead) : Math.max(-MAX_DEBT, this.#lead + net);
+    this.#lead = Math.min(lead, this.#frames);
+    const realTime = Math.abs(net) <= REAL_TIME_SLACK;
+    const excess = Math.min(this.#minDepth, this.#frames) - this.protectedFrames;
+    this.#arrived = 0;
+    this.#slots = 0;
+    this.#minDepth = Number.POSITIVE_INFINITY;
+    for (let k = 0; realTime && k < excess; k++) {
+      if (this.next(reached) !== undefined) {
+        this.trimmedFrames++;
+      }
+    }
+  }
+
   /** Drops every queued frame (and the partial one); returns the names of the marks that were pending, in order. */
   clear(): string[] {
     const marks: string[] = [];
@@ -153,6 +212,7 @@ export class Playout {
     }
     this.#queue.push(frame);
     this.#frames++;
+    this.#arrived++;
   }
 
   #flushPartial(): void {

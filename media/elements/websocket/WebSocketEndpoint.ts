@@ -3,7 +3,7 @@
  * speaks Twilio Media Streams or jambonz `listen`.
  *
  * - ctor `{mediaPipeline, uri, protocol?="twilio", headers?, parameters?, sampleRate?=8000, channels?=1,
- *   direction?="both", retrySeconds?=10, maxQueueSeconds?=60}` (params.ts checks them; the URL also against the
+ *   direction?="both", retrySeconds?=10, maxQueueSeconds?=60, outageAudio?}` (params.ts checks them; the URL also against the
  *   http media policy: private and loopback addresses only where `httpMedia.allowNetworks` allows them).
  * - Into the bot: the audio its sources send. Twilio: the element's audio sink caps are PCMU/8000, so the source's
  *   transcoder delivers µ-law and its payloads go out as they are (base64, one `media` per packet). jambonz: any
@@ -11,9 +11,10 @@
  *   in 20 ms frames; with `channels: 2` the source connected with sinkMediaDescription "right" is the right
  *   channel, any other the left (the caller).
  * - Out of the bot (direction "both"): its audio is queued (Playout.ts, at most `maxQueueSeconds`) and leaves the
- *   element paced every 20 ms (µ-law as PCMU; jambonz L16 encoded to PCMU at 8 kHz, G.722 at 16 kHz, Opus at
- *   24 kHz), silence when nothing is queued or the bot is away: the carrier never sees dead air. Sinks that need
- *   another codec get it from the usual transcoding.
+ *   element on a playout clock (Pacer.ts, on the worker's one shared 20 ms tick): on arrival when its slot is open,
+ *   else one frame per 20 ms (µ-law as PCMU; jambonz L16 encoded to PCMU at 8 kHz, G.722 at 16 kHz, Opus at
+ *   24 kHz), silence when nothing is queued or the bot is away (or, while CONNECTING, the `outageAudio` file,
+ *   looped): the carrier never sees dead air. Sinks that need another codec get it from the usual transcoding.
  * - Barge-in (`clear`/`killAudio`) flushes the queue at once; marks are acknowledged when playout reaches them.
  * - RFC 4733 DTMF reaching the element goes to the bot and is raised as DtmfReceived.
  * - Events StreamStateChanged {state, reason}, BotMessage {message}; a bot message the protocol cannot use is
@@ -22,12 +23,15 @@
 import { randomBytes } from "node:crypto";
 import type { Operation } from "../../core/MediaObject.js";
 import { MediaOperationError } from "../../errors.js";
+import { MediaFileNotFoundError } from "../../files/confine.js";
 import { CompiledHttpPolicy, HttpMediaRefusedError } from "../../files/httpMedia.js";
 import { decodable, FrameDecoder, FrameEncoder } from "../../sdk/AudioFrameStream.js";
 import { Element, type Connection, type ElementContext, type JsonObject, type MediaPacket } from "../../sdk/index.js";
 import type { SinkAudioCaps } from "../../transcode/format.js";
 import { BotSocket, type StreamState } from "./BotSocket.js";
 import { JambonzProtocol } from "./jambonz.js";
+import { loadOutageAudio, OutageLoop } from "./outage.js";
+import { Pacer, startPacing, stopPacing, type Paced } from "./Pacer.js";
 import { Playout } from "./Playout.js";
 import type { BotCommand, BotProtocol } from "./protocol.js";
 import { streamParams, type StreamParams } from "./params.js";
@@ -40,15 +44,13 @@ type Events = {
   DtmfReceived: { digit: string; durationMs: number };
 };
 
-const FRAME_MS = 20;
 /** Largest frame from the bot the element takes (bytes); larger ones are counted and dropped. */
 export const MAX_BOT_FRAME = 256 * 1024;
 /** Pending marks at most. */
 const MAX_MARKS = 1000;
 /** BotMessage events per second at most; more are counted and dropped. */
 const BOT_MESSAGES_PER_S = 20;
-/** Frames the pacer catches up after a stall, at most (beyond: skipped). */
-const MAX_CATCH_UP = 5;
+const FRAME_MS = 20;
 
 const PCMU_CAPS: SinkAudioCaps = {
   formats: [{ codec: "pcmu", clockRate: 8000, channels: 1 }],
@@ -79,22 +81,23 @@ function outputTemplate(rate: number): MediaPacket {
   };
 }
 
-export class WebSocketEndpoint extends Element<Events> {
+export class WebSocketEndpoint extends Element<Events> implements Paced {
   readonly #p: StreamParams;
   readonly #proto: BotProtocol;
   readonly #socket: BotSocket;
   readonly #playout: Playout | undefined;
+  readonly #pacer: Pacer | undefined;
   readonly #template: MediaPacket;
   readonly #encoder: FrameEncoder | undefined;
   readonly #stereo: StereoFrames | undefined;
   readonly #silenceL16: Uint8Array;
   readonly #reached = (name: string): void => void this.#socket.send(this.#proto.markPlayed(name));
+  /** The outage audio once decoded (param `outageAudio`), played instead of silence while CONNECTING. */
+  #outage: OutageLoop | undefined;
   #left: FrameDecoder | undefined;
   #right: FrameDecoder | undefined;
   #seq: number;
   #ts: number;
-  #startMs = 0;
-  #sentFrames = 0;
   #lastDtmfTs = -1;
   #streamingSince = 0;
   #streamedMs = 0;
@@ -133,8 +136,17 @@ export class WebSocketEndpoint extends Element<Events> {
     if (p.direction === "both") {
       this.#playout = new Playout(this.#proto.frameBytes, p.maxQueueFrames, MAX_MARKS, this.#proto.silenceByte);
       this.#encoder = p.protocol === "jambonz" ? new FrameEncoder(this.#template, p.sampleRate) : undefined;
-      this.#startMs = performance.now();
-      this.context.timers.setInterval(() => this.#pace(), FRAME_MS);
+      const out = {
+        play: (f: Uint8Array | undefined, now: number) => this.#sendFrame(f, now),
+        skip: (n: number) => this.#skip(n),
+      };
+      this.#pacer = new Pacer(this.#playout, out, this.#reached, performance.now());
+      startPacing(this);
+      if (p.outageAudio !== undefined) {
+        this.#loadOutage(p.outageAudio, access?.mediaRoots ?? []);
+      }
+    } else {
+      this.#pacer = undefined;
     }
     this.#socket = new BotSocket(
       {
@@ -156,6 +168,23 @@ export class WebSocketEndpoint extends Element<Events> {
         state: (state, reason) => this.#onState(state, reason),
       },
       this.context.timers,
+    );
+  }
+
+  /** Decodes the outage audio in the background; a failure is logged and the outage stays silent. */
+  #loadOutage(uri: string, roots: readonly string[]): void {
+    const twilio = this.#p.protocol === "twilio";
+    const bytes = this.#proto.frameBytes;
+    loadOutageAudio(uri, roots, twilio ? "mulaw" : "s16le", twilio ? 8000 : this.#p.sampleRate, bytes).then(
+      (pcm) => {
+        if (!this.released) {
+          this.#outage = new OutageLoop(pcm, bytes);
+        }
+      },
+      (err: unknown) => {
+        const reason = err instanceof MediaFileNotFoundError ? err.reason : String(err);
+        this.context.logger.warn("outageAudio not played: the outage stays silent", { uri, reason });
+      },
     );
   }
 
@@ -241,23 +270,22 @@ export class WebSocketEndpoint extends Element<Events> {
     this.#socket.send(this.#proto.dtmf(digit, durationMs));
   }
 
-  /** Every 20 ms: the frames due since the last tick (at most a few after a stall), bot audio or silence. */
-  #pace(): void {
-    const due = Math.floor((performance.now() - this.#startMs) / FRAME_MS);
-    if (due - this.#sentFrames > MAX_CATCH_UP) {
-      const skipped = due - this.#sentFrames - 1;
-      this.#ts = (this.#ts + skipped * 160) >>> 0;
-      this.#sentFrames = due - 1;
-    }
-    while (this.#sentFrames < due) {
-      this.#sentFrames++;
-      this.#sendFrame();
+  /** The worker's shared 20 ms tick (Pacer.ts): bot audio or silence, marks, the backlog policy. */
+  pace(now: number): void {
+    try {
+      this.#pacer?.tick(now);
+    } catch (err) {
+      this.context.logger.error("voice-bot pacer failed", { error: String(err) });
     }
   }
 
-  #sendFrame(): void {
-    const frame = this.#playout?.next(this.#reached);
-    const now = performance.now();
+  /** Missed frame times after a stall: the RTP clock moves on (µ-law; the jambonz encoder keeps its own clock). */
+  #skip(slots: number): void {
+    this.#ts = (this.#ts + slots * 160) >>> 0;
+  }
+
+  #sendFrame(bot: Uint8Array | undefined, now: number): void {
+    const frame = bot ?? (this.#socket.state === "CONNECTING" ? this.#outage?.next() : undefined);
     if (this.#encoder === undefined) {
       this.sendToSinks({
         ...this.#template,
@@ -290,6 +318,7 @@ export class WebSocketEndpoint extends Element<Events> {
             droppedFrames: playout.droppedFrames,
           });
         }
+        this.#pacer?.audio(performance.now());
         return;
       case "mark":
         if (playout === undefined) {
@@ -300,6 +329,7 @@ export class WebSocketEndpoint extends Element<Events> {
         return;
       case "clear":
         this.#cleared(playout?.clear() ?? []);
+        this.#pacer?.cleared(performance.now());
         return;
       case "clearMarks":
         this.#cleared(playout?.clearMarks() ?? []);
@@ -358,12 +388,16 @@ export class WebSocketEndpoint extends Element<Events> {
     if (state !== "STREAMING" && this.#playout !== undefined) {
       this.#playout.clear(); // Stale bot audio is not played after a reconnection.
     }
+    if (state === "CONNECTING") {
+      this.#outage?.rewind();
+    }
     const log = state === "FAILED" ? "warn" : "info";
     this.context.logger[log]("bot stream state", { state, reason, bot: this.#p.url.host });
     this.context.emit("StreamStateChanged", { state, reason });
   }
 
   protected override dispose(): void {
+    stopPacing(this);
     this.#socket.close("released", this.#proto.stop());
     this.#left?.close();
     this.#right?.close();

@@ -20,6 +20,8 @@ export interface StreamParams {
   readonly direction: StreamDirection;
   readonly retryMs: number;
   readonly maxQueueFrames: number;
+  /** A file URI or path (confined to files.mediaRoots when loaded) played, looped, while the bot is away. */
+  readonly outageAudio: string | undefined;
 }
 
 const MAX_HEADERS = 32;
@@ -49,7 +51,19 @@ export function streamParams(p: JsonObject): StreamParams {
     direction,
     retryMs: intIn(p, "retrySeconds", 0, 3600, 10) * 1000,
     maxQueueFrames: intIn(p, "maxQueueSeconds", 1, 600, 60) * 50,
+    outageAudio: outageAudio(p["outageAudio"]),
   };
+}
+
+function outageAudio(v: JsonValue | undefined): string | undefined {
+  if (v === undefined || v === null || v === "") {
+    return undefined;
+  }
+  const scheme = typeof v === "string" ? /^([a-z][a-z0-9+.-]*):/i.exec(v)?.[1] : undefined;
+  if (typeof v !== "string" || v.length > 2048 || v.includes("\0") || (scheme !== undefined && scheme !== "file")) {
+    throw new TypeError("WebSocketEndpoint: outageAudio must be a file:// URI or a path of at most 2048 characters");
+  }
+  return v;
 }
 
 function botUrl(v: JsonValue | undefined): URL {

@@ -30,6 +30,18 @@ t.test("Twilio: greeting, media numbering, parse", (t) => {
   t.match(p.parse(text("{"), false), { kind: "bad", reason: /JSON/ });
   t.match(p.parse(text("{}"), true), { kind: "bad", reason: /binary/ });
   t.match(p.parse(text('{"event":"media","media":{"payload":"a$=="}}'), false), { kind: "bad" });
+  for (const bad of ["a b=", "ab=c", "abc\\n", "ab==cdef", "/38=/38="]) {
+    t.match(p.parse(text(JSON.stringify({ event: "media", media: { payload: bad } })), false), { kind: "bad" }, bad);
+  }
+  for (const [good, bytes] of [
+    ["", 0],
+    ["AAAA", 3],
+    ["AA==", 1],
+    ["AAA=", 2],
+  ] as const) {
+    const c = p.parse(text(JSON.stringify({ event: "media", media: { payload: good } })), false);
+    t.equal(c.kind === "audio" ? c.data.length : -1, bytes, `'${good}' is ${bytes} bytes`);
+  }
   t.match(p.parse(text('{"event":"other"}'), false), { kind: "other" });
   t.end();
 });
@@ -57,6 +69,16 @@ t.test("parameters are checked", (t) => {
   t.throws(() => streamParams({ uri: "ws://x/", headers: { A: "v\n" } }), /CR, LF/);
   t.throws(() => streamParams({ uri: "ws://x/", headers: { A: "v".repeat(9000) } }), /8192/);
   t.throws(() => streamParams({ uri: "ws://x/", retrySeconds: -1 }), /retrySeconds/);
+  t.throws(() => streamParams({ uri: "ws://x/", outageAudio: "http://x/hold.wav" }), /outageAudio/);
+  t.throws(() => streamParams({ uri: "ws://x/", outageAudio: 7 }), /outageAudio/);
+  t.throws(() => streamParams({ uri: "ws://x/", outageAudio: "a\0b" }), /outageAudio/);
+  t.equal(streamParams({ uri: "ws://x/", outageAudio: "file:///m/hold.wav" }).outageAudio, "file:///m/hold.wav");
+  t.equal(
+    streamParams({ uri: "ws://x/", outageAudio: "hold.wav" }).outageAudio,
+    "hold.wav",
+    "a path (under the roots)",
+  );
+  t.equal(streamParams({ uri: "ws://x/" }).outageAudio, undefined);
   t.match(streamParams({ uri: "wss://x/", protocol: "jambonz", sampleRate: 24000, channels: 2 }), {
     protocol: "jambonz",
     sampleRate: 24000,
