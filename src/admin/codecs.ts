@@ -46,7 +46,9 @@ function firstCodec(
   // The answer lists a subset of the offer's formats (auxiliaries included): the remote one only when the local
   // one is not within it.
   const answer = !within(names(mine), names(theirs)) && within(names(theirs), names(mine)) ? theirs : mine;
-  return answer.codecs.map((c) => c.name).find((n) => !AUXILIARY.has(n.toLowerCase())) ?? null;
+  const name = answer.codecs.map((c) => c.name).find((n) => !AUXILIARY.has(n.toLowerCase()));
+  // Spelled as the CDRs spell codecs (src/cdr/finalStats.ts): `opus`, else upper case (`PCMA`, `VP8`).
+  return name === undefined ? null : name.toLowerCase() === "opus" ? "opus" : name.toUpperCase();
 }
 
 /** The negotiated audio and video codec of an endpoint, given its local and remote SDP (either may be missing). */

@@ -76,6 +76,7 @@ export function renderCalls(calls) {
       );
       row.dataset.elementId = c.elementId;
       row.dataset.callId = c.callId;
+      row.dataset.kind = c.kind;
       return row;
     }),
     "no live calls",

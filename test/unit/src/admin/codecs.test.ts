@@ -34,6 +34,22 @@ t.test("the answer's first codec of each kind, whichever side answered", async (
   t.same(negotiatedCodecs(offer, answer), { audio: "PCMA", video: "H264" }, "Korus offered (generateOffer)");
 });
 
+t.test("spelled as the CDRs spell codecs", async (t) => {
+  const upper = sdp(
+    "m=audio 6000 RTP/AVP 111",
+    "a=rtpmap:111 OPUS/48000/2",
+    "m=video 6002 RTP/AVP 96",
+    "a=rtpmap:96 vp8/90000",
+  );
+  const lower = sdp(
+    "m=audio 5000 RTP/AVP 111",
+    "a=rtpmap:111 opus/48000/2",
+    "m=video 5002 RTP/AVP 96",
+    "a=rtpmap:96 VP8/90000",
+  );
+  t.same(negotiatedCodecs(upper, lower), { audio: "opus", video: "VP8" });
+});
+
 t.test("auxiliary formats are never the codec", async (t) => {
   const dtmfFirst = sdp("m=audio 6000 RTP/AVP 101 0", "a=rtpmap:101 telephone-event/8000", "a=rtpmap:0 PCMU/8000");
   t.same(negotiatedCodecs(dtmfFirst, offer), { audio: "PCMU", video: null });
