@@ -1,12 +1,13 @@
 /**
  * Issue 16 §1 benchmark: what the Prometheus metrics cost.
  *
- * 1. **Forwarding cost per packet, metrics on vs off, paired.** Two servers of this tree side by side, one with
+ * 1. **Forwarding cost per packet, metrics on vs off, paired.** Three servers of this tree side by side, one with
  *    `metrics.enabled: true` and scraped once a second during its windows (as Prometheus would, more often than its
- *    usual 15 s), one with `metrics.enabled: false`, run the PCMU forwarding scenario of run.ts in many short
- *    rounds. Every round measures both, one right after the other (the order alternates), so the two see the same
+ *    usual 15 s), two with `metrics.enabled: false`, run the PCMU forwarding scenario of run.ts in many short
+ *    rounds. Every round measures each, one right after the other (the order rotates), so they see the same
  *    machine load; the figure is the median over the rounds of the paired ratio on/off, with its interquartile
- *    range and a 95 % confidence interval of the median (order statistics). Target: within ±2 %.
+ *    range and a 95 % confidence interval of the median (order statistics). Target: within ±2 %. The second off
+ *    server, paired with the first the same way (an A/A control), shows how much of any difference is noise.
  * 2. **What differs per packet.** The worker's packet path is the same code with the flag on or off: the RTP
  *    counters the metrics read are fields of the per-stream statistics, incremented in both. The only worker code the
  *    flag changes is the load report's walk over the elements (once per `media.loadReportMs`); the bench prints its
@@ -38,6 +39,7 @@ export interface MetricsBenchOptions {
 
 const ON = "Korus (metrics on, scraped 1/s)";
 const OFF = "Korus (metrics off)";
+const CONTROL = "Korus (metrics off, control)";
 const WARM_MS = 500;
 /** The load report period (media.loadReportMs default). */
 const REPORT_MS = 1000;
@@ -141,13 +143,30 @@ export async function runMetricsBench(opts: MetricsBenchOptions = {}): Promise<s
       rtpPorts: [44000, 45999],
     });
     targets.push(off);
+    // An A/A control: a second metrics-off server, paired with the first like the metrics-on one, shows the noise.
+    const control = await KorusTarget.start(undefined, undefined, {
+      name: CONTROL,
+      extra: ["metrics: { enabled: false }"],
+      port: base + 2,
+      rtpPorts: [46000, 47999],
+    });
+    targets.push(control);
 
-    // 1. forwarding cost: one on and one off window per round, back to back, the order alternating
+    // 1. forwarding cost: one window per server per round, back to back, the order rotating
     const ratios: number[] = [];
+    const controls: number[] = [];
     const samples: Sample[] = [];
+    const orders = [
+      [on, off, control],
+      [off, control, on],
+      [control, on, off],
+      [on, control, off],
+      [off, on, control],
+      [control, off, on],
+    ];
     for (let r = 0; r < o.rounds; r++) {
       const pair = new Map<KorusTarget, Sample>();
-      for (const t of r % 2 === 0 ? [on, off] : [off, on]) {
+      for (const t of orders[r % orders.length]!) {
         const scraper =
           t === on ? setInterval(() => void scrapeMs(on.server.port).catch(() => undefined), 1000) : undefined;
         try {
@@ -167,12 +186,19 @@ export async function runMetricsBench(opts: MetricsBenchOptions = {}): Promise<s
         }
       }
       ratios.push(perPacketUs(pair.get(on)!) / perPacketUs(pair.get(off)!));
+      controls.push(perPacketUs(pair.get(control)!) / perPacketUs(pair.get(off)!));
     }
     const cost = (name: string): number => median(samples.filter((x) => x.target === name).map(perPacketUs));
     const delivered = (name: string): number =>
       median(samples.filter((x) => x.target === name).map((x) => deliveredPercent(x)));
-    const ci = medianCi(ratios);
-    const higher = ratios.filter((x) => x > 1).length;
+    const spread = (xs: readonly number[]): string => {
+      const ci = medianCi(xs);
+      return (
+        `median ${pct(median(xs))}, IQR ${pct(quantile(xs, 0.25))} … ${pct(quantile(xs, 0.75))}, 95 % CI of the ` +
+        `median ${ci === undefined ? "n/a (too few rounds)" : `${pct(ci[0])} … ${pct(ci[1])}`}; ` +
+        `dearer in ${xs.filter((x) => x > 1).length} of ${xs.length} rounds`
+      );
+    };
 
     // 2. what differs per packet
     const nsPerPacket = statsPathNs();
@@ -195,10 +221,9 @@ export async function runMetricsBench(opts: MetricsBenchOptions = {}): Promise<s
         `(CPU per delivered packet, the pair measured back to back):`,
       `  ${ON}: median ${cost(ON).toFixed(2)} µs (delivered ${delivered(ON).toFixed(1)} %)`,
       `  ${OFF}: median ${cost(OFF).toFixed(2)} µs (delivered ${delivered(OFF).toFixed(1)} %)`,
-      `  paired on/off: median ${pct(median(ratios))}, IQR ${pct(quantile(ratios, 0.25))} … ` +
-        `${pct(quantile(ratios, 0.75))}, 95 % CI of the median ` +
-        `${ci === undefined ? "n/a (too few rounds)" : `${pct(ci[0])} … ${pct(ci[1])}`}; ` +
-        `on dearer in ${higher} of ${ratios.length} rounds (target: median within ±2 %)`,
+      `  ${CONTROL}: median ${cost(CONTROL).toFixed(2)} µs (delivered ${delivered(CONTROL).toFixed(1)} %)`,
+      `  paired on/off:      ${spread(ratios)} (target: median within ±2 %)`,
+      `  control (off/off):  ${spread(controls)} (the noise of this machine now)`,
       `Per packet: the worker's packet path does not read metrics.enabled (0 operations differ); the statistics ` +
         `path both run (receive + send, worker totals included) costs ${nsPerPacket.toFixed(1)} ns per packet here. ` +
         `The flag's one worker-side effect, the load report's element walk, is ${walkOpsPerPacket.toFixed(3)} ` +
