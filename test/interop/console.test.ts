@@ -6,9 +6,14 @@
  * - a SIPp call (PCMA pcap) to the dial plan's echo appears in the live calls with its codec and a MOS, its
  *   SipEndpoint in the pipeline graph, its trunk's OPTIONS keepalive is shown; it disappears when SIPp hangs up,
  *   and the CDR list and the CSV download show it;
+ * - a WebRTC endpoint (a werift peer looped back, Opus + VP8) shows its negotiated codecs, `opus` and `VP8`, and no
+ *   transcoding;
+ * - a SIPp call to a `play` rule with the dial plan's `record` option (WebM audio): the console lists the ready
+ *   recording and the page's player plays it (readyState ≥ 2, currentTime past 1 s, no media error, its duration
+ *   the call's); a Range request gets 206 with its bytes; hostile recording ids get 400/404;
  * - screenshots go to test/artifacts/console-*.png (git-ignored); the one with the live call also to
  *   docs/console.png for the README when KORUS_CONSOLE_SCREENSHOT=1 (so a plain run leaves the tree clean).
- * Everything binds 127.0.0.1; SIPp and Chromium are killed on every path.
+ * Everything binds 127.0.0.1; SIPp, the werift peer and Chromium are closed on every path.
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
