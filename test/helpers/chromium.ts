@@ -54,7 +54,7 @@ export interface Chromium {
 }
 
 export async function launchChromium(opts: ChromiumOptions = {}): Promise<Chromium> {
-  const profile = mkdtempSync(path.join(os.tmpdir(), "korus-chromium-"));
+  const profile = mkdtempSync(path.join(os.tmpdir(), "korus-chromium-profile-"));
   const args = [...CHROMIUM_ARGS];
   if (opts.fakeAudioFile !== undefined) {
     args.push(`--use-file-for-fake-audio-capture=${opts.fakeAudioFile}`);
