@@ -16,7 +16,10 @@
  * 3. **Scrape time with N live calls** (default 500): N pipelines of two connected RtpEndpoints made through the
  *    control plane, then `/metrics` fetched 20 times; p50 and max. Target: < 50 ms.
  *
- *   node dist/bench/outside/metrics.js [--rounds N] [--seconds S] [--calls N] [--scrape-calls N]
+ *    With `--together` the three windows of a round run at the same time (one generator each), so the servers share
+ *    the very same moments of machine load; use it on a machine that others load.
+ *
+ *   node dist/bench/outside/metrics.js [--rounds N] [--seconds S] [--calls N] [--scrape-calls N] [--together]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -35,6 +38,8 @@ export interface MetricsBenchOptions {
   calls?: number;
   /** Live calls during the scrape-time measurement. */
   scrapeCalls?: number;
+  /** Measure the three servers' windows of a round at the same time (each its own generator), not one after another. */
+  together?: boolean;
 }
 
 const ON = "Korus (metrics on, scraped 1/s)";
@@ -115,7 +120,7 @@ const load = (): string =>
     .join(" ");
 
 export async function runMetricsBench(opts: MetricsBenchOptions = {}): Promise<string> {
-  const o = { rounds: 20, seconds: 2, calls: 100, scrapeCalls: 500, ...opts };
+  const o = { rounds: 20, seconds: 2, calls: 100, scrapeCalls: 500, together: false, ...opts };
   const dir = mkdtempSync(join(tmpdir(), "korus-metrics-bench-"));
   const targets: KorusTarget[] = [];
   const loadBefore = load();
@@ -166,7 +171,7 @@ export async function runMetricsBench(opts: MetricsBenchOptions = {}): Promise<s
     ];
     for (let r = 0; r < o.rounds; r++) {
       const pair = new Map<KorusTarget, Sample>();
-      for (const t of orders[r % orders.length]!) {
+      const window = async (t: KorusTarget): Promise<void> => {
         const scraper =
           t === on ? setInterval(() => void scrapeMs(on.server.port).catch(() => undefined), 1000) : undefined;
         try {
@@ -183,6 +188,13 @@ export async function runMetricsBench(opts: MetricsBenchOptions = {}): Promise<s
           samples.push(x);
         } finally {
           clearInterval(scraper);
+        }
+      };
+      if (o.together) {
+        await Promise.all([on, off, control].map(window));
+      } else {
+        for (const t of orders[r % orders.length]!) {
+          await window(t);
         }
       }
       ratios.push(perPacketUs(pair.get(on)!) / perPacketUs(pair.get(off)!));
@@ -217,8 +229,8 @@ export async function runMetricsBench(opts: MetricsBenchOptions = {}): Promise<s
 
     return [
       `Load average (1/5/15 min): ${loadBefore} before, ${load()} after.`,
-      `Forwarding, ${o.calls} PCMU calls, ${o.rounds} rounds of one on and one off window of ${o.seconds} s ` +
-        `(CPU per delivered packet, the pair measured back to back):`,
+      `Forwarding, ${o.calls} PCMU calls, ${o.rounds} rounds of one ${o.seconds} s window per server ` +
+        `(CPU per delivered packet; the windows of a round ${o.together ? "at the same time" : "back to back"}):`,
       `  ${ON}: median ${cost(ON).toFixed(2)} µs (delivered ${delivered(ON).toFixed(1)} %)`,
       `  ${OFF}: median ${cost(OFF).toFixed(2)} µs (delivered ${delivered(OFF).toFixed(1)} %)`,
       `  ${CONTROL}: median ${cost(CONTROL).toFixed(2)} µs (delivered ${delivered(CONTROL).toFixed(1)} %)`,
@@ -252,5 +264,6 @@ if (isMain(import.meta.url)) {
       opts[key] = v;
     }
   }
+  opts.together = process.argv.includes("--together");
   printReport(runMetricsBench(opts));
 }

@@ -287,6 +287,8 @@ if (!hasChromium() || !hasSipp) {
     t.equal(await webrtc.locator("td.peer-codec").innerText(), "opus", "its audio codec");
     t.equal(await webrtc.locator("td.peer-video-codec").innerText(), "VP8", "its video codec");
     t.equal(await webrtc.locator("td.transcoding").innerText(), "no", "a loopback transcodes nothing");
+    await page.waitForSelector('#graph-list span[data-type="WebRtcEndpoint"]', { timeout: 15_000 });
+    t.pass("the pipeline graph holds the WebRtcEndpoint");
     await page.screenshot({ path: join(ARTIFACTS, "console-webrtc.png"), fullPage: true });
     peer.stopMedia();
     await release(pipeline);
