@@ -227,8 +227,12 @@ export async function runMetricsBench(opts: MetricsBenchOptions = {}): Promise<s
     }
     await on.teardown();
 
+    const short = samples.filter((x) => deliveredPercent(x) < 99).length;
     return [
       `Load average (1/5/15 min): ${loadBefore} before, ${load()} after.`,
+      ...(short === 0
+        ? []
+        : [`WARNING: ${short} of ${samples.length} windows delivered < 99 % (overloaded): the figures mean little.`]),
       `Forwarding, ${o.calls} PCMU calls, ${o.rounds} rounds of one ${o.seconds} s window per server ` +
         `(CPU per delivered packet; the windows of a round ${o.together ? "at the same time" : "back to back"}):`,
       `  ${ON}: median ${cost(ON).toFixed(2)} µs (delivered ${delivered(ON).toFixed(1)} %)`,
