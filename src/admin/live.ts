@@ -11,6 +11,7 @@ import type { KurentoServer } from "../kurento/KurentoServer.js";
 import type { KObject } from "../kurento/ObjectRegistry.js";
 import type { WorkerPool } from "../pool/WorkerPool.js";
 import type { SipCallInfo, SipService, TrunkDetail } from "../sip/SipService.js";
+import { negotiatedCodecs } from "./codecs.js";
 
 export const MAX_CALLS = 200;
 export const MAX_PIPELINES = 50;
@@ -32,11 +33,25 @@ export interface WorkerView {
   elu: number;
 }
 
+/** What a live-calls row is: a SIP leg (its SipEndpoint), or a WebRtcEndpoint or RtpEndpoint of a pipeline. */
+export type CallKind = "sip" | "webrtc" | "rtp";
+
+/** The endpoint types listed as calls of their own (a SipEndpoint is listed through its SIP leg). */
+const CALL_ELEMENTS: ReadonlyMap<string, CallKind> = new Map([
+  ["WebRtcEndpoint", "webrtc"],
+  ["RtpEndpoint", "rtp"],
+]);
+
 export interface CallView extends Omit<SipCallInfo, "direction"> {
-  kind: "sip" | "webrtc";
+  kind: CallKind;
   direction: string | null;
+  /** The codecs negotiated with the peer (the answer's first of each kind), null when none (or not yet). */
+  audioCodec: string | null;
+  videoCodec: string | null;
   pipelineCodec: string | null;
+  /** Whether the pipeline transcodes what it sends this endpoint (audio, video); null when unknown. */
   transcoded: boolean | null;
+  transcoding: { audio: boolean; video: boolean } | null;
   rxPackets: number | null;
   txPackets: number | null;
   jitterMs: number | null;
@@ -107,9 +122,21 @@ function elementsOf(k: KurentoServer, pipeline: KObject, limit: number): KObject
 
 const round = (v: number, digits: number): number => Math.round(v * 10 ** digits) / 10 ** digits;
 
-async function callView(k: KurentoServer, base: SipCallInfo, kind: "sip" | "webrtc"): Promise<CallView> {
+const str = (v: JsonValue | undefined): string | undefined => (typeof v === "string" ? v : undefined);
+
+async function callView(k: KurentoServer, base: SipCallInfo, kind: CallKind): Promise<CallView> {
   const obj = k.objects.get(base.elementId);
-  const media = obj === undefined ? {} : await fetchStats(obj);
+  const [media, local, remote, videoTranscoding] =
+    obj === undefined
+      ? [{}, undefined, undefined, undefined]
+      : await Promise.all([
+          fetchStats(obj),
+          invoke(obj, "getLocalSessionDescriptor"),
+          invoke(obj, "getRemoteSessionDescriptor"),
+          invoke(obj, "isMediaTranscoding", { mediaType: "VIDEO" }),
+        ]);
+  const codecs = negotiatedCodecs(str(local), str(remote));
+  const audioCodec = base.peerCodec ?? codecs.audio;
   const rx = media.stats?.rx;
   const rxPackets = rx?.packets ?? null;
   const lost = rx?.lost ?? null;
@@ -117,16 +144,21 @@ async function callView(k: KurentoServer, base: SipCallInfo, kind: "sip" | "webr
     rxPackets === null || lost === null || rxPackets + lost === 0 ? null : (100 * lost) / (rxPackets + lost);
   const jitterMs = rx?.jitterMs ?? null;
   const rttMs = media.stats?.rttMs ?? null;
-  const codec = base.peerCodec ?? media.pipelineCodec ?? null;
+  const codec = audioCodec ?? media.pipelineCodec ?? null;
   const mos =
     codec === null || rxPackets === null || rxPackets === 0
       ? null
       : estimateMos({ codec, lossPercent: lossPercent ?? 0, jitterMs: jitterMs ?? 0, rttMs: rttMs ?? 0 }).mos;
+  const transcoding =
+    media.transcoded === undefined ? null : { audio: media.transcoded, video: videoTranscoding === true };
   return {
     ...base,
     kind,
+    audioCodec,
+    videoCodec: codecs.video,
     pipelineCodec: media.pipelineCodec ?? null,
-    transcoded: media.transcoded ?? null,
+    transcoded: transcoding === null ? null : transcoding.audio || transcoding.video,
+    transcoding,
     rxPackets,
     txPackets: media.stats?.tx?.packets ?? null,
     jitterMs: jitterMs === null ? null : round(jitterMs, 1),
@@ -136,17 +168,18 @@ async function callView(k: KurentoServer, base: SipCallInfo, kind: "sip" | "webr
   };
 }
 
-/** The live calls: SIP legs, then WebRTC endpoints, each with its current stats and MOS estimate. */
+/** The live calls: SIP legs, then the WebRTC and RTP endpoints, each with its codecs, stats and MOS estimate. */
 export async function callViews(src: LiveSources): Promise<CallView[]> {
-  const legs: { base: SipCallInfo; kind: "sip" | "webrtc" }[] = (src.sip?.calls() ?? []).map((base) => ({
+  const legs: { base: SipCallInfo; kind: CallKind }[] = (src.sip?.calls() ?? []).map((base) => ({
     base,
     kind: "sip",
   }));
   for (const p of src.kurento.objects.pipelines()) {
     for (const e of elementsOf(src.kurento, p, MAX_ELEMENTS)) {
-      if (e.cls.name === "WebRtcEndpoint" && legs.length < MAX_CALLS) {
+      const kind = CALL_ELEMENTS.get(e.cls.name);
+      if (kind !== undefined && legs.length < MAX_CALLS) {
         legs.push({
-          kind: "webrtc",
+          kind,
           base: {
             elementId: e.id,
             pipelineId: p.id,

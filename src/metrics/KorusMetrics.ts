@@ -252,11 +252,16 @@ export class KorusMetrics {
       labelNames: ["type"] as const,
       registers,
       collect() {
-        this.reset();
+        // Counted here first: one labelled set per type, not one per element (a scrape with 1000s of elements).
+        const byType = new Map<string, number>();
         for (const t of src.objectTypes()) {
           if (t !== "MediaPipeline") {
-            this.inc({ type: t });
+            byType.set(t, (byType.get(t) ?? 0) + 1);
           }
+        }
+        this.reset();
+        for (const [type, n] of byType) {
+          this.set({ type }, n);
         }
       },
     });

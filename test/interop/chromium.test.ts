@@ -5,17 +5,15 @@
  * growing. ICE runs on 127.0.0.1 only: Chromium is told to gather loopback candidates and not to hide host
  * addresses behind mDNS names.
  */
-import { existsSync } from "node:fs";
 import t from "tap";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { CHROMIUM, hasChromium, launchChromium } from "../helpers/chromium.js";
 import { startKorus } from "../helpers/server.js";
 import { startApp } from "./app/server.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-
 t.setTimeout(120_000);
 
-if (!existsSync(CHROMIUM)) {
+if (!hasChromium()) {
   t.plan(0, `${CHROMIUM} is not installed`);
 } else {
   const server = await startKorus(t);
@@ -24,26 +22,7 @@ if (!existsSync(CHROMIUM)) {
     t.setTimeout(90_000);
     const app = await startApp(server.url);
     t.teardown(() => app.close());
-    const browser: Browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      timeout: 30_000,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-        "--use-fake-device-for-media-stream",
-        "--use-fake-ui-for-media-stream",
-        "--disable-quic",
-        // ICE on 127.0.0.1: gather loopback candidates, and show host addresses instead of mDNS names.
-        "--allow-loopback-in-peer-connection",
-        "--disable-features=WebRtcHideLocalIpsWithMdns",
-        "--force-webrtc-ip-handling-policy=default",
-        "--autoplay-policy=no-user-gesture-required",
-      ],
-    });
+    const browser = await launchChromium();
     t.teardown(() => browser.close());
     const page: Page = await browser.newPage();
     const consoleLines: string[] = [];

@@ -6,29 +6,36 @@
  * - a SIPp call (PCMA pcap) to the dial plan's echo appears in the live calls with its codec and a MOS, its
  *   SipEndpoint in the pipeline graph, its trunk's OPTIONS keepalive is shown; it disappears when SIPp hangs up,
  *   and the CDR list and the CSV download show it;
+ * - a WebRTC endpoint (a werift peer looped back, Opus + VP8) shows its negotiated codecs, `opus` and `VP8`, and no
+ *   transcoding;
+ * - a SIPp call to a `play` rule with the dial plan's `record` option (WebM audio): the console lists the ready
+ *   recording and the page's player plays it (readyState ≥ 2, currentTime past 1 s, no media error, its duration
+ *   the call's); a Range request gets 206 with its bytes; hostile recording ids get 400/404;
  * - screenshots go to test/artifacts/console-*.png (git-ignored); the one with the live call also to
  *   docs/console.png for the README when KORUS_CONSOLE_SCREENSHOT=1 (so a plain run leaves the tree clean).
- * Everything binds 127.0.0.1; SIPp and Chromium are killed on every path.
+ * Everything binds 127.0.0.1; SIPp, the werift peer and Chromium are closed on every path.
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import t from "tap";
+import { CHROMIUM, hasChromium, launchChromium } from "../helpers/chromium.js";
+import { ffmpegSync } from "../helpers/ffmpeg.js";
+import { connect, connectClient, createPipeline, createWebRtc, negotiate, release } from "../helpers/kurento.js";
 import { ROOT, startKorus } from "../helpers/server.js";
 import { runSipp } from "../helpers/sipp.js";
 import { interopSlot } from "../helpers/slot.js";
-
-const CHROMIUM = "/usr/bin/chromium";
+import { WeriftPeer } from "../helpers/weriftPeer.js";
 const FIXTURES = fileURLToPath(new URL("../fixtures/sipp/", import.meta.url));
 const ARTIFACTS = join(ROOT, "test/artifacts");
 const TOKEN = "console-test-token-7f3a9c";
 
-t.setTimeout(150_000);
+t.setTimeout(240_000);
 
 const hasSipp = existsSync("/usr/bin/sipp");
-if (!existsSync(CHROMIUM) || !hasSipp) {
+if (!hasChromium() || !hasSipp) {
   t.plan(0, `${CHROMIUM} or sipp is not installed`);
 } else {
   const { children, work, port } = await interopSlot(t, "console");
@@ -41,12 +48,21 @@ if (!existsSync(CHROMIUM) || !hasSipp) {
   const scenario = join(work, "uac_pcma_pcap_long.xml");
   const shipped = readFileSync(join(FIXTURES, "uac_pcma_pcap.xml"), "utf8");
   writeFileSync(scenario, shipped.replace('<pause milliseconds="7500"/>', '<pause milliseconds="12000"/>'));
+  // A call the dial plan records: 4 s of the shipped pcap against a player's 1 kHz tone, mixed into WebM (Opus).
+  const recScenario = join(work, "uac_pcma_pcap_short.xml");
+  writeFileSync(recScenario, shipped.replace('<pause milliseconds="7500"/>', '<pause milliseconds="4000"/>'));
+  const media = join(work, "media");
+  mkdirSync(media);
+  const toneFile = join(media, "tone.wav");
+  ffmpegSync(["-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=8000:duration=30", "-ac", "1", toneFile]);
   const sipPort = port();
   const sippPort = port();
   const k = await startKorus(t, {
     workers: 1,
     config: {
       admin: { enabled: true, token: TOKEN },
+      files: { mediaRoots: [media] },
+      recording: { scanMs: 200 },
       sip: {
         port: sipPort,
         claimTimeoutMs: 500,
@@ -55,7 +71,15 @@ if (!existsSync(CHROMIUM) || !hasSipp) {
           // Korus probes its own listener: a trunk that is up, with a last OPTIONS time to show.
           { name: "self", peers: [`127.0.0.1:${sipPort}`], transport: "udp", auth: "ip", optionsIntervalS: 1 },
         ],
-        dialplan: [{ to: "^sips?:echo@", action: "echo" }],
+        dialplan: [
+          { to: "^sips?:echo@", action: "echo" },
+          {
+            to: "^sips?:rec-tone@",
+            action: "play",
+            file: toneFile,
+            record: { mode: "mixed", profile: "WEBM_AUDIO_ONLY" },
+          },
+        ],
       },
     },
   });
@@ -117,13 +141,9 @@ if (!existsSync(CHROMIUM) || !hasSipp) {
   });
 
   t.test("Chromium: login, a live SIPp call with its codecs, its CDR, screenshots", async (t) => {
-    const browser: Browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      timeout: 30_000,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--disable-sync"],
-    });
+    const browser = await launchChromium({ viewport: { width: 1400, height: 1500 } });
     t.teardown(() => browser.close());
-    const context = await browser.newContext({ viewport: { width: 1400, height: 1500 } });
+    const context = browser.context;
 
     // A wrong token: the page says so and stays on the login form.
     const refused = await context.newPage();
@@ -138,7 +158,7 @@ if (!existsSync(CHROMIUM) || !hasSipp) {
     const errors: string[] = [];
     page.on("console", (m) => {
       if (m.type() === "error" || m.type() === "warning") {
-        errors.push(`${m.type()}: ${m.text()}`);
+        errors.push(`${m.type()}: ${m.text()} (${m.location().url})`);
       }
     });
     page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
@@ -243,6 +263,93 @@ if (!existsSync(CHROMIUM) || !hasSipp) {
     await page.click("#cdr-filter button[type=submit]");
     await cdr.waitFor({ timeout: 5_000 });
     await page.screenshot({ path: join(ARTIFACTS, "console-after.png"), fullPage: true });
+
+    // A WebRTC endpoint (a werift peer, Opus + VP8, looped back to itself): its row shows the negotiated codecs.
+    const { client } = await connectClient(t, k.url);
+    const pipeline = await createPipeline(client);
+    const ep = await createWebRtc(pipeline);
+    await connect(ep, ep);
+    const peer = new WeriftPeer({
+      id: "console",
+      onLocalCandidate: (c) => void ep.addIceCandidate(c, () => undefined),
+    });
+    t.teardown(() => peer.close());
+    await negotiate(ep, peer, await peer.createOffer());
+    peer.startMedia();
+    const webrtc = page.locator('#calls tbody tr[data-kind="webrtc"]');
+    await webrtc.first().waitFor({ timeout: 15_000 });
+    await page.waitForFunction(
+      () => document.querySelector('#calls tr[data-kind="webrtc"] td.peer-video-codec')?.textContent === "VP8",
+      undefined,
+      { timeout: 15_000 },
+    );
+    t.equal(await webrtc.count(), 1, "one WebRTC endpoint among the live calls");
+    t.equal(await webrtc.locator("td.peer-codec").innerText(), "opus", "its audio codec");
+    t.equal(await webrtc.locator("td.peer-video-codec").innerText(), "VP8", "its video codec");
+    t.equal(await webrtc.locator("td.transcoding").innerText(), "no", "a loopback transcodes nothing");
+    await page.waitForSelector('#graph-list span[data-type="WebRtcEndpoint"]', { timeout: 15_000 });
+    t.pass("the pipeline graph holds the WebRtcEndpoint");
+    await page.screenshot({ path: join(ARTIFACTS, "console-webrtc.png"), fullPage: true });
+    peer.stopMedia();
+    await release(pipeline);
+    await page.waitForSelector("#calls td.empty", { timeout: 15_000 });
+
+    // A call the dial plan records: the console lists the recording, and the page's player plays it.
+    const rec = await runSipp(
+      [
+        ...["-sf", recScenario, `127.0.0.1:${sipPort}`, "-s", "rec-tone", "-i", "127.0.0.1", "-p", String(sippPort)],
+        ...["-mi", "127.0.0.1", "-mp", String(port(4)), "-m", "1", "-timeout", "30s"],
+      ],
+      { children, cwd: work, limitMs: 40_000 },
+    );
+    t.equal(rec.code, 0, `SIPp: the recorded call succeeded ${rec.code === 0 ? "" : rec.output.slice(-800)}`);
+    const recRow = page.locator('#recordings tbody tr[data-recording-id][data-state="ready"]');
+    for (let i = 0; i < 40 && (await recRow.count()) === 0; i++) {
+      await page.click("#recordings-refresh");
+      await page.waitForTimeout(500);
+    }
+    t.equal(await recRow.count(), 1, "the console lists the ready recording");
+    const recId = (await recRow.first().getAttribute("data-recording-id")) ?? "";
+    await recRow.first().locator("button").click();
+    const played = await page
+      .waitForFunction(
+        () => {
+          const v = document.querySelector("#player");
+          return v instanceof HTMLMediaElement && v.error === null && v.readyState >= 2 && v.currentTime > 1;
+        },
+        undefined,
+        { timeout: 15_000 },
+      )
+      .then(
+        () => true,
+        () => false,
+      );
+    const state = await page.evaluate(() => {
+      const v = document.querySelector<HTMLMediaElement>("#player")!;
+      return {
+        readyState: v.readyState,
+        currentTime: v.currentTime,
+        duration: v.duration,
+        error: v.error?.message ?? null,
+      };
+    });
+    t.ok(played, `the page's player plays the recording: ${JSON.stringify(state)}`);
+    t.ok(state.duration > 3 && state.duration < 15, `as long as the call (${state.duration} s)`);
+    await page.screenshot({ path: join(ARTIFACTS, "console-recording.png"), fullPage: true });
+    // The player seeks through Range requests: 206 with the asked bytes.
+    const ranged = await page.evaluate(async (id) => {
+      const res = await fetch(`/admin/api/recordings/${id}`, { headers: { range: "bytes=10-19" } });
+      return {
+        status: res.status,
+        range: res.headers.get("content-range"),
+        length: (await res.arrayBuffer()).byteLength,
+      };
+    }, recId);
+    t.match(ranged, { status: 206, range: /^bytes 10-19\/\d+$/, length: 10 }, "a Range request gets its bytes");
+    for (const hostile of [`${recId}%2f..%2f..%2fcdr.sqlite`, `..%2f${recId}`, `${recId}.json`, `%2e%2e`]) {
+      const res = await raw(`/admin/api/recordings/${hostile}`, bearer);
+      t.ok(res.status === 400 || res.status === 404, `recording ${hostile} → ${res.status}`);
+    }
 
     t.same(errors, [], "no console errors or warnings in the logged-in page");
   });

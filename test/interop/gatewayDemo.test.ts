@@ -18,7 +18,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import os from "node:os";
 import path from "node:path";
 import t, { type Test } from "tap";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { CHROMIUM, launchChromium } from "../helpers/chromium.js";
 import WebSocket from "ws";
 import { RpcClient } from "../helpers/rpcClient.js";
 import { reserveRtpRange } from "../helpers/ports.js";
@@ -27,7 +28,6 @@ import { parse } from "yaml";
 import * as prettier from "prettier";
 import { generateTone, measureFrequency, rmsDbfs } from "../helpers/tone.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const BARESIP = "/usr/bin/baresip";
 const BROWSER_TONE_HZ = 1000;
 const BARESIP_TONE_HZ = 440;
@@ -192,29 +192,9 @@ async function browserCall(t: Test, pageUrl: string, inbound: boolean): Promise<
   // Chromium with a 1 kHz tone as its microphone.
   const toneFile = path.join(dir, "tone.wav");
   writeFileSync(toneFile, wav(generateTone(BROWSER_TONE_HZ, { sampleRate: 48_000, samples: 48_000 * 10 }), 48_000));
-  // A fresh profile directory per run (launchPersistentContext is how playwright takes --user-data-dir).
-  const context: BrowserContext = await chromium.launchPersistentContext(path.join(dir, "chromium-profile"), {
-    executablePath: CHROMIUM,
-    timeout: 30_000,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-      "--disable-sync",
-      "--use-fake-device-for-media-stream",
-      "--use-fake-ui-for-media-stream",
-      `--use-file-for-fake-audio-capture=${toneFile}`,
-      "--disable-quic",
-      "--allow-loopback-in-peer-connection",
-      "--disable-features=WebRtcHideLocalIpsWithMdns",
-      "--force-webrtc-ip-handling-policy=default",
-      "--autoplay-policy=no-user-gesture-required",
-    ],
-  });
-  t.teardown(() => context.close());
-  const page: Page = context.pages()[0] ?? (await context.newPage());
+  const browser = await launchChromium({ fakeAudioFile: toneFile });
+  t.teardown(() => browser.close());
+  const page: Page = await browser.newPage();
   const consoleLines: string[] = [];
   page.on("console", (m) => consoleLines.push(m.text()));
   page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e.message}`));

@@ -1,5 +1,5 @@
 /**
- * A headless Chromium page (playwright-core, the flags of test/interop/chromium.test.ts) with one
+ * A headless Chromium page (test/helpers/chromium.ts launchChromium) with one
  * RTCPeerConnection that the test negotiates with a Korus WebRtcEndpoint through kurento-client, the tutorials'
  * way (IceCandidateFound ↔ addIceCandidate, processOffer, gatherCandidates). For the player tests: the page
  * sends its fake camera and microphone, or only receives (optionally VP8 only, through setCodecPreferences), and
@@ -8,11 +8,12 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { launchChromium } from "../helpers/chromium.js";
 import { addCandidate, cb, type WebRtcEndpoint } from "../helpers/kurento.js";
 import type { CandidateInit } from "../helpers/weriftPeer.js";
 
-export const CHROMIUM = "/usr/bin/chromium";
+export { CHROMIUM } from "../helpers/chromium.js";
 
 const PAGE = `<!doctype html><html><body><video id="v" autoplay muted playsinline></video>
 <canvas id="c" width="64" height="48"></canvas></body></html>`;
@@ -39,25 +40,7 @@ export async function openPlayerPage(): Promise<PlayerPage> {
   const server = http.createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end(PAGE));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    timeout: 30_000,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-      "--disable-sync",
-      "--use-fake-device-for-media-stream",
-      "--use-fake-ui-for-media-stream",
-      "--disable-quic",
-      "--allow-loopback-in-peer-connection",
-      "--disable-features=WebRtcHideLocalIpsWithMdns",
-      "--force-webrtc-ip-handling-policy=default",
-      "--autoplay-policy=no-user-gesture-required",
-    ],
-  });
+  const browser = await launchChromium();
   const page = await browser.newPage();
   await page.goto(url);
   let onCandidate: ((c: CandidateInit) => void) | undefined;
@@ -142,7 +125,7 @@ export async function openPlayerPage(): Promise<PlayerPage> {
       });
     },
     async close() {
-      await browser.close().catch(() => undefined);
+      await browser.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

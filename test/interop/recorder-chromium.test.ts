@@ -5,12 +5,12 @@
  * duration within 100 ms of the recorded span as the test bounds it (Recording event → stop sent at least, record
  * sent → stopAndWait answered at most).
  */
-import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import t from "tap";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { CHROMIUM, hasChromium, launchChromium } from "../helpers/chromium.js";
 import type { RpcMessage } from "../helpers/rpcClient.js";
 import {
   checkSpan,
@@ -21,22 +21,6 @@ import {
   frameHashes,
   startRig,
 } from "../integration/recorderRig.js";
-
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--no-first-run",
-  "--disable-sync",
-  "--use-fake-device-for-media-stream",
-  "--use-fake-ui-for-media-stream",
-  "--disable-quic",
-  "--allow-loopback-in-peer-connection",
-  "--disable-features=WebRtcHideLocalIpsWithMdns",
-  "--force-webrtc-ip-handling-policy=default",
-];
 
 t.setTimeout(240_000);
 
@@ -64,12 +48,12 @@ function bursts(pcm: Int16Array): number[] {
   return out;
 }
 
-if (!existsSync(CHROMIUM)) {
+if (!hasChromium()) {
   t.plan(0, `${CHROMIUM} is not installed`);
 } else {
   t.test("Chromium VP8 + Opus → WebRtcEndpoint → RecorderEndpoint WEBM", async (t) => {
     const rig = await startRig(t);
-    const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, timeout: 60_000, args: ARGS });
+    const browser = await launchChromium();
     t.teardown(() => browser.close());
     const page: Page = await browser.newPage();
     // getUserMedia needs a secure context: an empty page from 127.0.0.1.

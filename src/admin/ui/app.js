@@ -74,8 +74,14 @@ function start() {
   every(2000, overview);
   every(3000, async () => graph.update((await getJson("/admin/api/pipelines")).pipelines));
   every(10_000, () => cdrs.refresh());
-  every(15_000, async () => renderRecordings((await getJson("/admin/api/recordings")).recordings));
+  every(15_000, recordings);
 }
+
+async function recordings() {
+  renderRecordings((await getJson("/admin/api/recordings")).recordings);
+}
+
+$("#recordings-refresh").addEventListener("click", () => recordings().catch(failed));
 
 $("#login").addEventListener("submit", async (ev) => {
   ev.preventDefault();

@@ -43,6 +43,15 @@ export function renderTrunks(trunks, sipOn) {
   );
 }
 
+/** "audio", "video", "audio, video", "no", or "–" when unknown. */
+function transcoding(t) {
+  if (t === null || t === undefined) {
+    return "–";
+  }
+  const kinds = [t.audio ? "audio" : "", t.video ? "video" : ""].filter((k) => k !== "");
+  return kinds.length === 0 ? "no" : kinds.join(", ");
+}
+
 export function renderCalls(calls) {
   $("#calls-count").textContent = `(${calls.length})`;
   fillRows(
@@ -56,9 +65,10 @@ export function renderCalls(calls) {
         el("td", {}, c.direction ?? "–"),
         el("td", {}, c.trunk ?? "–"),
         el("td", { title: c.callId }, c.remote || "–"),
-        el("td", { className: "peer-codec" }, c.peerCodec ?? "–"),
+        el("td", { className: "peer-codec" }, c.audioCodec ?? "–"),
+        el("td", { className: "peer-video-codec" }, c.videoCodec ?? "–"),
         el("td", { className: "pipeline-codec" }, c.pipelineCodec ?? "–"),
-        el("td", {}, c.transcoded === null ? "–" : c.transcoded ? "yes" : "no"),
+        el("td", { className: "transcoding" }, transcoding(c.transcoding)),
         el("td", {}, num(c.jitterMs)),
         el("td", {}, num(c.lossPercent, 2)),
         el("td", {}, num(c.rttMs)),
@@ -66,6 +76,7 @@ export function renderCalls(calls) {
       );
       row.dataset.elementId = c.elementId;
       row.dataset.callId = c.callId;
+      row.dataset.kind = c.kind;
       return row;
     }),
     "no live calls",

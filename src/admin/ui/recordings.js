@@ -32,6 +32,7 @@ export function renderRecordings(recordings) {
         el("td", {}, play),
       );
       row.dataset.recordingId = r.id;
+      row.dataset.state = r.state;
       return row;
     }),
     "no recordings",
