@@ -302,6 +302,7 @@ export class DialPlan {
         channels: s.channels ?? 1,
         parameters: { from, to, ...s.parameters },
         retrySeconds: s.retrySeconds ?? 10,
+        ...(s.outageAudio === undefined ? {} : { outageAudio: s.outageAudio }),
       });
     } catch (err) {
       this.#routing.delete(pending.callId);

@@ -141,6 +141,13 @@ export const DialPlanStreamSchema = Type.Object(
     retrySeconds: Type.Optional(
       Type.Integer({ minimum: 0, maximum: 3600, description: "stream: reconnection window (10 s)" }),
     ),
+    outageAudio: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 2048,
+        description: "stream: file (under files.mediaRoots) the caller hears while the bot is unreachable (silence)",
+      }),
+    ),
   },
   { additionalProperties: false, description: "stream: the voice bot to send the call to" },
 );

@@ -105,7 +105,13 @@ t.test("dial plan stream: the bot goes down mid-call, Korus retries, hangs up, a
       sip: {
         port: sipPort,
         dialplan: [
-          { to: "^sip:bot@", action: "stream", stream: { url: `ws://127.0.0.1:${botPort}/m`, retrySeconds: 2 } },
+          {
+            to: "^sip:bot@",
+            action: "stream",
+            // A file outside files.mediaRoots: the element refuses it (a warning), which proves the rule passes it on.
+            // That a confined file is heard during the outage is checked in voicebotFailures.test.ts.
+            stream: { url: `ws://127.0.0.1:${botPort}/m`, retrySeconds: 2, outageAudio: "file:///etc/hostname" },
+          },
         ],
       },
     },
@@ -131,4 +137,11 @@ t.test("dial plan stream: the bot goes down mid-call, Korus retries, hangs up, a
   t.match(cdr?.bot, { host: `127.0.0.1:${botPort}`, outcome: "FAILED", reason: /\S/ }, "the CDR says FAILED, why");
   const s = cdr?.bot?.seconds ?? -1;
   t.ok(s >= 1.2 && s <= 3, `it streamed until the bot went down (${s} s)`);
+  t.ok(
+    k
+      .output()
+      .split("\n")
+      .some((l) => l.includes("outageAudio not played") && l.includes('"uri":"file:///etc/hostname"')),
+    "the rule's outageAudio reached the element (refused: outside the media roots)",
+  );
 });
