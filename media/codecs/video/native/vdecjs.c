@@ -130,7 +130,7 @@ static void deliver(napi_env env, napi_value cb, void *context, void *data) {
   napi_value argv[4], undef, frames;
   napi_get_undefined(env, &undef);
   napi_create_double(env, (double)r->id, &argv[0]);
-  napi_create_array_with_length(env, (size_t)r->nframes, &frames);
+  napi_create_array(env, &frames);
   if (r->ok) {
     napi_get_null(env, &argv[1]);
     uint32_t k = 0;

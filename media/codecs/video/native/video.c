@@ -7,7 +7,7 @@
  * pool (4 threads by default, also serving fs, dns and zlib), where multi-millisecond codec jobs would delay a
  * recording's file writes, and two jobs of one codec could run at once on two pool threads, out of order. One
  * thread per codec keeps each codec's frames in order without a lock around the codec state, and the OS spreads
- * the instances over the cores.
+ * the instances over the cores. Video threads run at a lower priority (VIDEO_NICE) than the event loop.
  *
  * Backpressure: when a job arrives and the queue is full, the oldest queued job is dropped (counted) and its id
  * returned to JS, which settles its promise as dropped: memory stays bounded when the codec falls behind.
@@ -19,10 +19,18 @@
  * malloc'd copy. Decoder input (compressed, small) is copied once into a padded packet, so JS may reuse it.
  */
 #include "video.h"
+#include <errno.h>
 #include <libavutil/log.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
+#include <unistd.h>
+
+/* Video threads run this much nicer than the process (Linux: per thread), so that when the cores are busy the
+ * event loop (audio, signalling) wins the CPU and video frames are the ones that wait or drop. */
+#define VIDEO_NICE 5
 
 static const napi_type_tag TAG = {0x6b6f7275735f7669ULL, 0x64656f5f76303031ULL};
 
@@ -122,6 +130,9 @@ static void externalFinalize(napi_env env, void *data, void *hint) {
 
 static void *threadMain(void *arg) {
   vcodec_t *c = (vcodec_t *)arg;
+  errno = 0;
+  int base = getpriority(PRIO_PROCESS, 0);
+  if (errno == 0) setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), base + VIDEO_NICE);
   for (;;) {
     pthread_mutex_lock(&c->mu);
     while (!c->stopping && c->count == 0) pthread_cond_wait(&c->cv, &c->mu);
