@@ -29,9 +29,13 @@ async function encodeAll(enc: VideoEncoder, frames: readonly Uint8Array[], w = W
   const out: EncodedVideoFrame[] = [];
   for (let i = 0; i < frames.length; i++) {
     const f = frames[i];
-    if (f === undefined) continue;
+    if (f === undefined) {
+      continue;
+    }
     const e = await enc.encode({ data: f, width: w, height: h }, i * TICK);
-    if (e === null) throw new Error(`frame ${i} was dropped`);
+    if (e === null) {
+      throw new Error(`frame ${i} was dropped`);
+    }
     out.push(e);
   }
   return out;
@@ -61,7 +65,9 @@ function probe(file: string): Record<string, string> {
   const fields: Record<string, string> = {};
   for (const line of r.stdout.toString().split("\n")) {
     const m = /^streams_stream_0_(\w+)=(.*)$/.exec(line);
-    if (m?.[1] !== undefined && m[2] !== undefined) fields[m[1]] = m[2].replace(/^"|"$/g, "");
+    if (m?.[1] !== undefined && m[2] !== undefined) {
+      fields[m[1]] = m[2].replace(/^"|"$/g, "");
+    }
   }
   return fields;
 }
@@ -86,7 +92,9 @@ function ffmpegDecode(
   const raw = ffmpegSync(["-i", file, "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"]);
   const size = (W * H * 3) / 2;
   const out: Uint8Array[] = [];
-  for (let o = 0; o + size <= raw.length; o += size) out.push(raw.subarray(o, o + size));
+  for (let o = 0; o + size <= raw.length; o += size) {
+    out.push(raw.subarray(o, o + size));
+  }
   return { file, frames: out };
 }
 
@@ -110,7 +118,9 @@ for (const codec of CODECS) {
       ["ffmpeg", theirs.frames],
     ] as const) {
       const last = list[list.length - 1];
-      if (last === undefined) continue;
+      if (last === undefined) {
+        continue;
+      }
       for (const plane of [0, 1, 2] as const) {
         t.ok(Math.abs(planeMean(last, W, H, plane) - RED[plane]) < 4, `${who}: plane ${plane} keeps the colour`);
       }
@@ -136,7 +146,9 @@ for (const codec of CODECS) {
       const b = list[15];
       const s5 = src[5];
       const s15 = src[15];
-      if (a === undefined || b === undefined || s5 === undefined || s15 === undefined) continue;
+      if (a === undefined || b === undefined || s5 === undefined || s15 === undefined) {
+        continue;
+      }
       t.ok(
         lumaPsnr(a, s5, W, H) > 28,
         `${who}: frame 5 looks like its source (${lumaPsnr(a, s5, W, H).toFixed(1)} dB)`,
@@ -161,12 +173,16 @@ for (const codec of CODECS) {
     const after = await enc.encode({ data: src[6] ?? new Uint8Array(), width: W, height: H }, 6 * TICK);
     t.equal(k?.keyframe, true, "the frame after forceKeyframe is a keyframe");
     t.equal(after?.keyframe, false, "the one after that is not");
-    if (k === null) return;
+    if (k === null) {
+      return;
+    }
     const alone = await decodeAll(codec, [k]);
     t.equal(alone.length, 1, "a fresh decoder decodes the forced keyframe alone");
     const a = alone[0];
     const s = src[5];
-    if (a !== undefined && s !== undefined) t.ok(lumaPsnr(a, s, W, H) > 28, "and it shows the source frame");
+    if (a !== undefined && s !== undefined) {
+      t.ok(lumaPsnr(a, s, W, H) > 28, "and it shows the source frame");
+    }
     const viaFlag = await enc.encode({ data: src[7] ?? new Uint8Array(), width: W, height: H }, 7 * TICK, true);
     t.equal(viaFlag?.keyframe, true, "encode(…, keyframe = true) forces one too");
   });
@@ -178,7 +194,9 @@ for (const codec of CODECS) {
       let sum = 0;
       for (let i = from; i < from + n; i++) {
         const e = await enc.encode({ data: movingI420(W, H, i), width: W, height: H }, i * TICK);
-        if (i >= from + n / 2) sum += e?.data.length ?? 0; // after the rate control settled
+        if (i >= from + n / 2) {
+          sum += e?.data.length ?? 0;
+        } // after the rate control settled
       }
       return sum;
     };
@@ -200,7 +218,9 @@ for (const codec of CODECS) {
     const a = (await dec.decode(first[0]?.data ?? new Uint8Array(1), 0)) ?? [];
     const b = big === null ? [] : ((await dec.decode(big.data, TICK)) ?? []);
     t.same([a[0]?.width, a[0]?.height, b[0]?.width, b[0]?.height], [W, H, 2 * W, 2 * H], "the decoder follows");
-    for (const f of [...a, ...b]) f.release();
+    for (const f of [...a, ...b]) {
+      f.release();
+    }
   });
 }
 
@@ -220,7 +240,9 @@ t.test("h264: constrained baseline (42e01f's profile), SPS and PPS before every 
   const nalTypes = (au: Uint8Array): number[] => {
     const types: number[] = [];
     for (let i = 0; i + 3 < au.length; i++) {
-      if (au[i] === 0 && au[i + 1] === 0 && au[i + 2] === 1) types.push((au[i + 3] ?? 0) & 0x1f);
+      if (au[i] === 0 && au[i + 1] === 0 && au[i + 2] === 1) {
+        types.push((au[i + 3] ?? 0) & 0x1f);
+      }
     }
     return types;
   };
@@ -228,7 +250,10 @@ t.test("h264: constrained baseline (42e01f's profile), SPS and PPS before every 
   t.equal(keys.length, 3, "keyframeInterval 10: keyframes at 0, 10 and 20");
   for (const k of keys) {
     const types = nalTypes(k.data);
-    t.ok(types.includes(7) && types.includes(8) && types.includes(5), `SPS, PPS and IDR in the keyframe (${types})`);
+    t.ok(
+      types.includes(7) && types.includes(8) && types.includes(5),
+      `SPS, PPS and IDR in the keyframe (${types.join(",")})`,
+    );
   }
   const sps = keys[0]?.data.subarray(keys[0].data.indexOf(0x67) + 1, keys[0].data.indexOf(0x67) + 4);
   t.equal(sps?.[0], 0x42, "profile_idc 66 (baseline)");

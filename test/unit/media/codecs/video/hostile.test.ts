@@ -39,10 +39,14 @@ for (const codec of ["vp8", "vp9", "h264"] as const satisfies readonly VideoCode
     const good = [];
     for (let i = 0; i < 4; i++) {
       const e = await enc.encode({ data: movingI420(W, H, i), width: W, height: H }, i * 3000);
-      if (e !== null) good.push(e);
+      if (e !== null) {
+        good.push(e);
+      }
     }
     const key = good[0];
-    if (key === undefined) throw new Error("no keyframe");
+    if (key === undefined) {
+      throw new Error("no keyframe");
+    }
     const r = rng(12345);
     let failed = 0;
     let survived = 0;
@@ -64,11 +68,16 @@ for (const codec of ["vp8", "vp9", "h264"] as const satisfies readonly VideoCode
     for (const input of inputs) {
       try {
         const frames = (await dec.decode(input, 0)) ?? [];
-        for (const f of frames) f.release();
+        for (const f of frames) {
+          f.release();
+        }
         survived++;
       } catch (e) {
-        if (e instanceof VideoDecodeError) failed++;
-        else other.push(e);
+        if (e instanceof VideoDecodeError) {
+          failed++;
+        } else {
+          other.push(e);
+        }
       }
     }
     t.same(other, [], "every failure is a VideoDecodeError");
@@ -152,7 +161,9 @@ t.test("a full frame pool drops decoded frames until JS releases one", async (t)
   const next = (await dec.decode(e?.data ?? new Uint8Array(1), 3)) ?? [];
   t.equal(next.length, 1, "a released buffer is used again");
   t.ok(held[1]?.data.byteLength === next[0]?.data.byteLength, "same frame size");
-  for (const f of [...held, ...next]) f.release();
+  for (const f of [...held, ...next]) {
+    f.release();
+  }
 });
 
 t.test("close() rejects queued work and later calls with VideoCodecClosedError", async (t) => {
