@@ -49,11 +49,12 @@ export class DecodedVideoFrame {
 export class VideoDecoder {
   readonly codec: VideoCodecName;
   private readonly handle: NativeVideoHandle;
-  private readonly jobs = new JobTable<DecodedVideoFrame[] | null>();
+  private readonly jobs = new JobTable<DecodedVideoFrame[] | null>(this);
   private closed = false;
 
   constructor(opts: VideoDecoderOptions) {
     this.codec = opts.codec;
+    const self = new WeakRef(this); // the addon holds the callback: it must not hold the decoder (jobs.ts)
     try {
       this.handle = nativeVideo().decoderCreate(
         opts.codec,
@@ -63,7 +64,7 @@ export class VideoDecoder {
         opts.width ?? 0,
         opts.height ?? 0,
         opts.maxPixels ?? 4096 * 2304,
-        (id, err, frames) => this.onResult(id, err, frames),
+        (id, err, frames) => self.deref()?.onResult(id, err, frames),
       );
     } catch (e) {
       throw videoError(e, `${opts.codec} decoder`);

@@ -54,13 +54,14 @@ export function i420Size(width: number, height: number): number {
 export class VideoEncoder {
   readonly codec: VideoCodecName;
   private readonly handle: NativeVideoHandle;
-  private readonly jobs = new JobTable<EncodedVideoFrame | null>();
+  private readonly jobs = new JobTable<EncodedVideoFrame | null>(this);
   private closed = false;
   private target: number;
 
   constructor(opts: VideoEncoderOptions) {
     this.codec = opts.codec;
     this.target = opts.bitrate ?? 1_000_000;
+    const self = new WeakRef(this); // the addon holds the callback: it must not hold the encoder (jobs.ts)
     try {
       this.handle = nativeVideo().encoderCreate(
         opts.codec,
@@ -73,7 +74,7 @@ export class VideoEncoder {
         opts.keyframeInterval ?? 0,
         opts.cpuUsed ?? 8,
         opts.preset ?? "veryfast",
-        (id, err, data, keyframe, timestamp) => this.onResult(id, err, data, keyframe, timestamp),
+        (id, err, data, keyframe, timestamp) => self.deref()?.onResult(id, err, data, keyframe, timestamp),
       );
     } catch (e) {
       throw videoError(e, `${opts.codec} encoder`);

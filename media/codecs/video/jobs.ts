@@ -4,6 +4,13 @@
  */
 import { VideoCodecClosedError } from "./errors.js";
 
+/**
+ * Codecs with jobs in flight. The addon holds its JS callback, which must not hold the codec (or a codec dropped
+ * without close() would never be collected, nor its thread end): the callback reaches the codec through a WeakRef,
+ * and this set keeps a codec alive while a caller waits for one of its jobs.
+ */
+const inFlight = new Set<object>();
+
 interface Pending<T> {
   resolve: (v: T) => void;
   reject: (e: Error) => void;
@@ -13,27 +20,35 @@ export class JobTable<T> {
   private nextId = 1;
   private readonly pending = new Map<number, Pending<T>>();
 
+  constructor(private readonly owner: object) {}
+
   /** A new job id and the promise that settles with its result. */
   add(): { id: number; promise: Promise<T> } {
     const id = this.nextId++;
     const promise = new Promise<T>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    inFlight.add(this.owner);
     return { id, promise };
   }
 
   resolve(id: number, v: T): void {
-    const p = this.pending.get(id);
-    if (p !== undefined) {
-      this.pending.delete(id);
-      p.resolve(v);
-    }
+    const p = this.take(id);
+    p?.resolve(v);
   }
 
   reject(id: number, e: Error): void {
+    const p = this.take(id);
+    p?.reject(e);
+  }
+
+  private take(id: number): Pending<T> | undefined {
     const p = this.pending.get(id);
     if (p !== undefined) {
       this.pending.delete(id);
-      p.reject(e);
+      if (this.pending.size === 0) {
+        inFlight.delete(this.owner);
+      }
     }
+    return p;
   }
 
   /** Whether a job is still waiting for its result. */
@@ -49,6 +64,7 @@ export class JobTable<T> {
   closeAll(what: string): void {
     const all = [...this.pending.values()];
     this.pending.clear();
+    inFlight.delete(this.owner);
     for (const p of all) {
       p.reject(new VideoCodecClosedError(`${what} was closed before the frame was processed`));
     }

@@ -4,6 +4,9 @@
  * errors; a full queue drops the oldest frame (counted) and a full pool drops decoded frames; close() settles
  * everything.
  */
+import { readFileSync } from "node:fs";
+import v8 from "node:v8";
+import vm from "node:vm";
 import t from "tap";
 import { movingI420, planeMean, rgbToYuv, solidI420 } from "../../../../../bench/lib/video.js";
 import { CodecError } from "../../../../../media/codecs/errors.js";
@@ -188,4 +191,28 @@ t.test("close() rejects queued work and later calls with VideoCodecClosedError",
   const dec = new VideoDecoder({ codec: "h264" });
   dec.close();
   await t.rejects(dec.decode(new Uint8Array(10), 0), VideoCodecClosedError);
+});
+
+t.test("a codec dropped without close() is collected, and its video thread ends", async (t) => {
+  v8.setFlagsFromString("--expose-gc");
+  const gc = vm.runInNewContext("gc") as () => void;
+  const threads = (): number => Number(/Threads:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1]);
+  const before = threads();
+  await (async () => {
+    for (const codec of ["vp8", "h264"] as const) {
+      const enc = new VideoEncoder({ codec, width: W, height: H });
+      const dec = new VideoDecoder({ codec });
+      const e = await enc.encode({ data: movingI420(W, H, 0), width: W, height: H }, 0);
+      for (const f of (await dec.decode(e?.data ?? new Uint8Array(1), 0)) ?? []) {
+        f.release();
+      }
+    }
+  })();
+  t.ok(threads() >= before + 4, `four video threads ran (${threads()} threads, ${before} before)`);
+  const deadline = Date.now() + 10_000;
+  while (threads() > before && Date.now() < deadline) {
+    gc();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.equal(threads(), before, "their threads are gone");
 });
