@@ -18,6 +18,7 @@
  * caller's Uint8Array (held by a reference until the job is done); its output is a Buffer over the encoder's
  * malloc'd copy. Decoder input (compressed, small) is copied once into a padded packet, so JS may reuse it.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "video.h"
 #include <errno.h>
 #include <libavutil/log.h>
@@ -130,6 +131,7 @@ static void externalFinalize(napi_env env, void *data, void *hint) {
 
 static void *threadMain(void *arg) {
   vcodec_t *c = (vcodec_t *)arg;
+  pthread_setname_np(pthread_self(), c->kind == VK_DEC ? "korus-vdec" : "korus-venc"); /* top -H, /proc/…/task */
   errno = 0;
   int base = getpriority(PRIO_PROCESS, 0);
   if (errno == 0) setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), base + VIDEO_NICE);
