@@ -9,7 +9,8 @@
  * H.264 transcode runs on the video threads; its p99 lateness (target: added ≤ 5 ms).
  *
  * Run alone after `npm run build:native && npm run build`: `node dist/bench/video.js`
- * (BENCH_VIDEO_FRAMES: frames per measurement at 480p, default 300, half that at 720p, 0 for the audio hop only; BENCH_VIDEO_SECONDS: the
+ * (BENCH_VIDEO_ROUNDS: rounds, Korus and ffmpeg alternated, medians reported, default 3; BENCH_VIDEO_FRAMES: frames
+ * per measurement at 480p, default 300, half that at 720p, 0 for the audio hop only; BENCH_VIDEO_SECONDS: the
  * audio-hop run, default 5).
  */
 import { spawnSync } from "node:child_process";
@@ -250,19 +251,33 @@ export async function run(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), "korus-bench-video-"));
   const results: BenchResult[] = [];
   try {
-    const rows: Row[] = [];
-    for (const [w, h, k] of n === 0
-      ? []
-      : ([
-          [640, 480, n],
-          [1280, 720, Math.max(20, n >> 1)],
-        ] as const)) {
-      for (const codec of ["vp8", "vp9", "h264"] as const) {
-        rows.push(await measure(codec, w, h, k, dir));
+    const rounds = Math.max(1, Number(process.env["BENCH_VIDEO_ROUNDS"] ?? 3));
+    const runs = new Map<string, Row[]>();
+    for (let round = 0; round < rounds; round++) {
+      for (const [w, h, k] of n === 0
+        ? []
+        : ([
+            [640, 480, n],
+            [1280, 720, Math.max(20, n >> 1)],
+          ] as const)) {
+        for (const codec of ["vp8", "vp9", "h264"] as const) {
+          const r = await measure(codec, w, h, k, dir);
+          runs.set(`${codec} ${r.size}`, [...(runs.get(`${codec} ${r.size}`) ?? []), r]);
+        }
       }
     }
+    const med = (xs: number[]): number => pct(xs, 0.5);
+    const rows: Row[] = [...runs.values()].map((rs) => ({
+      codec: rs[0]?.codec ?? "vp8",
+      size: rs[0]?.size ?? "",
+      encodeMs: med(rs.map((r) => r.encodeMs)),
+      ffmpegEncodeMs: med(rs.map((r) => r.ffmpegEncodeMs)),
+      decodeMs: med(rs.map((r) => r.decodeMs)),
+      ffmpegDecodeMs: med(rs.map((r) => r.ffmpegDecodeMs)),
+      kbps: med(rs.map((r) => r.kbps)),
+    }));
     console.log(
-      "\nvideo codecs: CPU ms per frame, Korus (video threads + JS) vs the ffmpeg CLI, same settings, 1 thread",
+      `\nvideo codecs: CPU ms per frame (median of ${rounds} rounds), Korus (video threads + JS) vs the ffmpeg CLI, same settings, 1 thread`,
     );
     console.log("codec  size      encode  ffmpeg  overhead  decode  ffmpeg  overhead  kbit/s");
     for (const r of rows) {
