@@ -26,7 +26,8 @@ const BITRATE = 1_000_000;
 
 /** The ffmpeg CLI's encoder options equal to Korus's real-time settings (media/codecs/video/native/venc.c). */
 function ffmpegEncoderArgs(codec: VideoCodecName): string[] {
-  const vpx = ["-deadline", "realtime", "-cpu-used", "8", "-error-resilient", "1", "-lag-in-frames", "0"];
+  // -g 3000: Korus's libvpx keyframe safety net (ffmpeg's default GOP is 12); x264: keyframes on request only.
+  const vpx = ["-deadline", "realtime", "-cpu-used", "8", "-error-resilient", "1", "-lag-in-frames", "0", "-g", "3000"];
   const cbr = ["-b:v", `${BITRATE}`, "-minrate", `${BITRATE}`, "-maxrate", `${BITRATE}`, "-qmin", "2", "-qmax", "56"];
   const shoot = ["-undershoot-pct", "100", "-overshoot-pct", "15", "-static-thresh", "1", "-noise-sensitivity", "0"];
   switch (codec) {
@@ -66,7 +67,7 @@ function ffmpegEncoderArgs(codec: VideoCodecName): string[] {
         "-bufsize",
         `${BITRATE}`,
         "-x264-params",
-        "repeat-headers=1",
+        "repeat-headers=1:keyint=infinite",
       ];
   }
 }
