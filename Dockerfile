@@ -14,6 +14,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends python3 make g++ pkg-config \
       libopus-dev libopencore-amrnb-dev libopencore-amrwb-dev libvo-amrwbenc-dev \
+      libavcodec-dev libavformat-dev libswscale-dev libavutil-dev libvpx-dev libx264-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 COPY package.json package-lock.json ./
@@ -26,7 +27,7 @@ FROM node:20-bookworm-slim AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends libopus0 libopencore-amrnb0 libopencore-amrwb0 libvo-amrwbenc0 \
-      ffmpeg tini \
+      libavcodec59 libavformat59 libswscale6 libavutil57 libvpx7 libx264-164 ffmpeg tini \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/korus
 COPY --from=build /build/package.json /build/package-lock.json ./
@@ -36,6 +37,7 @@ COPY --from=build /build/config ./config
 # The admin console's page and scripts are served from the source tree (src/admin/static.ts), not from dist.
 COPY --from=build /build/src/admin/ui ./src/admin/ui
 COPY --from=build /build/media/codecs/native/build/Release/*.node ./media/codecs/native/build/Release/
+COPY --from=build /build/media/codecs/video/native/build/Release/*.node ./media/codecs/video/native/build/Release/
 RUN ln -s /opt/korus/dist/src/cli.js /usr/local/bin/korus \
  && mkdir -p /var/lib/korus /etc/korus \
  && cp config/default.yaml /etc/korus/korus.yaml \

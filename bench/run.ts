@@ -14,6 +14,8 @@
  * 4. SIP parser throughput (bench/sipParser.ts) next to JSON.parse of the same content, on one core.
  * 5. Raw codec cost per 20 ms frame (bench/codecs.ts), the baseline of the transcoding figures; in-band DTMF
  *    detection and tone generation per 20 ms frame next to a PCMU decode of the same frame (bench/dtmfTones.ts).
+ * 5b. Video codecs (bench/video.ts): CPU per frame to encode and decode VP8/VP9/H.264 at 480p and 720p next to the
+ *    ffmpeg CLI with the same settings, and the lateness of an audio tick while 720p transcodes (issue 12 §1).
  * 6. Transcoded calls (bench/transcode.ts): CPU per bridged PCMU↔Opus and AMR-WB↔Opus call next to the raw codec
  *    cost, calls per core without late or dropped packets, added latency per hop.
  * 7. SIP call rate (bench/sipCalls.ts): SIPp at 300 calls/s for 60 s against Korus's UserAgent (answer, BYE),
@@ -58,6 +60,7 @@ import { run as runGateway } from "./gateway.js";
 import { run as runSipCalls } from "./sipCalls.js";
 import { run as runSipParser } from "./sipParser.js";
 import { run as runTranscode } from "./transcode.js";
+import { run as runVideo } from "./video.js";
 import { runOutside } from "./outside/run.js";
 import { runRecording } from "./outside/recording.js";
 import { runVoicebot } from "./outside/voicebot.js";
@@ -264,6 +267,9 @@ async function main(): Promise<void> {
     out(r.name, `${r.value} ${r.unit}`);
   }
   for (const r of await runTranscode()) {
+    out(r.name, `${r.value} ${r.unit}`);
+  }
+  for (const r of await runVideo()) {
     out(r.name, `${r.value} ${r.unit}`);
   }
   for (const r of await runSipCalls()) {

@@ -20,10 +20,12 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
-# Debian packages. Runtime: the toolchain for native addons and the codec libraries (Opus, AMR-NB/WB).
+# Debian packages. Runtime: the toolchain for native addons and the codec libraries (Opus, AMR-NB/WB; FFmpeg 5.1's
+# libavcodec/libavformat/libswscale, libvpx and libx264 for video).
 # Tests add the real peers: Chromium, SIPp, baresip, ffmpeg, PostgreSQL, and iproute2/util-linux for
 # loopback-only network namespaces.
-pkgs=(python3 make g++ pkg-config libopus-dev libopencore-amrnb-dev libopencore-amrwb-dev libvo-amrwbenc-dev)
+pkgs=(python3 make g++ pkg-config libopus-dev libopencore-amrnb-dev libopencore-amrwb-dev libvo-amrwbenc-dev
+  libavcodec-dev libavformat-dev libswscale-dev libavutil-dev libvpx-dev libx264-dev)
 if [ "$mode" = test ]; then
   pkgs+=(chromium ffmpeg sip-tester baresip postgresql iproute2 util-linux procps)
 fi
@@ -57,8 +59,9 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-# The N-API codec addon (Opus, AMR-NB/WB; media/codecs/native/), built offline against the system's Node headers.
-log "codec addon"
+# The N-API codec addons (Opus, AMR-NB/WB: media/codecs/native/; video: media/codecs/video/native/), built
+# offline against the system's Node headers.
+log "codec addons"
 npm run --silent build:native
 
 log "build"
