@@ -9,7 +9,7 @@
  *   KMS bridges one channel per session) with a bounded send queue: while werift's buffered amount of that channel is
  *   over {@link MAX_BUFFERED_BYTES} (a slow or stalled peer, or a flood looped back at it), messages are dropped,
  *   counted and logged (rate-limited), never queued without bound;
- * - statistics as KMS reports them (DataChannelLikeStats per channel, RTCPeerConnectionStats for the session).
+ * - statistics as KMS reports them (RTCDataChannelStats per channel, RTCPeerConnectionStats for the session).
  *
  * Nothing here throws out of a werift callback.
  */
@@ -237,14 +237,14 @@ export class DataChannels {
     }
   }
 
-  /** getStats records (KMS WebRtcEndpointImpl::collectDataChannelLikeStats), keyed by their ids. */
+  /** getStats records (KMS WebRtcEndpointImpl::collectRTCDataChannelStats), keyed by their ids. */
   stats(now: number): Record<string, Record<string, string | number>> {
     const out: Record<string, Record<string, string | number>> = {};
     for (const ch of this.#channels.values()) {
       const id = this.#ids.get(ch) ?? `${this.#statsId}-${ch.id}`;
       out[id] = {
         __module__: "kurento",
-        __type__: "DataChannelLikeStats",
+        __type__: "RTCDataChannelStats",
         id,
         type: "datachannel",
         timestampMillis: now,
