@@ -183,7 +183,7 @@ t.test("at most MAX_CHANNELS channels; more are closed at once", async (t) => {
   }
   t.equal(dc.size, MAX_CHANNELS);
   t.equal(events.length, MAX_CHANNELS, "only the accepted ones are announced");
-  t.ok(warns.some((w) => w.msg.includes('too many channels')));
+  t.ok(warns.some((w) => w.msg.includes("too many channels")));
 });
 
 t.test("stats: RTCDataChannelStats per channel and the session's RTCPeerConnectionStats, as KMS", async (t) => {
