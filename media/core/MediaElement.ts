@@ -27,7 +27,7 @@ import { MEDIA_KINDS } from "../channel/protocol.js";
 import { AudioTranscoder, type TranscoderDiagnostics } from "../transcode/AudioTranscoder.js";
 import { sinkAccepts, type SinkAudioCaps } from "../transcode/format.js";
 import { MediaObject, type ObjectContext, type Operation } from "./MediaObject.js";
-import type { MediaFlowState, MediaPacket } from "./types.js";
+import type { DataMessage, MediaFlowState, MediaPacket } from "./types.js";
 
 export interface Connection {
   readonly source: MediaElement;
@@ -77,6 +77,7 @@ export abstract class MediaElement extends MediaObject {
   readonly #props = new Map<string, JsonValue>();
   #forwardingKeyframeRequest = false;
   #forwarding = false;
+  #forwardingData = false;
   /** Transcodes this element's audio for sinks that need another codec; created at the first such packet. */
   #transcoder: AudioTranscoder<Connection> | undefined;
   /** The codec of the last audio a source of this element sent it, before any transcoding (for CDRs). */
@@ -279,6 +280,38 @@ export abstract class MediaElement extends MediaObject {
       // A sink failing on one packet must not break the source or its other sinks.
       this.ctx.logger.warn("sink failed on a packet", { error: String(err), elementId: this.id });
     }
+  }
+
+  /**
+   * Forwards a data-channel message produced by this element to every sink connected for DATA. Off the RTP path:
+   * its own loop, cycle guard and flow marks.
+   */
+  protected sendDataToSinks(msg: DataMessage): void {
+    if (this.#forwardingData) {
+      return; // came back round a cycle of forwarding elements
+    }
+    const now = performance.now();
+    this.#markFlow(this.#flowOut, "DATA", "MediaFlowOutStateChanged", now);
+    this.#forwardingData = true;
+    try {
+      for (const conn of this.#sinks) {
+        if (conn.kind === "DATA" && !conn.sink.released) {
+          conn.sink.#markFlow(conn.sink.#flowIn, "DATA", "MediaFlowInStateChanged", now);
+          try {
+            conn.sink.onData(msg, conn);
+          } catch (err) {
+            this.ctx.logger.warn("sink failed on a data message", { error: String(err), elementId: conn.sink.id });
+          }
+        }
+      }
+    } finally {
+      this.#forwardingData = false;
+    }
+  }
+
+  /** A data-channel message arrived from a source connected for DATA. The default drops it (no DATA sink pad). */
+  protected onData(_msg: DataMessage, _conn: Connection): void {
+    // Elements that take DATA override (WebRtcEndpoint; SDK elements forward by default).
   }
 
   #transcoderFor(): AudioTranscoder<Connection> {

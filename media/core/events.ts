@@ -82,6 +82,8 @@ export const ELEMENT_EVENTS = {
     connectionId: "String",
     state: "DtlsConnectionState",
   },
+  DataChannelOpened: { channelId: "int" },
+  DataChannelClosed: { channelId: "int" },
   OnKeySoftLimit: { mediaType: "MediaType" },
   EndOfStream: {},
   // Korus's descriptor (src/kurento/korusKmd.ts)

@@ -46,3 +46,18 @@ export interface SenderClock {
 
 /** Kurento's MediaFlowState. */
 export type MediaFlowState = "FLOWING" | "NOT_FLOWING";
+
+/**
+ * One message of a data channel (kind DATA), as elements pass it along DATA connections. A WebRtcEndpoint makes
+ * one per SCTP message its peer sends and sends the ones it receives on its peer's channel of the same stream id
+ * (or label). Shared between the sinks of a fan-out, so read-only.
+ */
+export interface DataMessage {
+  readonly kind: "DATA";
+  /** The SCTP stream id of the channel it came on (RTCDataChannel.id; the DataChannelOpened channelId). */
+  readonly channelId: number;
+  readonly label: string;
+  readonly protocol: string;
+  /** A string message (WebRTC PPID 51) or binary (PPID 53). */
+  readonly data: string | Uint8Array;
+}

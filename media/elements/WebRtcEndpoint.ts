@@ -12,8 +12,9 @@
 import type { JsonObject, MediaKind } from "../channel/protocol.js";
 import type { Connection, ElementContext } from "../core/MediaElement.js";
 import type { Operation } from "../core/MediaObject.js";
-import type { MediaPacket } from "../core/types.js";
+import type { DataMessage, MediaPacket } from "../core/types.js";
 import { BaseRtpEndpoint } from "../endpoint/BaseRtpEndpoint.js";
+import { DataSession } from "../endpoint/DataSession.js";
 import { IceDtlsTransport } from "../endpoint/IceDtlsTransport.js";
 import { newDiagnostics, RecvStream, type RtpDiagnostics } from "../endpoint/RecvStream.js";
 import { KeyframeRequestStage } from "../endpoint/stages/KeyframeRequestStage.js";
@@ -59,6 +60,8 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   /** What we receive per kind (fields, read per packet). */
   readonly #audioIn: RecvStream;
   readonly #videoIn: RecvStream;
+  /** useDataChannels: SCTP data channels ↔ DATA connections (see DataSession). */
+  readonly #data: DataSession;
 
   constructor(ctx: ElementContext, ctor: JsonObject) {
     super(ctx);
@@ -68,6 +71,16 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     const owner = { elementId: this.id, diagnostics: this.diagnostics, log: this.#drops, logger: ctx.logger };
     this.#audioIn = new RecvStream("AUDIO", owner, this.#chain, this.#inbound);
     this.#videoIn = new RecvStream("VIDEO", owner, this.#chain, this.#inbound);
+    this.#data = new DataSession(
+      ctor["useDataChannels"] === true,
+      () => this.#ice.peer?.data,
+      (event, data) => this.ctx.emit(event, data),
+      (msg) => {
+        if (!this.released) {
+          this.sendDataToSinks(msg);
+        }
+      },
+    );
     this.#ice = new IceDtlsTransport(ctx.settings.webrtc, {
       logger: ctx.logger,
       ports: ctx.ports,
@@ -83,6 +96,7 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
         }
       },
       receivers: () => this.#inbound,
+      dataChannels: this.#data.handlers,
     });
   }
 
@@ -299,6 +313,11 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
     }
   }
 
+  /** A data-channel message from a DATA source → our peer's channel (useDataChannels; else dropped). */
+  protected override onData(msg: DataMessage, _conn: Connection): void {
+    this.#data.send(msg);
+  }
+
   /**
    * Video to our peer starts on a keyframe, as in KMS (after connect, a source switch, until DTLS is up): delta
    * frames are dropped and a keyframe asked upstream (once a second) until a keyframe packet is actually sent.
@@ -389,11 +408,14 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
       }
     }
     records[this.id] = endpointRecord(this.id, now, e2e);
+    if (kind === undefined || kind === "DATA") {
+      Object.assign(records, this.#data.stats(now));
+    }
     return records;
   }
 
   protected override operations(): Record<string, Operation> {
-    return { ...super.operations(), ...this.#ice.operations() };
+    return { ...super.operations(), ...this.#ice.operations(), ...this.#data.operations() };
   }
 
   // ---------------------------------------------------------------------------------------------- release

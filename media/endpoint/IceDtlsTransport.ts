@@ -32,6 +32,7 @@ import {
   type TransportHandlers,
 } from "../webrtc/WebRtcTransport.js";
 import type { SendStreamStats } from "../rtp/RtpStreamStats.js";
+import type { DataChannelHandlers } from "../webrtc/DataChannels.js";
 import { SendStream } from "./SendStream.js";
 import type { SendResult, Transport } from "./Transport.js";
 import { isObject } from "./SdpEndpoint.js";
@@ -53,6 +54,8 @@ export interface IceDtlsHooks extends Pick<
   readonly emit: EmitElementEvent;
   /** A negotiation step is running (remote candidates wait for it). */
   negotiating(): boolean;
+  /** useDataChannels: the data channels' handlers (absent: an offered m=application is rejected). */
+  readonly dataChannels?: DataChannelHandlers | undefined;
 }
 
 export class IceDtlsTransport implements Transport {
@@ -141,6 +144,7 @@ export class IceDtlsTransport implements Transport {
         turn: parseTurnUrl(this.#turnUrl),
         iceTcp: this.#iceTcp,
         logger: this.#h.logger,
+        dataChannels: this.#h.dataChannels,
       },
       {
         candidate: (c) => this.#onLocalCandidate(c),

@@ -7,6 +7,7 @@
  * - `this.params`: its constructor parameters, validated by the control plane against the module's kmd;
  * - media: by default a plain element forwards every packet it receives (`onMedia` → `sendToSinks`); override
  *   `onMedia(packet)` to do something else, and call `this.sendToSinks(packet)` to send;
+ * - data (kind DATA: data-channel messages): forwarded likewise (`onData` → `sendDataToSinks`);
  * - Kurento methods and properties: override `operations()` and add `name: (args) => value` entries to
  *   `super.operations()` (a property `period` is `getPeriod`/`setPeriod {period}`);
  * - release contract: `release()` is idempotent; on release the element is disconnected, its timers are cleared,
@@ -16,7 +17,7 @@
 import type { JsonObject } from "../channel/protocol.js";
 import { MediaElement, type Connection, type ElementContext } from "../core/MediaElement.js";
 import type { MediaObject } from "../core/MediaObject.js";
-import type { MediaPacket } from "../core/types.js";
+import type { DataMessage, MediaPacket } from "../core/types.js";
 import type { Logger } from "../logger.js";
 import { ElementTimers } from "./ElementTimers.js";
 
@@ -64,6 +65,11 @@ export class Element<E extends EventMap = EventMap> extends MediaElement {
   /** A packet from a connected source. A plain element forwards it; subclasses override. */
   protected override onMedia(packet: MediaPacket, _conn: Connection): void {
     this.sendToSinks(packet);
+  }
+
+  /** A data-channel message from a source connected for DATA. A plain element forwards it; subclasses override. */
+  protected override onData(msg: DataMessage, _conn: Connection): void {
+    this.sendDataToSinks(msg);
   }
 
   /** Frees what the element opened. Runs once, on release, after it was disconnected and its timers cleared. */

@@ -22,7 +22,7 @@ export { ElementTimers, type TimerHandle } from "./ElementTimers.js";
 export type { ElementClass } from "../core/MediaPipeline.js";
 export type { Connection, ElementContext } from "../core/MediaElement.js";
 export type { MediaObject } from "../core/MediaObject.js";
-export type { MediaPacket } from "../core/types.js";
+export type { DataMessage, MediaPacket } from "../core/types.js";
 export type { JsonObject, JsonValue, MediaKind } from "../channel/protocol.js";
 export type { Logger } from "../logger.js";
 

@@ -50,6 +50,13 @@ import {
   type IceConnectionLike as GuardedConnection,
 } from "./InboundGuard.js";
 import type { RtpHeaderFields } from "../srtp/rtpHeader.js";
+import { DataChannels, type DataChannelHandlers } from "./DataChannels.js";
+import {
+  rejectApplicationSections,
+  restoreRejectedSections,
+  retargetCandidate,
+  type RejectedSection,
+} from "./rejectedSections.js";
 
 export type MediaDirection = "sendrecv" | "sendonly" | "recvonly" | "inactive";
 export type RtpKind = "AUDIO" | "VIDEO";
@@ -117,6 +124,8 @@ export interface WebRtcTransportOptions {
   turn: TurnServer | undefined;
   iceTcp: boolean;
   logger: Logger;
+  /** useDataChannels: the data channels' handlers; absent, an offer's m=application is rejected (port 0) as KMS does. */
+  dataChannels?: DataChannelHandlers | undefined;
 }
 
 export interface NegotiatedCodec {
@@ -179,6 +188,12 @@ export class WebRtcTransport {
   #fast: FastRtpPath | undefined;
   readonly #rtcp: RtcpSession;
   #reportTimer: NodeJS.Timeout | undefined;
+  /** The SCTP data channels (useDataChannels), see DataChannels. */
+  readonly #data: DataChannels | undefined;
+  /** The offer's m=application sections rejected without useDataChannels, and our answer with them put back. */
+  #rejected: RejectedSection[] = [];
+  #answer: { werift: string; shown: string } | undefined;
+  #offer = "";
 
   constructor(opts: WebRtcTransportOptions, handlers: TransportHandlers) {
     this.#opts = opts;
@@ -226,12 +241,23 @@ export class WebRtcTransport {
       { reporterSsrc: FEEDBACK_SENDER_SSRC, reducedSize: true, reportWhenIdle: false },
     );
     this.#subscribePeer();
+    this.#data = opts.dataChannels === undefined ? undefined : new DataChannels(this.#pc, opts.dataChannels, this.#log);
+  }
+
+  /** The data channels, with useDataChannels. */
+  get data(): DataChannels | undefined {
+    return this.#data;
   }
 
   // ------------------------------------------------------------------------------------------- signalling
 
   /** Applies a remote offer and returns our answer (after werift has gathered its candidates). */
-  async processOffer(sdp: string, direction: MediaDirection): Promise<string> {
+  async processOffer(offer: string, direction: MediaDirection): Promise<string> {
+    let sdp = offer;
+    if (this.#data === undefined) {
+      ({ sdp, rejected: this.#rejected } = rejectApplicationSections(offer));
+      this.#offer = offer;
+    }
     const sub = this.#pc.onRemoteTransceiverAdded.subscribe((t) => {
       // werift creates answering transceivers as recvonly; a forwarding endpoint also sends unless told not to.
       t.setDirection(direction);
@@ -270,15 +296,25 @@ export class WebRtcTransport {
 
   /** Hands a remote candidate to werift (which queues it itself if the remote description is not yet set). */
   async addIceCandidate(c: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }): Promise<void> {
-    await this.#pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex });
+    const to = retargetCandidate(c, this.#rejected, this.#pc.getTransceivers()[0]?.mid ?? undefined);
+    await this.#pc.addIceCandidate({ candidate: to.candidate, sdpMid: to.sdpMid, sdpMLineIndex: to.sdpMLineIndex });
   }
 
+  /** Our description: werift's, with the offer's rejected m=application sections put back (port 0). */
   get localSdp(): string | undefined {
-    return this.#pc.localDescription?.sdp;
+    const sdp = this.#pc.localDescription?.sdp;
+    if (sdp === undefined || this.#rejected.length === 0) {
+      return sdp;
+    }
+    if (this.#answer?.werift !== sdp) {
+      this.#answer = { werift: sdp, shown: restoreRejectedSections(sdp, this.#rejected) };
+    }
+    return this.#answer.shown;
   }
 
   get remoteSdp(): string | undefined {
-    return this.#pc.remoteDescription?.sdp;
+    const sdp = this.#pc.remoteDescription?.sdp;
+    return sdp !== undefined && this.#rejected.length > 0 ? this.#offer : sdp; // the offer as the peer sent it
   }
 
   get iceState(): IceTransportState {
@@ -418,6 +454,7 @@ export class WebRtcTransport {
       return;
     }
     this.#closed = true;
+    this.#data?.close();
     clearInterval(this.#reportTimer);
     this.#fast?.close();
     this.#fast = undefined;
