@@ -133,7 +133,7 @@ t.test("RtpEndpoint answers the suite's H264/MP4V-ES/H263-1998 video offer with 
   })) as string;
   const r = await c.call("invoke", { object: ep, operation: "processOffer", operationParams: { offer: SUITE_OFFER } });
   t.equal(code(r), undefined, `processOffer: ${r.error?.message ?? "ok"} (was 40205 no common codec)`);
-  const answer = String(r.result?.["value"] ?? "");
+  const answer = (r.result?.["value"] as string | undefined) ?? "";
   const mline = /^m=video (\d+) RTP\/AVP (.+)$/m.exec(answer);
   t.ok(mline !== null, `an RTP/AVP video m-line:\n${answer}`);
   t.not(mline?.[1], "0", "the video m-line is accepted (port ≠ 0)");
@@ -159,7 +159,7 @@ t.test("WebRtcEndpoint answers a plain RTP/AVP offer with its m-lines rejected, 
   })) as string;
   const r = await c.call("invoke", { object: ep, operation: "processOffer", operationParams: { offer: SUITE_OFFER } });
   t.equal(code(r), undefined, `processOffer: ${r.error?.message ?? "ok"}`);
-  const answer = String(r.result?.["value"] ?? "");
+  const answer = (r.result?.["value"] as string | undefined) ?? "";
   t.match(answer, /^v=0\r\n/);
   t.match(answer, /^m=video 0 RTP\/AVP 96 97 98$/m, `rejected with port 0, the offered protocol kept:\n${answer}`);
   t.equal((answer.match(/^m=/gm) ?? []).length, 1, "one m-line per offered m-line");
