@@ -24,6 +24,8 @@ export class HubPort extends MediaElement implements HubMember, RoutedPort {
   readonly #leave: () => void;
   /** The routing hub's link (Dispatcher, DispatcherOneToMany); undefined on a Composite. */
   readonly #route: RouteLink | undefined;
+  /** Video into a mixing port is dropped: said once per port, never silently (issue 13). */
+  #videoDropLogged = false;
 
   /** @throws InvalidStateError when `hub` is not a live Composite of this pipeline. */
   constructor(ctx: ElementContext, ctor: JsonObject) {
@@ -82,6 +84,12 @@ export class HubPort extends MediaElement implements HubMember, RoutedPort {
     }
     if (packet.kind === "AUDIO") {
       this.hub?.mixer.input(this.id, packet);
+    } else if (packet.kind === "VIDEO" && !this.#videoDropLogged) {
+      this.#videoDropLogged = true;
+      this.ctx.logger.warn("video into a Composite's HubPort is dropped: Korus's Composite mixes audio only", {
+        elementId: this.id,
+        codec: packet.codec,
+      });
     }
   }
 

@@ -7,7 +7,9 @@
  * - RtpEndpoint answers the suite's `m=video … RTP/AVP 96 97 98` offer (H264 without fmtp, MP4V-ES, H263-1998)
  *   with H.264 only, packetization-mode 0 and the RFC 6184 §8.1 default profile;
  * - WebRtcEndpoint answers that plain RTP/AVP offer as KMS does: every m-line rejected with port 0 and the offered
- *   protocol kept, and no library's message leaks.
+ *   protocol kept, and no library's message leaks;
+ * - video an element cannot pass on (an audio-only RtpEndpoint, a Composite's HubPort) is dropped with a log line
+ *   naming the element, never silently.
  *
  * Run `npm run build` first (the media workers run from dist/).
  */
@@ -15,6 +17,7 @@ import { randomUUID } from "node:crypto";
 import t, { type Test } from "tap";
 import { RpcClient, type RpcMessage } from "../helpers/rpcClient.js";
 import { startTestServer, type TestServer } from "../helpers/inProcessServer.js";
+import { Phone, sleep } from "../unit/media/rtp/fixtures/rtpHarness.js";
 
 t.setTimeout(90_000);
 
@@ -175,5 +178,59 @@ t.test("WebRtcEndpoint answers a plain RTP/AVP offer with its m-lines rejected, 
   t.equal(code(again), 40208);
   // gatherCandidates and addIceCandidate after such an answer neither fail nor crash the worker.
   t.equal(code(await c.call("invoke", { object: ep, operation: "gatherCandidates" })), undefined);
+  await c.value("release", { object: pipeline });
+});
+
+t.test("video an element cannot pass on is never dropped silently: a log line names the element", async (t) => {
+  const c = await open(t);
+  const pipeline = (await c.value("create", { type: "MediaPipeline" })) as string;
+  const rtp = async (): Promise<string> =>
+    (await c.value("create", { type: "RtpEndpoint", constructorParams: { mediaPipeline: pipeline } })) as string;
+  const source = await rtp();
+  const audioOnly = await rtp();
+  const composite = (await c.value("create", {
+    type: "Composite",
+    constructorParams: { mediaPipeline: pipeline },
+  })) as string;
+  const port = (await c.value("create", { type: "HubPort", constructorParams: { hub: composite } })) as string;
+  const video = await Phone.open();
+  const phone = await Phone.open();
+  t.teardown(() => {
+    video.close();
+    phone.close();
+  });
+  const offer = [
+    "v=0",
+    "o=- 1 1 IN IP4 127.0.0.1",
+    "s=-",
+    "c=IN IP4 127.0.0.1",
+    "t=0 0",
+    `m=video ${video.port} RTP/AVP 96`,
+    "a=rtpmap:96 VP8/90000",
+    "a=sendrecv",
+    "",
+  ].join("\r\n");
+  const answer = (await c.value("invoke", {
+    object: source,
+    operation: "processOffer",
+    operationParams: { offer },
+  })) as string;
+  video.target = { address: "127.0.0.1", port: Number(/^m=video (\d+)/m.exec(answer)?.[1]) };
+  phone.aimAt(
+    (await c.value("invoke", {
+      object: audioOnly,
+      operation: "processOffer",
+      operationParams: { offer: phone.offer({ codecs: "0" }) },
+    })) as string,
+  );
+  await c.value("invoke", { object: source, operation: "connect", operationParams: { sink: audioOnly } });
+  await c.value("invoke", { object: source, operation: "connect", operationParams: { sink: port } });
+  const named = (id: string): boolean => server.logLines.some((l) => l.includes(id) && /video/i.test(l));
+  for (let i = 0; i < 100 && !(named(audioOnly) && named(port)); i++) {
+    video.send(96, i, i * 3000, 0x5555, Buffer.from([0x10, 0x01, 0x00, 0x00, 0x9d]), true);
+    await sleep(20);
+  }
+  t.ok(named(audioOnly), "the audio-only RtpEndpoint says it drops video");
+  t.ok(named(port), "the Composite's HubPort says it drops video");
   await c.value("release", { object: pipeline });
 });
