@@ -62,7 +62,7 @@ async function start(): Promise<void> {
   const dispatcher = new WorkerDispatcher(settings, post, registry);
   port.on("message", (msg: unknown) => dispatcher.handle(msg));
   port.on("close", () => dispatcher.close());
-  post({ kind: "ready" });
+  post({ kind: "ready", types: registry.types() });
 }
 
 await start();

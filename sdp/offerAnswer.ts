@@ -64,6 +64,11 @@ export interface CodecCapability {
   readonly rtcpFeedback?: readonly string[];
   /** Payload type for offers when it is free (dynamic codecs get 96+ otherwise). */
   readonly preferredPayloadType?: number;
+  /**
+   * Accepted in answers but never offered: a variant we can take when a peer offers it (e.g. H.264 packetization
+   * mode 0 for a peer whose offer has no fmtp, RFC 6184 §8.1) without adding a payload type to our own offers.
+   */
+  readonly answerOnly?: boolean;
 }
 
 /** Local capabilities, per media kind, in preference order. */
@@ -953,7 +958,7 @@ export function createOffer(capabilities: Capabilities, options: OfferOptions): 
   }
   let bundlePort: number | undefined;
   kinds.forEach((kind, index) => {
-    const caps = capabilities[kind] ?? [];
+    const caps = (capabilities[kind] ?? []).filter((c) => c.answerOnly !== true);
     if (caps.length === 0) {
       throw new TypeError(`createOffer: no ${kind} capabilities to offer`);
     }

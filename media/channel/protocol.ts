@@ -138,7 +138,8 @@ export type FromWorker =
   | { kind: "released"; objectId: string }
   | { kind: "log"; level: LogLevel; namespace: string; message: string; context: Record<string, unknown> }
   | { kind: "load"; elements: number; pipelines: number; elu: number; metrics: WorkerMetricsReport }
-  | { kind: "ready" };
+  /** Start-up done; `types`: the element types registered in the worker (Kurento's and the modules'), for getInfo. */
+  | { kind: "ready"; types: string[] };
 
 /** What a worker's load report carries for the Prometheus metrics (src/metrics/), summed on the main thread. */
 export interface WorkerMetricsReport {

@@ -6,29 +6,46 @@
  * is dropped (Korus mixes audio only).
  *
  * Releasing the port removes the participant from the mix; releasing the hub releases its ports.
+ *
+ * On a routing hub (Dispatcher, DispatcherOneToMany) the port mixes nothing: its input goes to the hub, which
+ * forwards it to the ports routed from it, and its output is the input of the port it is routed from; a keyframe
+ * request from its sinks goes to that port's source.
  */
 import type { JsonObject } from "../channel/protocol.js";
 import type { Connection, ElementContext } from "../core/MediaElement.js";
 import { MediaElement } from "../core/MediaElement.js";
 import type { MediaPacket } from "../core/types.js";
 import { InvalidStateError } from "../errors.js";
-import { isHub, type Hub, type HubMember } from "../mixer/hub.js";
+import { isHub, isRoutingHub, type Hub, type HubMember, type RouteLink, type RoutedPort } from "../mixer/hub.js";
 
-export class HubPort extends MediaElement implements HubMember {
-  readonly hub: Hub;
+export class HubPort extends MediaElement implements HubMember, RoutedPort {
+  /** The mixing hub (Composite); undefined on a routing hub. */
+  readonly hub: Hub | undefined;
   readonly #leave: () => void;
+  /** The routing hub's link (Dispatcher, DispatcherOneToMany); undefined on a Composite. */
+  readonly #route: RouteLink | undefined;
+  /** Video into a mixing port is dropped: said once per port, never silently (issue 13). */
+  #videoDropLogged = false;
 
   /** @throws InvalidStateError when `hub` is not a live Composite of this pipeline. */
   constructor(ctx: ElementContext, ctor: JsonObject) {
     super(ctx);
     const id = ctor["hub"];
     const hub = typeof id === "string" ? ctx.lookup?.(id) : undefined;
+    if (isRoutingHub(hub) && hub.pipelineId === ctx.pipelineId) {
+      this.hub = undefined;
+      const route = hub.attach(this);
+      this.#route = route;
+      this.#leave = () => route.leave();
+      return;
+    }
     if (!isHub(hub) || hub.pipelineId !== ctx.pipelineId) {
       const label = typeof id === "string" ? id : JSON.stringify(id ?? null);
       throw new InvalidStateError(`Hub '${label}' not found in pipeline '${ctx.pipelineId}'`);
     }
     this.hub = hub;
-    this.#leave = this.hub.join(this);
+    this.#route = undefined;
+    this.#leave = hub.join(this);
   }
 
   wantsOutput(): boolean {
@@ -43,12 +60,36 @@ export class HubPort extends MediaElement implements HubMember {
 
   /** Counters of this participant's input (decode, jitter, concealment). */
   get inputStats(): ReturnType<Hub["mixer"]["inputStats"]> {
-    return this.hub.mixer.inputStats(this.id);
+    return this.hub?.mixer.inputStats(this.id);
+  }
+
+  /** RoutedPort: asks the element connected into this port for a keyframe. */
+  requestSourceKeyframe(): void {
+    this.requestKeyframeUpstream();
+  }
+
+  /** A sink needs a keyframe: on a routing hub, from the port this one is routed from. */
+  override handleKeyframeRequest(): void {
+    if (this.#route !== undefined) {
+      this.#route.keyframe();
+      return;
+    }
+    super.handleKeyframeRequest();
   }
 
   protected override onMedia(packet: MediaPacket, _conn: Connection): void {
+    if (this.#route !== undefined) {
+      this.#route.input(packet);
+      return;
+    }
     if (packet.kind === "AUDIO") {
-      this.hub.mixer.input(this.id, packet);
+      this.hub?.mixer.input(this.id, packet);
+    } else if (packet.kind === "VIDEO" && !this.#videoDropLogged) {
+      this.#videoDropLogged = true;
+      this.ctx.logger.warn("video into a Composite's HubPort is dropped: Korus's Composite mixes audio only", {
+        elementId: this.id,
+        codec: packet.codec,
+      });
     }
   }
 

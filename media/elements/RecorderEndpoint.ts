@@ -335,6 +335,8 @@ export class RecorderEndpoint extends Element<RecorderEvents> {
     this.#updateCaps();
   }
 
+  #videoDropLogged = false;
+
   protected override onMedia(packet: MediaPacket, conn: Connection): void {
     if (this.#state !== "START") {
       return;
@@ -349,6 +351,10 @@ export class RecorderEndpoint extends Element<RecorderEvents> {
       if (this.#passAudio !== conn) {
         return; // a second source connected while recording in passthrough: not mixed into one Opus stream
       }
+    } else if (packet.kind === "VIDEO" && !this.profile.video && !this.#videoDropLogged) {
+      // Never silent (issue 13): an audio-only profile records no video; said once per recorder.
+      this.#videoDropLogged = true;
+      this.ctx.logger.warn("video dropped: the recording profile is audio-only", { elementId: this.id });
     }
     this.#recording?.push(packet);
   }

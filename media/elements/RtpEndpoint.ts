@@ -387,7 +387,19 @@ export class RtpEndpoint extends BaseRtpEndpoint<SessionDescription> {
       return;
     }
     const s = this.#streamOf(packet.kind);
-    if (s === undefined || !sends(s.direction)) {
+    if (s === undefined) {
+      // Never silent (issue 13): the peer negotiated no m-line of this kind (an audio-only phone behind video).
+      this.diagnostics.droppedNoCodec++;
+      this.#log.warn(
+        `no-${packet.kind}`,
+        `dropping ${packet.kind} ${packet.codec}: the peer negotiated no such m-line`,
+        {
+          elementId: this.id,
+        },
+      );
+      return;
+    }
+    if (!sends(s.direction)) {
       return;
     }
     if (packet.codec === "telephone-event" && this.#dtmf.mode !== "rfc4733") {

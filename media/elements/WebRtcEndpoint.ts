@@ -28,6 +28,8 @@ import { isKeyframe } from "../rtp/keyframe.js";
 import type { SinkAudioCaps } from "../transcode/format.js";
 import type { GuardCounters } from "../webrtc/InboundGuard.js";
 import { type IncomingRtp, type MediaDirection, type PeerConnectionState } from "../webrtc/WebRtcTransport.js";
+import { rejectingAnswer } from "../webrtc/plainOffer.js";
+import { SessionDescription } from "../../sdp/index.js";
 
 /** Minimum spacing of keyframe requests sent to the peer (KMS throttles them too). */
 const KEYFRAME_REQUEST_MIN_MS = 200;
@@ -41,6 +43,8 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
   #negotiated = false;
   #sessionStarted = false;
   #lastKeyframeRequest = -Infinity;
+  /** An offer with no WebRTC media, and our answer rejecting each of its m-lines (see applyOffer). */
+  #rejected: { readonly offer: string; readonly answer: string } | undefined;
   /** A keyframe was wanted before the peer's video SSRC was known: ask as soon as its first packet arrives. */
   /** The receive stages (one chain: the peer's streams share one BUNDLEd transport). */
   readonly #keyframe = new KeyframeRequestStage(() => this.askPeerForKeyframe());
@@ -114,6 +118,12 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
    * @throws MediaOperationError SDP_END_POINT_PROCESS_OFFER_ERROR when werift refuses it (e.g. no common codec).
    */
   protected override async applyOffer(sdp: string): Promise<void> {
+    const rejecting = rejectingAnswer(SessionDescription.parse(sdp), `${Date.now()}`);
+    if (rejecting !== undefined) {
+      // No WebRTC m-line (a plain RTP/AVP offer): answered as KMS does, every m-line rejected; werift never sees it.
+      this.#rejected = { offer: sdp, answer: rejecting };
+      return;
+    }
     const t = this.#ice.ensure();
     await t.processOffer(sdp, this.#direction());
     this.assertAlive();
@@ -173,11 +183,17 @@ export class WebRtcEndpoint extends BaseRtpEndpoint<string> {
 
   /** Our description as KMS shows it (see #present); undefined before there is one. */
   protected override localDescriptor(): string | undefined {
+    if (this.#rejected !== undefined) {
+      return this.#rejected.answer;
+    }
     const sdp = this.#ice.peer?.localSdp;
     return sdp === undefined ? undefined : this.#ice.present(sdp);
   }
 
   protected override remoteDescriptor(): string | undefined {
+    if (this.#rejected !== undefined) {
+      return this.#rejected.offer;
+    }
     return this.negotiationState === NegotiationState.New ? undefined : this.#ice.peer?.remoteSdp;
   }
 

@@ -7,6 +7,8 @@
  */
 import type { ElementRegistry } from "../sdk/ElementRegistry.js";
 import { Composite } from "./Composite.js";
+import { Dispatcher } from "./Dispatcher.js";
+import { DispatcherOneToMany } from "./DispatcherOneToMany.js";
 import { HubPort } from "./HubPort.js";
 import { PassThrough } from "./PassThrough.js";
 import { PlayerEndpoint } from "./PlayerEndpoint.js";
@@ -17,6 +19,8 @@ import { WebRtcEndpoint } from "./WebRtcEndpoint.js";
 export function registerBuiltinElements(registry: ElementRegistry): void {
   registry.register("PassThrough", PassThrough, "core");
   registry.register("Composite", Composite, "elements");
+  registry.register("Dispatcher", Dispatcher, "elements");
+  registry.register("DispatcherOneToMany", DispatcherOneToMany, "elements");
   registry.register("HubPort", HubPort, "core");
   registry.register("RtpEndpoint", RtpEndpoint, "elements");
   registry.register("WebRtcEndpoint", WebRtcEndpoint, "elements");

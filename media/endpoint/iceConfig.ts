@@ -7,6 +7,7 @@ import type { JsonObject } from "../channel/protocol.js";
 import { MediaOperationError } from "../errors.js";
 import { SdpParseError, SessionDescription } from "../../sdp/index.js";
 import type { Logger } from "../logger.js";
+import { hasWebRtcMedia } from "../webrtc/plainOffer.js";
 import { validateSdp } from "../webrtc/sdpText.js";
 import type { TurnServer } from "../webrtc/WebRtcTransport.js";
 import type { SdpOperationError } from "./SdpEndpoint.js";
@@ -28,9 +29,10 @@ export function remoteSdp(v: unknown, what: "offer" | "answer"): string {
       }
       throw err;
     }
-    // ICE is mandatory in WebRTC (RFC 8829 §5.8); werift dereferences the credentials without checking them.
+    // ICE is mandatory in WebRTC (RFC 8829 §5.8); werift dereferences the credentials without checking them. An offer
+    // with no WebRTC m-line never reaches werift: it is answered with every m-line rejected (webrtc/plainOffer.ts).
     const index = parsed.media.findIndex((m) => m.port !== 0 && m.ice === undefined);
-    if (index !== -1) {
+    if (index !== -1 && (what === "answer" || hasWebRtcMedia(parsed))) {
       throw new MediaOperationError(
         "SDP_PARSE_ERROR",
         `invalid SDP ${what}: m= section ${index} has no a=ice-ufrag/a=ice-pwd (ICE is mandatory in WebRTC)`,

@@ -41,6 +41,26 @@ export const VIDEO_CAPABILITIES: readonly CodecCapability[] = [
     rtcpFeedback: ["nack", "nack pli", "ccm fir"],
     preferredPayloadType: 102,
   },
+  // Answer-only H.264 variants, so that an offer Korus can forward is not refused for its fmtp (KMS matches H.264 by
+  // name): packetization mode 0 (an offer without fmtp means mode 0 and Baseline 42000A, RFC 6184 §8.1, as in
+  // Kurento's own client test suite) and plain Baseline, which SIP video phones offer. The answer keeps the offered
+  // mode and profile, at the lower level (RFC 6184 §8.2.2).
+  ...["packetization-mode=0;profile-level-id=42001f", "packetization-mode=1;profile-level-id=42001f"].map(
+    (parameters): CodecCapability => ({
+      name: "H264",
+      clockRate: 90000,
+      parameters,
+      rtcpFeedback: ["nack", "nack pli", "ccm fir"],
+      answerOnly: true,
+    }),
+  ),
+  {
+    name: "H264",
+    clockRate: 90000,
+    parameters: "packetization-mode=0;profile-level-id=42e01f",
+    rtcpFeedback: ["nack", "nack pli", "ccm fir"],
+    answerOnly: true,
+  },
 ];
 
 /** What a plain-UDP endpoint offers and accepts. */

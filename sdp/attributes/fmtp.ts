@@ -286,11 +286,11 @@ export interface ProfileLevelId {
 
 /**
  * Parses a hex `profile-level-id` such as `42e01f`; `undefined` for anything that is not six hex digits. Without
- * the parameter RFC 6184 §8.1 implies `420010` (Baseline, level 1.0).
+ * the parameter RFC 6184 §8.1 implies `42000A` (Baseline, level 1).
  *
  * @see https://www.rfc-editor.org/rfc/rfc6184#section-8.1
  */
-export function parseProfileLevelId(hex = "420010"): ProfileLevelId | undefined {
+export function parseProfileLevelId(hex = "42000a"): ProfileLevelId | undefined {
   if (!/^[0-9a-fA-F]{6}$/.test(hex)) {
     return undefined;
   }

@@ -223,9 +223,11 @@ export class KurentoServer {
     if (method === "connect") {
       return this.#connect(conn, params);
     }
-    if (method === "keepAlive" || method === "closeSession" || method === "ref" || method === "unref") {
+    if (method === "keepAlive" || method === "closeSession" || method === "unref") {
       session = this.#existingSession(conn, params);
-    } else if (SESSION_METHODS.has(method)) {
+    } else if (SESSION_METHODS.has(method) || method === "ref") {
+      // `ref` names a session the server may not have seen: KMS's MediaSet::ref creates it (keepAliveSession(id,
+      // true)), so a client that resumes after a restart can take its references back.
       session = this.#sessionFor(conn, params["sessionId"]);
     }
     switch (method) {
@@ -259,7 +261,14 @@ export class KurentoServer {
         const s = this.#need(session);
         const obj = this.#object(params, s);
         if (method === "ref") {
-          s.refs.add(obj.id);
+          // As KMS's MediaSet::ref, the object's ancestors are referenced too (a HubPort keeps its hub and pipeline).
+          for (
+            let o: KObject | undefined = obj;
+            o !== undefined;
+            o = o.parentId === null ? undefined : this.objects.get(o.parentId)
+          ) {
+            s.refs.add(o.id);
+          }
         } else {
           s.refs.delete(obj.id);
         }
@@ -730,7 +739,12 @@ export class KurentoServer {
     }
   }
 
-  /** ServerInfo (kurento-protocol.md §7.1): modules core, elements, filters and korus. */
+  /**
+   * ServerInfo (kurento-protocol.md §7.1): modules core, elements, filters, korus and the configured ones. A module's
+   * `factories` lists only what `create` accepts (issue 13): MediaPipeline, the element types the media workers
+   * registered (Kurento's own and the modules', reported in each worker's `ready`), and the server-wide singletons a
+   * control hook answers (SipGateway). A type the kmd describes but nobody implements is not advertised.
+   */
   info(): JsonObject {
     const generationTime = new Date(0).toISOString();
     return {
@@ -745,9 +759,24 @@ export class KurentoServer {
         name: m.name,
         version: m.version,
         generationTime,
-        factories: this.kmd.factories(m.name),
+        factories: this.kmd.factories(m.name).filter((name) => this.#creatable(name)),
       })),
     };
+  }
+
+  /** Whether `create` of concrete class `name` can succeed (see {@link info}). */
+  #creatable(name: string): boolean {
+    if (name === "MediaPipeline") {
+      return true;
+    }
+    if (name === "ServerManager") {
+      return false;
+    }
+    if (this.#pool.workers.some((w) => w.elementTypes.includes(name))) {
+      return true;
+    }
+    const cls = this.kmd.classByType(name);
+    return cls !== undefined && this.hooks.createSingleton(cls) !== undefined;
   }
 
   #subscribe(session: Session, params: Record<string, unknown>): JsonObject {

@@ -50,6 +50,8 @@ export class MediaWorkerHandle {
   readonly #callbacks: WorkerCallbacks;
   readonly #timeoutMs: number;
   readonly ready: Promise<void>;
+  /** The element types the worker registered (its `ready` message); empty until then. */
+  elementTypes: readonly string[] = [];
   #nextId = 1;
   #dead = false;
   /** Pipelines placed on this worker. */
@@ -81,6 +83,7 @@ export class MediaWorkerHandle {
     this.ready.catch(() => undefined);
     this.#worker.on("message", (msg: FromWorker) => {
       if (msg.kind === "ready") {
+        this.elementTypes = msg.types;
         markReady();
         return;
       }

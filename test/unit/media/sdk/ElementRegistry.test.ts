@@ -17,6 +17,8 @@ t.test("Kurento's types register through the registry; a second registration of 
   registerBuiltinElements(r);
   t.same(r.types().sort(), [
     "Composite",
+    "Dispatcher",
+    "DispatcherOneToMany",
     "HubPort",
     "PassThrough",
     "PlayerEndpoint",
