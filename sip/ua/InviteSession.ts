@@ -32,6 +32,7 @@ import type { MediaHandler, OfferRequest } from "./MediaHandler.js";
 import { ReofferClient } from "./ReofferClient.js";
 import { ReofferServer } from "./ReofferServer.js";
 import { SessionDialog } from "./SessionDialog.js";
+import type { HoldOptions, HoldState } from "./SessionHold.js";
 import { receiveInfo, sendInfo } from "./SessionInfo.js";
 import { OfferAnswerState, SessionState } from "./SessionState.js";
 import { SessionTimer } from "./SessionTimer.js";
@@ -340,14 +341,28 @@ export class InviteSession extends TypedEmitter<InviteSessionEvents> {
     await this.#reofferClient.send("UPDATE", request);
   }
 
-  /** Puts the peer on hold (re-INVITE with a sendonly offer, RFC 3264 §8.4). */
-  hold(): Promise<void> {
-    return this.reinvite({ hold: true });
+  /**
+   * Puts the peer on hold (RFC 3264 §8.4): a re-INVITE (or an UPDATE, when asked and the peer allows it) whose
+   * streams are `sendonly`, or `inactive` when the peer holds us too (sip/ua/SessionHold.ts). The `hold` event
+   * reports the new state once the peer answered.
+   * @throws {SessionStateError} unless the call is Confirmed with no negotiation in progress.
+   */
+  async hold(options: HoldOptions = {}): Promise<void> {
+    await this.#reofferClient.send(this.#holdMethod(options), { hold: true });
   }
 
-  /** Takes the peer off hold. */
-  unhold(): Promise<void> {
-    return this.reinvite({ hold: false });
+  /** Takes the peer off hold: streams back to `sendrecv`. Same rules as {@link hold}. */
+  async unhold(options: HoldOptions = {}): Promise<void> {
+    await this.#reofferClient.send(this.#holdMethod(options), { hold: false });
+  }
+
+  /** Both sides' hold state. */
+  get holdState(): HoldState {
+    return { local: this.#core.localHold, remote: this.#core.remoteHold };
+  }
+
+  #holdMethod(options: HoldOptions): "INVITE" | "UPDATE" {
+    return options.update === true && this.#core.peerAllowsUpdate ? "UPDATE" : "INVITE";
   }
 
   // ===============================================================================================================

@@ -9,6 +9,7 @@ import { reasonPhrase } from "../message/responses.js";
 import type { SipResponse } from "../message/SipMessage.js";
 import type { OfferRequest } from "./MediaHandler.js";
 import type { SessionDialog } from "./SessionDialog.js";
+import { holdDirection } from "./SessionHold.js";
 import { OfferAnswerState, SessionState } from "./SessionState.js";
 import type { SessionTimer } from "./SessionTimer.js";
 import { SessionStateError } from "./sessionTypes.js";
@@ -48,7 +49,9 @@ export class ReofferClient {
     if (dialog === undefined) {
       throw new SessionStateError("no dialog");
     }
-    const sdp = bodyless ? undefined : await core.media.getOffer(request);
+    const asked =
+      request.hold === undefined ? request : { ...request, direction: holdDirection(request.hold, core.remoteHold) };
+    const sdp = bodyless ? undefined : await core.media.getOffer(asked);
     if (core.state !== S.Confirmed) {
       return;
     }
@@ -122,7 +125,10 @@ export class ReofferClient {
     if (offered && r.body.length > 0) {
       core.oa = OA.Stable;
       await core.media.setAnswer(r.bodyText);
-      core.localHold = offer.request.hold === true;
+      if (offer.request.hold !== undefined) {
+        // A refresh (no `hold`) keeps the hold state as it is.
+        core.setHold("local", offer.request.hold);
+      }
     } else if (offered) {
       core.oa = OA.Stable;
     }

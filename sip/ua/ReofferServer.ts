@@ -68,10 +68,7 @@ export class ReofferServer {
         const held = isHoldOffer(request.bodyText);
         sdp = await core.media.processOffer(request.bodyText);
         core.oa = OA.Stable;
-        if (held !== core.remoteHold) {
-          core.remoteHold = held;
-          core.events.emit("remoteHold", held);
-        }
+        core.setHold("remote", held);
       } else if (isInvite) {
         // An offerless re-INVITE: our offer goes in the 2xx, the answer comes in the ACK (§14.2).
         sdp = await core.media.getOffer({ refresh: true });

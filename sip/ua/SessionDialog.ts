@@ -138,6 +138,20 @@ export class SessionDialog {
     this.state = init.role === "uas" ? S.Incoming : S.Calling;
   }
 
+  /** Records a hold change of one side and reports it (`remoteHold` for the peer's, then `hold` for either). */
+  setHold(side: "local" | "remote", held: boolean): void {
+    if ((side === "local" ? this.localHold : this.remoteHold) === held) {
+      return;
+    }
+    if (side === "local") {
+      this.localHold = held;
+    } else {
+      this.remoteHold = held;
+      this.events.emit("remoteHold", held);
+    }
+    this.events.emit("hold", { local: this.localHold, remote: this.remoteHold });
+  }
+
   /** True while an offer/answer exchange is under way in either direction. */
   get negotiating(): boolean {
     return this.clientReoffer !== undefined || this.oa !== OA.Stable || this.serverReoffer !== undefined;

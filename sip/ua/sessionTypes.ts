@@ -9,6 +9,7 @@ import type { Dialog } from "../dialog/Dialog.js";
 import type { SipRequest } from "../message/SipMessage.js";
 import type { TimerTable } from "../transaction/timers.js";
 import type { TransactionLayer } from "../transaction/TransactionLayer.js";
+import type { HoldState } from "./SessionHold.js";
 import type { SipDestination } from "../transport/SipTransport.js";
 
 /** Raised when an operation is not valid in the session's current state. */
@@ -50,6 +51,8 @@ export interface InviteSessionEvents {
   confirmed: [];
   /** The peer put us on hold (true) or took us off hold (false). */
   remoteHold: [held: boolean];
+  /** The hold state of either side changed (our hold or resume completed, or the peer's). */
+  hold: [state: HoldState];
   /** A re-INVITE or UPDATE completed (either direction). */
   renegotiated: [direction: "local" | "remote"];
   /** A local re-INVITE/UPDATE failed with this status (the previous session stays in force). */
