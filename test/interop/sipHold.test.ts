@@ -143,3 +143,67 @@ t.test("hold() and resume() by re-INVITE: SIPp checks sendonly then sendrecv; 44
     `SIPp: sendonly hold offer, sendrecv resume offer, BYE (${r.code === 0 ? "" : r.output.slice(-600)})`,
   );
 });
+
+t.test(
+  "glare: SIPp's re-INVITE crosses our hold → 491 both ways, the hold is retried after the back-off",
+  async (t) => {
+    const app = await RpcClient.open(k.url);
+    t.teardown(() => app.close());
+    const uasPort = port();
+    const uas = runSipp(
+      [
+        "-sf",
+        join(FIXTURES, "uas_hold_glare.xml"),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        String(uasPort),
+        "-mi",
+        "127.0.0.1",
+        "-mp",
+        String(port(4)),
+        "-m",
+        "1",
+        "-timeout",
+        "40s",
+      ],
+      { children, limitMs: 45_000 },
+    );
+    await sleep(300);
+    const pipeline = String(await app.value("create", { type: "MediaPipeline", constructorParams: {} }));
+    t.teardown(() => app.value("release", { object: pipeline }).catch(() => undefined));
+    const sipEp = String(
+      await app.value("create", { type: "SipEndpoint", constructorParams: { mediaPipeline: pipeline } }),
+    );
+    await app.value("subscribe", { object: sipEp, type: "CallStateChanged" });
+    await app.value("subscribe", { object: sipEp, type: "HoldStateChanged" });
+    await app.value("invoke", {
+      object: sipEp,
+      operation: "call",
+      operationParams: {
+        uri: `sip:4930123@127.0.0.1:${uasPort}`,
+        options: { __module__: "korus", __type__: "CallOptions", from: "sip:app@127.0.0.1" },
+      },
+    });
+    await app.event((m) => ev(m)?.object === sipEp && ev(m)?.data?.state === "CONNECTED");
+    const asked = Date.now();
+    await app.value("invoke", { object: sipEp, operation: "hold" });
+    const held = ev(
+      await app.event(
+        (m) => ev(m)?.object === sipEp && ev(m)?.type === "HoldStateChanged" && ev(m)?.data?.local === true,
+      ),
+    );
+    const waited = Date.now() - asked;
+    t.same({ local: held?.data?.local, remote: held?.data?.remote }, { local: true, remote: false }, "held in the end");
+    t.ok(waited >= 2000, `the hold was retried after the back-off (${waited} ms)`);
+    const states = app.events.filter((m) => ev(m)?.type === "CallStateChanged").map((m) => ev(m)?.data?.state);
+    t.notOk(states.includes("TERMINATED"), "the glare did not end the call");
+    await app.value("invoke", { object: sipEp, operation: "hangup" });
+    const r = await uas;
+    t.equal(
+      r.code,
+      0,
+      `SIPp: our re-INVITE got 491, Korus's hold retried sendonly, BYE (${r.code === 0 ? "" : r.output.slice(-800)})`,
+    );
+  },
+);
