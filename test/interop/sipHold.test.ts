@@ -32,7 +32,13 @@ t.teardown(() => k.stop());
 const pcap = join(work, "tone440.pcap");
 writeTonePcap(pcap, 440, 3);
 const scenario = join(work, "uas_hold_resume_tone.xml");
-writeFileSync(scenario, readFileSync(join(FIXTURES, "uas_hold_resume_tone.xml"), "utf8").replaceAll("TONE_PCAP", pcap));
+writeFileSync(
+  scenario,
+  readFileSync(join(FIXTURES, "uas_hold_resume_tone.xml"), "utf8").replace(
+    'play_pcap_audio="pcap/g711a.pcap"',
+    `play_pcap_audio="${pcap}"`,
+  ),
+);
 
 function pcmaSdp(rtpPort: number): string {
   return (
