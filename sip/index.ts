@@ -154,6 +154,7 @@ export {
   type TerminationInfo,
 } from "./ua/InviteSession.js";
 export { MediaUnavailableError, type MediaHandler, type OfferRequest } from "./ua/MediaHandler.js";
+export { holdDirection, type HoldOptions, type HoldState } from "./ua/SessionHold.js";
 export { OfferAnswerState, SessionState } from "./ua/SessionState.js";
 export {
   DTMF_RELAY_TYPE,

@@ -90,6 +90,8 @@ export interface TrunkDefinition {
   /** Allowed codecs in order of preference, spelled as in {@link TRUNK_CODECS}. */
   readonly codecs: readonly TrunkCodec[];
   readonly dtmf: DtmfMode;
+  /** What SipEndpoint.hold()/resume() send: a re-INVITE, or an UPDATE when the peer allows it (default re-INVITE). */
+  readonly holdMethod?: "reinvite" | "update";
   readonly keepalive: TrunkKeepalive;
   /**
    * The Kurento application (`kurento.tokens[].application`) whose sessions are told of this trunk's inbound calls
@@ -250,6 +252,7 @@ function deriveTrunk(input: TrunkInput, path: string): TrunkDefinition {
     digestAlgorithms,
     codecs,
     dtmf,
+    holdMethod: canonical(input.holdMethod, ["reinvite", "update"] as const),
     keepalive,
     application: input.application,
   };

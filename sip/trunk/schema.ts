@@ -90,6 +90,10 @@ export const TrunkSchema = Type.Object(
       },
     ),
     dtmf: anyCase(["rfc4733", "inband", "info"], { default: "rfc4733", description: "`rfc4733`, `inband`, `info`" }),
+    holdMethod: anyCase(["reinvite", "update"], {
+      default: "reinvite",
+      description: "SipEndpoint.hold()/resume() send `reinvite`, or `update` (RFC 3311) when the peer allows UPDATE",
+    }),
     optionsIntervalS: Type.Integer({
       minimum: 0,
       maximum: 3600,

@@ -8,10 +8,17 @@
  * @see https://www.rfc-editor.org/rfc/rfc3264
  */
 
+import type { Direction } from "../../sdp/index.js";
+
 /** Options of {@link MediaHandler.getOffer}. */
 export interface OfferRequest {
   /** Put the session on hold: streams `sendonly` (or `inactive` when the peer already holds us). */
   readonly hold?: boolean;
+  /**
+   * The direction of every audio/video stream of the offer, set by the session with `hold` (hold and resume,
+   * RFC 3264 §8.4; see sip/ua/SessionHold.ts). Absent: the streams keep their direction.
+   */
+  readonly direction?: Direction;
   /**
    * A session refresh (RFC 4028) or a re-offer that must not change the session: return the current description
    * with the same `o=` version (RFC 3264 §8: "the version number MUST NOT change" when nothing changed).

@@ -50,6 +50,10 @@ export const KORUS_KMD = {
           ],
         },
         { name: "hangup", params: [] },
+        // Hold and resume of a connected call (issue 15 §2): re-INVITE (or UPDATE) with sendonly/inactive, then
+        // sendrecv; HoldStateChanged reports both sides' hold state.
+        { name: "hold", params: [] },
+        { name: "resume", params: [] },
         {
           name: "sendDtmf",
           params: [
@@ -59,7 +63,7 @@ export const KORUS_KMD = {
           ],
         },
       ],
-      events: ["CallStateChanged", "DtmfReceived"],
+      events: ["CallStateChanged", "DtmfReceived", "HoldStateChanged"],
     },
     {
       // The singleton (object id "korus_SipGateway") on which applications learn about inbound calls (issue 5 §3).
@@ -161,6 +165,15 @@ export const KORUS_KMD = {
         { name: "to", type: "String" },
         { name: "pai", type: "String" },
         { name: "headers", type: "String<>" },
+      ],
+    },
+    {
+      // local: we hold the peer; remote: the peer holds us.
+      name: "HoldStateChanged",
+      extends: "Media",
+      properties: [
+        { name: "local", type: "boolean" },
+        { name: "remote", type: "boolean" },
       ],
     },
     {

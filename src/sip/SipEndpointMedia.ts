@@ -4,13 +4,17 @@
  * that names the operations and builds their arguments.
  */
 import type { JsonObject, JsonValue } from "../../media/index.js";
+import type { Direction } from "../../sdp/index.js";
 import type { DtmfMode } from "../../sip/trunk/index.js";
 import type { MediaWorkerHandle } from "../pool/MediaWorkerHandle.js";
 
 /** A SipEndpoint's media half, as its call leg drives it. Every method rejects with the worker's error. */
 export interface SipEndpointMedia {
-  /** Our offer (`sipOffer`): the initial one, or the current description again for a refresh. */
-  offer(refresh: boolean): Promise<JsonValue>;
+  /**
+   * Our offer (`sipOffer`): the initial one, the current description again for a refresh, or with `direction` a
+   * hold or resume offer.
+   */
+  offer(refresh: boolean, direction?: Direction): Promise<JsonValue>;
   /** The peer's answer to our offer (`sipAnswer`). */
   answer(sdp: string): Promise<JsonValue>;
   /** The peer's offer (`sipProcessOffer`); resolves with our answer. */
@@ -26,7 +30,7 @@ export function workerSipMedia(worker: MediaWorkerHandle, objectId: string): Sip
   const invoke = (operation: string, args: JsonObject): Promise<JsonValue> =>
     worker.request("object.invoke", { objectId, operation, args });
   return {
-    offer: (refresh) => invoke("sipOffer", { refresh }),
+    offer: (refresh, direction) => invoke("sipOffer", direction === undefined ? { refresh } : { refresh, direction }),
     answer: (sdp) => invoke("sipAnswer", { answer: sdp }),
     processOffer: (sdp) => invoke("sipProcessOffer", { offer: sdp }),
     setDtmfMode: (mode) => invoke("sipDtmfMode", { mode }),

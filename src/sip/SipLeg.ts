@@ -25,6 +25,7 @@ import {
 import type { TrunkDefinition } from "../../sip/trunk/index.js";
 import { CallState, callStateAllows } from "./CallState.js";
 import type { SipEndpointMedia } from "./SipEndpointMedia.js";
+import { holdCall, holdStateEvent } from "./SipHold.js";
 
 /** What a leg needs from the SIP service. */
 export interface LegContext {
@@ -120,7 +121,7 @@ export class SipLeg {
     const allowed = (): readonly string[] => this.#trunk?.codecs ?? [];
     return {
       getOffer: async (request: OfferRequest) => {
-        const sdp = await this.#ctx.media.offer(request.refresh === true).catch(noResources);
+        const sdp = await this.#ctx.media.offer(request.refresh === true, request.direction).catch(noResources);
         return restricted(text(sdp), allowed());
       },
       setAnswer: async (sdp: string) => {
@@ -160,6 +161,7 @@ export class SipLeg {
       this.#transition(CallState.Terminated, info.status, info.cause),
     );
     session.on("info", (request) => this.#onInfo(request));
+    session.on("hold", (state) => this.#ctx.emit("HoldStateChanged", holdStateEvent(state)));
     if (trunk !== undefined && trunk.dtmf !== "rfc4733") {
       // Sent before any SDP operation of this call, so the worker knows the mode before media flows.
       void this.#ctx.media.setDtmfMode(trunk.dtmf).catch((err: unknown) => {
@@ -233,6 +235,18 @@ export class SipLeg {
       throw new SipLegError(`reject: status must be 300-699, got ${status}`);
     }
     s.reject(status, reason === undefined || reason === "" ? {} : { text: reason });
+  }
+
+  /**
+   * Puts the peer on hold (`held`) or resumes it: a re-INVITE, or an UPDATE when the trunk says `holdMethod: update`
+   * and the peer allows it (src/sip/SipHold.ts). HoldStateChanged follows once the peer answered.
+   */
+  async hold(held: boolean): Promise<void> {
+    const s = this.#session;
+    if (s === undefined || this.#state !== CallState.Connected) {
+      throw new SipLegError(`${held ? "hold" : "resume"}(): the call is not connected`);
+    }
+    await holdCall(s, held, this.#trunk?.holdMethod);
   }
 
   /** Ends the call: CANCEL, rejection or BYE depending on the state (idempotent; no call → nothing). */

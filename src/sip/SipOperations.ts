@@ -76,6 +76,12 @@ export function sipOperation(
         leg.reject(status, typeof reason === "string" ? reason : undefined);
         return null;
       });
+    case "hold":
+    case "resume":
+      return guarded(async () => {
+        await leg.hold(op === "hold");
+        return null;
+      });
     case "hangup":
       return guarded(() => {
         leg.hangup();

@@ -30,6 +30,7 @@ function noop(error, result) {
  *
  * @fires {@link module:korus#event:CallStateChanged CallStateChanged}
  * @fires {@link module:korus#event:DtmfReceived DtmfReceived}
+ * @fires {@link module:korus#event:HoldStateChanged HoldStateChanged}
  */
 function SipEndpoint() {
   SipEndpoint.super_.call(this);
@@ -204,6 +205,27 @@ SipEndpoint.prototype.hangup = function (callback) {
  */
 
 /**
+ * @alias module:korus.SipEndpoint.hold
+ *
+ * @param {module:korus.SipEndpoint~holdCallback} [callback]
+ *
+ * @return {external:Promise}
+ */
+SipEndpoint.prototype.hold = function (callback) {
+  var transaction = arguments[0] instanceof Transaction ? Array.prototype.shift.apply(arguments) : undefined;
+
+  if (!arguments.length) callback = undefined;
+
+  callback = (callback || noop).bind(this);
+
+  return disguise(this._invoke(transaction, "hold", callback), this);
+};
+/**
+ * @callback module:korus.SipEndpoint~holdCallback
+ * @param {external:Error} error
+ */
+
+/**
  * @alias module:korus.SipEndpoint.reject
  *
  * @param {external:Integer} [status]
@@ -252,6 +274,27 @@ SipEndpoint.prototype.reject = function (status, reason, callback) {
 };
 /**
  * @callback module:korus.SipEndpoint~rejectCallback
+ * @param {external:Error} error
+ */
+
+/**
+ * @alias module:korus.SipEndpoint.resume
+ *
+ * @param {module:korus.SipEndpoint~resumeCallback} [callback]
+ *
+ * @return {external:Promise}
+ */
+SipEndpoint.prototype.resume = function (callback) {
+  var transaction = arguments[0] instanceof Transaction ? Array.prototype.shift.apply(arguments) : undefined;
+
+  if (!arguments.length) callback = undefined;
+
+  callback = (callback || noop).bind(this);
+
+  return disguise(this._invoke(transaction, "resume", callback), this);
+};
+/**
+ * @callback module:korus.SipEndpoint~resumeCallback
  * @param {external:Error} error
  */
 
@@ -329,7 +372,7 @@ SipEndpoint.constructorParams = {
  *
  * @extends module:core/abstracts.BaseRtpEndpoint.events
  */
-SipEndpoint.events = BaseRtpEndpoint.events.concat(["CallStateChanged", "DtmfReceived"]);
+SipEndpoint.events = BaseRtpEndpoint.events.concat(["CallStateChanged", "DtmfReceived", "HoldStateChanged"]);
 
 /**
  * Checker for {@link module:korus.SipEndpoint}

@@ -28,6 +28,15 @@
  */
 
 /**
+ * @event module:korus#HoldStateChanged
+ *
+ * @type {module:korus#event:Media}
+ *
+ * @property {external:Boolean} local
+ * @property {external:Boolean} remote
+ */
+
+/**
  * @event module:korus#IncomingCall
  *
  * @type {module:korus#event:Media}
