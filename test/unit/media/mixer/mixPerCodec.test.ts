@@ -22,11 +22,12 @@ import { decodeReceived, packetsOf, sleep, streamTone } from "../transcode/fixtu
 
 const mid = (pcm: Int16Array): Int16Array => pcm.subarray(Math.floor(pcm.length * 0.3), Math.floor(pcm.length * 0.9));
 
-async function phoneLeg(
-  h: RtpHarness,
-  hub: Composite,
-  offer: { codecs: string; extra?: string[] },
-): Promise<{ phone: Phone; port: HubPort }> {
+interface Leg {
+  phone: Phone;
+  port: HubPort;
+}
+
+async function phoneLeg(h: RtpHarness, hub: Composite, offer: { codecs: string; extra?: string[] }): Promise<Leg> {
   const ep = await h.rtp();
   const phone = await Phone.open();
   phone.aimAt((await invoke(ep, "processOffer", { offer: phone.offer(offer) })) as string);
@@ -142,7 +143,7 @@ t.test("garbage, a wrong payload type and silence from three participants leave 
   t.setTimeout(60_000);
   const h = await RtpHarness.create();
   const hub = await h.element(Composite, "Composite");
-  const legs = [];
+  const legs: Leg[] = [];
   for (let i = 0; i < 5; i++) {
     legs.push(await phoneLeg(h, hub, { codecs: "0 101" }));
   }
@@ -150,12 +151,7 @@ t.test("garbage, a wrong payload type and silence from three participants leave 
     legs.forEach((l) => l.phone.close());
     h.close();
   });
-  const [talker, listener, garbage, wrongPt] = legs as [
-    (typeof legs)[number],
-    (typeof legs)[number],
-    (typeof legs)[number],
-    (typeof legs)[number],
-  ];
+  const [talker, listener, garbage, wrongPt] = legs as [Leg, Leg, Leg, Leg];
   // legs[4] sends nothing at all.
   const rnd = seededRandom(19);
   const noise = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => Math.floor(rnd() * 256));
@@ -205,7 +201,7 @@ t.test("an idle room of ten PCMU phones: µ-law silence encoded once, no Opus, n
   t.setTimeout(30_000);
   const h = await RtpHarness.create();
   const hub = await h.element(Composite, "Composite");
-  const legs = [];
+  const legs: Leg[] = [];
   for (let i = 0; i < 10; i++) {
     legs.push(await phoneLeg(h, hub, { codecs: "0 101" }));
   }
