@@ -88,7 +88,7 @@ export interface MixerStats {
   skippedTicks: number;
   packetsOut: number;
   clippedSamples: number;
-  /** Mixes made for a format group (one per group and tick; G.711 silence reused, not re-encoded) / own mixes encoded. */
+  /** Group mixes made (one per format group and tick; G.711 silence reused) / own mixes encoded. */
   sharedEncodes: number;
   ownEncodes: number;
   /** Talker-frames left out because more than MAX_MIXED were talking. */
