@@ -32,6 +32,8 @@
  *    (Opus, G.711 → Opus, VP8), and a ramp of concurrent audio recordings per core with memory and write calls.
  * 11. Voice bots from outside (bench/outside/voicebot.ts, issue 14): PCMU callers ⇄ WebSocketEndpoint (twilio) ⇄ an
  *    echo bot process; latency each way, CPU per stream and streams per core, beside the raw PCMU codec cost.
+ * 12. Conference bridges from outside (bench/outside/conference.ts, issue 19): one Composite of 10/30/60 RTP
+ *    participants, G.711 and Opus, all / 2 / none talking: CPU per participant and mix packets lost.
  *
  * The server runs as a child process (the built dist/), so its CPU is read from /proc without the load
  * generator's; the peers are werift RTCPeerConnections on 127.0.0.1 in this process. For the load runs the peers
@@ -64,6 +66,7 @@ import { run as runVideo } from "./video.js";
 import { runOutside } from "./outside/run.js";
 import { runRecording } from "./outside/recording.js";
 import { runVoicebot } from "./outside/voicebot.js";
+import { runConference } from "./outside/conference.js";
 
 async function wsEchoRttMs(rounds: number): Promise<number> {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
@@ -287,6 +290,7 @@ async function main(): Promise<void> {
     seconds: Number(process.env["BENCH_OUTSIDE_SECONDS"] ?? 4),
   });
   const voicebot = await runVoicebot({ seconds: Number(process.env["BENCH_OUTSIDE_SECONDS"] ?? 4) });
+  const conference = await runConference({ seconds: Number(process.env["BENCH_OUTSIDE_SECONDS"] ?? 4) });
   console.log("\nsummary");
   for (const [k, v] of results) {
     console.log(`  ${k}: ${v}`);
@@ -297,6 +301,8 @@ async function main(): Promise<void> {
   console.log(recording);
   console.log("\nVoice bots measured from outside (PCMU ⇄ WebSocketEndpoint twilio ⇄ echo bot, media.workers: 1)");
   console.log(voicebot);
+  console.log("\nConference bridges measured from outside (one Composite, RTP participants, media.workers: 1)");
+  console.log(conference);
 }
 
 main().then(

@@ -14,7 +14,8 @@
  *                                  [--baseline OTHER_TREE/dist/src/main.js]
  *
  * `--only recording` runs the recording benchmark instead (bench/outside/recording.ts, its own options); `--only
- * voicebot` the voice-bot benchmark (bench/outside/voicebot.ts: `--streams 50,100,150 --seconds S --rounds N`).
+ * voicebot` the voice-bot benchmark (bench/outside/voicebot.ts: `--streams 50,100,150 --seconds S --rounds N`);
+ * `--only conference` the conference-bridge benchmark (bench/outside/conference.ts, its own options).
  * `--baseline` runs another tree's build beside this one as "Korus (baseline)": a before/after in the same run.
  * `--profile DIR` runs Korus with `--cpu-prof` into DIR (main thread and media worker, written when it stops);
  * `node dist/bench/outside/profile.js DIR/*.cpuprofile` sums their self time.
@@ -30,6 +31,7 @@ import { cpuUs, userCpuUs } from "../lib/korus.js";
 import { buildGenerator, Generator, type GenResult } from "./gen.js";
 import { recordingArgs, runRecording } from "./recording.js";
 import { runVoicebot, voicebotArgs } from "./voicebot.js";
+import { conferenceArgs, runConference } from "./conference.js";
 import { IMPULSE_PERIOD, opusSpeech, pcmuSpeech, tone, VP8_PPS, vp8 } from "./payloads.js";
 import {
   BenchChildTarget,
@@ -423,8 +425,9 @@ export async function runOutside(opts: OutsideOptions = {}, diagnose = false): P
 
 if (isMain(import.meta.url)) {
   const only = arg("--only");
-  if (only !== undefined && !["forwarding", "fanout", "transcode", "recording", "voicebot"].includes(only)) {
-    console.error("--only forwarding|fanout|transcode|recording|voicebot");
+  const onlyValues = ["forwarding", "fanout", "transcode", "recording", "voicebot", "conference"];
+  if (only !== undefined && !onlyValues.includes(only)) {
+    console.error(`--only ${onlyValues.join("|")}`);
     process.exit(2);
   }
   const num = (n: string): number | undefined => (arg(n) === undefined ? undefined : Number(arg(n)));
@@ -444,6 +447,8 @@ if (isMain(import.meta.url)) {
       ? runRecording(recordingArgs())
       : only === "voicebot"
         ? runVoicebot(voicebotArgs())
-        : runOutside(opts, process.argv.includes("--diagnose")),
+        : only === "conference"
+          ? runConference(conferenceArgs())
+          : runOutside(opts, process.argv.includes("--diagnose")),
   );
 }

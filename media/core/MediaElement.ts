@@ -148,6 +148,7 @@ export abstract class MediaElement extends MediaObject {
     conn.sink.#sources.delete(`${conn.kind}|${conn.sinkDescription}`);
     this.#transcoder?.detach(conn);
     conn.sink.onSourceDetached(conn);
+    this.onSinkDetached(conn);
     // Dropped when this element is released (its ctx.emit is silent then), or its pipeline is.
     this.ctx.emit("ElementDisconnected", {
       sink: conn.sink.id,
@@ -198,6 +199,11 @@ export abstract class MediaElement extends MediaObject {
 
   /** A sink was attached to this element's source pad. */
   protected onSinkAttached(_conn: Connection): void {
+    // Subclasses override.
+  }
+
+  /** A sink was detached from this element's source pad (HubPort follows its sink's format). */
+  protected onSinkDetached(_conn: Connection): void {
     // Subclasses override.
   }
 

@@ -1,8 +1,9 @@
 /**
  * Composite (Kurento Hub): an audio MCU. Every HubPort created on it is one participant: the media connected into
  * the port is the participant's voice, and the port's output carries the mix of all the OTHER participants
- * (minus-self), as Opus at 48 kHz RTP clock (media/mixer/AudioMixer.ts). Video is not mixed: video connected into
- * a port is dropped and ports send no video.
+ * (minus-self), encoded in the codec the port's sink negotiated (Opus at 48 kHz RTP clock when it takes anything),
+ * one encoder per format for all the listeners of that format (media/mixer/AudioMixer.ts, MixFormat.ts). Video is
+ * not mixed: video connected into a port is dropped and ports send no video.
  *
  * In Kurento a Hub is a MediaObject, not a MediaElement; here it is a MediaElement that takes no media (the
  * control plane never lets a client connect it, as its kmd type has no `connect`), so that the worker's element

@@ -1,9 +1,14 @@
 /**
  * HubPort (Kurento core): one participant of a hub (Composite). Audio connected INTO the port is mixed for the
- * other participants; the port's output (connect port → endpoint) is the mix of everyone else, Opus 48 kHz
- * (payload type 111), produced every 20 ms while the port has an AUDIO sink, silence when nobody else talks.
- * Sinks that negotiated another codec get it through the automatic transcoding of MediaElement. Video into a port
- * is dropped (Korus mixes audio only).
+ * other participants; the port's output (connect port → endpoint) is the mix of everyone else, produced every
+ * 20 ms while the port has an AUDIO sink, silence when nobody else talks.
+ *
+ * The output leaves in the format its (first) AUDIO sink negotiated with its peer (media/mixer/MixFormat.ts): the
+ * port reads the sink's `audioSinkCaps()` once per tick (a field compare; the caps object changes only at the
+ * sink's next negotiation), so a PCMU RtpEndpoint gets µ-law encoded once for every PCMU listener of the room, and
+ * forwards it untouched. Without caps (a sink that takes anything, or not negotiated yet) it is Opus at 48 kHz RTP
+ * clock (payload type 111); a further sink of another codec gets it through the automatic transcoding of
+ * MediaElement. Video into a port is dropped (Korus mixes audio only).
  *
  * Releasing the port removes the participant from the mix; releasing the hub releases its ports.
  *
@@ -17,6 +22,8 @@ import { MediaElement } from "../core/MediaElement.js";
 import type { MediaPacket } from "../core/types.js";
 import { InvalidStateError } from "../errors.js";
 import { isHub, isRoutingHub, type Hub, type HubMember, type RouteLink, type RoutedPort } from "../mixer/hub.js";
+import { mixFormatFor, OPUS_MIX_FORMAT, type MixFormat } from "../mixer/MixFormat.js";
+import type { SinkAudioCaps } from "../transcode/format.js";
 
 export class HubPort extends MediaElement implements HubMember, RoutedPort {
   /** The mixing hub (Composite); undefined on a routing hub. */
@@ -26,6 +33,10 @@ export class HubPort extends MediaElement implements HubMember, RoutedPort {
   readonly #route: RouteLink | undefined;
   /** Video into a mixing port is dropped: said once per port, never silently (issue 13). */
   #videoDropLogged = false;
+  /** The AUDIO sink whose format the mix is encoded in, its caps as last seen, and that format. */
+  #audioSink: MediaElement | undefined;
+  #caps: SinkAudioCaps | undefined;
+  #format: MixFormat = OPUS_MIX_FORMAT;
 
   /** @throws InvalidStateError when `hub` is not a live Composite of this pipeline. */
   constructor(ctx: ElementContext, ctor: JsonObject) {
@@ -50,6 +61,28 @@ export class HubPort extends MediaElement implements HubMember, RoutedPort {
 
   wantsOutput(): boolean {
     return !this.released && this.hasSinks("AUDIO");
+  }
+
+  /** The format of the mix for this port's sink (called by the mixer once per tick). */
+  outputFormat(): MixFormat {
+    const caps = this.#audioSink?.audioSinkCaps();
+    if (caps !== this.#caps) {
+      this.#caps = caps;
+      this.#format = mixFormatFor(caps);
+    }
+    return this.#format;
+  }
+
+  protected override onSinkAttached(conn: Connection): void {
+    if (conn.kind === "AUDIO" && this.#audioSink === undefined) {
+      this.#audioSink = conn.sink;
+    }
+  }
+
+  protected override onSinkDetached(conn: Connection): void {
+    if (conn.sink === this.#audioSink && conn.kind === "AUDIO") {
+      this.#audioSink = this.sinkConnections("AUDIO")[0]?.sink;
+    }
   }
 
   deliver(packet: MediaPacket): void {

@@ -6,14 +6,20 @@
  * smoothed level (with many open microphones, the background noise of everyone would otherwise add up); their
  * frames are summed once (Int32).
  *
- * - A mixed talker's port gets `sum − own frame`, soft-clipped to Int16 and encoded by its own encoder.
- * - Every other port hears the same thing (the whole sum), so one shared encoder encodes it once per tick, however
- *   many listeners there are: a room of 30 with two talkers runs three Opus encoders, not 30.
- * - Each port keeps its own SSRC, sequence numbers and timestamps ({@link MixOutput}: Opus, 48 kHz RTP clock,
- *   payload type 111, marker at the start of a talkspurt), whichever encoder produced the payload. When a port
- *   moves between the shared encoder and its own (it starts or stops talking), the receiver's decoder continues
- *   on packets from another encoder state: a short transition, inaudible in practice.
- * - With no other talker the mix is silence, still encoded and sent: RTP keeps flowing.
+ * The mixer hands PCM to its ports' outputs, and encoding happens per output format (MixFormat.ts: the codec the
+ * port's sink negotiated, Opus by default), so a G.711 phone gets µ-law from the mixer and no Opus coder sits
+ * between the mix and it:
+ *
+ * - A mixed talker's port gets `sum − own frame`, soft-clipped to Int16 and encoded by its own encoder, in its own
+ *   format (resampled to 8 kHz by its own resampler for G.711/AMR-NB).
+ * - Every other port hears the same thing (the whole sum), so each format group ({@link MixGroup}) encodes it once
+ *   per tick, however many listeners it has: a room of 30 phones with two talkers runs three µ-law encoders, not
+ *   30. The whole mix is resampled to 8 kHz once per tick, for every 8 kHz group.
+ * - Each port keeps its own SSRC, sequence numbers and timestamps ({@link MixOutput}: its format's codec, clock and
+ *   payload type, marker at the start of a talkspurt), whichever encoder produced the payload.
+ * - Idle is cheap: with nobody talking the mix is zeros, neither clipped nor resampled; each group encodes it once
+ *   per tick, and a G.711 group encodes it once at all (the silent payload is reused while the room is quiet).
+ *   It is still sent: RTP keeps flowing (carriers drop calls whose RTP stops).
  *
  * Mixing rate: 16 kHz mono. Phones bring at most 7 kHz of audio (G.711/AMR-NB 3.4 kHz, G.722/AMR-WB 7 kHz), and
  * wideband is what speech conferences need; at 16 kHz the sum and the soft clipper touch a third of the samples of
@@ -24,10 +30,14 @@
  * Soft clipping: below 3/4 of full scale samples pass unchanged; above, the excess is compressed with tanh into
  * the last quarter, so several loud talkers saturate smoothly instead of wrapping or hard-clipping.
  */
-import { createEncoder, type AudioEncoder } from "../codecs/index.js";
+import { Resampler } from "../codecs/index.js";
 import type { MediaPacket } from "../core/types.js";
 import { RateLimitedLog, type Logger } from "../logger.js";
+import { OPUS_MIX_FORMAT, type MixFormat } from "./MixFormat.js";
 import { MIX_FRAME, MIX_RATE, MixInput } from "./MixInput.js";
+import { MixGroup, MixOutput } from "./MixOutput.js";
+
+export { MixGroup, MixOutput, mixEncoder } from "./MixOutput.js";
 
 /** What the mixer needs from a HubPort. */
 export interface MixerPort {
@@ -36,6 +46,8 @@ export interface MixerPort {
   wantsOutput(): boolean;
   /** Hands the port its mix packet (the port sends it to its sinks). */
   deliver(packet: MediaPacket): void;
+  /** The format its sink takes (MixFormat.ts); called once per tick, so it must be a field read. Default Opus. */
+  outputFormat?(): MixFormat;
 }
 
 export const MIX_PERIOD_MS = 20;
@@ -57,58 +69,6 @@ export function softClip(v: number): number {
   return v;
 }
 
-/** An Opus encoder for 20 ms frames of the 16 kHz mix. */
-export function mixEncoder(): AudioEncoder {
-  return createEncoder("opus", { sampleRate: MIX_RATE, frameMs: 20, opus: { signal: "voice" } });
-}
-
-/**
- * One port's output stream: its own SSRC, sequence numbers and timestamps (48 kHz RTP clock), and its own Opus
- * encoder (16 kHz PCM side), created when the port first needs a mix of its own.
- */
-export class MixOutput {
-  #encoder: AudioEncoder | undefined;
-  readonly ssrc = (Math.random() * 0xffff_ffff) >>> 0 || 1;
-  #seq = (Math.random() * 0xffff) >>> 0;
-  #ts = (Math.random() * 0xffff_ffff) >>> 0;
-  #talking = false;
-  packets = 0;
-
-  /** Encodes one 20 ms frame; `talking` (someone else is heard) sets the marker on a talkspurt's first packet. */
-  packet(pcm: Int16Array, talking: boolean, arrivalMs: number): MediaPacket {
-    this.#encoder ??= mixEncoder();
-    return this.wrap(this.#encoder.encode(pcm), talking, arrivalMs);
-  }
-
-  /** Numbers a payload encoded elsewhere (the shared encoder) into this stream. */
-  wrap(payload: Uint8Array, talking: boolean, arrivalMs: number): MediaPacket {
-    const marker = talking && !this.#talking;
-    this.#talking = talking;
-    const p: MediaPacket = {
-      kind: "AUDIO",
-      codec: "opus",
-      clockRate: 48000,
-      payloadType: 111,
-      ssrc: this.ssrc,
-      sequenceNumber: this.#seq,
-      timestamp: this.#ts,
-      marker,
-      payload,
-      keyframe: false,
-      arrivalMs,
-    };
-    this.#seq = (this.#seq + 1) & 0xffff;
-    this.#ts = (this.#ts + 960) >>> 0;
-    this.packets++;
-    return p;
-  }
-
-  close(): void {
-    this.#encoder?.close();
-    this.#encoder = undefined;
-  }
-}
-
 interface Participant {
   readonly port: MixerPort;
   readonly input: MixInput;
@@ -128,7 +88,7 @@ export interface MixerStats {
   skippedTicks: number;
   packetsOut: number;
   clippedSamples: number;
-  /** Frames encoded by the shared encoder / by ports' own encoders. */
+  /** Group mixes made (one per format group and tick; G.711 silence reused) / own mixes encoded. */
   sharedEncodes: number;
   ownEncodes: number;
   /** Talker-frames left out because more than MAX_MIXED were talking. */
@@ -147,9 +107,20 @@ export class AudioMixer {
   };
   readonly #participants = new Map<string, Participant>();
   readonly #sum = new Int32Array(MIX_FRAME);
+  /** A mixed talker's own mix (sum − own). */
   readonly #out = new Int16Array(MIX_FRAME);
+  /** This tick's whole mix at 16 kHz, and at 8 kHz (resampled once per tick for every 8 kHz group). */
+  readonly #mix16 = new Int16Array(MIX_FRAME);
+  #mix8: Int16Array = new Int16Array(MIX_FRAME / 2);
+  readonly #silence16 = new Int16Array(MIX_FRAME);
+  readonly #silence8 = new Int16Array(MIX_FRAME / 2);
+  readonly #down = new Resampler(MIX_RATE, 8000);
+  /** The tick the 16 / 8 kHz mix was last computed for. */
+  #mix16Tick = -1;
+  #mix8Tick = -1;
+  /** One encoder group per output format: its listeners share one encoder (MixOutput.ts). */
+  readonly #groups = new Map<string, MixGroup>();
   readonly #talkers: Participant[] = [];
-  #shared: AudioEncoder | undefined;
   readonly #log: RateLimitedLog;
   readonly #id: string;
   #timer: NodeJS.Timeout | undefined;
@@ -210,8 +181,10 @@ export class AudioMixer {
       this.remove(id);
     }
     this.#disarm();
-    this.#shared?.close();
-    this.#shared = undefined;
+    for (const g of this.#groups.values()) {
+      g.close();
+    }
+    this.#groups.clear();
   }
 
   #arm(): void {
@@ -281,26 +254,30 @@ export class AudioMixer {
         sum[i]! += f[i]!;
       }
     }
-    let shared: Uint8Array | undefined;
+    const tick = this.stats.ticks;
+    const silent = talkers.length === 0;
     for (const p of this.#participants.values()) {
       if (!p.port.wantsOutput()) {
         continue;
       }
-      p.output ??= new MixOutput();
+      const format = p.port.outputFormat?.() ?? OPUS_MIX_FORMAT;
+      const out = (p.output ??= new MixOutput(format));
+      if (out.format !== format) {
+        out.setFormat(format);
+      }
       let packet: MediaPacket;
       if (p.mixed) {
-        // A mixed talker hears the sum minus itself: a mix of its own.
-        this.#clip(sum, p.frame);
-        packet = p.output.packet(this.#out, talkers.length > 1, now);
+        // A mixed talker hears the sum minus itself: a mix of its own, in its own format.
+        this.#clip(sum, p.frame, this.#out);
+        packet = out.packet(this.#out, talkers.length > 1, now);
         this.stats.ownEncodes++;
       } else {
-        if (shared === undefined) {
-          this.#clip(sum, undefined);
-          this.#shared ??= mixEncoder();
-          shared = this.#shared.encode(this.#out);
+        const g = (out.group ??= this.#groupOf(format));
+        if (!g.has(tick)) {
+          g.encode(tick, this.#mixAt(format.pcmRate, silent, tick), silent);
           this.stats.sharedEncodes++;
         }
-        packet = p.output.wrap(shared, talkers.length > 0, now);
+        packet = out.wrap(g.payload, !silent, now);
       }
       this.stats.packetsOut++;
       try {
@@ -314,9 +291,41 @@ export class AudioMixer {
     }
   }
 
-  /** `sum − own` (own may be absent), soft-clipped into #out. */
-  #clip(sum: Int32Array, own: Int16Array | undefined): void {
-    const out = this.#out;
+  /** Codecs of the format groups this mixer encodes for, with their encode counts (tests, diagnostics). */
+  groupStats(): { codec: string; key: string; encodes: number }[] {
+    return [...this.#groups.values()].map((g) => ({ codec: g.format.codec, key: g.format.key, encodes: g.encodes }));
+  }
+
+  #groupOf(format: MixFormat): MixGroup {
+    let g = this.#groups.get(format.key);
+    if (g === undefined) {
+      g = new MixGroup(format);
+      this.#groups.set(format.key, g);
+    }
+    return g;
+  }
+
+  /** This tick's whole mix at `rate` (16 or 8 kHz): computed once per tick and rate; zeros when nobody talks. */
+  #mixAt(rate: number, silent: boolean, tick: number): Int16Array {
+    if (silent) {
+      return rate === MIX_RATE ? this.#silence16 : this.#silence8;
+    }
+    if (this.#mix16Tick !== tick) {
+      this.#clip(this.#sum, undefined, this.#mix16);
+      this.#mix16Tick = tick;
+    }
+    if (rate === MIX_RATE) {
+      return this.#mix16;
+    }
+    if (this.#mix8Tick !== tick) {
+      this.#mix8 = this.#down.process(this.#mix16);
+      this.#mix8Tick = tick;
+    }
+    return this.#mix8;
+  }
+
+  /** `sum − own` (own may be absent), soft-clipped into `out`. */
+  #clip(sum: Int32Array, own: Int16Array | undefined, out: Int16Array): void {
     for (let i = 0; i < MIX_FRAME; i++) {
       const v = own === undefined ? sum[i]! : sum[i]! - own[i]!;
       if (v > CLIP_KNEE || v < -CLIP_KNEE) {
