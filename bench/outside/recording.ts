@@ -15,12 +15,13 @@
  *
  *   node dist/bench/outside/recording.js [--part ratio|ramp] [--rounds N] [--seconds S] [--probes N]
  *                                        [--streams opus=50,pcmu=20,vp8=10] [--ramp 50,100,200,300] [--codec opus|pcmu]
+ *                                        [--profile DIR]
  *   node dist/bench/outside/run.js --only recording [--rounds N] [--seconds S]
  */
 import { arg, isMain, printReport } from "./cli.js";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { cpuUs, rssKiB, sleep } from "../lib/korus.js";
 import { buildGenerator, Generator, type GenResult } from "./gen.js";
 import { opusSpeech, pcmuSpeech, vp8 } from "./payloads.js";
@@ -37,6 +38,8 @@ export interface RecordingBenchOptions {
   codec?: "opus" | "pcmu";
   /** PCMU forwarding probes beside the recordings of part 2. */
   probes?: number;
+  /** Korus runs with `--cpu-prof` into a subfolder of this one per measurement (`<media>-<mode>-<n>-<k>`). */
+  profile?: string;
 }
 
 interface Sample {
@@ -68,9 +71,10 @@ async function measure(
   probes: number,
   warmMs: number,
   ms: number,
+  profileDir?: string,
 ): Promise<Sample> {
   const root = mkdtempSync(join(tmpdir(), "korus-recbench-"));
-  const rig = await RecordingRig.start(join(root, "rec"));
+  const rig = await RecordingRig.start(join(root, "rec"), profileDir);
   const gen = new Generator(bin);
   try {
     const pid = rig.pid();
@@ -270,6 +274,16 @@ function renderRamp(samples: readonly Sample[], codec: string, probes: number): 
 
 // ------------------------------------------------------------------------------------------------- driver
 
+/** The profile folder of one measurement, when profiling. */
+function profileFolder(root: string | undefined, name: string): string | undefined {
+  if (root === undefined) {
+    return undefined;
+  }
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 /** Runs the recording benchmark; returns the printed tables. */
 export async function runRecording(opts: RecordingBenchOptions = {}): Promise<string> {
   const rounds = opts.rounds ?? 2;
@@ -301,7 +315,9 @@ export async function runRecording(opts: RecordingBenchOptions = {}): Promise<st
           for (const mode of modes) {
             // VP8 warms up past its first keyframe interval (2 s): an RtpEndpoint's first packets may not reach the recorder.
             const warm = media === "vp8" ? 3000 : 1000;
-            const x = await measure(bin, files, media, mode, streams[media], 0, warm, seconds * 1000);
+            const n = streams[media];
+            const prof = profileFolder(opts.profile, `${media}-${mode}-${n}-${r}`);
+            const x = await measure(bin, files, media, mode, n, 0, warm, seconds * 1000, prof);
             log(x);
             samples.push(x);
           }
@@ -313,7 +329,8 @@ export async function runRecording(opts: RecordingBenchOptions = {}): Promise<st
       const samples: Sample[] = [];
       for (let r = 0; r < rounds; r++) {
         for (const n of ramp) {
-          const x = await measure(bin, files, codec, "record", n, probes, 2000, seconds * 1000);
+          const prof = profileFolder(opts.profile, `${codec}-record-${n}-${r}`);
+          const x = await measure(bin, files, codec, "record", n, probes, 2000, seconds * 1000, prof);
           log(x);
           samples.push(x);
         }
@@ -350,6 +367,7 @@ export function recordingArgs(): RecordingBenchOptions {
     ...(num("--rounds") !== undefined ? { rounds: num("--rounds") } : {}),
     ...(num("--seconds") !== undefined ? { seconds: num("--seconds") } : {}),
     ...(num("--probes") !== undefined ? { probes: num("--probes") } : {}),
+    ...(arg("--profile") !== undefined ? { profile: resolve(arg("--profile") ?? ".") } : {}),
     ...(arg("--ramp") !== undefined ? { ramp: (arg("--ramp") ?? "").split(",").map(Number) } : {}),
     streams,
   };

@@ -35,6 +35,7 @@ import {
   type StreamTargetChunk,
 } from "mediabunny";
 import { FileSink } from "./fileSink.js";
+import { MatroskaMuxer } from "./matroskaMuxer.js";
 import { trimMuxerIndex } from "./muxerIndex.js";
 import { opusFillerPacket, opusHead, opusPacketChannels } from "./opusHead.js";
 import type { Container } from "./profiles.js";
@@ -92,9 +93,17 @@ interface Pending {
   audio?: AudioConfig;
 }
 
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
 export class RecordingWriter {
   readonly path: string;
   readonly #sink: FileSink;
+  /** The muxer started (tracks fixed). */
+  #started = false;
+  /** WebM/MKV with Opus: the recorder's own live writer; otherwise mediabunny's Output. */
+  #mkv: MatroskaMuxer | undefined;
+  #hasAudio = false;
+  #hasVideo = false;
   #output: Output | undefined;
   #audio: EncodedAudioPacketSource | undefined;
   #video: EncodedVideoPacketSource | undefined;
@@ -130,7 +139,7 @@ export class RecordingWriter {
   };
   readonly #rejected = (err: unknown): void => {
     this.#pending--;
-    this.#fail(err instanceof Error ? err : new Error(String(err)));
+    this.#fail(asError(err));
   };
 
   constructor(
@@ -174,7 +183,7 @@ export class RecordingWriter {
    * with the first packet) says. `dur` is its length in seconds.
    */
   audio(data: Uint8Array, tSec: number, config?: AudioConfig, dur = AUDIO_FRAME_S): void {
-    if (this.#output === undefined) {
+    if (!this.#started) {
       this.#push({ kind: "audio", data, key: true, tSec, dur, ...(config === undefined ? {} : { audio: config }) });
     } else if (!this.#closed && this.#failed === undefined) {
       this.#addAudio(data, tSec, dur);
@@ -183,7 +192,7 @@ export class RecordingWriter {
 
   /** Adds a video frame; `config` goes with the first keyframe (and with a later change of size or codec). */
   video(data: Uint8Array, key: boolean, tSec: number, config: VideoConfig | undefined): void {
-    if (this.#output === undefined) {
+    if (!this.#started) {
       this.#push({ kind: "video", data, key, tSec, dur: 0, ...(config === undefined ? {} : { video: config }) });
     } else if (!this.#closed && this.#failed === undefined) {
       this.#addVideo(data, key, tSec, config);
@@ -207,6 +216,46 @@ export class RecordingWriter {
   }
 
   #start(audio: boolean, video: boolean): void {
+    this.#started = true;
+    const firstVideo = video ? this.#early.find((e) => e.kind === "video")?.video : undefined;
+    this.#hasAudio = audio;
+    this.#hasVideo = firstVideo !== undefined;
+    if (audio) {
+      this.#audioConfig = this.#audioConfigOf(this.#early.find((e) => e.kind === "audio"));
+    }
+    if ((this.container === "webm" || this.container === "mkv") && (!audio || this.#audioConfig.codec === "opus")) {
+      const a = this.#audioConfig;
+      try {
+        this.#mkv = new MatroskaMuxer(
+          this.#sink,
+          this.container === "webm" ? "webm" : "matroska",
+          {
+            audio: audio ? { channels: a.channels, sampleRate: a.sampleRate, description: a.description } : undefined,
+            video: firstVideo,
+          },
+          FLUSH_S,
+        );
+      } catch (err) {
+        this.#fail(asError(err));
+      }
+      this.#audioConfigSent = true;
+      this.#videoConfigSent = true;
+    } else {
+      this.#startOutput(firstVideo);
+    }
+    const early = this.#early;
+    this.#early = [];
+    for (const p of early) {
+      if (p.kind === "audio") {
+        this.#addAudio(p.data, p.tSec, p.dur);
+      } else {
+        this.#addVideo(p.data, p.key, p.tSec, p.video);
+      }
+    }
+  }
+
+  /** mediabunny's muxer (MP4, WAV, Ogg; WebM/MKV with other audio than Opus). */
+  #startOutput(firstVideo: VideoConfig | undefined): void {
     const format =
       this.container === "mp4"
         ? new Mp4OutputFormat({ fastStart: "fragmented", minimumFragmentDuration: FLUSH_S })
@@ -230,13 +279,11 @@ export class RecordingWriter {
       close: () => sink.flush(),
     });
     const output = new Output({ format, target: new StreamTarget(writable) });
-    const firstVideo = this.#early.find((e) => e.kind === "video")?.video;
-    if (audio) {
-      this.#audioConfig = this.#audioConfigOf(this.#early.find((e) => e.kind === "audio"));
+    if (this.#hasAudio) {
       this.#audio = new EncodedAudioPacketSource(this.#audioConfig.codec);
       output.addAudioTrack(this.#audio);
     }
-    if (video && firstVideo !== undefined) {
+    if (firstVideo !== undefined) {
       this.#video = new EncodedVideoPacketSource(firstVideo.codec);
       // No frameRate: mediabunny would snap every timestamp to it (±17 ms at 30, collisions above it), which
       // breaks the recording's RTP/SR clock and so lip sync (docs/recording.md, Timestamps).
@@ -244,15 +291,6 @@ export class RecordingWriter {
     }
     this.#output = output;
     this.#track(output.start());
-    const early = this.#early;
-    this.#early = [];
-    for (const p of early) {
-      if (p.kind === "audio") {
-        this.#addAudio(p.data, p.tSec, p.dur);
-      } else {
-        this.#addVideo(p.data, p.key, p.tSec, p.video);
-      }
-    }
   }
 
   /** The audio track's configuration: the first packet's, or Opus passthrough (Ogg: channels from its TOC). */
@@ -302,8 +340,7 @@ export class RecordingWriter {
   }
 
   #addAudio(data: Uint8Array, tSec: number, dur: number): void {
-    const audio = this.#audio;
-    if (audio === undefined || tSec < this.#audioT || this.#full()) {
+    if (!this.#hasAudio || tSec < this.#audioT || this.#full()) {
       return; // no audio track, or behind the filler written while it stalled
     }
     if (this.#audioFilled) {
@@ -312,18 +349,18 @@ export class RecordingWriter {
     }
     this.#audioT = tSec;
     this.#span(tSec, dur);
-    if (this.container === "ogg") {
+    const audio = this.#audio;
+    if (this.container === "ogg" && audio !== undefined) {
       this.#fillOggGap(tSec, audio);
     }
     this.#audioEnd = Math.max(this.#audioEnd, tSec + dur);
-    const packet = new EncodedPacket(data, "key", tSec, dur);
     if (this.#audioConfigSent) {
-      this.#track(audio.add(packet));
-    } else {
+      this.#putAudio(data, tSec, dur);
+    } else if (audio !== undefined) {
       this.#audioConfigSent = true;
       const c = this.#audioConfig;
       this.#track(
-        audio.add(packet, {
+        audio.add(new EncodedPacket(data, "key", tSec, dur), {
           decoderConfig: {
             codec: c.codec,
             numberOfChannels: c.channels,
@@ -333,14 +370,13 @@ export class RecordingWriter {
         }),
       );
     }
-    if (this.#video !== undefined && tSec - this.#videoT > MAX_LAG_S) {
+    if (this.#hasVideo && tSec - this.#videoT > MAX_LAG_S) {
       this.#fillVideo(tSec);
     }
   }
 
   #addVideo(data: Uint8Array, key: boolean, tSec: number, c: VideoConfig | undefined): void {
-    const video = this.#video;
-    if (video === undefined || this.#full()) {
+    if (!this.#hasVideo || this.#full()) {
       return; // a track the muxer was started without
     }
     let meta: EncodedVideoChunkMetadata | undefined;
@@ -373,37 +409,63 @@ export class RecordingWriter {
     }
     this.#videoT = tSec;
     this.#span(tSec, 0);
-    this.#track(video.add(new EncodedPacket(data, key ? "key" : "delta", tSec, 0), meta));
-    if (this.#audio !== undefined && tSec - this.#audioT > MAX_LAG_S) {
+    this.#putVideo(data, key, tSec, meta);
+    if (this.#hasAudio && tSec - this.#audioT > MAX_LAG_S) {
       this.#fillAudio(tSec - MAX_LAG_S / 2);
+    }
+  }
+
+  /** An audio packet to the muxer (its configuration already given). */
+  #putAudio(data: Uint8Array, tSec: number, dur: number): void {
+    const mkv = this.#mkv;
+    if (mkv !== undefined) {
+      try {
+        mkv.audio(data, tSec);
+      } catch (err) {
+        this.#fail(asError(err));
+      }
+    } else if (this.#audio !== undefined) {
+      this.#track(this.#audio.add(new EncodedPacket(data, "key", tSec, dur)));
+    }
+  }
+
+  /** A video frame to the muxer (`meta`: mediabunny's first-frame configuration). */
+  #putVideo(data: Uint8Array, key: boolean, tSec: number, meta?: EncodedVideoChunkMetadata): void {
+    const mkv = this.#mkv;
+    if (mkv !== undefined) {
+      try {
+        mkv.video(data, key, tSec);
+      } catch (err) {
+        this.#fail(asError(err));
+      }
+    } else if (this.#video !== undefined) {
+      this.#track(this.#video.add(new EncodedPacket(data, key ? "key" : "delta", tSec, 0), meta));
     }
   }
 
   /** Audio stalled while video goes on: Opus silence frames, the last one ending at or before `until`. */
   #fillAudio(until: number): void {
-    const audio = this.#audio;
-    if (audio === undefined || !this.#audioConfigSent || this.#audioConfig.codec !== "opus") {
+    if (!this.#hasAudio || !this.#audioConfigSent || this.#audioConfig.codec !== "opus") {
       return;
     }
     while (this.#audioT + 2 * AUDIO_FRAME_S <= until + 1e-6 && !this.#full()) {
       this.#audioT += AUDIO_FRAME_S;
       this.fillers++;
       this.#audioFilled = true;
-      this.#track(audio.add(new EncodedPacket(OPUS_SILENCE, "key", this.#audioT, AUDIO_FRAME_S)));
+      this.#putAudio(OPUS_SILENCE, this.#audioT, AUDIO_FRAME_S);
     }
   }
 
   /** Video stalled while audio goes on: the last keyframe again every {@link MAX_LAG_S}/2, up to the lag. */
   #fillVideo(audioT: number): void {
-    const video = this.#video;
     const key = this.#lastKey;
-    if (video === undefined || key === undefined || !this.#videoConfigSent) {
+    if (!this.#hasVideo || key === undefined || !this.#videoConfigSent) {
       return;
     }
     while (audioT - this.#videoT > MAX_LAG_S && !this.#full()) {
       this.#videoT += MAX_LAG_S / 2;
       this.fillers++;
-      this.#track(video.add(new EncodedPacket(key, "key", this.#videoT, 0)));
+      this.#putVideo(key, true, this.#videoT);
     }
     if (!this.#videoNeedsKey) {
       this.#videoNeedsKey = true;
@@ -432,7 +494,7 @@ export class RecordingWriter {
    */
   async finish(): Promise<WriterSummary> {
     if (!this.#closed) {
-      if (this.#output === undefined && this.#early.length > 0) {
+      if (!this.#started && this.#early.length > 0) {
         this.#start(
           this.#early.some((e) => e.kind === "audio"),
           this.#early.some((e) => e.kind === "video"),
@@ -443,14 +505,22 @@ export class RecordingWriter {
       if (output !== undefined && this.#failed === undefined) {
         this.#track(output.finalize());
       }
+      if (this.#mkv !== undefined && this.#failed === undefined) {
+        try {
+          this.#mkv.finish();
+          this.#sink.flush();
+        } catch (err) {
+          this.#fail(asError(err));
+        }
+      }
       await this.#tail;
       this.close();
     }
     const tracks: string[] = [];
-    if (this.#audio !== undefined) {
+    if (this.#hasAudio) {
       tracks.push("audio");
     }
-    if (this.#video !== undefined) {
+    if (this.#hasVideo) {
       tracks.push("video");
     }
     const span = this.#startSec === Infinity ? 0 : this.#endSec - Math.min(0, this.#startSec);
