@@ -1,42 +1,33 @@
 /**
  * The recorder's writer: encoded frames in, a WebM, MKV, fragmented MP4, WAV (G.711) or Ogg (Opus) file out, muxed
- * in-process by mediabunny (no transcoding). The file is written append-only through one descriptor, in the order mediabunny produces it:
+ * in-process (no transcoding). The file is written append-only through one descriptor, in the order the muxer
+ * produces it:
  *
- * - WebM/MKV as a live stream (mediabunny `appendOnly`: unknown-size Segment and Clusters), a cluster at least every
- *   {@link FLUSH_S} s; MP4 fragmented (moov first, then moof+mdat fragments of at most {@link FLUSH_S} s). The bytes
- *   go through a {@link FileSink}: one positional `writeSync` per 0.5 s batch (page cache, no fsync), not one per
- *   packet; after `kill -9` the file holds everything up to the last flush.
+ * - WebM/MKV as a live stream (unknown-size Segment and Clusters, a Cluster at each keyframe at least {@link FLUSH_S}
+ *   s after the last), by the recorder's own writer (matroskaMuxer.ts: a frame costs its copy into the sink's batch,
+ *   nothing else; mediabunny's muxer cost ~40× that per frame). MP4 fragmented (moov first, then moof+mdat fragments
+ *   of at most {@link FLUSH_S} s), WAV and Ogg by mediabunny (mediabunnyOutput.ts). The bytes go through a
+ *   {@link FileSink}: one positional `writeSync` per 0.5 s batch (page cache, no fsync), not one per packet; after
+ *   `kill -9` the file holds everything up to the last flush.
  * - Calls into mediabunny are not chained by the writer: its muxer takes them in call order (one mutex), so a packet
  *   costs one `EncodedPacket` and the muxer's own promise, no closure.
- * - Bounded interleaving: mediabunny writes the tracks interleaved by timestamp and holds one track's packets while
+ * - Bounded interleaving: the muxer writes the tracks interleaved by timestamp and holds one track's packets while
  *   the other has none. When a track stalls (audio stops while video goes on, video waits for a keyframe while
  *   audio goes on) the writer fills the stalled track once it is {@link MAX_LAG_S} behind: Opus silence frames for
  *   audio, a repeat of the last keyframe every {@link MAX_LAG_S}/2 for video (a frozen picture; the next frames
  *   wait for a new keyframe, which is asked for). So the held packets stay under {@link MAX_LAG_S} of media.
- * - Bounded index: mediabunny's in-memory index of clusters/fragments (only used by its finalize, which ffmpeg's pass
- *   replaces) is trimmed after each write to the file (muxerIndex.ts).
+ * - Bounded index: mediabunny's in-memory index of fragments (only used by its finalize) is trimmed after each write
+ *   to the file (muxerIndex.ts); the own Matroska writer keeps none.
  * - On `finish()` the muxer is finalised, the descriptor closed, and a WebM/MKV file is re-muxed once by ffmpeg
  *   (`-c copy`, finalize.ts) so it gets Duration and Cues (seekable).
  * - Tracks are fixed when the muxer starts: it starts when every track the profile wants has its first frame
  *   (video: a keyframe), or {@link TRACK_WAIT_MS} after the first frame with the tracks seen so far.
  * - A write error (ENOSPC, EIO) stops the writer: `onError` is called once, what reached the file stays playable.
  */
-import {
-  EncodedAudioPacketSource,
-  EncodedPacket,
-  EncodedVideoPacketSource,
-  MkvOutputFormat,
-  Mp4OutputFormat,
-  OggOutputFormat,
-  Output,
-  StreamTarget,
-  WavOutputFormat,
-  WebMOutputFormat,
-  type StreamTargetChunk,
-} from "mediabunny";
+import { EncodedAudioPacketSource, EncodedPacket, EncodedVideoPacketSource, type Output } from "mediabunny";
 import { FileSink } from "./fileSink.js";
 import { MatroskaMuxer } from "./matroskaMuxer.js";
-import { trimMuxerIndex } from "./muxerIndex.js";
+import { sinkOutput } from "./mediabunnyOutput.js";
 import { opusFillerPacket, opusHead, opusPacketChannels } from "./opusHead.js";
 import type { Container } from "./profiles.js";
 
@@ -256,29 +247,7 @@ export class RecordingWriter {
 
   /** mediabunny's muxer (MP4, WAV, Ogg; WebM/MKV with other audio than Opus). */
   #startOutput(firstVideo: VideoConfig | undefined): void {
-    const format =
-      this.container === "mp4"
-        ? new Mp4OutputFormat({ fastStart: "fragmented", minimumFragmentDuration: FLUSH_S })
-        : this.container === "webm"
-          ? new WebMOutputFormat({ appendOnly: true, minimumClusterDuration: FLUSH_S })
-          : this.container === "wav"
-            ? new WavOutputFormat()
-            : this.container === "ogg"
-              ? new OggOutputFormat({ maximumPageDuration: FLUSH_S })
-              : new MkvOutputFormat({ appendOnly: true, minimumClusterDuration: FLUSH_S });
-    const sink = this.#sink;
-    let trimmedAt = 0;
-    const writable = new WritableStream<StreamTargetChunk>({
-      write: (chunk) => {
-        sink.write(chunk.data, chunk.position);
-        if (sink.writes !== trimmedAt) {
-          trimmedAt = sink.writes;
-          trimMuxerIndex(output); // after each write to the file: the muxer's index stays bounded
-        }
-      },
-      close: () => sink.flush(),
-    });
-    const output = new Output({ format, target: new StreamTarget(writable) });
+    const output = sinkOutput(this.container, this.#sink, FLUSH_S);
     if (this.#hasAudio) {
       this.#audio = new EncodedAudioPacketSource(this.#audioConfig.codec);
       output.addAudioTrack(this.#audio);
