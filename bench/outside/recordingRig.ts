@@ -40,12 +40,14 @@ export class RecordingRig {
 
   /**
    * A fresh Korus with one media worker; recordings go under `root` (created, removed by {@link close}). With
-   * `profileDir`, it runs with `--cpu-prof` into that folder (one .cpuprofile per thread).
+   * `profileDir`, it runs with `--cpu-prof` into that folder (one .cpuprofile per thread); `main`: another tree's
+   * built dist/src/main.js instead of this one's.
    */
-  static async start(root: string, profileDir?: string): Promise<RecordingRig> {
+  static async start(root: string, profileDir?: string, main?: string): Promise<RecordingRig> {
     mkdirSync(root, { recursive: true });
     const server = await startServer({
       workers: 1,
+      ...(main === undefined ? {} : { main }),
       ...(profileDir === undefined ? {} : { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", profileDir] }),
       // No SIP listener; the journal scan (sha256, ffprobe of finished files) never runs inside a measurement.
       extra: [
