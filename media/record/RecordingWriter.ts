@@ -229,8 +229,6 @@ export class RecordingWriter {
       } catch (err) {
         this.#fail(asError(err));
       }
-      this.#audioConfigSent = true;
-      this.#videoConfigSent = true;
     } else {
       this.#startOutput(firstVideo);
     }
@@ -323,9 +321,10 @@ export class RecordingWriter {
       this.#fillOggGap(tSec, audio);
     }
     this.#audioEnd = Math.max(this.#audioEnd, tSec + dur);
-    if (this.#audioConfigSent) {
+    if (this.#audioConfigSent || audio === undefined) {
+      this.#audioConfigSent = true; // the Matroska writer has the configuration from the start
       this.#putAudio(data, tSec, dur);
-    } else if (audio !== undefined) {
+    } else {
       this.#audioConfigSent = true;
       const c = this.#audioConfig;
       this.#track(
@@ -414,8 +413,8 @@ export class RecordingWriter {
 
   /** Audio stalled while video goes on: Opus silence frames, the last one ending at or before `until`. */
   #fillAudio(until: number): void {
-    if (!this.#hasAudio || !this.#audioConfigSent || this.#audioConfig.codec !== "opus") {
-      return;
+    if (!this.#hasAudio || !this.#audioConfigSent || this.#audioConfig.codec !== "opus" || this.#audioT < 0) {
+      return; // (no audio written yet: nothing to continue)
     }
     while (this.#audioT + 2 * AUDIO_FRAME_S <= until + 1e-6 && !this.#full()) {
       this.#audioT += AUDIO_FRAME_S;
