@@ -4,8 +4,8 @@
  * produces it:
  *
  * - WebM/MKV as a live stream (unknown-size Segment and Clusters, a Cluster at each keyframe at least {@link FLUSH_S}
- *   s after the last), by the recorder's own writer (matroskaMuxer.ts: a frame costs its copy into the sink's batch,
- *   nothing else; mediabunny's muxer cost ~40× that per frame). MP4 fragmented (moov first, then moof+mdat fragments
+ *   s after the last), by the recorder's own writer (matroskaMuxer.ts: a frame costs its copy into the sink's batch and a
+ *   few header bytes; docs/recording.md, Cost). MP4 fragmented (moov first, then moof+mdat fragments
  *   of at most {@link FLUSH_S} s), WAV and Ogg by mediabunny (mediabunnyOutput.ts). The bytes go through a
  *   {@link FileSink}: one positional `writeSync` per 0.5 s batch (page cache, no fsync), not one per packet; after
  *   `kill -9` the file holds everything up to the last flush.
