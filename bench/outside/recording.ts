@@ -15,12 +15,16 @@
  *
  *   node dist/bench/outside/recording.js [--part ratio|ramp] [--rounds N] [--seconds S] [--probes N]
  *                                        [--streams opus=50,pcmu=20,vp8=10] [--ramp 50,100,200,300] [--codec opus|pcmu]
+ *                                        [--profile DIR] [--baseline OTHER_TREE/dist/src/main.js]
+ *
+ * `--baseline` also records with another tree's build in the same rounds (a before/after beside the forwarding);
+ * `--profile DIR` runs each server with `--cpu-prof` (`node dist/bench/outside/profile.js DIR/…/*.cpuprofile`).
  *   node dist/bench/outside/run.js --only recording [--rounds N] [--seconds S]
  */
 import { arg, isMain, printReport } from "./cli.js";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { cpuUs, rssKiB, sleep } from "../lib/korus.js";
 import { buildGenerator, Generator, type GenResult } from "./gen.js";
 import { opusSpeech, pcmuSpeech, vp8 } from "./payloads.js";
@@ -37,11 +41,18 @@ export interface RecordingBenchOptions {
   codec?: "opus" | "pcmu";
   /** PCMU forwarding probes beside the recordings of part 2. */
   probes?: number;
+  /** Korus runs with `--cpu-prof` into a subfolder of this one per measurement (`<media>-<mode>-<n>-<k>`). */
+  profile?: string;
+  /** Another tree's built dist/src/main.js: its recordings are measured in the same rounds (a before/after). */
+  baseline?: string;
 }
+
+/** What one measurement runs: forwarding, recording, or recording with the baseline build. */
+type BenchMode = RecMode | "baseline";
 
 interface Sample {
   media: RecMedia;
-  mode: RecMode;
+  mode: BenchMode;
   n: number;
   probes: number;
   cpuUs: number;
@@ -63,21 +74,23 @@ async function measure(
   bin: string,
   files: readonly string[],
   media: RecMedia,
-  mode: RecMode,
+  mode: BenchMode,
   n: number,
   probes: number,
   warmMs: number,
   ms: number,
+  profileDir?: string,
+  baseline?: string,
 ): Promise<Sample> {
   const root = mkdtempSync(join(tmpdir(), "korus-recbench-"));
-  const rig = await RecordingRig.start(join(root, "rec"));
+  const rig = await RecordingRig.start(join(root, "rec"), profileDir, mode === "baseline" ? baseline : undefined);
   const gen = new Generator(bin);
   try {
     const pid = rig.pid();
     await sleep(500);
     const rss0 = rssKiB(pid);
     const ports = await gen.sockets(2 * (n + probes));
-    const dests = await rig.setup(media, mode, n, probes, ports);
+    const dests = await rig.setup(media, mode === "baseline" ? "record" : mode, n, probes, ports);
     files.forEach((f, i) => gen.payload(i, f));
     for (let i = 0; i < n + probes; i++) {
       const probe = i >= n;
@@ -176,12 +189,24 @@ function renderRatio(samples: readonly Sample[]): string {
   for (const media of ["opus", "pcmu", "vp8"] as const) {
     const fwd = samples.filter((x) => x.media === media && x.mode === "forward");
     const rec = samples.filter((x) => x.media === media && x.mode === "record");
+    const base = samples.filter((x) => x.media === media && x.mode === "baseline");
     if (fwd.length === 0 || rec.length === 0) {
       continue;
     }
     // Ratios pair the measurements of one round (adjacent in time); the cell shows their range.
     const ratios = rec.map((x, i) => perStream(x) / perStream(fwd[i] ?? fwd[0] ?? x));
+    const baseRatios = base.map((x, i) => perStream(x) / perStream(fwd[i] ?? fwd[0] ?? x));
     const n = rec[0]?.n ?? 0;
+    const baseCells =
+      base.length === 0
+        ? []
+        : [
+            `${range(base.map(perStream), 2)} % (${range(
+              base.map((x) => x.cpuUs / Math.max(1, x.gen.sent)),
+              1,
+            )} µs/pkt)`,
+            `${range(baseRatios, 2)}×`,
+          ];
     rows.push([
       `${LABEL[media]}, ${n} streams`,
       `${range(fwd.map(perStream), 2)} % (${range(
@@ -197,8 +222,12 @@ function renderRatio(samples: readonly Sample[]): string {
         rec.map((x) => (perSec(x.fileBytes, x) * 8) / 1000 / Math.max(1, x.n)),
         1,
       )} kbit/s`,
+      ...baseCells,
     ]);
   }
+  const baseline = samples.some((x) => x.mode === "baseline")
+    ? ["baseline build: recording, % core per stream", "baseline ratio"]
+    : [];
   return table(
     [
       "recording vs forwarding, same streams",
@@ -206,6 +235,7 @@ function renderRatio(samples: readonly Sample[]): string {
       "recording: % core per stream",
       "ratio",
       "written per recording",
+      ...baseline,
     ],
     rows,
   );
@@ -270,6 +300,16 @@ function renderRamp(samples: readonly Sample[], codec: string, probes: number): 
 
 // ------------------------------------------------------------------------------------------------- driver
 
+/** The profile folder of one measurement, when profiling. */
+function profileFolder(root: string | undefined, name: string): string | undefined {
+  if (root === undefined) {
+    return undefined;
+  }
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 /** Runs the recording benchmark; returns the printed tables. */
 export async function runRecording(opts: RecordingBenchOptions = {}): Promise<string> {
   const rounds = opts.rounds ?? 2;
@@ -297,11 +337,16 @@ export async function runRecording(opts: RecordingBenchOptions = {}): Promise<st
           if (streams[media] <= 0) {
             continue;
           }
-          const modes: RecMode[] = r % 2 === 0 ? ["forward", "record"] : ["record", "forward"];
+          const modes: BenchMode[] = r % 2 === 0 ? ["forward", "record"] : ["record", "forward"];
+          if (opts.baseline !== undefined) {
+            modes.splice(1, 0, "baseline"); // between the two: each is next in time to the other two
+          }
           for (const mode of modes) {
             // VP8 warms up past its first keyframe interval (2 s): an RtpEndpoint's first packets may not reach the recorder.
             const warm = media === "vp8" ? 3000 : 1000;
-            const x = await measure(bin, files, media, mode, streams[media], 0, warm, seconds * 1000);
+            const n = streams[media];
+            const prof = profileFolder(opts.profile, `${media}-${mode}-${n}-${r}`);
+            const x = await measure(bin, files, media, mode, n, 0, warm, seconds * 1000, prof, opts.baseline);
             log(x);
             samples.push(x);
           }
@@ -313,7 +358,8 @@ export async function runRecording(opts: RecordingBenchOptions = {}): Promise<st
       const samples: Sample[] = [];
       for (let r = 0; r < rounds; r++) {
         for (const n of ramp) {
-          const x = await measure(bin, files, codec, "record", n, probes, 2000, seconds * 1000);
+          const prof = profileFolder(opts.profile, `${codec}-record-${n}-${r}`);
+          const x = await measure(bin, files, codec, "record", n, probes, 2000, seconds * 1000, prof);
           log(x);
           samples.push(x);
         }
@@ -350,6 +396,8 @@ export function recordingArgs(): RecordingBenchOptions {
     ...(num("--rounds") !== undefined ? { rounds: num("--rounds") } : {}),
     ...(num("--seconds") !== undefined ? { seconds: num("--seconds") } : {}),
     ...(num("--probes") !== undefined ? { probes: num("--probes") } : {}),
+    ...(arg("--profile") !== undefined ? { profile: resolve(arg("--profile") ?? ".") } : {}),
+    ...(arg("--baseline") !== undefined ? { baseline: resolve(arg("--baseline") ?? ".") } : {}),
     ...(arg("--ramp") !== undefined ? { ramp: (arg("--ramp") ?? "").split(",").map(Number) } : {}),
     streams,
   };

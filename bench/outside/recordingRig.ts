@@ -34,13 +34,21 @@ export class RecordingRig {
     readonly server: BenchServer,
     readonly rpc: RpcClient,
     readonly root: string,
+    /** Korus runs with `--cpu-prof` into this folder: {@link close} stops it with SIGTERM so the profiles are written. */
+    readonly profileDir: string | undefined,
   ) {}
 
-  /** A fresh Korus with one media worker; recordings go under `root` (created, removed by {@link close}). */
-  static async start(root: string): Promise<RecordingRig> {
+  /**
+   * A fresh Korus with one media worker; recordings go under `root` (created, removed by {@link close}). With
+   * `profileDir`, it runs with `--cpu-prof` into that folder (one .cpuprofile per thread); `main`: another tree's
+   * built dist/src/main.js instead of this one's.
+   */
+  static async start(root: string, profileDir?: string, main?: string): Promise<RecordingRig> {
     mkdirSync(root, { recursive: true });
     const server = await startServer({
       workers: 1,
+      ...(main === undefined ? {} : { main }),
+      ...(profileDir === undefined ? {} : { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", profileDir] }),
       // No SIP listener; the journal scan (sha256, ffprobe of finished files) never runs inside a measurement.
       extra: [
         "sip: { enabled: false }",
@@ -49,7 +57,7 @@ export class RecordingRig {
       ],
     });
     const rpc = await RpcClient.open(`ws://127.0.0.1:${server.port}/kurento`);
-    return new RecordingRig(server, rpc, root);
+    return new RecordingRig(server, rpc, root, profileDir);
   }
 
   pid(): number {
@@ -119,14 +127,14 @@ export class RecordingRig {
 
   /**
    * Ends the server at once (SIGKILL: no finalising pass of hundreds of files on a shared machine; the bench reads
-   * what the live files hold) and removes the recordings.
+   * what the live files hold; SIGTERM when profiling, so the profiles are written) and removes the recordings.
    */
   async close(): Promise<void> {
     await this.rpc.close().catch(() => undefined);
     const proc = this.server.proc;
     if (proc.exitCode === null && proc.signalCode === null) {
       const exited = new Promise((r) => proc.once("exit", r));
-      proc.kill("SIGKILL");
+      proc.kill(this.profileDir === undefined ? "SIGKILL" : "SIGTERM");
       await exited;
     }
     rmSync(this.root, { recursive: true, force: true });

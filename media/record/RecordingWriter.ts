@@ -1,41 +1,33 @@
 /**
  * The recorder's writer: encoded frames in, a WebM, MKV, fragmented MP4, WAV (G.711) or Ogg (Opus) file out, muxed
- * in-process by mediabunny (no transcoding). The file is written append-only through one descriptor, in the order mediabunny produces it:
+ * in-process (no transcoding). The file is written append-only through one descriptor, in the order the muxer
+ * produces it:
  *
- * - WebM/MKV as a live stream (mediabunny `appendOnly`: unknown-size Segment and Clusters), a cluster at least every
- *   {@link FLUSH_S} s; MP4 fragmented (moov first, then moof+mdat fragments of at most {@link FLUSH_S} s). The bytes
- *   go through a {@link FileSink}: one positional `writeSync` per 0.5 s batch (page cache, no fsync), not one per
- *   packet; after `kill -9` the file holds everything up to the last flush.
+ * - WebM/MKV as a live stream (unknown-size Segment and Clusters, a Cluster at each keyframe at least {@link FLUSH_S}
+ *   s after the last), by the recorder's own writer (matroskaMuxer.ts: a frame costs its copy into the sink's batch and a
+ *   few header bytes; docs/recording.md, Cost). MP4 fragmented (moov first, then moof+mdat fragments
+ *   of at most {@link FLUSH_S} s), WAV and Ogg by mediabunny (mediabunnyOutput.ts). The bytes go through a
+ *   {@link FileSink}: one positional `writeSync` per 0.5 s batch (page cache, no fsync), not one per packet; after
+ *   `kill -9` the file holds everything up to the last flush.
  * - Calls into mediabunny are not chained by the writer: its muxer takes them in call order (one mutex), so a packet
  *   costs one `EncodedPacket` and the muxer's own promise, no closure.
- * - Bounded interleaving: mediabunny writes the tracks interleaved by timestamp and holds one track's packets while
+ * - Bounded interleaving: the muxer writes the tracks interleaved by timestamp and holds one track's packets while
  *   the other has none. When a track stalls (audio stops while video goes on, video waits for a keyframe while
  *   audio goes on) the writer fills the stalled track once it is {@link MAX_LAG_S} behind: Opus silence frames for
  *   audio, a repeat of the last keyframe every {@link MAX_LAG_S}/2 for video (a frozen picture; the next frames
  *   wait for a new keyframe, which is asked for). So the held packets stay under {@link MAX_LAG_S} of media.
- * - Bounded index: mediabunny's in-memory index of clusters/fragments (only used by its finalize, which ffmpeg's pass
- *   replaces) is trimmed after each write to the file (muxerIndex.ts).
+ * - Bounded index: mediabunny's in-memory index of fragments (only used by its finalize) is trimmed after each write
+ *   to the file (muxerIndex.ts); the own Matroska writer keeps none.
  * - On `finish()` the muxer is finalised, the descriptor closed, and a WebM/MKV file is re-muxed once by ffmpeg
  *   (`-c copy`, finalize.ts) so it gets Duration and Cues (seekable).
  * - Tracks are fixed when the muxer starts: it starts when every track the profile wants has its first frame
  *   (video: a keyframe), or {@link TRACK_WAIT_MS} after the first frame with the tracks seen so far.
  * - A write error (ENOSPC, EIO) stops the writer: `onError` is called once, what reached the file stays playable.
  */
-import {
-  EncodedAudioPacketSource,
-  EncodedPacket,
-  EncodedVideoPacketSource,
-  MkvOutputFormat,
-  Mp4OutputFormat,
-  OggOutputFormat,
-  Output,
-  StreamTarget,
-  WavOutputFormat,
-  WebMOutputFormat,
-  type StreamTargetChunk,
-} from "mediabunny";
+import { EncodedAudioPacketSource, EncodedPacket, EncodedVideoPacketSource, type Output } from "mediabunny";
 import { FileSink } from "./fileSink.js";
-import { trimMuxerIndex } from "./muxerIndex.js";
+import { MatroskaMuxer } from "./matroskaMuxer.js";
+import { sinkOutput } from "./mediabunnyOutput.js";
 import { opusFillerPacket, opusHead, opusPacketChannels } from "./opusHead.js";
 import type { Container } from "./profiles.js";
 
@@ -92,9 +84,17 @@ interface Pending {
   audio?: AudioConfig;
 }
 
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
 export class RecordingWriter {
   readonly path: string;
   readonly #sink: FileSink;
+  /** The muxer started (tracks fixed). */
+  #started = false;
+  /** WebM/MKV with Opus: the recorder's own live writer; otherwise mediabunny's Output. */
+  #mkv: MatroskaMuxer | undefined;
+  #hasAudio = false;
+  #hasVideo = false;
   #output: Output | undefined;
   #audio: EncodedAudioPacketSource | undefined;
   #video: EncodedVideoPacketSource | undefined;
@@ -130,7 +130,7 @@ export class RecordingWriter {
   };
   readonly #rejected = (err: unknown): void => {
     this.#pending--;
-    this.#fail(err instanceof Error ? err : new Error(String(err)));
+    this.#fail(asError(err));
   };
 
   constructor(
@@ -174,7 +174,7 @@ export class RecordingWriter {
    * with the first packet) says. `dur` is its length in seconds.
    */
   audio(data: Uint8Array, tSec: number, config?: AudioConfig, dur = AUDIO_FRAME_S): void {
-    if (this.#output === undefined) {
+    if (!this.#started) {
       this.#push({ kind: "audio", data, key: true, tSec, dur, ...(config === undefined ? {} : { audio: config }) });
     } else if (!this.#closed && this.#failed === undefined) {
       this.#addAudio(data, tSec, dur);
@@ -183,7 +183,7 @@ export class RecordingWriter {
 
   /** Adds a video frame; `config` goes with the first keyframe (and with a later change of size or codec). */
   video(data: Uint8Array, key: boolean, tSec: number, config: VideoConfig | undefined): void {
-    if (this.#output === undefined) {
+    if (!this.#started) {
       this.#push({ kind: "video", data, key, tSec, dur: 0, ...(config === undefined ? {} : { video: config }) });
     } else if (!this.#closed && this.#failed === undefined) {
       this.#addVideo(data, key, tSec, config);
@@ -207,43 +207,31 @@ export class RecordingWriter {
   }
 
   #start(audio: boolean, video: boolean): void {
-    const format =
-      this.container === "mp4"
-        ? new Mp4OutputFormat({ fastStart: "fragmented", minimumFragmentDuration: FLUSH_S })
-        : this.container === "webm"
-          ? new WebMOutputFormat({ appendOnly: true, minimumClusterDuration: FLUSH_S })
-          : this.container === "wav"
-            ? new WavOutputFormat()
-            : this.container === "ogg"
-              ? new OggOutputFormat({ maximumPageDuration: FLUSH_S })
-              : new MkvOutputFormat({ appendOnly: true, minimumClusterDuration: FLUSH_S });
-    const sink = this.#sink;
-    let trimmedAt = 0;
-    const writable = new WritableStream<StreamTargetChunk>({
-      write: (chunk) => {
-        sink.write(chunk.data, chunk.position);
-        if (sink.writes !== trimmedAt) {
-          trimmedAt = sink.writes;
-          trimMuxerIndex(output); // after each write to the file: the muxer's index stays bounded
-        }
-      },
-      close: () => sink.flush(),
-    });
-    const output = new Output({ format, target: new StreamTarget(writable) });
-    const firstVideo = this.#early.find((e) => e.kind === "video")?.video;
+    this.#started = true;
+    const firstVideo = video ? this.#early.find((e) => e.kind === "video")?.video : undefined;
+    this.#hasAudio = audio;
+    this.#hasVideo = firstVideo !== undefined;
     if (audio) {
       this.#audioConfig = this.#audioConfigOf(this.#early.find((e) => e.kind === "audio"));
-      this.#audio = new EncodedAudioPacketSource(this.#audioConfig.codec);
-      output.addAudioTrack(this.#audio);
     }
-    if (video && firstVideo !== undefined) {
-      this.#video = new EncodedVideoPacketSource(firstVideo.codec);
-      // No frameRate: mediabunny would snap every timestamp to it (±17 ms at 30, collisions above it), which
-      // breaks the recording's RTP/SR clock and so lip sync (docs/recording.md, Timestamps).
-      output.addVideoTrack(this.#video);
+    if ((this.container === "webm" || this.container === "mkv") && (!audio || this.#audioConfig.codec === "opus")) {
+      const a = this.#audioConfig;
+      try {
+        this.#mkv = new MatroskaMuxer(
+          this.#sink,
+          this.container === "webm" ? "webm" : "matroska",
+          {
+            audio: audio ? { channels: a.channels, sampleRate: a.sampleRate, description: a.description } : undefined,
+            video: firstVideo,
+          },
+          FLUSH_S,
+        );
+      } catch (err) {
+        this.#fail(asError(err));
+      }
+    } else {
+      this.#startOutput(firstVideo);
     }
-    this.#output = output;
-    this.#track(output.start());
     const early = this.#early;
     this.#early = [];
     for (const p of early) {
@@ -253,6 +241,23 @@ export class RecordingWriter {
         this.#addVideo(p.data, p.key, p.tSec, p.video);
       }
     }
+  }
+
+  /** mediabunny's muxer (MP4, WAV, Ogg; WebM/MKV with other audio than Opus). */
+  #startOutput(firstVideo: VideoConfig | undefined): void {
+    const output = sinkOutput(this.container, this.#sink, FLUSH_S);
+    if (this.#hasAudio) {
+      this.#audio = new EncodedAudioPacketSource(this.#audioConfig.codec);
+      output.addAudioTrack(this.#audio);
+    }
+    if (firstVideo !== undefined) {
+      this.#video = new EncodedVideoPacketSource(firstVideo.codec);
+      // No frameRate: mediabunny would snap every timestamp to it (±17 ms at 30, collisions above it), which
+      // breaks the recording's RTP/SR clock and so lip sync (docs/recording.md, Timestamps).
+      output.addVideoTrack(this.#video);
+    }
+    this.#output = output;
+    this.#track(output.start());
   }
 
   /** The audio track's configuration: the first packet's, or Opus passthrough (Ogg: channels from its TOC). */
@@ -302,8 +307,7 @@ export class RecordingWriter {
   }
 
   #addAudio(data: Uint8Array, tSec: number, dur: number): void {
-    const audio = this.#audio;
-    if (audio === undefined || tSec < this.#audioT || this.#full()) {
+    if (!this.#hasAudio || tSec < this.#audioT || this.#full()) {
       return; // no audio track, or behind the filler written while it stalled
     }
     if (this.#audioFilled) {
@@ -312,18 +316,19 @@ export class RecordingWriter {
     }
     this.#audioT = tSec;
     this.#span(tSec, dur);
-    if (this.container === "ogg") {
+    const audio = this.#audio;
+    if (this.container === "ogg" && audio !== undefined) {
       this.#fillOggGap(tSec, audio);
     }
     this.#audioEnd = Math.max(this.#audioEnd, tSec + dur);
-    const packet = new EncodedPacket(data, "key", tSec, dur);
-    if (this.#audioConfigSent) {
-      this.#track(audio.add(packet));
+    if (this.#audioConfigSent || audio === undefined) {
+      this.#audioConfigSent = true; // the Matroska writer has the configuration from the start
+      this.#putAudio(data, tSec, dur);
     } else {
       this.#audioConfigSent = true;
       const c = this.#audioConfig;
       this.#track(
-        audio.add(packet, {
+        audio.add(new EncodedPacket(data, "key", tSec, dur), {
           decoderConfig: {
             codec: c.codec,
             numberOfChannels: c.channels,
@@ -333,14 +338,13 @@ export class RecordingWriter {
         }),
       );
     }
-    if (this.#video !== undefined && tSec - this.#videoT > MAX_LAG_S) {
+    if (this.#hasVideo && tSec - this.#videoT > MAX_LAG_S) {
       this.#fillVideo(tSec);
     }
   }
 
   #addVideo(data: Uint8Array, key: boolean, tSec: number, c: VideoConfig | undefined): void {
-    const video = this.#video;
-    if (video === undefined || this.#full()) {
+    if (!this.#hasVideo || this.#full()) {
       return; // a track the muxer was started without
     }
     let meta: EncodedVideoChunkMetadata | undefined;
@@ -373,37 +377,63 @@ export class RecordingWriter {
     }
     this.#videoT = tSec;
     this.#span(tSec, 0);
-    this.#track(video.add(new EncodedPacket(data, key ? "key" : "delta", tSec, 0), meta));
-    if (this.#audio !== undefined && tSec - this.#audioT > MAX_LAG_S) {
+    this.#putVideo(data, key, tSec, meta);
+    if (this.#hasAudio && tSec - this.#audioT > MAX_LAG_S) {
       this.#fillAudio(tSec - MAX_LAG_S / 2);
+    }
+  }
+
+  /** An audio packet to the muxer (its configuration already given). */
+  #putAudio(data: Uint8Array, tSec: number, dur: number): void {
+    const mkv = this.#mkv;
+    if (mkv !== undefined) {
+      try {
+        mkv.audio(data, tSec);
+      } catch (err) {
+        this.#fail(asError(err));
+      }
+    } else if (this.#audio !== undefined) {
+      this.#track(this.#audio.add(new EncodedPacket(data, "key", tSec, dur)));
+    }
+  }
+
+  /** A video frame to the muxer (`meta`: mediabunny's first-frame configuration). */
+  #putVideo(data: Uint8Array, key: boolean, tSec: number, meta?: EncodedVideoChunkMetadata): void {
+    const mkv = this.#mkv;
+    if (mkv !== undefined) {
+      try {
+        mkv.video(data, key, tSec);
+      } catch (err) {
+        this.#fail(asError(err));
+      }
+    } else if (this.#video !== undefined) {
+      this.#track(this.#video.add(new EncodedPacket(data, key ? "key" : "delta", tSec, 0), meta));
     }
   }
 
   /** Audio stalled while video goes on: Opus silence frames, the last one ending at or before `until`. */
   #fillAudio(until: number): void {
-    const audio = this.#audio;
-    if (audio === undefined || !this.#audioConfigSent || this.#audioConfig.codec !== "opus") {
-      return;
+    if (!this.#hasAudio || !this.#audioConfigSent || this.#audioConfig.codec !== "opus" || this.#audioT < 0) {
+      return; // (no audio written yet: nothing to continue)
     }
     while (this.#audioT + 2 * AUDIO_FRAME_S <= until + 1e-6 && !this.#full()) {
       this.#audioT += AUDIO_FRAME_S;
       this.fillers++;
       this.#audioFilled = true;
-      this.#track(audio.add(new EncodedPacket(OPUS_SILENCE, "key", this.#audioT, AUDIO_FRAME_S)));
+      this.#putAudio(OPUS_SILENCE, this.#audioT, AUDIO_FRAME_S);
     }
   }
 
   /** Video stalled while audio goes on: the last keyframe again every {@link MAX_LAG_S}/2, up to the lag. */
   #fillVideo(audioT: number): void {
-    const video = this.#video;
     const key = this.#lastKey;
-    if (video === undefined || key === undefined || !this.#videoConfigSent) {
+    if (!this.#hasVideo || key === undefined || !this.#videoConfigSent) {
       return;
     }
     while (audioT - this.#videoT > MAX_LAG_S && !this.#full()) {
       this.#videoT += MAX_LAG_S / 2;
       this.fillers++;
-      this.#track(video.add(new EncodedPacket(key, "key", this.#videoT, 0)));
+      this.#putVideo(key, true, this.#videoT);
     }
     if (!this.#videoNeedsKey) {
       this.#videoNeedsKey = true;
@@ -432,7 +462,7 @@ export class RecordingWriter {
    */
   async finish(): Promise<WriterSummary> {
     if (!this.#closed) {
-      if (this.#output === undefined && this.#early.length > 0) {
+      if (!this.#started && this.#early.length > 0) {
         this.#start(
           this.#early.some((e) => e.kind === "audio"),
           this.#early.some((e) => e.kind === "video"),
@@ -443,14 +473,22 @@ export class RecordingWriter {
       if (output !== undefined && this.#failed === undefined) {
         this.#track(output.finalize());
       }
+      if (this.#mkv !== undefined && this.#failed === undefined) {
+        try {
+          this.#mkv.finish();
+          this.#sink.flush();
+        } catch (err) {
+          this.#fail(asError(err));
+        }
+      }
       await this.#tail;
       this.close();
     }
     const tracks: string[] = [];
-    if (this.#audio !== undefined) {
+    if (this.#hasAudio) {
       tracks.push("audio");
     }
-    if (this.#video !== undefined) {
+    if (this.#hasVideo) {
       tracks.push("video");
     }
     const span = this.#startSec === Infinity ? 0 : this.#endSec - Math.min(0, this.#startSec);

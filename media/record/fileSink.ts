@@ -95,13 +95,22 @@ export class FileSink {
 
   /** Takes `data` for file position `position`; throws the first write error. */
   write(data: Uint8Array, position: number): void {
+    this.#put(data, data.length, position);
+  }
+
+  /** Takes the first `length` bytes of `data` (all by default) after the last byte handed over (no copy but into the batch). */
+  append(data: Uint8Array, length = data.length): void {
+    this.#put(data, length, this.#size);
+  }
+
+  #put(data: Uint8Array, length: number, position: number): void {
     if (this.#error !== undefined) {
       throw this.#error;
     }
     if (this.#fd < 0) {
       throw new Error(`recording ${this.path}: written after close`);
     }
-    const end = position + data.length;
+    const end = position + length;
     const bufEnd = this.#bufPos + this.#bufLen;
     if (this.#bufLen > 0 && (position < this.#bufPos || position > bufEnd)) {
       this.flush(); // not contiguous with what waits: write that first
@@ -110,7 +119,7 @@ export class FileSink {
       this.#bufPos = position;
     }
     const off = position - this.#bufPos;
-    const need = off + data.length;
+    const need = off + length;
     if (need > this.#buf.length) {
       let n = this.#buf.length * 2;
       while (n < need) {
@@ -120,7 +129,13 @@ export class FileSink {
       this.#buf.copy(grown, 0, 0, this.#bufLen);
       this.#buf = grown;
     }
-    this.#buf.set(data, off);
+    if (length === data.length) {
+      this.#buf.set(data, off);
+    } else {
+      for (let i = 0; i < length; i++) {
+        this.#buf[off + i] = data[i] ?? 0; // a few header bytes: no view allocated
+      }
+    }
     this.#bufLen = Math.max(this.#bufLen, need);
     this.#size = Math.max(this.#size, end);
     if (!this.batch || this.#bufLen >= MAX_BATCH || performance.now() - this.#lastFlush >= FLUSH_MS) {

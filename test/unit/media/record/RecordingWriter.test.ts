@@ -185,3 +185,30 @@ t.test("video stalls for 30 s while audio goes on: audio keeps reaching the file
   t.ok(Math.abs(pcm.length / 8000 - 34) < 0.5, `the audio lasts ${(pcm.length / 8000).toFixed(2)} s (34 s fed)`);
   t.ok(toneAt(pcm, 2, 28), "the tone runs through the video's stall");
 });
+
+t.test(
+  "video first, audio joining 1.5 s later (within the track wait): both tracks, the audio from its start",
+  async (t) => {
+    const file = path.join(dir, "audio-late.webm");
+    const errors: Error[] = [];
+    const writer = new RecordingWriter(file, "webm", { audio: true, video: true }, (e) => errors.push(e));
+    // The muxer starts when the audio comes, with 1.5 s of video waiting: the video is then > MAX_LAG_S ahead of an
+    // audio track that has nothing yet (there is no silence to fill before the audio's first packet).
+    for (let v = 0; v < 4 * FPS; v++) {
+      const tv = v / FPS;
+      const f = video[v % video.length] ?? { data: new Uint8Array(0), key: false };
+      writer.video(f.data, f.key, tv, v === 0 ? CONFIG : undefined);
+      for (let a = Math.ceil((tv - 1 / FPS) / 0.02); a * 0.02 <= tv; a++) {
+        if (a * 0.02 >= 1.5 && a * 0.02 > tv - 1 / FPS) {
+          writer.audio(audio[a % audio.length] ?? new Uint8Array(0), a * 0.02);
+        }
+      }
+    }
+    const s = await writer.finish();
+    t.same(errors, [], "no write error");
+    t.same(s.tracks, ["audio", "video"], "both tracks");
+    const pcm = decodeAudio(file);
+    t.ok(toneAt(pcm, 2, 1.5), "the tone after the audio joined");
+    t.equal(writer.fillers, 0, "no filler: neither track stalled once both had begun");
+  },
+);
