@@ -1,6 +1,5 @@
 /**
  * A pcap of a PCMA tone as SIPp's `play_pcap_audio` replays it: RTP in Ethernet/IPv4/UDP frames, 20 ms a packet.
- * (The same format as the recorder test's local helper.)
  */
 import { writeFileSync } from "node:fs";
 import { encodeG711, PCMA_TABLES } from "../../media/codecs/index.js";

@@ -13,72 +13,19 @@ import { createServer } from "node:http";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import t from "tap";
-import { encodeG711, PCMA_TABLES } from "../../media/codecs/index.js";
 import { ffmpegSync } from "../helpers/ffmpeg.js";
 import { freeTcpPort } from "../helpers/ports.js";
 import { startKorus } from "../helpers/server.js";
 import { interopSlot } from "../helpers/slot.js";
 import { exportCdrs, runSipp } from "../helpers/sipp.js";
-import { generateTone } from "../helpers/tone.js";
+import { writeTonePcap } from "../helpers/tonePcap.js";
 import { channelPcm, probeAudio, tone, toneSeconds } from "./recorderStereoRig.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/sipp/", import.meta.url));
 const { children, port, work } = await interopSlot(t, "recsip");
 
-/** A pcap of `seconds` of a `freq` Hz tone as PCMA RTP, 20 ms a packet (Ethernet/IPv4/UDP, as SIPp replays it). */
-function tonePcap(file: string, freq: number, seconds: number): void {
-  const n = seconds * 50;
-  const pcm = generateTone(freq, { sampleRate: 8000, samples: n * 160, amplitude: 8000 });
-  const parts: Buffer[] = [];
-  const global = Buffer.alloc(24);
-  global.writeUInt32LE(0xa1b2c3d4, 0);
-  global.writeUInt16LE(2, 4);
-  global.writeUInt16LE(4, 6);
-  global.writeUInt32LE(65535, 16);
-  global.writeUInt32LE(1, 20); // Ethernet
-  parts.push(global);
-  for (let i = 0; i < n; i++) {
-    const payload = new Uint8Array(160);
-    encodeG711(PCMA_TABLES, pcm.subarray(i * 160, (i + 1) * 160), payload);
-    const rtp = Buffer.alloc(12 + 160);
-    rtp[0] = 0x80;
-    rtp[1] = i === 0 ? 0x88 : 0x08;
-    rtp.writeUInt16BE(i & 0xffff, 2);
-    rtp.writeUInt32BE(i * 160, 4);
-    rtp.writeUInt32BE(0x1234abcd, 8);
-    Buffer.from(payload).copy(rtp, 12);
-    const udp = Buffer.alloc(8);
-    udp.writeUInt16BE(4000, 0);
-    udp.writeUInt16BE(4002, 2);
-    udp.writeUInt16BE(8 + rtp.length, 4);
-    const ip = Buffer.alloc(20);
-    ip[0] = 0x45;
-    ip.writeUInt16BE(20 + 8 + rtp.length, 2);
-    ip[8] = 64;
-    ip[9] = 17;
-    ip.set([127, 0, 0, 1], 12);
-    ip.set([127, 0, 0, 1], 16);
-    let sum = 0;
-    for (let j = 0; j < 20; j += 2) {
-      sum += ip.readUInt16BE(j);
-    }
-    ip.writeUInt16BE(~((sum & 0xffff) + (sum >>> 16)) & 0xffff, 10);
-    const eth = Buffer.alloc(14);
-    eth.writeUInt16BE(0x0800, 12);
-    const frame = Buffer.concat([eth, ip, udp, rtp]);
-    const rec = Buffer.alloc(16);
-    const us = i * 20_000;
-    rec.writeUInt32LE(Math.floor(us / 1e6), 0);
-    rec.writeUInt32LE(us % 1e6, 4);
-    rec.writeUInt32LE(frame.length, 8);
-    rec.writeUInt32LE(frame.length, 12);
-    parts.push(rec, frame);
-  }
-  writeFileSync(file, Buffer.concat(parts));
-}
-
 const TONE_S = 3;
-tonePcap(join(work, "tone440.pcap"), 440, TONE_S);
+writeTonePcap(join(work, "tone440.pcap"), 440, TONE_S);
 /** uac_pcma_pcap.xml with our tone, no DTMF, and a From user of the test's choice. */
 function scenario(name: string, fromUser: string): string {
   const xml = readFileSync(join(FIXTURES, "uac_pcma_pcap.xml"), "utf8")

@@ -17,7 +17,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { existsSync } from "node:fs";
 import t from "tap";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { launchChromium } from "../helpers/chromium.js";
 import { rssKiB } from "../../bench/lib/proc.js";
 import {
   addCandidate,
@@ -87,24 +88,7 @@ interface TutorialPage {
 async function openTutorial(): Promise<TutorialPage> {
   const server = http.createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end(PAGE));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    timeout: 30_000,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-      "--disable-sync",
-      "--use-fake-device-for-media-stream",
-      "--use-fake-ui-for-media-stream",
-      "--disable-quic",
-      "--allow-loopback-in-peer-connection",
-      "--disable-features=WebRtcHideLocalIpsWithMdns",
-      "--force-webrtc-ip-handling-policy=default",
-    ],
-  });
+  const browser = await launchChromium();
   const page = await browser.newPage();
   await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
   return {
