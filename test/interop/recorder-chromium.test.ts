@@ -59,7 +59,14 @@ if (!hasChromium()) {
     // getUserMedia needs a secure context: an empty page from 127.0.0.1.
     const http = createServer((_req, res) => res.end("<!doctype html><title>recorder</title>"));
     await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-    t.teardown(() => new Promise<void>((resolve) => http.close(() => resolve())));
+    // Teardowns run last-registered first, so the browser still holds a keep-alive connection here: drop it.
+    t.teardown(
+      () =>
+        new Promise<void>((resolve) => {
+          http.close(() => resolve());
+          http.closeAllConnections();
+        }),
+    );
     await page.goto(`http://127.0.0.1:${(http.address() as AddressInfo).port}/`);
     const offer = await page.evaluate(async () => {
       const pc = new RTCPeerConnection();
