@@ -54,29 +54,23 @@ interface Ev {
 }
 const ev = (m: RpcMessage): Ev | undefined => m.params?.["value"] as Ev | undefined;
 
-t.test("hold() and resume() by re-INVITE: SIPp checks sendonly then sendrecv; 440 Hz heard after resume", async (t) => {
-  const app = await RpcClient.open(k.url);
-  t.teardown(() => app.close());
+/** SIPp as the called UAS on a port of its own, running `scenarioFile` for one call. */
+function startUas(scenarioFile: string): { uas: ReturnType<typeof runSipp>; uasPort: number } {
   const uasPort = port();
   const uas = runSipp(
     [
-      "-sf",
-      scenario,
-      "-i",
-      "127.0.0.1",
-      "-p",
-      String(uasPort),
-      "-mi",
-      "127.0.0.1",
-      "-mp",
-      String(port(4)),
-      "-m",
-      "1",
-      "-timeout",
-      "40s",
+      ...["-sf", scenarioFile, "-i", "127.0.0.1", "-p", String(uasPort)],
+      ...["-mi", "127.0.0.1", "-mp", String(port(4)), "-m", "1", "-timeout", "40s"],
     ],
     { children, limitMs: 45_000 },
   );
+  return { uas, uasPort };
+}
+
+t.test("hold() and resume() by re-INVITE: SIPp checks sendonly then sendrecv; 440 Hz heard after resume", async (t) => {
+  const app = await RpcClient.open(k.url);
+  t.teardown(() => app.close());
+  const { uas, uasPort } = startUas(scenario);
   await sleep(300);
   const pipeline = String(await app.value("create", { type: "MediaPipeline", constructorParams: {} }));
   t.teardown(() => app.value("release", { object: pipeline }).catch(() => undefined));
@@ -155,26 +149,7 @@ t.test(
   async (t) => {
     const app = await RpcClient.open(k.url);
     t.teardown(() => app.close());
-    const uasPort = port();
-    const uas = runSipp(
-      [
-        "-sf",
-        join(FIXTURES, "uas_hold_glare.xml"),
-        "-i",
-        "127.0.0.1",
-        "-p",
-        String(uasPort),
-        "-mi",
-        "127.0.0.1",
-        "-mp",
-        String(port(4)),
-        "-m",
-        "1",
-        "-timeout",
-        "40s",
-      ],
-      { children, limitMs: 45_000 },
-    );
+    const { uas, uasPort } = startUas(join(FIXTURES, "uas_hold_glare.xml"));
     await sleep(300);
     const pipeline = String(await app.value("create", { type: "MediaPipeline", constructorParams: {} }));
     t.teardown(() => app.value("release", { object: pipeline }).catch(() => undefined));
